@@ -1,0 +1,7 @@
+"""`python -m ircheck`."""
+
+import sys
+
+from ircheck.cli import main
+
+sys.exit(main())

@@ -1,0 +1,150 @@
+"""The Python API: `check_file`, `check_source`, and the pipeline they run.
+
+parse -> resolve -> lower -> engine -> replay every trace -> Report.
+Bad input never raises: it comes back as a Report with `errors` (exit code 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ircheck.explicit import Explicit, Limits, RawViolation, SearchResult
+from ircheck.grammar import ast
+from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
+from ircheck.grammar.parser import parse, parse_file
+from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Report, Stats
+from ircheck.spec.explain import explain, unfinished_contexts
+from ircheck.spec.lower import lower
+from ircheck.spec.resolve import resolve
+from ircheck.spec.step import ReplayError, find_step, fire, replay
+from ircheck.spec.ts import TransitionSystem
+from ircheck.sysinfo import default_memory_limit_mb
+
+ENGINES = ("auto", "explicit", "smt")
+
+
+class InternalError(Exception):
+    """An engine disagreed with the reference semantics: a bug in ircheck, never shown as a result."""
+
+
+def build(model: ast.Model, checks: Sequence[str] | None = None) -> TransitionSystem:
+    """Resolve and lower a parsed model (raises IrcheckError on bad input)."""
+    return lower(resolve(model), list(checks) if checks is not None else None)
+
+
+def compile_source(text: str, path: str = "<string>", checks: Sequence[str] | None = None) -> TransitionSystem:
+    return build(parse(text, path), checks)
+
+
+def _trace(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> tuple[list[int], list[tuple[int, ...]], int | None]:
+    """Transition indices and states of a raw counterexample, replayed through the reference step()."""
+    unpack = eng.pk.unpack
+    packed = list(v.path)
+    states = [unpack(s) for s in packed]
+    steps: list[int] = []
+    for a, b in zip(states, states[1:], strict=False):
+        steps.append(find_step(ts, a, b))
+    loop_start = None
+    if v.last is not None:
+        steps.append(v.last)
+        states.append(fire(ts, states[-1], v.last))
+    if v.cycle:
+        loop_start = len(steps)
+        cyc = [unpack(s) for s in v.cycle]
+        for a, b in zip(cyc, cyc[1:], strict=False):
+            steps.append(find_step(ts, a, b))
+            states.append(b)
+    replayed = replay(ts, steps)
+    if replayed != states:
+        raise InternalError(f"trace for {v.check} does not replay through the reference semantics")
+    return steps, states, loop_start
+
+
+def _result(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> CheckResult:
+    try:
+        steps, states, loop_start = _trace(ts, eng, v)
+    except ReplayError as e:
+        raise InternalError(f"{v.check}: {e}") from e
+    bad = len(steps) - 1 if steps and v.check != "no_starvation" else None
+    trace = explain(ts, states, steps, bad)
+    message = v.message
+    if v.check == "no_deadlock":
+        stuck = unfinished_contexts(ts, states[-1])
+        if stuck:
+            message += ": " + ", ".join(stuck) + " can never move again"
+    if loop_start is not None:
+        message += f" (the run repeats steps {loop_start + 1}-{len(steps)} for ever)"
+    elif v.check == "no_starvation":
+        message += " (after the last step no CPU can take it)"
+    return CheckResult(v.check, VIOLATED, message, trace, loop_start + 1 if loop_start is not None else None,
+                       v.line)
+
+
+def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | None = None,
+               timeout: float | None = None, max_memory_mb: float | None = None,
+               progress: Callable[[int, int, float], None] | None = None) -> tuple[list[CheckResult], Stats]:
+    if engine == "smt":
+        raise IrcheckError([Diagnostic("IRQ902", "--engine smt is not available yet", "<command line>", 0, 0,
+                                       "use --engine explicit (or auto)")])
+    eng = Explicit(ts, Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb()), progress)
+    res: SearchResult = eng.run()
+    out: list[CheckResult] = []
+    for name in ts.checks:
+        v = res.violations.get(name)
+        if v is not None:
+            out.append(_result(ts, eng, v))
+        elif name == "counter_range":
+            if res.complete and not res.bound_hit:
+                out.append(CheckResult(name, HOLDS))
+            else:
+                out.append(CheckResult(name, INCONCLUSIVE, note=res.bound_hit or f"stopped: {res.stopped_by}"))
+        elif res.bound_hit:
+            out.append(CheckResult(name, INCONCLUSIVE, note=res.bound_hit + "; the model is only explored up to it"))
+        elif not res.complete:
+            out.append(CheckResult(name, INCONCLUSIVE,
+                                   note=f"search stopped ({res.stopped_by}) after {res.states} states"))
+        else:
+            out.append(CheckResult(name, HOLDS))
+    stats = Stats("explicit", res.states, res.transitions, res.depth, res.seconds, res.peak_mb,
+                  res.complete and not res.bound_hit, res.stopped_by or ("nesting bound" if res.bound_hit else ""))
+    return out, stats
+
+
+def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: str = "auto",
+                max_states: int | None = None, timeout: float | None = None,
+                max_memory_mb: float | None = None,
+                progress: Callable[[int, int, float], None] | None = None) -> Report:
+    report = Report(model.path, source=model.source)
+    try:
+        ts = build(model, checks)
+        report.checks, report.stats = run_engine(ts, engine, max_states, timeout, max_memory_mb, progress)
+    except IrcheckError as e:
+        report.errors = [Diagnostic(d.code, d.message, d.path if d.path != "<command line>" else model.path,
+                                    d.line, d.column, d.hint) for d in e.diagnostics]
+    return report
+
+
+def check_source(text: str, path: str = "<string>", checks: Sequence[str] | None = None, **kw: object) -> Report:
+    """Check `.irq` source text. Keyword arguments as for `check_file`."""
+    try:
+        model = parse(text, path)
+    except IrcheckError as e:
+        return Report(path, errors=e.diagnostics, source=text)
+    return check_model(model, checks, **kw)  # type: ignore[arg-type]
+
+
+def check_file(path: str | Path, checks: Sequence[str] | None = None, engine: str = "auto",
+               max_states: int | None = None, timeout: float | None = None,
+               max_memory_mb: float | None = None,
+               progress: Callable[[int, int, float], None] | None = None) -> Report:
+    """Check one `.irq` file.
+
+    checks: narrow to these check names (default: the model's own `check` lines,
+    or every built-in check). Limits make unfinished checks "inconclusive".
+    """
+    try:
+        model = parse_file(path)
+    except IrcheckError as e:
+        return Report(str(path), errors=e.diagnostics, source=e.source)
+    return check_model(model, checks, engine, max_states, timeout, max_memory_mb, progress)

@@ -1,0 +1,263 @@
+"""Generate Python source for the successor function of a TransitionSystem.
+
+Why generate code: a state is one int with each variable in a fixed bit
+field, and each transition becomes straight-line mask/shift arithmetic, with
+no dicts, tuples or interpretation per state. Guards are arranged in a
+decision tree on the variables most transitions test for equality (program
+counters, nesting depth), so a state only evaluates the few transitions that
+can fire in it.
+
+Safety: the generated text contains only our own identifiers (x0, x1, ...,
+S0, ...) and integers. No name, string or number from a model reaches it
+except as an int literal formatted here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ircheck.spec.ts import Expr, TransitionSystem
+
+
+@dataclass
+class Packing:
+    """Bit layout of packed states: variable i lives at bits off[i] .. off[i]+width[i]-1."""
+
+    off: list[int]
+    width: list[int]
+
+    @classmethod
+    def of(cls, ts: TransitionSystem) -> Packing:
+        off, width, pos = [], [], 0
+        for v in ts.vars:
+            w = max(1, (v.size - 1).bit_length())
+            off.append(pos)
+            width.append(w)
+            pos += w
+        return cls(off, width)
+
+    @property
+    def bits(self) -> int:
+        return (self.off[-1] + self.width[-1]) if self.off else 0
+
+    def pack(self, values: tuple[int, ...]) -> int:
+        s = 0
+        for v, o in zip(values, self.off, strict=True):
+            s |= v << o
+        return s
+
+    def unpack(self, s: int) -> tuple[int, ...]:
+        return tuple((s >> o) & ((1 << w) - 1) for o, w in zip(self.off, self.width, strict=True))
+
+
+class _Gen:
+    def __init__(self, ts: TransitionSystem, pk: Packing) -> None:
+        self.ts = ts
+        self.pk = pk
+        self.consts: dict[frozenset[int], str] = {}
+        self.lines: list[str] = []
+
+    # ---- expressions
+    def read(self, i: int, src: str = "s") -> str:
+        m = (1 << self.pk.width[i]) - 1
+        o = self.pk.off[i]
+        return f"({src} & {m})" if o == 0 else f"(({src} >> {o}) & {m})"
+
+    def setname(self, vals: frozenset[int]) -> str:
+        if vals not in self.consts:
+            self.consts[vals] = f"S{len(self.consts)}"
+        return self.consts[vals]
+
+    def cb(self, e: Expr) -> str:
+        """Condition context: any truthy Python value."""
+        op = e[0]
+        if op == "and":
+            return "(" + " and ".join(self.cb(a) for a in e[1:]) + ")"
+        if op == "or":
+            return "(" + " or ".join(self.cb(a) for a in e[1:]) + ")"
+        if op == "not":
+            return f"(not {self.cb(e[1])})"
+        return self.cv(e)
+
+    def cv(self, e: Expr) -> str:
+        """Value context: an int (bools from comparisons are ints in Python)."""
+        op = e[0]
+        if op == "c":
+            return str(int(e[1]))
+        if op == "v":
+            return f"x{int(e[1])}"
+        if op in ("and", "or", "not"):
+            return f"(1 if {self.cb(e)} else 0)"
+        if op == "in":
+            return f"({self.cv(e[1])} in {self.setname(e[2])})"
+        if op == "ite":
+            return f"({self.cv(e[2])} if {self.cb(e[1])} else {self.cv(e[3])})"
+        if op in ("+", "-", "&", "|", "^", "<<", ">>", "==", "!=", "<", "<=", ">", ">="):
+            return f"({self.cv(e[1])} {op} {self.cv(e[2])})"
+        raise ValueError(f"cannot compile operator {op!r}")
+
+    @staticmethod
+    def vars_of(e: Expr, out: set[int]) -> set[int]:
+        if e[0] == "v":
+            out.add(int(e[1]))
+        elif e[0] != "c":
+            for a in e[1:]:
+                if isinstance(a, tuple):
+                    _Gen.vars_of(a, out)
+        return out
+
+    # ---- one transition
+    def update_expr(self, ti: int) -> str:
+        t = self.ts.transitions[ti]
+        clear = 0
+        const = 0
+        parts: list[str] = []
+        for vi, e in t.updates:
+            o, w = self.pk.off[vi], self.pk.width[vi]
+            clear |= ((1 << w) - 1) << o
+            if e[0] == "c":
+                const |= int(e[1]) << o
+            else:
+                v = self.cv(e)
+                parts.append(v if o == 0 else f"({v} << {o})")
+        if not t.updates:
+            return "s"
+        base = f"(s & {~clear})"
+        if const:
+            base = f"{base} | {const}"
+        return " | ".join([base, *parts])
+
+    @staticmethod
+    def conjuncts(e: Expr) -> list[Expr]:
+        return list(e[1:]) if e[0] == "and" else [e]
+
+    @staticmethod
+    def eq_var_const(c: Expr) -> tuple[int, int] | None:
+        if c[0] == "==" and c[1][0] == "v" and c[2][0] == "c":
+            return int(c[1][1]), int(c[2][1])
+        return None
+
+    def emit_leaf(self, items: list[tuple[int, list[Expr]]], ind: str, have: set[int], with_ids: bool) -> None:
+        for ti, conj in items:
+            t = self.ts.transitions[ti]
+            need: set[int] = set()
+            for c in conj:
+                self.vars_of(c, need)
+            for _vi, e in t.updates:
+                self.vars_of(e, need)
+            for vi in sorted(need - have):
+                self.lines.append(f"{ind}x{vi} = {self.read(vi)}")
+                have.add(vi)
+            guard = " and ".join(self.cb(c) for c in conj) if conj else "True"
+            self.lines.append(f"{ind}if {guard}:")
+            body = ind + "    "
+            if t.violates:
+                self.lines.append(f"{body}vio.append({ti})")
+            if with_ids:
+                self.lines.append(f"{body}out.append(({ti}, {self.update_expr(ti)}))")
+            else:
+                self.lines.append(f"{body}out.append({self.update_expr(ti)})")
+            if t.group is not None:
+                self.lines.append(f"{body}n += 1")
+
+    def emit_tree(self, items: list[tuple[int, list[Expr]]], ind: str, have: set[int], with_ids: bool,
+                  depth: int = 0) -> None:
+        """Split on the variable that most remaining transitions compare with a constant."""
+        counts: dict[int, int] = {}
+        for _ti, conj in items:
+            seen_here = set()
+            for c in conj:
+                ev = self.eq_var_const(c)
+                if ev and ev[0] not in seen_here:
+                    seen_here.add(ev[0])
+                    counts[ev[0]] = counts.get(ev[0], 0) + 1
+        if not counts or depth > 6 or max(counts.values()) < 3:
+            self.emit_leaf(items, ind, have, with_ids)
+            return
+        var = max(sorted(counts), key=lambda k: counts[k])
+        groups: dict[int, list[tuple[int, list[Expr]]]] = {}
+        rest: list[tuple[int, list[Expr]]] = []
+        for ti, conj in items:
+            for c in conj:
+                ev = self.eq_var_const(c)
+                if ev and ev[0] == var:
+                    groups.setdefault(ev[1], []).append((ti, [x for x in conj if x is not c]))
+                    break
+            else:
+                rest.append((ti, conj))
+        if var not in have:
+            self.lines.append(f"{ind}x{var} = {self.read(var)}")
+            have = have | {var}
+        self.emit_switch(var, sorted(groups.items()), ind, have, with_ids, depth)
+        if rest:
+            self.emit_tree(rest, ind, have, with_ids, depth + 1)
+
+    def emit_switch(self, var: int, cases: list[tuple[int, list[tuple[int, list[Expr]]]]], ind: str,
+                    have: set[int], with_ids: bool, depth: int) -> None:
+        """Binary search over the case values: log2(cases) comparisons per state."""
+        if len(cases) <= 3:
+            for k, (val, its) in enumerate(cases):
+                self.lines.append(f"{ind}{'if' if k == 0 else 'elif'} x{var} == {val}:")
+                self.emit_tree(its, ind + "    ", set(have), with_ids, depth + 1)
+            return
+        mid = len(cases) // 2
+        self.lines.append(f"{ind}if x{var} < {cases[mid][0]}:")
+        self.emit_switch(var, cases[:mid], ind + "    ", have, with_ids, depth)
+        self.lines.append(f"{ind}else:")
+        self.emit_switch(var, cases[mid:], ind + "    ", have, with_ids, depth)
+
+    def successor_fn(self, name: str, with_ids: bool) -> None:
+        items = [(ti, self.conjuncts(t.guard)) for ti, t in enumerate(self.ts.transitions)]
+        self.lines.append(f"def {name}(s, out, vio):")
+        self.lines.append("    n = 0")
+        self.emit_tree(items, "    ", set(), with_ids)
+        self.lines.append("    return n")
+
+    def predicate_fn(self, name: str, exprs: list[Expr]) -> None:
+        """Bit k of the result is set when exprs[k] is FALSE in state s."""
+        self.lines.append(f"def {name}(s):")
+        self.lines.append("    r = 0")
+        have: set[int] = set()
+        for k, e in enumerate(exprs):
+            need = self.vars_of(e, set())
+            for vi in sorted(need - have):
+                self.lines.append(f"    x{vi} = {self.read(vi)}")
+                have.add(vi)
+            self.lines.append(f"    if not {self.cb(e)}:")
+            self.lines.append(f"        r |= {1 << k}")
+        self.lines.append("    return r")
+
+    def bool_fn(self, name: str, e: Expr) -> None:
+        self.lines.append(f"def {name}(s):")
+        for vi in sorted(self.vars_of(e, set())):
+            self.lines.append(f"    x{vi} = {self.read(vi)}")
+        self.lines.append(f"    return 1 if {self.cb(e)} else 0")
+
+
+@dataclass
+class Compiled:
+    """The generated functions, and the source they came from (kept for debugging)."""
+
+    succ: Any
+    succ_ids: Any
+    props: Any
+    unfinished: Any
+    pending: list[Any]
+    source: str
+
+
+def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
+    g = _Gen(ts, pk)
+    g.successor_fn("succ", False)
+    g.successor_fn("succ_ids", True)
+    g.predicate_fn("props", [p.ok for p in ts.state_props])
+    g.bool_fn("unfinished", ts.unfinished)
+    for k, r in enumerate(ts.requests):
+        g.bool_fn(f"pending{k}", r.pending)
+    header = [f"{name} = frozenset({sorted(vals)!r})" for vals, name in g.consts.items()]
+    source = "\n".join(header + g.lines) + "\n"
+    namespace: dict[str, Any] = {"__builtins__": {"frozenset": frozenset, "True": True}}
+    exec(compile(source, "<ircheck-generated>", "exec"), namespace)  # noqa: S102 - our own code only
+    return Compiled(namespace["succ"], namespace["succ_ids"], namespace["props"], namespace["unfinished"],
+                    [namespace[f"pending{k}"] for k in range(len(ts.requests))], source)

@@ -1,0 +1,215 @@
+"""The explicit-state engine: breadth-first search over packed states.
+
+BFS with parent links gives shortest counterexamples for safety checks: the
+first state found that breaks a check is at minimal depth. States are ints
+(see codegen.Packing); `seen` maps each state to its parent, and the dict's
+insertion order is BFS order, which the liveness and deadlock analyses use to
+pick the shallowest witness. The garbage collector is off during the search:
+the only objects made are ints and lists of ints, which cannot form cycles.
+
+Limits (--max-states, --timeout, memory, Ctrl-C) stop the search cleanly; the
+checks not already violated are then inconclusive, never "holds".
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ircheck.codegen import Compiled, Packing, compile_ts
+from ircheck.spec.ts import TransitionSystem
+from ircheck.sysinfo import peak_rss_mb
+
+DEADLOCK = "no_deadlock"
+STARVATION = "no_starvation"
+
+
+@dataclass
+class Limits:
+    max_states: int | None = None
+    timeout: float | None = None
+    max_memory_mb: float | None = None
+
+
+@dataclass
+class RawViolation:
+    """A counterexample as the engine sees it: packed states and, maybe, a final transition."""
+
+    check: str
+    message: str
+    path: list[int]                 # packed states from the initial state
+    last: int | None = None         # a violating transition fired from path[-1]
+    cycle: list[int] | None = None  # liveness: states of the loop, starting and ending at path[-1]
+    line: int = 0
+
+
+@dataclass
+class SearchResult:
+    violations: dict[str, RawViolation] = field(default_factory=dict)
+    states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    complete: bool = True
+    stopped_by: str = ""
+    bound_hit: str = ""
+    peak_mb: float = 0.0
+    undecided: dict[str, str] = field(default_factory=dict)  # check -> why it could not be decided
+
+
+class Explicit:
+    """One search over one TransitionSystem; `run()` decides every enabled check it can."""
+
+    def __init__(self, ts: TransitionSystem, limits: Limits | None = None,
+                 progress: Callable[[int, int, float], None] | None = None) -> None:
+        self.ts = ts
+        self.limits = limits or Limits()
+        self.progress = progress
+        self.pk = Packing.of(ts)
+        self.code: Compiled = compile_ts(ts, self.pk)
+        self.init = self.pk.pack(ts.init())
+        self.seen: dict[int, int | None] = {}
+
+    # ---- helpers used by the analyses
+    def path_to(self, s: int) -> list[int]:
+        out = [s]
+        seen = self.seen
+        p = seen[s]
+        while p is not None:
+            out.append(p)
+            p = seen[p]
+        out.reverse()
+        return out
+
+    def successors_with_ids(self, s: int) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        self.code.succ_ids(s, out, [])
+        return out
+
+    # ---- the search
+    def run(self) -> SearchResult:
+        ts = self.ts
+        res = SearchResult()
+        checks = set(ts.checks)
+        trans_checks = {ti: t.violates for ti, t in enumerate(ts.transitions) if t.violates}
+        succ, props, unfinished = self.code.succ, self.code.props, self.code.unfinished
+        has_props = bool(ts.state_props)
+        want_deadlock = DEADLOCK in checks
+        quiet: list[int] = []
+        found = res.violations
+        safety = {c for c in checks if c not in (STARVATION, DEADLOCK)}
+        lim = self.limits
+        t0 = time.perf_counter()
+        deadline = t0 + lim.timeout if lim.timeout else None
+        max_states = lim.max_states
+        seen = self.seen
+        seen[self.init] = None
+        init_bad = props(self.init) if has_props else 0
+        if init_bad:
+            self._record_props(init_bad, self.init, found)
+        frontier = [self.init]
+        transitions = 0
+        depth = 0
+        gc_was = gc.isenabled()
+        gc.disable()
+        next_check = 4096
+        try:
+            while frontier:
+                nxt: list[int] = []
+                app = nxt.append
+                for s in frontier:
+                    out: list[int] = []
+                    vio: list[int] = []
+                    ncpu = succ(s, out, vio)
+                    transitions += len(out)
+                    if vio:
+                        for ti in vio:
+                            for check, msg in trans_checks[ti]:
+                                if check == ts.bound_check:
+                                    res.bound_hit = res.bound_hit or msg
+                                elif check not in found and (check in checks or check == "counter_range"):
+                                    found[check] = RawViolation(check, msg, self.path_to(s), ti,
+                                                                line=ts.transitions[ti].label.line)
+                    if want_deadlock and ncpu == 0 and unfinished(s):
+                        quiet.append(s)
+                    for t in out:
+                        if t not in seen:
+                            seen[t] = s
+                            app(t)
+                            if has_props:
+                                bad = props(t)
+                                if bad:
+                                    self._record_props(bad, t, found)
+                    if len(seen) >= next_check:
+                        next_check = len(seen) + 4096
+                        now = time.perf_counter()
+                        if self.progress:
+                            self.progress(len(seen), depth, now - t0)
+                        if max_states is not None and len(seen) >= max_states:
+                            res.complete, res.stopped_by = False, f"--max-states {max_states}"
+                            raise _Stop
+                        if deadline is not None and now > deadline:
+                            res.complete, res.stopped_by = False, f"--timeout {lim.timeout:g}s"
+                            raise _Stop
+                        if lim.max_memory_mb and (next_check & 0xFFFF) < 4096 and \
+                                peak_rss_mb() > lim.max_memory_mb:
+                            res.complete, res.stopped_by = False, f"memory limit {lim.max_memory_mb:.0f} MB"
+                            raise _Stop
+                if safety and safety <= set(found) and not (checks & {STARVATION, DEADLOCK}):
+                    res.complete, res.stopped_by = False, "every check already violated"
+                    frontier = []
+                    break
+                frontier = nxt
+                if frontier:
+                    depth += 1
+        except _Stop:
+            pass
+        except KeyboardInterrupt:
+            res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+        except MemoryError:
+            res.complete, res.stopped_by = False, "out of memory"
+        finally:
+            if gc_was:
+                gc.enable()
+        res.states, res.transitions, res.depth = len(seen), transitions, depth
+        res.seconds = time.perf_counter() - t0
+        if res.stopped_by == "every check already violated":
+            res.complete = True  # nothing left to decide
+        if res.complete and not res.bound_hit:
+            from ircheck.liveness import deadlocks, starvation
+            try:
+                if want_deadlock and DEADLOCK not in found:
+                    v = deadlocks(self, quiet)
+                    if v:
+                        found[DEADLOCK] = v
+                if STARVATION in checks and ts.requests:
+                    vs = starvation(self)
+                    if vs:
+                        best = min(vs, key=lambda v: (len(v.path) + len(v.cycle or ()), v.line))
+                        others = [v.message.split(" is raised")[0] for v in vs if v is not best]
+                        if others:
+                            best.message += "; also never delivered on some run: " + ", ".join(others)
+                        found[STARVATION] = best
+            except KeyboardInterrupt:
+                res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+        res.seconds = time.perf_counter() - t0
+        res.peak_mb = peak_rss_mb()
+        return res
+
+    def _record_props(self, bad: int, t: int, found: dict[str, RawViolation]) -> None:
+        """Bit k of `bad` set: state property k is false in t (first one per check is shallowest)."""
+        k = 0
+        while bad:
+            if bad & 1:
+                p = self.ts.state_props[k]
+                if p.check not in found:
+                    found[p.check] = RawViolation(p.check, p.message, self.path_to(t), None, line=p.line)
+            bad >>= 1
+            k += 1
+
+
+class _Stop(Exception):
+    pass
+

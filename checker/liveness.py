@@ -1,0 +1,198 @@
+"""Graph analyses after the search: deadlock and liveness (starvation) with fairness.
+
+Both work on the explored state set and recompute successors on demand with
+the generated `succ_ids`, so the search itself never stores edges.
+
+Liveness: for a request p, look at the graph of states where p is pending,
+without the edges that deliver p. A strongly connected component of it that a
+fair run can stay in for ever, or a pending state with no successor at all,
+is a run on which p is never delivered. A run is fair (weak fairness) when
+every fairness group that is enabled in all states of the component also
+moves inside it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ircheck.explicit import Explicit, RawViolation
+
+
+def deadlocks(eng: Explicit, quiet: list[int]) -> RawViolation | None:
+    """A quiet state (no CPU can step, something unfinished) from which only quiet states are reachable."""
+    from ircheck.explicit import DEADLOCK, RawViolation
+
+    if not quiet:
+        return None
+    qset = set(quiet)
+    succ = {q: [t for _ti, t in eng.successors_with_ids(q)] for q in quiet}
+    escapes = {q for q in quiet if any(t not in qset for t in succ[q])}
+    changed = True
+    while changed:  # a quiet state escapes when some successor escapes
+        changed = False
+        for q in quiet:
+            if q not in escapes and any(t in escapes for t in succ[q]):
+                escapes.add(q)
+                changed = True
+    for q in quiet:  # BFS order: the first one is the shallowest
+        if q not in escapes:
+            return RawViolation(DEADLOCK, eng.ts.deadlock_message, eng.path_to(q))
+    return None
+
+
+def _tarjan(nodes: list[int], edges: dict[int, list[tuple[int, int]]]) -> list[list[int]]:
+    """Iterative Tarjan SCC over `nodes`; edges[v] = [(transition, w)] restricted to nodes."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on: set[int] = set()
+    stack: list[int] = []
+    out: list[list[int]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, i = work[-1]
+            es = edges[v]
+            if i < len(es):
+                work[-1] = (v, i + 1)
+                w = es[i][1]
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, 0))
+                elif w in on:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    u = work[-1][0]
+                    low[u] = min(low[u], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    out.append(comp)
+    return out
+
+
+def _path_within(start: int, goal: set[int], edges: dict[int, list[tuple[int, int]]], inside: set[int]) -> list[int]:
+    """Shortest path of states from start to some state in goal, staying inside `inside`."""
+    if start in goal:
+        return [start]
+    prev: dict[int, int] = {start: start}
+    q = deque([start])
+    while q:
+        v = q.popleft()
+        for _ti, w in edges[v]:
+            if w in inside and w not in prev:
+                prev[w] = v
+                if w in goal:
+                    path = [w]
+                    while path[-1] != start:
+                        path.append(prev[path[-1]])
+                    return path[::-1]
+                q.append(w)
+    raise AssertionError("state not reachable inside its own component")
+
+
+def starvation(eng: Explicit) -> list[RawViolation]:
+    """For each request, the shallowest fair run on which it stays pending for ever."""
+    from ircheck.explicit import RawViolation
+
+    ts = eng.ts
+    out: list[RawViolation] = []
+    fair_of = [t.fair for t in ts.transitions]
+    for k, req in enumerate(ts.requests):  # every request; the caller keeps the shallowest
+        pend = eng.code.pending[k]
+        nodes = [s for s in eng.seen if pend(s)]
+        if not nodes:
+            continue
+        nodeset = set(nodes)
+        full: dict[int, list[tuple[int, int]]] = {}
+        edges: dict[int, list[tuple[int, int]]] = {}
+        for v in nodes:
+            succ = eng.successors_with_ids(v)
+            full[v] = succ
+            edges[v] = [(ti, w) for ti, w in succ if w in nodeset and ti not in req.delivers]
+        bad: list[tuple[list[int], bool]] = []  # (component, is_terminal)
+        for comp in _tarjan(nodes, edges):
+            cset = set(comp)
+            if len(comp) == 1:
+                v = comp[0]
+                if not any(fair_of[ti] for ti, _w in full[v]):
+                    # no CPU can step: the run may stay here for ever (devices are never obliged to act)
+                    bad.append((comp, True))
+                    continue
+                if not any(w == v for _ti, w in edges[v]):
+                    continue
+            inner = [(ti, w) for v in comp for ti, w in edges[v] if w in cset]
+            moved = {g for ti, _w in inner for g in fair_of[ti]}
+            fair = True
+            for g in ts.groups:
+                if g in moved:
+                    continue
+                if all(any(g in fair_of[ti] for ti, _w in full[v]) for v in comp):
+                    fair = False  # g is enabled throughout but never taken: not a fair run
+                    break
+            if fair:
+                bad.append((comp, False))
+        if not bad:
+            continue
+        members = {v: i for i, (comp, _t) in enumerate(bad) for v in comp}
+        entry = next(s for s in eng.seen if s in members)  # BFS order: the shallowest
+        comp, terminal = bad[members[entry]]
+        prefix = eng.path_to(entry)
+        cycle: list[int] | None = None
+        if not terminal:
+            cycle = _lasso(entry, comp, edges, full, fair_of, ts.groups)
+        out.append(RawViolation(req.check, req.message, prefix, None, cycle, req.line))
+    return out
+
+
+def _lasso(entry: int, comp: list[int], edges: dict[int, list[tuple[int, int]]],
+           full: dict[int, list[tuple[int, int]]], fair_of: list[tuple[str, ...]],
+           groups: tuple[str, ...]) -> list[int]:
+    """A loop from `entry` back to itself inside `comp` that honours every fairness group."""
+    cset = set(comp)
+    cycle = [entry]
+    cur = entry
+    for g in groups:
+        # visit a state where g is disabled, or take a g step inside the component
+        off = {v for v in comp if not any(g in fair_of[ti] for ti, _w in full[v])}
+        if off:
+            seg = _path_within(cur, off, edges, cset)
+            cycle += seg[1:]
+            cur = seg[-1]
+            continue
+        srcs = {v for v in comp if any(g in fair_of[ti] and w in cset for ti, w in edges[v])}
+        if not srcs:
+            continue
+        seg = _path_within(cur, srcs, edges, cset)
+        cycle += seg[1:]
+        cur = seg[-1]
+        nxt = next(w for ti, w in edges[cur] if g in fair_of[ti] and w in cset)
+        cycle.append(nxt)
+        cur = nxt
+    if cur != entry or len(cycle) == 1:
+        # close the loop (a self-loop state closes at once through its own edge)
+        if cur == entry:
+            cycle.append(next(w for _ti, w in edges[cur] if w in cset))
+            cur = cycle[-1]
+        if cur != entry:
+            back = _path_within(cur, {entry}, edges, cset)
+            cycle += back[1:]
+    return cycle

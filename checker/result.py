@@ -1,0 +1,97 @@
+"""What a check run returns: verdicts, counterexamples, statistics.
+
+Plain data, shared by every engine and every output format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ircheck.grammar.diagnostics import Diagnostic
+from ircheck.spec.explain import Step
+
+HOLDS, VIOLATED, INCONCLUSIVE, ERROR = "holds", "violated", "inconclusive", "error"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: str
+    message: str = ""
+    trace: list[Step] = field(default_factory=list)
+    loop_start: int | None = None  # liveness: the trace repeats from this step number on
+    line: int = 0                  # the model line the violation is about
+    note: str = ""                 # e.g. why a check is inconclusive
+
+    def to_json(self) -> dict[str, object]:
+        d: dict[str, object] = {"name": self.name, "status": self.status}
+        if self.message:
+            d["message"] = self.message
+        if self.status == VIOLATED:
+            d["trace"] = [s.to_json() for s in self.trace]
+            if self.loop_start is not None:
+                d["loop_start"] = self.loop_start
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+@dataclass
+class Stats:
+    engine: str = "explicit"
+    states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+    complete: bool = True
+    stopped_by: str = ""  # max-states | timeout | memory | interrupted | nesting bound
+
+    @property
+    def states_per_s(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, object]:
+        d: dict[str, object] = {"engine": self.engine, "states": self.states, "transitions": self.transitions,
+                                "depth": self.depth, "seconds": round(self.seconds, 3),
+                                "states_per_s": round(self.states_per_s), "peak_mb": round(self.peak_mb, 1),
+                                "complete": self.complete}
+        if self.stopped_by:
+            d["stopped_by"] = self.stopped_by
+        return d
+
+
+@dataclass
+class Report:
+    model: str
+    checks: list[CheckResult] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+    errors: list[Diagnostic] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.errors:
+            return ERROR
+        if any(c.status == VIOLATED for c in self.checks):
+            return VIOLATED
+        if any(c.status == INCONCLUSIVE for c in self.checks):
+            return INCONCLUSIVE
+        return HOLDS
+
+    @property
+    def exit_code(self) -> int:
+        return {HOLDS: 0, VIOLATED: 1, ERROR: 2, INCONCLUSIVE: 3}[self.verdict]
+
+    def check(self, name: str) -> CheckResult:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, object]:
+        d: dict[str, object] = {"model": self.model, "verdict": self.verdict,
+                                "checks": [c.to_json() for c in self.checks], "stats": self.stats.to_json()}
+        if self.errors:
+            d["errors"] = [e.to_json() for e in self.errors]
+        return d

@@ -1,0 +1,260 @@
+"""Typed syntax tree of a `.irq` model.
+
+Every node is a frozen dataclass that carries the `Span` it was parsed from, so
+that every later phase (name resolution, lowering, trace rendering) can point
+back at `file:line:col`. Nothing here knows what an interrupt means: that is
+spec/'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    line: int
+    column: int
+    end_line: int = 0
+    end_column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+
+NO_SPAN = Span(0, 0)
+
+
+# ---- expressions ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Name:
+    """A reference to a declared object (flag, counter, lock, device, ...)."""
+
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Num:
+    value: int
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Bool:
+    value: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class InService:
+    """`if in_service`: the running handler's own ISR bit is set (it read the ISR)."""
+
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    arg: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # "and" | "or"
+    args: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # < <= == != >= >
+    left: Expr
+    right: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Arith:
+    ops: tuple[str, ...]  # "+" / "-" between consecutive args
+    args: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Expr = Name | Num | Bool | InService | Not | BoolOp | Compare | Arith
+
+
+# ---- statements ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LineRef:
+    """`master.3`: input 3 of controller `master`."""
+
+    pic: str
+    input: int
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.pic}.{self.input}"
+
+
+@dataclass(frozen=True)
+class Simple:
+    """A one-step statement: `op` is its keyword, `arg` its operand if any.
+
+    The operand is a `Name` (`read rx_ring`), a `LineRef` (`mask master.3`,
+    `eoi master.3`), a `Num` (`int 0x80`, `disable_irq 3`) or None (`cli`).
+    """
+
+    op: str
+    arg: Name | LineRef | Num | None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class While:
+    cond: Expr
+    body: tuple[Stmt, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Loop:
+    body: tuple[Stmt, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """`wait_event Q until F` / `epoll_wait Q until F`."""
+
+    op: str
+    queue: Name
+    cond: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Stmt = Simple | If | While | Loop | Wait
+
+
+# ---- declarations ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Cpus:
+    count: int
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One keyword setting inside a declaration block, e.g. `base 0x20`."""
+
+    key: str
+    value: int | str | LineRef | None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Pic:
+    name: str
+    chip: str
+    settings: tuple[Setting, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Apic:
+    name: str
+    settings: tuple[Setting, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    settings: tuple[Setting, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class IdtEntry:
+    vector: int
+    handler: Name
+    gate: str  # interrupt_gate | trap_gate
+    dpl: int
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Idt:
+    entries: tuple[IdtEntry, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class RequestIrq:
+    irq: int
+    handler: Name
+    options: tuple[Setting, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Object:
+    """`spinlock L`, `mutex M`, `data D`, `waitqueue Q`, `flag F = true`, `counter C max 3`."""
+
+    kind: str
+    name: str
+    init: int = 0
+    max: int | None = None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Code:
+    """A code context: handler, irq_thread, softirq, tasklet, work, function, thread."""
+
+    kind: str
+    name: str
+    options: tuple[Setting, ...]
+    body: tuple[Stmt, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+    end: Span = field(default=NO_SPAN, compare=False)  # the closing brace: the implicit iret/return
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    name: str
+    arg: int | Expr | None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Check:
+    items: tuple[CheckItem, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Decl = System | Cpus | Pic | Apic | Device | Idt | RequestIrq | Object | Code | Check
+
+
+@dataclass(frozen=True)
+class Model:
+    decls: tuple[Decl, ...]
+    path: str = "<string>"
+    source: str = field(default="", compare=False, repr=False)

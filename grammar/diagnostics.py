@@ -1,0 +1,68 @@
+"""Coded diagnostics: errors are values with a code and a location.
+
+Every phase (parse, resolve, lower) returns or raises these, never bare strings,
+so the CLI can print `file:line:col: IRQ012 ...` with the source line and a
+caret, and `--format json` can list them. The codes are stable: tests and users
+grep for them.
+
+Code ranges: IRQ0xx syntax, IRQ1xx names, IRQ2xx hardware well-formedness,
+IRQ3xx code contexts, IRQ4xx checks, IRQ9xx not supported yet.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    path: str = "<string>"
+    line: int = 0
+    column: int = 0
+    hint: str = ""
+
+    def location(self) -> str:
+        if self.line:
+            return f"{self.path}:{self.line}:{self.column}"
+        return self.path
+
+    def render(self, source: str = "") -> str:
+        """The human form: location, code, message, the source line with a caret, the hint."""
+        out = [f"{self.location()}: error {self.code}: {self.message}"]
+        lines = source.splitlines()
+        if source and 0 < self.line <= len(lines):
+            text = lines[self.line - 1].replace("\t", " ")
+            out.append(f"    {text}")
+            out.append("    " + " " * max(self.column - 1, 0) + "^")
+        if self.hint:
+            out.append(f"    hint: {self.hint}")
+        return "\n".join(out)
+
+    def to_json(self) -> dict[str, object]:
+        d: dict[str, object] = {"code": self.code, "message": self.message,
+                                "line": self.line, "column": self.column}
+        if self.hint:
+            d["hint"] = self.hint
+        return d
+
+
+class IrcheckError(Exception):
+    """Raised when input is wrong; carries every diagnostic found so far."""
+
+    def __init__(self, diagnostics: list[Diagnostic], source: str = "") -> None:
+        self.diagnostics = diagnostics
+        self.source = source
+        super().__init__("\n".join(d.render() for d in diagnostics))
+
+    def render(self) -> str:
+        return "\n".join(d.render(self.source) for d in self.diagnostics)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A "did you mean 'x'?" suffix, or "" when nothing is close enough."""
+    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,118 @@
+"""Turn a replayed trace (states + transition indices) into steps a person reads.
+
+This is presentation, but it needs interrupt knowledge ("irq 3 nic_isr nested
+over thread app"), so it lives in spec/ beside the lowering whose layout it
+reads. Engines hand it raw traces; it never sees an engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ircheck.spec.lower import CpuLayout, Layout
+from ircheck.spec.ts import TransitionSystem, Var
+
+State = tuple[int, ...]
+
+
+@dataclass
+class Step:
+    number: int
+    context: str
+    action: str
+    line: int
+    changes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    cpu: int | None = None
+    note: str = ""  # e.g. "violation" on the step that breaks the property
+
+    def to_json(self) -> dict[str, object]:
+        d: dict[str, object] = {"step": self.number, "context": self.context, "action": self.action,
+                                "line": self.line, "changes": {k: v[1] for k, v in self.changes.items()}}
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+def _bit_changes(var: Var, old: int, new: int) -> dict[str, tuple[str, str]]:
+    out = {}
+    diff = old ^ new
+    for b in range(var.width):
+        if diff >> b & 1:
+            out[f"{var.name}[{b}]"] = (str(old >> b & 1), str(new >> b & 1))
+    return out
+
+
+def changes(ts: TransitionSystem, a: State, b: State) -> dict[str, tuple[str, str]]:
+    """Only the variables that changed, bits of registers one by one; bookkeeping is hidden."""
+    out: dict[str, tuple[str, str]] = {}
+    for i, var in enumerate(ts.vars):
+        if a[i] == b[i] or var.kind in ("loc", "hidden"):
+            continue
+        if var.kind == "bits":
+            out.update(_bit_changes(var, a[i], b[i]))
+        else:
+            out[var.name] = (var.show(a[i]), var.show(b[i]))
+    return out
+
+
+def _running(cpu: CpuLayout, s: State) -> str:
+    """What runs at the bottom of this CPU's stack: a thread, or idle."""
+    if not cpu.threads:
+        return "idle"
+    name, pcv = cpu.threads[s[cpu.cur_var] if cpu.cur_var is not None else 0]
+    return "idle" if s[pcv] == 0 else f"thread {name}"  # pc 0 is a thread's end
+
+
+def frames(cpu: CpuLayout, s: State) -> list[str]:
+    """This CPU's stack, bottom first: the thread (or idle), then each handler frame."""
+    out = [_running(cpu, s)]
+    d = s[cpu.depth_var]
+    for i in range(d - 1):
+        out.append(cpu.frame_owner[s[cpu.saved_pc_vars[i]]])
+    if d:
+        out.append(cpu.frame_owner[s[cpu.pc_var]])
+    return out
+
+
+def context_of(ts: TransitionSystem, s: State, ti: int) -> str:
+    t = ts.transitions[ti]
+    layout: Layout = ts.meta
+    lab = t.label
+    if lab.cpu is None or layout is None:
+        return lab.actor
+    cpu = layout.cpus[lab.cpu]
+    stack = frames(cpu, s)
+    prefix = f"cpu{lab.cpu}"
+    if lab.context == "handler":
+        top = stack[-1]
+        below = stack[-2] if len(stack) > 1 else "idle"
+        return f"{prefix} {top}" if below == "idle" else f"{prefix} {top} (nested over {below})"
+    if lab.context in ("entry", "switch"):
+        return f"{prefix} {stack[-1]}"
+    return f"{prefix} {lab.actor}"
+
+
+def explain(ts: TransitionSystem, states: list[State], steps: list[int], bad_step: int | None = None) -> list[Step]:
+    out = []
+    for k, ti in enumerate(steps):
+        t = ts.transitions[ti]
+        st = Step(k + 1, context_of(ts, states[k], ti), t.label.action, t.label.line,
+                  changes(ts, states[k], states[k + 1]), t.label.cpu)
+        if bad_step is not None and k == bad_step:
+            st.note = "violation"
+        out.append(st)
+    return out
+
+
+def unfinished_contexts(ts: TransitionSystem, s: State) -> list[str]:
+    """For a deadlock: which contexts still had work to do."""
+    layout: Layout = ts.meta
+    out = []
+    for cpu in layout.cpus:
+        stack = frames(cpu, s)
+        for name, pcv in cpu.threads:
+            if s[pcv] == 0:  # finished
+                continue
+            out.append(f"cpu{cpu.index} thread {name}")
+        out.extend(f"cpu{cpu.index} {f}" for f in stack[1:])
+    return out

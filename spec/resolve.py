@@ -1,0 +1,502 @@
+"""Name resolution and well-formedness: `ast.Model` -> `Design`, or coded errors.
+
+This phase decides whether a model means something before anything is
+lowered: every name is known and of the right kind, every device sits on a line
+its controller has, every vector that can fire has a gate, numbers are in
+range. All problems found are reported together. Features whose semantics a
+later milestone brings are refused here with IRQ9xx "not supported yet", so
+nothing is ever silently ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ircheck.grammar import ast
+from ircheck.grammar.diagnostics import Diagnostic, IrcheckError, did_you_mean
+
+# Checks of SEMANTICS.md section 8, in report order.
+ALL_CHECKS = ("no_lost_irq", "no_starvation", "no_deadlock", "no_reentry", "no_sleep_in_atomic",
+              "no_lost_wakeup", "no_data_race", "lockdep", "eoi_balanced", "no_gp", "no_double_fault",
+              "max_nesting", "invariant")
+SUPPORTED_CHECKS = frozenset({"no_lost_irq", "no_starvation", "no_deadlock", "no_reentry",
+                              "eoi_balanced", "max_nesting", "invariant"})
+DEFAULT_CHECKS = tuple(c for c in ALL_CHECKS if c in SUPPORTED_CHECKS and c not in ("max_nesting", "invariant"))
+PARAM_CHECKS = frozenset({"max_nesting", "invariant"})
+
+BARE_STATEMENTS = frozenset({"cli", "sti", "iret", "nop", "eoi", "mask", "unmask", "ack", "read", "write",
+                             "set", "clear", "inc", "dec", "call"})
+CODE_KINDS_SUPPORTED = frozenset({"handler", "function", "thread"})
+MAX_RAISES = 64
+MAX_COUNTER = 1023
+DEFAULT_COUNTER_MAX = 255
+
+
+@dataclass
+class PicInfo:
+    name: str
+    base: int
+    auto_eoi: bool
+    mask: int
+    masked_ever: bool  # some statement masks/unmasks a line: IMR is a variable
+    line: int
+
+
+@dataclass
+class DeviceInfo:
+    name: str
+    pic: str
+    input: int
+    level: bool
+    raises: int | None  # None = any
+    shared: bool
+    line: int
+
+
+@dataclass
+class Gate:
+    vector: int
+    handler: str
+    trap: bool
+    dpl: int
+    line: int
+
+
+@dataclass
+class CodeInfo:
+    kind: str
+    name: str
+    body: tuple[ast.Stmt, ...]
+    reentrant: bool
+    cpu: int
+    cpl: int
+    line: int
+    end_line: int
+
+
+@dataclass
+class ObjectInfo:
+    kind: str
+    name: str
+    init: int
+    max: int
+    line: int
+
+
+@dataclass
+class CheckSpec:
+    name: str
+    arg: int | ast.Expr | None
+    line: int
+
+
+@dataclass
+class Design:
+    """A resolved model: everything the lowering needs, by name."""
+
+    path: str
+    source: str
+    cpus: int = 1
+    pics: dict[str, PicInfo] = field(default_factory=dict)
+    devices: dict[str, DeviceInfo] = field(default_factory=dict)
+    gates: dict[int, Gate] = field(default_factory=dict)
+    code: dict[str, CodeInfo] = field(default_factory=dict)
+    objects: dict[str, ObjectInfo] = field(default_factory=dict)
+    checks: list[CheckSpec] = field(default_factory=list)
+    explicit_checks: bool = False
+
+
+def _unsupported(what: str, path: str, span: ast.Span, milestone: str) -> Diagnostic:
+    return Diagnostic("IRQ901", f"{what} is not supported yet", path, span.line, span.column,
+                      f"it arrives with {milestone}")
+
+
+X86 = "the x86 milestone (cascade, APIC, NMI, exceptions, privilege)"
+KERNEL = "the Linux kernel milestone (SMP, locks, genirq, deferred work, wake-ups)"
+
+
+class _Resolver:
+    def __init__(self, model: ast.Model) -> None:
+        self.m = model
+        self.path = model.path
+        self.diags: list[Diagnostic] = []
+        self.d = Design(model.path, model.source)
+        self.names: dict[str, tuple[str, ast.Span]] = {}
+
+    def err(self, code: str, msg: str, span: ast.Span, hint: str = "") -> None:
+        self.diags.append(Diagnostic(code, msg, self.path, span.line, span.column, hint))
+
+    def unsupported(self, what: str, span: ast.Span, milestone: str) -> None:
+        self.diags.append(_unsupported(what, self.path, span, milestone))
+
+    # ---- pass 1: names ------------------------------------------------------------
+    def declare(self, name: str, kind: str, span: ast.Span) -> None:
+        if name in self.names:
+            k, first = self.names[name]
+            self.err("IRQ101", f"'{name}' is already declared as a {k} at line {first.line}", span,
+                     "each controller, device, object and code context needs its own name")
+            return
+        self.names[name] = (kind, span)
+
+    def kind_of(self, name: str) -> str | None:
+        e = self.names.get(name)
+        return e[0] if e else None
+
+    def want(self, ref: ast.Name, kinds: tuple[str, ...], what: str) -> bool:
+        k = self.kind_of(ref.name)
+        if k is None:
+            cands = [n for n, (kk, _) in self.names.items() if kk in kinds]
+            self.err("IRQ102", f"unknown {what} '{ref.name}'", ref.span, did_you_mean(ref.name, cands))
+            return False
+        if k not in kinds:
+            self.err("IRQ103", f"'{ref.name}' is a {k}, not a {what}", ref.span)
+            return False
+        return True
+
+    # ---- driver -----------------------------------------------------------------
+    def run(self) -> Design:
+        for decl in self.m.decls:
+            if isinstance(decl, ast.Pic):
+                self.declare(decl.name, "controller", decl.span)
+            elif isinstance(decl, ast.Apic):
+                self.declare(decl.name, "controller", decl.span)
+            elif isinstance(decl, ast.Device):
+                self.declare(decl.name, "device", decl.span)
+            elif isinstance(decl, ast.Object):
+                self.declare(decl.name, decl.kind, decl.span)
+            elif isinstance(decl, ast.Code):
+                self.declare(decl.name, decl.kind, decl.span)
+        for decl in self.m.decls:
+            getattr(self, "decl_" + type(decl).__name__.lower())(decl)
+        self.bindings()
+        for c in self.d.code.values():
+            self.block(c, c.body, ())
+        self.recursion()
+        self.check_lines()
+        if self.diags:
+            self.diags.sort(key=lambda x: (x.line, x.column, x.code))
+            raise IrcheckError(self.diags, self.m.source)
+        return self.d
+
+    # ---- declarations ---------------------------------------------------------------
+    def decl_system(self, d: ast.System) -> None:
+        pass
+
+    def decl_cpus(self, d: ast.Cpus) -> None:
+        if d.count < 1:
+            self.err("IRQ220", "a system needs at least one CPU", d.span)
+        elif d.count > 1:
+            self.unsupported(f"cpus {d.count} (SMP)", d.span, KERNEL)
+        self.d.cpus = max(1, d.count)
+
+    def decl_pic(self, d: ast.Pic) -> None:
+        if d.chip != "i8259":
+            self.err("IRQ201", f"unknown controller type '{d.chip}'", d.span,
+                     did_you_mean(d.chip, ["i8259"]) or "the 8259A is written `pic NAME : i8259 { ... }`")
+        base, auto, mask = 0x20 if not self.d.pics else 0x28, False, 0
+        for s in d.settings:
+            if s.key == "base":
+                assert isinstance(s.value, int)
+                if not 0 <= s.value <= 0xF8 or s.value % 8:
+                    self.err("IRQ202", f"base {s.value:#x} must be a multiple of 8 between 0x00 and 0xf8", s.span,
+                             "the 8259A takes the top five vector bits from ICW2")
+                base = s.value
+            elif s.key == "mode":
+                modes = ("fully_nested", "special_mask", "special_fully_nested")
+                if s.value not in modes:
+                    self.err("IRQ203", f"unknown mode '{s.value}'", s.span,
+                             did_you_mean(str(s.value), modes) or "modes: " + ", ".join(modes))
+                elif s.value != "fully_nested":
+                    self.unsupported(f"mode {s.value}", s.span, X86)
+            elif s.key == "eoi":
+                if s.value not in ("normal", "auto"):
+                    self.err("IRQ203", f"unknown EOI mode '{s.value}'", s.span,
+                             did_you_mean(str(s.value), ("normal", "auto")) or "use `eoi normal` or `eoi auto`")
+                auto = s.value == "auto"
+            elif s.key == "rotate":
+                if s.value not in ("off", "automatic"):
+                    self.err("IRQ203", f"unknown rotation '{s.value}'", s.span,
+                             did_you_mean(str(s.value), ("off", "automatic")) or "use `rotate off` or `rotate automatic`")
+                elif s.value == "automatic":
+                    self.unsupported("rotate automatic", s.span, X86)
+            elif s.key == "mask":
+                assert isinstance(s.value, int)
+                if not 0 <= s.value <= 0xFF:
+                    self.err("IRQ204", f"mask {s.value:#x} does not fit the 8-bit IMR", s.span)
+                mask = s.value & 0xFF
+            elif s.key == "cascade":
+                self.unsupported("cascade (master/slave 8259A)", s.span, X86)
+        self.d.pics[d.name] = PicInfo(d.name, base, auto, mask, False, d.span.line)
+
+    def decl_apic(self, d: ast.Apic) -> None:
+        self.unsupported("the local APIC", d.span, X86)
+
+    def decl_device(self, d: ast.Device) -> None:
+        line: ast.LineRef | None = None
+        level, raises, shared = False, 1, False
+        have_raises = False
+        for s in d.settings:
+            if s.key == "irq":
+                assert isinstance(s.value, ast.LineRef)
+                line = s.value
+            elif s.key == "trigger":
+                level = s.value == "level"
+            elif s.key == "raises":
+                assert isinstance(s.value, int)
+                if s.value > MAX_RAISES:
+                    self.err("IRQ205", f"raises {s.value} is more than {MAX_RAISES}", s.span,
+                             "use `raises any` for an unbounded source")
+                raises, have_raises = min(s.value, MAX_RAISES), True
+            elif s.key == "raises_any":
+                raises, have_raises = -1, True
+            elif s.key == "shared":
+                shared = True
+            elif s.key in ("vector", "nmi", "may_drop"):
+                self.unsupported({"vector": "`irq vector` (local APIC)", "nmi": "NMI sources",
+                                  "may_drop": "may_drop (spurious IRQs)"}[s.key], s.span, X86)
+                return
+            elif s.key == "on":
+                self.unsupported("routing a device to a CPU", s.span, KERNEL)
+                return
+        del have_raises
+        if line is None:
+            self.err("IRQ206", f"device '{d.name}' has no interrupt line", d.span,
+                     "add e.g. `irq master.3 edge`")
+            return
+        if not self.check_line(line):
+            return
+        self.d.devices[d.name] = DeviceInfo(d.name, line.pic, line.input, level,
+                                            None if raises < 0 else raises, shared, d.span.line)
+
+    def check_line(self, ref: ast.LineRef) -> bool:
+        k = self.kind_of(ref.pic)
+        if k != "controller":
+            cands = [n for n, (kk, _) in self.names.items() if kk == "controller"]
+            what = f"'{ref.pic}' is a {k}, not a controller" if k else f"unknown controller '{ref.pic}'"
+            self.err("IRQ102" if k is None else "IRQ103", what, ref.span, did_you_mean(ref.pic, cands))
+            return False
+        if not 0 <= ref.input <= 7:
+            self.err("IRQ207", f"an 8259A has inputs 0..7, not {ref.input}", ref.span)
+            return False
+        return True
+
+    def decl_idt(self, d: ast.Idt) -> None:
+        for e in d.entries:
+            if not 0 <= e.vector <= 255:
+                self.err("IRQ208", f"vector {e.vector} is outside 0..255", e.span)
+                continue
+            if not 0 <= e.dpl <= 3:
+                self.err("IRQ209", f"dpl {e.dpl} is outside 0..3", e.span)
+            if e.vector in self.d.gates:
+                self.err("IRQ210", f"vector {e.vector:#x} has two gates (first at line {self.d.gates[e.vector].line})",
+                         e.span)
+                continue
+            if self.want(e.handler, ("handler",), "handler"):
+                self.d.gates[e.vector] = Gate(e.vector, e.handler.name, e.gate == "trap_gate", e.dpl, e.span.line)
+
+    def decl_requestirq(self, d: ast.RequestIrq) -> None:
+        self.unsupported("request_irq (Linux genirq binding)", d.span, KERNEL)
+
+    def decl_object(self, d: ast.Object) -> None:
+        mx = 1 if d.kind == "flag" else (d.max if d.max is not None else DEFAULT_COUNTER_MAX)
+        if d.kind == "counter":
+            if not 1 <= mx <= MAX_COUNTER:
+                self.err("IRQ211", f"counter max {mx} must be between 1 and {MAX_COUNTER}", d.span)
+                mx = 1
+            if not 0 <= d.init <= mx:
+                self.err("IRQ211", f"counter starts at {d.init}, outside 0..{mx}", d.span)
+        self.d.objects[d.name] = ObjectInfo(d.kind, d.name, min(d.init, mx), mx, d.span.line)
+
+    def decl_code(self, d: ast.Code) -> None:
+        if d.kind not in CODE_KINDS_SUPPORTED:
+            self.unsupported(f"`{d.kind}` contexts", d.span, KERNEL)
+            return
+        reentrant = False
+        cpu, cpl = 0, 0
+        for s in d.options:
+            if s.key in ("reentrant", "nonreentrant"):
+                if d.kind == "thread":
+                    self.err("IRQ301", "a thread is a single context; `reentrant` applies to handlers and functions",
+                             s.span)
+                reentrant = s.key == "reentrant"
+            elif s.key == "on":
+                if d.kind != "thread":
+                    self.err("IRQ301", f"`on CPU` applies to threads, not to a {d.kind}", s.span)
+                name = str(s.value)
+                if not (name.startswith("cpu") and name[3:].isdigit()):
+                    self.err("IRQ213", f"'{name}' is not a CPU name", s.span, "CPUs are cpu0, cpu1, ...")
+                else:
+                    cpu = int(name[3:])
+            elif s.key == "cpl":
+                if d.kind != "thread":
+                    self.err("IRQ301", f"`cpl` applies to threads, not to a {d.kind}", s.span,
+                             "handlers run at CPL 0")
+                if s.value not in (0, 3):
+                    self.err("IRQ214", f"cpl {s.value}: Linux and this checker use ring 0 or ring 3", s.span)
+                cpl = int(s.value) if isinstance(s.value, int) else 0
+        self.d.code[d.name] = CodeInfo(d.kind, d.name, d.body, reentrant, cpu, cpl, d.span.line, d.end.line)
+
+    def decl_check(self, d: ast.Check) -> None:
+        self.d.explicit_checks = True
+        for item in d.items:
+            if item.name not in ALL_CHECKS:
+                self.err("IRQ401", f"unknown check '{item.name}'", item.span,
+                         did_you_mean(item.name, ALL_CHECKS) or "checks: " + ", ".join(ALL_CHECKS))
+                continue
+            if item.name not in SUPPORTED_CHECKS:
+                self.unsupported(f"check {item.name}", item.span,
+                                 X86 if item.name in ("no_gp", "no_double_fault") else KERNEL)
+                continue
+            if item.name == "max_nesting":
+                if not isinstance(item.arg, int):
+                    self.err("IRQ402", "max_nesting needs a depth", item.span, "e.g. `check max_nesting 2`")
+                    continue
+            elif item.name == "invariant":
+                self.expr(item.arg, None)  # type: ignore[arg-type]
+            elif item.arg is not None:
+                self.err("IRQ403", f"check {item.name} takes no argument", item.span)
+            self.d.checks.append(CheckSpec(item.name, item.arg, item.span.line))
+
+    # ---- after all declarations ------------------------------------------------------
+    def bindings(self) -> None:
+        bound: dict[str, int] = {}
+        for g in sorted(self.d.gates.values(), key=lambda g: g.line):
+            if g.handler in bound:
+                self.diags.append(Diagnostic("IRQ215", f"handler '{g.handler}' is bound to vectors {bound[g.handler]:#x} "
+                                             f"and {g.vector:#x}", self.path, g.line, 1,
+                                             "give each vector its own handler"))
+            bound[g.handler] = g.vector
+        seen_lines: dict[tuple[str, int], DeviceInfo] = {}
+        for dev in self.d.devices.values():
+            pic = self.d.pics.get(dev.pic)
+            if pic is None:
+                continue
+            key = (dev.pic, dev.input)
+            other = seen_lines.get(key)
+            if other and not (other.shared and dev.shared):
+                self.diags.append(Diagnostic("IRQ216", f"line {dev.pic}.{dev.input} is used by '{other.name}' and "
+                                             f"'{dev.name}'", self.path, dev.line, 1, "mark both devices `shared`"))
+            elif other and other.level != dev.level:
+                self.diags.append(Diagnostic("IRQ216", f"shared line {dev.pic}.{dev.input} mixes edge and level",
+                                             self.path, dev.line, 1))
+            seen_lines[key] = dev
+            vec = pic.base + dev.input
+            if vec not in self.d.gates:
+                self.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' raises {dev.pic}.{dev.input} = vector "
+                                             f"{vec:#x}, which has no gate", self.path, dev.line, 1,
+                                             f"add `idt {{ {vec:#x} -> HANDLER interrupt_gate dpl 0 }}`"))
+        for c in self.d.code.values():
+            if c.cpu >= self.d.cpus:
+                self.diags.append(Diagnostic("IRQ213", f"thread '{c.name}' is on cpu{c.cpu}, but the system has "
+                                             f"{self.d.cpus} CPU(s)", self.path, c.line, 1))
+
+    def check_lines(self) -> None:
+        pass
+
+    # ---- code ---------------------------------------------------------------------
+    def block(self, ctx: CodeInfo, body: tuple[ast.Stmt, ...], loops: tuple[str, ...]) -> None:
+        for st in body:
+            if isinstance(st, ast.Simple):
+                self.simple(ctx, st)
+            elif isinstance(st, ast.If):
+                self.expr(st.cond, ctx)
+                self.block(ctx, st.then, loops)
+                self.block(ctx, st.orelse, loops)
+            elif isinstance(st, ast.While):
+                self.expr(st.cond, ctx)
+                self.block(ctx, st.body, loops)
+            elif isinstance(st, ast.Loop):
+                self.block(ctx, st.body, loops)
+            elif isinstance(st, ast.Wait):
+                self.unsupported(f"`{st.op}`", st.span, KERNEL)
+
+    def simple(self, ctx: CodeInfo, st: ast.Simple) -> None:
+        op = st.op
+        if op not in BARE_STATEMENTS:
+            self.unsupported(f"`{op}`", st.span, X86 if op in ("int", "fault") else KERNEL)
+            return
+        arg = st.arg
+        if op == "iret" and ctx.kind != "handler":
+            self.err("IRQ303", f"`iret` outside a handler (in {ctx.kind} '{ctx.name}')", st.span,
+                     "a thread returns from its body; a function returns at its end")
+        elif op in ("read", "write"):
+            assert isinstance(arg, ast.Name)
+            self.want(arg, ("data", "flag", "counter"), "data object")
+        elif op in ("set", "clear"):
+            assert isinstance(arg, ast.Name)
+            self.want(arg, ("flag",), "flag")
+        elif op in ("inc", "dec"):
+            assert isinstance(arg, ast.Name)
+            self.want(arg, ("counter",), "counter")
+        elif op == "call":
+            assert isinstance(arg, ast.Name)
+            self.want(arg, ("function",), "function")
+        elif op == "ack":
+            assert isinstance(arg, ast.Name)
+            self.want(arg, ("device",), "device")
+        elif op in ("mask", "unmask"):
+            assert isinstance(arg, ast.LineRef)
+            if self.check_line(arg) and arg.pic in self.d.pics:
+                self.d.pics[arg.pic].masked_ever = True
+        elif op == "eoi":
+            if isinstance(arg, ast.LineRef):
+                self.check_line(arg)
+            elif isinstance(arg, ast.Name):
+                self.want(arg, ("controller",), "controller")
+            elif ctx.kind != "handler" and len(self.d.pics) != 1:
+                self.err("IRQ304", f"plain `eoi` in {ctx.kind} '{ctx.name}': which controller?", st.span,
+                         "outside a handler write `eoi master` or `eoi master.3`")
+
+    def expr(self, e: ast.Expr, ctx: CodeInfo | None) -> None:
+        if isinstance(e, ast.Name):
+            self.want(e, ("flag", "counter"), "flag or counter")
+        elif isinstance(e, ast.InService):
+            if ctx is None or ctx.kind != "handler":
+                self.err("IRQ305", "`in_service` is only meaningful inside a handler", e.span)
+        elif isinstance(e, ast.Not):
+            self.expr(e.arg, ctx)
+        elif isinstance(e, ast.BoolOp | ast.Arith):
+            for a in e.args:
+                self.expr(a, ctx)
+        elif isinstance(e, ast.Compare):
+            self.expr(e.left, ctx)
+            self.expr(e.right, ctx)
+
+    def recursion(self) -> None:
+        calls: dict[str, set[str]] = {}
+
+        def collect(body: tuple[ast.Stmt, ...], out: set[str]) -> None:
+            for st in body:
+                if isinstance(st, ast.Simple) and st.op == "call" and isinstance(st.arg, ast.Name):
+                    out.add(st.arg.name)
+                elif isinstance(st, ast.If):
+                    collect(st.then, out)
+                    collect(st.orelse, out)
+                elif isinstance(st, ast.While | ast.Loop):
+                    collect(st.body, out)
+
+        for c in self.d.code.values():
+            calls[c.name] = set()
+            collect(c.body, calls[c.name])
+        state: dict[str, int] = {}
+
+        def visit(n: str, path: list[str]) -> None:
+            state[n] = 1
+            for m in sorted(calls.get(n, ())):
+                if state.get(m) == 1:
+                    cyc = path[path.index(m):] + [m] if m in path else [n, m]
+                    c = self.d.code[m]
+                    self.diags.append(Diagnostic("IRQ306", "recursive calls: " + " -> ".join(cyc), self.path,
+                                                 c.line, 1, "ircheck inlines calls; recursion has no bound"))
+                elif m in calls and state.get(m) is None:
+                    visit(m, path + [m])
+            state[n] = 2
+
+        for n in sorted(calls):
+            if state.get(n) is None:
+                visit(n, [n])
+
+
+def resolve(model: ast.Model) -> Design:
+    """Check a parsed model; raises IrcheckError listing every problem found."""
+    return _Resolver(model).run()

@@ -1,0 +1,31 @@
+"""Every bundled model gives the verdict its `# expect:` header states."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ircheck
+from tests.conftest import MODELS, expectations
+
+MODEL_FILES = sorted(MODELS.glob("*.irq"))
+
+
+def test_there_are_enough_models() -> None:
+    assert len(MODEL_FILES) >= 12
+
+
+@pytest.mark.parametrize("path", MODEL_FILES, ids=[p.name for p in MODEL_FILES])
+def test_model_matches_header(path: Path) -> None:
+    expected = expectations(path)
+    report = ircheck.check_file(path)
+    assert not report.errors, [d.render() for d in report.errors]
+    got = {c.name: c.status for c in report.checks}
+    for name, status in expected.items():
+        assert got.get(name) == status, f"{name}: expected {status}, got {got.get(name)}"
+    # every check the model runs is stated in its header
+    assert set(got) - {"counter_range"} <= set(expected), sorted(set(got) - set(expected))
+    for c in report.checks:
+        if c.status == "violated":
+            assert c.trace, f"{c.name} violated without a trace"
