@@ -14,7 +14,7 @@ from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
 from ircheck.grammar.parser import parse, parse_file
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Report, Stats
-from ircheck.spec.explain import explain, unfinished_contexts
+from ircheck.spec.explain import explain, stacks_text, unfinished_contexts
 from ircheck.spec.lower import lower
 from ircheck.spec.resolve import resolve
 from ircheck.spec.step import ReplayError, find_step, fire, replay
@@ -73,6 +73,8 @@ def _result(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> CheckResult
         stuck = unfinished_contexts(ts, states[-1])
         if stuck:
             message += ": " + ", ".join(stuck) + " can never move again"
+    if v.check in ("no_reentry", "max_nesting"):
+        message += f" ({stacks_text(ts, states[-1])})"
     if loop_start is not None:
         message += f" (the run repeats steps {loop_start + 1}-{len(steps)} for ever)"
     elif v.check == "no_starvation":

@@ -116,3 +116,9 @@ def unfinished_contexts(ts: TransitionSystem, s: State) -> list[str]:
             out.append(f"cpu{cpu.index} thread {name}")
         out.extend(f"cpu{cpu.index} {f}" for f in stack[1:])
     return out
+
+
+def stacks_text(ts: TransitionSystem, s: State) -> str:
+    """Each CPU's frames, bottom first: `cpu0: thread app > irq 3 nic_isr`."""
+    layout: Layout = ts.meta
+    return "; ".join(f"cpu{c.index}: " + " > ".join(frames(c, s)) for c in layout.cpus)
