@@ -69,3 +69,245 @@ def stmt_head(st: ast.Stmt) -> str:
     if isinstance(st, ast.Wait):
         return f"{st.op} {st.queue.name} until {expr_text(st.cond)}"
     raise TypeError(type(st).__name__)
+
+
+# ---- whole models ------------------------------------------------------------------
+#
+# `model_text` is the canonical pretty-printer: `parse(model_text(m)).decls == m.decls`
+# for every model the parser can produce. Unlike `expr_text` (which labels trace steps
+# and may drop redundant-looking parentheses), it keeps every grouping that changes
+# the tree, e.g. `(a + b) - c`. An AST that no text can produce (a lone `trigger`
+# setting, `in_service` inside an expression, a negative number) raises ValueError.
+
+_INDENT = "    "
+
+
+def _bad(what: str) -> ValueError:
+    return ValueError(f"model_text: {what} has no .irq spelling")
+
+
+def _num(v: int, style: str = "dec") -> str:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise _bad(f"number {v!r}")
+    if style == "hex":
+        return f"{v:#x}"
+    if style == "bin":
+        return f"0b{v:08b}"
+    return str(v)
+
+
+def _expr(e: ast.Expr) -> str:
+    """Like `expr_text`, but parenthesises every operand the parser would regroup."""
+
+    def sub(x: ast.Expr, min_prec: int) -> str:
+        t = _expr(x)
+        return f"({t})" if _prec(x) < min_prec else t
+
+    if isinstance(e, ast.Name):
+        return e.name
+    if isinstance(e, ast.Num):
+        return _num(e.value)
+    if isinstance(e, ast.Bool):
+        return "true" if e.value else "false"
+    if isinstance(e, ast.InService):
+        raise _bad("`in_service` inside an expression (only a whole if/while condition)")
+    if isinstance(e, ast.Not):
+        return "not " + sub(e.arg, _PREC["not"])
+    if isinstance(e, ast.BoolOp):
+        if e.op not in ("and", "or") or len(e.args) < 2:
+            raise _bad(f"BoolOp {e.op!r} with {len(e.args)} operand(s)")
+        return f" {e.op} ".join(sub(a, _PREC[e.op] + 1) for a in e.args)
+    if isinstance(e, ast.Compare):
+        if e.op not in ("<", "<=", "==", "!=", ">=", ">"):
+            raise _bad(f"comparison {e.op!r}")
+        return f"{sub(e.left, _PREC['sum'])} {e.op} {sub(e.right, _PREC['sum'])}"
+    if isinstance(e, ast.Arith):
+        if len(e.args) < 2 or len(e.ops) != len(e.args) - 1 or any(o not in ("+", "-") for o in e.ops):
+            raise _bad(f"Arith {e.ops!r} over {len(e.args)} operand(s)")
+        # `sum_expr: atom (ADDOP atom)*`: every operand, the first included, is an atom;
+        # a nested sum on the left must keep its parentheses or it would be flattened.
+        out = sub(e.args[0], _PREC["atom"])
+        for op, a in zip(e.ops, e.args[1:], strict=True):
+            out += f" {op} {sub(a, _PREC['atom'])}"
+        return out
+    raise TypeError(type(e).__name__)
+
+
+def _cond(e: ast.Expr) -> str:
+    return "in_service" if isinstance(e, ast.InService) else _expr(e)
+
+
+def _simple(st: ast.Simple) -> str:
+    a = st.arg
+    if a is None:
+        return st.op
+    if isinstance(a, ast.Num):
+        return f"{st.op} {_num(a.value, 'hex' if st.op == 'int' else 'dec')}"
+    if isinstance(a, ast.LineRef):
+        return f"{st.op} {a.pic}.{_num(a.input)}"
+    return f"{st.op} {a.name}"
+
+
+def _block(head: str, body: tuple[ast.Stmt, ...], depth: int) -> list[str]:
+    """`head {`, the body one level deeper, `}` (or `head { }` when empty)."""
+    pad = _INDENT * depth
+    if not body:
+        return [f"{pad}{head} {{ }}"]
+    out = [f"{pad}{head} {{"]
+    for st in body:
+        out.extend(_stmt_lines(st, depth + 1))
+    out.append(f"{pad}}}")
+    return out
+
+
+def _stmt_lines(st: ast.Stmt, depth: int) -> list[str]:
+    pad = _INDENT * depth
+    if isinstance(st, ast.Simple):
+        return [pad + _simple(st)]
+    if isinstance(st, ast.Wait):
+        return [f"{pad}{st.op} {st.queue.name} until {_expr(st.cond)}"]
+    if isinstance(st, ast.Loop):
+        return _block("loop", st.body, depth)
+    if isinstance(st, ast.While):
+        return _block(f"while {_cond(st.cond)}", st.body, depth)
+    if isinstance(st, ast.If):
+        lines = _block(f"if {_cond(st.cond)}", st.then, depth)
+        orelse = st.orelse
+        while orelse:
+            if len(orelse) == 1 and isinstance(orelse[0], ast.If):  # `else if` chain
+                nxt = orelse[0]
+                more = _block(f"if {_cond(nxt.cond)}", nxt.then, depth)
+                orelse = nxt.orelse
+            else:
+                more = _block("", orelse, depth)
+                orelse = ()
+            lines[-1] += " else " + more[0].lstrip()
+            lines.extend(more[1:])
+        return lines
+    raise TypeError(type(st).__name__)
+
+
+def _setting_value(s: ast.Setting) -> str:
+    v = s.value
+    if isinstance(v, ast.LineRef):
+        return f"{v.pic}.{_num(v.input)}"
+    if isinstance(v, int):
+        return _num(v, "hex" if s.key in ("base", "mask", "vector") else "dec")
+    if isinstance(v, str):
+        return v
+    raise _bad(f"setting {s.key!r} without a value")
+
+
+_PIC_KEYS = ("base", "mode", "eoi", "rotate", "mask", "cascade")
+_FLAG_KEYS = {"nmi": "nmi", "raises_any": "raises any", "shared": "shared", "may_drop": "may_drop",
+              "oneshot": "oneshot", "reentrant": "reentrant", "nonreentrant": "nonreentrant"}
+
+
+def _settings(settings: tuple[ast.Setting, ...], allowed: tuple[str, ...]) -> list[str]:
+    """One word group per setting; a `trigger` folds into the `irq`/`vector` before it."""
+    out: list[str] = []
+    prev = ""
+    for s in settings:
+        if s.key not in allowed:
+            raise _bad(f"setting {s.key!r} here")
+        if s.key == "trigger":
+            if prev not in ("irq", "vector") or s.value not in ("edge", "level"):
+                raise _bad(f"trigger {s.value!r} not right after an irq/vector setting")
+            out[-1] += f" {s.value}"
+        elif s.key in _FLAG_KEYS:
+            out.append(_FLAG_KEYS[s.key])
+        elif s.key == "vector":
+            out.append(f"irq vector {_setting_value(s)}")
+        else:
+            out.append(f"{s.key} {_setting_value(s)}")
+        prev = s.key
+    return out
+
+
+def _braced(words: list[str]) -> str:
+    return "{ " + "  ".join(words) + " }" if words else "{ }"
+
+
+def decl_text(d: ast.Decl) -> str:
+    """One declaration in canonical form (several lines for idt and code contexts)."""
+    if isinstance(d, ast.System):
+        return f"system {d.name}"
+    if isinstance(d, ast.Cpus):
+        return f"cpus {_num(d.count)}"
+    if isinstance(d, ast.Pic):
+        return f"pic {d.name} : {d.chip} {_braced(_settings(d.settings, _PIC_KEYS))}"
+    if isinstance(d, ast.Apic):
+        words = _settings(d.settings, ("tpr",))
+        return f"apic {d.name} {_braced(words)}" if words else f"apic {d.name}"
+    if isinstance(d, ast.Device):
+        keys = ("irq", "vector", "trigger", "nmi", "raises", "raises_any", "shared", "may_drop", "on")
+        return f"device {d.name} {_braced(_settings(d.settings, keys))}"
+    if isinstance(d, ast.Idt):
+        if not d.entries:
+            return "idt { }"
+        rows = [f"{_INDENT}{_num(e.vector, 'hex')} -> {e.handler.name} {e.gate} dpl {_num(e.dpl)}"
+                for e in d.entries]
+        return "\n".join(["idt {", *rows, "}"])
+    if isinstance(d, ast.RequestIrq):
+        words = _settings(d.options, ("shared", "dev_id", "thread", "oneshot"))
+        return " ".join([f"request_irq {_num(d.irq)} {d.handler.name}", *words])
+    if isinstance(d, ast.Object):
+        return _object_text(d)
+    if isinstance(d, ast.Code):
+        words = _settings(d.options, ("reentrant", "nonreentrant", "on", "cpl"))
+        return "\n".join(_block(" ".join([d.kind, d.name, *words]), d.body, 0))
+    if isinstance(d, ast.Check):
+        if not d.items:
+            raise _bad("an empty check")
+        items = []
+        for it in d.items:
+            if it.name == "invariant":
+                if it.arg is None or isinstance(it.arg, int):
+                    raise _bad("an invariant without an expression")
+                items.append(f"invariant {_expr(it.arg)}")
+            elif isinstance(it.arg, int):
+                items.append(f"{it.name} {_num(it.arg)}")
+            elif it.arg is None:
+                items.append(it.name)
+            else:
+                raise _bad(f"check {it.name!r} with an expression")
+        return "check " + ", ".join(items)
+    raise TypeError(type(d).__name__)
+
+
+def _object_text(d: ast.Object) -> str:
+    if d.kind == "flag":
+        if d.max != 1 or d.init not in (0, 1):
+            raise _bad(f"flag with init {d.init} max {d.max}")
+        return f"flag {d.name} = true" if d.init else f"flag {d.name}"
+    if d.kind == "counter":
+        out = f"counter {d.name}"
+        if d.init:
+            out += f" = {_num(d.init)}"
+        if d.max is not None:
+            out += f" max {_num(d.max)}"
+        return out
+    if d.init or d.max is not None:
+        raise _bad(f"{d.kind} with init {d.init} max {d.max}")
+    return f"{d.kind} {d.name}"
+
+
+def model_text(model: ast.Model) -> str:
+    """The whole model in canonical form; code contexts and the idt get blank lines around them."""
+    out: list[str] = []
+    prev_multi = False
+    decls = model.decls
+    for i, d in enumerate(decls):
+        text = decl_text(d)
+        if isinstance(d, ast.RequestIrq) and i + 1 < len(decls):
+            nxt = decls[i + 1]
+            if isinstance(nxt, ast.Code) and nxt.kind == "thread":
+                # `request_irq ... thread T` vs a following `thread` context: the LALR
+                # parser shifts `thread` into the request_irq options, so end it with `;`.
+                text += ";"
+        multi = "\n" in text or isinstance(d, ast.Code)
+        if out and (multi or prev_multi):
+            out.append("")
+        out.append(text)
+        prev_multi = multi
+    return "\n".join(out) + "\n" if out else ""
