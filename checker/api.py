@@ -76,7 +76,9 @@ def _result(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> CheckResult
     if v.check in ("no_reentry", "max_nesting"):
         message += f" ({stacks_text(ts, states[-1])})"
     if loop_start is not None:
-        message += f" (the run repeats steps {loop_start + 1}-{len(steps)} for ever)"
+        span = f"step {len(steps)} repeats" if loop_start + 1 == len(steps) else \
+            f"steps {loop_start + 1}-{len(steps)} repeat"
+        message += f" (the run loops: {span} for ever)"
     elif v.check == "no_starvation":
         message += " (after the last step no CPU can take it)"
     return CheckResult(v.check, VIOLATED, message, trace, loop_start + 1 if loop_start is not None else None,
