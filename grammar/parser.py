@@ -73,7 +73,24 @@ class _ToAst(Transformer[Token, Any]):
 
     # --- top level
     def start(self, meta: Any, c: list[Any]) -> list[Any]:
-        return [x for x in c if not isinstance(x, Token)]
+        """Drop separators; attach request_irq options (items of their own) to the request_irq before them."""
+        out: list[Any] = []
+        for x in c:
+            if isinstance(x, Token | Tree) or x is None:
+                continue
+            if isinstance(x, ast.Setting):
+                prev = out[-1] if out else None
+                if isinstance(prev, ast.RequestIrq):
+                    out[-1] = ast.RequestIrq(prev.irq, prev.handler, prev.options + (x,), prev.span)
+                    continue
+            out.append(x)
+        return out
+
+    def thread_ref(self, meta: Any, c: list[Token]) -> Token:
+        return c[0]
+
+    def thread_decl(self, meta: Any, c: list[Any]) -> ast.Code:
+        return self.code_decl(meta, ["thread", *c])
 
     def system_decl(self, meta: Any, c: list[Token]) -> ast.System:
         return ast.System(str(c[0]), _span(meta))
@@ -146,7 +163,7 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Idt(tuple(x for x in c if isinstance(x, ast.IdtEntry)), _span(meta))
 
     def request_irq_decl(self, meta: Any, c: list[Any]) -> ast.RequestIrq:
-        return ast.RequestIrq(c[0].value, ast.Name(str(c[1]), _tspan(c[1])), _settings(c[2:]), _span(meta))
+        return ast.RequestIrq(c[0].value, ast.Name(str(c[1]), _tspan(c[1])), (), _span(meta))
 
     def simple_decl(self, meta: Any, c: list[Any]) -> ast.Object:
         return ast.Object(c[0], str(c[1]), span=_span(meta))
@@ -259,6 +276,17 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Arith(tuple(str(x) for x in c[1::2]), tuple(c[0::2]), _span(meta))
 
 
+_STATEMENT_WORDS = frozenset({
+    "cli", "sti", "iret", "nop", "sleep", "local_irq_save", "local_irq_restore", "local_bh_disable",
+    "local_bh_enable", "ack", "read", "write", "set", "clear", "inc", "dec", "call", "spin_lock_irqsave",
+    "spin_unlock_irqrestore", "spin_lock_irq", "spin_unlock_irq", "spin_lock_bh", "spin_unlock_bh", "spin_lock",
+    "spin_unlock", "mutex_lock", "mutex_unlock", "wake_up", "sleep_on", "raise_softirq", "tasklet_schedule",
+    "queue_work", "disable_irq_nosync", "disable_irq", "enable_irq", "free_irq", "synchronize_irq", "eoi",
+    "mask", "unmask", "int", "fault", "return", "if", "while", "loop", "wait_event", "epoll_wait"})
+_DECL_WORDS = frozenset({
+    "system", "cpus", "pic", "apic", "device", "idt", "request_irq", "spinlock", "mutex", "data", "waitqueue",
+    "flag", "counter", "handler", "irq_thread", "softirq", "tasklet", "work", "function", "thread", "check"})
+
 _WORDS = {
     "NAME": "a name", "DEC": "a number", "HEX": "a number", "BIN": "a number",
     "$END": "end of file", "CMPOP": "a comparison", "ADDOP": "'+' or '-'",
@@ -280,13 +308,36 @@ def _describe_expected(expected: set[str]) -> tuple[str, list[str]]:
                 kws.append(v)
         else:
             words.add(name.lower())
+    for group, kws_of_group in (("a statement", _STATEMENT_WORDS), ("a declaration", _DECL_WORDS)):
+        quoted = {f"'{k}'" for k in kws_of_group}
+        if len(words & quoted) >= 5:
+            words = (words - quoted) | {group}
     ordered = sorted(words, key=lambda w: (not w.startswith("a "), w))
     if len(ordered) > 12:
         ordered = ordered[:12] + [f"... ({len(words) - 12} more)"]
     return ", ".join(ordered), kws
 
 
-def _syntax_error(e: UnexpectedInput, path: str) -> Diagnostic:
+def _end_of(source: str) -> tuple[int, int]:
+    """Line and column just past the last non-blank character."""
+    text = source.rstrip()
+    line = text.count("\n") + 1
+    return line, len(text) - (text.rfind("\n") + 1) + 1
+
+
+def _eof_hint(source: str) -> str:
+    return "a closing '}' is missing" if _brace_balance(source) > 0 else ""
+
+
+def _brace_balance(source: str) -> int:
+    bal = 0
+    for line in source.splitlines():
+        code = line.split("#", 1)[0]
+        bal += code.count("{") - code.count("}")
+    return bal
+
+
+def _syntax_error(e: UnexpectedInput, path: str, source: str = "") -> Diagnostic:
     line, col = getattr(e, "line", 0) or 0, getattr(e, "column", 0) or 0
     if isinstance(e, UnexpectedCharacters):
         ch = e.char if hasattr(e, "char") else "?"
@@ -294,15 +345,15 @@ def _syntax_error(e: UnexpectedInput, path: str) -> Diagnostic:
                           "names are letters, digits and '_'; comments start with '#'")
     if isinstance(e, UnexpectedEOF):
         what, _ = _describe_expected(set(e.expected))
-        return Diagnostic("IRQ002", f"unexpected end of file; expected {what}", path, line, col,
-                          "is a closing '}' missing?")
+        return Diagnostic("IRQ002", f"unexpected end of file; expected {what}", path, *_end_of(source),
+                          _eof_hint(source))
     if isinstance(e, UnexpectedToken):
         tok = e.token
         expected = set(e.expected) if e.expected else set()
         what, kws = _describe_expected(expected)
         if tok.type == "$END":
             return Diagnostic("IRQ002", f"unexpected end of file; expected {what}", path,
-                              line, col, "is a closing '}' missing?")
+                              *_end_of(source), _eof_hint(source))
         hint = did_you_mean(str(tok), kws)
         if not hint and tok.type == "NAME" and str(tok) in keywords():
             hint = f"'{tok}' is a keyword and cannot be used here"
@@ -346,17 +397,50 @@ def parse(text: str, path: str = "<string>") -> ast.Model:
     try:
         tree: Tree[Token] = _parser().parse(text)
     except UnexpectedInput as e:
-        raise IrcheckError([_syntax_error(e, path)], text) from None
+        raise IrcheckError([_syntax_error(e, path, text)], text) from None
     except (LarkError, RecursionError) as e:  # pragma: no cover - defensive
         raise IrcheckError([Diagnostic("IRQ004", f"cannot parse: {type(e).__name__}", path)], text) from None
     try:
         decls = _ToAst().transform(tree)
     except RecursionError:
-        raise IrcheckError([Diagnostic("IRQ006", "expression nested too deeply", path)], text) from None
+        raise IrcheckError([Diagnostic("IRQ006", "model nested too deeply", path)], text) from None
     except LarkError as e:
         orig = getattr(e, "orig_exc", e)
+        if isinstance(orig, RecursionError):
+            raise IrcheckError([Diagnostic("IRQ006", "model nested too deeply", path)], text) from None
         raise IrcheckError([Diagnostic("IRQ004", f"cannot read model: {orig}", path)], text) from None
+    diags = []
+    for d in decls:
+        if isinstance(d, ast.Setting):
+            what = {"thread": "thread NAME", "dev_id": "dev_id NAME"}.get(d.key, d.key)
+            diags.append(Diagnostic("IRQ009", f"`{what}` outside a request_irq declaration", path,
+                                    d.span.line, d.span.column,
+                                    "it belongs after `request_irq N HANDLER`" if d.key != "thread"
+                                    else "a thread context needs a body: `thread NAME { ... }`"))
+        elif isinstance(d, ast.Code):
+            deep = _deepest(d.body)
+            if deep is not None:
+                diags.append(Diagnostic("IRQ006", f"statements nested deeper than {MAX_BLOCK_DEPTH}", path,
+                                        deep.line, deep.column, "split the code into functions"))
+    if diags:
+        raise IrcheckError(diags, text)
     return ast.Model(tuple(decls), path, text)
+
+
+def _deepest(body: tuple[ast.Stmt, ...]) -> ast.Span | None:
+    """The span of the first statement nested deeper than MAX_BLOCK_DEPTH (counting `else if` chains)."""
+    work: list[tuple[tuple[ast.Stmt, ...], int]] = [(body, 1)]
+    while work:
+        stmts, depth = work.pop()
+        for st in stmts:
+            if depth > MAX_BLOCK_DEPTH:
+                return st.span
+            if isinstance(st, ast.If):
+                work.append((st.then, depth + 1))
+                work.append((st.orelse, depth + 1))
+            elif isinstance(st, ast.While | ast.Loop):
+                work.append((st.body, depth + 1))
+    return None
 
 
 def parse_file(path: str | Path) -> ast.Model:

@@ -3,22 +3,24 @@
 This is the only module that knows what an interrupt is. Each rule of
 SEMANTICS.md becomes guarded commands over small integer variables:
 
-* per 8259A: IRR, ISR (absent under auto-EOI: it is always 0) and IMR (a
-  constant unless some statement masks a line), 8-bit registers (P1-P8);
-* per device: how many raises are left (absent for `raises any`); a level
-  line's state is its IRR bit, which INTA does not clear and `ack` does (P2);
-* per CPU: IF, the interrupt nesting depth, the program counter of the running
-  handler frame, and for each deeper frame the interrupted handler's pc and
-  the IF that IRET restores (X1, X2); `cur`, the running thread, when a CPU
-  has more than one;
+* per 8259A (controllers.py): IRR, ISR (absent under auto-EOI), IMR (a
+  constant unless a statement masks a line), the rotating priority (P1-P12);
+  a level line's state is its IRR bit, which INTA does not clear and `ack` does;
+  a slave's INT is an expression that drives its master's cascade input;
+* the local APIC: IRR and ISR bits for the vectors in use (X9);
+* NMI: a latched request and the blocking that lasts until IRET (X7);
+* per device: how many raises are left (absent for `raises any`);
+* per CPU: IF, the nesting depth, the pc of the running handler frame, and
+  for each deeper frame the interrupted handler's pc and the IF that IRET
+  restores (X1, X2); `cur`, the running thread, when a CPU has several;
 * per thread: its pc (threads run when no handler frame is active);
-* flags and counters as declared.
+* flags and counters as declared; `halted` after a triple fault.
 
-Code is compiled to a control-flow graph of locations; every statement is one
-atomic step, so an interrupt may arrive between any two statements when IF=1.
-Calls are inlined (recursion is refused by resolve), which keeps a frame's
-identity in its pc and makes "routine R is active twice" a predicate on pcs.
-Unused slots are kept at 0 so that equal situations are equal states.
+Handlers are compiled once per way in (an "incarnation": vector plus
+whether it was entered spuriously), so a frame's pc says which interrupt it
+serves. Synchronous events (`int n`, `fault v`, NMI delivery) follow the
+static chains of x86.py (#GP, #NP, #DF, triple fault). Unused slots are kept
+at 0 so that equal situations are equal states.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from dataclasses import dataclass, field
 
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError, did_you_mean
-from ircheck.grammar.printer import stmt_head
+from ircheck.grammar.printer import expr_text
+from ircheck.spec.cfg import Body, Compiler, Node
+from ircheck.spec.controllers import LocalApic, Pic8259
 from ircheck.spec.resolve import (
     ALL_CHECKS,
     DEFAULT_CHECKS,
@@ -37,8 +41,6 @@ from ircheck.spec.resolve import (
     CodeInfo,
     Design,
     DeviceInfo,
-    Gate,
-    PicInfo,
 )
 from ircheck.spec.ts import (
     FALSE,
@@ -60,105 +62,10 @@ from ircheck.spec.ts import (
     V,
     Var,
 )
+from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_int, name
 
-NEST_CAP = 8  # handler frames per CPU when some source is unbounded (`raises any`)
+NEST_CAP = 8  # handler frames per CPU when nothing bounds nesting tighter
 BOUND = "__bound__"
-
-
-# ---- control-flow graph of a code body ---------------------------------------------------
-
-@dataclass
-class Node:
-    """One location: the statement that executes there and where control goes next."""
-
-    kind: str                 # stmt | test | call | ret | iret | goto | end
-    routines: tuple[str, ...]  # code contexts active here, outermost first (handler/thread, functions)
-    stmt: ast.Stmt | None = None
-    next: int = -1
-    alt: int = -1             # for tests: where control goes when the condition is false
-    line: int = 0
-    text: str = ""
-
-
-@dataclass
-class Body:
-    """The compiled code of one context incarnation: nodes, entry, and a name per location."""
-
-    owner: str
-    nodes: list[Node] = field(default_factory=list)
-    entry: int = -1
-
-    def add(self, node: Node) -> int:
-        self.nodes.append(node)
-        return len(self.nodes) - 1
-
-
-class _Compiler:
-    def __init__(self, design: Design) -> None:
-        self.design = design
-
-    def compile(self, code: CodeInfo, end_kind: str) -> Body:
-        body = Body(code.name)
-        end = body.add(Node(end_kind, (code.name,), line=code.end_line,
-                            text="iret (end of handler)" if end_kind == "iret" else "end of thread"))
-        body.entry = self.emit(body, code.body, end, (code.name,))
-        self.resolve_gotos(body)
-        return body
-
-    def emit(self, body: Body, stmts: tuple[ast.Stmt, ...], cont: int, chain: tuple[str, ...]) -> int:
-        entry = cont
-        for st in reversed(stmts):
-            entry = self.emit_one(body, st, entry, chain)
-        return entry
-
-    def emit_one(self, body: Body, st: ast.Stmt, cont: int, chain: tuple[str, ...]) -> int:
-        line = st.span.line
-        if isinstance(st, ast.Simple):
-            if st.op == "call":
-                assert isinstance(st.arg, ast.Name)
-                fn = self.design.code[st.arg.name]
-                inner = chain + (fn.name,)
-                ret = body.add(Node("ret", inner, next=cont, line=fn.end_line, text=f"return from {fn.name}"))
-                start = self.emit(body, fn.body, ret, inner)
-                return body.add(Node("call", chain, st, next=start, line=line, text=stmt_head(st)))
-            if st.op == "iret":
-                return body.add(Node("iret", chain, st, line=line, text="iret"))
-            return body.add(Node("stmt", chain, st, next=cont, line=line, text=stmt_head(st)))
-        if isinstance(st, ast.If):
-            then = self.emit(body, st.then, cont, chain)
-            other = self.emit(body, st.orelse, cont, chain)
-            return body.add(Node("test", chain, st, next=then, alt=other, line=line, text=stmt_head(st)))
-        if isinstance(st, ast.While):
-            test = body.add(Node("test", chain, st, alt=cont, line=line, text=stmt_head(st)))
-            body.nodes[test].next = self.emit(body, st.body, test, chain)
-            return test
-        if isinstance(st, ast.Loop):
-            head = body.add(Node("goto", chain, st, line=line, text="loop"))
-            body.nodes[head].next = self.emit(body, st.body, head, chain)
-            return head
-        raise TypeError(type(st).__name__)
-
-    @staticmethod
-    def resolve_gotos(body: Body) -> None:
-        """Point every edge past `goto` nodes; an empty `loop {}` becomes a step to itself."""
-        def target(i: int) -> int:
-            seen = set()
-            while body.nodes[i].kind == "goto":
-                if i in seen:
-                    n = body.nodes[i]
-                    n.kind, n.next, n.text = "stmt", i, "loop { } (spins)"
-                    return i
-                seen.add(i)
-                i = body.nodes[i].next
-            return i
-
-        for n in body.nodes:
-            if n.kind != "goto":
-                if n.next >= 0:
-                    n.next = target(n.next)
-                if n.alt >= 0:
-                    n.alt = target(n.alt)
-        body.entry = target(body.entry)
 
 
 # ---- presentation data: how explain.py names things ---------------------------------------
@@ -173,8 +80,9 @@ class CpuLayout:
     pc_var: int
     saved_pc_vars: list[int]
     cur_var: int | None
-    threads: list[tuple[str, int]]       # (thread name, its pc variable)
+    threads: list[tuple[str, int]]       # (thread name, its pc variable); pc 0 = finished
     frame_owner: list[str]               # handler pc value -> "irq 3 nic_isr"
+    thread_cpl: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -183,15 +91,33 @@ class Layout:
     path: str = ""
 
 
-# ---- the lowering proper ----------------------------------------------------------------------
+# ---- incarnations -------------------------------------------------------------------------
 
 @dataclass
-class _Incarnation:
-    gate: Gate
-    pic: PicInfo
-    input: int
+class Incarnation:
+    """One way into a handler: its vector, the source that uses it, and its compiled body."""
+
+    vector: int
+    gate: GateInfo
     body: Body
-    base: int = 0  # offset of this body's locations in the CPU's handler pc numbering
+    spurious: bool = False
+    pic: Pic8259 | None = None     # the 8259A whose input this vector is (or whose IR7, if spurious)
+    input: int | None = None
+    apic: LocalApic | None = None
+    base: int = 0                  # offset of this body's locations in the CPU's handler pc numbering
+
+    def describe(self, single_pic: bool) -> str:
+        if self.spurious and self.pic is not None:
+            return f"spurious irq {self.pic.name}.7 {self.gate.handler}"
+        if self.pic is not None and self.input is not None:
+            where = str(self.input) if single_pic and self.pic.info.cascade is None else f"{self.pic.name}.{self.input}"
+            return f"irq {where} {self.gate.handler}"
+        if self.apic is not None:
+            return f"vector {self.vector:#x} {self.gate.handler}"
+        if self.vector == 2:
+            return f"nmi {self.gate.handler}"
+        return f"{name(self.vector)} {self.gate.handler}" if self.vector < 32 else \
+            f"int {self.vector:#x} {self.gate.handler}"
 
 
 class _Lowering:
@@ -205,6 +131,9 @@ class _Lowering:
         self.checks = self.select_checks(checks)
         self.layout = Layout(path=design.path)
         self.uses_counters = False
+        self.halted: int | None = None
+        self.gates = {v: GateInfo(g.handler, g.trap, g.dpl) for v, g in design.gates.items()}
+        self.gate_line = {v: g.line for v, g in design.gates.items()}
 
     # -- checks
     def select_checks(self, cli: list[str] | None) -> list[CheckSpec]:
@@ -212,59 +141,57 @@ class _Lowering:
         if cli is None:
             return specs
         out: list[CheckSpec] = []
-        for name in cli:
-            if name not in ALL_CHECKS:
-                self.diags.append(Diagnostic("IRQ401", f"unknown check '{name}' in --check", self.d.path, 0, 0,
-                                             did_you_mean(name, ALL_CHECKS)))
-            elif name not in SUPPORTED_CHECKS:
-                self.diags.append(Diagnostic("IRQ901", f"check {name} is not supported yet", self.d.path))
-            elif name in PARAM_CHECKS:
-                mine = [c for c in self.d.checks if c.name == name]
+        for nm in cli:
+            if nm not in ALL_CHECKS:
+                self.diags.append(Diagnostic("IRQ401", f"unknown check '{nm}' in --check", self.d.path, 0, 0,
+                                             did_you_mean(nm, ALL_CHECKS)))
+            elif nm not in SUPPORTED_CHECKS:
+                self.diags.append(Diagnostic("IRQ901", f"check {nm} is not supported yet", self.d.path))
+            elif nm in PARAM_CHECKS:
+                mine = [c for c in self.d.checks if c.name == nm]
                 if not mine:
-                    self.diags.append(Diagnostic("IRQ404", f"--check {name}: the model has no `check {name} ...` line",
-                                                 self.d.path, 0, 0, f"add e.g. `check {name} ...` to the model"))
+                    self.diags.append(Diagnostic("IRQ404", f"--check {nm}: the model has no `check {nm} ...` line",
+                                                 self.d.path, 0, 0, f"add e.g. `check {nm} ...` to the model"))
                 out.extend(mine)
             else:
-                out.append(CheckSpec(name, None, 0))
+                out.append(CheckSpec(nm, None, 0))
         return out
 
-    def enabled(self, name: str) -> bool:
-        return any(c.name == name for c in self.checks)
+    def enabled(self, check: str) -> bool:
+        return any(c.name == check for c in self.checks)
 
-    # -- variables
-    def var(self, name: str, size: int, init: int = 0, kind: str = "int",
+    # -- variables and transitions
+    def var(self, nm: str, size: int, init: int = 0, kind: str = "int",
             names: tuple[str, ...] = (), width: int = 8) -> int:
-        self.vars.append(Var(name, max(size, 2), init, kind, names, width))
+        self.vars.append(Var(nm, max(size, 2), init, kind, names, width))
         return len(self.vars) - 1
 
     def add(self, label: Label, guard: Expr, updates: dict[int, Expr], group: str | None,
-            violates: tuple[tuple[str, str], ...] = (), extra_fair: tuple[str, ...] = ()) -> None:
+            violates: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
+            extra_fair: tuple[str, ...] = ()) -> None:
         """One guarded command. Every CPU step is in its CPU's weak-fairness group; an interrupt
         acknowledge is also in its own group (hardware samples INTR at every instruction boundary,
         so a request that stays deliverable is taken)."""
+        if self.halted is not None:
+            guard = And(Eq(V(self.halted), C(0)), guard)
         if guard == FALSE:
             return
         ups = tuple(sorted((k, v) for k, v in updates.items() if v != V(k)))
         fair = ((group,) if group else ()) + extra_fair
-        self.trans.append(Transition(label, guard, ups, group=group, fair=fair, violates=violates))
+        self.trans.append(Transition(label, guard, ups, group=group, fair=fair, violates=tuple(violates)))
 
     # -- main
     def run(self) -> TransitionSystem:
         d = self.d
-        # controllers
-        self.irr: dict[str, int] = {}
-        self.isr: dict[str, int | None] = {}
-        self.imr: dict[str, int | None] = {}
-        for p in d.pics.values():
-            self.irr[p.name] = self.var(f"{p.name}.IRR", 256, 0, "bits")
-            self.isr[p.name] = None if p.auto_eoi else self.var(f"{p.name}.ISR", 256, 0, "bits")
-            self.imr[p.name] = self.var(f"{p.name}.IMR", 256, p.mask, "bits") if p.masked_ever else None
-        # devices
+        self.make_controllers()
         self.left: dict[str, int | None] = {}
         for dev in d.devices.values():
             self.left[dev.name] = (None if dev.raises is None else
                                    self.var(f"{dev.name}.raises_left", dev.raises + 1, dev.raises))
-        # shared objects
+        self.nmi_pending = self.nmi_blocked = None
+        if any(dev.kind == "nmi" for dev in d.devices.values()):
+            self.nmi_pending = self.var("nmi.pending", 2, 0, "bool")
+            self.nmi_blocked = self.var("nmi.blocked", 2, 0, "bool")
         self.obj: dict[str, int] = {}
         for o in d.objects.values():
             if o.kind == "flag":
@@ -281,41 +208,142 @@ class _Lowering:
         if self.uses_counters:
             ordered.append("counter_range")
         return TransitionSystem(self.vars, self.trans, self.props, self.requests, self.unfinished, ordered,
-                                BOUND,
-                                groups=tuple(sorted({g for t in self.trans for g in t.fair})), meta=self.layout)
+                                BOUND, groups=tuple(sorted({g for t in self.trans for g in t.fair})),
+                                meta=self.layout)
 
-    # -- incarnations of handlers (one per vector some device can raise)
-    def incarnations(self) -> list[_Incarnation]:
-        out: dict[int, _Incarnation] = {}
-        comp = _Compiler(self.d)
-        for dev in self.d.devices.values():
-            pic = self.d.pics[dev.pic]
-            vec = pic.base + dev.input
-            gate = self.d.gates.get(vec)
-            if gate is None or vec in out:
+    def make_controllers(self) -> None:
+        self.pics: dict[str, Pic8259] = {}
+        for p in self.d.pics.values():
+            irr = self.var(f"{p.name}.IRR", 256, 0, "bits")
+            isr = None if p.auto_eoi else self.var(f"{p.name}.ISR", 256, 0, "bits")
+            imr = self.var(f"{p.name}.IMR", 256, p.mask, "bits") if p.masked_ever else None
+            prio = self.var(f"{p.name}.priority", 8, 0) if p.rotate else None
+            self.pics[p.name] = Pic8259(p, irr, isr, imr, prio)
+        self.apic: LocalApic | None = None
+        vecs = sorted({dev.input for dev in self.d.devices.values() if dev.kind == "apic"})
+        if self.d.apics:
+            info = next(iter(self.d.apics.values()))
+            n = max(len(vecs), 1)
+            self.apic = LocalApic(info, vecs, self.var(f"{info.name}.IRR", 1 << n, 0, "bits", width=n),
+                                  self.var(f"{info.name}.ISR", 1 << n, 0, "bits", width=n))
+        # which master input each slave drives, and the inputs that have devices
+        self.slaves: dict[str, dict[int, Pic8259]] = {}
+        for p in self.pics.values():
+            if p.info.cascade:
+                m, c = p.info.cascade
+                self.slaves.setdefault(m, {})[c] = p
+        self.inputs: dict[str, list[int]] = {nm: sorted({dev.input for dev in self.d.devices.values()
+                                                        if dev.kind == "pic" and dev.pic == nm})
+                                             for nm in self.pics}
+
+    # -- 8259A request logic with the cascade
+    def slave_int(self, slave: Pic8259) -> Expr:
+        return slave.int_line(self.inputs[slave.name], self.req(slave, {}))
+
+    def req(self, pic: Pic8259, override: dict[int, Expr] | None = None) -> Expr:
+        lines = {c: self.slave_int(s) for c, s in self.slaves.get(pic.name, {}).items()}
+        if override:
+            lines.update(override)
+        return pic.req(lines)
+
+    def pic_deliver_guards(self, pic: Pic8259, n: int) -> list[tuple[Expr, dict[int, Expr]]]:
+        """(guard, controller updates) for the 8259A delivering input n, through the master if a slave."""
+        level = self.is_level(pic, n)
+        out: list[tuple[Expr, dict[int, Expr]]] = []
+        cascade = pic.info.cascade
+        for g, p in pic.variants():
+            mine = And(g, pic.deliverable(n, p, self.req(pic)))
+            ups = pic.inta(n, level, p)
+            if cascade is None:
+                out.append((mine, ups))
                 continue
-            out[vec] = _Incarnation(gate, pic, dev.input, comp.compile(self.d.code[gate.handler], "iret"))
-        return [out[v] for v in sorted(out)]
+            master = self.pics[cascade[0]]
+            c = cascade[1]
+            for mg, mp in master.variants():
+                up = dict(ups)
+                up.update(master.inta(c, True, mp))  # the cascade input is level-like: INT stays while pending
+                out.append((And(mine, mg, master.deliverable(c, mp, self.req(master, {c: TRUE}), c)), up))
+        return out
 
+    def is_level(self, pic: Pic8259, n: int) -> bool:
+        return any(dev.level for dev in self.d.devices.values()
+                   if dev.kind == "pic" and dev.pic == pic.name and dev.input == n)
+
+    # -- incarnations: every way into a handler, found by following int/fault/NMI chains
+    def discover(self) -> list[Incarnation]:
+        comp = Compiler(self.d)
+        found: dict[tuple[int, bool], Incarnation] = {}
+        todo: list[Incarnation] = []
+
+        def want(vec: int, spurious: bool = False, pic: Pic8259 | None = None, inp: int | None = None,
+                 apic: LocalApic | None = None) -> None:
+            if (vec, spurious) in found or vec not in self.gates:
+                return
+            g = self.gates[vec]
+            inc = Incarnation(vec, g, comp.compile(self.d.code[g.handler], "iret"), spurious, pic, inp, apic)
+            found[(vec, spurious)] = inc
+            todo.append(inc)
+
+        for dev in self.d.devices.values():
+            if dev.kind == "pic":
+                pic = self.pics[dev.pic]
+                want(pic.info.base + dev.input, False, pic, dev.input)
+                if dev.may_drop:
+                    want(pic.info.base + 7, True, pic, 7)
+            elif dev.kind == "apic":
+                want(dev.input, False, None, None, self.apic)
+            else:
+                self.sync_targets(deliver_exception(2, self.gates), want)
+        self.thread_bodies: list[tuple[CodeInfo, Body]] = [
+            (c, comp.compile(c, "end")) for c in self.d.code.values() if c.kind == "thread"]
+        for _c, body in self.thread_bodies:
+            self.scan_sync(body, 3, want)
+        while todo:
+            inc = todo.pop()
+            self.scan_sync(inc.body, 0, want)
+        # a pic vector also reached by `int n` keeps its pic identity
+        return [found[k] for k in sorted(found)]
+
+    def scan_sync(self, body: Body, cpl: int, want: object) -> None:
+        for n in body.nodes:
+            if n.kind == "stmt" and isinstance(n.stmt, ast.Simple) and n.stmt.op in ("int", "fault"):
+                assert isinstance(n.stmt.arg, ast.Num)
+                v = n.stmt.arg.value
+                self.sync_targets(deliver_int(v, cpl, self.gates) if n.stmt.op == "int"
+                                  else deliver_exception(v, self.gates), want)
+
+    def sync_targets(self, dl: Delivery, want: object) -> None:
+        if dl.shutdown:
+            self.may_halt = True
+        elif dl.vector is not None:
+            want(dl.vector)  # type: ignore[operator]
+
+    # -- the CPU: frames, threads, statements, entries
     def lower_cpu(self, cpu: int) -> None:
         d = self.d
-        self.incs = self.incarnations()
-        # handler pc numbering: 0 = no handler frame
+        self.may_halt = False
+        self.incs = self.discover()
+        if self.may_halt:
+            self.halted = self.var("cpu0.shutdown", 2, 0, "bool")
         frame_owner = ["-"]
         loc_names = ["-"]
+        single = len(self.pics) == 1 and self.apic is None
         for inc in self.incs:
             inc.base = len(loc_names)
-            desc = f"irq {inc.input} {inc.gate.handler}" if len(d.pics) == 1 else \
-                f"irq {inc.pic.name}.{inc.input} {inc.gate.handler}"
+            desc = inc.describe(single)
             for n in inc.body.nodes:
                 frame_owner.append(desc)
                 loc_names.append(f"{inc.gate.handler}@{n.line}")
         nlocs = len(loc_names)
         finite = [dev.raises for dev in d.devices.values()]
-        unbounded = any(r is None for r in finite)
-        total = sum(r for r in finite if r is not None)
-        self.maxdepth = NEST_CAP if unbounded else min(total, NEST_CAP)
-        self.depth_bounded = not unbounded and total <= NEST_CAP
+        sync = sum(1 for inc in self.incs for n in inc.body.nodes
+                   if n.kind == "stmt" and isinstance(n.stmt, ast.Simple) and n.stmt.op in ("int", "fault"))
+        sync += 1 if any(n.kind == "stmt" and isinstance(n.stmt, ast.Simple) and n.stmt.op in ("int", "fault")
+                         for _c, b in self.thread_bodies for n in b.nodes) else 0
+        if any(r is None for r in finite) or any(dev.level for dev in d.devices.values()):
+            self.maxdepth = NEST_CAP  # a level line re-interrupts without a new raise
+        else:
+            self.maxdepth = max(1, min(sum(r for r in finite if r is not None) + sync, NEST_CAP))
         p = f"cpu{cpu}."
         self.IF = self.var(p + "IF", 2, 1, "bool")
         self.depth = self.var(p + "depth", self.maxdepth + 1, 0)
@@ -323,55 +351,79 @@ class _Lowering:
         self.saved_pc = [self.var(f"{p}saved_pc[{i}]", nlocs, 0, "loc", tuple(loc_names))
                          for i in range(max(self.maxdepth - 1, 0))]
         self.saved_if = [self.var(f"{p}saved_IF[{i}]", 2, 0, "hidden") for i in range(self.maxdepth)]
-        # threads
-        comp = _Compiler(d)
-        self.threads: list[tuple[CodeInfo, Body, int, int]] = []  # code, body, pc var, END value
-        for c in d.code.values():
-            if c.kind != "thread" or c.cpu != cpu:
+        self.threads: list[tuple[CodeInfo, Body, int]] = []
+        for c, body in self.thread_bodies:
+            if c.cpu != cpu:
                 continue
-            body = comp.compile(c, "end")
-            end = 0  # node 0 is the end node by construction
             names = tuple(f"{c.name}@{n.line}" if i else f"{c.name}:done" for i, n in enumerate(body.nodes))
             pcv = self.var(f"{c.name}.pc", len(body.nodes), body.entry, "loc", names)
-            self.threads.append((c, body, pcv, end))
+            self.threads.append((c, body, pcv))
         self.cur: int | None = None
         if len(self.threads) > 1:
             self.cur = self.var(p + "cur", len(self.threads), 0, "loc", tuple(t[0].name for t in self.threads))
         self.layout.cpus.append(CpuLayout(cpu, self.IF, self.depth, self.pc, self.saved_pc, self.cur,
-                                          [(t[0].name, t[2]) for t in self.threads], frame_owner))
-        group = f"cpu{cpu}"
-        # statements
+                                          [(t[0].name, t[2]) for t in self.threads], frame_owner,
+                                          [t[0].cpl for t in self.threads]))
+        self.group = f"cpu{cpu}"
+        self.cpu = cpu
         for inc in self.incs:
             for i, node in enumerate(inc.body.nodes):
-                self.lower_node(cpu, group, node, inc.body, i, inc, None)
-        for ti, (code, body, pcv, _end) in enumerate(self.threads):
+                self.lower_node(node, i, inc, None)
+        for ti, (code, body, pcv) in enumerate(self.threads):
             for i, node in enumerate(body.nodes):
-                self.lower_node(cpu, group, node, body, i, None, (ti, code, pcv))
-        # thread switches (preemption needs IF=1; a finished thread always gives way)
-        if self.cur is not None:
-            for ti, (code, _body, pcv, end) in enumerate(self.threads):
-                cur_done = Or(*[And(Eq(V(self.cur), C(tj)), Eq(V(pv), C(e)))
-                                for tj, (_c, _b, pv, e) in enumerate(self.threads)])
-                g = And(Eq(V(self.depth), C(0)), Not(Eq(V(self.cur), C(ti))), Not(Eq(V(pcv), C(end))),
-                        Or(Eq(V(self.IF), C(1)), cur_done))
-                self.add(Label(f"cpu{cpu}", f"switch to thread {code.name}", code.line, cpu, "switch"),
-                         g, {self.cur: C(ti)}, group)
-        # interrupt acknowledge and entry
+                self.lower_node(node, i, None, (ti, code, pcv))
+        self.lower_switches()
+        self.lower_entries()
+        unfinished = Or(Bin(">", V(self.depth), C(0)), *[Not(Eq(V(pcv), C(0))) for (_c, _b, pcv) in self.threads])
+        self.unfinished = unfinished if self.halted is None else And(Eq(V(self.halted), C(0)), unfinished)
+
+    def lower_switches(self) -> None:
+        """Thread switches on one CPU: preemption needs IF=1; a finished thread always gives way."""
+        if self.cur is None:
+            return
+        cur = self.cur
+        for ti, (code, _body, pcv) in enumerate(self.threads):
+            cur_done = Or(*[And(Eq(V(cur), C(tj)), Eq(V(pv), C(0))) for tj, (_c, _b, pv) in enumerate(self.threads)])
+            g = And(Eq(V(self.depth), C(0)), Not(Eq(V(cur), C(ti))), Not(Eq(V(pcv), C(0))),
+                    Or(Eq(V(self.IF), C(1)), cur_done))
+            self.add(Label(f"cpu{self.cpu}", f"switch to thread {code.name}", code.line, self.cpu, "switch"),
+                     g, {cur: C(ti)}, self.group)
+
+    # -- frames
+    def push(self, d: int, inc: Incarnation, ret: dict[int, Expr] | None) -> dict[int, Expr]:
+        """Updates that put a frame of `inc` on top at depth d+1 (X1/X2: the gate type decides IF).
+
+        `ret` says where the interrupted code resumes: None for an asynchronous interrupt (it resumes
+        where it is), else the updates that move a thread's pc past the instruction, or {pc: next}
+        for a handler frame, whose next pc is then saved below the new frame.
+        """
+        ups: dict[int, Expr] = {self.depth: C(d + 1), self.saved_if[d]: V(self.IF),
+                                self.pc: C(inc.base + inc.body.entry)}
+        if d >= 1:
+            ups[self.saved_pc[d - 1]] = ret.get(self.pc, V(self.pc)) if ret else V(self.pc)
+        elif ret:
+            ups.update(ret)
+            ups[self.pc] = C(inc.base + inc.body.entry)
+        if not inc.gate.trap:
+            ups[self.IF] = C(0)
+        return ups
+
+    def inc_for(self, vector: int) -> Incarnation:
         for inc in self.incs:
-            self.lower_entry(cpu, group, inc)
-        # the deadlock predicate: some context unfinished
-        self.unfinished = Or(Bin(">", V(self.depth), C(0)),
-                             *[Not(Eq(V(pcv), C(end))) for (_c, _b, pcv, end) in self.threads])
+            if inc.vector == vector and not inc.spurious:
+                return inc
+        raise AssertionError(f"no incarnation for vector {vector}")
+
+    def bound_violation(self) -> tuple[tuple[str, str], ...]:
+        return ((BOUND, f"interrupt nesting reached the model bound of {self.maxdepth} frames (an interrupt "
+                         "storm?); `check max_nesting N` turns this into a verdict"),)
 
     # -- expressions of the model
-    def cond(self, e: ast.Expr, inc: _Incarnation | None) -> Expr:
+    def cond(self, e: ast.Expr, inc: Incarnation | None) -> Expr:
         if isinstance(e, ast.Name):
             o = self.d.objects[e.name]
             v = V(self.obj[e.name])
             return v if o.kind == "flag" else Not(Eq(v, C(0)))
-        return self.value_bool(e, inc)
-
-    def value_bool(self, e: ast.Expr, inc: _Incarnation | None) -> Expr:
         if isinstance(e, ast.Not):
             return Not(self.cond(e.arg, inc))
         if isinstance(e, ast.BoolOp):
@@ -381,13 +433,16 @@ class _Lowering:
             return Bin(e.op, self.value(e.left, inc), self.value(e.right, inc))
         if isinstance(e, ast.InService):
             assert inc is not None
-            isr = self.isr[inc.pic.name]
-            return FALSE if isr is None else Bit(V(isr), inc.input)
+            if inc.apic is not None:
+                return inc.apic.in_service(inc.vector)
+            if inc.pic is not None and inc.input is not None:
+                return inc.pic.in_service(inc.input)
+            return FALSE
         if isinstance(e, ast.Bool):
             return TRUE if e.value else FALSE
         return Not(Eq(self.value(e, inc), C(0)))
 
-    def value(self, e: ast.Expr, inc: _Incarnation | None) -> Expr:
+    def value(self, e: ast.Expr, inc: Incarnation | None) -> Expr:
         if isinstance(e, ast.Name):
             return V(self.obj[e.name])
         if isinstance(e, ast.Num):
@@ -399,131 +454,171 @@ class _Lowering:
             for op, a in zip(e.ops, e.args[1:], strict=True):
                 out = Bin(op, out, self.value(a, inc))
             return out
-        return self.value_bool(e, inc)
+        return self.cond(e, inc)
 
     # -- one location's transitions
-    def lower_node(self, cpu: int, group: str, node: Node, body: Body, i: int,
-                   inc: _Incarnation | None, thread: tuple[int, CodeInfo, int] | None) -> None:
-        if node.kind == "goto":
-            return
+    def lower_node(self, node: Node, i: int, inc: Incarnation | None,
+                   thread: tuple[int, CodeInfo, int] | None) -> None:
+        if node.kind in ("goto", "end"):
+            return  # gotos are compiled away; a finished thread takes no step
         if inc is not None:
             here: Expr = Eq(V(self.pc), C(inc.base + i))
-            actor, ctx = f"handler {inc.gate.handler}", "handler"
+            actor, ctx, cpl = f"handler {inc.gate.handler}", "handler", 0
+            base = inc.base
 
             def goto(j: int) -> dict[int, Expr]:
-                return {self.pc: C(inc.base + j)}
+                return {self.pc: C(base + j)}
         else:
             assert thread is not None
             ti, code, pcv = thread
             here = And(Eq(V(pcv), C(i)), Eq(V(self.depth), C(0)))
             if self.cur is not None:
                 here = And(here, Eq(V(self.cur), C(ti)))
-            actor, ctx = f"thread {code.name}", "thread"
+            actor, ctx, cpl = f"thread {code.name}", "thread", code.cpl
 
             def goto(j: int) -> dict[int, Expr]:
                 return {pcv: C(j)}
-        if node.kind == "end":
-            return  # a finished thread takes no step
 
-        def lab(text: str) -> Label:
-            return Label(actor, text, node.line, cpu, ctx)
+        def lab(text: str, kind: str = ctx) -> Label:
+            return Label(actor, text, node.line, self.cpu, kind)
 
         if node.kind == "iret":
             assert inc is not None
-            self.lower_iret(cpu, group, here, inc, lab(node.text))
-            return
-        if node.kind in ("call", "ret"):
-            self.add(lab(node.text), here, goto(node.next), group)
-            return
-        if node.kind == "test":
+            self.lower_iret(here, inc, lab(node.text))
+        elif node.kind in ("call", "ret"):
+            self.add(lab(node.text), here, goto(node.next), self.group)
+        elif node.kind == "test":
             assert isinstance(node.stmt, ast.If | ast.While)
             c = self.cond(node.stmt.cond, inc)
-            self.add(lab(node.text + "  (true)"), And(here, c), goto(node.next), group)
-            self.add(lab(node.text + "  (false)"), And(here, Not(c)), goto(node.alt), group)
-            return
-        st = node.stmt
-        if st is None or not isinstance(st, ast.Simple):  # spinning empty loop
-            self.add(lab(node.text), here, goto(node.next), group)
-            return
-        self.lower_simple(st, here, goto(node.next), lab(node.text), group, inc)
+            self.add(lab(node.text + "  (true)"), And(here, c), goto(node.next), self.group)
+            self.add(lab(node.text + "  (false)"), And(here, Not(c)), goto(node.alt), self.group)
+        elif not isinstance(node.stmt, ast.Simple):  # a spinning empty loop
+            self.add(lab(node.text), here, goto(node.next), self.group)
+        elif node.stmt.op in ("int", "fault"):
+            self.lower_sync(node.stmt, here, goto(node.next), lab, cpl, inc is not None)
+        else:
+            self.lower_simple(node.stmt, here, goto(node.next), lab(node.text), inc)
 
-    def lower_simple(self, st: ast.Simple, here: Expr, nxt: dict[int, Expr], label: Label, group: str,
-                     inc: _Incarnation | None) -> None:
+    def lower_simple(self, st: ast.Simple, here: Expr, nxt: dict[int, Expr], label: Label,
+                     inc: Incarnation | None) -> None:
         op, arg = st.op, st.arg
         ups = dict(nxt)
+        g = self.group
         if op in ("nop", "read", "write"):
-            self.add(label, here, ups, group)
+            self.add(label, here, ups, g)
         elif op in ("cli", "sti"):
             ups[self.IF] = C(1 if op == "sti" else 0)
-            self.add(label, here, ups, group)
+            self.add(label, here, ups, g)
         elif op in ("set", "clear"):
             assert isinstance(arg, ast.Name)
             ups[self.obj[arg.name]] = C(1 if op == "set" else 0)
-            self.add(label, here, ups, group)
+            self.add(label, here, ups, g)
         elif op in ("inc", "dec"):
             assert isinstance(arg, ast.Name)
             self.uses_counters = True
             v = self.obj[arg.name]
             mx = self.d.objects[arg.name].max
-            edge = C(mx) if op == "inc" else C(0)
-            ok = Not(Eq(V(v), edge))
+            ok = Not(Eq(V(v), C(mx) if op == "inc" else C(0)))
             ups[v] = Bin("+" if op == "inc" else "-", V(v), C(1))
-            self.add(label, And(here, ok), ups, group)
+            self.add(label, And(here, ok), ups, g)
             msg = (f"counter {arg.name} would exceed its max {mx}" if op == "inc"
                    else f"counter {arg.name} would go below 0")
-            self.add(label, And(here, Not(ok)), dict(nxt), group, (("counter_range", msg),))
+            self.add(label, And(here, Not(ok)), dict(nxt), g, (("counter_range", msg),))
         elif op == "ack":
             assert isinstance(arg, ast.Name)
             dev = self.d.devices[arg.name]
-            if dev.level:
-                irr = self.irr[dev.pic]
+            if dev.kind == "pic" and dev.level:
+                irr = self.pics[dev.pic].irr
                 ups[irr] = Bin("&", V(irr), C(0xFF ^ (1 << dev.input)))
-            self.add(label, here, ups, group)
+            self.add(label, here, ups, g)
         elif op in ("mask", "unmask"):
             assert isinstance(arg, ast.LineRef)
-            imr = self.imr[arg.pic]
+            imr = self.pics[arg.pic].imr
             assert imr is not None
             bit = 1 << arg.input
             ups[imr] = Bin("|", V(imr), C(bit)) if op == "mask" else Bin("&", V(imr), C(0xFF ^ bit))
-            self.add(label, here, ups, group)
+            self.add(label, here, ups, g)
         elif op == "eoi":
-            self.lower_eoi(st, here, ups, label, group, inc)
+            self.lower_eoi(st, here, ups, label, inc)
         else:  # pragma: no cover - resolve refuses everything else
             raise AssertionError(op)
 
-    def lower_eoi(self, st: ast.Simple, here: Expr, ups: dict[int, Expr], label: Label, group: str,
-                  inc: _Incarnation | None) -> None:
+    def eoi_target(self, st: ast.Simple, inc: Incarnation | None) -> tuple[Pic8259 | LocalApic | None, int | None]:
         arg = st.arg
         if isinstance(arg, ast.LineRef):
-            pic, specific = self.d.pics[arg.pic], arg.input
-        elif isinstance(arg, ast.Name):
-            pic, specific = self.d.pics[arg.name], None
-        else:
-            pic = inc.pic if inc is not None else next(iter(self.d.pics.values()))
-            specific = None
-        isr = self.isr[pic.name]
-        if isr is None:
-            self.add(label, here, ups, group, (("eoi_balanced", f"EOI to {pic.name}, which runs in auto-EOI mode: "
-                                                                "nothing is ever in service"),))
-            return
-        if specific is None:
-            busy = Not(Eq(V(isr), C(0)))
-            clear: Expr = Bin("&", V(isr), Bin("-", V(isr), C(1)))  # drop the highest-priority (lowest) bit
-            what = f"non-specific EOI to {pic.name} with nothing in service (ISR = 0)"
-        else:
-            busy = Eq(Bit(V(isr), specific), C(1))
-            clear = Bin("&", V(isr), C(0xFF ^ (1 << specific)))
-            what = f"specific EOI for {pic.name}.{specific} while ISR[{specific}] is clear"
-        good = dict(ups)
-        good[isr] = clear
-        self.add(label, And(here, busy), good, group)
-        self.add(label, And(here, Not(busy)), ups, group, (("eoi_balanced", what),))
+            return self.pics[arg.pic], arg.input
+        if isinstance(arg, ast.Name):
+            if arg.name in self.pics:
+                return self.pics[arg.name], None
+            return self.apic, None
+        if inc is not None and inc.apic is not None:
+            return inc.apic, None
+        if inc is not None and inc.pic is not None:
+            return inc.pic, None
+        ctrls: list[Pic8259 | LocalApic] = list(self.pics.values()) + ([self.apic] if self.apic else [])
+        if len(ctrls) == 1:
+            return ctrls[0], None
+        self.diags.append(Diagnostic("IRQ304", "plain `eoi` in a handler that no controller's interrupt enters: "
+                                     "which controller?", self.d.path, st.span.line, st.span.column,
+                                     "write `eoi master` or `eoi master.3`"))
+        return None, None
 
-    def lower_iret(self, cpu: int, group: str, here: Expr, inc: _Incarnation, label: Label) -> None:
-        isr = self.isr[inc.pic.name]
-        still = FALSE if isr is None else Eq(Bit(V(isr), inc.input), C(1))
-        msg = (f"{inc.gate.handler} returns (IRET) with IRQ {inc.input} still in service on {inc.pic.name}: "
-               "no EOI was sent")
+    def lower_eoi(self, st: ast.Simple, here: Expr, ups: dict[int, Expr], label: Label,
+                  inc: Incarnation | None) -> None:
+        g = self.group
+        ctrl, specific = self.eoi_target(st, inc)
+        if ctrl is None:
+            return
+        extra: list[tuple[str, str]] = []
+        if inc is not None and inc.spurious and ctrl is inc.pic and specific in (None, 7):
+            extra.append(("eoi_balanced", f"EOI to {ctrl.name} from the handler of a spurious IRQ7: ISR[7] was never "
+                                          "set, so this EOI ends some other level's service early (or none)"))
+        if isinstance(ctrl, LocalApic):
+            variants = ctrl.eoi()
+            nothing = f"EOI to the local APIC with no vector in service"
+        elif ctrl.isr is None:
+            self.add(label, here, ups, g, [("eoi_balanced", f"EOI to {ctrl.name}, which runs in auto-EOI mode: "
+                                                            "nothing is ever in service")] + extra)
+            return
+        elif specific is None:
+            variants = ctrl.eoi_nonspecific()
+            nothing = f"non-specific EOI to {ctrl.name} with nothing in service (ISR = 0)"
+        else:
+            bit = Eq(Bit(V(ctrl.isr), specific), C(1))
+            variants = [(bit, {ctrl.isr: Bin("&", V(ctrl.isr), C(0xFF ^ (1 << specific)))}, specific)]
+            nothing = f"specific EOI for {ctrl.name}.{specific} while ISR[{specific}] is clear"
+        any_busy: list[Expr] = []
+        for guard, effect, _bit in variants:
+            up = dict(ups)
+            up.update(effect)
+            self.add(label, And(here, guard), up, g, extra)
+            any_busy.append(guard)
+        self.add(label, And(here, Not(Or(*any_busy))), ups, g, [("eoi_balanced", nothing)] + extra)
+
+    def iret_checks(self, inc: Incarnation) -> list[tuple[Expr, str]]:
+        """eoi_balanced at IRET: the frame's own in-service bits that are still set."""
+        out: list[tuple[Expr, str]] = []
+        h = inc.gate.handler
+        if inc.apic is not None:
+            out.append((inc.apic.in_service(inc.vector),
+                        f"{h} returns (IRET) with vector {inc.vector:#x} still in service: no EOI was sent"))
+        pic = inc.pic
+        if pic is not None and inc.input is not None and not inc.spurious and pic.isr is not None:
+            out.append((pic.in_service(inc.input), f"{h} returns (IRET) with IRQ {inc.input} still in service on "
+                                                   f"{pic.name}: no EOI was sent"))
+        if pic is not None and pic.info.cascade is not None:
+            master = self.pics[pic.info.cascade[0]]
+            c = pic.info.cascade[1]
+            if master.isr is not None:
+                out.append((master.in_service(c), f"{h} returns (IRET) with {master.name}.ISR[{c}] still set: a slave "
+                                                  f"interrupt needs an EOI to {pic.name} and one to {master.name}"))
+        return out
+
+    def lower_iret(self, here: Expr, inc: Incarnation, label: Label) -> None:
+        checks = self.iret_checks(inc)
+        variants: list[tuple[Expr, list[tuple[str, str]]]] = [(And(*[Not(c) for c, _m in checks]), [])]
+        for k, (c, msg) in enumerate(checks):
+            variants.append((And(c, *[Not(c2) for c2, _m in checks[:k]]), [("eoi_balanced", msg)]))
         for d in range(1, self.maxdepth + 1):
             ups: dict[int, Expr] = {self.IF: V(self.saved_if[d - 1]), self.saved_if[d - 1]: C(0),
                                     self.depth: C(d - 1)}
@@ -532,60 +627,159 @@ class _Lowering:
                 ups[self.saved_pc[d - 2]] = C(0)
             else:
                 ups[self.pc] = C(0)
+            if self.nmi_blocked is not None:
+                ups[self.nmi_blocked] = C(0)  # X7: NMI blocking ends at the next IRET
             g = And(here, Eq(V(self.depth), C(d)))
-            self.add(label, And(g, Not(still)), ups, group)
-            self.add(label, And(g, still), ups, group, (("eoi_balanced", msg),))
+            for guard, viol in variants:
+                self.add(label, And(g, guard), ups, self.group, viol)
 
-    # -- interrupt acknowledge (P5, P6) and gate entry (X1, X2)
-    def deliverable(self, pic: PicInfo, n: int) -> Expr:
-        irr = V(self.irr[pic.name])
-        imr = self.imr[pic.name]
-        req = Bin("&", irr, C(0xFF ^ pic.mask)) if imr is None else Bin("&", irr, Bin("^", V(imr), C(0xFF)))
-        upto = (1 << (n + 1)) - 1
-        highest = Eq(Bin("&", req, C(upto)), C(1 << n))
-        isr = self.isr[pic.name]
-        if isr is None:
-            return highest
-        return And(highest, Eq(Bin("&", V(isr), C(upto)), C(0)))
-
-    def lower_entry(self, cpu: int, group: str, inc: _Incarnation) -> None:
-        pic, n = inc.pic, inc.input
-        level = any(dev.level for dev in self.d.devices.values() if dev.pic == pic.name and dev.input == n)
-        base = And(Eq(V(self.IF), C(1)), self.deliverable(pic, n))
-        gate = "trap gate, IF stays 1" if inc.gate.trap else "interrupt gate, IF=0"
-        label = Label(f"cpu{cpu}", f"take IRQ {n}: INTA, vector {inc.gate.vector:#x} -> {inc.gate.handler} ({gate})",
-                      inc.gate.line, cpu, "entry")
-        irr, isr = self.irr[pic.name], self.isr[pic.name]
-        first = len(self.trans)
-        fair_irq = f"cpu{cpu} takes {pic.name}.{n}"
+    # -- synchronous events: int n, fault v (X3-X6, X8)
+    def lower_sync(self, st: ast.Simple, here: Expr, nxt: dict[int, Expr], lab: object, cpl: int,
+                   in_handler: bool) -> None:
+        assert isinstance(st.arg, ast.Num)
+        v = st.arg.value
+        dl = deliver_int(v, cpl, self.gates) if st.op == "int" else deliver_exception(v, self.gates)
+        head = f"int {v:#x}" if st.op == "int" else f"fault {v}: {name(v)}"
+        story = "; ".join(dl.events)
+        if dl.shutdown:
+            assert self.halted is not None
+            text = f"{head}: {story}" if story else head
+            self.add(lab(text, "sync"), here, {self.halted: C(1)}, self.group, dl.violations)  # type: ignore[operator]
+            return
+        assert dl.vector is not None
+        target = self.inc_for(dl.vector)
+        gate = "trap gate" if target.gate.trap else "interrupt gate, IF=0"
+        ec = ", error code pushed" if dl.error_code else ""
+        text = f"{head} -> {name(dl.vector)} -> {target.gate.handler} ({gate}{ec})"
+        if story:
+            text = f"{head}: {story} -> {target.gate.handler} ({gate}{ec})"
         for d in range(self.maxdepth + 1):
-            g = And(base, Eq(V(self.depth), C(d)))
+            g = And(here, Eq(V(self.depth), C(d)))
             if d == self.maxdepth:
-                if not self.depth_bounded:
-                    self.add(label, g, {}, group, ((BOUND, f"interrupt nesting reached the model bound of "
-                                                           f"{self.maxdepth} frames"),), (fair_irq,))
+                self.add(lab(text, "sync"), g, {}, self.group, self.bound_violation())  # type: ignore[operator]
                 continue
-            ups: dict[int, Expr] = {self.depth: C(d + 1), self.saved_if[d]: V(self.IF),
-                                    self.pc: C(inc.base + inc.body.entry)}
-            if d >= 1:
-                ups[self.saved_pc[d - 1]] = V(self.pc)
-            if not level:
-                ups[irr] = Bin("&", V(irr), C(0xFF ^ (1 << n)))
-            if isr is not None:
-                ups[isr] = Bin("|", V(isr), C(1 << n))
-            if not inc.gate.trap:
-                ups[self.IF] = C(0)
-            self.add(label, g, ups, group, (), (fair_irq,))
-        delivers = frozenset(range(first, len(self.trans)))
-        # liveness: an edge request is pending while IRR is set; a level one while it is not being serviced
-        pending = Eq(Bit(V(irr), n), C(1))
-        if level and isr is not None:
-            pending = And(pending, Eq(Bit(V(isr), n), C(0)))
-        devs = ", ".join(dev.name for dev in self.d.devices.values() if dev.pic == pic.name and dev.input == n)
+            ret = dict(nxt)
+            self.add(lab(text, "sync"), g, self.push(d, target, ret), self.group, dl.violations)  # type: ignore[operator]
+
+    # -- asynchronous entries: 8259A INTA, APIC, NMI, spurious IRQ7/15
+    def lower_entries(self) -> None:
+        cpu = self.cpu
+        for inc in self.incs:
+            if inc.spurious or (inc.pic is None and inc.apic is None):
+                continue
+            gate = "trap gate, IF stays 1" if inc.gate.trap else "interrupt gate, IF=0"
+            fair = f"cpu{cpu} takes vector {inc.vector:#x}"
+            first = len(self.trans)
+            if inc.apic is not None:
+                guards = [(inc.apic.deliverable(inc.vector), inc.apic.inta(inc.vector))]
+                what = f"take vector {inc.vector:#x} from the local APIC"
+                pending = Eq(Bit(V(inc.apic.irr), inc.apic.pos(inc.vector)), C(1))
+                src = ", ".join(dv.name for dv in self.d.devices.values() if dv.kind == "apic" and dv.input == inc.vector)
+                req_name = f"vector {inc.vector:#x} ({src})"
+                req_msg = f"vector {inc.vector:#x} ({src}) is raised but never delivered: it waits for ever in the " \
+                          f"local APIC's IRR"
+            else:
+                assert inc.pic is not None and inc.input is not None
+                pic, n = inc.pic, inc.input
+                guards = self.pic_deliver_guards(pic, n)
+                where = f"{pic.name}.{n}" if pic.info.cascade else str(n)
+                what = f"take IRQ {where}: INTA, vector {inc.vector:#x}"
+                pending = Eq(Bit(V(pic.irr), n), C(1))
+                if self.is_level(pic, n) and pic.isr is not None:
+                    pending = And(pending, Eq(Bit(V(pic.isr), n), C(0)))
+                src = ", ".join(dv.name for dv in self.d.devices.values()
+                                if dv.kind == "pic" and dv.pic == pic.name and dv.input == n)
+                req_name = f"IRQ {n} ({pic.name}.{n}, {src})"
+                req_msg = f"IRQ {where} ({src}) is raised but never delivered: the request waits for ever in " \
+                          f"{pic.name}.IRR[{n}]"
+            label = Label(f"cpu{cpu}", f"{what} -> {inc.gate.handler} ({gate})", self.gate_line[inc.vector], cpu,
+                          "entry")
+            for guard, ctrl_ups in guards:
+                self.entry_transitions(label, And(Eq(V(self.IF), C(1)), guard), ctrl_ups, inc, fair)
+            if self.enabled("no_starvation"):
+                self.requests.append(Request("no_starvation", req_name, pending,
+                                             frozenset(range(first, len(self.trans))), req_msg,
+                                             self.gate_line[inc.vector]))
+        self.lower_spurious()
+        self.lower_nmi_entry()
+
+    def entry_transitions(self, label: Label, guard: Expr, ctrl_ups: dict[int, Expr], inc: Incarnation,
+                          fair: str) -> None:
+        for d in range(self.maxdepth + 1):
+            g = And(guard, Eq(V(self.depth), C(d)))
+            if d == self.maxdepth:
+                self.add(label, g, {}, self.group, self.bound_violation(), (fair,))
+                continue
+            ups = self.push(d, inc, None)
+            ups.update(ctrl_ups)
+            self.add(label, g, ups, self.group, (), (fair,))
+
+    def lower_spurious(self) -> None:
+        """P12: a request that falls before INTA makes the 8259A deliver IR7 without setting ISR[7]."""
+        for dev in self.d.devices.values():
+            if dev.kind != "pic" or not dev.may_drop:
+                continue
+            pic = self.pics[dev.pic]
+            n = dev.input
+            spur = next(i for i in self.incs if i.spurious and i.pic is pic)
+            drop = {pic.irr: Bin("&", V(pic.irr), C(0xFF ^ (1 << n)))}
+            cascade = pic.info.cascade
+            seven = "IRQ 15" if cascade else "IRQ 7"
+            for g, p in pic.variants():
+                mine = And(g, pic.deliverable(n, p, self.req(pic)))
+                opts: list[tuple[Expr, dict[int, Expr]]] = [(mine, dict(drop))]
+                if cascade is not None:
+                    master, c = self.pics[cascade[0]], cascade[1]
+                    opts = []
+                    for mg, mp in master.variants():
+                        up = dict(drop)
+                        up.update(master.inta(c, True, mp))
+                        opts.append((And(mine, mg, master.deliverable(c, mp, self.req(master, {c: TRUE}), c)), up))
+                for guard, ups in opts:
+                    label = Label(f"cpu{self.cpu}", f"{dev.name} drops IRQ {n} before INTA: spurious {seven}, vector "
+                                  f"{spur.vector:#x} -> {spur.gate.handler}, {pic.name}.ISR[7] not set",
+                                  dev.line, self.cpu, "entry")
+                    self.entry_transitions(label, And(Eq(V(self.IF), C(1)), guard), ups, spur,
+                                           f"cpu{self.cpu} takes vector {spur.vector:#x}")
+
+    def lower_nmi_entry(self) -> None:
+        """X7: NMI ignores IF; while one is being handled (until IRET) a second one stays latched."""
+        if self.nmi_pending is None:
+            return
+        assert self.nmi_blocked is not None
+        dl = deliver_exception(2, self.gates)
+        guard = And(Eq(V(self.nmi_pending), C(1)), Eq(V(self.nmi_blocked), C(0)))
+        fair = f"cpu{self.cpu} takes NMI"
+        first = len(self.trans)
+        ctrl = {self.nmi_pending: C(0), self.nmi_blocked: C(1)}
+        story = "; ".join(dl.events)
+        if dl.shutdown:
+            assert self.halted is not None
+            label = Label(f"cpu{self.cpu}", f"take NMI: {story}", 0, self.cpu, "entry")
+            up = dict(ctrl)
+            up[self.halted] = C(1)
+            self.add(label, guard, up, self.group, dl.violations, (fair,))
+        else:
+            assert dl.vector is not None
+            target = self.inc_for(dl.vector)
+            gate = "trap gate" if target.gate.trap else "interrupt gate, IF=0"
+            text = f"take NMI (vector 2, ignores IF) -> {target.gate.handler} ({gate})"
+            if story:
+                text = f"take NMI: {story} -> {target.gate.handler} ({gate})"
+            label = Label(f"cpu{self.cpu}", text, self.gate_line.get(2, 0), self.cpu, "entry")
+            for d in range(self.maxdepth + 1):
+                g = And(guard, Eq(V(self.depth), C(d)))
+                if d == self.maxdepth:
+                    self.add(label, g, {}, self.group, self.bound_violation(), (fair,))
+                    continue
+                ups = self.push(d, target, None)
+                ups.update(ctrl)
+                self.add(label, g, ups, self.group, dl.violations, (fair,))
         if self.enabled("no_starvation"):
-            self.requests.append(Request("no_starvation", f"IRQ {n} ({pic.name}.{n}, {devs})", pending, delivers,
-                                         f"IRQ {n} ({devs}) is raised but never delivered: the request waits "
-                                         f"for ever in {pic.name}.IRR[{n}]", inc.gate.line))
+            src = ", ".join(dv.name for dv in self.d.devices.values() if dv.kind == "nmi")
+            self.requests.append(Request("no_starvation", f"NMI ({src})", Eq(V(self.nmi_pending), C(1)),
+                                         frozenset(range(first, len(self.trans))),
+                                         f"NMI ({src}) is raised but never delivered", 0))
 
     # -- devices (the environment)
     def lower_devices(self) -> None:
@@ -593,22 +787,32 @@ class _Lowering:
             self.lower_device(dev)
 
     def lower_device(self, dev: DeviceInfo) -> None:
-        irr = self.irr[dev.pic]
-        n = dev.input
         left = self.left[dev.name]
         have = TRUE if left is None else Bin(">", V(left), C(0))
         ups: dict[int, Expr] = {} if left is None else {left: Bin("-", V(left), C(1))}
-        bit = Eq(Bit(V(irr), n), C(1))
+        if dev.kind == "nmi":
+            assert self.nmi_pending is not None
+            reg, bitn, where, what = self.nmi_pending, 0, "NMI", "nmi.pending"
+        elif dev.kind == "apic":
+            assert self.apic is not None
+            reg, bitn = self.apic.irr, self.apic.pos(dev.input)
+            where, what = f"vector {dev.input:#x}", f"the local APIC's IRR for vector {dev.input:#x}"
+        else:
+            reg, bitn = self.pics[dev.pic].irr, dev.input
+            where, what = f"IRQ {dev.input}", f"{dev.pic}.IRR[{dev.input}]"
+        bit = Eq(Bit(V(reg), bitn), C(1))
         kind = "level" if dev.level else "edge"
-        label = Label(f"device {dev.name}", f"raise IRQ {n} ({dev.pic}.{n}, {kind})", dev.line, None, "device")
+        src = f" ({dev.pic}.{dev.input}, {kind})" if dev.kind == "pic" else ""
+        label = Label(f"device {dev.name}", f"raise {where}{src}", dev.line, None, "device")
         up = dict(ups)
-        up[irr] = Bin("|", V(irr), C(1 << n))
+        up[reg] = Bin("|", V(reg), C(1 << bitn))
         self.add(label, And(have, Not(bit)), up, None)
         if not dev.level:
-            lost = (f"IRQ {n} edge from {dev.name} arrived while {dev.pic}.IRR[{n}] was still set: "
-                    "the request is lost")
-            self.add(Label(f"device {dev.name}", f"raise IRQ {n} again ({dev.pic}.{n}, edge): IRR[{n}] already set",
-                           dev.line, None, "device"), And(have, bit), ups, None, (("no_lost_irq", lost),))
+            lost = f"{where} edge from {dev.name} arrived while {what} was still set: the request is lost"
+            if dev.kind == "nmi":
+                lost = f"NMI from {dev.name} arrived while another NMI was already latched: it is lost"
+            self.add(Label(f"device {dev.name}", f"raise {where} again{src}: already pending", dev.line, None,
+                           "device"), And(have, bit), ups, None, (("no_lost_irq", lost),))
 
     # -- state properties
     def lower_checks(self) -> None:
@@ -619,7 +823,6 @@ class _Lowering:
                                             f"interrupt nesting is deeper than {spec.arg} frames on cpu0", spec.line))
             elif spec.name == "invariant":
                 assert spec.arg is not None and not isinstance(spec.arg, int)
-                from ircheck.grammar.printer import expr_text
                 self.props.append(StateProp("invariant", self.cond(spec.arg, None),
                                             f"invariant `{expr_text(spec.arg)}` is false", spec.line))
             elif spec.name == "no_reentry":
@@ -628,13 +831,12 @@ class _Lowering:
     def reentry_props(self) -> None:
         routines = [c for c in self.d.code.values() if c.kind in ("handler", "function") and not c.reentrant]
         for r in routines:
-            hlocs = {inc.base + i for inc in self.incs for i, n in enumerate(inc.body.nodes)
-                     if r.name in n.routines}
+            hlocs = {inc.base + i for inc in self.incs for i, n in enumerate(inc.body.nodes) if r.name in n.routines}
             terms: list[Expr] = []
             if hlocs:
                 terms.append(In(V(self.pc), hlocs))
                 terms.extend(In(V(sp), hlocs) for sp in self.saved_pc)
-            for (_c, body, pcv, _e) in self.threads:
+            for (_c, body, pcv) in self.threads:
                 tl = {i for i, n in enumerate(body.nodes) if r.name in n.routines and n.kind != "end"}
                 if tl:
                     terms.append(In(V(pcv), tl))

@@ -20,12 +20,12 @@ ALL_CHECKS = ("no_lost_irq", "no_starvation", "no_deadlock", "no_reentry", "no_s
               "no_lost_wakeup", "no_data_race", "lockdep", "eoi_balanced", "no_gp", "no_double_fault",
               "max_nesting", "invariant")
 SUPPORTED_CHECKS = frozenset({"no_lost_irq", "no_starvation", "no_deadlock", "no_reentry",
-                              "eoi_balanced", "max_nesting", "invariant"})
+                              "eoi_balanced", "no_gp", "no_double_fault", "max_nesting", "invariant"})
 DEFAULT_CHECKS = tuple(c for c in ALL_CHECKS if c in SUPPORTED_CHECKS and c not in ("max_nesting", "invariant"))
 PARAM_CHECKS = frozenset({"max_nesting", "invariant"})
 
 BARE_STATEMENTS = frozenset({"cli", "sti", "iret", "nop", "eoi", "mask", "unmask", "ack", "read", "write",
-                             "set", "clear", "inc", "dec", "call"})
+                             "set", "clear", "inc", "dec", "call", "int", "fault"})
 CODE_KINDS_SUPPORTED = frozenset({"handler", "function", "thread"})
 MAX_RAISES = 64
 MAX_COUNTER = 1023
@@ -40,17 +40,29 @@ class PicInfo:
     mask: int
     masked_ever: bool  # some statement masks/unmasks a line: IMR is a variable
     line: int
+    mode: str = "fully_nested"  # fully_nested | special_mask | special_fully_nested
+    rotate: bool = False        # automatic rotation: the level just serviced becomes lowest
+    cascade: tuple[str, int] | None = None  # a slave: the master input its INT drives
+
+
+@dataclass
+class ApicInfo:
+    name: str
+    tpr: int
+    line: int
 
 
 @dataclass
 class DeviceInfo:
     name: str
-    pic: str
-    input: int
+    pic: str            # controller name ("" for NMI sources)
+    input: int          # 8259A input, or the vector for an APIC source, or 2 for NMI
     level: bool
     raises: int | None  # None = any
     shared: bool
     line: int
+    kind: str = "pic"   # pic | apic | nmi
+    may_drop: bool = False  # the request may fall before INTA (spurious IRQ7/15)
 
 
 @dataclass
@@ -98,6 +110,7 @@ class Design:
     source: str
     cpus: int = 1
     pics: dict[str, PicInfo] = field(default_factory=dict)
+    apics: dict[str, ApicInfo] = field(default_factory=dict)
     devices: dict[str, DeviceInfo] = field(default_factory=dict)
     gates: dict[int, Gate] = field(default_factory=dict)
     code: dict[str, CodeInfo] = field(default_factory=dict)
@@ -122,6 +135,7 @@ class _Resolver:
         self.diags: list[Diagnostic] = []
         self.d = Design(model.path, model.source)
         self.names: dict[str, tuple[str, ast.Span]] = {}
+        self.cascades: list[tuple[PicInfo, ast.LineRef]] = []
 
     def err(self, code: str, msg: str, span: ast.Span, hint: str = "") -> None:
         self.diags.append(Diagnostic(code, msg, self.path, span.line, span.column, hint))
@@ -194,6 +208,7 @@ class _Resolver:
             self.err("IRQ201", f"unknown controller type '{d.chip}'", d.span,
                      did_you_mean(d.chip, ["i8259"]) or "the 8259A is written `pic NAME : i8259 { ... }`")
         base, auto, mask = 0x20 if not self.d.pics else 0x28, False, 0
+        mode, rotate, cascade = "fully_nested", False, None
         for s in d.settings:
             if s.key == "base":
                 assert isinstance(s.value, int)
@@ -206,8 +221,8 @@ class _Resolver:
                 if s.value not in modes:
                     self.err("IRQ203", f"unknown mode '{s.value}'", s.span,
                              did_you_mean(str(s.value), modes) or "modes: " + ", ".join(modes))
-                elif s.value != "fully_nested":
-                    self.unsupported(f"mode {s.value}", s.span, X86)
+                else:
+                    mode = str(s.value)
             elif s.key == "eoi":
                 if s.value not in ("normal", "auto"):
                     self.err("IRQ203", f"unknown EOI mode '{s.value}'", s.span,
@@ -217,23 +232,37 @@ class _Resolver:
                 if s.value not in ("off", "automatic"):
                     self.err("IRQ203", f"unknown rotation '{s.value}'", s.span,
                              did_you_mean(str(s.value), ("off", "automatic")) or "use `rotate off` or `rotate automatic`")
-                elif s.value == "automatic":
-                    self.unsupported("rotate automatic", s.span, X86)
+                rotate = s.value == "automatic"
             elif s.key == "mask":
                 assert isinstance(s.value, int)
                 if not 0 <= s.value <= 0xFF:
                     self.err("IRQ204", f"mask {s.value:#x} does not fit the 8-bit IMR", s.span)
                 mask = s.value & 0xFF
             elif s.key == "cascade":
-                self.unsupported("cascade (master/slave 8259A)", s.span, X86)
-        self.d.pics[d.name] = PicInfo(d.name, base, auto, mask, False, d.span.line)
+                assert isinstance(s.value, ast.LineRef)
+                cascade = s.value
+        info = PicInfo(d.name, base, auto, mask, False, d.span.line, mode, rotate)
+        self.d.pics[d.name] = info
+        if cascade is not None:
+            self.cascades.append((info, cascade))
 
     def decl_apic(self, d: ast.Apic) -> None:
-        self.unsupported("the local APIC", d.span, X86)
+        tpr = 0
+        for s in d.settings:
+            if s.key == "tpr":
+                assert isinstance(s.value, int)
+                if not 0 <= s.value <= 255:
+                    self.err("IRQ204", f"tpr {s.value} does not fit the 8-bit task-priority register", s.span)
+                tpr = s.value & 0xFF
+        if self.d.apics:
+            self.err("IRQ221", "one local APIC per system is modelled (one CPU)", d.span)
+        self.d.apics[d.name] = ApicInfo(d.name, tpr, d.span.line)
 
     def decl_device(self, d: ast.Device) -> None:
         line: ast.LineRef | None = None
         level, raises, shared = False, 1, False
+        vector: int | None = None
+        nmi = may_drop = False
         have_raises = False
         for s in d.settings:
             if s.key == "irq":
@@ -251,14 +280,35 @@ class _Resolver:
                 raises, have_raises = -1, True
             elif s.key == "shared":
                 shared = True
-            elif s.key in ("vector", "nmi", "may_drop"):
-                self.unsupported({"vector": "`irq vector` (local APIC)", "nmi": "NMI sources",
-                                  "may_drop": "may_drop (spurious IRQs)"}[s.key], s.span, X86)
-                return
+            elif s.key == "vector":
+                assert isinstance(s.value, int)
+                if not 32 <= s.value <= 255:
+                    self.err("IRQ208", f"an APIC source needs a vector in 32..255, not {s.value}", s.span,
+                             "vectors 0-31 are the processor's exceptions")
+                    return
+                vector = s.value
+            elif s.key == "nmi":
+                nmi = True
+            elif s.key == "may_drop":
+                may_drop = True
             elif s.key == "on":
                 self.unsupported("routing a device to a CPU", s.span, KERNEL)
                 return
         del have_raises
+        if nmi:
+            if line is not None or vector is not None:
+                self.err("IRQ206", f"device '{d.name}' is an NMI source and cannot also have an IRQ line", d.span)
+                return
+            self.d.devices[d.name] = DeviceInfo(d.name, "", 2, False, None if raises < 0 else raises, False,
+                                                d.span.line, "nmi")
+            return
+        if vector is not None:
+            if level:
+                self.unsupported("level-triggered APIC sources (IOAPIC remote IRR)", d.span, KERNEL)
+                return
+            self.d.devices[d.name] = DeviceInfo(d.name, "", vector, False, None if raises < 0 else raises, shared,
+                                                d.span.line, "apic", may_drop)
+            return
         if line is None:
             self.err("IRQ206", f"device '{d.name}' has no interrupt line", d.span,
                      "add e.g. `irq master.3 edge`")
@@ -266,10 +316,14 @@ class _Resolver:
         if not self.check_line(line):
             return
         self.d.devices[d.name] = DeviceInfo(d.name, line.pic, line.input, level,
-                                            None if raises < 0 else raises, shared, d.span.line)
+                                            None if raises < 0 else raises, shared, d.span.line, "pic", may_drop)
 
     def check_line(self, ref: ast.LineRef) -> bool:
         k = self.kind_of(ref.pic)
+        if k == "controller" and ref.pic not in self.d.pics and ref.pic in self.names and \
+                any(isinstance(x, ast.Apic) and x.name == ref.pic for x in self.m.decls):
+            self.err("IRQ103", f"'{ref.pic}' is a local APIC: its sources are written `irq vector V`", ref.span)
+            return False
         if k != "controller":
             cands = [n for n, (kk, _) in self.names.items() if kk == "controller"]
             what = f"'{ref.pic}' is a {k}, not a controller" if k else f"unknown controller '{ref.pic}'"
@@ -344,8 +398,7 @@ class _Resolver:
                          did_you_mean(item.name, ALL_CHECKS) or "checks: " + ", ".join(ALL_CHECKS))
                 continue
             if item.name not in SUPPORTED_CHECKS:
-                self.unsupported(f"check {item.name}", item.span,
-                                 X86 if item.name in ("no_gp", "no_double_fault") else KERNEL)
+                self.unsupported(f"check {item.name}", item.span, KERNEL)
                 continue
             if item.name == "max_nesting":
                 if not isinstance(item.arg, int):
@@ -359,6 +412,26 @@ class _Resolver:
 
     # ---- after all declarations ------------------------------------------------------
     def bindings(self) -> None:
+        taken: dict[tuple[str, int], str] = {}
+        for slave, ref in self.cascades:
+            if not self.check_line(ref):
+                continue
+            master = self.d.pics.get(ref.pic)
+            if master is None:
+                continue
+            if master is slave:
+                self.err("IRQ218", f"controller '{slave.name}' cannot cascade into itself", ref.span)
+            elif master.cascade is not None:
+                self.err("IRQ218", f"'{master.name}' is itself a slave; one level of cascade is modelled", ref.span)
+            elif (master.name, ref.input) in taken:
+                self.err("IRQ218", f"{ref} already has slave '{taken[(master.name, ref.input)]}'", ref.span)
+            else:
+                slave.cascade = (master.name, ref.input)
+                taken[(master.name, ref.input)] = slave.name
+        for p in self.d.pics.values():
+            if p.cascade and any(q.cascade and q.cascade[0] == p.name for q in self.d.pics.values()):
+                self.diags.append(Diagnostic("IRQ218", f"'{p.name}' is both a slave and a master", self.path,
+                                             p.line, 1))
         bound: dict[str, int] = {}
         for g in sorted(self.d.gates.values(), key=lambda g: g.line):
             if g.handler in bound:
@@ -368,9 +441,32 @@ class _Resolver:
             bound[g.handler] = g.vector
         seen_lines: dict[tuple[str, int], DeviceInfo] = {}
         for dev in self.d.devices.values():
+            if dev.kind == "apic":
+                if not self.d.apics:
+                    self.diags.append(Diagnostic("IRQ219", f"device '{dev.name}' names a vector but there is no "
+                                                 "`apic` declaration", self.path, dev.line, 1,
+                                                 "add `apic lapic { tpr 0 }`"))
+                if dev.input not in self.d.gates:
+                    self.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' raises vector {dev.input:#x}, "
+                                                 "which has no gate", self.path, dev.line, 1,
+                                                 f"add `idt {{ {dev.input:#x} -> HANDLER interrupt_gate dpl 0 }}`"))
+                if dev.may_drop:
+                    self.diags.append(Diagnostic("IRQ219", "may_drop (spurious IRQ7/15) is an 8259A behaviour",
+                                                 self.path, dev.line, 1))
+                continue
+            if dev.kind == "nmi":
+                continue
             pic = self.d.pics.get(dev.pic)
             if pic is None:
                 continue
+            if any(q.cascade == (pic.name, dev.input) for q in self.d.pics.values()):
+                self.diags.append(Diagnostic("IRQ216", f"{dev.pic}.{dev.input} carries the slave's INT; a device "
+                                             "cannot share it", self.path, dev.line, 1))
+                continue
+            if dev.may_drop and pic.base + 7 not in self.d.gates:
+                self.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' may_drop: its spurious interrupts "
+                                             f"arrive at vector {pic.base + 7:#x} (IR7), which has no gate",
+                                             self.path, dev.line, 1))
             key = (dev.pic, dev.input)
             other = seen_lines.get(key)
             if other and not (other.shared and dev.shared):
@@ -413,7 +509,7 @@ class _Resolver:
     def simple(self, ctx: CodeInfo, st: ast.Simple) -> None:
         op = st.op
         if op not in BARE_STATEMENTS:
-            self.unsupported(f"`{op}`", st.span, X86 if op in ("int", "fault") else KERNEL)
+            self.unsupported(f"`{op}`", st.span, KERNEL)
             return
         arg = st.arg
         if op == "iret" and ctx.kind != "handler":
@@ -438,12 +534,19 @@ class _Resolver:
             assert isinstance(arg, ast.LineRef)
             if self.check_line(arg) and arg.pic in self.d.pics:
                 self.d.pics[arg.pic].masked_ever = True
+        elif op in ("int", "fault"):
+            assert isinstance(arg, ast.Num)
+            if op == "int" and not 0 <= arg.value <= 255:
+                self.err("IRQ208", f"int {arg.value}: vectors are 0..255", st.span)
+            if op == "fault" and not 0 <= arg.value <= 31:
+                self.err("IRQ208", f"fault {arg.value}: exceptions are vectors 0..31", st.span,
+                         "`int n` raises a software interrupt on any vector")
         elif op == "eoi":
             if isinstance(arg, ast.LineRef):
                 self.check_line(arg)
             elif isinstance(arg, ast.Name):
                 self.want(arg, ("controller",), "controller")
-            elif ctx.kind != "handler" and len(self.d.pics) != 1:
+            elif ctx.kind != "handler" and len(self.d.pics) + len(self.d.apics) != 1:
                 self.err("IRQ304", f"plain `eoi` in {ctx.kind} '{ctx.name}': which controller?", st.span,
                          "outside a handler write `eoi master` or `eoi master.3`")
 
