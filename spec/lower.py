@@ -566,16 +566,18 @@ class _Lowering:
     def lower_eoi(self, st: ast.Simple, here: Expr, ups: dict[int, Expr], label: Label,
                   inc: Incarnation | None) -> None:
         g = self.group
-        ctrl, specific = self.eoi_target(st, inc)
-        if ctrl is None:
+        target = self.eoi_target(st, inc)
+        if target[0] is None:
             return
+        ctrl: Pic8259 | LocalApic = target[0]
+        specific = target[1]
         extra: list[tuple[str, str]] = []
-        if inc is not None and inc.spurious and ctrl is inc.pic and specific in (None, 7):
-            extra.append(("eoi_balanced", f"EOI to {ctrl.name} from the handler of a spurious IRQ7: ISR[7] was never "
+        if inc is not None and inc.spurious and inc.pic is not None and ctrl is inc.pic and specific in (None, 7):
+            extra.append(("eoi_balanced", f"EOI to {inc.pic.name} from the handler of a spurious IRQ7: ISR[7] was never "
                                           "set, so this EOI ends some other level's service early (or none)"))
         if isinstance(ctrl, LocalApic):
             variants = ctrl.eoi()
-            nothing = f"EOI to the local APIC with no vector in service"
+            nothing = "EOI to the local APIC with no vector in service"
         elif ctrl.isr is None:
             self.add(label, here, ups, g, [("eoi_balanced", f"EOI to {ctrl.name}, which runs in auto-EOI mode: "
                                                             "nothing is ever in service")] + extra)
