@@ -1,7 +1,5 @@
 """`python -m ircheck`."""
 
-import sys
+from ircheck.cli import entry
 
-from ircheck.cli import main
-
-sys.exit(main())
+entry()

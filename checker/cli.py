@@ -103,5 +103,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _worst([r.exit_code for r in reports])
 
 
+def entry() -> None:
+    """Console-script entry: a closed pipe (`ircheck m.irq | head`) ends quietly."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    except KeyboardInterrupt:
+        code = 3
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -92,11 +92,36 @@ def context_of(ts: TransitionSystem, s: State, ti: int) -> str:
     return f"{prefix} {lab.actor}"
 
 
+def _running_cpl(cpu: CpuLayout, s: State) -> int:
+    if not cpu.threads or not cpu.thread_cpl:
+        return 0
+    k = s[cpu.cur_var] if cpu.cur_var is not None else 0
+    return cpu.thread_cpl[k] if s[cpu.threads[k][1]] != 0 else 0
+
+
+def privilege_note(ts: TransitionSystem, s: State, ti: int) -> str:
+    """X4: what the CPU pushes on entry, and the stack switch when it leaves ring 3."""
+    lab = ts.transitions[ti].label
+    layout: Layout = ts.meta
+    if lab.cpu is None or layout is None or lab.context not in ("entry", "sync", "handler"):
+        return ""
+    cpu = layout.cpus[lab.cpu]
+    depth = s[cpu.depth_var]
+    if lab.context == "handler":
+        if lab.action.startswith("iret") and depth == 1 and _running_cpl(cpu, s) == 3:
+            return "  [CPL 0 -> 3: IRET pops EIP, CS, EFLAGS, ESP, SS]"
+        return ""
+    if depth == 0 and _running_cpl(cpu, s) == 3:
+        return "  [CPL 3 -> 0: stack switch from the TSS; pushes SS, ESP, EFLAGS, CS, EIP]"
+    return ""
+
+
 def explain(ts: TransitionSystem, states: list[State], steps: list[int], bad_step: int | None = None) -> list[Step]:
     out = []
     for k, ti in enumerate(steps):
         t = ts.transitions[ti]
-        st = Step(k + 1, context_of(ts, states[k], ti), t.label.action, t.label.line,
+        st = Step(k + 1, context_of(ts, states[k], ti), t.label.action + privilege_note(ts, states[k], ti),
+                  t.label.line,
                   changes(ts, states[k], states[k + 1]), t.label.cpu)
         if bad_step is not None and k == bad_step:
             st.note = "violation"

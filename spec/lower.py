@@ -646,7 +646,7 @@ class _Lowering:
         if dl.shutdown:
             assert self.halted is not None
             text = f"{head}: {story}" if story else head
-            self.add(lab(text, "sync"), here, {self.halted: C(1)}, self.group, dl.violations)  # type: ignore[operator]
+            self.add(lab(text, "sync"), here, {self.halted: C(1)}, self.group, dl.checks_broken())  # type: ignore[operator]
             return
         assert dl.vector is not None
         target = self.inc_for(dl.vector)
@@ -661,7 +661,7 @@ class _Lowering:
                 self.add(lab(text, "sync"), g, {}, self.group, self.bound_violation())  # type: ignore[operator]
                 continue
             ret = dict(nxt)
-            self.add(lab(text, "sync"), g, self.push(d, target, ret), self.group, dl.violations)  # type: ignore[operator]
+            self.add(lab(text, "sync"), g, self.push(d, target, ret), self.group, dl.checks_broken())  # type: ignore[operator]
 
     # -- asynchronous entries: 8259A INTA, APIC, NMI, spurious IRQ7/15
     def lower_entries(self) -> None:
@@ -760,7 +760,7 @@ class _Lowering:
             label = Label(f"cpu{self.cpu}", f"take NMI: {story}", 0, self.cpu, "entry")
             up = dict(ctrl)
             up[self.halted] = C(1)
-            self.add(label, guard, up, self.group, dl.violations, (fair,))
+            self.add(label, guard, up, self.group, dl.checks_broken(), (fair,))
         else:
             assert dl.vector is not None
             target = self.inc_for(dl.vector)
@@ -776,7 +776,7 @@ class _Lowering:
                     continue
                 ups = self.push(d, target, None)
                 ups.update(ctrl)
-                self.add(label, g, ups, self.group, dl.violations, (fair,))
+                self.add(label, g, ups, self.group, dl.checks_broken(), (fair,))
         if self.enabled("no_starvation"):
             src = ", ".join(dv.name for dv in self.d.devices.values() if dv.kind == "nmi")
             self.requests.append(Request("no_starvation", f"NMI ({src})", Eq(V(self.nmi_pending), C(1)),

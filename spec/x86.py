@@ -71,6 +71,13 @@ class Delivery:
     def shutdown(self) -> bool:
         return self.vector is None
 
+    def checks_broken(self) -> tuple[tuple[str, str], ...]:
+        """One (check, message) per check: a chain that breaks a check twice tells both steps."""
+        out: dict[str, str] = {}
+        for check, msg in self.violations:
+            out[check] = f"{out[check]}; then {msg}" if check in out else msg
+        return tuple(out.items())
+
 
 def deliver_exception(vector: int, gates: dict[int, GateInfo], out: Delivery | None = None) -> Delivery:
     """Deliver exception `vector` (hardware-detected: DPL is not checked, X3)."""
