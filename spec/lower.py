@@ -296,8 +296,8 @@ class _Lowering:
                 self.sync_targets(deliver_exception(2, self.gates), want)
         self.thread_bodies: list[tuple[CodeInfo, Body]] = [
             (c, comp.compile(c, "end")) for c in self.d.code.values() if c.kind == "thread"]
-        for _c, body in self.thread_bodies:
-            self.scan_sync(body, 3, want)
+        for c, body in self.thread_bodies:
+            self.scan_sync(body, c.cpl, want)
         while todo:
             inc = todo.pop()
             self.scan_sync(inc.body, 0, want)
@@ -595,7 +595,7 @@ class _Lowering:
             up.update(effect)
             self.add(label, And(here, guard), up, g, extra)
             any_busy.append(guard)
-        self.add(label, And(here, Not(Or(*any_busy))), ups, g, [("eoi_balanced", nothing)] + extra)
+        self.add(label, And(here, Not(Or(*any_busy))), ups, g, extra + [("eoi_balanced", nothing)])
 
     def iret_checks(self, inc: Incarnation) -> list[tuple[Expr, str]]:
         """eoi_balanced at IRET: the frame's own in-service bits that are still set."""

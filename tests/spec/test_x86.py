@@ -1,0 +1,288 @@
+"""One small model per x86 rule (SEMANTICS.md sections 1-2), asserting exact reachable facts or traces."""
+
+from __future__ import annotations
+
+import ircheck
+from tests.spec.reach import bit, reachable
+
+PC = "pic master : i8259 { base 0x20 }\npic slave : i8259 { base 0x28  cascade master.2 }\n"
+
+
+def actions(report: ircheck.Report, check: str) -> list[str]:
+    return [s.action for s in report.check(check).trace]
+
+
+# ---- P11 cascade -----------------------------------------------------------------------------
+
+def test_slave_interrupt_sets_both_isr_bits() -> None:
+    _, states = reachable(PC + """device disk { irq slave.6 edge raises 1 }
+idt { 0x2e -> disk_isr interrupt_gate dpl 0 }
+handler disk_isr { eoi; eoi master }
+""")
+    in_handler = [s for s in states if s["cpu0.depth"] == 1]
+    assert in_handler
+    # on entry both ISR bits are set; slave ISR[6] never without master ISR[2]
+    assert any(bit(s["slave.ISR"], 6) and bit(s["master.ISR"], 2) for s in in_handler)
+    assert not any(bit(s["slave.ISR"], 6) and not bit(s["master.ISR"], 2) for s in states)
+    # after both EOIs and IRET nothing stays in service
+    done = [s for s in states if s["disk.raises_left"] == 0 and s["cpu0.depth"] == 0]
+    assert done and all(s["master.ISR"] == 0 and s["slave.ISR"] == 0 for s in done)
+
+
+def test_master_isr2_blocks_slave_and_lower_master_lines() -> None:
+    r = ircheck.check_source(PC + """device disk { irq slave.6 edge raises 1 }
+device uart { irq master.4 edge raises 1 }
+idt { 0x2e -> disk_isr interrupt_gate dpl 0
+      0x24 -> uart_isr interrupt_gate dpl 0 }
+handler disk_isr { eoi }
+handler uart_isr { eoi }
+check no_starvation, eoi_balanced
+""")
+    assert r.check("no_starvation").status == "violated"
+    assert "IRQ 4 (uart)" in r.check("no_starvation").message
+    assert r.check("eoi_balanced").status == "violated"
+    assert "master.ISR[2] still set" in r.check("eoi_balanced").message
+
+
+def test_slave_does_not_nest_over_its_own_cascade_level_in_fully_nested_mode() -> None:
+    model = """pic slave : i8259 { base 0x28  cascade master.2 }
+device a { irq slave.5 edge raises 1 }
+device b { irq slave.1 edge raises 1 }
+idt { 0x2d -> a_isr interrupt_gate dpl 0
+      0x29 -> b_isr interrupt_gate dpl 0 }
+handler a_isr { eoi; sti; nop; cli; eoi master }
+handler b_isr { eoi; eoi master }
+"""
+    _, states = reachable("pic master : i8259 { base 0x20 }\n" + model)
+    assert max(s["cpu0.depth"] for s in states) == 1
+    _, states = reachable("pic master : i8259 { base 0x20  mode special_fully_nested }\n" + model)
+    assert max(s["cpu0.depth"] for s in states) == 2  # b (slave.1) nests over a while master ISR[2] is set
+
+
+# ---- P9 special mask, P10 rotation -------------------------------------------------------------
+
+def test_special_mask_mode_lets_lower_levels_in() -> None:
+    body = """device hi { irq master.1 edge raises 1 }
+device lo { irq master.5 edge raises 1 }
+idt { 0x21 -> hi_isr interrupt_gate dpl 0
+      0x25 -> lo_isr interrupt_gate dpl 0 }
+handler hi_isr { mask master.1; sti; nop; cli; unmask master.1; eoi master.1 }
+handler lo_isr { eoi master.5 }
+"""
+    _, fn = reachable("pic master : i8259 { base 0x20 }\n" + body)
+    assert not any(bit(s["master.ISR"], 1) and bit(s["master.ISR"], 5) for s in fn)
+    _, smm = reachable("pic master : i8259 { base 0x20  mode special_mask }\n" + body)
+    assert any(bit(s["master.ISR"], 1) and bit(s["master.ISR"], 5) for s in smm)
+
+
+def test_automatic_rotation_makes_the_serviced_level_lowest() -> None:
+    _, states = reachable("""pic master : i8259 { base 0x20  rotate automatic }
+device t { irq master.0 edge raises 1 }
+idt { 0x20 -> t_isr interrupt_gate dpl 0 }
+handler t_isr { eoi }
+""")
+    done = [s for s in states if s["t.raises_left"] == 0 and s["cpu0.depth"] == 0 and s["master.ISR"] == 0
+            and s["master.IRR"] == 0]
+    assert done and all(s["master.priority"] == 1 for s in done)
+
+
+def test_rotation_ends_a_storm_s_starvation() -> None:
+    storm = """device timer { irq master.0 edge raises any }
+device disk { irq master.5 edge raises 1 }
+idt { 0x20 -> tick interrupt_gate dpl 0
+      0x25 -> disk_isr interrupt_gate dpl 0 }
+handler tick { eoi }
+handler disk_isr { eoi }
+check no_starvation
+"""
+    r = ircheck.check_source("pic master : i8259 { base 0x20 }\n" + storm)
+    assert r.check("no_starvation").status == "violated"
+    assert r.check("no_starvation").loop_start is not None
+    r = ircheck.check_source("pic master : i8259 { base 0x20  rotate automatic }\n" + storm)
+    assert r.check("no_starvation").status == "holds"
+
+
+# ---- P12 spurious IRQ7/15 ------------------------------------------------------------------------
+
+SPUR = """pic master : i8259 { base 0x20 }
+device nic { irq master.3 level raises 1 may_drop }
+idt { 0x23 -> nic_isr interrupt_gate dpl 0
+      0x27 -> irq7 interrupt_gate dpl 0 }
+handler nic_isr { ack nic; eoi }
+"""
+
+
+def test_spurious_irq7_does_not_set_isr7() -> None:
+    _, states = reachable(SPUR + "handler irq7 { if in_service { eoi } }\n")
+    # the spurious frame runs with ISR[7] clear and the nic line dropped
+    spurious = [s for s in states if s["cpu0.depth"] == 1 and s["master.IRR"] == 0 and s["master.ISR"] == 0
+                and s["nic.raises_left"] == 0]
+    assert spurious
+    assert not any(bit(s["master.ISR"], 7) for s in states)
+
+
+def test_spurious_irq7_eoi_is_unbalanced() -> None:
+    good = ircheck.check_source(SPUR + "handler irq7 { if in_service { eoi } }\ncheck eoi_balanced\n")
+    assert good.check("eoi_balanced").status == "holds"
+    bad = ircheck.check_source(SPUR + "handler irq7 { eoi }\ncheck eoi_balanced\n")
+    c = bad.check("eoi_balanced")
+    assert c.status == "violated" and "spurious IRQ7" in c.message
+    assert "spurious IRQ 7" in c.trace[-2].action
+
+
+def test_spurious_irq15_needs_the_master_eoi_only() -> None:
+    model = PC + """device d { irq slave.3 level raises 1 may_drop }
+idt { 0x2b -> d_isr interrupt_gate dpl 0
+      0x2f -> irq15 interrupt_gate dpl 0 }
+handler d_isr { ack d; eoi; eoi master }
+"""
+    right = ircheck.check_source(model + "handler irq15 { eoi master }\ncheck eoi_balanced, no_starvation\n")
+    assert right.verdict == "holds"
+    none = ircheck.check_source(model + "handler irq15 { nop }\ncheck eoi_balanced\n")
+    assert none.check("eoi_balanced").status == "violated"
+    assert "master.ISR[2] still set" in none.check("eoi_balanced").message
+
+
+# ---- X9 local APIC -----------------------------------------------------------------------------------
+
+APIC = "apic lapic { tpr 0 }\n"
+
+
+def test_apic_one_pending_plus_one_in_service_then_lost() -> None:
+    r = ircheck.check_source(APIC + """device nic { irq vector 0x51 edge raises 3 }
+idt { 0x51 -> nic_isr interrupt_gate dpl 0 }
+handler nic_isr { nop; eoi }
+check no_lost_irq
+""")
+    c = r.check("no_lost_irq")
+    assert c.status == "violated" and len(c.trace) == 2  # raise, raise again before the CPU takes it
+    _, states = reachable(APIC + """device nic { irq vector 0x51 edge raises 2 }
+idt { 0x51 -> nic_isr interrupt_gate dpl 0 }
+handler nic_isr { nop; eoi }
+""")
+    assert any(s["lapic.IRR"] == 1 and s["lapic.ISR"] == 1 for s in states)  # one pending + one in service
+
+
+def test_apic_priority_classes_nest_and_tpr_blocks() -> None:
+    two = """device lo { irq vector 0x41 edge raises 1 }
+device hi { irq vector 0x61 edge raises 1 }
+idt { 0x41 -> lo_isr interrupt_gate dpl 0
+      0x61 -> hi_isr interrupt_gate dpl 0 }
+handler lo_isr { sti; nop; eoi }
+handler hi_isr { eoi }
+check no_starvation
+"""
+    _, states = reachable(APIC + two)
+    # the higher class nests over the lower, never the other way round
+    assert any(s["lapic.ISR"] == 0b11 for s in states)
+    assert max(s["cpu0.depth"] for s in states) == 2
+    r = ircheck.check_source("apic lapic { tpr 0x50 }\n" + two)
+    assert r.check("no_starvation").status == "violated"
+    assert "0x41" in r.check("no_starvation").message
+
+
+def test_apic_eoi_clears_highest_in_service_vector() -> None:
+    _, states = reachable(APIC + """device lo { irq vector 0x41 edge raises 1 }
+device hi { irq vector 0x61 edge raises 1 }
+idt { 0x41 -> lo_isr interrupt_gate dpl 0
+      0x61 -> hi_isr interrupt_gate dpl 0 }
+handler lo_isr { sti; nop; cli; eoi }
+handler hi_isr { eoi }
+""")
+    assert not any(s["lapic.ISR"] == 0b10 and s["cpu0.depth"] == 2 for s in states)
+
+
+# ---- X7 NMI -------------------------------------------------------------------------------------------
+
+NMI = """device wdt { nmi raises 2 }
+idt { 2 -> nmi_entry interrupt_gate dpl 0 }
+"""
+
+
+def test_nmi_ignores_if() -> None:
+    r = ircheck.check_source(NMI + """handler nmi_entry { call log }
+function log { nop }
+thread t { cli; call log; sti }
+check no_reentry
+""")
+    c = r.check("no_reentry")
+    assert c.status == "violated"
+    assert any("take NMI" in a for a in actions(r, "no_reentry"))
+
+
+def test_second_nmi_stays_pending_until_iret() -> None:
+    _, states = reachable(NMI + "handler nmi_entry { nop; nop }\n")
+    assert max(s["cpu0.depth"] for s in states) == 1  # never nested
+    # a second NMI is latched while the first is being handled
+    assert any(s["nmi.pending"] == 1 and s["nmi.blocked"] == 1 and s["cpu0.depth"] == 1 for s in states)
+    # blocking ends with IRET
+    assert not any(s["nmi.blocked"] == 1 and s["cpu0.depth"] == 0 for s in states)
+
+
+# ---- X3-X6 privilege and exceptions -----------------------------------------------------------------
+
+def test_dpl0_gate_does_not_block_a_hardware_interrupt_at_cpl3() -> None:
+    r = ircheck.check_source("""pic master : i8259 { base 0x20 }
+device nic { irq master.3 edge raises 1 }
+idt { 0x23 -> nic_isr interrupt_gate dpl 0 }
+flag got
+handler nic_isr { set got; eoi }
+thread user on cpu0 cpl 3 { nop; nop }
+check no_gp, no_starvation
+check invariant not got
+""")
+    assert r.check("no_gp").status == "holds"
+    inv = r.check("invariant")
+    assert inv.status == "violated"
+    assert "CPL 3 -> 0" in inv.trace[1].action
+
+
+def test_int_from_cpl3_checks_dpl() -> None:
+    base = """idt { 0x80 -> sys_entry interrupt_gate dpl %d
+      13   -> gp_entry  interrupt_gate dpl 0 }
+handler sys_entry { nop }
+handler gp_entry  { nop }
+thread user on cpu0 cpl 3 { int 0x80 }
+check no_gp
+"""
+    bad = ircheck.check_source(base % 0)
+    c = bad.check("no_gp")
+    assert c.status == "violated" and len(c.trace) == 1
+    assert "#GP" in c.trace[0].action and "gp_entry" in c.trace[0].action and "error code" in c.trace[0].action
+    assert ircheck.check_source(base % 3).check("no_gp").status == "holds"
+    # the same int from CPL 0 passes a DPL 0 gate
+    assert ircheck.check_source((base % 0).replace("cpl 3", "cpl 0")).check("no_gp").status == "holds"
+
+
+def test_int_returns_to_the_next_statement() -> None:
+    _, states = reachable("""idt { 0x80 -> sys_entry trap_gate dpl 3 }
+flag done
+handler sys_entry { nop }
+thread user on cpu0 cpl 3 { int 0x80; set done }
+""")
+    assert any(s["done"] == 1 and s["user.pc"] == 0 for s in states)
+    assert all(s["cpu0.IF"] == 1 for s in states)  # trap gate keeps IF
+
+
+def test_page_fault_delivery_chain() -> None:
+    tail = "thread t { fault 14 }\ncheck no_gp, no_double_fault\n"
+    ok = ircheck.check_source("idt { 14 -> pf interrupt_gate dpl 0 }\nhandler pf { nop }\n" + tail)
+    assert ok.verdict == "holds"
+    df = ircheck.check_source("idt { 8 -> df interrupt_gate dpl 0 }\nhandler df { nop }\n" + tail)
+    c = df.check("no_double_fault")
+    assert c.status == "violated" and "#DF" in c.message and "triple" not in c.message
+    assert "-> df" in c.trace[0].action and "error code pushed" in c.trace[0].action
+    triple = ircheck.check_source("idt { 13 -> gp interrupt_gate dpl 0 }\nhandler gp { nop }\n" + tail)
+    c = triple.check("no_double_fault")
+    assert c.status == "violated" and "triple fault" in c.message
+    assert c.trace[0].changes == {"cpu0.shutdown": ("0", "1")}
+
+
+def test_benign_exception_without_gate_is_handled_serially() -> None:
+    r = ircheck.check_source("""idt { 11 -> np interrupt_gate dpl 0 }
+handler np { nop }
+thread t { fault 3 }
+check no_gp, no_double_fault
+""")
+    assert r.check("no_gp").status == "violated"
+    assert r.check("no_double_fault").status == "holds"
