@@ -65,9 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     if argv and argv[0] == "export":
-        print("ircheck: error: `ircheck export` is not available yet (it arrives with the Promela exporter)",
-              file=sys.stderr)
-        return 2
+        from ircheck.export import main as export_main
+        return export_main(argv[1:])
     args = _parser().parse_args(argv)
     if args.format in LATER_FORMATS:
         print(f"ircheck: error: --format {args.format} is not available yet; use text or json", file=sys.stderr)

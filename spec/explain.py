@@ -38,7 +38,8 @@ def _bit_changes(var: Var, old: int, new: int) -> dict[str, tuple[str, str]]:
     diff = old ^ new
     for b in range(var.width):
         if diff >> b & 1:
-            out[f"{var.name}[{b}]"] = (str(old >> b & 1), str(new >> b & 1))
+            tag = var.names[b] if b < len(var.names) else str(b)  # APIC registers name their bits by vector
+            out[f"{var.name}[{tag}]"] = (str(old >> b & 1), str(new >> b & 1))
     return out
 
 

@@ -224,8 +224,9 @@ class _Lowering:
         if self.d.apics:
             info = next(iter(self.d.apics.values()))
             n = max(len(vecs), 1)
-            self.apic = LocalApic(info, vecs, self.var(f"{info.name}.IRR", 1 << n, 0, "bits", width=n),
-                                  self.var(f"{info.name}.ISR", 1 << n, 0, "bits", width=n))
+            bits = tuple(f"{v:#x}" for v in vecs)
+            self.apic = LocalApic(info, vecs, self.var(f"{info.name}.IRR", 1 << n, 0, "bits", bits, width=n),
+                                  self.var(f"{info.name}.ISR", 1 << n, 0, "bits", bits, width=n))
         # which master input each slave drives, and the inputs that have devices
         self.slaves: dict[str, dict[int, Pic8259]] = {}
         for p in self.pics.values():
@@ -612,8 +613,12 @@ class _Lowering:
             master = self.pics[pic.info.cascade[0]]
             c = pic.info.cascade[1]
             if master.isr is not None:
-                out.append((master.in_service(c), f"{h} returns (IRET) with {master.name}.ISR[{c}] still set: a slave "
-                                                  f"interrupt needs an EOI to {pic.name} and one to {master.name}"))
+                # the master's cascade level is this frame's to end only when nothing else on the slave is in
+                # service (special fully nested mode lets slave interrupts nest under one master level)
+                idle = TRUE if pic.isr is None else Eq(V(pic.isr), C(0))
+                out.append((And(master.in_service(c), idle),
+                            f"{h} returns (IRET) with {master.name}.ISR[{c}] still set: a slave "
+                            f"interrupt needs an EOI to {pic.name} and one to {master.name}"))
         return out
 
     def lower_iret(self, here: Expr, inc: Incarnation, label: Label) -> None:
@@ -646,7 +651,7 @@ class _Lowering:
         if dl.shutdown:
             assert self.halted is not None
             text = f"{head}: {story}" if story else head
-            self.add(lab(text, "sync"), here, {self.halted: C(1)}, self.group, dl.checks_broken())  # type: ignore[operator]
+            self.add(lab(text, "halt"), here, {self.halted: C(1)}, self.group, dl.checks_broken())  # type: ignore[operator]
             return
         assert dl.vector is not None
         target = self.inc_for(dl.vector)

@@ -107,11 +107,11 @@ def deliver_int(vector: int, cpl: int, gates: dict[int, GateInfo]) -> Delivery:
     d = Delivery(None)
     gate = gates.get(vector)
     if gate is None:
-        d.events.append(f"int {vector:#x}: no gate, {name(NOT_PRESENT)}")
+        d.events.append(f"no gate, {name(NOT_PRESENT)}")
         d.violations.append(("no_gp", f"int {vector:#x}: vector {vector:#x} has no gate (#NP)"))
         return deliver_exception(NOT_PRESENT, gates, d)
     if cpl > gate.dpl:
-        d.events.append(f"int {vector:#x} at CPL {cpl} through a DPL {gate.dpl} gate: #GP")
+        d.events.append(f"CPL {cpl} > gate DPL {gate.dpl}: #GP")
         d.violations.append(("no_gp", f"int {vector:#x} executed at CPL {cpl} through a gate with DPL "
                                       f"{gate.dpl}: general-protection fault"))
         return deliver_exception(GP, gates, d)

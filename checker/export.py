@@ -1,0 +1,89 @@
+"""`ircheck export --promela|--dot MODEL.irq`: the model's transition system for other tools."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import networkx as nx
+
+from ircheck.api import build
+from ircheck.codegen import Packing
+from ircheck.explicit import Explicit, Limits
+from ircheck.grammar.diagnostics import IrcheckError
+from ircheck.grammar.parser import parse_file
+from ircheck.promela import to_promela
+from ircheck.spec.explain import changes
+from ircheck.spec.step import find_step
+from ircheck.spec.ts import TransitionSystem
+
+DOT_LIMIT = 2000
+
+
+def state_graph(ts: TransitionSystem, max_states: int = DOT_LIMIT) -> nx.DiGraph:
+    """The reachable state graph as networkx (small models only: it stores every edge)."""
+    eng = Explicit(ts, Limits(max_states=max_states))
+    res = eng.run()
+    if not res.complete:
+        raise IrcheckError([])  # caller reports the limit
+    pk: Packing = eng.pk
+    g = nx.DiGraph()
+    index = {s: k for k, s in enumerate(eng.seen)}
+    init = ts.init()
+    for s, k in index.items():
+        vals = pk.unpack(s)
+        diff = changes(ts, init, vals)
+        label = "\\n".join(f"{n}={b}" for n, (_a, b) in diff.items()) or "initial"
+        g.add_node(k, label=label)
+    for s, k in index.items():
+        a = pk.unpack(s)
+        for _ti, t in eng.successors_with_ids(s):
+            if t in index and not g.has_edge(k, index[t]):
+                ti = find_step(ts, a, pk.unpack(t))
+                g.add_edge(k, index[t], label=ts.transitions[ti].label.action)
+    return g
+
+
+def to_dot(g: nx.DiGraph) -> str:
+    def q(x: object) -> str:
+        return '"' + str(x).replace("\\", "\\\\").replace('"', '\\"').replace("\\\\n", "\\n") + '"'
+    lines = ["digraph states {", "  node [shape=box, fontname=monospace, fontsize=9];",
+             "  edge [fontname=monospace, fontsize=8];"]
+    for n, d in g.nodes(data=True):
+        extra = ", style=bold" if n == 0 else ""
+        lines.append(f"  s{n} [label={q(d.get('label', ''))}{extra}];")
+    for a, b, d in g.edges(data=True):
+        lines.append(f"  s{a} -> s{b} [label={q(d.get('label', ''))}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str]) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="ircheck export", description="Export a model's transition system.")
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--promela", action="store_true", help="Promela for SPIN (safety checks as assertions)")
+    kind.add_argument("--dot", action="store_true", help=f"the state graph as Graphviz DOT (<= {DOT_LIMIT} states)")
+    p.add_argument("model", metavar="MODEL.irq")
+    p.add_argument("--check", action="append", default=None, metavar="NAME[,NAME]")
+    try:
+        args = p.parse_args(list(argv))
+    except SystemExit as e:
+        return 2 if e.code else 0
+    checks = [c.strip() for g in args.check for c in g.split(",") if c.strip()] if args.check else None
+    try:
+        ts = build(parse_file(args.model), checks)
+        if args.promela:
+            sys.stdout.write(to_promela(ts))
+        else:
+            try:
+                g = state_graph(ts)
+            except IrcheckError:
+                print(f"ircheck: error: {args.model} has more than {DOT_LIMIT} states; --dot is for small models",
+                      file=sys.stderr)
+                return 2
+            sys.stdout.write(to_dot(g))
+    except IrcheckError as e:
+        print(e.render(), file=sys.stderr)
+        return 2
+    return 0
