@@ -2,7 +2,7 @@
 
 N edge lines on one 8259A in fully nested mode, each raised at most B times; every handler is
 `body; sti (even lines only); specific EOI; iret` behind an interrupt gate. The check
-(max_nesting N) holds, so the whole state space is explored.
+(max_nesting N*B) holds, so the whole state space is explored.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def nested_pic(n: int, b: int) -> str:
     for i in range(n):
         mid = "sti" if i % 2 == 0 else "nop"
         out.append(f"handler h{i} {{ nop; {mid}; eoi master.{i} }}")
-    out.append(f"check max_nesting {n}")
+    out.append(f"check max_nesting {n * b}")
     return "\n".join(out) + "\n"
 
 

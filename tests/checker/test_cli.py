@@ -147,7 +147,7 @@ def test_timeout_is_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 3 and "--timeout" in out
 
 
-@pytest.mark.parametrize("args", [["--engine", "smt"], ["--format", "sarif"], ["export", "--promela"],
+@pytest.mark.parametrize("args", [["--engine", "smt"], ["--format", "sarif"], ["export"],
                                   ["--max-states", "0"], ["--bogus"]])
 def test_unavailable_options_are_clear_errors(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     with pytest.raises(SystemExit) as e:
@@ -165,3 +165,14 @@ def test_python_dash_m_and_console_script() -> None:
     if exe.exists():
         p = subprocess.run([str(exe), "-q", model], capture_output=True, text=True)
         assert p.returncode == 1
+
+
+def test_export_promela_and_dot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "export", "--promela", str(MODELS / "lang_lost_irq.irq"))
+    assert code == 0 and "active proctype system()" in out and "assert(false)" in out
+    assert "nic_isr" in out  # only inside comments
+    code, out, _ = run(capsys, "export", "--dot", str(MODELS / "lang_trap_gate_reentry.irq"))
+    assert code == 0 and out.startswith("digraph states {")
+    assert out.count(" -> s") == 17 and out.count("\n  s") - out.count(" -> s") == 14  # 14 states, 17 edges
+    code, _, err = run(capsys, "export", "--dot", write(tmp_path, nested_pic(5, 2)))
+    assert code == 2 and "more than" in err

@@ -1,0 +1,102 @@
+"""ircheck vs SPIN on the same models, in one run: python bench/run.py [--quick]
+
+For each model: ircheck's explicit engine (default options), then SPIN on ircheck's Promela export
+(spin -a; gcc -O2 -DNOREDUCE -DSAFETY; ./pan), with and without SPIN's compile time. States,
+seconds, states/s, peak MB and verdict side by side. SPIN is skipped cleanly if not installed
+(apt-get install spin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from gen_nested import nested_pic  # noqa: E402
+
+REALISTIC = ["x86_cascade_disk_both_eoi.irq", "seed_nic_poll_ring.irq", "x86_timer_storm_rotate.irq",
+             "early_eoi_sti_nesting_depth2.irq"]
+
+
+def run_ircheck(path: Path) -> dict[str, object]:
+    """In a child process, so that peak memory is this model's alone."""
+    code = ("import json,sys,ircheck; r=ircheck.check_file(sys.argv[1]); "
+            "print(json.dumps({'states': r.stats.states, 'seconds': r.stats.seconds, 'peak': r.stats.peak_mb,"
+            "'verdict': r.verdict}))")
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t0
+    import json
+    d = json.loads(p.stdout)
+    d["wall"] = wall
+    return d
+
+
+def run_spin(path: Path) -> dict[str, object] | None:
+    spin, gcc = shutil.which("spin"), shutil.which("gcc")
+    if not (spin and gcc):
+        return None
+    with tempfile.TemporaryDirectory() as work:
+        pml = subprocess.run([sys.executable, "-m", "ircheck", "export", "--promela", str(path)],
+                             capture_output=True, text=True, check=True).stdout
+        Path(work, "m.pml").write_text(pml)
+        t0 = time.perf_counter()
+        subprocess.run([spin, "-a", "m.pml"], cwd=work, check=True, capture_output=True)
+        subprocess.run([gcc, "-O2", "-DNOREDUCE", "-DSAFETY", "-DMEMLIM=16000", "-o", "pan", "pan.c"], cwd=work,
+                       check=True, capture_output=True)
+        compiled = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        p = subprocess.run(["./pan", "-m1000000", "-w26"], cwd=work, capture_output=True, text=True, check=False)
+        done = time.perf_counter()
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        m = re.search(r"(\d+) states, stored", p.stdout)
+        errors = re.search(r"errors: (\d+)", p.stdout)
+        return {"states": int(m.group(1)) if m else 0, "search": done - compiled, "total": done - t0,
+                "peak": max(peak, before) / 1024.0,
+                "verdict": "violated" if errors and errors.group(1) != "0" else "holds"}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="nested-PIC 4 and 5 only")
+    args = ap.parse_args()
+    models: list[tuple[str, Path]] = []
+    tmp = Path(tempfile.mkdtemp())
+    for n in ((4, 5) if args.quick else (4, 5, 6)):
+        p = tmp / f"nested{n}.irq"
+        p.write_text(nested_pic(n, 2))
+        models.append((f"nested-PIC {n} lines", p))
+    for name in REALISTIC:
+        models.append((name, ROOT / "models" / name))
+    print(f"# ircheck vs SPIN, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    if not shutil.which("spin"):
+        print("# spin not installed (apt-get install spin): SPIN columns skipped")
+    head = ("| model | ircheck states | ircheck s | ircheck states/s | ircheck MB | verdict "
+            "| SPIN states | SPIN search s | SPIN total s (compile incl.) | SPIN MB | SPIN verdict |")
+    print(head)
+    print("|" + "---|" * head.count("|")[:-1] if False else "|---|---|---|---|---|---|---|---|---|---|---|")
+    for label, path in models:
+        ic = run_ircheck(path)
+        sp = run_spin(path)
+        rate = ic["states"] / ic["seconds"] if ic["seconds"] else 0  # type: ignore[operator]
+        row = (f"| {label} | {ic['states']:,} | {ic['wall']:.2f} | {rate:,.0f} | {ic['peak']:.0f} | {ic['verdict']} ")
+        if sp:
+            row += (f"| {sp['states']:,} | {sp['search']:.2f} | {sp['total']:.2f} | {sp['peak']:.0f} "
+                    f"| {sp['verdict']} |")
+        else:
+            row += "| - | - | - | - | - |"
+        print(row, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
