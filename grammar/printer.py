@@ -24,30 +24,8 @@ def _prec(e: ast.Expr) -> int:
 
 
 def expr_text(e: ast.Expr) -> str:
-    def sub(x: ast.Expr, min_prec: int) -> str:
-        t = expr_text(x)
-        return f"({t})" if _prec(x) < min_prec else t
-
-    if isinstance(e, ast.Name):
-        return e.name
-    if isinstance(e, ast.Num):
-        return str(e.value)
-    if isinstance(e, ast.Bool):
-        return "true" if e.value else "false"
-    if isinstance(e, ast.InService):
-        return "in_service"
-    if isinstance(e, ast.Not):
-        return "not " + sub(e.arg, _PREC["not"])
-    if isinstance(e, ast.BoolOp):
-        return f" {e.op} ".join(sub(a, _PREC[e.op] + 1) for a in e.args)
-    if isinstance(e, ast.Compare):
-        return f"{sub(e.left, _PREC['sum'])} {e.op} {sub(e.right, _PREC['sum'])}"
-    if isinstance(e, ast.Arith):
-        out = sub(e.args[0], _PREC["sum"])
-        for op, a in zip(e.ops, e.args[1:], strict=True):
-            out += f" {op} {sub(a, _PREC['atom'])}"
-        return out
-    raise TypeError(type(e).__name__)
+    """An expression as the model wrote it, for trace labels (a bare `in_service` included)."""
+    return "in_service" if isinstance(e, ast.InService) else _expr(e, labels=True)
 
 
 def stmt_head(st: ast.Stmt) -> str:
@@ -96,11 +74,12 @@ def _num(v: int, style: str = "dec") -> str:
     return str(v)
 
 
-def _expr(e: ast.Expr) -> str:
-    """Like `expr_text`, but parenthesises every operand the parser would regroup."""
+def _expr(e: ast.Expr, labels: bool = False) -> str:
+    """Canonical expression text that parses back to the same tree: every operand the parser
+    would regroup keeps its parentheses. `labels` relaxes what only `model_text` must refuse."""
 
     def sub(x: ast.Expr, min_prec: int) -> str:
-        t = _expr(x)
+        t = _expr(x, labels)
         return f"({t})" if _prec(x) < min_prec else t
 
     if isinstance(e, ast.Name):
@@ -110,6 +89,8 @@ def _expr(e: ast.Expr) -> str:
     if isinstance(e, ast.Bool):
         return "true" if e.value else "false"
     if isinstance(e, ast.InService):
+        if labels:
+            return "in_service"
         raise _bad("`in_service` inside an expression (only a whole if/while condition)")
     if isinstance(e, ast.Not):
         return "not " + sub(e.arg, _PREC["not"])

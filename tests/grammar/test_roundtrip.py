@@ -220,12 +220,14 @@ def test_canonical_layout() -> None:
     )
 
 
-def test_stmt_head_and_expr_text_unchanged() -> None:
+def test_stmt_head_and_expr_text() -> None:
     assert stmt_head(ast.Simple("int", ast.Num(0x80))) == "int 0x80"
     assert stmt_head(ast.Simple("eoi", ast.LineRef("master", 3))) == "eoi master.3"
     assert stmt_head(ast.If(ast.Not(ast.Name("x")), (), ())) == "if not x"
     sum_ = ast.Arith(("-",), (ast.Arith(("+",), (ast.Name("a"), ast.Name("b"))), ast.Name("c")))
-    assert expr_text(sum_) == "a + b - c"
+    # labels use the canonical printer too: a nested sum keeps the parentheses that made it
+    assert expr_text(sum_) == "(a + b) - c"
+    assert expr_text(ast.InService()) == "in_service"
 
 
 @pytest.mark.parametrize("bad", [
