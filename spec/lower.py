@@ -712,7 +712,8 @@ class _Lowering:
         self.lower_nmi_entry()
 
     def entry_transitions(self, label: Label, guard: Expr, ctrl_ups: dict[int, Expr], inc: Incarnation,
-                          fair: str) -> None:
+                          fair: str, violates: tuple[tuple[str, str], ...] = ()) -> None:
+        """An asynchronous entry into `inc` from any depth (one transition per depth, the last one a bound)."""
         for d in range(self.maxdepth + 1):
             g = And(guard, Eq(V(self.depth), C(d)))
             if d == self.maxdepth:
@@ -720,7 +721,7 @@ class _Lowering:
                 continue
             ups = self.push(d, inc, None)
             ups.update(ctrl_ups)
-            self.add(label, g, ups, self.group, (), (fair,))
+            self.add(label, g, ups, self.group, violates, (fair,))
 
     def lower_spurious(self) -> None:
         """P12: a request that falls before INTA makes the 8259A deliver IR7 without setting ISR[7]."""
@@ -775,14 +776,7 @@ class _Lowering:
             if story:
                 text = f"take NMI: {story} -> {target.gate.handler} ({gate})"
             label = Label(f"cpu{self.cpu}", text, self.gate_line.get(2, 0), self.cpu, "entry")
-            for d in range(self.maxdepth + 1):
-                g = And(guard, Eq(V(self.depth), C(d)))
-                if d == self.maxdepth:
-                    self.add(label, g, {}, self.group, self.bound_violation(), (fair,))
-                    continue
-                ups = self.push(d, target, None)
-                ups.update(ctrl)
-                self.add(label, g, ups, self.group, dl.checks_broken(), (fair,))
+            self.entry_transitions(label, guard, ctrl, target, fair, dl.checks_broken())
         if self.enabled("no_starvation"):
             src = ", ".join(dv.name for dv in self.d.devices.values() if dv.kind == "nmi")
             self.requests.append(Request("no_starvation", f"NMI ({src})", Eq(V(self.nmi_pending), C(1)),
