@@ -129,7 +129,9 @@ def starvation(eng: Explicit) -> list[RawViolation]:
             full[v] = succ
             edges[v] = [(ti, w) for ti, w in succ if w in nodeset and ti not in req.delivers]
         bad: list[tuple[list[int], bool]] = []  # (component, is_terminal)
-        for comp in _tarjan(nodes, edges):
+        work = _tarjan(nodes, edges)
+        while work:
+            comp = work.pop()
             cset = set(comp)
             if len(comp) == 1:
                 v = comp[0]
@@ -145,8 +147,17 @@ def starvation(eng: Explicit) -> list[RawViolation]:
             for g in ts.groups:
                 if g in moved:
                     continue
-                if all(any(g in fair_of[ti] for ti, _w in full[v]) for v in comp):
-                    fair = False  # g is enabled throughout but never taken: not a fair run
+                enabled_at = [any(g in fair_of[ti] for ti, _w in full[v]) for v in comp]
+                if all(enabled_at):
+                    fair = False  # enabled throughout, never taken: no fair run stays here
+                    break
+                if g in ts.strong and any(enabled_at):
+                    # strong fairness: a fair run may still stay among the states where g is disabled
+                    rest = [v for v, en in zip(comp, enabled_at, strict=True) if not en]
+                    keep = set(rest)
+                    sub = {v: [(ti, w) for ti, w in edges[v] if w in keep] for v in rest}
+                    work.extend(_tarjan(rest, sub))
+                    fair = False
                     break
             if fair:
                 bad.append((comp, False))
@@ -158,22 +169,23 @@ def starvation(eng: Explicit) -> list[RawViolation]:
         prefix = eng.path_to(entry)
         cycle: list[int] | None = None
         if not terminal:
-            cycle = _lasso(entry, comp, edges, full, fair_of, ts.groups)
+            cycle = _lasso(entry, comp, edges, full, fair_of, ts.groups, ts.strong)
         out.append(RawViolation(req.check, req.message, prefix, None, cycle, req.line))
     return out
 
 
 def _lasso(entry: int, comp: list[int], edges: dict[int, list[tuple[int, int]]],
            full: dict[int, list[tuple[int, int]]], fair_of: list[tuple[str, ...]],
-           groups: tuple[str, ...]) -> list[int]:
+           groups: tuple[str, ...], strong: frozenset[str] = frozenset()) -> list[int]:
     """A loop from `entry` back to itself inside `comp` that honours every fairness group."""
     cset = set(comp)
     cycle = [entry]
     cur = entry
     for g in groups:
-        # visit a state where g is disabled, or take a g step inside the component
+        # weak: visit a state where g is disabled, or take a g step inside the component;
+        # strong: take a g step whenever the component has one (it was judged fair)
         off = {v for v in comp if not any(g in fair_of[ti] for ti, _w in full[v])}
-        if off:
+        if off and g not in strong:
             seg = _path_within(cur, off, edges, cset)
             cycle += seg[1:]
             cur = seg[-1]

@@ -170,8 +170,9 @@ class _Lowering:
             violates: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
             extra_fair: tuple[str, ...] = ()) -> None:
         """One guarded command. Every CPU step is in its CPU's weak-fairness group; an interrupt
-        acknowledge is also in its own group (hardware samples INTR at every instruction boundary,
-        so a request that stays deliverable is taken)."""
+        acknowledge is also in a group of its own ("cpuN takes ..."), under strong fairness: the
+        hardware samples INTR at every instruction boundary, so a request that is deliverable again
+        and again (even if not continuously, as in `loop { cli; nop; sti; nop }`) is taken."""
         if self.halted is not None:
             guard = And(Eq(V(self.halted), C(0)), guard)
         if guard == FALSE:
@@ -209,6 +210,7 @@ class _Lowering:
             ordered.append("counter_range")
         return TransitionSystem(self.vars, self.trans, self.props, self.requests, self.unfinished, ordered,
                                 BOUND, groups=tuple(sorted({g for t in self.trans for g in t.fair})),
+                                strong=frozenset(g for t in self.trans for g in t.fair if " takes " in g),
                                 meta=self.layout)
 
     def make_controllers(self) -> None:

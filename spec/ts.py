@@ -251,6 +251,7 @@ class TransitionSystem:
     bound_check: str = "__bound__"  # transitions tagged with this hit a model bound
     deadlock_message: str = "no step is possible although some context has not finished"
     groups: tuple[str, ...] = ()
+    strong: frozenset[str] = frozenset()  # groups under strong fairness (enabled infinitely often -> taken)
     meta: Any = None  # the lowering's presentation data (opaque to engines)
 
     def init(self) -> tuple[int, ...]:

@@ -793,3 +793,29 @@ def test_counter_inc_dec_values() -> None:
 def test_counter_range_absent_without_counter_statements(body: str) -> None:
     ts = compile_source(COUNT.replace("BODY", body))
     assert "counter_range" not in ts.checks
+
+
+def test_no_starvation_holds_when_thread_toggles_if() -> None:
+    """Strong fairness for interrupt acknowledge: deliverable again and again means taken."""
+    model = """pic master : i8259 { base 0x20 }
+device nic { irq master.3 edge raises 1 }
+idt { 0x23 -> isr interrupt_gate dpl 0 }
+handler isr { eoi }
+thread t { loop { cli; nop; sti; nop } }
+check no_starvation
+"""
+    assert ircheck.check_source(model).check("no_starvation").status == "holds"
+    # but a storm that keeps the line's INTA disabled for ever still starves it (the SCC is refined,
+    # not discarded, when the request is deliverable only in some of its states)
+    storm = """pic master : i8259 { base 0x20 }
+device timer { irq master.0 edge raises any }
+device disk { irq master.5 edge raises 1 }
+idt { 0x20 -> tick interrupt_gate dpl 0
+      0x25 -> disk_isr interrupt_gate dpl 0 }
+handler tick { eoi }
+handler disk_isr { eoi }
+check no_starvation
+"""
+    c = ircheck.check_source(storm).check("no_starvation")
+    assert c.status == "violated" and c.loop_start is not None
+    assert "IRQ 5" in c.message
