@@ -114,7 +114,7 @@ class Explicit:
         depth = 0
         gc_was = gc.isenabled()
         gc.disable()
-        next_check = 4096
+        next_check = 4096 if max_states is None else min(4096, max_states)
         try:
             while frontier:
                 nxt: list[int] = []
@@ -144,6 +144,8 @@ class Explicit:
                                     self._record_props(bad, t, found)
                     if len(seen) >= next_check:
                         next_check = len(seen) + 4096
+                        if max_states is not None:
+                            next_check = min(next_check, max_states)
                         now = time.perf_counter()
                         if self.progress:
                             self.progress(len(seen), depth, now - t0)
