@@ -81,8 +81,10 @@ def _result(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> CheckResult
         message += f" (the run loops: {span} for ever)"
     elif v.check == "no_starvation":
         message += " (after the last step no CPU can take it)"
+    names = [var.name for var in ts.vars]
+    full = [dict(zip(names, s, strict=True)) for s in states]
     return CheckResult(v.check, VIOLATED, message, trace, loop_start + 1 if loop_start is not None else None,
-                       v.line)
+                       v.line, states=full)
 
 
 def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | None = None,

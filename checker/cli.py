@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from ircheck.api import ENGINES, InternalError, check_file
+from ircheck.formats import itf_doc, junit, sarif
 from ircheck.report import json_doc, text
 from ircheck.result import Report
 from ircheck.spec.resolve import ALL_CHECKS
 
 FORMATS = ("text", "json", "itf", "sarif", "junit")
-LATER_FORMATS = ("itf", "sarif", "junit")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,9 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ircheck.export import main as export_main
         return export_main(argv[1:])
     args = _parser().parse_args(argv)
-    if args.format in LATER_FORMATS:
-        print(f"ircheck: error: --format {args.format} is not available yet; use text or json", file=sys.stderr)
-        return 2
     if args.max_states is not None and args.max_states < 1:
         print("ircheck: error: --max-states must be at least 1", file=sys.stderr)
         return 2
@@ -97,8 +94,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{r.model}: {r.verdict}")
             else:
                 print(text(r), file=sys.stderr if r.errors else sys.stdout)
+        elif args.format == "itf" and r.errors:
+            print(text(r), file=sys.stderr)  # ITF holds traces only: input errors go to stderr
     if args.format == "json":
         print(json_doc(reports))
+    elif args.format == "sarif":
+        print(sarif(reports))
+    elif args.format == "junit":
+        print(junit(reports))
+    elif args.format == "itf":
+        print(itf_doc(reports))
     return _worst([r.exit_code for r in reports])
 
 

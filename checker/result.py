@@ -22,6 +22,9 @@ class CheckResult:
     loop_start: int | None = None  # liveness: the trace repeats from this step number on
     line: int = 0                  # the model line the violation is about
     note: str = ""                 # e.g. why a check is inconclusive
+    # violated: every state of the trace in full, {variable: value}; states[k] is the state after
+    # step k (states[0] the initial one). For ITF; not part of to_json().
+    states: list[dict[str, int]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         d: dict[str, object] = {"name": self.name, "status": self.status}

@@ -1,0 +1,267 @@
+"""Machine formats for CI and other tools: SARIF 2.1.0, JUnit XML, ITF traces.
+
+- `sarif(reports)`: one SARIF run for all models; a result per violated check
+  (the trace as a code flow) and per input error. For code scanning UIs.
+- `junit(reports)`: a `<testsuite>` per model, a `<testcase>` per check
+  (failure = violated, skipped = inconclusive); a model with input errors is
+  one `<error>` testcase. For Jenkins / GitLab test reports.
+- `itf(report)`: each violated check's trace as full states in the Apalache/Quint
+  Informal Trace Format (https://apalache-mc.org/docs/adr/015adr-trace.html).
+
+Only the data of `Report`s is used: no engine, no interrupt knowledge.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import quote
+
+from ircheck.grammar.diagnostics import Diagnostic
+from ircheck.result import INCONCLUSIVE, VIOLATED, CheckResult, Report
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+ITF_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
+
+CHECK_DESCRIPTIONS = {
+    "no_lost_irq": "An edge arrives while the same request is still latched in IRR: it is dropped",
+    "no_starvation": "A raised interrupt request is never delivered on some run",
+    "no_deadlock": "No CPU can ever step again while some context is unfinished",
+    "no_reentry": "A non-reentrant handler or function is active twice at once",
+    "eoi_balanced": "EOI and IRET match the interrupts in service",
+    "no_gp": "No general protection fault or missing gate on int n / exceptions",
+    "no_double_fault": "No double fault (#DF) or triple fault",
+    "max_nesting": "Interrupt frames nested on a CPU stay within the bound",
+    "invariant": "The model's state invariant holds in every reachable state",
+    "counter_range": "inc/dec keep every counter within 0..max",
+}
+
+_CODE_KINDS = {"0": "syntax error", "1": "name error", "2": "hardware well-formedness error",
+               "3": "code context error", "4": "check error", "9": "not supported yet"}
+
+
+def _version() -> str:
+    from ircheck import __version__  # at call time: safe whatever order the package imports modules in
+    return __version__
+
+
+# ---- SARIF ----------------------------------------------------------------------------
+
+def _uri(path: str) -> str:
+    """A model path as a SARIF artifact URI: relative paths stay relative (POSIX separators)."""
+    if PureWindowsPath(path).drive:  # C:\\x.irq
+        return PureWindowsPath(path).as_uri()
+    posix = path.replace("\\", "/")
+    if PurePosixPath(posix).is_absolute():
+        return PurePosixPath(posix).as_uri()
+    return quote(posix, safe="/")
+
+
+def _physical(path: str, line: int, column: int = 0) -> dict[str, object]:
+    loc: dict[str, object] = {"artifactLocation": {"uri": _uri(path)}}
+    if line >= 1:
+        region: dict[str, object] = {"startLine": line}
+        if column >= 1:
+            region["startColumn"] = column
+        loc["region"] = region
+    return loc
+
+
+def _violation_line(c: CheckResult) -> int:
+    """The model line to point at: the offending step (safety), else the check's own line; at least 1."""
+    for s in reversed(c.trace):
+        if s.note == "violation" and s.line >= 1:
+            return s.line
+    if c.line >= 1:
+        return c.line
+    if c.trace and c.trace[-1].line >= 1:
+        return c.trace[-1].line
+    return 1
+
+
+def _check_result(report: Report, c: CheckResult, rule_index: int) -> dict[str, object]:
+    res: dict[str, object] = {
+        "ruleId": c.name, "ruleIndex": rule_index, "level": "error",
+        "message": {"text": c.message or f"{c.name} is violated"},
+        "locations": [{"physicalLocation": _physical(report.model, _violation_line(c))}],
+    }
+    if c.trace:
+        steps = [{"location": {"physicalLocation": _physical(report.model, s.line if s.line >= 1 else 1),
+                               "message": {"text": f"{s.context}: {s.action}"}}} for s in c.trace]
+        res["codeFlows"] = [{"threadFlows": [{"locations": steps}]}]
+    return res
+
+
+def _diagnostic_result(report: Report, d: Diagnostic, rule_index: int) -> dict[str, object]:
+    text = d.message + (f" (hint: {d.hint})" if d.hint else "")
+    path = d.path if d.path and not d.path.startswith("<") else report.model
+    return {"ruleId": d.code, "ruleIndex": rule_index, "level": "error", "message": {"text": text},
+            "locations": [{"physicalLocation": _physical(path, d.line, d.column)}]}
+
+
+def _rule(rule_id: str, description: str) -> dict[str, object]:
+    return {"id": rule_id, "shortDescription": {"text": description},
+            "defaultConfiguration": {"level": "error"}}
+
+
+def sarif_doc(reports: Sequence[Report]) -> dict[str, object]:
+    """The SARIF log as a dict: one run, rules for every check and error code that appears."""
+    rules: list[dict[str, object]] = []
+    index: dict[str, int] = {}
+
+    def rule_of(rule_id: str, description: str) -> int:
+        if rule_id not in index:
+            index[rule_id] = len(rules)
+            rules.append(_rule(rule_id, description))
+        return index[rule_id]
+
+    results: list[dict[str, object]] = []
+    for r in reports:
+        for d in r.errors:
+            kind = _CODE_KINDS.get(d.code[3:4], "input error")
+            results.append(_diagnostic_result(r, d, rule_of(d.code, f"Input {kind} ({d.code})")))
+        for c in r.checks:
+            i = rule_of(c.name, CHECK_DESCRIPTIONS.get(c.name, f"check {c.name}"))
+            if c.status == VIOLATED:
+                results.append(_check_result(r, c, i))
+    driver = {"name": "ircheck", "version": _version(), "rules": rules}
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
+            "runs": [{"tool": {"driver": driver}, "results": results}]}
+
+
+def sarif(reports: Sequence[Report]) -> str:
+    return json.dumps(sarif_doc(reports), indent=2)
+
+
+# ---- JUnit XML --------------------------------------------------------------------------
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _x(text: str) -> str:
+    """Text XML 1.0 can hold: control characters become U+FFFD (ElementTree does the escaping)."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _secs(s: float) -> str:
+    return f"{s:.3f}"
+
+
+def trace_text(c: CheckResult) -> str:
+    """A violated check's trace as in the text report."""
+    kind = "lasso" if c.loop_start else "counterexample"
+    out = [f"{kind}, {len(c.trace)} step{'s' if len(c.trace) != 1 else ''}:"]
+    width = max((len(s.context) for s in c.trace), default=0)
+    for s in c.trace:
+        where = f"  [line {s.line}]" if s.line else ""
+        mark = "  <- violation" if s.note == "violation" else ""
+        loop = "  <- loop starts" if c.loop_start == s.number else ""
+        out.append(f"{s.number:>3}  {s.context:<{width}}  {s.action}{where}{mark}{loop}")
+        if s.changes:
+            out.append(f"{'':>3}  {'':<{width}}    " + ", ".join(f"{k} {a}->{b}" for k, (a, b) in s.changes.items()))
+    out.append(f"=> {c.message}")
+    return "\n".join(out)
+
+
+def _suite(report: Report) -> tuple[ET.Element, dict[str, int], float]:
+    st = report.stats
+    suite = ET.Element("testsuite", name=_x(report.model))
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    seconds = 0.0 if report.errors else st.seconds
+    if report.errors:
+        counts["tests"] = counts["errors"] = 1
+        case = ET.SubElement(suite, "testcase", classname=_x(report.model), name="input", time=_secs(0))
+        err = ET.SubElement(case, "error", message=_x(report.errors[0].message), type=_x(report.errors[0].code))
+        err.text = _x("\n".join(d.render(report.source) for d in report.errors))
+    else:
+        props = ET.SubElement(suite, "properties")
+        for k, v in (("engine", st.engine), ("states", st.states), ("transitions", st.transitions),
+                     ("depth", st.depth), ("complete", str(st.complete).lower())):
+            ET.SubElement(props, "property", name=k, value=_x(str(v)))
+        # one search decides every check at once: its time is shared out evenly
+        share = seconds / len(report.checks) if report.checks else 0.0
+        for c in report.checks:
+            counts["tests"] += 1
+            case = ET.SubElement(suite, "testcase", classname=_x(report.model), name=_x(c.name), time=_secs(share))
+            if c.status == VIOLATED:
+                counts["failures"] += 1
+                f = ET.SubElement(case, "failure", message=_x(c.message), type="violated")
+                f.text = _x(trace_text(c))
+            elif c.status == INCONCLUSIVE:
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=_x(f"inconclusive: {c.note}" if c.note else "inconclusive"))
+    for k, v in counts.items():
+        suite.set(k, str(v))
+    suite.set("time", _secs(seconds))
+    return suite, counts, seconds
+
+
+def junit(reports: Sequence[Report]) -> str:
+    root = ET.Element("testsuites", name="ircheck")
+    total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    seconds = 0.0
+    for r in reports:
+        suite, counts, secs = _suite(r)
+        root.append(suite)
+        seconds += secs
+        for k, v in counts.items():
+            total[k] += v
+    for k, v in total.items():
+        root.set(k, str(v))
+    root.set("time", _secs(seconds))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+# ---- ITF --------------------------------------------------------------------------------
+
+def _itf_value(v: int) -> object:
+    return v if -(2 ** 53) < v < 2 ** 53 else {"#bigint": str(v)}
+
+
+def itf_traces(report: Report) -> list[dict[str, object]]:
+    """One ITF trace object per violated check of this report (checks without raw states are left out).
+
+    State i is the state after step i (state 0 is the initial state); its `#meta`
+    names that step. For a lasso, `loop` is the index of the state where the loop
+    starts, and the last state equals that state (the loop is closed, as in
+    Apalache's lassos).
+    """
+    out: list[dict[str, object]] = []
+    for c in report.checks:
+        if c.status != VIOLATED or not c.states:
+            continue
+        names = list(c.states[0])
+        states: list[dict[str, object]] = []
+        for i, s in enumerate(c.states):
+            meta: dict[str, object] = {"index": i}
+            if 1 <= i <= len(c.trace):
+                step = c.trace[i - 1]
+                meta["action"] = f"{step.context}: {step.action}"
+                if step.line:
+                    meta["line"] = step.line
+            state: dict[str, object] = {"#meta": meta}
+            state.update((n, _itf_value(s[n])) for n in names)
+            states.append(state)
+        doc: dict[str, object] = {
+            "#meta": {"format": "ITF", "format-description": ITF_DESCRIPTION,
+                      "description": f"ircheck {_version()}: {c.name} violated: {c.message}",
+                      "source": report.model, "check": c.name},
+            "vars": names, "states": states}
+        if c.loop_start is not None:
+            doc["loop"] = c.loop_start - 1  # step numbers count from 1; step k leaves state k-1
+        out.append(doc)
+    return out
+
+
+def itf_doc(reports: Sequence[Report]) -> str:
+    """One model with one violated check: its trace object; otherwise a JSON list of them."""
+    traces = [t for r in reports for t in itf_traces(r)]
+    return json.dumps(traces[0] if len(reports) == 1 and len(traces) == 1 else traces, indent=2)
+
+
+def itf(report: Report) -> str:
+    return itf_doc([report])
