@@ -29,3 +29,21 @@ def test_dot_chain() -> None:
     d = dot(c)
     assert d.startswith("digraph trace {") and "n1 -> n2;" in d
     assert "color=red" in d
+
+
+def test_trace_and_fmt_subcommands(tmp_path: object, capsys: object) -> None:
+    from pathlib import Path
+
+    from ircheck.cli import main
+    assert main(["trace", "--mermaid", str(MODELS / "lang_trap_gate_reentry.irq")]) == 1
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert out.startswith("sequenceDiagram")
+    assert main(["trace", "--dot", str(MODELS / "nic_single_raise.irq")]) == 0
+    src = MODELS / "lang_lost_irq.irq"
+    assert main(["fmt", str(src)]) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert out.startswith("# expect: no_lost_irq violated")  # the header comment block is kept
+    p = Path(str(tmp_path)) / "m.irq"
+    p.write_text(out)
+    assert main(["fmt", "--check", str(p)]) == 0  # canonical form is a fixed point
+    assert ircheck.check_file(p).check("no_lost_irq").status == "violated"
