@@ -67,9 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "export":
         from ircheck.export import main as export_main
         return export_main(argv[1:])
-    if argv and argv[0] in ("fmt", "trace"):
-        from ircheck.tools import fmt_main, trace_main
-        return (fmt_main if argv[0] == "fmt" else trace_main)(argv[1:])
+    if argv and argv[0] in ("fmt", "trace", "replay"):
+        from ircheck.tools import fmt_main, replay_main, trace_main
+        return {"fmt": fmt_main, "trace": trace_main, "replay": replay_main}[argv[0]](argv[1:])
     args = _parser().parse_args(argv)
     if args.max_states is not None and args.max_states < 1:
         print("ircheck: error: --max-states must be at least 1", file=sys.stderr)

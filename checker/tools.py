@@ -91,3 +91,61 @@ def _header(source: str) -> str:
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def replay_main(argv: Sequence[str]) -> int:
+    """Step through a saved counterexample (`--format json` output) against the model, step by step."""
+    import json
+
+    from ircheck.api import build
+    from ircheck.spec.explain import changes
+    from ircheck.spec.step import enabled, fire
+    from ircheck.spec.ts import evaluate
+
+    def build_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("trace", metavar="TRACE.json")
+        p.add_argument("model", metavar="MODEL.irq")
+        p.add_argument("--check", default=None, metavar="NAME", help="which violated check of the file to replay")
+    args = _args("ircheck replay", argv, build_args)
+    if isinstance(args, int):
+        return args
+    try:
+        doc = json.loads(Path(args.trace).read_text())
+    except (OSError, ValueError) as e:
+        print(f"ircheck replay: cannot read {args.trace}: {e}", file=sys.stderr)
+        return 2
+    docs = doc if isinstance(doc, list) else [doc]
+    chosen = [c for d in docs if isinstance(d, dict) for c in d.get("checks", [])
+              if c.get("status") == "violated" and (args.check is None or c.get("name") == args.check)]
+    if not chosen:
+        print("ircheck replay: no violated check with a trace in that file", file=sys.stderr)
+        return 2
+    check = chosen[0]
+    try:
+        ts = build(parse_file(args.model), [check["name"]] if check["name"] != "counter_range" else [])
+    except IrcheckError as e:
+        print(e.render(), file=sys.stderr)
+        return 2
+    s = ts.init()
+    print(f"replaying {check['name']} ({len(check['trace'])} steps) on {args.model}")
+    last = None
+    for step in check["trace"]:
+        options = [ti for ti in enabled(ts, s) if step["action"].startswith(ts.transitions[ti].label.action)
+                   and ts.transitions[ti].label.line == step["line"]]
+        if not options:
+            print(f"  step {step['step']}: '{step['action']}' is not possible here: the model has changed",
+                  file=sys.stderr)
+            return 1
+        last = options[0]
+        t = fire(ts, s, last)
+        diff = ", ".join(f"{k} {a}->{b}" for k, (a, b) in changes(ts, s, t).items())
+        print(f"  {step['step']:>3}  {step['context']}: {step['action']}" + (f"\n       {diff}" if diff else ""))
+        s = t
+    broken = (last is not None and any(c == check["name"] for c, _m in ts.transitions[last].violates)) or any(
+        p.check == check["name"] and not evaluate(p.ok, s) for p in ts.state_props)
+    if broken:
+        print(f"reproduced: {check['name']} is violated at the last step")
+        return 1
+    print(f"the trace replays, but {check['name']} is not broken at its end "
+          "(a liveness lasso, or the model was fixed)")
+    return 0
