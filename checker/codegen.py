@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ircheck.spec.ts import Expr, TransitionSystem
+from ircheck.spec.ts import Expr, TransitionSystem, variables_of
 
 
 @dataclass
@@ -99,12 +99,7 @@ class _Gen:
 
     @staticmethod
     def vars_of(e: Expr, out: set[int]) -> set[int]:
-        if e[0] == "v":
-            out.add(int(e[1]))
-        elif e[0] != "c":
-            for a in e[1:]:
-                if isinstance(a, tuple):
-                    _Gen.vars_of(a, out)
+        out |= variables_of(e)
         return out
 
     # ---- one transition

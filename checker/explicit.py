@@ -56,7 +56,6 @@ class SearchResult:
     stopped_by: str = ""
     bound_hit: str = ""
     peak_mb: float = 0.0
-    undecided: dict[str, str] = field(default_factory=dict)  # check -> why it could not be decided
 
 
 class Explicit:

@@ -31,13 +31,7 @@ def expr_text(e: ast.Expr) -> str:
 def stmt_head(st: ast.Stmt) -> str:
     """The statement as written, without nested blocks (`if not rx_ready`, `eoi master.3`)."""
     if isinstance(st, ast.Simple):
-        if st.arg is None:
-            return st.op
-        if isinstance(st.arg, ast.Num):
-            return f"{st.op} {st.arg.value:#x}" if st.op in ("int",) else f"{st.op} {st.arg.value}"
-        if isinstance(st.arg, ast.LineRef):
-            return f"{st.op} {st.arg}"
-        return f"{st.op} {st.arg.name}"
+        return _simple(st)
     if isinstance(st, ast.If):
         return f"if {expr_text(st.cond)}"
     if isinstance(st, ast.While):

@@ -93,7 +93,7 @@ class Pic8259:
         return Or(*[And(g, self.deliverable(n, p, req)) for g, p in self.variants() for n in inputs])
 
     # ---- INTA and EOI
-    def inta(self, n: int, level: bool, p: int) -> dict[int, Expr]:
+    def inta(self, n: int, level: bool) -> dict[int, Expr]:
         """P6: IRR[n] -> ISR[n] (a level request stays in IRR while the line is high; auto-EOI sets no ISR)."""
         ups: dict[int, Expr] = {}
         if not level:
@@ -102,7 +102,6 @@ class Pic8259:
             ups[self.isr] = Bin("|", V(self.isr), C(1 << n))
         elif self.prio is not None:
             ups[self.prio] = C((n + 1) % 8)  # rotate in auto-EOI mode (P10)
-        del p
         return ups
 
     def eoi_nonspecific(self) -> list[tuple[Expr, dict[int, Expr], int | None]]:

@@ -256,7 +256,7 @@ class _Lowering:
         cascade = pic.info.cascade
         for g, p in pic.variants():
             mine = And(g, pic.deliverable(n, p, self.req(pic)))
-            ups = pic.inta(n, level, p)
+            ups = pic.inta(n, level)
             if cascade is None:
                 out.append((mine, ups))
                 continue
@@ -264,7 +264,7 @@ class _Lowering:
             c = cascade[1]
             for mg, mp in master.variants():
                 up = dict(ups)
-                up.update(master.inta(c, True, mp))  # the cascade input is level-like: INT stays while pending
+                up.update(master.inta(c, True))  # the cascade input is level-like: INT stays while pending
                 out.append((And(mine, mg, master.deliverable(c, mp, self.req(master, {c: TRUE}), c)), up))
         return out
 
@@ -744,7 +744,7 @@ class _Lowering:
                     opts = []
                     for mg, mp in master.variants():
                         up = dict(drop)
-                        up.update(master.inta(c, True, mp))
+                        up.update(master.inta(c, True))
                         opts.append((And(mine, mg, master.deliverable(c, mp, self.req(master, {c: TRUE}), c)), up))
                 for guard, ups in opts:
                     label = Label(f"cpu{self.cpu}", f"{dev.name} drops IRQ {n} before INTA: spurious {seven}, vector "

@@ -186,7 +186,6 @@ class _Resolver:
         for c in self.d.code.values():
             self.block(c, c.body, ())
         self.recursion()
-        self.check_lines()
         if self.diags:
             self.diags.sort(key=lambda x: (x.line, x.column, x.code))
             raise IrcheckError(self.diags, self.m.source)
@@ -485,9 +484,6 @@ class _Resolver:
             if c.cpu >= self.d.cpus:
                 self.diags.append(Diagnostic("IRQ213", f"thread '{c.name}' is on cpu{c.cpu}, but the system has "
                                              f"{self.d.cpus} CPU(s)", self.path, c.line, 1))
-
-    def check_lines(self) -> None:
-        pass
 
     # ---- code ---------------------------------------------------------------------
     def block(self, ctx: CodeInfo, body: tuple[ast.Stmt, ...], loops: tuple[str, ...]) -> None:
