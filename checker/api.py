@@ -100,11 +100,6 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
         v = res.violations.get(name)
         if v is not None:
             out.append(_result(ts, eng, v))
-        elif name == "counter_range":
-            if res.complete and not res.bound_hit:
-                out.append(CheckResult(name, HOLDS))
-            else:
-                out.append(CheckResult(name, INCONCLUSIVE, note=res.bound_hit or f"stopped: {res.stopped_by}"))
         elif res.bound_hit:
             out.append(CheckResult(name, INCONCLUSIVE, note=res.bound_hit + "; the model is only explored up to it"))
         elif not res.complete:

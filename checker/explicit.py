@@ -128,7 +128,7 @@ class Explicit:
                             for check, msg in trans_checks[ti]:
                                 if check == ts.bound_check:
                                     res.bound_hit = res.bound_hit or msg
-                                elif check not in found and (check in checks or check == "counter_range"):
+                                elif check not in found and check in checks:
                                     found[check] = RawViolation(check, msg, self.path_to(s), ti,
                                                                 line=ts.transitions[ti].label.line)
                     if want_deadlock and ncpu == 0 and unfinished(s):
