@@ -87,6 +87,17 @@ def _result(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> CheckResult
                        v.line, states=full)
 
 
+def judge_facts(ts: TransitionSystem, res: SearchResult) -> None:
+    """Checks judged over every reachable fact (lockdep): a violation found on a partial search is
+    still real; "holds" needs the complete search, which the caller already requires."""
+    if ts.judge is None or not res.facts:
+        return
+    for fv in ts.judge(frozenset(res.facts)):
+        if fv.check in ts.checks and fv.check not in res.violations:
+            w = res.facts[fv.witness]
+            res.violations[fv.check] = RawViolation(fv.check, fv.message, w.path, w.last, line=fv.line)
+
+
 def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | None = None,
                timeout: float | None = None, max_memory_mb: float | None = None,
                progress: Callable[[int, int, float], None] | None = None) -> tuple[list[CheckResult], Stats]:
@@ -95,6 +106,7 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
                                        "use --engine explicit (or auto)")])
     eng = Explicit(ts, Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb()), progress)
     res: SearchResult = eng.run()
+    judge_facts(ts, res)
     out: list[CheckResult] = []
     for name in ts.checks:
         v = res.violations.get(name)

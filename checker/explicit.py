@@ -48,6 +48,7 @@ class RawViolation:
 @dataclass
 class SearchResult:
     violations: dict[str, RawViolation] = field(default_factory=dict)
+    facts: dict[str, RawViolation] = field(default_factory=dict)  # fact -> its shallowest witness
     states: int = 0
     transitions: int = 0
     depth: int = 0
@@ -98,6 +99,7 @@ class Explicit:
         want_deadlock = DEADLOCK in checks
         quiet: list[int] = []
         found = res.violations
+        facts, fact_check = res.facts, ts.fact_check
         safety = {c for c in checks if c not in (STARVATION, DEADLOCK)}
         lim = self.limits
         t0 = time.perf_counter()
@@ -128,6 +130,10 @@ class Explicit:
                             for check, msg in trans_checks[ti]:
                                 if check == ts.bound_check:
                                     res.bound_hit = res.bound_hit or msg
+                                elif check == fact_check:
+                                    if msg not in facts:
+                                        facts[msg] = RawViolation(check, msg, self.path_to(s), ti,
+                                                                  line=ts.transitions[ti].label.line)
                                 elif check not in found and check in checks:
                                     found[check] = RawViolation(check, msg, self.path_to(s), ti,
                                                                 line=ts.transitions[ti].label.line)

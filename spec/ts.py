@@ -20,6 +20,7 @@ Expressions are nested tuples, cheap to build and hashable:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,6 +241,20 @@ class Request:
     line: int = 0
 
 
+@dataclass(frozen=True)
+class FactViolation:
+    """A check broken by a combination of facts (see `TransitionSystem.judge`).
+
+    `witness` names the fact whose shortest trace is shown; the message tells
+    the other facts in the user's words (lockdep reports two usages this way).
+    """
+
+    check: str
+    message: str
+    witness: str
+    line: int = 0
+
+
 @dataclass
 class TransitionSystem:
     vars: list[Var]
@@ -253,6 +268,12 @@ class TransitionSystem:
     groups: tuple[str, ...] = ()
     strong: frozenset[str] = frozenset()  # groups under strong fairness (enabled infinitely often -> taken)
     meta: Any = None  # the lowering's presentation data (opaque to engines)
+    # Facts: a transition tagged (fact_check, KEY) in `violates` makes fact KEY true when it is
+    # enabled in a reachable state; it breaks nothing by itself. After the search, `judge` gets
+    # every fact reached and says which checks the combination breaks. This is how lockdep's
+    # rules are judged over all reachable usages, not only over the runs that go wrong.
+    fact_check: str = "__fact__"
+    judge: Callable[[frozenset[str]], list[FactViolation]] | None = None
 
     def init(self) -> tuple[int, ...]:
         return tuple(v.init for v in self.vars)
