@@ -66,14 +66,15 @@ def _result(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> CheckResult
         steps, states, loop_start = _trace(ts, eng, v)
     except ReplayError as e:
         raise InternalError(f"{v.check}: {e}") from e
-    bad = len(steps) - 1 if steps and v.check != "no_starvation" else None
+    liveness = v.cycle is not None or v.check in {r.check for r in ts.requests}
+    bad = len(steps) - 1 if steps and not liveness else None
     trace = explain(ts, states, steps, bad)
     message = v.message
     if v.check == "no_deadlock":
         stuck = unfinished_contexts(ts, states[-1])
         if stuck:
             message += ": " + ", ".join(stuck) + " can never move again"
-    if v.check in ("no_reentry", "max_nesting"):
+    if v.check in ("no_reentry", "max_nesting", "no_data_race"):
         message += f" ({stacks_text(ts, states[-1])})"
     if loop_start is not None:
         span = f"step {len(steps)} repeats" if loop_start + 1 == len(steps) else \

@@ -100,7 +100,8 @@ class Explicit:
         quiet: list[int] = []
         found = res.violations
         facts, fact_check = res.facts, ts.fact_check
-        safety = {c for c in checks if c not in (STARVATION, DEADLOCK)}
+        live = {r.check for r in ts.requests} & checks  # judged on the graph after the search
+        safety = {c for c in checks if c not in (STARVATION, DEADLOCK) and c not in live}
         lim = self.limits
         t0 = time.perf_counter()
         deadline = t0 + lim.timeout if lim.timeout else None
@@ -164,7 +165,7 @@ class Explicit:
                                 peak_rss_mb() > lim.max_memory_mb:
                             res.complete, res.stopped_by = False, f"memory limit {lim.max_memory_mb:.0f} MB"
                             raise _Stop
-                if safety and safety <= set(found) and not (checks & {STARVATION, DEADLOCK}):
+                if safety and safety <= set(found) and not (checks & ({STARVATION, DEADLOCK} | live)):
                     res.complete, res.stopped_by = False, "every check already violated"
                     frontier = []
                     break
@@ -191,14 +192,19 @@ class Explicit:
                     v = deadlocks(self, quiet)
                     if v:
                         found[DEADLOCK] = v
-                if STARVATION in checks and ts.requests:
-                    vs = starvation(self)
-                    if vs:
-                        best = min(vs, key=lambda v: (len(v.path) + len(v.cycle or ()), v.line))
-                        others = [v.message.split(" is raised")[0] for v in vs if v is not best]
-                        if others:
-                            best.message += "; also never delivered on some run: " + ", ".join(others)
-                        found[STARVATION] = best
+                todo = live - set(found)
+                if todo:
+                    vs = starvation(self, todo)
+                    for check in sorted(todo):
+                        mine = [v for v in vs if v.check == check]
+                        if not mine:
+                            continue
+                        best = min(mine, key=lambda v: (len(v.path) + len(v.cycle or ()), v.line))
+                        if check == STARVATION:
+                            others = [v.message.split(" is raised")[0] for v in mine if v is not best]
+                            if others:
+                                best.message += "; also never delivered on some run: " + ", ".join(others)
+                        found[check] = best
             except KeyboardInterrupt:
                 res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
         res.seconds = time.perf_counter() - t0

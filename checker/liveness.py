@@ -109,14 +109,16 @@ def _path_within(start: int, goal: set[int], edges: dict[int, list[tuple[int, in
     raise AssertionError("state not reachable inside its own component")
 
 
-def starvation(eng: Explicit) -> list[RawViolation]:
-    """For each request, the shallowest fair run on which it stays pending for ever."""
+def starvation(eng: Explicit, checks: set[str] | None = None) -> list[RawViolation]:
+    """For each request (of `checks`), the shallowest fair run on which it stays pending for ever."""
     from ircheck.explicit import RawViolation
 
     ts = eng.ts
     out: list[RawViolation] = []
     fair_of = [t.fair for t in ts.transitions]
     for k, req in enumerate(ts.requests):  # every request; the caller keeps the shallowest
+        if checks is not None and req.check not in checks:
+            continue
         pend = eng.code.pending[k]
         nodes = [s for s in eng.seen if pend(s)]
         if not nodes:

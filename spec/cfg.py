@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ircheck.grammar import ast
-from ircheck.grammar.printer import stmt_head
+from ircheck.grammar.printer import expr_text, stmt_head
 from ircheck.spec.resolve import CodeInfo, Design
 
 
@@ -20,13 +20,18 @@ from ircheck.spec.resolve import CodeInfo, Design
 class Node:
     """One location: the statement that executes there and where control goes next."""
 
-    kind: str                 # stmt | test | call | ret | iret | goto | end
+    # stmt | test | call | ret | iret | goto | end; kernel: wait_prepare | wait_test | wait_sleep (a wait on
+    # a queue in three steps, W2), sync_wait (disable_irq/free_irq/synchronize_irq waiting for the
+    # handler), flow_entry | flow_done | flow_end (the genirq flow handler around the actions), thread_done
+    kind: str
     routines: tuple[str, ...]  # code contexts active here, outermost first (handler/thread, functions)
     stmt: ast.Stmt | None = None
     next: int = -1
     alt: int = -1             # for tests: where control goes when the condition is false
     line: int = 0
     text: str = ""
+    cond: ast.Expr | None = None  # wait_*: the condition the sleeper waits for (None: unknown)
+    action: int = -1              # flow bodies: which request_irq action this location belongs to
 
 
 @dataclass
@@ -45,6 +50,47 @@ class Body:
 class Compiler:
     def __init__(self, design: Design) -> None:
         self.design = design
+        self.ret_target = -1               # where `return X` goes (inside a flow's action)
+        self.tests: list[ast.Expr] = []     # conditions under which the statement being compiled runs
+        self.action = -1
+
+    def compile_task(self, code: CodeInfo, done_text: str = "") -> Body:
+        """A process-context body; `done_text`: a last step before the end (an irq thread's return)."""
+        body = Body(code.name)
+        end = body.add(Node("end", (code.name,), line=code.end_line, text="end of " + code.kind.replace("_", " ")))
+        last = end
+        if done_text:
+            last = body.add(Node("thread_done", (code.name,), next=end, line=code.end_line, text=done_text))
+        body.entry = self.emit(body, code.body, last, (code.name,))
+        self.resolve_gotos(body)
+        return body
+
+    def compile_flow(self, name: str, flow: str, actions: list[tuple[CodeInfo | None, str]], line: int) -> Body:
+        """The genirq flow handler (L2, L3) around the request_irq actions, ending in IRET.
+
+        entry (ack, or mark PENDING and leave) -> each action's body, then `flow_done` (IRQ_HANDLED) ->
+        flow_end (the results: wake threads, nobody cared, re-run while PENDING, unmask) -> iret.
+        """
+        body = Body(name)
+        end = body.add(Node("iret", (name,), line=line, text="iret (end of the flow handler)"))
+        fend = body.add(Node("flow_end", (name,), line=line, text=f"{flow}: handlers done"))
+        cont = fend
+        for k in range(len(actions) - 1, -1, -1):
+            code, text = actions[k]
+            self.action = k
+            chain = (name,) + ((code.name,) if code else ())
+            done = body.add(Node("flow_done", chain, next=cont, line=code.end_line if code else line, text=text,
+                                 action=k))
+            self.ret_target = cont
+            cont = self.emit(body, code.body, done, chain) if code else done
+        self.action = -1
+        entry = body.add(Node("flow_entry", (name,), next=cont, alt=end, line=line, text=f"{flow}: ack"))
+        body.nodes[fend].next = cont
+        body.nodes[fend].alt = end
+        body.entry = entry
+        self.ret_target = -1
+        self.resolve_gotos(body)
+        return body
 
     def compile(self, code: CodeInfo, end_kind: str) -> Body:
         body = Body(code.name)
@@ -62,6 +108,9 @@ class Compiler:
 
     def emit_one(self, body: Body, st: ast.Stmt, cont: int, chain: tuple[str, ...]) -> int:
         line = st.span.line
+        n = self.emit_kernel(body, st, cont, chain)
+        if n is not None:
+            return n
         if isinstance(st, ast.Simple):
             if st.op == "call":
                 assert isinstance(st.arg, ast.Name)
@@ -74,18 +123,73 @@ class Compiler:
                 return body.add(Node("iret", chain, st, line=line, text="iret"))
             return body.add(Node("stmt", chain, st, next=cont, line=line, text=stmt_head(st)))
         if isinstance(st, ast.If):
+            self.tests.append(st.cond)
             then = self.emit(body, st.then, cont, chain)
+            self.tests[-1] = ast.Not(st.cond)
             other = self.emit(body, st.orelse, cont, chain)
+            self.tests.pop()
             return body.add(Node("test", chain, st, next=then, alt=other, line=line, text=stmt_head(st)))
         if isinstance(st, ast.While):
             test = body.add(Node("test", chain, st, alt=cont, line=line, text=stmt_head(st)))
+            self.tests.append(st.cond)
             body.nodes[test].next = self.emit(body, st.body, test, chain)
+            self.tests.pop()
             return test
         if isinstance(st, ast.Loop):
             head = body.add(Node("goto", chain, st, line=line, text="loop"))
             body.nodes[head].next = self.emit(body, st.body, head, chain)
             return head
         raise TypeError(type(st).__name__)
+
+    def emit_kernel(self, body: Body, st: ast.Stmt, cont: int, chain: tuple[str, ...]) -> int | None:
+        """Kernel statements that take several steps; None for one-step statements."""
+        line = st.span.line
+        if isinstance(st, ast.Wait):  # W2: prepare_to_wait, test, schedule; woken -> test again
+            q = st.queue.name
+            prep = body.add(Node("wait_prepare", chain, st, line=line,
+                                 text=f"{st.op} {q}: prepare_to_wait (state = sleeping)", cond=st.cond))
+            sleep = body.add(Node("wait_sleep", chain, st, next=prep, line=line,
+                                  text=f"{st.op} {q}: schedule() until woken", cond=st.cond))
+            test = body.add(Node("wait_test", chain, st, next=cont, alt=sleep, line=line,
+                                 text=f"{st.op} {q}: test {expr_text(st.cond)}", cond=st.cond))
+            body.nodes[prep].next = test
+            return prep
+        if not isinstance(st, ast.Simple):
+            return None
+        arg = st.arg
+        if st.op == "sleep_on":  # mark sleeping and schedule, no test of its own (W1)
+            assert isinstance(arg, ast.Name)
+            wants = self.wake_condition()
+            sleep = body.add(Node("wait_sleep", chain, st, next=cont, line=line,
+                                  text=f"sleep_on {arg.name}: schedule() until woken", cond=wants))
+            return body.add(Node("wait_prepare", chain, st, next=sleep, line=line,
+                                 text=f"sleep_on {arg.name}: state = sleeping", cond=wants))
+        if st.op in ("disable_irq", "free_irq", "synchronize_irq"):
+            assert isinstance(arg, ast.Num)
+            n = arg.value
+            wait = Node("sync_wait", chain, st, next=cont, line=line,
+                        text=f"{st.op} {n}: synchronize_irq (wait while a handler of IRQ {n} runs)")
+            if st.op == "synchronize_irq":
+                return body.add(wait)
+            if st.op == "disable_irq":  # depth++, then wait for a running handler (L5)
+                w = body.add(wait)
+                return body.add(Node("stmt", chain, st, next=w, line=line, text=f"disable_irq {n}: depth++"))
+            free = body.add(Node("stmt", chain, st, next=cont, line=line,
+                                 text=f"free_irq {n}: remove the handler, shut the line down"))
+            wait.next = free
+            return body.add(wait)
+        if st.op == "return":
+            assert self.ret_target >= 0  # resolve allows `return` only in request_irq handlers
+            return body.add(Node("stmt", chain, st, next=self.ret_target, line=line, text=stmt_head(st),
+                                 action=self.action))
+        return None
+
+    def wake_condition(self) -> ast.Expr | None:
+        """`if not F { sleep_on Q }`: the sleeper waits for F (the test it passed, negated)."""
+        if not self.tests:
+            return None
+        c = self.tests[-1]
+        return c.arg if isinstance(c, ast.Not) else ast.Not(c)
 
     @staticmethod
     def resolve_gotos(body: Body) -> None:

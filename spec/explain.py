@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ircheck.spec.lower import CpuLayout, Layout
+from ircheck.spec.context import CpuLayout, Layout
 from ircheck.spec.ts import TransitionSystem, Var
 
 State = tuple[int, ...]
@@ -61,7 +61,7 @@ def _running(cpu: CpuLayout, s: State) -> str:
     if not cpu.threads:
         return "idle"
     name, pcv = cpu.threads[s[cpu.cur_var] if cpu.cur_var is not None else 0]
-    return "idle" if s[pcv] == 0 else f"thread {name}"  # pc 0 is a thread's end
+    return "idle" if s[pcv] == 0 else name  # pc 0 is a thread's end (an irq thread's or worker's idle)
 
 
 def frames(cpu: CpuLayout, s: State) -> list[str]:
@@ -139,7 +139,7 @@ def unfinished_contexts(ts: TransitionSystem, s: State) -> list[str]:
         for name, pcv in cpu.threads:
             if s[pcv] == 0:  # finished
                 continue
-            out.append(f"cpu{cpu.index} thread {name}")
+            out.append(f"cpu{cpu.index} {name}")
         out.extend(f"cpu{cpu.index} {f}" for f in stack[1:])
     return out
 

@@ -25,13 +25,13 @@ at 0 so that equal situations are equal states.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError, did_you_mean
 from ircheck.grammar.printer import expr_text
 from ircheck.spec.cfg import Body, Compiler, Node
+from ircheck.spec.context import CpuLayout, CpuState, Incarnation, Layout, Task
 from ircheck.spec.controllers import LocalApic, Pic8259
+from ircheck.spec.kernel import Context, KernelLowering
 from ircheck.spec.resolve import (
     ALL_CHECKS,
     DEFAULT_CHECKS,
@@ -64,63 +64,13 @@ from ircheck.spec.ts import (
 )
 from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_int, name
 
+__all__ = ["CpuLayout", "Incarnation", "Layout", "lower"]
+
 NEST_CAP = 8  # handler frames per CPU when nothing in the model bounds nesting (raises any, level lines)
 BOUND = "__bound__"
 
 
-# ---- presentation data: how explain.py names things ---------------------------------------
-
-@dataclass
-class CpuLayout:
-    """Which variables make up one CPU, so traces can say who runs and what it interrupted."""
-
-    index: int
-    if_var: int
-    depth_var: int
-    pc_var: int
-    saved_pc_vars: list[int]
-    cur_var: int | None
-    threads: list[tuple[str, int]]       # (thread name, its pc variable); pc 0 = finished
-    frame_owner: list[str]               # handler pc value -> "irq 3 nic_isr"
-    thread_cpl: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Layout:
-    cpus: list[CpuLayout] = field(default_factory=list)
-    path: str = ""
-
-
-# ---- incarnations -------------------------------------------------------------------------
-
-@dataclass
-class Incarnation:
-    """One way into a handler: its vector, the source that uses it, and its compiled body."""
-
-    vector: int
-    gate: GateInfo
-    body: Body
-    spurious: bool = False
-    pic: Pic8259 | None = None     # the 8259A whose input this vector is (or whose IR7, if spurious)
-    input: int | None = None
-    apic: LocalApic | None = None
-    base: int = 0                  # offset of this body's locations in the CPU's handler pc numbering
-
-    def describe(self, single_pic: bool) -> str:
-        if self.spurious and self.pic is not None:
-            return f"spurious irq {self.pic.name}.7 {self.gate.handler}"
-        if self.pic is not None and self.input is not None:
-            where = str(self.input) if single_pic and self.pic.info.cascade is None else f"{self.pic.name}.{self.input}"
-            return f"irq {where} {self.gate.handler}"
-        if self.apic is not None:
-            return f"vector {self.vector:#x} {self.gate.handler}"
-        if self.vector == 2:
-            return f"nmi {self.gate.handler}"
-        return f"{name(self.vector)} {self.gate.handler}" if self.vector < 32 else \
-            f"int {self.vector:#x} {self.gate.handler}"
-
-
-class _Lowering:
+class _Lowering(KernelLowering):
     def __init__(self, design: Design, checks: list[str] | None) -> None:
         self.d = design
         self.vars: list[Var] = []
@@ -199,9 +149,19 @@ class _Lowering:
                 self.obj[o.name] = self.var(o.name, 2, o.init, "bool")
             elif o.kind == "counter":
                 self.obj[o.name] = self.var(o.name, o.max + 1, o.init)
-        self.lower_cpu(0)
+        self.prepare()
+        self.kernel_vars()
+        self.cpus = [self.make_cpu(c) for c in range(d.cpus)]
+        self.entry_trans: dict[int, list[int]] = {}
+        self.request_info: dict[int, tuple[str, Expr, str, int]] = {}
+        for cpu in self.cpus:
+            self.lower_cpu(cpu)
         self.lower_devices()
+        self.lower_requests()
         self.lower_checks()
+        self.kernel_checks()
+        unfinished = Or(*[self.cpu_unfinished(c) for c in self.cpus])
+        self.unfinished = unfinished if self.halted is None else And(Eq(V(self.halted), C(0)), unfinished)
         if self.diags:
             raise IrcheckError(self.diags, d.source)
         names = [c.name for c in self.checks]
@@ -211,7 +171,7 @@ class _Lowering:
         return TransitionSystem(self.vars, self.trans, self.props, self.requests, self.unfinished, ordered,
                                 BOUND, groups=tuple(sorted({g for t in self.trans for g in t.fair})),
                                 strong=frozenset(g for t in self.trans for g in t.fair if " takes " in g),
-                                meta=self.layout)
+                                meta=self.layout, judge=self.lockdep_judge())
 
     def make_controllers(self) -> None:
         self.pics: dict[str, Pic8259] = {}
@@ -287,7 +247,10 @@ class _Lowering:
             found[(vec, spurious)] = inc
             todo.append(inc)
 
+        requested = {(irq.pic, irq.input) for irq in self.d.irqs.values()}
         for dev in self.d.devices.values():
+            if dev.kind == "pic" and (dev.pic, dev.input) in requested:
+                continue  # a genirq line: entered through its flow handler (below)
             if dev.kind == "pic":
                 pic = self.pics[dev.pic]
                 want(pic.info.base + dev.input, False, pic, dev.input)
@@ -297,15 +260,17 @@ class _Lowering:
                 want(dev.input, False, None, None, self.apic)
             else:
                 self.sync_targets(deliver_exception(2, self.gates), want)
-        self.thread_bodies: list[tuple[CodeInfo, Body]] = [
-            (c, comp.compile(c, "end")) for c in self.d.code.values() if c.kind == "thread"]
-        for c, body in self.thread_bodies:
+        extra = self.kernel_incarnations(comp)
+        for inc in extra:
+            todo.append(inc)
+        self.task_bodies: list[tuple[CodeInfo, Body]] = self.compile_tasks(comp)
+        for c, body in self.task_bodies:
             self.scan_sync(body, c.cpl, want)
         while todo:
             inc = todo.pop()
             self.scan_sync(inc.body, 0, want)
         # a pic vector also reached by `int n` keeps its pic identity
-        return [found[k] for k in sorted(found)]
+        return [found[k] for k in sorted(found)] + extra
 
     def scan_sync(self, body: Body, cpl: int, want: object) -> None:
         for n in body.nodes:
@@ -321,77 +286,107 @@ class _Lowering:
         elif dl.vector is not None:
             want(dl.vector)  # type: ignore[operator]
 
-    # -- the CPU: frames, threads, statements, entries
-    def lower_cpu(self, cpu: int) -> None:
+    # -- the CPUs: frames, tasks, statements, entries
+    def prepare(self) -> None:
+        """What every CPU shares: the incarnations and their location numbering, the tasks, the depth bound."""
         d = self.d
         self.may_halt = False
         self.incs = self.discover()
         if self.may_halt:
             self.halted = self.var("cpu0.shutdown", 2, 0, "bool")
-        frame_owner = ["-"]
-        loc_names = ["-"]
+        self.frame_owner = ["-"]
+        self.loc_names = ["-"]
         single = len(self.pics) == 1 and self.apic is None
         for inc in self.incs:
-            inc.base = len(loc_names)
+            inc.base = len(self.loc_names)
             desc = inc.describe(single)
             for n in inc.body.nodes:
-                frame_owner.append(desc)
-                loc_names.append(f"{inc.gate.handler}@{n.line}")
-        nlocs = len(loc_names)
+                self.frame_owner.append(desc)
+                self.loc_names.append(f"{inc.gate.handler}@{n.line}")
         finite = [dev.raises for dev in d.devices.values()]
         sync = sum(1 for inc in self.incs for n in inc.body.nodes
                    if n.kind == "stmt" and isinstance(n.stmt, ast.Simple) and n.stmt.op in ("int", "fault"))
         sync += 1 if any(n.kind == "stmt" and isinstance(n.stmt, ast.Simple) and n.stmt.op in ("int", "fault")
-                         for _c, b in self.thread_bodies for n in b.nodes) else 0
+                         for _c, b in self.task_bodies for n in b.nodes) else 0
+        soft = 1 if any(inc.kind in ("softirq", "tasklet") for inc in self.incs) else 0
         if any(r is None for r in finite) or any(dev.level for dev in d.devices.values()):
             self.maxdepth = NEST_CAP  # a level line re-interrupts without a new raise: bound it, honestly
         else:
-            # every frame is paid for by a raise or a synchronous event: this bound is exact, never hit
-            self.maxdepth = max(1, sum(r for r in finite if r is not None) + sync)
+            # every frame is paid for by a raise, a synchronous event or one softirq run: exact, never hit
+            self.maxdepth = max(1, sum(r for r in finite if r is not None) + sync + soft)
+        self.tasks: list[Task] = []
+        for c, body in self.task_bodies:
+            self.tasks.append(Task(c, body, c.cpu, len(self.tasks) + 1))
+
+    def make_cpu(self, cpu: int) -> CpuState:
         p = f"cpu{cpu}."
-        self.IF = self.var(p + "IF", 2, 1, "bool")
-        self.depth = self.var(p + "depth", self.maxdepth + 1, 0)
-        self.pc = self.var(p + "pc", nlocs, 0, "loc", tuple(loc_names))
-        self.saved_pc = [self.var(f"{p}saved_pc[{i}]", nlocs, 0, "loc", tuple(loc_names))
-                         for i in range(max(self.maxdepth - 1, 0))]
-        self.saved_if = [self.var(f"{p}saved_IF[{i}]", 2, 0, "hidden") for i in range(self.maxdepth)]
-        self.threads: list[tuple[CodeInfo, Body, int]] = []
-        for c, body in self.thread_bodies:
-            if c.cpu != cpu:
-                continue
-            names = tuple(f"{c.name}@{n.line}" if i else f"{c.name}:done" for i, n in enumerate(body.nodes))
-            pcv = self.var(f"{c.name}.pc", len(body.nodes), body.entry, "loc", names)
-            self.threads.append((c, body, pcv))
-        self.cur: int | None = None
-        if len(self.threads) > 1:
-            self.cur = self.var(p + "cur", len(self.threads), 0, "loc", tuple(t[0].name for t in self.threads))
-        self.layout.cpus.append(CpuLayout(cpu, self.IF, self.depth, self.pc, self.saved_pc, self.cur,
-                                          [(t[0].name, t[2]) for t in self.threads], frame_owner,
-                                          [t[0].cpl for t in self.threads]))
-        self.group = f"cpu{cpu}"
-        self.cpu = cpu
+        nlocs = len(self.loc_names)
+        if_var = self.var(p + "IF", 2, 1, "bool")
+        depth = self.var(p + "depth", self.maxdepth + 1, 0)
+        pc = self.var(p + "pc", nlocs, 0, "loc", tuple(self.loc_names))
+        saved_pc = [self.var(f"{p}saved_pc[{i}]", nlocs, 0, "loc", tuple(self.loc_names))
+                    for i in range(max(self.maxdepth - 1, 0))]
+        saved_if = [self.var(f"{p}saved_IF[{i}]", 2, 0, "hidden") for i in range(self.maxdepth)]
+        mine = [t for t in self.tasks if t.cpu == cpu]
+        for t in mine:
+            names = tuple(f"{t.code.name}@{n.line}" if i else f"{t.code.name}:" + ("done" if t.code.kind == "thread"
+                                                                                    else "idle")
+                          for i, n in enumerate(t.body.nodes))
+            t.pc = self.var(f"{t.code.name}.pc", len(t.body.nodes), t.body.entry if t.code.kind == "thread" else 0,
+                            "loc", names)
+            self.task_vars(t)
+        cur = None
+        if len(mine) > 1:
+            cur = self.var(p + "cur", len(mine), 0, "loc", tuple(t.code.name for t in mine))
+        st = CpuState(cpu, if_var, depth, pc, saved_pc, saved_if, mine, cur)
+        self.cpu_vars(st)
+        self.layout.cpus.append(CpuLayout(cpu, if_var, depth, pc, saved_pc, cur, [(t.label, t.pc) for t in mine],
+                                          self.frame_owner, [t.code.cpl for t in mine]))
+        return st
+
+    def use(self, cpu: CpuState) -> None:
+        """Make `cpu` the one whose transitions are being built (the statement code reads self.IF etc.)."""
+        self.c = cpu
+        self.cpu = cpu.index
+        self.group = cpu.group
+        self.IF, self.depth, self.pc = cpu.IF, cpu.depth, cpu.pc
+        self.saved_pc, self.saved_if = cpu.saved_pc, cpu.saved_if
+        self.cur = cpu.cur
+
+    def lower_cpu(self, cpu: CpuState) -> None:
+        self.use(cpu)
         for inc in self.incs:
             for i, node in enumerate(inc.body.nodes):
                 self.lower_node(node, i, inc, None)
-        for ti, (code, body, pcv) in enumerate(self.threads):
-            for i, node in enumerate(body.nodes):
-                self.lower_node(node, i, None, (ti, code, pcv))
+        for ti, task in enumerate(cpu.tasks):
+            for i, node in enumerate(task.body.nodes):
+                self.lower_node(node, i, None, (ti, task))
+            self.lower_task_wake(ti, task)
         self.lower_switches()
         self.lower_entries()
-        unfinished = Or(Bin(">", V(self.depth), C(0)), *[Not(Eq(V(pcv), C(0))) for (_c, _b, pcv) in self.threads])
-        self.unfinished = unfinished if self.halted is None else And(Eq(V(self.halted), C(0)), unfinished)
+        self.lower_soft_entries()
+
+    def cpu_unfinished(self, cpu: CpuState) -> Expr:
+        return Or(Bin(">", V(cpu.depth), C(0)), *[self.task_unfinished(t) for t in cpu.tasks])
+
+    def running(self, ti: int) -> Expr:
+        """Task ti is the one on its CPU (no frame above it)."""
+        here = Eq(V(self.depth), C(0))
+        return here if self.cur is None else And(here, Eq(V(self.cur), C(ti)))
 
     def lower_switches(self) -> None:
-        """Thread switches on one CPU: preemption needs IF=1; a finished thread always gives way."""
+        """The scheduler on one CPU: the running task gives way when it is done, blocked, or preemptible
+        (IRQs on, no spinlock held, BH enabled); the next task must have something to do."""
         if self.cur is None:
             return
         cur = self.cur
-        for ti, (code, _body, pcv) in enumerate(self.threads):
-            cur_done = Or(*[And(Eq(V(cur), C(tj)), Eq(V(pv), C(0))) for tj, (_c, _b, pv) in enumerate(self.threads)])
-            g = And(Eq(V(self.depth), C(0)), Not(Eq(V(cur), C(ti))), Not(Eq(V(pcv), C(0))),
-                    Or(Eq(V(self.IF), C(1)), cur_done))
-            self.add(Label(f"cpu{self.cpu}", f"switch to thread {code.name}", code.line, self.cpu, "switch"),
-                     g, {cur: C(ti)}, self.group)
+        tasks = self.c.tasks
+        for ti, task in enumerate(tasks):
+            gives_way = Or(*[And(Eq(V(cur), C(tj)), self.task_yields(other)) for tj, other in enumerate(tasks)
+                             if tj != ti])
+            g = And(Eq(V(self.depth), C(0)), Not(Eq(V(cur), C(ti))), self.task_runnable(task), gives_way)
+            self.add(Label(f"cpu{self.cpu}", f"switch to {task.label}", task.code.line, self.cpu, "switch"),
+                     g, {cur: C(ti), self.IF: C(1)}, self.group)
 
     # -- frames
     def push(self, d: int, inc: Incarnation, ret: dict[int, Expr] | None) -> dict[int, Expr]:
@@ -461,24 +456,32 @@ class _Lowering:
         return self.cond(e, inc)
 
     # -- one location's transitions
-    def lower_node(self, node: Node, i: int, inc: Incarnation | None,
-                   thread: tuple[int, CodeInfo, int] | None) -> None:
+    def lower_node(self, node: Node, i: int, inc: Incarnation | None, thread: tuple[int, Task] | None) -> None:
         if node.kind in ("goto", "end"):
             return  # gotos are compiled away; a finished thread takes no step
         if inc is not None:
             here: Expr = Eq(V(self.pc), C(inc.base + i))
-            actor, ctx, cpl = f"handler {inc.gate.handler}", "handler", 0
+            if inc.kind == "gate":
+                actor = f"handler {inc.gate.handler}"
+            elif inc.kind == "flow":
+                assert inc.irq is not None
+                actor = f"handler {node.routines[1]}" if len(node.routines) > 1 else f"irq {inc.irq.irq} flow"
+            else:
+                actor = inc.describe(False)
+            ctx, cpl = "handler", 0
             base = inc.base
+            kctx = Context("hardirq" if inc.hardirq else "softirq", inc, None, -1, here,
+                           Bin("+", C(self.frame_owner_base(self.cpu) - 1), V(self.depth)), actor)
 
             def goto(j: int) -> dict[int, Expr]:
                 return {self.pc: C(base + j)}
         else:
             assert thread is not None
-            ti, code, pcv = thread
-            here = And(Eq(V(pcv), C(i)), Eq(V(self.depth), C(0)))
-            if self.cur is not None:
-                here = And(here, Eq(V(self.cur), C(ti)))
-            actor, ctx, cpl = f"thread {code.name}", "thread", code.cpl
+            ti, task = thread
+            pcv = task.pc
+            here = And(Eq(V(pcv), C(i)), self.running(ti))
+            actor, ctx, cpl = task.label, "thread", task.code.cpl
+            kctx = Context("task", None, task, ti, here, C(task.ident), actor)
 
             def goto(j: int) -> dict[int, Expr]:
                 return {pcv: C(j)}
@@ -486,6 +489,8 @@ class _Lowering:
         def lab(text: str, kind: str = ctx) -> Label:
             return Label(actor, text, node.line, self.cpu, kind)
 
+        if self.lower_kernel_node(node, kctx, goto, lab):
+            return
         if node.kind == "iret":
             assert inc is not None
             self.lower_iret(here, inc, lab(node.text))
@@ -609,6 +614,8 @@ class _Lowering:
             out.append((inc.apic.in_service(inc.vector),
                         f"{h} returns (IRET) with vector {inc.vector:#x} still in service: no EOI was sent"))
         pic = inc.pic
+        if inc.kind != "gate":
+            return out  # the flow handler acked the controller on entry
         if pic is not None and inc.input is not None and not inc.spurious and pic.isr is not None:
             out.append((pic.in_service(inc.input), f"{h} returns (IRET) with IRQ {inc.input} still in service on "
                                                    f"{pic.name}: no EOI was sent"))
@@ -637,8 +644,9 @@ class _Lowering:
                 ups[self.saved_pc[d - 2]] = C(0)
             else:
                 ups[self.pc] = C(0)
-            if self.nmi_blocked is not None:
+            if self.nmi_blocked is not None and self.cpu == 0:
                 ups[self.nmi_blocked] = C(0)  # X7: NMI blocking ends at the next IRET
+            ups.update(self.frame_exit_updates(inc))
             g = And(here, Eq(V(self.depth), C(d)))
             for guard, viol in variants:
                 self.add(label, And(g, guard), ups, self.group, viol)
@@ -672,10 +680,23 @@ class _Lowering:
             self.add(lab(text, "sync"), g, self.push(d, target, ret), self.group, dl.checks_broken())  # type: ignore[operator]
 
     # -- asynchronous entries: 8259A INTA, APIC, NMI, spurious IRQ7/15
+    def takes(self, devices: list[DeviceInfo]) -> bool:
+        """Whether the CPU being lowered may take interrupts from these devices (`on cpuK` routes them)."""
+        return not devices or any(dv.cpu is None or dv.cpu == self.cpu for dv in devices)
+
     def lower_entries(self) -> None:
         cpu = self.cpu
-        for inc in self.incs:
+        for k, inc in enumerate(self.incs):
             if inc.spurious or (inc.pic is None and inc.apic is None):
+                continue
+            if inc.apic is not None:
+                srcs = [dv for dv in self.d.devices.values() if dv.kind == "apic" and dv.input == inc.vector]
+                if cpu != 0:
+                    continue  # one local APIC: cpu0's
+            else:
+                srcs = [dv for dv in self.d.devices.values() if inc.pic is not None and dv.kind == "pic"
+                        and dv.pic == inc.pic.name and dv.input == inc.input]
+            if not self.takes(srcs):
                 continue
             gate = "trap gate, IF stays 1" if inc.gate.trap else "interrupt gate, IF=0"
             fair = f"cpu{cpu} takes vector {inc.vector:#x}"
@@ -702,16 +723,29 @@ class _Lowering:
                 req_name = f"IRQ {n} ({pic.name}.{n}, {src})"
                 req_msg = f"IRQ {where} ({src}) is raised but never delivered: the request waits for ever in " \
                           f"{pic.name}.IRR[{n}]"
-            label = Label(f"cpu{cpu}", f"{what} -> {inc.gate.handler} ({gate})", self.gate_line[inc.vector], cpu,
-                          "entry")
+            line = self.gate_line.get(inc.vector, 0)
+            if inc.kind == "flow":
+                assert inc.irq is not None
+                line = inc.irq.actions[0].line
+                gate = "genirq flow handler, IF=0"
+            label = Label(f"cpu{cpu}", f"{what} -> {inc.gate.handler} ({gate})", line, cpu, "entry")
             for guard, ctrl_ups in guards:
                 self.entry_transitions(label, And(Eq(V(self.IF), C(1)), guard), ctrl_ups, inc, fair)
-            if self.enabled("no_starvation"):
-                self.requests.append(Request("no_starvation", req_name, pending,
-                                             frozenset(range(first, len(self.trans))), req_msg,
-                                             self.gate_line[inc.vector]))
-        self.lower_spurious()
-        self.lower_nmi_entry()
+            if k not in self.entry_trans:
+                self.entry_trans[k] = []
+                self.request_info[k] = (req_name, pending, req_msg, line)
+            self.entry_trans[k].extend(range(first, len(self.trans)))
+        if cpu == 0:
+            self.lower_spurious()
+            self.lower_nmi_entry()
+
+    def lower_requests(self) -> None:
+        """no_starvation: a raised request must be taken by some CPU's INTA."""
+        if not self.enabled("no_starvation"):
+            return
+        for k, ids in sorted(self.entry_trans.items()):
+            req_name, pending, req_msg, line = self.request_info[k]
+            self.requests.append(Request("no_starvation", req_name, pending, frozenset(ids), req_msg, line))
 
     def entry_transitions(self, label: Label, guard: Expr, ctrl_ups: dict[int, Expr], inc: Incarnation,
                           fair: str, violates: tuple[tuple[str, str], ...] = ()) -> None:
@@ -823,8 +857,10 @@ class _Lowering:
         for spec in self.checks:
             if spec.name == "max_nesting":
                 assert isinstance(spec.arg, int)
-                self.props.append(StateProp("max_nesting", Bin("<=", V(self.depth), C(spec.arg)),
-                                            f"interrupt nesting is deeper than {spec.arg} frames on cpu0", spec.line))
+                for cpu in self.cpus:
+                    self.props.append(StateProp("max_nesting", Bin("<=", V(cpu.depth), C(spec.arg)),
+                                                f"interrupt nesting is deeper than {spec.arg} frames on "
+                                                f"cpu{cpu.index}", spec.line))
             elif spec.name == "invariant":
                 assert spec.arg is not None and not isinstance(spec.arg, int)
                 self.props.append(StateProp("invariant", self.cond(spec.arg, None),
@@ -837,13 +873,14 @@ class _Lowering:
         for r in routines:
             hlocs = {inc.base + i for inc in self.incs for i, n in enumerate(inc.body.nodes) if r.name in n.routines}
             terms: list[Expr] = []
-            if hlocs:
-                terms.append(In(V(self.pc), hlocs))
-                terms.extend(In(V(sp), hlocs) for sp in self.saved_pc)
-            for (_c, body, pcv) in self.threads:
-                tl = {i for i, n in enumerate(body.nodes) if r.name in n.routines and n.kind != "end"}
+            for cpu in self.cpus:
+                if hlocs:
+                    terms.append(In(V(cpu.pc), hlocs))
+                    terms.extend(In(V(sp), hlocs) for sp in cpu.saved_pc)
+            for task in self.tasks:
+                tl = {i for i, n in enumerate(task.body.nodes) if r.name in n.routines and n.kind != "end"}
                 if tl:
-                    terms.append(In(V(pcv), tl))
+                    terms.append(In(V(task.pc), tl))
             if len(terms) < 2:
                 continue  # can never be active twice
             count: Expr = C(0)

@@ -19,14 +19,18 @@ from ircheck.grammar.diagnostics import Diagnostic, IrcheckError, did_you_mean
 ALL_CHECKS = ("no_lost_irq", "no_starvation", "no_deadlock", "no_reentry", "no_sleep_in_atomic",
               "no_lost_wakeup", "no_data_race", "lockdep", "eoi_balanced", "no_gp", "no_double_fault",
               "max_nesting", "invariant")
-SUPPORTED_CHECKS = frozenset({"no_lost_irq", "no_starvation", "no_deadlock", "no_reentry",
-                              "eoi_balanced", "no_gp", "no_double_fault", "max_nesting", "invariant"})
+SUPPORTED_CHECKS = frozenset(ALL_CHECKS)
 DEFAULT_CHECKS = tuple(c for c in ALL_CHECKS if c in SUPPORTED_CHECKS and c not in ("max_nesting", "invariant"))
 PARAM_CHECKS = frozenset({"max_nesting", "invariant"})
 
 BARE_STATEMENTS = frozenset({"cli", "sti", "iret", "nop", "eoi", "mask", "unmask", "ack", "read", "write",
                              "set", "clear", "inc", "dec", "call", "int", "fault"})
-CODE_KINDS_SUPPORTED = frozenset({"handler", "function", "thread"})
+SPIN_OPS = {"spin_lock": "spin_unlock", "spin_lock_irqsave": "spin_unlock_irqrestore",
+            "spin_lock_irq": "spin_unlock_irq", "spin_lock_bh": "spin_unlock_bh"}
+LOCK_OPS = frozenset(SPIN_OPS) | frozenset(SPIN_OPS.values()) | {"mutex_lock", "mutex_unlock"}
+IRQ_OPS = frozenset({"disable_irq", "disable_irq_nosync", "enable_irq", "free_irq", "synchronize_irq"})
+TASK_KINDS = frozenset({"thread", "irq_thread", "work"})  # process context: scheduled, may sleep
+MAX_CPUS = 4
 MAX_RAISES = 64
 MAX_COUNTER = 1023
 DEFAULT_COUNTER_MAX = 255
@@ -63,6 +67,7 @@ class DeviceInfo:
     line: int
     kind: str = "pic"   # pic | apic | nmi
     may_drop: bool = False  # the request may fall before INTA (spurious IRQ7/15)
+    cpu: int | None = None  # `on cpuK`: only that CPU takes it; None = any CPU
 
 
 @dataclass
@@ -72,6 +77,33 @@ class Gate:
     trap: bool
     dpl: int
     line: int
+
+
+@dataclass
+class Action:
+    """One `request_irq` on a line: the primary handler (None = NULL: the default one that wakes
+    the thread) and its flags."""
+
+    handler: str | None
+    shared: bool
+    dev_id: str | None
+    thread: str | None
+    oneshot: bool
+    line: int
+
+
+@dataclass
+class IrqLine:
+    """A Linux IRQ number with handlers bound through request_irq (genirq, L1-L9)."""
+
+    irq: int
+    pic: str
+    input: int
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def oneshot(self) -> bool:
+        return any(a.oneshot for a in self.actions)
 
 
 @dataclass
@@ -117,6 +149,7 @@ class Design:
     objects: dict[str, ObjectInfo] = field(default_factory=dict)
     checks: list[CheckSpec] = field(default_factory=list)
     explicit_checks: bool = False
+    irqs: dict[int, IrqLine] = field(default_factory=dict)  # request_irq bindings by IRQ number
 
 
 def _unsupported(what: str, path: str, span: ast.Span, milestone: str) -> Diagnostic:
@@ -136,6 +169,8 @@ class _Resolver:
         self.d = Design(model.path, model.source)
         self.names: dict[str, tuple[str, ast.Span]] = {}
         self.cascades: list[tuple[PicInfo, ast.LineRef]] = []
+        self.requests: list[ast.RequestIrq] = []
+        self.irq_uses: list[tuple[ast.Simple, CodeInfo]] = []  # disable_irq N ... checked after bindings
 
     def err(self, code: str, msg: str, span: ast.Span, hint: str = "") -> None:
         self.diags.append(Diagnostic(code, msg, self.path, span.line, span.column, hint))
@@ -183,8 +218,10 @@ class _Resolver:
         for decl in self.m.decls:
             getattr(self, "decl_" + type(decl).__name__.lower())(decl)
         self.bindings()
+        self.request_irqs()
         for c in self.d.code.values():
             self.block(c, c.body, ())
+        self.irq_statements()
         self.recursion()
         if self.diags:
             self.diags.sort(key=lambda x: (x.line, x.column, x.code))
@@ -198,9 +235,10 @@ class _Resolver:
     def decl_cpus(self, d: ast.Cpus) -> None:
         if d.count < 1:
             self.err("IRQ220", "a system needs at least one CPU", d.span)
-        elif d.count > 1:
-            self.unsupported(f"cpus {d.count} (SMP)", d.span, KERNEL)
-        self.d.cpus = max(1, d.count)
+        elif d.count > MAX_CPUS:
+            self.err("IRQ220", f"cpus {d.count}: at most {MAX_CPUS} CPUs are modelled", d.span,
+                     "two CPUs show every cross-CPU race; more only multiply the states")
+        self.d.cpus = min(max(1, d.count), MAX_CPUS)
 
     def decl_pic(self, d: ast.Pic) -> None:
         if d.chip != "i8259":
@@ -263,6 +301,7 @@ class _Resolver:
         vector: int | None = None
         nmi = may_drop = False
         have_raises = False
+        cpu: int | None = None
         for s in d.settings:
             if s.key == "irq":
                 assert isinstance(s.value, ast.LineRef)
@@ -291,22 +330,21 @@ class _Resolver:
             elif s.key == "may_drop":
                 may_drop = True
             elif s.key == "on":
-                self.unsupported("routing a device to a CPU", s.span, KERNEL)
-                return
+                cpu = self.cpu_name(str(s.value), s.span)
         del have_raises
         if nmi:
             if line is not None or vector is not None:
                 self.err("IRQ206", f"device '{d.name}' is an NMI source and cannot also have an IRQ line", d.span)
                 return
             self.d.devices[d.name] = DeviceInfo(d.name, "", 2, False, None if raises < 0 else raises, False,
-                                                d.span.line, "nmi")
+                                                d.span.line, "nmi", cpu=cpu)
             return
         if vector is not None:
             if level:
                 self.unsupported("level-triggered APIC sources (IOAPIC remote IRR)", d.span, KERNEL)
                 return
             self.d.devices[d.name] = DeviceInfo(d.name, "", vector, False, None if raises < 0 else raises, shared,
-                                                d.span.line, "apic", may_drop)
+                                                d.span.line, "apic", may_drop, cpu)
             return
         if line is None:
             self.err("IRQ206", f"device '{d.name}' has no interrupt line", d.span,
@@ -315,7 +353,13 @@ class _Resolver:
         if not self.check_line(line):
             return
         self.d.devices[d.name] = DeviceInfo(d.name, line.pic, line.input, level,
-                                            None if raises < 0 else raises, shared, d.span.line, "pic", may_drop)
+                                            None if raises < 0 else raises, shared, d.span.line, "pic", may_drop, cpu)
+
+    def cpu_name(self, name: str, span: ast.Span) -> int | None:
+        if not (name.startswith("cpu") and name[3:].isdigit()):
+            self.err("IRQ213", f"'{name}' is not a CPU name", span, "CPUs are cpu0, cpu1, ...")
+            return None
+        return int(name[3:])
 
     def check_line(self, ref: ast.LineRef) -> bool:
         k = self.kind_of(ref.pic)
@@ -348,7 +392,7 @@ class _Resolver:
                 self.d.gates[e.vector] = Gate(e.vector, e.handler.name, e.gate == "trap_gate", e.dpl, e.span.line)
 
     def decl_requestirq(self, d: ast.RequestIrq) -> None:
-        self.unsupported("request_irq (Linux genirq binding)", d.span, KERNEL)
+        self.requests.append(d)
 
     def decl_object(self, d: ast.Object) -> None:
         mx = 1 if d.kind == "flag" else (d.max if d.max is not None else DEFAULT_COUNTER_MAX)
@@ -361,25 +405,20 @@ class _Resolver:
         self.d.objects[d.name] = ObjectInfo(d.kind, d.name, min(d.init, mx), mx, d.span.line)
 
     def decl_code(self, d: ast.Code) -> None:
-        if d.kind not in CODE_KINDS_SUPPORTED:
-            self.unsupported(f"`{d.kind}` contexts", d.span, KERNEL)
-            return
         reentrant = False
         cpu, cpl = 0, 0
         for s in d.options:
             if s.key in ("reentrant", "nonreentrant"):
-                if d.kind == "thread":
-                    self.err("IRQ301", "a thread is a single context; `reentrant` applies to handlers and functions",
-                             s.span)
+                if d.kind not in ("handler", "function"):
+                    self.err("IRQ301", f"a {d.kind} is a single context; `reentrant` applies to handlers and "
+                             "functions", s.span)
                 reentrant = s.key == "reentrant"
             elif s.key == "on":
-                if d.kind != "thread":
-                    self.err("IRQ301", f"`on CPU` applies to threads, not to a {d.kind}", s.span)
-                name = str(s.value)
-                if not (name.startswith("cpu") and name[3:].isdigit()):
-                    self.err("IRQ213", f"'{name}' is not a CPU name", s.span, "CPUs are cpu0, cpu1, ...")
-                else:
-                    cpu = int(name[3:])
+                if d.kind not in TASK_KINDS:
+                    self.err("IRQ301", f"`on CPU` applies to threads, irq_threads and work, not to a {d.kind}",
+                             s.span, "softirqs and tasklets run on the CPU that raised them")
+                k = self.cpu_name(str(s.value), s.span)
+                cpu = k if k is not None else 0
             elif s.key == "cpl":
                 if d.kind != "thread":
                     self.err("IRQ301", f"`cpl` applies to threads, not to a {d.kind}", s.span,
@@ -395,9 +434,6 @@ class _Resolver:
             if item.name not in ALL_CHECKS:
                 self.err("IRQ401", f"unknown check '{item.name}'", item.span,
                          did_you_mean(item.name, ALL_CHECKS) or "checks: " + ", ".join(ALL_CHECKS))
-                continue
-            if item.name not in SUPPORTED_CHECKS:
-                self.unsupported(f"check {item.name}", item.span, KERNEL)
                 continue
             if item.name == "max_nesting":
                 if not isinstance(item.arg, int):
@@ -482,8 +518,136 @@ class _Resolver:
                                              f"add `idt {{ {vec:#x} -> HANDLER interrupt_gate dpl 0 }}`"))
         for c in self.d.code.values():
             if c.cpu >= self.d.cpus:
-                self.diags.append(Diagnostic("IRQ213", f"thread '{c.name}' is on cpu{c.cpu}, but the system has "
+                self.diags.append(Diagnostic("IRQ213", f"{c.kind} '{c.name}' is on cpu{c.cpu}, but the system has "
                                              f"{self.d.cpus} CPU(s)", self.path, c.line, 1))
+        for dev in self.d.devices.values():
+            if dev.cpu is not None and dev.cpu >= self.d.cpus:
+                self.diags.append(Diagnostic("IRQ213", f"device '{dev.name}' is routed to cpu{dev.cpu}, but the "
+                                             f"system has {self.d.cpus} CPU(s)", self.path, dev.line, 1))
+            elif dev.kind in ("apic", "nmi") and dev.cpu not in (None, 0):
+                self.diags.append(Diagnostic("IRQ213", f"device '{dev.name}': one local APIC (cpu0's) is modelled; "
+                                             "its sources and NMIs go to cpu0", self.path, dev.line, 1))
+
+    # ---- request_irq (L7) --------------------------------------------------------------
+    def irq_line(self, n: int) -> tuple[str, int] | None:
+        """Linux IRQ number -> 8259A input: 0-7 the master's, 8-15 the slave's."""
+        masters = [p for p in self.d.pics.values() if p.cascade is None]
+        if not masters:
+            return None
+        master = masters[0]
+        if 0 <= n <= 7:
+            return master.name, n
+        slaves = [p for p in self.d.pics.values() if p.cascade and p.cascade[0] == master.name]
+        if 8 <= n <= 15 and slaves:
+            return slaves[0].name, n - 8
+        return None
+
+    def request_irqs(self) -> None:
+        used_handlers: dict[str, int] = {}
+        for r in self.requests:
+            opts = {s.key: s for s in r.options}
+            shared = "shared" in opts
+            dev_id = opts["dev_id"].value if "dev_id" in opts else None
+            thread = opts["thread"].value if "thread" in opts else None
+            oneshot = "oneshot" in opts
+            handler: str | None = r.handler.name
+            ok = True
+            if handler == "NULL":
+                handler = None
+                if thread is None:
+                    self.err("IRQ504", f"request_irq {r.irq} NULL: -EINVAL, no handler and no thread", r.span,
+                             "name a handler, or add `thread T oneshot`")
+                    ok = False
+                elif not oneshot:
+                    self.err("IRQ503", f"request_irq {r.irq} NULL thread {thread}: -EINVAL, a threaded IRQ with no "
+                             "primary handler needs IRQF_ONESHOT", r.span,
+                             "add `oneshot`: the line must stay masked until the thread has run")
+                    ok = False
+            elif not self.want(r.handler, ("handler",), "handler"):
+                ok = False
+            if isinstance(dev_id, str) and not self.want(ast.Name(dev_id, opts["dev_id"].span), ("device",),
+                                                         "device"):
+                ok = False
+            if isinstance(thread, str) and not self.want(ast.Name(thread, opts["thread"].span), ("irq_thread",),
+                                                         "irq_thread"):
+                ok = False
+            if oneshot and thread is None:
+                self.err("IRQ503", f"request_irq {r.irq}: `oneshot` needs a `thread`", opts["oneshot"].span)
+                ok = False
+            if shared and dev_id is None:
+                self.err("IRQ502", f"request_irq {r.irq} shared: -EINVAL, a shared IRQ needs a dev_id", r.span,
+                         "add `dev_id DEVICE`: free_irq and the handler use it to tell the sharers apart")
+                ok = False
+            where = self.irq_line(r.irq)
+            if where is None:
+                self.err("IRQ501", f"request_irq {r.irq}: no 8259A input is IRQ {r.irq}", r.span,
+                         "IRQ 0-7 are the master's inputs, 8-15 the slave's")
+                continue
+            if handler is not None:
+                if handler in used_handlers:
+                    self.err("IRQ215", f"handler '{handler}' is already bound by request_irq at line "
+                             f"{used_handlers[handler]}", r.span)
+                    ok = False
+                if any(g.handler == handler for g in self.d.gates.values()):
+                    self.err("IRQ215", f"handler '{handler}' is both an IDT gate and a request_irq handler", r.span,
+                             "a genirq handler is entered through the flow handler, not its own gate")
+                    ok = False
+                used_handlers[handler] = r.span.line
+            pic, inp = where
+            vec = self.d.pics[pic].base + inp
+            if vec in self.d.gates:
+                self.err("IRQ505", f"request_irq {r.irq}: vector {vec:#x} already has an IDT gate (line "
+                         f"{self.d.gates[vec].line})", r.span, "bind the line either with request_irq or in `idt`")
+                ok = False
+            line = self.d.irqs.get(r.irq)
+            if line is not None and line.actions:
+                first = line.actions[0]
+                if not (shared and all(a.shared for a in line.actions)):
+                    self.err("IRQ501", f"request_irq {r.irq}: -EBUSY, IRQ {r.irq} already has a handler (line "
+                             f"{first.line}) and they are not both IRQF_SHARED", r.span,
+                             "mark every request_irq of the line `shared` with its own dev_id")
+                    ok = False
+                elif any(a.oneshot != oneshot for a in line.actions):
+                    self.err("IRQ501", f"request_irq {r.irq}: -EBUSY, sharers of IRQ {r.irq} disagree on "
+                             "IRQF_ONESHOT", r.span)
+                    ok = False
+            if not ok:
+                continue
+            if line is None:
+                line = self.d.irqs[r.irq] = IrqLine(r.irq, pic, inp)
+                self.d.pics[pic].masked_ever = True  # the flow handler masks and unmasks the line
+            line.actions.append(Action(handler, shared, dev_id if isinstance(dev_id, str) else None,
+                                       thread if isinstance(thread, str) else None, oneshot, r.span.line))
+        for irq in self.d.irqs.values():
+            devs = [dv for dv in self.d.devices.values() if dv.kind == "pic" and dv.pic == irq.pic
+                    and dv.input == irq.input]
+            for a in irq.actions:
+                if a.dev_id is not None and not any(dv.name == a.dev_id for dv in devs):
+                    self.err("IRQ506", f"request_irq {irq.irq} dev_id {a.dev_id}: that device is not on IRQ "
+                             f"{irq.irq}", ast.Span(a.line, 1))
+        threads = [a.thread for irq in self.d.irqs.values() for a in irq.actions if a.thread]
+        for t in set(threads):
+            if threads.count(t) > 1:
+                self.err("IRQ507", f"irq_thread '{t}' serves two request_irq bindings", ast.Span(self.d.code[t].line, 1)
+                         if t in self.d.code else ast.Span(0, 0), "give each its own thread")
+        for c in self.d.code.values():
+            if c.kind == "irq_thread" and c.name not in threads:
+                self.err("IRQ508", f"irq_thread '{c.name}' is not bound by any `request_irq ... thread {c.name}`",
+                         ast.Span(c.line, 1))
+
+    def action_of(self, handler: str) -> tuple[IrqLine, Action] | None:
+        for irq in self.d.irqs.values():
+            for a in irq.actions:
+                if a.handler == handler:
+                    return irq, a
+        return None
+
+    def irq_statements(self) -> None:
+        for st, _ctx in self.irq_uses:
+            assert isinstance(st.arg, ast.Num)
+            if st.arg.value not in self.d.irqs:
+                self.err("IRQ509", f"{st.op} {st.arg.value}: IRQ {st.arg.value} has no request_irq", st.span,
+                         "genirq calls work on lines bound with `request_irq`")
 
     # ---- code ---------------------------------------------------------------------
     def block(self, ctx: CodeInfo, body: tuple[ast.Stmt, ...], loops: tuple[str, ...]) -> None:
@@ -500,14 +664,15 @@ class _Resolver:
             elif isinstance(st, ast.Loop):
                 self.block(ctx, st.body, loops)
             elif isinstance(st, ast.Wait):
-                self.unsupported(f"`{st.op}`", st.span, KERNEL)
+                self.want(st.queue, ("waitqueue",), "waitqueue")
+                self.expr(st.cond, ctx)
 
     def simple(self, ctx: CodeInfo, st: ast.Simple) -> None:
         op = st.op
-        if op not in BARE_STATEMENTS:
-            self.unsupported(f"`{op}`", st.span, KERNEL)
-            return
         arg = st.arg
+        if op not in BARE_STATEMENTS:
+            self.kernel_simple(ctx, st)
+            return
         if op == "iret" and ctx.kind != "handler":
             self.err("IRQ303", f"`iret` outside a handler (in {ctx.kind} '{ctx.name}')", st.span,
                      "a thread returns from its body; a function returns at its end")
@@ -545,6 +710,36 @@ class _Resolver:
             elif ctx.kind != "handler" and len(self.d.pics) + len(self.d.apics) != 1:
                 self.err("IRQ304", f"plain `eoi` in {ctx.kind} '{ctx.name}': which controller?", st.span,
                          "outside a handler write `eoi master` or `eoi master.3`")
+            if ctx.kind == "handler" and self.action_of(ctx.name):
+                self.err("IRQ309", f"`eoi` in {ctx.name}, a request_irq handler: the flow handler already acks "
+                         "and EOIs the controller (L1)", st.span, "remove the eoi")
+
+    def kernel_simple(self, ctx: CodeInfo, st: ast.Simple) -> None:
+        op, arg = st.op, st.arg
+        kinds = {"mutex_lock": "mutex", "mutex_unlock": "mutex", "wake_up": "waitqueue", "sleep_on": "waitqueue",
+                 "raise_softirq": "softirq", "tasklet_schedule": "tasklet", "queue_work": "work"}
+        if op in SPIN_OPS or op in SPIN_OPS.values():
+            assert isinstance(arg, ast.Name)
+            self.want(arg, ("spinlock",), "spinlock")
+        elif op in kinds:
+            assert isinstance(arg, ast.Name)
+            self.want(arg, (kinds[op],), kinds[op])
+        elif op in IRQ_OPS:
+            self.irq_uses.append((st, ctx))
+        elif op == "return":
+            assert isinstance(arg, ast.Name)
+            if arg.name not in ("wake_thread", "none", "handled"):
+                self.err("IRQ310", f"`return {arg.name}`: a handler returns wake_thread, none or handled", st.span,
+                         did_you_mean(arg.name, ("wake_thread", "none", "handled")))
+            elif ctx.kind != "handler" or self.action_of(ctx.name) is None:
+                self.err("IRQ307", f"`return {arg.name}` outside a request_irq handler (in {ctx.kind} '{ctx.name}')",
+                         st.span, "irqreturn_t values are for handlers bound with request_irq")
+            elif arg.name == "wake_thread":
+                found = self.action_of(ctx.name)
+                assert found is not None
+                if found[1].thread is None:
+                    self.err("IRQ308", f"`return wake_thread` in {ctx.name}, but its request_irq has no thread",
+                             st.span, f"add `thread T` to request_irq {found[0].irq}")
 
     def expr(self, e: ast.Expr, ctx: CodeInfo | None) -> None:
         if isinstance(e, ast.Name):

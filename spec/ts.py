@@ -173,8 +173,9 @@ def variables_of(e: Expr) -> set[int]:
 class Var:
     """A state variable with domain 0..size-1.
 
-    `kind` tells the presenter how to show it ("bool", "int", "bits", "loc");
-    `names` gives a display name per value for "loc" variables.
+    `kind` tells the presenter how to show it ("bool", "int", "bits", "loc": a
+    program counter, hidden in trace changes; "enum": named values, shown);
+    `names` gives a display name per value for "loc" and "enum" variables.
     """
 
     name: str
@@ -187,7 +188,7 @@ class Var:
     def show(self, value: int) -> str:
         if self.kind == "bool":
             return str(value)
-        if self.kind == "loc" and 0 <= value < len(self.names):
+        if self.kind in ("loc", "enum") and 0 <= value < len(self.names):
             return self.names[value]
         if self.kind == "bits":
             return format(value, f"0{self.width}b")

@@ -1,0 +1,125 @@
+"""The execution contexts the lowering builds: frames, tasks, CPUs, and how traces name them.
+
+A CPU runs one *task* (process context: a thread, an irq thread, a workqueue
+worker) at the bottom, and above it a stack of *frames*: hard-IRQ handlers
+(entered through a gate or the genirq flow handler) and softirq/tasklet runs.
+Frames are numbered by depth; their code shares one location numbering per CPU
+(the incarnations' bodies laid end to end), so a frame's pc says which
+incarnation it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ircheck.spec.cfg import Body
+from ircheck.spec.controllers import LocalApic, Pic8259
+from ircheck.spec.resolve import Action, CodeInfo, IrqLine
+from ircheck.spec.x86 import GateInfo, name
+
+
+@dataclass
+class Incarnation:
+    """One way into a frame's code: a gate vector (or spurious IR7), a genirq flow, a softirq or a tasklet."""
+
+    vector: int
+    gate: GateInfo
+    body: Body
+    spurious: bool = False
+    pic: Pic8259 | None = None     # the 8259A whose input this vector is (or whose IR7, if spurious)
+    input: int | None = None
+    apic: LocalApic | None = None
+    base: int = 0                  # offset of this body's locations in the CPU's frame pc numbering
+    kind: str = "gate"             # gate | flow | softirq | tasklet
+    irq: IrqLine | None = None     # flow: the Linux IRQ
+    code: CodeInfo | None = None   # softirq/tasklet: its code
+
+    @property
+    def hardirq(self) -> bool:
+        return self.kind in ("gate", "flow")
+
+    def describe(self, single_pic: bool) -> str:
+        if self.kind in ("softirq", "tasklet"):
+            assert self.code is not None
+            return f"{self.kind} {self.code.name}"
+        if self.kind == "flow":
+            assert self.irq is not None
+            names = ", ".join(a.handler or "NULL" for a in self.irq.actions)
+            return f"irq {self.irq.irq} {names}"
+        if self.spurious and self.pic is not None:
+            return f"spurious irq {self.pic.name}.7 {self.gate.handler}"
+        if self.pic is not None and self.input is not None:
+            where = str(self.input) if single_pic and self.pic.info.cascade is None else f"{self.pic.name}.{self.input}"
+            return f"irq {where} {self.gate.handler}"
+        if self.apic is not None:
+            return f"vector {self.vector:#x} {self.gate.handler}"
+        if self.vector == 2:
+            return f"nmi {self.gate.handler}"
+        return f"{name(self.vector)} {self.gate.handler}" if self.vector < 32 else \
+            f"int {self.vector:#x} {self.gate.handler}"
+
+
+@dataclass
+class Task:
+    """A process-context task pinned to a CPU: its pc, and the kernel state it needs."""
+
+    code: CodeInfo
+    body: Body
+    cpu: int
+    ident: int                   # its lock-owner number (1-based; 0 = free)
+    pc: int = -1                 # variable index
+    state: int | None = None     # 0 running, 1 sleeping (only if it can sleep on a wait queue)
+    bh: int | None = None        # local_bh_disable depth (only if its code disables BH)
+    wake: int | None = None      # irq_thread: IRQTF_RUNTHREAD; work: PENDING (idle at pc 0 until set)
+    irq: IrqLine | None = None   # irq_thread: the line, for IRQF_ONESHOT
+    action: Action | None = None
+    flags: int | None = None     # local_irq_save slot and nesting count
+    nsave: int | None = None
+
+    @property
+    def label(self) -> str:
+        return {"thread": "thread", "irq_thread": "irq_thread", "work": "work"}[self.code.kind] + " " + self.code.name
+
+
+@dataclass
+class CpuState:
+    """The variables of one CPU (X1, X2 and the kernel's per-CPU state)."""
+
+    index: int
+    IF: int
+    depth: int
+    pc: int
+    saved_pc: list[int]
+    saved_if: list[int]
+    tasks: list[Task]
+    cur: int | None
+    softirq: int | None = None          # pending softirq bits
+    flags: list[int] = field(default_factory=list)  # per frame depth: local_irq_save slot
+    nsave: list[int] = field(default_factory=list)
+
+    @property
+    def group(self) -> str:
+        return f"cpu{self.index}"
+
+
+# ---- presentation data: how explain.py names things ---------------------------------------
+
+@dataclass
+class CpuLayout:
+    """Which variables make up one CPU, so traces can say who runs and what it interrupted."""
+
+    index: int
+    if_var: int
+    depth_var: int
+    pc_var: int
+    saved_pc_vars: list[int]
+    cur_var: int | None
+    threads: list[tuple[str, int]]       # (task label, its pc variable); pc 0 = finished or idle
+    frame_owner: list[str]               # frame pc value -> "irq 3 nic_isr"
+    thread_cpl: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Layout:
+    cpus: list[CpuLayout] = field(default_factory=list)
+    path: str = ""
