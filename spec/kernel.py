@@ -352,6 +352,17 @@ class KernelLowering:
                 what = f"run tasklet {inc.code.name} (TASKLET_SOFTIRQ)"
             self.add(Label(f"cpu{self.cpu}", what, inc.code.line, self.cpu, "entry"), g, ups, self.group)
 
+    def flow_not_serving(self, inc: Incarnation) -> Expr:
+        """A level request that a handler or a oneshot thread is already serving is not waiting."""
+        assert inc.irq is not None
+        dsc = self.desc[inc.irq.irq]
+        parts = [Eq(V(dsc.inprogress), C(0))]
+        for a in inc.irq.actions:
+            t = next((t for t in self.tasks if t.code.name == a.thread), None)
+            if t is not None and a.oneshot and t.wake is not None:
+                parts += [Eq(V(t.wake), C(0)), Eq(V(t.pc), C(0))]
+        return And(*parts)
+
     def frame_exit_updates(self, inc: Incarnation) -> dict[int, Expr]:
         if inc.kind == "tasklet":
             assert inc.code is not None

@@ -118,7 +118,7 @@ class _Lowering(KernelLowering):
 
     def add(self, label: Label, guard: Expr, updates: dict[int, Expr], group: str | None,
             violates: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
-            extra_fair: tuple[str, ...] = ()) -> None:
+            extra_fair: tuple[str, ...] = (), fair_step: bool = True) -> None:
         """One guarded command. Every CPU step is in its CPU's weak-fairness group; an interrupt
         acknowledge is also in a group of its own ("cpuN takes ..."), under strong fairness: the
         hardware samples INTR at every instruction boundary, so a request that is deliverable again
@@ -128,7 +128,7 @@ class _Lowering(KernelLowering):
         if guard == FALSE:
             return
         ups = tuple(sorted((k, v) for k, v in updates.items() if v != V(k)))
-        fair = ((group,) if group else ()) + extra_fair
+        fair = ((group,) if group and fair_step else ()) + extra_fair
         self.trans.append(Transition(label, guard, ups, group=group, fair=fair, violates=tuple(violates)))
 
     # -- main
@@ -385,8 +385,9 @@ class _Lowering(KernelLowering):
             gives_way = Or(*[And(Eq(V(cur), C(tj)), self.task_yields(other)) for tj, other in enumerate(tasks)
                              if tj != ti])
             g = And(Eq(V(self.depth), C(0)), Not(Eq(V(cur), C(ti))), self.task_runnable(task), gives_way)
+            # a switch is not progress: a run that only switches tasks is not a fair run of the CPU
             self.add(Label(f"cpu{self.cpu}", f"switch to {task.label}", task.code.line, self.cpu, "switch"),
-                     g, {cur: C(ti), self.IF: C(1)}, self.group)
+                     g, {cur: C(ti), self.IF: C(1)}, self.group, fair_step=False)
 
     # -- frames
     def push(self, d: int, inc: Incarnation, ret: dict[int, Expr] | None) -> dict[int, Expr]:
@@ -581,6 +582,10 @@ class _Lowering(KernelLowering):
         ctrl: Pic8259 | LocalApic = target[0]
         specific = target[1]
         extra: list[tuple[str, str]] = []
+        if inc is not None and inc.kind == "flow":
+            extra.append(("eoi_balanced", f"EOI to {getattr(ctrl, 'name', 'the controller')} from a request_irq handler: "
+                                          "the flow handler already acked and EOId this IRQ (L1), so this EOI ends "
+                                          "some other level's service early (or none)"))
         if inc is not None and inc.spurious and inc.pic is not None and ctrl is inc.pic and specific in (None, 7):
             extra.append(("eoi_balanced", f"EOI to {inc.pic.name} from the handler of a spurious IRQ7: ISR[7] was never "
                                           "set, so this EOI ends some other level's service early (or none)"))
@@ -718,6 +723,8 @@ class _Lowering(KernelLowering):
                 pending = Eq(Bit(V(pic.irr), n), C(1))
                 if self.is_level(pic, n) and pic.isr is not None:
                     pending = And(pending, Eq(Bit(V(pic.isr), n), C(0)))
+                if inc.kind == "flow":
+                    pending = And(pending, self.flow_not_serving(inc))
                 src = ", ".join(dv.name for dv in self.d.devices.values()
                                 if dv.kind == "pic" and dv.pic == pic.name and dv.input == n)
                 req_name = f"IRQ {n} ({pic.name}.{n}, {src})"

@@ -475,6 +475,7 @@ class _Resolver:
                                              "give each vector its own handler"))
             bound[g.handler] = g.vector
         seen_lines: dict[tuple[str, int], DeviceInfo] = {}
+        requested = {self.irq_line(r.irq) for r in self.requests}
         for dev in self.d.devices.values():
             if dev.kind == "apic":
                 if not self.d.apics:
@@ -512,7 +513,7 @@ class _Resolver:
                                              self.path, dev.line, 1))
             seen_lines[key] = dev
             vec = pic.base + dev.input
-            if vec not in self.d.gates:
+            if vec not in self.d.gates and (dev.pic, dev.input) not in requested:
                 self.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' raises {dev.pic}.{dev.input} = vector "
                                              f"{vec:#x}, which has no gate", self.path, dev.line, 1,
                                              f"add `idt {{ {vec:#x} -> HANDLER interrupt_gate dpl 0 }}`"))
@@ -710,9 +711,6 @@ class _Resolver:
             elif ctx.kind != "handler" and len(self.d.pics) + len(self.d.apics) != 1:
                 self.err("IRQ304", f"plain `eoi` in {ctx.kind} '{ctx.name}': which controller?", st.span,
                          "outside a handler write `eoi master` or `eoi master.3`")
-            if ctx.kind == "handler" and self.action_of(ctx.name):
-                self.err("IRQ309", f"`eoi` in {ctx.name}, a request_irq handler: the flow handler already acks "
-                         "and EOIs the controller (L1)", st.span, "remove the eoi")
 
     def kernel_simple(self, ctx: CodeInfo, st: ast.Simple) -> None:
         op, arg = st.op, st.arg

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,15 +80,28 @@ def test_missing_gate_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 2 and "IRQ217" in err and "0x23" in err
 
 
-@pytest.mark.parametrize("feature", [
-    "cpus 2", "spinlock l\nhandler x { spin_lock l }", "softirq s { nop }",
-    "waitqueue q\nthread t { wake_up q }", "request_irq 3 h", "check lockdep",
-])
-def test_later_features_are_refused_not_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                 feature: str) -> None:
-    code, _, err = run(capsys, write(tmp_path, "pic master : i8259 { base 0x20 }\n" + feature + "\n"))
+def test_unmodelled_features_are_refused_not_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = ("apic lapic { tpr 0 }\ndevice d { irq vector 0x51 level }\n"
+            "idt { 0x51 -> h interrupt_gate dpl 0 }\nhandler h { eoi }\n")
+    code, _, err = run(capsys, write(tmp_path, text))
     assert code == 2
     assert "IRQ901" in err and "not supported yet" in err
+
+
+@pytest.mark.parametrize(("text", "code_", "words"), [
+    ("request_irq 3 h\nrequest_irq 3 g\nhandler h { nop }\nhandler g { nop }", "IRQ501", "-EBUSY"),
+    ("device a { irq master.3 edge shared }\nrequest_irq 3 h shared\nhandler h { nop }", "IRQ502", "dev_id"),
+    ("request_irq 3 NULL thread t\nirq_thread t { nop }", "IRQ503", "IRQF_ONESHOT"),
+    ("handler h { disable_irq 4 }\nrequest_irq 3 h", "IRQ509", "no request_irq"),
+    ("handler h { return none }\nidt { 0x23 -> h interrupt_gate dpl 0 }", "IRQ307", "outside a request_irq"),
+    ("cpus 5", "IRQ220", "at most 4"),
+])
+def test_kernel_errors_are_coded_with_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
+                                               code_: str, words: str) -> None:
+    code, _, err = run(capsys, write(tmp_path, "pic master : i8259 { base 0x20 }\n" + text + "\n"))
+    assert code == 2
+    assert code_ in err and words in err
+    assert re.search(r":[23]:\d+:", err)  # file:line:col of the offending line
 
 
 def test_missing_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
