@@ -6,8 +6,9 @@ assertions: a transition that breaks a selected check asserts false when it
 fires; a state property is asserted after every step and in the initial
 state. A state where nothing can fire is a valid end state unless some context
 is unfinished, in which case `no_deadlock` asserts false there. Liveness
-(`no_starvation`, which needs ircheck's per-transition weak fairness) is not
-exported; the header says so.
+(`no_starvation`, `no_lost_wakeup`: they need ircheck's per-transition
+fairness) is not exported, nor `lockdep`, which is judged over the set of all
+reachable usages rather than on one run; the header says so.
 
 Only our own identifiers (v0, v1, ...) and integers are emitted; model names
 appear in comments after sanitising.
@@ -20,7 +21,8 @@ import re
 from ircheck.spec.ts import Expr, TransitionSystem
 
 SAFETY_EXPORTED = frozenset({"no_lost_irq", "no_reentry", "eoi_balanced", "no_gp", "no_double_fault",
-                             "max_nesting", "invariant", "counter_range", "no_deadlock"})
+                             "max_nesting", "invariant", "counter_range", "no_deadlock", "no_sleep_in_atomic",
+                             "no_data_race"})
 
 
 def _comment(text: str) -> str:
@@ -65,13 +67,14 @@ def to_promela(ts: TransitionSystem) -> str:
         c for c in ts.checks if c in SAFETY_EXPORTED) + " */"]
     skipped = [c for c in ts.checks if c not in SAFETY_EXPORTED]
     if skipped:
-        out.append("/* not exported (liveness under ircheck's fairness): " + ", ".join(skipped) + " */")
+        out.append("/* not exported (liveness under ircheck's fairness, or lockdep's judgement over all reachable "
+                   "usages): " + ", ".join(skipped) + " */")
     for i, v in enumerate(ts.vars):
         out.append(f"{_type(v.size)} v{i} = {v.init};  /* {_comment(v.name)} */")
     width = max((len(t.updates) for t in ts.transitions), default=0)
     if width:  # temporaries for simultaneous updates; hidden: not part of SPIN's state vector
         out.append("hidden int " + ", ".join(f"t{k}" for k in range(width)) + ";")
-    props = [p for p in ts.state_props if p.check in checks]
+    props = [p for p in ts.state_props if p.check in checks and p.check in SAFETY_EXPORTED]
     ok = " && ".join(_e(p.ok) for p in props) if props else ""
     out.append("")
     out.append("active proctype system() {")
@@ -86,7 +89,7 @@ def to_promela(ts: TransitionSystem) -> str:
         for k, (vi, _e2) in enumerate(t.updates):
             body.append(f"v{vi} = t{k}")
         for check, _msg in t.violates:
-            if check in checks:
+            if check in checks and check in SAFETY_EXPORTED:
                 body.append("assert(false)")
                 break
         if ok:
