@@ -643,8 +643,13 @@ class KernelLowering:
             if not dsc.level:  # a pending edge is resent once (check_irq_resend)
                 pic, bit = dsc.pic, 1 << dsc.irq.input
                 resend = {**last, dsc.pending: C(0), pic.irr: Bin("|", V(pic.irr), C(bit))}
-                self.add(Label(label.actor, label.action + ": resend the pending edge", label.line, label.cpu,
-                               label.context), And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(1))), resend, g)
+                latched = Eq(Bin("&", V(pic.irr), C(bit)), C(bit))
+                rlabel = Label(label.actor, label.action + ": resend the pending edge", label.line, label.cpu,
+                               label.context)
+                self.add(rlabel, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(1)), Not(latched)), resend, g)
+                self.add(rlabel, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(1)), latched), resend, g,
+                         [("no_lost_irq", f"IRQ {n}: the PENDING edge resent by enable_irq merges with an edge "
+                                          f"already latched in {pic.name}.IRR[{dsc.irq.input}]: one of them is lost")])
                 self.add(label, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(0))), last, g)
             else:
                 self.add(label, And(here, Eq(dv, C(1))), last, g)

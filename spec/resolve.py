@@ -556,12 +556,12 @@ class _Resolver:
             if handler == "NULL":
                 handler = None
                 if thread is None:
-                    self.err("IRQ504", f"request_irq {r.irq} NULL: -EINVAL, no handler and no thread", r.span,
+                    self.err("IRQ504", f"request_irq {r.irq}: -EINVAL, no handler and no thread", r.span,
                              "name a handler, or add `thread T oneshot`")
                     ok = False
                 elif not oneshot:
-                    self.err("IRQ503", f"request_irq {r.irq} NULL thread {thread}: -EINVAL, a threaded IRQ with no "
-                             "primary handler needs IRQF_ONESHOT", r.span,
+                    self.err("IRQ503", f"request_irq {r.irq}: -EINVAL, a threaded IRQ with no primary handler "
+                             f"({thread}) needs IRQF_ONESHOT", r.span,
                              "add `oneshot`: the line must stay masked until the thread has run")
                     ok = False
             elif not self.want(r.handler, ("handler",), "handler"):
@@ -576,7 +576,7 @@ class _Resolver:
                 self.err("IRQ503", f"request_irq {r.irq}: `oneshot` needs a `thread`", opts["oneshot"].span)
                 ok = False
             if shared and dev_id is None:
-                self.err("IRQ502", f"request_irq {r.irq} shared: -EINVAL, a shared IRQ needs a dev_id", r.span,
+                self.err("IRQ502", f"request_irq {r.irq}: -EINVAL, a shared IRQ needs a dev_id", r.span,
                          "add `dev_id DEVICE`: free_irq and the handler use it to tell the sharers apart")
                 ok = False
             where = self.irq_line(r.irq)
@@ -627,12 +627,13 @@ class _Resolver:
                     self.err("IRQ506", f"request_irq {irq.irq} dev_id {a.dev_id}: that device is not on IRQ "
                              f"{irq.irq}", ast.Span(a.line, 1))
         threads = [a.thread for irq in self.d.irqs.values() for a in irq.actions if a.thread]
+        named = {s.value for r in self.requests for s in r.options if s.key == "thread"}  # even refused ones
         for t in set(threads):
             if threads.count(t) > 1:
                 self.err("IRQ507", f"irq_thread '{t}' serves two request_irq bindings", ast.Span(self.d.code[t].line, 1)
                          if t in self.d.code else ast.Span(0, 0), "give each its own thread")
         for c in self.d.code.values():
-            if c.kind == "irq_thread" and c.name not in threads:
+            if c.kind == "irq_thread" and c.name not in named:
                 self.err("IRQ508", f"irq_thread '{c.name}' is not bound by any `request_irq ... thread {c.name}`",
                          ast.Span(c.line, 1))
 
