@@ -188,7 +188,7 @@ class KernelLowering:
 
     # ---- variables ---------------------------------------------------------------------------
     def owner_names(self) -> tuple[str, ...]:
-        names = ["-"] + [t.label for t in self.tasks]
+        names = ["free"] + [t.label for t in self.tasks]
         for c in range(self.d.cpus):
             names += [f"cpu{c} frame {k}" for k in range(1, self.maxdepth + 1)]
         return tuple(names)
