@@ -2,7 +2,9 @@
 
 Registered through the `pytest11` entry point. The expectation of each check comes from the
 model's `# expect: no_lost_irq violated, no_starvation holds` header; a model without one is
-expected to hold every check it runs. A failing item prints the text counterexample.
+expected to hold every check it runs. A failing item prints the text counterexample. A design
+that must be refused says `# expect-error: IRQ501 line 18: TEXT` (the one coded error, its line,
+and words of its message), e.g. a request_irq conflict the kernel would answer with -EBUSY.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from ircheck.result import Report
 
 _EXPECT = re.compile(r"^#\s*expect:\s*(.+)$", re.M)
 _STATUS = ("holds", "violated", "inconclusive")
+_EXPECT_ERROR = re.compile(r"^#\s*expect-error:\s*(IRQ\d+)\s+line\s+(\d+)(?::\s*(.*))?$", re.M)
+
+
+def expected_error(source: str) -> tuple[str, int, str] | None:
+    """The `# expect-error: CODE line N: TEXT` header, if any."""
+    m = _EXPECT_ERROR.search(source)
+    return (m.group(1), int(m.group(2)), (m.group(3) or "").strip()) if m else None
 
 
 def expectations(source: str) -> dict[str, str] | None:
@@ -45,6 +54,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 class IrqFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         report = check_file(self.path)
+        want_error = expected_error(self.path.read_text())
+        if want_error is not None:
+            yield IrqItem.from_parent(self, name="error", report=report, check=None, expected="error",
+                                      error=want_error)
+            return
         if report.errors:
             yield IrqItem.from_parent(self, name="model", report=report, check=None, expected="holds")
             return
@@ -68,13 +82,22 @@ class IrqFailure(Exception):
 
 
 class IrqItem(pytest.Item):
-    def __init__(self, *, report: Report, check: str | None, expected: str, **kw: Any) -> None:
+    def __init__(self, *, report: Report, check: str | None, expected: str,
+                 error: tuple[str, int, str] | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.report = report
         self.check = check
         self.expected = expected
+        self.error = error
 
     def runtest(self) -> None:
+        if self.error is not None:
+            code, line, words = self.error
+            got = [(d.code, d.line) for d in self.report.errors]
+            if got != [(code, line)] or words not in self.report.errors[0].message:
+                raise IrqFailure(f"expected exactly error {code} at line {line} ({words!r}), got:\n"
+                                 + text(self.report))
+            return
         if self.report.errors:
             raise IrqFailure("the model does not check:\n" + text(self.report))
         got = next((c.status for c in self.report.checks if c.name == self.check), None)

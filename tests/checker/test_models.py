@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import ircheck
+from ircheck.pytest_plugin import expected_error
 from tests.conftest import MODELS, expectations
 
 MODEL_FILES = sorted(MODELS.glob("*.irq"))
@@ -18,8 +19,14 @@ def test_there_are_enough_models() -> None:
 
 @pytest.mark.parametrize("path", MODEL_FILES, ids=[p.name for p in MODEL_FILES])
 def test_model_matches_header(path: Path) -> None:
-    expected = expectations(path)
     report = ircheck.check_file(path)
+    want_error = expected_error(path.read_text())
+    if want_error is not None:  # a design the kernel would refuse (request_irq -EBUSY / -EINVAL)
+        code, line, words = want_error
+        assert [(d.code, d.line) for d in report.errors] == [(code, line)]
+        assert words in report.errors[0].message
+        return
+    expected = expectations(path)
     assert not report.errors, [d.render() for d in report.errors]
     got = {c.name: c.status for c in report.checks}
     for name, status in expected.items():
