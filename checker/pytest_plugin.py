@@ -93,8 +93,8 @@ class IrqItem(pytest.Item):
     def runtest(self) -> None:
         if self.error is not None:
             code, line, words = self.error
-            got = [(d.code, d.line) for d in self.report.errors]
-            if got != [(code, line)] or words not in self.report.errors[0].message:
+            found = [(d.code, d.line) for d in self.report.errors]
+            if found != [(code, line)] or words not in self.report.errors[0].message:
                 raise IrqFailure(f"expected exactly error {code} at line {line} ({words!r}), got:\n"
                                  + text(self.report))
             return
