@@ -295,7 +295,7 @@ class KernelLowering:
                 parts.append(And(Eq(V(t.pc), C(i)), Not(Eq(V(self.lock[st.arg.name]), C(0)))))
             elif n.kind == "sync_wait" and isinstance(st, ast.Simple):
                 assert isinstance(st.arg, ast.Num)
-                parts.append(And(Eq(V(t.pc), C(i)), Eq(V(self.desc[st.arg.value].inprogress), C(1))))
+                parts.append(And(Eq(V(t.pc), C(i)), Not(self.irq_idle(self.desc[st.arg.value]))))
         return Or(*parts)
 
     def task_bh(self, t: Task) -> Expr:
@@ -405,7 +405,7 @@ class KernelLowering:
             if st.op != "disable_irq":  # disable_irq's sleep is judged at its first step
                 waits = self.sleep_variants(ctx, f"{st.op} {st.arg.value}")
             for guard, vio in waits:
-                self.add(label, And(here, guard, Eq(V(dsc.inprogress), C(0))), nxt, g, vio)
+                self.add(label, And(here, guard, self.irq_idle(dsc)), nxt, g, vio)
         elif kind in ("flow_entry", "flow_done", "flow_end"):
             assert ctx.inc is not None and ctx.inc.irq is not None
             self.lower_flow(node, ctx, goto, label)
@@ -600,13 +600,12 @@ class KernelLowering:
                         g_if = And(g_if, Bin(">", V(t.bh), C(0)))
                 usage.append((g_if, [fact(f) for f in facts]))
             variants.append(usage)
-            others = sorted(self.context_locks(ctx) - {lk})[:4]
-            held: list[tuple[Expr, list[tuple[str, str]]]] = []
-            for combo in itertools.product((0, 1), repeat=len(others)):
-                gs = [Eq(V(self.lock[a]), ctx.owner) if bit else Not(Eq(V(self.lock[a]), ctx.owner))
-                      for a, bit in zip(others, combo, strict=True)]
-                held.append((And(*gs), [fact(f"dep|{a}|{lk}|{where}") for a, bit in zip(others, combo, strict=True)
-                                        if bit]))
+            # one variant per other lock the context may hold (they overlap when it holds several: the
+            # same successor twice, harmless), and one for holding none: linear in the number of locks
+            others = sorted(self.context_locks(ctx) - {lk})
+            holds = [Eq(V(self.lock[a]), ctx.owner) for a in others]
+            held: list[tuple[Expr, list[tuple[str, str]]]] = [(And(*[Not(h) for h in holds]), [])]
+            held += [(h, [fact(f"dep|{a}|{lk}|{where}")]) for a, h in zip(others, holds, strict=True)]
             variants.append(held)
         for guard_e, eff in effects:
             for combo2 in itertools.product(*variants) if variants else [()]:
@@ -623,6 +622,18 @@ class KernelLowering:
         return ("__fact__", key)
 
     # -- genirq calls (L5, L6)
+    def irq_threads(self, dsc: Descriptor) -> list[Task]:
+        names = {a.thread for a in dsc.irq.actions if a.thread}
+        return [t for t in self.tasks if t.code.name in names]
+
+    def irq_idle(self, dsc: Descriptor) -> Expr:
+        """synchronize_irq's condition: no handler runs and no thread of the line is woken or running."""
+        parts = [Eq(V(dsc.inprogress), C(0))]
+        for t in self.irq_threads(dsc):
+            assert t.wake is not None
+            parts += [Eq(V(t.wake), C(0)), Eq(V(t.pc), C(0))]
+        return And(*parts)
+
     def lower_irq_call(self, op: str, n: int, ctx: Context, nxt: dict[int, Expr], label: Label) -> None:
         dsc = self.desc[n]
         here, g = ctx.here, self.group
@@ -808,6 +819,9 @@ class KernelLowering:
             self.lock_wait_props()
         if self.enabled("no_deadlock"):
             self.self_wait_props()
+            self.thread_self_wait_props()
+        if self.enabled("no_sleep_in_atomic"):
+            self.sleep_wait_props()
         if self.enabled("no_lost_wakeup"):
             self.lost_wakeup_requests()
 
@@ -910,6 +924,32 @@ class KernelLowering:
             self.props.append(StateProp("no_deadlock", Not(bad),
                                         f"{'/'.join(ops)} {n} inside IRQ {n}'s own handler waits for that handler to "
                                         f"finish, that is for itself (L6); use disable_irq_nosync", 0))
+
+    def thread_self_wait_props(self) -> None:
+        """synchronize_irq waits for the line's threads: from inside such a thread it waits for itself."""
+        def waits_for(nd: Node, n: int) -> bool:
+            return nd.kind == "sync_wait" and isinstance(nd.stmt, ast.Simple) and \
+                isinstance(nd.stmt.arg, ast.Num) and nd.stmt.arg.value == n
+        for n, dsc in self.desc.items():
+            for t in self.irq_threads(dsc):
+                locs = {i for i, nd in enumerate(t.body.nodes) if waits_for(nd, n)}
+                if locs:
+                    self.props.append(StateProp("no_deadlock", Not(In(V(t.pc), locs)),
+                                                f"{t.label} waits in synchronize_irq {n} for the threads of IRQ {n}, "
+                                                f"that is for itself (L6)", t.code.line))
+
+    def sleep_wait_props(self) -> None:
+        """A frame that reaches synchronize_irq/free_irq sleeps in atomic context even if the wait never ends."""
+        for inc in self.incs:
+            for i, nd in enumerate(inc.body.nodes):
+                st = nd.stmt
+                if nd.kind == "sync_wait" and isinstance(st, ast.Simple) and st.op in ("synchronize_irq", "free_irq"):
+                    assert isinstance(st.arg, ast.Num)
+                    where = "hardirq" if inc.hardirq else "softirq"
+                    at = Or(*[Eq(V(c.pc), C(inc.base + i)) for c in self.cpus])
+                    self.props.append(StateProp(
+                        "no_sleep_in_atomic", Not(at), f"BUG: sleeping function called from invalid context: "
+                        f"{st.op} {st.arg.value} in {inc.describe(False)}, {where} context", nd.line))
 
     def lost_wakeup_requests(self) -> None:
         for t in self.tasks:

@@ -83,6 +83,39 @@ def _safe_unsafe_scenario(safe: str, unsafe: str, irq: str) -> str:
             " *** DEADLOCK ***")
 
 
+def _cycle(deps: list[Dep]) -> list[Dep]:
+    """A shortest cycle in the held -> taken graph (the first by line), as the dependencies around it."""
+    edges: dict[str, list[Dep]] = {}
+    for d in deps:
+        edges.setdefault(d.held, []).append(d)
+    best: list[Dep] = []
+    for start in sorted(edges):
+        prev: dict[str, Dep] = {}
+        frontier = [start]
+        found: Dep | None = None
+        while frontier and found is None:
+            nxt: list[str] = []
+            for lk in frontier:
+                for d in edges.get(lk, []):
+                    if d.taken == start:
+                        found = d
+                        break
+                    if d.taken not in prev:
+                        prev[d.taken] = d
+                        nxt.append(d.taken)
+                if found is not None:
+                    break
+            frontier = nxt
+        if found is None:
+            continue
+        path = [found]
+        while path[0].held != start:
+            path.insert(0, prev[path[0].held])
+        if not best or len(path) < len(best):
+            best = path
+    return best
+
+
 PAIRS = (("IN-HARDIRQ", "HARDIRQ-ON", "Interrupt", "hardirq"), ("IN-SOFTIRQ", "SOFTIRQ-ON", "SoftIRQ", "softirq"))
 
 
@@ -102,14 +135,12 @@ def judge(facts: frozenset[str]) -> list[FactViolation]:
                    f"CPU that holds it spins for ever.\n{_irq_scenario(u.lock, irq)}")
             out.append(FactViolation(CHECK, msg, u.key, u.line))
             break
-    for d in deps:  # K5: lock order cycle (ABBA)
-        back = next((x for x in deps if x.held == d.taken and x.taken == d.held), None)
-        if back is not None and d.line <= back.line:
-            msg = (f"possible circular locking dependency: {d.who} takes {d.taken} while holding {d.held} "
-                   f"(line {d.line}); {back.who} takes {back.taken} while holding {back.held} (line {back.line}).\n"
-                   f"{_abba_scenario(d.held, d.taken)}")
-            out.append(FactViolation(CHECK, msg, back.key, back.line))
-            break
+    cycle = _cycle(deps)  # K5: a lock order cycle (ABBA, or longer)
+    if cycle:
+        steps = "; ".join(f"{d.who} takes {d.taken} while holding {d.held} (line {d.line})" for d in cycle)
+        head = cycle[0]
+        msg = f"possible circular locking dependency: {steps}.\n{_abba_scenario(head.held, head.taken)}"
+        out.append(FactViolation(CHECK, msg, cycle[-1].key, cycle[-1].line))
     for inside, on, irq, word in PAIRS:  # K5: irq-safe -> irq-unsafe dependency
         safe = {u.lock for u in uses if u.usage == inside}
         unsafe = {u.lock: u for u in reversed(uses) if u.usage == on}

@@ -1016,15 +1016,10 @@ def test_l6_waiting_for_the_own_irq_inside_its_handler_deadlocks(call: str) -> N
     assert not m.some(lambda s: m.anywhere(s, 0, "HN"))  # the handler never gets past the wait
 
 
-SELF_WAIT_SLEEP = "D4: synchronize_irq/free_irq may sleep (wait_event), so calling them in hardirq context is " \
-    "'sleeping function called from invalid context'; the lowering tags the sleep only on the step that finishes " \
-    "the wait (guarded by inprogress == 0), which never happens when the handler waits for itself"
-
-
 @pytest.mark.parametrize("call", [
     "disable_irq 3",
-    pytest.param("synchronize_irq 3", marks=pytest.mark.xfail(strict=True, reason=SELF_WAIT_SLEEP)),
-    pytest.param("free_irq 3", marks=pytest.mark.xfail(strict=True, reason=SELF_WAIT_SLEEP)),
+    "synchronize_irq 3",
+    "free_irq 3",
 ])
 def test_l6_d4_waiting_for_the_own_irq_in_its_handler_is_also_a_sleep_in_hardirq(call: str) -> None:
     res = check(L6.replace("CALL", call), "no_sleep_in_atomic")
@@ -1599,14 +1594,8 @@ def test_w2_wake_up_only_wakes_its_own_queue() -> None:
     assert res.states[-1]["app.state"] == 1 and res.states[-1]["rx_ready"] == 1
 
 
-# ---- suspected lowering bugs (strict xfail: they pass once the lowering is fixed) ---------------------
+# ---- found by these tests and fixed: synchronize_irq waits for threads, lockdep over any lock count and cycle length
 
-THREAD_SYNC = "L5/L6 with D3 (the thread function is the IRQ's threaded handler): Linux synchronize_irq() - and " \
-    "so disable_irq() and free_irq() - also waits until no threaded handler of the IRQ is active " \
-    "(desc->threads_active); the lowering's sync_wait only waits for irqN.inprogress (the hard part)"
-
-
-@pytest.mark.xfail(strict=True, reason=THREAD_SYNC)
 def test_l6_disable_irq_of_its_own_irq_inside_the_irq_thread_deadlocks() -> None:
     text = PIC + """device nic { irq master.3 edge raises 1 }
 request_irq 3 h thread t
@@ -1623,7 +1612,6 @@ check no_deadlock
     assert check(text, "no_deadlock").status == "violated"
 
 
-@pytest.mark.xfail(strict=True, reason=THREAD_SYNC)
 def test_l5_disable_irq_waits_for_the_woken_irq_thread() -> None:
     text = PIC + """cpus 2
 device nic { irq master.3 edge raises 1 }
@@ -1645,10 +1633,6 @@ check no_data_race
     assert check(text, "no_data_race").status == "holds"
 
 
-@pytest.mark.xfail(strict=True, reason="K5 (no lock taken twice, no ordering cycle): lower_acquire records `dep` "
-                   "facts only for the first 4 other locks of the context, alphabetically "
-                   "(sorted(context_locks - {lk})[:4]), so with 6 locks thread x's F -> E dependency is never a "
-                   "fact and lockdep misses the ABBA that no_deadlock finds")
 def test_k5_abba_is_found_whatever_the_number_of_locks_in_the_context() -> None:
     text = PIC + """cpus 2
 spinlock A
@@ -1716,9 +1700,6 @@ check lockdep
     assert res.status == "violated" and "possible circular locking dependency" in res.message
 
 
-@pytest.mark.xfail(strict=True, reason="K5 'no ordering cycle': lockdep.judge only looks for two-lock cycles "
-                   "(a dep and its reverse); the cycle A -> B -> C -> A is never reported although lockdep "
-                   "reports any circular dependency chain")
 def test_k5_a_three_lock_ordering_cycle_is_reported() -> None:
     text = PIC + """spinlock A
 spinlock B
