@@ -10,7 +10,7 @@ import ircheck
 from ircheck.pytest_plugin import expected_error
 from tests.conftest import MODELS, expectations
 
-MODEL_FILES = sorted(MODELS.glob("*.irq"))
+MODEL_FILES = sorted(MODELS.glob("*.irq")) + sorted(MODELS.glob("errors/*.irq"))  # errors/: refused designs
 
 
 def test_there_are_enough_models() -> None:

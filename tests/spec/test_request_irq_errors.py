@@ -1,6 +1,6 @@
 """L7: request_irq's -EBUSY / -EINVAL are static diagnostics at the line that causes them.
 
-The models/kernel_err_*.irq designs are refused; each whose first line says `# expect-error: CODE line N: TEXT`.
+The models/errors/*.irq designs are refused; each whose first line says `# expect-error: CODE line N: TEXT`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 import ircheck
 
-FIXTURES = sorted((Path(__file__).parents[2] / "models").glob("kernel_err_*.irq"))
+FIXTURES = sorted((Path(__file__).parents[2] / "models" / "errors").glob("*.irq"))
 
 
 def test_there_are_error_fixtures() -> None:
