@@ -101,12 +101,27 @@ def judge_facts(ts: TransitionSystem, res: SearchResult) -> None:
 
 def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | None = None,
                timeout: float | None = None, max_memory_mb: float | None = None,
-               progress: Callable[[int, int, float], None] | None = None) -> tuple[list[CheckResult], Stats]:
+               progress: Callable[[int, int, float], None] | None = None,
+               workers: int = 1, store: str = "dict") -> tuple[list[CheckResult], Stats]:
+    """workers > 1: `ircheck.parallel` (same results, several processes); store "compact" or "hash":
+    `ircheck.compact` (a compact visited set; a hash-compacted search never says "holds")."""
     if engine == "smt":
         raise IrcheckError([Diagnostic("IRQ902", "--engine smt is not available yet", "<command line>", 0, 0,
                                        "use --engine explicit (or auto)")])
-    eng = Explicit(ts, Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb()), progress)
+    limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb())
+    eng: Explicit
+    if store != "dict":
+        from ircheck.compact import CompactExplicit
+        if workers > 1:
+            raise ValueError("a compact store runs in one process: use workers=1")
+        eng = CompactExplicit(ts, limits, progress, store=store)
+    elif workers > 1:
+        from ircheck.parallel import ParallelExplicit
+        eng = ParallelExplicit(ts, limits, progress, workers=workers)
+    else:
+        eng = Explicit(ts, limits, progress)
     res: SearchResult = eng.run()
+    unproved: dict[str, str] = getattr(res, "unproved", {})  # compact: checks it cannot call "holds"
     judge_facts(ts, res)
     out: list[CheckResult] = []
     for name in ts.checks:
@@ -118,21 +133,26 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
         elif not res.complete:
             out.append(CheckResult(name, INCONCLUSIVE,
                                    note=f"search stopped ({res.stopped_by}) after {res.states} states"))
+        elif name in unproved:
+            out.append(CheckResult(name, INCONCLUSIVE, note=unproved[name]))
         else:
             out.append(CheckResult(name, HOLDS))
-    stats = Stats("explicit", res.states, res.transitions, res.depth, res.seconds, res.peak_mb,
-                  res.complete and not res.bound_hit, res.stopped_by or ("nesting bound" if res.bound_hit else ""))
+    stats = Stats(getattr(eng, "label", "explicit"), res.states, res.transitions, res.depth, res.seconds,
+                  res.peak_mb, res.complete and not res.bound_hit,
+                  res.stopped_by or ("nesting bound" if res.bound_hit else ""))
     return out, stats
 
 
 def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: str = "auto",
                 max_states: int | None = None, timeout: float | None = None,
                 max_memory_mb: float | None = None,
-                progress: Callable[[int, int, float], None] | None = None) -> Report:
+                progress: Callable[[int, int, float], None] | None = None,
+                workers: int = 1, store: str = "dict") -> Report:
     report = Report(model.path, source=model.source)
     try:
         ts = build(model, checks)
-        report.checks, report.stats = run_engine(ts, engine, max_states, timeout, max_memory_mb, progress)
+        report.checks, report.stats = run_engine(ts, engine, max_states, timeout, max_memory_mb, progress,
+                                                 workers, store)
     except IrcheckError as e:
         report.errors = [Diagnostic(d.code, d.message, d.path if d.path != "<command line>" else model.path,
                                     d.line, d.column, d.hint) for d in e.diagnostics]
@@ -151,14 +171,17 @@ def check_source(text: str, path: str = "<string>", checks: Sequence[str] | None
 def check_file(path: str | Path, checks: Sequence[str] | None = None, engine: str = "auto",
                max_states: int | None = None, timeout: float | None = None,
                max_memory_mb: float | None = None,
-               progress: Callable[[int, int, float], None] | None = None) -> Report:
+               progress: Callable[[int, int, float], None] | None = None,
+               workers: int = 1, store: str = "dict") -> Report:
     """Check one `.irq` file.
 
     checks: narrow to these check names (default: the model's own `check` lines,
     or every built-in check). Limits make unfinished checks "inconclusive".
+    workers: processes for the search (same results); store: "dict" (default), "compact" or
+    "hash" (a compact visited set; see `ircheck.compact`).
     """
     try:
         model = parse_file(path)
     except IrcheckError as e:
         return Report(str(path), errors=e.diagnostics, source=e.source)
-    return check_model(model, checks, engine, max_states, timeout, max_memory_mb, progress)
+    return check_model(model, checks, engine, max_states, timeout, max_memory_mb, progress, workers, store)

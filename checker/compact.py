@@ -1,0 +1,440 @@
+"""`--compact` / `--store compact|hash`: BFS with the visited set in a flat `array('Q')`.
+
+The default engine keeps `seen` as a dict state -> parent: about 90 bytes per state. Here the
+visited set is an open-addressing table of 64-bit words (double hashing, prime capacity, 1M slots
+to start with, then load kept between 1/2 and 3/4 by growing in place by 1.5x): 10.7 to 16 bytes
+per state, plus the two widest consecutive BFS levels, which are kept as Python ints. Two stores:
+
+* exact (`--store compact`, when a packed state has at most 62 bits): the word is the state
+  itself (plus one), so nothing can be missed and the verdicts are those of the default engine.
+* hash compaction (`--store hash`, and `--store compact` for wider states): the word is a 62-bit
+  hash of the state, multiply-shift `((a*t) mod 2^w) >> (w-62)` with a random odd `a` (seeded:
+  the same run gives the same result), a 2-universal family: two different states collide with
+  probability at most 2^-61. A state whose hash collides with a stored one is taken as visited
+  and its successors may never be explored, so the search can miss states. The probability that
+  any two of the n states stored collide is at most n(n-1)/2 * 2^-61 (the usual hash-compaction
+  estimate, Wolper & Leroy 1993, on the states stored); the report gives it.
+
+Verdicts. A violation found is always real: its trace is rebuilt and replayed through the
+reference semantics like any other. A check that a hash-compacted search did not find violated
+is reported **inconclusive** (exit status 3), never "holds", with a note that says it was a
+hash-compacted search of n states and gives the probability bound: "holds" in ircheck means
+proved, and a probabilistic argument is not a proof. Whoever accepts the bound reads the note;
+CI that needs a proof sees exit status 3. With the exact store the verdicts are the usual ones.
+
+Counterexamples. The table keeps no parent links. When the search has found violations (and
+deadlock candidates), a second, ordinary BFS from the initial state (dict with parent links, the
+same order as the default engine) runs until it has reached every state a trace must end in: it
+stops at the depth of the deepest violation, so it needs the memory of the default engine for the
+states up to that depth only. Its paths are the default engine's paths. Should that second search
+hit a limit, the violations it could not rebuild are dropped and the search counts as stopped
+(inconclusive), never "holds".
+
+Liveness. `no_deadlock` is decided: the quiet states (no CPU can step, something unfinished) are
+kept in full, and `ircheck.liveness.deadlocks` works on them and their successors. The checks
+judged on the whole state graph (`no_starvation` and the other request checks) cannot be decided
+without it: they are inconclusive with a note saying so.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult
+from ircheck.spec.ts import TransitionSystem
+from ircheck.sysinfo import peak_rss_mb
+
+STORES = ("dict", "compact", "hash")
+HASH_BITS = 62
+_EBIT = 1 << 63  # epoch bit: flipped for every entry by each in-place growth
+_LOAD = 0.75
+_INITIAL = 1 << 20  # slots (8 MB): each growth rehashes every entry in Python, so start with room
+
+
+@dataclass
+class CompactResult(SearchResult):
+    omission: float = 0.0                                  # bound on P(some state was missed)
+    unproved: dict[str, str] = field(default_factory=dict)  # check -> why it is not "holds"
+
+
+def _is_prime(n: int) -> bool:
+    if n < 2:
+        return False
+    for p in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):
+        if n % p == 0:
+            return n == p
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        r += 1
+    for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):  # deterministic below 3.3e24
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def next_prime(n: int) -> int:
+    n = max(n, 3) | 1
+    while not _is_prime(n):
+        n += 2
+    return n
+
+
+def omission_bound(states: int, bits: int = HASH_BITS) -> float:
+    """P(two of `states` stored states share a hash) <= C(states, 2) * 2^(1-bits) (multiply-shift)."""
+    return min(1.0, states * (states - 1) / 2 * 2.0 ** (1 - bits))
+
+
+class Table:
+    """Open addressing over array('Q'): 0 is empty; a word is key | epoch bit, key in [1, 2^62]."""
+
+    def __init__(self, capacity: int) -> None:
+        self.cap = next_prime(max(capacity, 1021))
+        self.words = array("Q", bytes(8 * self.cap))
+        self.epoch = 0
+        self.count = 0
+
+    @property
+    def grow_at(self) -> int:
+        return int(self.cap * _LOAD)
+
+    def grow(self) -> None:
+        """Capacity x1.5 (next prime), rehashed in place: the old and new arrays never coexist."""
+        tab, old = self.words, self.cap
+        new = next_prime(old * 3 // 2)
+        add = new - old
+        while add > 0:  # extend in 8 MB chunks: no big temporary
+            k = min(add, 1 << 20)
+            tab.frombytes(bytes(8 * k))
+            add -= k
+        en = self.epoch ^ _EBIT
+        c1 = new - 1
+        for i in range(old):
+            x = tab[i]
+            if not x or (x & _EBIT) == en:
+                continue  # empty, or moved already
+            tab[i] = 0
+            y = x ^ _EBIT
+            while y:
+                j = y % new
+                z = tab[j]
+                if z and (z & _EBIT) == en:
+                    step = 1 + (y >> 20) % c1
+                    while True:
+                        j += step
+                        if j >= new:
+                            j -= new
+                        z = tab[j]
+                        if not z or (z & _EBIT) != en:
+                            break
+                tab[j] = y
+                y = z ^ _EBIT if z else 0  # an entry not moved yet was displaced: place it next
+        self.cap, self.epoch = new, en
+
+
+class CompactExplicit(Explicit):
+    """BFS over a compact visited table; `run()` returns a `CompactResult` (see the module docstring)."""
+
+    def __init__(self, ts: TransitionSystem, limits: Limits | None = None,
+                 progress: Callable[[int, int, float], None] | None = None, store: str = "compact",
+                 seed: int = 0x1C4EC4) -> None:
+        super().__init__(ts, limits, progress)
+        if store not in ("compact", "hash"):
+            raise ValueError(f"unknown store {store!r}")
+        self.exact = store == "compact" and self.pk.bits <= HASH_BITS
+        w = max(self.pk.bits, 64)
+        self.hash_a = random.Random(seed).getrandbits(w) | 1
+        self.hash_w = w
+        self.label = ("explicit, compact store (exact)" if self.exact
+                      else "explicit, hash-compacted (62-bit)")
+        self.table: Table | None = None
+        self._paths: dict[int, list[int]] = {}
+        self._rebuild_stop = ""
+
+    def key(self, t: int) -> int:
+        """The table key of state t (without the epoch bit)."""
+        if self.exact:
+            return t + 1
+        return (((self.hash_a * t) & ((1 << self.hash_w) - 1)) >> (self.hash_w - HASH_BITS)) + 1
+
+    # ---- the search
+    def run(self) -> CompactResult:
+        ts = self.ts
+        res = CompactResult()
+        checks = set(ts.checks)
+        trans_checks = {ti: t.violates for ti, t in enumerate(ts.transitions) if t.violates}
+        succ, props, unfinished = self.code.succ, self.code.props, self.code.unfinished
+        has_props = bool(ts.state_props)
+        want_deadlock = DEADLOCK in checks
+        live = {r.check for r in ts.requests} & checks
+        safety = {c for c in checks if c not in (STARVATION, DEADLOCK) and c not in live}
+        quiet: list[int] = []
+        # violations as the default engine records them, but with the state instead of the path
+        stubs: dict[str, tuple[int, int | None, str, int]] = {}  # check -> (state, transition, message, line)
+        fact_stubs: dict[str, tuple[int, int, str, int]] = {}    # fact -> (state, transition, check, line)
+        fact_check, bound_check = ts.fact_check, ts.bound_check
+        lim = self.limits
+        t0 = time.perf_counter()
+        deadline = t0 + lim.timeout if lim.timeout else None
+        max_states = lim.max_states
+        tab = self.table = Table(int(max_states / _LOAD) + 64 if max_states else _INITIAL)
+        exact, a, w = self.exact, self.hash_a, self.hash_w
+        wmask, shift = (1 << w) - 1, w - HASH_BITS
+
+        def record_props(bad: int, t: int) -> None:
+            k = 0
+            while bad:
+                if bad & 1:
+                    p = ts.state_props[k]
+                    if p.check not in stubs:
+                        stubs[p.check] = (t, None, p.message, p.line)
+                bad >>= 1
+                k += 1
+
+        words = tab.words
+        cap, cap1 = tab.cap, tab.cap - 1
+        e1 = 1 + tab.epoch
+        x0 = self.key(self.init) + tab.epoch
+        words[x0 % cap] = x0
+        n = 1
+        grow_at = tab.grow_at
+        init_bad = props(self.init) if has_props else 0
+        if init_bad:
+            record_props(init_bad, self.init)
+        frontier = [self.init]
+        transitions = 0
+        depth = 0
+        gc_was = gc.isenabled()
+        gc.disable()
+        next_check = 4096 if max_states is None else min(4096, max_states)
+        try:
+            while frontier:
+                nxt: list[int] = []
+                app = nxt.append
+                for s in frontier:
+                    out: list[int] = []
+                    vio: list[int] = []
+                    ncpu = succ(s, out, vio)
+                    transitions += len(out)
+                    if vio:
+                        for ti in vio:
+                            for check, msg in trans_checks[ti]:
+                                if check == bound_check:
+                                    res.bound_hit = res.bound_hit or msg
+                                elif check == fact_check:
+                                    if msg not in fact_stubs:
+                                        fact_stubs[msg] = (s, ti, check, ts.transitions[ti].label.line)
+                                elif check not in stubs and check in checks:
+                                    stubs[check] = (s, ti, msg, ts.transitions[ti].label.line)
+                    if want_deadlock and ncpu == 0 and unfinished(s):
+                        quiet.append(s)
+                    for t in out:
+                        x = t + e1 if exact else (((a * t) & wmask) >> shift) + e1
+                        i = x % cap
+                        y = words[i]
+                        if y == x:
+                            continue
+                        if y:
+                            step = 1 + (x >> 20) % cap1
+                            while True:
+                                i += step
+                                if i >= cap:
+                                    i -= cap
+                                y = words[i]
+                                if y == x or not y:
+                                    break
+                            if y:
+                                continue
+                        words[i] = x
+                        n += 1
+                        app(t)
+                        if has_props:
+                            bad = props(t)
+                            if bad:
+                                record_props(bad, t)
+                    if n >= grow_at:
+                        tab.count = n
+                        tab.grow()
+                        cap, cap1, grow_at = tab.cap, tab.cap - 1, tab.grow_at
+                        e1 = 1 + tab.epoch
+                    if n >= next_check:
+                        next_check = n + 4096
+                        if max_states is not None:
+                            next_check = min(next_check, max_states)
+                        now = time.perf_counter()
+                        if self.progress:
+                            self.progress(n, depth, now - t0)
+                        if max_states is not None and n >= max_states:
+                            res.complete, res.stopped_by = False, f"--max-states {max_states}"
+                            raise _Stop
+                        if deadline is not None and now > deadline:
+                            res.complete, res.stopped_by = False, f"--timeout {lim.timeout:g}s"
+                            raise _Stop
+                        if lim.max_memory_mb and (next_check & 0xFFFF) < 4096 and \
+                                peak_rss_mb() > lim.max_memory_mb:
+                            res.complete, res.stopped_by = False, f"memory limit {lim.max_memory_mb:.0f} MB"
+                            raise _Stop
+                if safety and safety <= set(stubs) and not (checks & ({STARVATION, DEADLOCK} | live)):
+                    res.stopped_by = "every check already violated"
+                    break
+                frontier = nxt
+                if frontier:
+                    depth += 1
+        except _Stop:
+            pass
+        except KeyboardInterrupt:
+            res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+        except MemoryError:
+            res.complete, res.stopped_by = False, "out of memory"
+        finally:
+            if gc_was:
+                gc.enable()
+            tab.count = n
+        frontier = nxt = []
+        res.states, res.transitions, res.depth = n, transitions, depth
+        res.omission = 0.0 if exact else omission_bound(n)
+        self._finish(res, stubs, fact_stubs, quiet, live, t0)
+        return res
+
+    def _finish(self, res: CompactResult, stubs: dict[str, tuple[int, int | None, str, int]],
+                fact_stubs: dict[str, tuple[int, int, str, int]], quiet: list[int], live: set[str],
+                t0: float) -> None:
+        """Counterexample paths (one exact BFS to the deepest target), deadlocks, verdict notes."""
+        ts = self.ts
+        checks = set(ts.checks)
+        needed = set(fact_stubs)
+        if ts.judge is not None and fact_stubs:
+            needed = {fv.witness for fv in ts.judge(frozenset(fact_stubs))}
+        targets = [st[0] for st in stubs.values()] + [fact_stubs[f][0] for f in sorted(needed)]
+        if targets:
+            self._rebuild(targets)
+        lost = False
+        for check, (s, ti, msg, line) in stubs.items():
+            if s in self._paths:
+                res.violations[check] = RawViolation(check, msg, self._paths[s], ti, line=line)
+            else:
+                lost = True
+        for fact, (s, ti, check, line) in fact_stubs.items():
+            path = self._paths.get(s) if fact in needed else []
+            if path is None:
+                lost = True
+                continue
+            res.facts[fact] = RawViolation(check, fact, path, ti, line=line)
+        if lost:
+            res.complete = False
+            res.stopped_by = f"{self._rebuild_stop} while rebuilding counterexamples"
+        if res.stopped_by == "every check already violated":
+            res.complete = True
+        if res.complete and not res.bound_hit and DEADLOCK in checks and DEADLOCK not in res.violations:
+            from ircheck.liveness import deadlocks
+            try:
+                v = deadlocks(self, quiet)  # calls self.path_to: one exact BFS to that state
+                if v:
+                    res.violations[DEADLOCK] = v
+                elif self._rebuild_stop:
+                    res.complete, res.stopped_by = False, f"{self._rebuild_stop} while rebuilding counterexamples"
+            except KeyboardInterrupt:
+                res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+            except _Lost:
+                res.complete = False
+                res.stopped_by = f"{self._rebuild_stop} while rebuilding counterexamples"
+        for check in sorted(live - set(res.violations)):
+            res.unproved[check] = (f"not decided by a compact search: {check} is judged on the whole state graph, "
+                                   "which --compact does not keep; run without --compact")
+        if not self.exact:
+            note = (f"no violation found by a hash-compacted search of {res.states:,} states "
+                    f"(62-bit hashes): the probability that it missed states is at most {res.omission:.1e}; "
+                    "run without --compact for a proof")
+            for check in ts.checks:
+                if check not in res.violations and check not in res.unproved:
+                    res.unproved[check] = note
+        res.seconds = time.perf_counter() - t0
+        res.peak_mb = peak_rss_mb()
+
+    # ---- counterexamples: an exact BFS with parent links, up to the deepest target
+    def _rebuild(self, targets: list[int]) -> None:
+        """Paths to `targets`, by the default engine's BFS (so they are its paths); stops when all are found."""
+        want = {t for t in targets if t not in self._paths}
+        if not want:
+            return
+        succ = self.code.succ
+        seen: dict[int, int | None] = {self.init: None}
+        lim = self.limits
+        deadline = time.perf_counter() + lim.timeout if lim.timeout else None
+        frontier = [self.init]
+        left = want - {self.init}
+        checked = 0
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            while frontier and left:
+                nxt: list[int] = []
+                app = nxt.append
+                for s in frontier:
+                    out: list[int] = []
+                    succ(s, out, [])
+                    for t in out:
+                        if t not in seen:
+                            seen[t] = s
+                            app(t)
+                            if t in left:
+                                left.discard(t)
+                    if len(seen) >= checked + 4096:
+                        checked = len(seen)
+                        if deadline is not None and time.perf_counter() > deadline:
+                            self._rebuild_stop = f"--timeout {lim.timeout:g}s"
+                            break
+                        if lim.max_memory_mb and peak_rss_mb() > lim.max_memory_mb:
+                            self._rebuild_stop = f"memory limit {lim.max_memory_mb:.0f} MB"
+                            break
+                    if not left:
+                        break
+                else:
+                    frontier = nxt
+                    continue
+                break
+        except KeyboardInterrupt:
+            self._rebuild_stop = "interrupted (Ctrl-C)"
+        except MemoryError:
+            self._rebuild_stop = "out of memory"
+        finally:
+            if gc_was:
+                gc.enable()
+        for t in want:
+            if t in seen:
+                path = [t]
+                p = seen[t]
+                while p is not None:
+                    path.append(p)
+                    p = seen[p]
+                path.reverse()
+                self._paths[t] = path
+        if not self._rebuild_stop and want - set(self._paths):
+            self._rebuild_stop = "a state of the compacted search not found again"  # pragma: no cover
+
+    def path_to(self, s: int) -> list[int]:
+        if s not in self._paths:
+            self._rebuild([s])
+        if s not in self._paths:
+            raise _Lost
+        return self._paths[s]
+
+
+class _Stop(Exception):
+    pass
+
+
+class _Lost(Exception):
+    pass

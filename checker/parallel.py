@@ -1,0 +1,742 @@
+"""`--workers N`: the explicit BFS spread over N processes, with the serial engine's exact results.
+
+Design: a level-synchronous BFS over a partitioned state space.
+
+* Ownership. Every state has an owner, `(t & mask) % 1000003 % N`. Worker w keeps the `seen`
+  dict (state -> parent) of the states it owns and the frontier of its own states at the current
+  depth. The mask selects the state variables the partition looks at (see `choose_mask`): leaving
+  out the variables that most steps change (program counters, IRR) keeps most successors on the
+  worker that generated them, so fewer states travel between processes; the variables kept must
+  still split a sample of the space evenly. Correctness does not depend on the mask, only speed.
+* One round per BFS level: each worker expands its frontier with the generated successor code,
+  inserts the successors it owns and sends the others to their owners (one pickled message per
+  peer, de-duplicated); then every worker merges what it received. The parent process only
+  coordinates: it starts each level, collects small summaries (new-state counts, candidate
+  violations), applies the limits, and rebuilds counterexample paths by asking the owners for
+  parent links (one round trip per step).
+* The serial order is kept exactly. `ircheck.explicit.Explicit` orders the states of a level by
+  their first generator (position of the parent in the previous level, then position in the
+  successor list) and links each state to that generator. Here each frontier state carries an
+  order value v (its rank in that order, or any number that sorts the same way); the i-th
+  successor of a state gets the key v*M+i+1 (M > out-degree), an owner keeps the smallest key and
+  its parent, and sorts its new states by key. The keys order the next level, but grow by
+  log2(M) bits per level, so every few levels (when they pass 90 bits, and at every level when
+  the states are gathered for liveness) the workers swap their sorted keys and replace them by
+  global ranks. So the parent links, the first violation per check (a violating step of the state
+  with value v has key v*M; a broken state property has its state's key), the first witness of
+  every fact, the `--max-states` cut and the BFS order are those of the serial engine: same
+  verdicts, same state counts, the same counterexamples (not only the same lengths).
+* Start-up. The parent runs the first levels itself (one partition, no processes) until the
+  frontier holds `min_frontier` states (default 2,000 per worker), then chooses the mask on what
+  it has explored and forks the workers, each of which keeps its share of the explored prefix.
+  A model smaller than that never starts a process.
+* Liveness (`no_deadlock`, `no_starvation`): after a complete search the workers send their states
+  back, level by level in rank order, and the parent rebuilds `seen` in the serial BFS order; the
+  analyses of `ircheck.liveness` then run in the parent exactly as after a serial search. Only the
+  search is parallel; those analyses stay sequential. The workers keep per-level lists for this
+  only when the model has such a check.
+
+Limits: `--max-states` cuts at the same state as the serial engine (the transition count of that
+last level is the whole level's); `--timeout` and the memory ceiling are checked by every worker
+every 4,096 states (memory: each process against its share of the ceiling) and by the parent
+between levels; Ctrl-C in the parent stops the workers (they ignore SIGINT themselves). A stop
+leaves the undecided checks inconclusive, never "holds"; violations already found keep their
+traces (their paths are rebuilt at the level where they are found).
+
+Processes are started with `fork` (the generated successor code and the explored prefix are
+inherited, not pickled); where `fork` is not available the engine runs serially. The reported peak
+memory is the sum of the processes' peaks (pages shared after fork count in each).
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing as mp
+import pickle
+import signal
+import threading
+import time
+import traceback
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from operator import itemgetter
+from typing import Any
+
+from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult
+from ircheck.spec.ts import TransitionSystem
+from ircheck.sysinfo import peak_rss_mb
+
+_PRIME = 1_000_003  # owner(t) = (t & mask) % _PRIME % workers
+_CHECK_EVERY = 4096
+Candidate = tuple[int, str, str, str, int, "int | None", int]  # key, kind, check, message, state, transition, line
+
+
+def owner(t: int, workers: int, mask: int = -1) -> int:
+    """The worker that stores state t: a function of the bits of t selected by `mask`."""
+    return (t & mask) % _PRIME % workers
+
+
+def fork_available() -> bool:
+    return "fork" in mp.get_all_start_methods()
+
+
+# ---- one partition of the state space -----------------------------------------------------------
+
+class _Part:
+    """The states one worker owns, and the level-by-level work on them.
+
+    Runs in the parent while the search has one partition, and in each worker process after that.
+    """
+
+    def __init__(self, eng: Explicit, me: int, n: int, mask: int, keep_levels: bool,
+                 deadline: float | None, mem_limit: float | None) -> None:
+        self.eng, self.ts = eng, eng.ts
+        self.me, self.n, self.mask = me, n, mask
+        self.keep_levels = keep_levels
+        self.deadline, self.mem_limit = deadline, mem_limit
+        self.M = len(self.ts.transitions) + 2  # > out-degree + 1: key r*M (own steps), r*M+i+1 (i-th successor)
+        self.seen: dict[int, int | None] = {}
+        self.frontier: list[int] = []
+        self.order: list[int] = []  # per frontier state: its rank, or (not self.dense) its key; same order
+        self.dense = True
+        self.new_keys: dict[int, int] = {}
+        self.expanded: tuple[list[int], list[int]] = ([], [])  # last expanded level: order, out-degrees
+        self.level = 0
+        self.levels: list[tuple[list[int], array[int]]] = []  # keep_levels: (states in rank order, ranks)
+        self.quiet: list[tuple[int, int, int]] = []          # (level, rank, state)
+        self.peers: dict[int, Connection] = {}
+
+    @classmethod
+    def initial(cls, eng: Explicit, keep_levels: bool, deadline: float | None, mem_limit: float | None) -> _Part:
+        p = cls(eng, 0, 1, -1, keep_levels, deadline, mem_limit)
+        p.seen[eng.init] = None
+        p.frontier, p.order = [eng.init], [0]
+        if keep_levels:
+            p.levels.append(([eng.init], array("q", [0])))
+        return p
+
+    def split(self, me: int, n: int, mask: int, mem_limit: float | None) -> _Part:
+        """Worker me's share of this (single) partition."""
+        p = _Part(self.eng, me, n, mask, self.keep_levels, self.deadline, mem_limit)
+
+        def own(t: int) -> bool:
+            return (t & mask) % _PRIME % n == me
+        p.seen = {t: par for t, par in self.seen.items() if own(t)}
+        pairs = [(t, r) for t, r in zip(self.frontier, self.order, strict=True) if own(t)]
+        p.frontier, p.order = [t for t, _r in pairs], [r for _t, r in pairs]
+        p.dense = self.dense
+        p.level = self.level
+        for states, ranks in self.levels:
+            mine = [(t, r) for t, r in zip(states, ranks, strict=True) if own(t)]
+            p.levels.append(([t for t, _r in mine], array("q", [r for _t, r in mine])))
+        p.quiet = [q for q in self.quiet if own(q[2])]
+        return p
+
+    # ---- one BFS level
+    def expand(self, found: frozenset[str], facts_known: frozenset[str], bound_known: bool,
+               densify: bool) -> tuple[int, int, list[Candidate], str, float, float, int]:
+        """Expand the frontier. Returns (new states, transitions, candidates, stop reason, peak MB,
+        CPU seconds, bits of the largest order value)."""
+        ts, n, me, M, mask = self.ts, self.n, self.me, self.M, self.mask
+        code = self.eng.code
+        succ, props, unfinished = code.succ, code.props, code.unfinished
+        checks = set(ts.checks)
+        want_deadlock = DEADLOCK in checks
+        trans_checks = {ti: t.violates for ti, t in enumerate(ts.transitions) if t.violates}
+        bound_check, fact_check = ts.bound_check, ts.fact_check
+        seen = self.seen
+        kd: dict[int, int] = {}
+        nxt: list[int] = []
+        app = nxt.append
+        buckets: list[dict[int, int | None]] = [{} for _ in range(n)]
+        bkeys: list[list[int]] = [[] for _ in range(n)]
+        cands: list[Candidate] = []
+        recorded: set[tuple[str, str]] = set()
+        degrees: list[int] = []  # out-degree per expanded state: the --max-states cut counts them exactly
+        dapp = degrees.append
+        stopped = ""
+        deadline, mem_limit = self.deadline, self.mem_limit
+        level = self.level
+        count = 0
+        cpu0 = time.process_time()
+        for s, r in zip(self.frontier, self.order, strict=True):
+            out: list[int] = []
+            vio: list[int] = []
+            ncpu = succ(s, out, vio)
+            dapp(len(out))
+            k = r * M
+            if vio:
+                for ti in vio:
+                    for check, msg in trans_checks[ti]:
+                        if check == bound_check:
+                            tag = ("b", "")
+                            if bound_known or tag in recorded:
+                                continue
+                        elif check == fact_check:
+                            tag = ("f", msg)
+                            if msg in facts_known or tag in recorded:
+                                continue
+                        else:
+                            tag = ("v", check)
+                            if check not in checks or check in found or tag in recorded:
+                                continue
+                        recorded.add(tag)
+                        cands.append((k, tag[0], check, msg, s, ti, ts.transitions[ti].label.line))
+            if want_deadlock and ncpu == 0 and unfinished(s):
+                self.quiet.append((level, r, s))
+            for t in out:
+                k += 1
+                if t in seen:  # only own states are in `seen`: known, or met earlier in this level
+                    continue
+                o = (t & mask) % _PRIME % n
+                if o == me:
+                    seen[t] = s
+                    kd[t] = k
+                    app(t)
+                else:
+                    b = buckets[o]
+                    if t not in b:
+                        b[t] = s
+                        bkeys[o].append(k)
+            count += 1
+            if not count % _CHECK_EVERY:
+                if deadline is not None and time.monotonic() > deadline:
+                    stopped = "timeout"
+                    break
+                if mem_limit and not count % (16 * _CHECK_EVERY) and peak_rss_mb() > mem_limit:
+                    stopped = "memory"
+                    break
+        if self.peers:
+            # swap the successors owned by others; keep the smallest key (the serial first generator)
+            payloads = {j: pickle.dumps((list(buckets[j]), list(buckets[j].values()), bkeys[j]), protocol=5)
+                        for j in self.peers}
+            del buckets, bkeys
+            for data in self._exchange(payloads):
+                ts_, ps_, ks_ = pickle.loads(data)
+                for t, p, kk in zip(ts_, ps_, ks_, strict=True):
+                    if t in seen:
+                        old = kd.get(t)
+                        if old is not None and kk < old:
+                            seen[t] = p
+                            kd[t] = kk
+                    else:
+                        seen[t] = p
+                        kd[t] = kk
+                        app(t)
+            nxt.sort(key=kd.__getitem__)
+        if ts.state_props:
+            for t in nxt:
+                bad = props(t)
+                kb = 0
+                while bad:
+                    if bad & 1:
+                        p = ts.state_props[kb]
+                        tag = ("p", p.check)
+                        if p.check not in found and tag not in recorded:
+                            recorded.add(tag)
+                            cands.append((kd[t], "p", p.check, p.message, t, None, p.line))
+                    bad >>= 1
+                    kb += 1
+        self.expanded = (self.order, degrees)
+        self.frontier, self.new_keys = nxt, kd
+        self.order, self.dense = [kd[t] for t in nxt], False
+        self.level += 1
+        if densify or self.keep_levels:
+            self.densify()
+        if self.keep_levels:
+            self.levels.append((nxt, array("q", self.order)))
+        top = self.order[-1].bit_length() if self.order else 0
+        return len(nxt), sum(degrees), cands, stopped, peak_rss_mb(), time.process_time() - cpu0, top
+
+    def densify(self) -> None:
+        """Replace the frontier's keys by global ranks (every partition calls this at the same level).
+
+        Keys grow by log2(M) bits per level (key = parent's order value * M + i + 1); ranks keep them
+        small. Every partition sends its sorted keys to every other; a rank is the position in the
+        merged list (own keys tagged with the low bit).
+        """
+        if self.dense:
+            return
+        keys = self.order
+        if self.peers:
+            tagged = [(x << 1) | 1 for x in keys]
+            for data in self._exchange({j: pickle.dumps(keys, protocol=5) for j in self.peers}):
+                tagged += [x << 1 for x in pickle.loads(data)]
+            tagged.sort()
+            self.order = [i for i, x in enumerate(tagged) if x & 1]
+        else:
+            self.order = list(range(len(keys)))  # one partition: its keys are all there is
+        self.dense = True
+
+    def _exchange(self, payloads: dict[int, bytes]) -> list[bytes]:
+        """Send one message to every peer while receiving theirs (a thread sends: no pipe deadlock)."""
+        def send_all() -> None:
+            for j, data in payloads.items():
+                self.peers[j].send_bytes(data)
+        th = threading.Thread(target=send_all, daemon=True)
+        th.start()
+        got = [self.peers[j].recv_bytes() for j in sorted(self.peers)]
+        th.join()
+        return got
+
+    # ---- the --max-states cut
+    def key_at(self, rank: int) -> int | None:
+        """The key of this partition's new state with global rank `rank`, if it has it."""
+        i = bisect_left(self.order, rank)
+        if i < len(self.order) and self.order[i] == rank:
+            return self.new_keys[self.frontier[i]]
+        return None
+
+    def cut(self, cutoff: int) -> tuple[int, int]:
+        """Forget the new states the serial engine would not have reached (key >= cutoff).
+
+        Returns the states kept and the steps of the expanded states the serial engine had not reached.
+        """
+        kd = self.new_keys
+        keep = [t for t in self.frontier if kd[t] < cutoff]
+        for t in self.frontier[len(keep):]:
+            del self.seen[t]
+        self.frontier = keep
+        self.order = self.order[:len(keep)]
+        last = cutoff // self.M - 1  # rank of the last state the serial engine expands
+        order, degrees = self.expanded
+        return len(keep), sum(d for r, d in zip(order, degrees, strict=False) if r > last)
+
+    # ---- counterexamples and liveness
+    def parents(self, states: list[int]) -> list[int | None]:
+        seen = self.seen
+        return [seen[s] for s in states]
+
+    def level_data(self, d: int) -> tuple[list[int], list[int | None], array[int]]:
+        states, ranks = self.levels[d]
+        return states, [self.seen[t] for t in states], ranks
+
+
+# ---- a worker process -------------------------------------------------------------------------
+
+def _worker_main(prefix: _Part, me: int, n: int, mask: int, conn: Connection, peers: dict[int, Connection],
+                 unused: list[Connection], mem_limit: float | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for c in unused:
+        c.close()
+    gc.disable()
+    try:
+        part = prefix.split(me, n, mask, mem_limit)
+        part.peers = peers
+        while True:
+            msg = conn.recv()
+            if msg[0] == "stop":
+                return
+            if msg[0] == "gather":
+                for d in range(len(part.levels)):
+                    conn.send(part.level_data(d))
+                conn.send(part.quiet)
+                conn.send(len(part.levels))
+                continue
+            conn.send(getattr(part, msg[0])(*msg[1:]))
+    except MemoryError:
+        _send_quietly(conn, ("error", "out of memory"))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        _send_quietly(conn, ("error", "a peer worker stopped"))
+    except BaseException:  # noqa: BLE001 - report any failure to the parent, then exit
+        _send_quietly(conn, ("error", traceback.format_exc()))
+
+
+def _send_quietly(conn: Connection, msg: object) -> None:
+    try:
+        conn.send(msg)
+    except (OSError, EOFError):
+        pass
+
+
+class _WorkerFailed(Exception):
+    pass
+
+
+# ---- choosing the partition -------------------------------------------------------------------
+
+def choose_mask(eng: Explicit, part: _Part, n: int, cross_cost: float = 1.5) -> int:
+    """The state bits that decide a state's owner (-1: all of them).
+
+    The time of a level is that of the busiest worker, and a successor that belongs to another
+    worker costs about `cross_cost` times the expansion of a state more (it is pickled, sent, merged).
+    So estimate, on the explored prefix, cost(mask) = largest share x (1 + cross_cost x fraction of
+    steps that change a bit of the mask), and walk the masks obtained by leaving out the variables
+    one by one, most often changed first; keep the cheapest that still splits the sample into at
+    least 32 classes per worker. Shares come from the last (up to) 5,000 states explored, change
+    rates from the successors of up to 1,000 frontier states.
+    """
+    pk = eng.pk
+    fields = [((1 << w) - 1) << o for o, w in zip(pk.off, pk.width, strict=True)]
+    front = part.frontier
+    diffs: list[int] = []
+    for s in front[:: max(1, len(front) // 1000)][:1000]:
+        out: list[int] = []
+        eng.code.succ(s, out, [])
+        diffs.extend(s ^ t for t in out)
+    states = list(part.seen)[-5000:]
+    if not diffs or len(states) < 64 * n:
+        return -1
+    rates = [sum(1 for x in diffs if x & f) / len(diffs) for f in fields]
+
+    def cost(mask: int) -> float | None:
+        counts = [0] * n
+        classes = set()
+        for t in states:
+            v = t & mask
+            classes.add(v)
+            counts[v % _PRIME % n] += 1
+        if len(classes) < 32 * n:
+            return None
+        moved = sum(1 for x in diffs if x & mask) / len(diffs) * (n - 1) / n
+        return max(counts) / len(states) * (1 + cross_cost * moved)
+
+    mask = sum(fields)
+    best_cost = cost(mask)
+    if best_cost is None:
+        return -1
+    best = mask
+    for i in sorted(range(len(fields)), key=lambda i: -rates[i]):
+        if rates[i] == 0:
+            break
+        trial = mask & ~fields[i]
+        c = cost(trial) if trial else None
+        if c is None:
+            continue  # too few classes without this variable: keep it
+        mask = trial
+        if c < best_cost:
+            best, best_cost = trial, c
+    return best if best != sum(fields) else -1
+
+
+# ---- the parent -------------------------------------------------------------------------------
+
+class ParallelExplicit(Explicit):
+    """`Explicit` with the search spread over `workers` processes; same `run()` contract and results.
+
+    min_frontier: run the levels whose frontier is smaller in the parent (default 2,000 per worker);
+    partition: "auto" (`choose_mask`) or "hash" (every state bit decides the owner).
+    """
+
+    def __init__(self, ts: TransitionSystem, limits: Limits | None = None,
+                 progress: Callable[[int, int, float], None] | None = None, workers: int = 2,
+                 min_frontier: int | None = None, partition: str = "auto") -> None:
+        super().__init__(ts, limits, progress)
+        self.workers = max(1, workers)
+        self.min_frontier = 2000 * self.workers if min_frontier is None else min_frontier
+        self.partition = partition
+        self.label = "explicit"  # the report does not depend on the number of workers (same results)
+        self.mask = -1
+        self.forked_at: int | None = None            # the depth at which the workers started
+        self.loads: list[int] = []                   # new states per worker after the fork
+        self.cpu_total = 0.0      # CPU seconds of the workers' levels, summed
+        self.cpu_critical = 0.0   # the same, slowest worker per level: the wall time on idle cores
+        self._n = 1
+        self._prefix: _Part | None = None
+        self._conns: list[Connection] = []
+        self._procs: list[Any] = []
+
+    def run(self) -> SearchResult:
+        if self.workers <= 1 or not fork_available():
+            return super().run()
+        ts = self.ts
+        res = SearchResult()
+        checks = set(ts.checks)
+        lim = self.limits
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + lim.timeout if lim.timeout else None
+        want_deadlock = DEADLOCK in checks
+        live = {r.check for r in ts.requests} & checks  # judged on the graph after the search
+        keep_levels = want_deadlock or bool(live)
+        safety = {c for c in checks if c not in (STARVATION, DEADLOCK) and c not in live}
+        found = res.violations
+        if ts.state_props:
+            self.seen[self.init] = None  # path_to(init) for a broken initial state
+            bad = self.code.props(self.init)
+            if bad:
+                self._record_props(bad, self.init, found)
+            self.seen.clear()
+        quiet: list[int] = []
+        states, transitions, depth = 1, 0, 0
+        key_bits, top_bits = (len(ts.transitions) + 2).bit_length(), 0
+        peaks: list[float] = []
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            self._prefix = _Part.initial(self, keep_levels, deadline, lim.max_memory_mb)
+            while True:
+                if self._prefix is not None and len(self._prefix.frontier) >= max(1, self.min_frontier):
+                    self._fork()
+                    self.forked_at = depth
+                    self.loads = [0] * self.workers
+                    peaks = []
+                densify = self._prefix is not None or top_bits + key_bits > 90
+                replies = self._ask_all(("expand", frozenset(found), frozenset(res.facts), bool(res.bound_hit),
+                                         densify))
+                top_bits = 0 if densify else max(r[6] for r in replies)
+                new = sum(r[0] for r in replies)
+                transitions += sum(r[1] for r in replies)
+                cands = sorted((c for r in replies for c in r[2]), key=itemgetter(0))
+                peaks = [max(a, r[4]) for a, r in zip(peaks or [0.0] * len(replies), replies, strict=True)]
+                if self._n > 1:
+                    self.loads = [a + r[0] for a, r in zip(self.loads, replies, strict=True)]
+                    self.cpu_critical += max(r[5] for r in replies)
+                    self.cpu_total += sum(r[5] for r in replies)
+                stop = ""
+                if lim.max_states is not None and states + new >= lim.max_states:
+                    cutoff = self._cutoff(lim.max_states - states)
+                    cut = self._ask_all(("cut", cutoff))
+                    new = sum(c[0] for c in cut)
+                    transitions -= sum(c[1] for c in cut)
+                    cands = [c for c in cands if c[0] < cutoff]
+                    stop = f"--max-states {lim.max_states}"
+                states += new
+                self._take(cands, res)
+                stopped = {r[3] for r in replies if r[3]}
+                if "memory" in stopped or (lim.max_memory_mb and self._n > 1 and
+                                           peak_rss_mb() + sum(peaks) > lim.max_memory_mb):
+                    stop = stop or f"memory limit {lim.max_memory_mb:.0f} MB"
+                if "timeout" in stopped or (deadline is not None and time.monotonic() > deadline):
+                    stop = stop or f"--timeout {lim.timeout:g}s"
+                if stop:
+                    res.complete, res.stopped_by = False, stop
+                    break
+                if safety and safety <= set(found) and not (checks & ({STARVATION, DEADLOCK} | live)):
+                    res.complete, res.stopped_by = True, "every check already violated"
+                    break
+                if not new:
+                    break
+                depth += 1
+                if self.progress:
+                    self.progress(states, depth, time.perf_counter() - t0)
+            if res.complete and not res.bound_hit and keep_levels:
+                quiet = self._gather()
+        except KeyboardInterrupt:
+            res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+        except _WorkerFailed as e:
+            self._shutdown()
+            if "out of memory" not in str(e):
+                raise RuntimeError(f"a --workers process failed:\n{e}") from None
+            res.complete, res.stopped_by = False, "out of memory"
+        except MemoryError:
+            res.complete, res.stopped_by = False, "out of memory"
+        finally:
+            self._shutdown()
+            self._prefix = None
+            if gc_was:
+                gc.enable()
+        res.states, res.transitions, res.depth = states, transitions, depth
+        liveness_after_search(self, res, quiet)
+        res.seconds = time.perf_counter() - t0
+        res.peak_mb = peak_rss_mb() + (sum(peaks) if self._n > 1 else 0.0)
+        return res
+
+    # ---- processes
+    def _fork(self) -> None:
+        """Choose the partition on the explored prefix and start the workers with their shares."""
+        prefix = self._prefix
+        assert prefix is not None
+        n = self.workers
+        self.mask = choose_mask(self, prefix, n) if self.partition == "auto" else -1
+        lim = self.limits
+        share = lim.max_memory_mb / (n + 1) if lim.max_memory_mb else None
+        ctx = mp.get_context("fork")
+        parent_ends, child_ends = zip(*(ctx.Pipe() for _ in range(n)), strict=True)
+        pairs = {(i, j): ctx.Pipe() for i in range(n) for j in range(i + 1, n)}
+        everything = list(parent_ends) + list(child_ends) + [c for p in pairs.values() for c in p]
+        for w in range(n):
+            peers = {}
+            for (i, j), (a, b) in pairs.items():
+                if i == w:
+                    peers[j] = a
+                elif j == w:
+                    peers[i] = b
+            mine = {id(child_ends[w])} | {id(c) for c in peers.values()}
+            unused = [c for c in everything if id(c) not in mine]
+            p = ctx.Process(target=_worker_main, name=f"ircheck-worker-{w}", daemon=True,
+                            args=(prefix, w, n, self.mask, child_ends[w], peers, unused, share))
+            p.start()
+            self._procs.append(p)
+        for c in list(child_ends) + [c for p in pairs.values() for c in p]:
+            c.close()
+        self._conns = list(parent_ends)
+        self._n = n
+        self._prefix = None
+
+    def _shutdown(self) -> None:
+        for c in self._conns:
+            try:
+                c.send(("stop",))
+            except OSError:
+                pass
+        for p in self._procs:
+            p.join(timeout=2)
+            if p.is_alive():
+                p.terminate()
+                p.join()
+        for c in self._conns:
+            c.close()
+        self._conns, self._procs = [], []
+
+    def _recv(self, w: int) -> Any:
+        try:
+            msg = self._conns[w].recv()
+        except (EOFError, OSError):
+            raise _WorkerFailed(f"worker {w} exited") from None
+        if isinstance(msg, tuple) and msg and msg[0] == "error":
+            raise _WorkerFailed(msg[1])
+        return msg
+
+    def _ask_all(self, msg: tuple[Any, ...]) -> list[Any]:
+        if self._prefix is not None:
+            return [getattr(self._prefix, msg[0])(*msg[1:])]
+        for c in self._conns:
+            c.send(msg)
+        return [self._recv(w) for w in range(self._n)]
+
+    def _ask_some(self, per_worker: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
+        if self._prefix is not None:
+            return {w: getattr(self._prefix, m[0])(*m[1:]) for w, m in per_worker.items()}
+        for w, msg in per_worker.items():
+            self._conns[w].send(msg)
+        return {w: self._recv(w) for w in per_worker}
+
+    # ---- level results
+    def _cutoff(self, budget: int) -> int:
+        """The key below which the new states are those the serial engine has when it stops.
+
+        The serial engine checks --max-states after expanding each state: it stops after the state
+        (rank r) whose successors bring the count to the limit, keeping all of that state's successors.
+        """
+        m = len(self.ts.transitions) + 2
+        if budget <= 0:
+            r = 0
+        else:
+            self._ask_all(("densify",))
+            keys = [k for k in self._ask_all(("key_at", budget - 1)) if k is not None]
+            r = (keys[0] - 1) // m
+        return (r + 1) * m
+
+    def _take(self, cands: list[Candidate], res: SearchResult) -> None:
+        """The first candidate per check and per fact, in serial order, becomes the result."""
+        found, facts, checks = res.violations, res.facts, set(self.ts.checks)
+        chosen: list[tuple[dict[str, RawViolation], str, Candidate]] = []
+        new_checks: set[str] = set()
+        new_facts: set[str] = set()
+        for c in cands:  # sorted by key: serial order
+            _key, kind, check, msg, _state, _ti, _line = c
+            if kind == "b":
+                res.bound_hit = res.bound_hit or msg
+            elif kind == "f":
+                if msg not in facts and msg not in new_facts:
+                    new_facts.add(msg)
+                    chosen.append((facts, msg, c))
+            elif check not in found and check not in new_checks and (kind == "p" or check in checks):
+                new_checks.add(check)
+                chosen.append((found, check, c))
+        if not chosen:
+            return
+        paths = self._paths([c[4] for _d, _n, c in chosen])
+        for (d, name, c), path in zip(chosen, paths, strict=True):
+            _key, _kind, check, msg, _state, ti, line = c
+            d[name] = RawViolation(check, msg, path, ti, line=line)
+
+    def _paths(self, targets: list[int]) -> list[list[int]]:
+        """Paths from the initial state, following the owners' parent links (one round per step)."""
+        paths = [[t] for t in targets]
+        active = list(range(len(targets)))
+        while active:
+            asks: dict[int, list[int]] = {}
+            who: dict[int, list[int]] = {}
+            for a in active:
+                h = paths[a][-1]
+                o = owner(h, self._n, self.mask)
+                asks.setdefault(o, []).append(h)
+                who.setdefault(o, []).append(a)
+            got = self._ask_some({w: ("parents", hs) for w, hs in asks.items()})
+            active = []
+            for w, ps in got.items():
+                for a, p in zip(who[w], ps, strict=True):
+                    if p is not None:
+                        paths[a].append(p)
+                        active.append(a)
+        for p in paths:
+            p.reverse()
+        return paths
+
+    def _gather(self) -> list[int]:
+        """Rebuild `self.seen` in serial BFS order from the partitions' levels; return the quiet states."""
+        per: list[list[tuple[list[int], list[int | None], array[int]]]] = []
+        quiet_parts: list[tuple[int, int, int]] = []
+        if self._prefix is not None:  # never forked: one partition's `seen` is in serial order already
+            self.seen = self._prefix.seen
+            return [s for _lev, _r, s in self._prefix.quiet]
+        else:
+            for c in self._conns:
+                c.send(("gather",))
+            for w in range(self._n):
+                mine: list[tuple[list[int], list[int | None], array[int]]] = []
+                while True:
+                    msg = self._recv(w)
+                    if isinstance(msg, int):
+                        assert msg == len(mine)
+                        break
+                    if isinstance(msg, list):
+                        quiet_parts.extend(msg)
+                    else:
+                        mine.append(msg)
+                per.append(mine)
+        seen = self.seen
+        seen.clear()
+        for d in range(len(per[0])):
+            size = sum(len(p[d][0]) for p in per)
+            order: list[int] = [0] * size
+            parent: list[int | None] = [None] * size
+            for p in per:
+                sts, pars, ranks = p[d]
+                for t, par, r in zip(sts, pars, ranks, strict=True):
+                    order[r] = t
+                    parent[r] = par
+                p[d] = ([], [], array("q"))
+            for t, par in zip(order, parent, strict=True):
+                seen[t] = par
+        quiet_parts.sort()
+        return [s for _lev, _r, s in quiet_parts]
+
+
+def liveness_after_search(eng: Explicit, res: SearchResult, quiet: list[int]) -> None:
+    """The deadlock and liveness analyses, as `Explicit.run` runs them after its search (kept in step
+    with it by tests/checker/test_parallel.py, which compares every bundled model's results).
+
+    `eng.seen` must hold the explored states in serial BFS order (parents as links), `quiet` the
+    states where no CPU can step and something is unfinished, in the same order.
+    """
+    ts = eng.ts
+    checks = set(ts.checks)
+    found = res.violations
+    live = {r.check for r in ts.requests} & checks
+    if res.stopped_by == "every check already violated" or not res.complete or res.bound_hit:
+        return
+    from ircheck.liveness import deadlocks, starvation
+    try:
+        if DEADLOCK in checks and DEADLOCK not in found:
+            v = deadlocks(eng, quiet)
+            if v:
+                found[DEADLOCK] = v
+        todo = live - set(found)
+        if todo:
+            vs = starvation(eng, todo)
+            for check in sorted(todo):
+                mine = [v for v in vs if v.check == check]
+                if not mine:
+                    continue
+                best = min(mine, key=lambda v: (len(v.path) + len(v.cycle or ()), v.line))
+                if check == STARVATION:
+                    others = [v.message.split(" is raised")[0] for v in mine if v is not best]
+                    if others:
+                        best.message += "; also never delivered on some run: " + ", ".join(others)
+                found[check] = best
+    except KeyboardInterrupt:
+        res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
