@@ -8,12 +8,16 @@ order: 2 > 1 > 3 > 0.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from types import FrameType
 
 from ircheck.api import ENGINES, InternalError, check_file
 from ircheck.formats import itf_doc, junit, sarif
-from ircheck.report import json_doc, text
+from ircheck.progress import Progress, wanted
+from ircheck.report import json_doc, stats_text, text
 from ircheck.result import Report
 from ircheck.spec.resolve import ALL_CHECKS
 
@@ -39,19 +43,38 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds per model")
     p.add_argument("--max-memory", type=float, default=None, metavar="MB",
                    help="stop a search above this resident memory (default: 80%% of the machine)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print only the verdict line per model")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print only the verdict line per model (and no progress line)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print each model's search statistics and the checks run to stderr")
+    p.add_argument("--no-timings", action="store_true",
+                   help="leave out seconds, states/s and peak memory: the output is then byte-identical "
+                        "from run to run")
     return p
 
 
-def _progress() -> object:
-    if not sys.stderr.isatty():
-        return None
+class _Interrupts:
+    """SIGINT as usual (KeyboardInterrupt, which the engine turns into "inconclusive"), remembered,
+    so that the command stops after the model it interrupted instead of going on to the next one."""
 
-    def show(states: int, depth: int, secs: float) -> None:
-        rate = states / secs if secs > 0 else 0
-        sys.stderr.write(f"\r  {states:,} states, depth {depth}, {rate:,.0f} states/s, {secs:.0f} s   ")
-        sys.stderr.flush()
-    return show
+    def __init__(self) -> None:
+        self.hit = False
+        self._old: object = None
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        self.hit = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Interrupts:
+        try:
+            self._old = signal.signal(signal.SIGINT, self._on_sigint)
+        except ValueError:  # not the main thread: leave SIGINT alone
+            self._old = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)  # type: ignore[arg-type]
 
 
 def _worst(codes: list[int]) -> int:
@@ -81,33 +104,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         checks = [c.strip() for group in args.check for c in group.split(",") if c.strip()]
     reports: list[Report] = []
-    progress = _progress()
-    for path in args.models:
-        try:
-            r = check_file(path, checks, args.engine, args.max_states, args.timeout, args.max_memory,
-                           progress)  # type: ignore[arg-type]
-        except InternalError as e:
-            print(f"ircheck: internal error on {path}: {e}\nplease report this model", file=sys.stderr)
-            return 4
-        if progress:
-            sys.stderr.write("\r" + " " * 70 + "\r")
-        reports.append(r)
-        if args.format == "text":
-            if args.quiet and not r.errors:
-                print(f"{r.model}: {r.verdict}")
-            else:
-                print(text(r), file=sys.stderr if r.errors else sys.stdout)
-        elif args.format == "itf" and r.errors:
-            print(text(r), file=sys.stderr)  # ITF holds traces only: input errors go to stderr
+    timings = not args.no_timings
+    progress = Progress() if wanted(sys.stderr, args.quiet) else None
+    with _Interrupts() as interrupts:
+        for i, path in enumerate(args.models):
+            try:
+                r = check_file(path, checks, args.engine, args.max_states, args.timeout, args.max_memory,
+                               progress.start(path) if progress else None)
+            except InternalError as e:
+                print(f"ircheck: internal error on {path}: {e}\nplease report this model", file=sys.stderr)
+                return 4
+            except KeyboardInterrupt:  # outside the search (parsing, code generation, replay): no result
+                interrupts.hit = True
+                _interrupted(path, None, args.models[i + 1:], timings)
+                break
+            finally:
+                if progress:
+                    progress.stop()
+            reports.append(r)
+            if args.format == "text":
+                if args.quiet and not r.errors:
+                    print(f"{r.model}: {r.verdict}")
+                else:
+                    print(text(r, timings=timings), file=sys.stderr if r.errors else sys.stdout)
+            elif args.format == "itf" and r.errors:
+                print(text(r), file=sys.stderr)  # ITF holds traces only: input errors go to stderr
+            if args.verbose:
+                print(stats_text(r, timings), file=sys.stderr)
+            if interrupts.hit:  # the engine stopped the search: this report is what was found so far
+                _interrupted(path, r, args.models[i + 1:], timings, stats=not args.verbose)
+                break
     if args.format == "json":
-        print(json_doc(reports))
+        print(json_doc(reports, timings, as_list=len(args.models) > 1))
     elif args.format == "sarif":
         print(sarif(reports))
     elif args.format == "junit":
-        print(junit(reports))
+        print(junit(reports if timings else [replace(r, stats=replace(r.stats, seconds=0.0)) for r in reports]))
     elif args.format == "itf":
         print(itf_doc(reports))
-    return _worst([r.exit_code for r in reports])
+    codes = [r.exit_code for r in reports]
+    return _worst(codes + [3] if interrupts.hit else codes)
+
+
+def _interrupted(path: str, report: Report | None, rest: Sequence[str], timings: bool,
+                 stats: bool = True) -> None:
+    """Ctrl-C: say where the run stopped, the statistics so far, and which models were not checked."""
+    print(f"ircheck: interrupted (Ctrl-C) while checking {path}"
+          + ("" if report is not None else "; no result for it"), file=sys.stderr)
+    if report is not None and stats:
+        print(stats_text(report, timings), file=sys.stderr)
+    if rest:
+        print(f"ircheck: not checked: {', '.join(rest)}", file=sys.stderr)
 
 
 def entry() -> None:

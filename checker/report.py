@@ -1,4 +1,9 @@
-"""Render Reports: the human text report and the JSON contract of LANGUAGE.md."""
+"""Render Reports: the human text report, the JSON contract of LANGUAGE.md, the statistics block.
+
+Timings (`seconds`, `states_per_s`, `peak_mb`) are the only part of a report that
+differs from run to run; `timings=False` leaves them out, so that the same model
+gives byte-identical output every time (`ircheck --no-timings`).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,14 @@ from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Report
 
 _MARK = {HOLDS: "holds", VIOLATED: "VIOLATED", INCONCLUSIVE: "inconclusive"}
 
+TIMING_KEYS = ("seconds", "states_per_s", "peak_mb")  # the run-dependent members of "stats"
+
 
 def _changes(ch: dict[str, tuple[str, str]]) -> str:
     return ", ".join(f"{k} {a}->{b}" for k, (a, b) in ch.items())
 
 
-def text(report: Report, verbose: bool = False) -> str:
+def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
     out: list[str] = []
     if report.errors:
         for d in report.errors:
@@ -38,12 +45,45 @@ def text(report: Report, verbose: bool = False) -> str:
             if s.changes:
                 out.append(f"    {'':>3}  {'':<{width}}    {_changes(s.changes)}")
         out.append(f"    => {c.message}")
-    out.append(f"  ({st.engine}: {st.states:,} states, {st.transitions:,} transitions, depth {st.depth}, "
-               f"{st.seconds:.2f} s, {st.states_per_s:,.0f} states/s, peak {st.peak_mb:.0f} MB"
-               + (f"; stopped: {st.stopped_by}" if st.stopped_by and not st.complete else "") + ")")
+    timed = (f", {st.seconds:.2f} s, {st.states_per_s:,.0f} states/s, peak {st.peak_mb:.0f} MB"
+             if timings else "")
+    out.append(f"  ({st.engine}: {st.states:,} states, {st.transitions:,} transitions, depth {st.depth}"
+               + timed + (f"; stopped: {st.stopped_by}" if st.stopped_by and not st.complete else "") + ")")
     return "\n".join(out)
 
 
-def json_doc(reports: Sequence[Report]) -> str:
-    docs = [r.to_json() for r in reports]
-    return json.dumps(docs[0] if len(docs) == 1 else docs, indent=2)
+def report_json(report: Report, timings: bool = True) -> dict[str, object]:
+    """One model's JSON object; without timings, `stats` keeps only what the search decides."""
+    d = report.to_json()
+    stats = d.get("stats")
+    if not timings and isinstance(stats, dict):
+        d["stats"] = {k: v for k, v in stats.items() if k not in TIMING_KEYS}
+    return d
+
+
+def json_doc(reports: Sequence[Report], timings: bool = True, as_list: bool | None = None) -> str:
+    """One object for one model, else a list (`as_list` fixes the shape, e.g. for a run stopped early)."""
+    docs = [report_json(r, timings) for r in reports]
+    if as_list is None:
+        as_list = len(docs) != 1
+    return json.dumps(docs if as_list or not docs else docs[0], indent=2)
+
+
+def stats_text(report: Report, timings: bool = True) -> str:
+    """`--verbose`: what the search did for one model, one fact a line (to stderr)."""
+    out = [f"{report.model}: statistics"]
+    if report.errors:
+        out.append(f"  {'not checked':<12} {len(report.errors)} input error{'s' if len(report.errors) != 1 else ''}")
+        return "\n".join(out)
+    st = report.stats
+    rows: list[tuple[str, str]] = [("engine", st.engine), ("states", f"{st.states:,}"),
+                                   ("transitions", f"{st.transitions:,}"), ("depth", str(st.depth))]
+    if timings:
+        rows += [("seconds", f"{st.seconds:.2f}"), ("peak MB", f"{st.peak_mb:.0f}"),
+                 ("states/s", f"{st.states_per_s:,.0f}")]
+    rows.append(("complete", "yes" if st.complete else "no"))
+    if st.stopped_by:
+        rows.append(("stopped by", st.stopped_by))
+    rows.append(("checks run", ", ".join(c.name for c in report.checks) or "none"))
+    out += [f"  {k:<12} {v}" for k, v in rows]
+    return "\n".join(out)
