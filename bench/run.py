@@ -1,14 +1,15 @@
-"""ircheck vs SPIN on the same models, in one run: python bench/run.py [--quick]
+"""ircheck vs SPIN on the same models, in one run: python bench/run.py [--quick] [--compact]
 
-For each model: ircheck's explicit engine (default options), then SPIN on ircheck's Promela export
-(spin -a; gcc -O2 -DNOREDUCE -DSAFETY; ./pan), with and without SPIN's compile time. States,
-seconds, states/s, peak MB and verdict side by side. SPIN is skipped cleanly if not installed
-(apt-get install spin).
+For each model: ircheck's explicit engine (default options), the same with `--workers 2`, then SPIN
+on ircheck's Promela export (spin -a; gcc -O2 -DNOREDUCE -DSAFETY; ./pan), with and without SPIN's
+compile time. States, seconds, states/s, peak MB and verdict side by side. SPIN is skipped cleanly
+if not installed (apt-get install spin). `--compact` adds a column for `--compact`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -27,15 +28,18 @@ REALISTIC = ["x86_cascade_disk_both_eoi.irq", "seed_nic_poll_ring.irq", "x86_tim
              "early_eoi_sti_nesting_depth2.irq"]
 
 
-def run_ircheck(path: Path) -> dict[str, object]:
-    """In a child process, so that peak memory is this model's alone."""
-    code = ("import json,sys,ircheck; r=ircheck.check_file(sys.argv[1]); "
+def run_ircheck(path: Path, **options: object) -> dict[str, object]:
+    """In a child process, so that peak memory is this model's alone (with workers: summed over processes).
+
+    options: keyword arguments of ircheck.check_file (workers=2, store="compact", ...).
+    """
+    code = ("import json,sys,ircheck; r=ircheck.check_file(sys.argv[1], **json.loads(sys.argv[2])); "
             "print(json.dumps({'states': r.stats.states, 'seconds': r.stats.seconds, 'peak': r.stats.peak_mb,"
             "'verdict': r.verdict}))")
     t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    p = subprocess.run([sys.executable, "-c", code, str(path), json.dumps(options)], capture_output=True, text=True,
+                       check=True)
     wall = time.perf_counter() - t0
-    import json
     d = json.loads(p.stdout)
     d["wall"] = wall
     return d
@@ -69,9 +73,16 @@ def run_spin(path: Path) -> dict[str, object] | None:
                 "verdict": "violated" if errors and errors.group(1) != "0" else "holds"}
 
 
+def _rate(d: dict[str, object]) -> float:
+    """States per second of search (the engine's own clock, without start-up and replay)."""
+    secs = d["seconds"]
+    return d["states"] / secs if secs else 0.0  # type: ignore[operator]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="nested-PIC 4 and 5 only")
+    ap.add_argument("--compact", action="store_true", help="add a column for ircheck --compact")
     args = ap.parse_args()
     models: list[tuple[str, Path]] = []
     tmp = Path(tempfile.mkdtemp())
@@ -85,14 +96,22 @@ def main() -> int:
     if not shutil.which("spin"):
         print("# spin not installed (apt-get install spin): SPIN columns skipped")
     head = ("| model | ircheck states | ircheck s | ircheck states/s | ircheck MB | verdict "
-            "| SPIN states | SPIN search s | SPIN total s (compile incl.) | SPIN MB | SPIN verdict |")
+            "| --workers 2 s | --workers 2 states/s | --workers 2 MB "
+            + ("| --compact s | --compact states/s | --compact MB | --compact verdict " if args.compact else "")
+            + "| SPIN states | SPIN search s | SPIN total s (compile incl.) | SPIN MB | SPIN verdict |")
     print(head)
     print("|---" * (head.count("|") - 1) + "|")
     for label, path in models:
         ic = run_ircheck(path)
+        w2 = run_ircheck(path, workers=2)
         sp = run_spin(path)
-        rate = ic["states"] / ic["seconds"] if ic["seconds"] else 0  # type: ignore[operator]
-        row = (f"| {label} | {ic['states']:,} | {ic['wall']:.2f} | {rate:,.0f} | {ic['peak']:.0f} | {ic['verdict']} ")
+        row = (f"| {label} | {ic['states']:,} | {ic['wall']:.2f} | {_rate(ic):,.0f} | {ic['peak']:.0f} | {ic['verdict']} "
+               f"| {w2['wall']:.2f} | {_rate(w2):,.0f} | {w2['peak']:.0f} ")
+        if (w2["states"], w2["verdict"]) != (ic["states"], ic["verdict"]):
+            row += f"(DIFFERS: {w2['states']:,} states, {w2['verdict']}) "
+        if args.compact:
+            cp = run_ircheck(path, store="compact")
+            row += f"| {cp['wall']:.2f} | {_rate(cp):,.0f} | {cp['peak']:.0f} | {cp['verdict']} "
         if sp:
             row += (f"| {sp['states']:,} | {sp['search']:.2f} | {sp['total']:.2f} | {sp['peak']:.0f} "
                     f"| {sp['verdict']} |")

@@ -15,6 +15,7 @@ from dataclasses import replace
 from types import FrameType
 
 from ircheck.api import ENGINES, InternalError, check_file
+from ircheck.compact import STORES
 from ircheck.formats import itf_doc, junit, sarif
 from ircheck.progress import Progress, wanted
 from ircheck.report import json_doc, stats_text, text
@@ -43,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds per model")
     p.add_argument("--max-memory", type=float, default=None, metavar="MB",
                    help="stop a search above this resident memory (default: 80%% of the machine)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="search with N processes; the results are those of one process")
+    p.add_argument("--store", choices=STORES, default="dict",
+                   help="the visited set: dict (default), compact (8 bytes a word, <= 16 bytes a state: exact "
+                        "when a state fits in 62 bits, else hash compaction) or hash (hash compaction). "
+                        "A hash-compacted search never says holds: what it does not find violated is "
+                        "inconclusive, with the probability that it missed states")
+    p.add_argument("--compact", dest="store", action="store_const", const="compact",
+                   help="the same as --store compact")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="print only the verdict line per model (and no progress line)")
     p.add_argument("-v", "--verbose", action="store_true",
@@ -100,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.timeout is not None and args.timeout <= 0:
         print("ircheck: error: --timeout must be positive", file=sys.stderr)
         return 2
+    if args.workers < 1 or (args.workers > 1 and args.store != "dict"):
+        print("ircheck: error: --workers must be at least 1, and a compact store runs in one process",
+              file=sys.stderr)
+        return 2
     checks = None
     if args.check:
         checks = [c.strip() for group in args.check for c in group.split(",") if c.strip()]
@@ -110,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i, path in enumerate(args.models):
             try:
                 r = check_file(path, checks, args.engine, args.max_states, args.timeout, args.max_memory,
-                               progress.start(path) if progress else None)
+                               progress.start(path) if progress else None, args.workers, args.store)
             except InternalError as e:
                 print(f"ircheck: internal error on {path}: {e}\nplease report this model", file=sys.stderr)
                 return 4

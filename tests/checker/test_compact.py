@@ -211,3 +211,19 @@ def test_trace_rebuild_that_stops_is_inconclusive(monkeypatch: pytest.MonkeyPatc
 def test_workers_and_compact_do_not_combine() -> None:
     with pytest.raises(ValueError, match="one process"):
         ircheck.check_file(MODELS / "lang_lost_irq.irq", store="hash", workers=2)
+
+
+def test_cli_compact(capsys: pytest.CaptureFixture[str]) -> None:
+    from ircheck.cli import main
+    holds = str(MODELS / "nic_single_raise.irq")
+    assert main([holds, "--compact"]) == 3  # 22-bit states: exact store, but no_starvation needs the graph
+    out = capsys.readouterr().out
+    assert "no_lost_irq          holds" in out and "whole state graph" in out
+    assert main([holds, "--check", "no_lost_irq,eoi_balanced", "--compact"]) == 0
+    capsys.readouterr()
+    assert main([holds, "--check", "no_lost_irq", "--store", "hash"]) == 3
+    assert "probability that it missed states is at most" in capsys.readouterr().out
+    assert main([str(MODELS / "lang_lost_irq.irq"), "--store", "hash"]) == 1
+    capsys.readouterr()
+    assert main([holds, "--compact", "--workers", "2"]) == 2
+    assert "one process" in capsys.readouterr().err

@@ -212,3 +212,14 @@ def test_generated_models_same_as_serial_many(text: str) -> None:
 def test_nested_pic_5_same_as_serial() -> None:
     eng = assert_same(compile_source(nested_pic(5, 2)), workers=2)
     assert sum(eng.loads) > 700000
+
+
+def test_cli_workers_prints_the_same_report(capsys: pytest.CaptureFixture[str]) -> None:
+    from ircheck.cli import main
+    paths = [str(MODELS / n) for n in ("lang_lost_irq.irq", "thread_cli_forever.irq", "x86_timer_storm_rotate.irq")]
+    assert main(["--no-timings", *paths]) == 1
+    one = capsys.readouterr().out
+    assert main(["--no-timings", "--workers", "2", *paths]) == 1
+    assert capsys.readouterr().out == one
+    assert main(["--workers", "0", paths[0]]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
