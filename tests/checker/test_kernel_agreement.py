@@ -134,7 +134,7 @@ def test_generator_covers_every_kernel_concept() -> None:
 def _examples() -> list[str]:
     out: list[str] = []
 
-    @settings(max_examples=200, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=400, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(kernel_models())
     def collect(text: str) -> None:
         out.append(text)
