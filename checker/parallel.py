@@ -70,6 +70,7 @@ from ircheck.sysinfo import peak_rss_mb
 
 _PRIME = 1_000_003  # owner(t) = (t & mask) % _PRIME % workers
 _CHECK_EVERY = 4096
+_PEER_GONE = "a peer worker stopped"
 Candidate = tuple[int, str, str, str, int, "int | None", int]  # key, kind, check, message, state, transition, line
 
 
@@ -339,7 +340,7 @@ def _worker_main(prefix: _Part, me: int, n: int, mask: int, conn: Connection, pe
     except MemoryError:
         _send_quietly(conn, ("error", "out of memory"))
     except (EOFError, BrokenPipeError, ConnectionResetError):
-        _send_quietly(conn, ("error", "a peer worker stopped"))
+        _send_quietly(conn, ("error", _PEER_GONE))
     except BaseException:  # noqa: BLE001 - report any failure to the parent, then exit
         _send_quietly(conn, ("error", traceback.format_exc()))
 
@@ -352,7 +353,9 @@ def _send_quietly(conn: Connection, msg: object) -> None:
 
 
 class _WorkerFailed(Exception):
-    pass
+    def __init__(self, what: str, killed: bool = False) -> None:
+        super().__init__(what)
+        self.killed = killed
 
 
 # ---- choosing the partition -------------------------------------------------------------------
@@ -517,9 +520,12 @@ class ParallelExplicit(Explicit):
             res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
         except _WorkerFailed as e:
             self._shutdown()
-            if "out of memory" not in str(e):
+            if e.killed:  # SIGKILL, most likely the kernel's out-of-memory killer: a limit, not a bug
+                res.complete, res.stopped_by = False, f"{e} (out of memory?)"
+            elif str(e) == "out of memory":
+                res.complete, res.stopped_by = False, "out of memory"
+            else:
                 raise RuntimeError(f"a --workers process failed:\n{e}") from None
-            res.complete, res.stopped_by = False, "out of memory"
         except MemoryError:
             res.complete, res.stopped_by = False, "out of memory"
         finally:
@@ -584,8 +590,10 @@ class ParallelExplicit(Explicit):
         try:
             msg = self._conns[w].recv()
         except (EOFError, OSError):
-            raise _WorkerFailed(f"worker {w} exited") from None
+            raise _WorkerFailed("a worker process was killed", killed=True) from None
         if isinstance(msg, tuple) and msg and msg[0] == "error":
+            if msg[1] == _PEER_GONE:  # a worker lost its peer: that one was killed
+                raise _WorkerFailed("a worker process was killed", killed=True)
             raise _WorkerFailed(msg[1])
         return msg
 

@@ -223,3 +223,21 @@ def test_cli_workers_prints_the_same_report(capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out == one
     assert main(["--workers", "0", paths[0]]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
+
+
+def test_killed_worker_is_inconclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that vanishes (the out-of-memory killer's SIGKILL) stops the search: inconclusive."""
+    import os
+    import signal
+
+    real = _Part.densify
+
+    def killed(self: _Part) -> None:
+        if self.me == 1 and self.level >= 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(self)
+    monkeypatch.setattr(_Part, "densify", killed)
+    ts = compile_source(nested_pic(4, 2))
+    res = ParallelExplicit(ts, Limits(timeout=60), workers=2, min_frontier=1).run()
+    assert not res.complete and "killed" in res.stopped_by
+    assert not mp.active_children()
