@@ -185,31 +185,43 @@ class Explicit:
         res.seconds = time.perf_counter() - t0
         if res.stopped_by == "every check already violated":
             res.complete = True  # nothing left to decide
-        if res.complete and not res.bound_hit:
-            from ircheck.liveness import deadlocks, starvation
-            try:
-                if want_deadlock and DEADLOCK not in found:
-                    v = deadlocks(self, quiet)
-                    if v:
-                        found[DEADLOCK] = v
-                todo = live - set(found)
-                if todo:
-                    vs = starvation(self, todo)
-                    for check in sorted(todo):
-                        mine = [v for v in vs if v.check == check]
-                        if not mine:
-                            continue
-                        best = min(mine, key=lambda v: (len(v.path) + len(v.cycle or ()), v.line))
-                        if check == STARVATION:
-                            others = [v.message.split(" is raised")[0] for v in mine if v is not best]
-                            if others:
-                                best.message += "; also never delivered on some run: " + ", ".join(others)
-                        found[check] = best
-            except KeyboardInterrupt:
-                res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+        self.analyse_graph(res, quiet)
         res.seconds = time.perf_counter() - t0
         res.peak_mb = peak_rss_mb()
         return res
+
+    def analyse_graph(self, res: SearchResult, quiet: list[int]) -> None:
+        """The deadlock and liveness analyses after a complete search (also run by parallel.py).
+
+        `self.seen` holds the explored states in BFS order (parents as links), `quiet` the states
+        where no CPU can step and something is unfinished, in the same order.
+        """
+        if not res.complete or res.bound_hit:
+            return
+        from ircheck.liveness import deadlocks, starvation
+        ts = self.ts
+        checks = set(ts.checks)
+        found = res.violations
+        try:
+            if DEADLOCK in checks and DEADLOCK not in found:
+                v = deadlocks(self, quiet)
+                if v:
+                    found[DEADLOCK] = v
+            todo = ({r.check for r in ts.requests} & checks) - set(found)
+            if todo:
+                vs = starvation(self, todo)
+                for check in sorted(todo):
+                    mine = [v for v in vs if v.check == check]
+                    if not mine:
+                        continue
+                    best = min(mine, key=lambda v: (len(v.path) + len(v.cycle or ()), v.line))
+                    if check == STARVATION:
+                        others = [v.message.split(" is raised")[0] for v in mine if v is not best]
+                        if others:
+                            best.message += "; also never delivered on some run: " + ", ".join(others)
+                    found[check] = best
+        except KeyboardInterrupt:
+            res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
 
     def _record_props(self, bad: int, t: int, found: dict[str, RawViolation]) -> None:
         """Bit k of `bad` set: state property k is false in t (first one per check is shallowest)."""

@@ -721,36 +721,7 @@ class ParallelExplicit(Explicit):
 
 
 def liveness_after_search(eng: Explicit, res: SearchResult, quiet: list[int]) -> None:
-    """The deadlock and liveness analyses, as `Explicit.run` runs them after its search (kept in step
-    with it by tests/checker/test_parallel.py, which compares every bundled model's results).
-
-    `eng.seen` must hold the explored states in serial BFS order (parents as links), `quiet` the
-    states where no CPU can step and something is unfinished, in the same order.
-    """
-    ts = eng.ts
-    checks = set(ts.checks)
-    found = res.violations
-    live = {r.check for r in ts.requests} & checks
-    if res.stopped_by == "every check already violated" or not res.complete or res.bound_hit:
+    """The serial engine's graph analyses on the gathered states (`eng.seen` in serial BFS order)."""
+    if res.stopped_by == "every check already violated":
         return
-    from ircheck.liveness import deadlocks, starvation
-    try:
-        if DEADLOCK in checks and DEADLOCK not in found:
-            v = deadlocks(eng, quiet)
-            if v:
-                found[DEADLOCK] = v
-        todo = live - set(found)
-        if todo:
-            vs = starvation(eng, todo)
-            for check in sorted(todo):
-                mine = [v for v in vs if v.check == check]
-                if not mine:
-                    continue
-                best = min(mine, key=lambda v: (len(v.path) + len(v.cycle or ()), v.line))
-                if check == STARVATION:
-                    others = [v.message.split(" is raised")[0] for v in mine if v is not best]
-                    if others:
-                        best.message += "; also never delivered on some run: " + ", ".join(others)
-                found[check] = best
-    except KeyboardInterrupt:
-        res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+    eng.analyse_graph(res, quiet)
