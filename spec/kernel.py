@@ -36,6 +36,7 @@ from ircheck.spec.context import CpuState, Incarnation, Task
 from ircheck.spec.lockdep import judge as lockdep_judge
 from ircheck.spec.resolve import SPIN_OPS, CodeInfo, IrqLine
 from ircheck.spec.ts import (
+    FACT,
     FALSE,
     TRUE,
     And,
@@ -619,7 +620,7 @@ class KernelLowering:
                 self.add(label, guard, ups, self.group, tags)
 
     def fact_tag(self, key: str) -> tuple[str, str]:
-        return ("__fact__", key)
+        return (FACT, key)
 
     # -- genirq calls (L5, L6)
     def irq_threads(self, dsc: Descriptor) -> list[Task]:

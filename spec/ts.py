@@ -30,6 +30,8 @@ Expr = tuple  # type: ignore[type-arg]
 OPS = frozenset({"and", "or", "not", "+", "-", "&", "|", "^", "<<", ">>",
                  "==", "!=", "<", "<=", ">", ">=", "in", "ite"})
 
+FACT = "__fact__"  # the default `TransitionSystem.fact_check` tag
+
 TRUE: Expr = ("c", 1)
 FALSE: Expr = ("c", 0)
 
@@ -273,7 +275,7 @@ class TransitionSystem:
     # enabled in a reachable state; it breaks nothing by itself. After the search, `judge` gets
     # every fact reached and says which checks the combination breaks. This is how lockdep's
     # rules are judged over all reachable usages, not only over the runs that go wrong.
-    fact_check: str = "__fact__"
+    fact_check: str = FACT
     judge: Callable[[frozenset[str]], list[FactViolation]] | None = None
 
     def init(self) -> tuple[int, ...]:
