@@ -8,9 +8,27 @@ import sys
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MB (Linux reports KiB, macOS bytes)."""
+    """Peak resident set size of this process in MB (MiB).
+
+    On Linux this is VmHWM, the high-water mark of this address space: `ru_maxrss` is kept across
+    `exec`, so an `ircheck` started from a large process (pytest, an IDE) would report its parent's
+    peak instead of its own. Elsewhere `ru_maxrss` (macOS reports bytes, the BSDs KiB)."""
+    hwm = _vm_hwm_kib()
+    if hwm is not None:
+        return hwm / 1024.0
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / (1024.0 * 1024.0) if sys.platform == "darwin" else r / 1024.0
+
+
+def _vm_hwm_kib() -> int | None:
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def total_memory_mb() -> float:
