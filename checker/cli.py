@@ -19,8 +19,9 @@ from ircheck.compact import STORES
 from ircheck.formats import itf_doc, junit, sarif
 from ircheck.progress import Progress, wanted
 from ircheck.report import json_doc, stats_text, text
-from ircheck.result import Report
+from ircheck.result import VIOLATED, Report
 from ircheck.spec.resolve import ALL_CHECKS
+from ircheck.suggest import CANDIDATE_MAX_STATES, CANDIDATE_TIMEOUT, Suggestions, suggest, suggestions_text
 
 FORMATS = ("text", "json", "itf", "sarif", "junit")
 
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                         "inconclusive, with the probability that it missed states")
     p.add_argument("--compact", dest="store", action="store_const", const="compact",
                    help="the same as --store compact")
+    p.add_argument("--suggest", action="store_true",
+                   help="for a violated model, try the standard repairs (irqsave, missing EOI, interrupt gate, "
+                        "wait_event, ...) and print the smallest that make every check hold, as diffs")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="print only the verdict line per model (and no progress line)")
     p.add_argument("-v", "--verbose", action="store_true",
@@ -135,12 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 if progress:
                     progress.stop()
+            found = _suggest(r, checks, args) if args.suggest and r.verdict == VIOLATED else None
             reports.append(r)
             if args.format == "text":
                 if args.quiet and not r.errors:
                     print(f"{r.model}: {r.verdict}")
                 else:
                     print(text(r, timings=timings), file=sys.stderr if r.errors else sys.stdout)
+                if found is not None:
+                    print(suggestions_text(found))
             elif args.format == "itf" and r.errors:
                 print(text(r), file=sys.stderr)  # ITF holds traces only: input errors go to stderr
             if args.verbose:
@@ -158,6 +165,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(itf_doc(reports))
     codes = [r.exit_code for r in reports]
     return _worst(codes + [3] if interrupts.hit else codes)
+
+
+def _suggest(r: Report, checks: list[str] | None, args: argparse.Namespace) -> Suggestions:
+    """`--suggest`: search the repairs of a violated model (per-candidate limits: the run's own
+    --max-states/--timeout if given) and attach them to the report for the JSON output."""
+    found = suggest(r.source, r.model, checks, original=r,
+                    max_states=args.max_states or CANDIDATE_MAX_STATES, timeout=args.timeout or CANDIDATE_TIMEOUT)
+    r.suggestions = found.to_json()
+    return found
 
 
 def _interrupted(path: str, report: Report | None, rest: Sequence[str], timings: bool,

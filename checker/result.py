@@ -71,6 +71,8 @@ class Report:
     stats: Stats = field(default_factory=Stats)
     errors: list[Diagnostic] = field(default_factory=list)
     source: str = ""
+    # `--suggest`: the fixes found (ircheck.suggest.Fix.to_json()); None when not asked for
+    suggestions: list[dict[str, object]] | None = None
 
     @property
     def verdict(self) -> str:
@@ -97,4 +99,6 @@ class Report:
                                 "checks": [c.to_json() for c in self.checks], "stats": self.stats.to_json()}
         if self.errors:
             d["errors"] = [e.to_json() for e in self.errors]
+        if self.suggestions is not None:
+            d["suggestions"] = self.suggestions
         return d
