@@ -121,7 +121,7 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
     else:
         eng = Explicit(ts, limits, progress)
     res: SearchResult = eng.run()
-    unproved: dict[str, str] = getattr(res, "unproved", {})  # compact: checks it cannot call "holds"
+    unproved = res.unproved  # compact searches and stopped graph analyses: not "holds"
     judge_facts(ts, res)
     out: list[CheckResult] = []
     for name in ts.checks:
@@ -138,8 +138,8 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
         else:
             out.append(CheckResult(name, HOLDS))
     stats = Stats(getattr(eng, "label", "explicit"), res.states, res.transitions, res.depth, res.seconds,
-                  res.peak_mb, res.complete and not res.bound_hit,
-                  res.stopped_by or ("nesting bound" if res.bound_hit else ""))
+                  res.peak_mb, res.complete and not res.bound_hit and not res.analysis_stopped,
+                  res.stopped_by or res.analysis_stopped or ("nesting bound" if res.bound_hit else ""))
     return out, stats
 
 

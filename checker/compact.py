@@ -43,7 +43,7 @@ import random
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult
 from ircheck.spec.ts import TransitionSystem
@@ -58,8 +58,7 @@ _INITIAL = 1 << 20  # slots (8 MB): each growth rehashes every entry in Python, 
 
 @dataclass
 class CompactResult(SearchResult):
-    omission: float = 0.0                                  # bound on P(some state was missed)
-    unproved: dict[str, str] = field(default_factory=dict)  # check -> why it is not "holds"
+    omission: float = 0.0  # bound on P(some state was missed); `unproved` says which checks it leaves open
 
 
 def _is_prime(n: int) -> bool:

@@ -57,6 +57,10 @@ class SearchResult:
     stopped_by: str = ""
     bound_hit: str = ""
     peak_mb: float = 0.0
+    # checks a limit left undecided although the search itself finished (a graph analysis was
+    # stopped by --timeout or the memory ceiling): check -> why it is inconclusive
+    unproved: dict[str, str] = field(default_factory=dict)
+    analysis_stopped: str = ""  # the limit that stopped a graph analysis after a complete search
 
 
 class Explicit:
@@ -71,6 +75,7 @@ class Explicit:
         self.code: Compiled = compile_ts(ts, self.pk)
         self.init = self.pk.pack(ts.init())
         self.seen: dict[int, int | None] = {}
+        self.started = time.perf_counter()  # the search's start: --timeout counts from here
 
     # ---- helpers used by the analyses
     def path_to(self, s: int) -> list[int]:
@@ -103,7 +108,7 @@ class Explicit:
         live = {r.check for r in ts.requests} & checks  # judged on the graph after the search
         safety = {c for c in checks if c not in (STARVATION, DEADLOCK) and c not in live}
         lim = self.limits
-        t0 = time.perf_counter()
+        t0 = self.started = time.perf_counter()
         deadline = t0 + lim.timeout if lim.timeout else None
         max_states = lim.max_states
         seen = self.seen
@@ -198,18 +203,20 @@ class Explicit:
         """
         if not res.complete or res.bound_hit:
             return
-        from ircheck.liveness import deadlocks, starvation
+        from ircheck.liveness import AnalysisStopped, Budget, deadlocks, starvation
         ts = self.ts
         checks = set(ts.checks)
         found = res.violations
+        lim = self.limits
+        budget = Budget(self.started + lim.timeout if lim.timeout else None, lim.timeout, lim.max_memory_mb)
         try:
             if DEADLOCK in checks and DEADLOCK not in found:
-                v = deadlocks(self, quiet)
+                v = deadlocks(self, quiet, budget)
                 if v:
                     found[DEADLOCK] = v
             todo = ({r.check for r in ts.requests} & checks) - set(found)
             if todo:
-                vs = starvation(self, todo)
+                vs = starvation(self, todo, budget)
                 for check in sorted(todo):
                     mine = [v for v in vs if v.check == check]
                     if not mine:
@@ -220,6 +227,11 @@ class Explicit:
                         if others:
                             best.message += "; also never delivered on some run: " + ", ".join(others)
                     found[check] = best
+        except AnalysisStopped as e:
+            res.analysis_stopped = e.reason
+            for check in sorted(({r.check for r in ts.requests} | {DEADLOCK}) & checks - set(found)):
+                res.unproved[check] = (f"the search finished ({res.states} states) but the graph analysis "
+                                       f"that decides {check} was stopped ({e.reason})")
         except KeyboardInterrupt:
             res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
 

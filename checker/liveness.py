@@ -13,25 +13,64 @@ moves inside it.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import TYPE_CHECKING
+
+from ircheck.sysinfo import peak_rss_mb
 
 if TYPE_CHECKING:
     from ircheck.explicit import Explicit, RawViolation
 
 
-def deadlocks(eng: Explicit, quiet: list[int]) -> RawViolation | None:
+class AnalysisStopped(Exception):
+    """A limit ended a graph analysis: the checks it had not decided are inconclusive."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Budget:
+    """The search's --timeout and memory ceiling, still counting during the graph analyses.
+
+    The analyses can take longer than the search (one successor computation and a few dicts per
+    pending state), so they look at the clock as the search does; `tick()` is cheap enough to call
+    once per state visited (the memory is read every 16K ticks)."""
+
+    def __init__(self, deadline: float | None = None, timeout: float | None = None,
+                 max_memory_mb: float | None = None) -> None:
+        self.deadline, self.timeout, self.max_memory_mb = deadline, timeout, max_memory_mb
+        self._n = 0
+
+    def tick(self) -> None:
+        self._n += 1
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise AnalysisStopped(f"--timeout {self.timeout:g}s")
+        if self.max_memory_mb and not self._n & 0x3FFF and peak_rss_mb() > self.max_memory_mb:
+            raise AnalysisStopped(f"memory limit {self.max_memory_mb:.0f} MB")
+
+
+_NO_LIMIT = Budget()
+
+
+def deadlocks(eng: Explicit, quiet: list[int], budget: Budget = _NO_LIMIT) -> RawViolation | None:
     """A quiet state (no CPU can step, something unfinished) from which only quiet states are reachable."""
     from ircheck.explicit import DEADLOCK, RawViolation
 
     if not quiet:
         return None
     qset = set(quiet)
-    succ = {q: [t for _ti, t in eng.successors_with_ids(q)] for q in quiet}
+    succ: dict[int, list[int]] = {}
+    tick = budget.tick
+    for q in quiet:
+        tick()
+        succ[q] = [t for _ti, t in eng.successors_with_ids(q)]
     escapes = {q for q in quiet if any(t not in qset for t in succ[q])}
     changed = True
     while changed:  # a quiet state escapes when some successor escapes
         changed = False
+        tick()
         for q in quiet:
             if q not in escapes and any(t in escapes for t in succ[q]):
                 escapes.add(q)
@@ -42,7 +81,8 @@ def deadlocks(eng: Explicit, quiet: list[int]) -> RawViolation | None:
     return None
 
 
-def _tarjan(nodes: list[int], edges: dict[int, list[tuple[int, int]]]) -> list[list[int]]:
+def _tarjan(nodes: list[int], edges: dict[int, list[tuple[int, int]]],
+            budget: Budget = _NO_LIMIT) -> list[list[int]]:
     """Iterative Tarjan SCC over `nodes`; edges[v] = [(transition, w)] restricted to nodes."""
     index: dict[int, int] = {}
     low: dict[int, int] = {}
@@ -53,6 +93,7 @@ def _tarjan(nodes: list[int], edges: dict[int, list[tuple[int, int]]]) -> list[l
     for root in nodes:
         if root in index:
             continue
+        budget.tick()
         work = [(root, 0)]
         index[root] = low[root] = counter
         counter += 1
@@ -65,6 +106,7 @@ def _tarjan(nodes: list[int], edges: dict[int, list[tuple[int, int]]]) -> list[l
                 work[-1] = (v, i + 1)
                 w = es[i][1]
                 if w not in index:
+                    budget.tick()
                     index[w] = low[w] = counter
                     counter += 1
                     stack.append(w)
@@ -109,7 +151,8 @@ def _path_within(start: int, goal: set[int], edges: dict[int, list[tuple[int, in
     raise AssertionError("state not reachable inside its own component")
 
 
-def starvation(eng: Explicit, checks: set[str] | None = None) -> list[RawViolation]:
+def starvation(eng: Explicit, checks: set[str] | None = None,
+               budget: Budget = _NO_LIMIT) -> list[RawViolation]:
     """For each request (of `checks`), the shallowest fair run on which it stays pending for ever."""
     from ircheck.explicit import RawViolation
 
@@ -120,19 +163,27 @@ def starvation(eng: Explicit, checks: set[str] | None = None) -> list[RawViolati
         if checks is not None and req.check not in checks:
             continue
         pend = eng.code.pending[k]
-        nodes = [s for s in eng.seen if pend(s)]
+        tick = budget.tick
+        nodes = []
+        for i, s in enumerate(eng.seen):
+            if not i & 0xFFF:
+                tick()
+            if pend(s):
+                nodes.append(s)
         if not nodes:
             continue
         nodeset = set(nodes)
         full: dict[int, list[tuple[int, int]]] = {}
         edges: dict[int, list[tuple[int, int]]] = {}
         for v in nodes:
+            tick()
             succ = eng.successors_with_ids(v)
             full[v] = succ
             edges[v] = [(ti, w) for ti, w in succ if w in nodeset and ti not in req.delivers]
         bad: list[tuple[list[int], bool]] = []  # (component, is_terminal)
-        work = _tarjan(nodes, edges)
+        work = _tarjan(nodes, edges, budget)
         while work:
+            tick()
             comp = work.pop()
             cset = set(comp)
             if len(comp) == 1:
@@ -158,7 +209,7 @@ def starvation(eng: Explicit, checks: set[str] | None = None) -> list[RawViolati
                     rest = [v for v, en in zip(comp, enabled_at, strict=True) if not en]
                     keep = set(rest)
                     sub = {v: [(ti, w) for ti, w in edges[v] if w in keep] for v in rest}
-                    work.extend(_tarjan(rest, sub))
+                    work.extend(_tarjan(rest, sub, budget))
                     fair = False
                     break
             if fair:

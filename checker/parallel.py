@@ -454,7 +454,7 @@ class ParallelExplicit(Explicit):
         res = SearchResult()
         checks = set(ts.checks)
         lim = self.limits
-        t0 = time.perf_counter()
+        t0 = self.started = time.perf_counter()
         deadline = time.monotonic() + lim.timeout if lim.timeout else None
         want_deadlock = DEADLOCK in checks
         live = {r.check for r in ts.requests} & checks  # judged on the graph after the search
