@@ -157,10 +157,27 @@ class _Source:
         eol = len(self.line(last.end_line)) + 1
         return Edit(last.end_line, eol, last.end_line, eol, "\n" + self.indent(last.line) + stmt)
 
-    def insert_before(self, span: ast.Span, stmt: str) -> Edit:
+    def comment(self, span: ast.Span) -> str:
+        """The trailing `# ...` of a statement alone on its line(s), with the spaces before it, or ""
+        (a moved statement takes its comment along when it lands on a line of its own)."""
+        last = self.line(span.end_line)
+        rest = last[span.end_column - 1:]
+        if self.line(span.line)[: span.column - 1].strip() or not rest.strip().startswith("#"):
+            return ""
+        return rest.rstrip()
+
+    def insert_after(self, span: ast.Span, stmt: str, comment: str = "") -> Edit:
+        """Insert `stmt` just after a statement, on a line of its own when that statement has one."""
+        before = self.line(span.line)[: span.column - 1]
+        if not before.strip():
+            eol = len(self.line(span.end_line)) + 1
+            return Edit(span.end_line, eol, span.end_line, eol, "\n" + self.indent(span.line) + stmt + comment)
+        return Edit(span.end_line, span.end_column, span.end_line, span.end_column, f"; {stmt}")
+
+    def insert_before(self, span: ast.Span, stmt: str, comment: str = "") -> Edit:
         """Insert `stmt` just before a statement, on its own line when that statement has one."""
         if not self.line(span.line)[: span.column - 1].strip():
-            return Edit(span.line, 1, span.line, 1, self.indent(span.line) + stmt + "\n")
+            return Edit(span.line, 1, span.line, 1, self.indent(span.line) + stmt + comment + "\n")
         return Edit(span.line, span.column, span.line, span.column, f"{stmt}; ")
 
 
@@ -469,8 +486,94 @@ def _unbalanced_enable(src: _Source, d: _Design) -> Iterator[Candidate]:
                                 en[-1].span.line, (src.delete_stmt(en[-1].span),))
 
 
+def _gate_dpl(src: _Source, d: _Design) -> Iterator[Candidate]:
+    """X3: `int V` from CPL 3 through a DPL 0 gate is #GP; a system-call gate has DPL 3."""
+    user_ints = {s.arg.value for c in d.codes if c.kind == "thread"
+                 and any(o.key == "cpl" and o.value == 3 for o in c.options)
+                 for s in _simples(c, "int") if isinstance(s.arg, ast.Num)}
+    for e in d.gates:
+        if e.vector in user_ints and e.dpl == 0:
+            text = src.line(e.span.line)
+            i = text.find("dpl", e.span.column - 1)
+            j = text.find("0", i) if i >= 0 else -1
+            if i >= 0 and j >= 0 and not text[i + 3:j].strip():
+                yield Candidate(f"dpl3:{e.handler.name}", f"idt {e.vector:#x} -> {e.handler.name}: dpl 0 -> dpl 3 "
+                                "(user code calls it with `int`)", e.span.line,
+                                (Edit(e.span.line, j + 1, e.span.line, j + 2, "3"),))
+
+
+_ACQUIRE = ("spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_lock_bh")
+_RELEASE = {"spin_lock": "spin_unlock", "spin_lock_irqsave": "spin_unlock_irqrestore",
+            "spin_lock_irq": "spin_unlock_irq", "spin_lock_bh": "spin_unlock_bh"}
+
+
+def _nested_pairs(code: ast.Code) -> list[tuple[ast.Simple, ast.Simple]]:
+    """Consecutive top-level acquisitions `lock A; lock B` (B taken while A is held)."""
+    top = [st for st in code.body if isinstance(st, ast.Simple)]
+    return [(a, b) for a, b in zip(top, top[1:], strict=False)
+            if a.op in _ACQUIRE and b.op in _ACQUIRE and _arg_name(a) != _arg_name(b)]
+
+
+def _lock_order(src: _Source, d: _Design) -> Iterator[Candidate]:
+    """K5: two contexts take A then B and B then A (AB-BA). Make the second take them in the first's
+    order: swap its two acquisitions."""
+    for code in d.codes:
+        for a, b in _nested_pairs(code):
+            other = next((o for o in d.codes if o is not code and any(
+                (_arg_name(x), _arg_name(y)) == (_arg_name(b), _arg_name(a)) for x, y in _nested_pairs(o))), None)
+            sa, sb = a.span, b.span
+            if other is None or sa.line != sa.end_line or sb.line != sb.end_line:
+                continue
+            ta = src.line(sa.line)[sa.column - 1: sa.end_column - 1]
+            tb = src.line(sb.line)[sb.column - 1: sb.end_column - 1]
+            yield Candidate(f"order:{code.name}:{_arg_name(b)}",
+                            f"{code.kind} {code.name}: take {_arg_name(b)} before {_arg_name(a)} "
+                            f"(the order {other.kind} {other.name} uses)", sa.line,
+                            (Edit(sa.line, sa.column, sa.end_line, sa.end_column, tb),
+                             Edit(sb.line, sb.column, sb.end_line, sb.end_column, ta)))
+
+
+_WAITS = ("synchronize_irq", "free_irq", "disable_irq")
+
+
+def _sleep_outside_lock(src: _Source, d: _Design) -> Iterator[Candidate]:
+    """D4/L6: a sleeping call (`sleep`: GFP_KERNEL, msleep) inside a spinlock's critical section
+    moves before the lock; a wait for a handler (`synchronize_irq`, `free_irq`, `disable_irq`)
+    moves after the unlock, so that the handler can take the lock and finish."""
+    for code in d.codes:
+        top = list(code.body)
+        for i, st in enumerate(top):
+            if not (isinstance(st, ast.Simple) and st.op in ("sleep",) + _WAITS):
+                continue
+            held = None
+            for prev in reversed(top[:i]):
+                if isinstance(prev, ast.Simple) and prev.op in _ACQUIRE:
+                    held = prev
+                    break
+                if isinstance(prev, ast.Simple) and prev.op in _RELEASE.values():
+                    break
+            if held is None:
+                continue
+            rel = next((x for x in top[i + 1:] if isinstance(x, ast.Simple) and x.op == _RELEASE[held.op]
+                        and _arg_name(x) == _arg_name(held)), None)
+            if rel is None:
+                continue
+            text = src.line(st.span.line)[st.span.column - 1: st.span.end_column - 1]
+            note = src.comment(st.span)
+            if st.op == "sleep":
+                edits = (src.insert_before(held.span, text, note), src.delete_stmt(st.span))
+                where = f"before {held.op} {_arg_name(held)}"
+            else:
+                edits = (src.delete_stmt(st.span), src.insert_after(rel.span, text, note))
+                where = f"after {rel.op} {_arg_name(rel)}"
+            yield Candidate(f"unlocked:{code.name}:{st.span.line}",
+                            f"{code.kind} {code.name}: move `{text}` out of the critical section, {where}",
+                            st.span.line, edits)
+
+
 _REPAIRS = (_lock_flavour, _missing_eoi, _trap_gate, _early_eoi, _wait_event, _nosync, _threaded,
-            _deferred_to_work, _genirq_eoi, _level_ack, _spurious, _unbalanced_enable)
+            _deferred_to_work, _genirq_eoi, _level_ack, _spurious, _unbalanced_enable, _lock_order,
+            _sleep_outside_lock, _gate_dpl)
 
 
 def candidates(model: ast.Model) -> list[Candidate]:
