@@ -105,9 +105,15 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
                workers: int = 1, store: str = "dict") -> tuple[list[CheckResult], Stats]:
     """workers > 1: `ircheck.parallel` (same results, several processes); store "compact" or "hash":
     `ircheck.compact` (a compact visited set; a hash-compacted search never says "holds")."""
-    if engine == "smt":
-        raise IrcheckError([Diagnostic("IRQ902", "--engine smt is not available yet", "<command line>", 0, 0,
-                                       "use --engine explicit (or auto)")])
+    if engine == "smt":  # BMC + k-induction (checker/smt.py); z3 is imported only here
+        if workers > 1 or store != "dict":
+            raise IrcheckError([Diagnostic("IRQ902", "--engine smt runs in one process with no state store",
+                                           "<command line>", 0, 0, "leave out --workers/--store")])
+        from ircheck.smt import run_smt
+        return run_smt(ts, timeout, max_memory_mb or default_memory_limit_mb())
+    if engine == "auto" and workers == 1 and store == "dict":  # explicit when it fits (checker/engine_choice.py)
+        from ircheck.engine_choice import run_auto
+        return run_auto(ts, max_states, timeout, max_memory_mb, progress)
     limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb())
     eng: Explicit
     if store != "dict":

@@ -49,6 +49,9 @@ class Stats:
     peak_mb: float = 0.0
     complete: bool = True
     stopped_by: str = ""  # max-states | timeout | memory | interrupted | nesting bound
+    # the Z3 engine (checker/smt.py): bmc_depth, k, solver_seconds, z3 version, ...; empty for explicit
+    smt: dict[str, object] = field(default_factory=dict)
+    auto: str = ""  # --engine auto: why this engine decided
 
     @property
     def states_per_s(self) -> float:
@@ -61,6 +64,10 @@ class Stats:
                                 "complete": self.complete}
         if self.stopped_by:
             d["stopped_by"] = self.stopped_by
+        if self.smt:
+            d["smt"] = dict(self.smt)
+        if self.auto:
+            d["auto"] = self.auto
         return d
 
 

@@ -1,0 +1,57 @@
+"""`--engine auto`: the explicit engine when the state space fits, else the Z3 engine.
+
+Why explicit first: it gives the complete answer (liveness, deadlock, lockdep
+facts) and exact state counts, and every bundled model finishes in it in
+milliseconds. The product of the variable domains is a cheap upper bound on
+the states; when it is within `AUTO_EXPLICIT_STATES`, explicit runs with the
+user's limits and nothing else. Otherwise explicit runs with that many states
+as its own budget: when it finishes (or stops on a limit the user set: time,
+memory, --max-states, Ctrl-C), its answer stands; when it stops on the auto
+budget, the state space is beyond what BFS should store, and BMC + k-induction
+decide with the time that is left. `Stats.auto` says why the Z3 engine decided.
+
+z3 is imported only on that fallback: a plain explicit run never loads it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from ircheck.result import CheckResult, Stats
+from ircheck.spec.ts import TransitionSystem
+
+AUTO_EXPLICIT_STATES = 5_000_000  # nested_pic(6, 2) (2.6 M states) stays explicit
+
+
+def domain_bound(ts: TransitionSystem) -> int:
+    """States the variable domains allow: an upper bound on the reachable ones."""
+    return math.prod(v.size for v in ts.vars)
+
+
+def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None, max_memory_mb: float | None,
+             progress: Callable[[int, int, float], None] | None = None,
+             budget: int = AUTO_EXPLICIT_STATES) -> tuple[list[CheckResult], Stats]:
+    from ircheck.api import run_engine
+
+    bound = domain_bound(ts)
+    if max_states is not None or bound <= budget:
+        return run_engine(ts, "explicit", max_states, timeout, max_memory_mb, progress)
+    t0 = time.perf_counter()
+    out, stats = run_engine(ts, "explicit", budget, timeout, max_memory_mb, progress)
+    if stats.complete or stats.stopped_by != f"--max-states {budget}":
+        return out, stats
+    left = None if timeout is None else max(0.1, timeout - (time.perf_counter() - t0))
+    from ircheck.smt import run_smt
+    out, smt_stats = run_smt(ts, left, max_memory_mb)
+    smt_stats.auto = (f"smt decided: the domains allow {_big(bound)} states and the explicit search stopped at "
+                      f"its auto budget of {budget:,} states ({stats.seconds:.1f} s)")
+    smt_stats.states, smt_stats.transitions = stats.states, stats.transitions
+    smt_stats.seconds += stats.seconds
+    smt_stats.peak_mb = max(smt_stats.peak_mb, stats.peak_mb)
+    return out, smt_stats
+
+
+def _big(n: int) -> str:
+    return f"{n:,}" if n < 10**9 else f"2^{math.log2(n):.0f}"

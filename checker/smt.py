@@ -1,0 +1,311 @@
+"""The Z3 engine: BMC for shortest counterexamples, k-induction for proofs, lassos for liveness.
+
+`run_smt` decides what it can of every enabled check and returns the same
+CheckResults and Stats as the explicit engine: counterexamples are RawViolations
+of packed states, turned into traces by `api._result`, which replays them
+through spec/step.py (a trace that does not replay is an InternalError).
+
+One depth at a time, k = 0, 1, 2, ...:
+1. if no loop-free path of k steps leaves the initial state, every reachable
+   state has been looked at: what was not found cannot happen (complete);
+2. BMC: targets bad at depth k (shortest, see smt_bmc);
+3. deadlock candidates (quiet states) are kept when no state that is not quiet
+   can be reached from them (checker/liveness.py's definition);
+4. lassos of k steps for the liveness requests still open;
+5. k-induction at k+1 for every target still open (BMC has just cleared 0..k).
+Verdicts: violated when found; holds only when every target of the check is
+proved unreachable (and the model bound and the lockdep facts are decided);
+else inconclusive with a note that says what is missing. Liveness is never
+proved here except when its request can never be pending at all.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import z3
+
+from ircheck.codegen import Packing
+from ircheck.explicit import DEADLOCK, RawViolation, SearchResult
+from ircheck.result import HOLDS, INCONCLUSIVE, CheckResult, Stats
+from ircheck.smt_bmc import Bmc, Hit, Target, quiet_escapes
+from ircheck.smt_budget import Budget, Stopped
+from ircheck.smt_encode import Encoding, Unsupported
+from ircheck.smt_induction import Induction
+from ircheck.smt_liveness import Lasso
+from ircheck.spec.ts import TransitionSystem, evaluate
+from ircheck.sysinfo import peak_rss_mb
+
+if TYPE_CHECKING:
+    pass
+
+DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
+
+
+@dataclass
+class SmtRun:
+    """What the engine found; `api` turns it into CheckResults."""
+
+    res: SearchResult = field(default_factory=SearchResult)
+    proved_k: dict[str, int] = field(default_factory=dict)   # target key -> k of its induction proof
+    complete_at: int | None = None    # no loop-free path of this many steps: everything was seen
+    undecided_quiet: int = 0          # deadlock candidates whose escape was not decided
+    lasso_depth: int = 0
+
+
+class SmtEngine:
+    """One run of the Z3 engine over one TransitionSystem."""
+
+    label = "smt"
+
+    def __init__(self, ts: TransitionSystem, timeout: float | None = None, max_memory_mb: float | None = None,
+                 max_depth: int | None = None) -> None:
+        self.ts = ts
+        self.pk = Packing.of(ts)  # traces are RawViolations of packed states, as the explicit engine's
+        self.budget = Budget(timeout, max_memory_mb)
+        self.max_depth = max_depth if max_depth is not None else (10_000 if timeout else DEFAULT_MAX_DEPTH)
+        self.run_ = SmtRun()
+        self.targets: list[Target] = []
+        self.found: set[str] = set()
+        self.proved: set[str] = set()
+
+    # ---- targets
+    def make_targets(self) -> None:
+        ts = self.ts
+        checks = set(ts.checks)
+        live = {r.check for r in ts.requests}
+        tg: dict[str, Target] = {}
+        for pi, p in enumerate(ts.state_props):
+            if p.check in checks:
+                tg.setdefault("check:" + p.check, Target("check:" + p.check, "check", p.check)).props.append(pi)
+        for ti, t in enumerate(ts.transitions):
+            for check, msg in t.violates:
+                if check == ts.bound_check:
+                    tg.setdefault("bound", Target("bound", "bound", msg)).trans.append(ti)
+                elif check == ts.fact_check:
+                    tg.setdefault("fact:" + msg, Target("fact:" + msg, "fact", msg)).trans.append(ti)
+                elif check in checks:
+                    t_ = tg.setdefault("check:" + check, Target("check:" + check, "check", check))
+                    if ti not in t_.trans:
+                        t_.trans.append(ti)
+        if DEADLOCK in checks:
+            tg["quiet"] = Target("quiet", "quiet", DEADLOCK)
+        for r, req in enumerate(ts.requests):
+            if req.check in checks:
+                tg[f"terminal:{r}"] = Target(f"terminal:{r}", "terminal", req.check, request=r)
+                tg[f"pending:{r}"] = Target(f"pending:{r}", "pending", req.check, request=r)
+        self.targets = list(tg.values())
+        self.live_checks = live & checks
+
+    def open_targets(self) -> list[Target]:
+        return [t for t in self.targets if t.key not in self.found and t.key not in self.proved]
+
+    # ---- the run
+    def run(self) -> SmtRun:
+        out = self.run_
+        res = out.res
+        res.complete = False
+        t0 = time.perf_counter()
+        try:
+            self.enc = Encoding(self.ts)
+            self.make_targets()
+            self._search()
+        except Unsupported as e:
+            res.stopped_by = f"not encodable for Z3: {e}"
+        except Stopped as e:
+            res.stopped_by = e.reason
+        except KeyboardInterrupt:
+            res.stopped_by = "interrupted (Ctrl-C)"
+        res.seconds = time.perf_counter() - t0
+        res.peak_mb = peak_rss_mb()
+        return out
+
+    def _search(self) -> None:
+        enc, budget, out = self.enc, self.budget, self.run_
+        res = out.res
+        bmc = Bmc(enc, budget)
+        ind = Induction(enc, budget)
+        lasso = Lasso(enc, budget) if self.live_checks else None
+        lasso_cap: int | None = None
+        for k in range(self.max_depth + 1):
+            budget.check()
+            if k and bmc.exhausted(k):
+                out.complete_at = k
+                self.proved |= {t.key for t in self.open_targets()}
+                break
+            res.depth = k
+            for phase in ("a", "b"):
+                self._hits(bmc, bmc.search(self.open_targets(), k, phase), k, phase)
+            open_live = sorted({r for r, req in enumerate(self.ts.requests)
+                                if req.check in self.live_checks and req.check not in res.violations})
+            if lasso is not None and k and open_live and (lasso_cap is None or k <= lasso_cap):
+                out.lasso_depth = k
+                for r in open_live:
+                    if self.ts.requests[r].check in res.violations:
+                        continue
+                    got = lasso.search(r, k)
+                    if got is not None:
+                        self._lasso_hit(r, *got)
+            todo = self.open_targets()
+            if todo and ind.no_path(k + 1):
+                for t in todo:
+                    self.proved.add(t.key)
+                    out.proved_k[t.key] = k + 1
+                todo = []
+            for t in todo:
+                if ind.step_holds(t, k + 1):
+                    self.proved.add(t.key)
+                    out.proved_k[t.key] = k + 1
+            if self._decided():
+                break
+        res.complete = out.complete_at is not None
+
+    def _decided(self) -> bool:
+        """Nothing left that another depth could change."""
+        res = self.run_.res
+        if self.open_targets():
+            return False
+        return all(c in res.violations for c in self.live_checks)
+
+    def _hits(self, bmc: Bmc, hits: list[Hit], k: int, phase: str) -> None:
+        ts, res = self.ts, self.run_.res
+        pack = self.pk.pack
+        for h in hits:
+            t = h.target
+            path = [pack(s) for s in h.states]
+            if t.kind == "check":
+                self.found.add(t.key)
+                if t.name in res.violations:
+                    continue
+                if h.last is None:
+                    p = next(ts.state_props[pi] for pi in t.props if not evaluate(ts.state_props[pi].ok, h.states[-1]))
+                    res.violations[t.name] = RawViolation(t.name, p.message, path, None, line=p.line)
+                else:
+                    msg = next(m for c, m in ts.transitions[h.last].violates if c == t.name)
+                    res.violations[t.name] = RawViolation(t.name, msg, path, h.last,
+                                                          line=ts.transitions[h.last].label.line)
+            elif t.kind == "fact":
+                self.found.add(t.key)
+                res.facts[t.name] = RawViolation(ts.fact_check, t.name, path, h.last,
+                                                 line=ts.transitions[h.last].label.line if h.last is not None else 0)
+            elif t.kind == "bound":
+                self.found.add(t.key)
+                res.bound_hit = res.bound_hit or t.name
+            elif t.kind == "pending":
+                self.found.add(t.key)  # reachable: the request cannot be proved by "never pending"
+            elif t.kind == "terminal":
+                self.found.add(t.key)
+                req = ts.requests[t.request or 0]
+                if req.check not in res.violations:
+                    res.violations[req.check] = RawViolation(req.check, req.message, path, None, None, req.line)
+            elif t.kind == "quiet":
+                self._quiet(bmc, t, h, k)
+
+    def _quiet(self, bmc: Bmc, t: Target, h: Hit, k: int) -> None:
+        """A quiet state at depth k: a deadlock if nothing but quiet states can follow it."""
+        res = self.run_.res
+        q = h.states[-1]
+        while True:
+            esc = quiet_escapes(self.enc, q, self.budget, self.max_depth)
+            if esc is False:
+                self.found.add(t.key)
+                if DEADLOCK not in res.violations:
+                    res.violations[DEADLOCK] = RawViolation(DEADLOCK, self.ts.deadlock_message,
+                                                            [self.pk.pack(s) for s in h.states])
+                return
+            if esc is None:
+                self.run_.undecided_quiet += 1
+            t.blocked.append(q)
+            more = bmc.search([t], k, "a")  # another quiet state at the same depth?
+            if not more:
+                return
+            h = more[0]
+            q = h.states[-1]
+
+    def _lasso_hit(self, r: int, states: list[tuple[int, ...]], start: int) -> None:
+        ts, res = self.ts, self.run_.res
+        req = ts.requests[r]
+        pack = self.pk.pack
+        path = [pack(s) for s in states[: start + 1]]
+        cycle = [pack(s) for s in states[start:]]
+        res.violations[req.check] = RawViolation(req.check, req.message, path, None, cycle, req.line)
+
+
+def z3_version() -> str:
+    return str(z3.get_version_string())
+
+
+def run_smt(ts: TransitionSystem, timeout: float | None = None, max_memory_mb: float | None = None,
+            max_depth: int | None = None) -> tuple[list[CheckResult], Stats]:
+    """Every enabled check of `ts` decided by the Z3 engine, as `api.run_engine` returns them."""
+    from ircheck.api import _result, judge_facts
+
+    eng = SmtEngine(ts, timeout, max_memory_mb, max_depth)
+    run = eng.run()
+    res = run.res
+    judge_facts(ts, res)
+    out: list[CheckResult] = []
+    by_check: dict[str, list[Target]] = {}
+    for t in eng.targets:
+        if t.kind in ("check", "quiet", "terminal", "pending"):
+            by_check.setdefault(t.name, []).append(t)
+    facts = [t for t in eng.targets if t.kind == "fact"]
+    facts_open = ts.judge is not None and any(t.key not in eng.found and t.key not in eng.proved for t in facts)
+    bound = [t for t in eng.targets if t.kind == "bound"]
+    bound_open = any(t.key not in eng.found and t.key not in eng.proved for t in bound)
+    why_stopped = res.stopped_by or f"depth {eng.max_depth} reached"
+    for name in ts.checks:
+        v = res.violations.get(name)
+        if v is not None:
+            out.append(_result(ts, eng, v))
+            continue
+        if res.bound_hit:
+            out.append(CheckResult(name, INCONCLUSIVE, note=res.bound_hit + "; the model is only explored up to it"))
+            continue
+        mine = by_check.get(name, [])
+        note = _missing(eng, run, name, mine, facts_open, bound_open, why_stopped)
+        if note:
+            out.append(CheckResult(name, INCONCLUSIVE, note=note))
+        else:
+            out.append(CheckResult(name, HOLDS, note=_proof_note(eng, run, mine, bound + facts)))
+    ks = [k for k in run.proved_k.values()]
+    stats = Stats("smt", 0, 0, res.depth, res.seconds, res.peak_mb, res.complete and not res.bound_hit,
+                  res.stopped_by or ("nesting bound" if res.bound_hit else ""))
+    stats.smt = {"bmc_depth": res.depth, "k": max(ks, default=0), "solver_seconds": round(eng.budget.solver_seconds, 3),
+                 "z3": z3_version()}
+    if run.lasso_depth:
+        stats.smt["lasso_depth"] = run.lasso_depth
+    if run.complete_at is not None:
+        stats.smt["complete_at"] = run.complete_at
+    return out, stats
+
+
+def _missing(eng: SmtEngine, run: SmtRun, name: str, mine: list[Target], facts_open: bool, bound_open: bool,
+             why: str) -> str:
+    """Why `name` cannot be called "holds" ("" when it can)."""
+    if name in eng.live_checks:
+        pend = [t for t in mine if t.kind == "pending"]
+        if not all(t.key in eng.proved for t in pend):
+            return (f"no fair lasso of up to {run.lasso_depth} steps, but the Z3 engine cannot prove that none "
+                    f"exists (use --engine explicit)")
+    open_ = [t for t in mine if t.key not in eng.proved and t.kind != "pending"]
+    if open_:
+        if any(t.kind == "quiet" for t in open_) and run.undecided_quiet:
+            return f"whether a reachable quiet state can move again was not decided ({why})"
+        return f"not proved: no violation up to depth {run.res.depth}, k-induction did not close ({why})"
+    if bound_open:
+        return f"not proved that the model's bound is never reached ({why})"
+    if facts_open:
+        return f"the lockdep facts are not all decided ({why})"
+    return ""
+
+
+def _proof_note(eng: SmtEngine, run: SmtRun, mine: list[Target], extra: list[Target]) -> str:
+    if run.complete_at is not None:
+        return f"proved: no loop-free path of {run.complete_at} steps, every reachable state was checked"
+    ks = [run.proved_k[t.key] for t in mine + extra if t.key in run.proved_k]
+    if not ks:
+        return "nothing in the model can break it"
+    return f"proved by k-induction, k = {max(ks)}"

@@ -1,0 +1,199 @@
+"""Bounded model checking: the unrolling from the initial state, deepened one step at a time.
+
+One incremental solver holds init(s0), step(s0,s1) ... step(s_{k-1},s_k) and the
+simple-path constraints (all states pairwise different). A query at depth k
+asks, under push/pop, whether some open target is bad in s_k: since depths are
+tried in order, the first answer is a shortest counterexample (shortest paths
+are simple, so the simple-path constraints never hide one). They buy
+completeness: when the unrolling alone is unsatisfiable at depth k, no
+loop-free path of k steps exists, every reachable state lies at depth < k,
+and every target not found is unreachable (the recurrence diameter).
+
+Lengths match the explicit engine: a state-property target at s_k is a trace
+of k steps, a "transition enabled" target at s_k one of k+1 (the bad step
+itself). Phase A (state targets) is queried before phase B at each depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import z3
+
+from ircheck.smt_budget import Budget
+from ircheck.smt_encode import Encoding, State, Step
+from ircheck.spec.ts import evaluate
+
+
+@dataclass
+class Target:
+    """Something BMC looks for and induction tries to prove unreachable.
+
+    kind: "check" (a safety check: its state properties and its tagged transitions), "fact" (a
+    fact-tagged transition is enabled), "bound" (a step runs into the model's bound), "quiet" (no
+    CPU step and something unfinished: a deadlock candidate), "terminal" (a liveness request
+    pending where no fair step is enabled).
+    """
+
+    key: str
+    kind: str
+    name: str                       # check name, fact key, or request check
+    props: list[int] = field(default_factory=list)   # state property indices (phase A)
+    trans: list[int] = field(default_factory=list)   # transitions whose being enabled is bad (phase B)
+    request: int | None = None
+    blocked: list[State] = field(default_factory=list)  # quiet: candidates shown to escape
+
+    @property
+    def phase_a(self) -> bool:
+        return bool(self.props) or self.kind in ("quiet", "terminal")
+
+    @property
+    def phase_b(self) -> bool:
+        return bool(self.trans)
+
+
+def bad_state(enc: Encoding, tg: Target, s: list[z3.BitVecRef], with_blocked: bool = True) -> z3.BoolRef:
+    """Phase A: the target's state predicate is bad in s."""
+    ts = enc.ts
+    if tg.kind == "quiet":
+        cpu = [ti for ti, t in enumerate(ts.transitions) if t.group is not None]
+        parts = [enc.cond(ts.unfinished, s), z3.Not(enc.enabled_any(cpu, s))]
+        if with_blocked:
+            parts += [z3.Not(enc.equal(s, q)) for q in tg.blocked]
+        return z3.And(parts)
+    if tg.kind == "terminal":
+        assert tg.request is not None
+        fair = [ti for ti, t in enumerate(ts.transitions) if t.fair]
+        return z3.And(enc.cond(ts.requests[tg.request].pending, s), z3.Not(enc.enabled_any(fair, s)))
+    return z3.Or([z3.Not(enc.cond(ts.state_props[p].ok, s)) for p in tg.props])
+
+
+def bad_step(enc: Encoding, tg: Target, s: list[z3.BitVecRef]) -> z3.BoolRef:
+    """Phase B: one of the target's transitions is enabled in s."""
+    return enc.enabled_any(tg.trans, s)
+
+
+def bad_any(enc: Encoding, tg: Target, s: list[z3.BitVecRef]) -> z3.BoolRef:
+    """Either phase (for induction: the invariant is the negation, without the blocked candidates)."""
+    parts = []
+    if tg.phase_a:
+        parts.append(bad_state(enc, tg, s, with_blocked=False))
+    if tg.phase_b:
+        parts.append(bad_step(enc, tg, s))
+    return z3.Or(parts) if parts else z3.BoolVal(False)
+
+
+@dataclass
+class Hit:
+    """A target found at some depth: the states s_0..s_k and, for phase B, the bad transition."""
+
+    target: Target
+    states: list[State]
+    last: int | None = None
+
+
+class Unrolling:
+    """A path of steps over named states, with optional init and simple-path constraints."""
+
+    def __init__(self, enc: Encoding, prefix: str, start: z3.BoolRef | State | None, simple: bool) -> None:
+        self.enc = enc
+        self.prefix = prefix
+        self.solver = z3.SolverFor("QF_BV")
+        self.simple = simple
+        self.steps: list[Step] = []
+        s0 = enc.state(prefix, 0)
+        self.solver.add(enc.domain(s0))
+        if isinstance(start, tuple):
+            self.solver.add(enc.equal(s0, start))
+        elif start is not None:
+            self.solver.add(start)
+        self.k = 0
+
+    def state(self, i: int) -> list[z3.BitVecRef]:
+        return self.enc.state(self.prefix, i)
+
+    def extend_to(self, k: int) -> None:
+        enc = self.enc
+        while self.k < k:
+            a, b = self.state(self.k), self.state(self.k + 1)
+            step, cons = enc.step(a, b, f"{self.prefix}{self.k}")
+            self.steps.append(step)
+            self.solver.add(enc.domain(b), *cons)
+            if self.simple:
+                for i in range(self.k + 1):
+                    self.solver.add(enc.distinct(self.state(i), b))
+            self.k += 1
+
+    def decode(self, model: z3.ModelRef, upto: int) -> list[State]:
+        return [self.enc.decode(model, self.state(i)) for i in range(upto + 1)]
+
+
+class Bmc:
+    """Shortest counterexamples by deepening; `exhausted(k)` says no loop-free path of k steps exists."""
+
+    def __init__(self, enc: Encoding, budget: Budget) -> None:
+        self.enc = enc
+        self.budget = budget
+        self.path = Unrolling(enc, "s", enc.init(enc.state("s", 0)), simple=True)
+
+    def exhausted(self, k: int) -> bool:
+        self.path.extend_to(k)
+        return self.budget.solve(self.path.solver) == z3.unsat
+
+    def search(self, targets: list[Target], k: int, phase: str) -> list[Hit]:
+        """Every target of `targets` bad at depth k in this phase ("a" states, "b" enabled steps)."""
+        enc, solver = self.enc, self.path.solver
+        self.path.extend_to(k)
+        s = self.path.state(k)
+        mine = [t for t in targets if (t.phase_a if phase == "a" else t.phase_b)]
+        hits: list[Hit] = []
+        while mine:
+            preds = {t.key: (bad_state(enc, t, s) if phase == "a" else bad_step(enc, t, s)) for t in mine}
+            solver.push()
+            try:
+                solver.add(z3.Or(list(preds.values())))
+                if self.budget.solve(solver) == z3.unsat:
+                    break
+                model = solver.model()
+                states = self.path.decode(model, k)
+                got = [t for t in mine if z3.is_true(model.eval(preds[t.key], model_completion=True))]
+            finally:
+                solver.pop()
+            for t in got:
+                last = None
+                if phase == "b":
+                    last = next(ti for ti in t.trans if evaluate(enc.ts.transitions[ti].guard, states[-1]))
+                hits.append(Hit(t, states, last))
+            mine = [t for t in mine if t not in got]
+            if not got:  # cannot happen (the model satisfies the disjunction); never loop for ever
+                break
+        return hits
+
+
+def quiet_escapes(enc: Encoding, q: State, budget: Budget, max_depth: int) -> bool | None:
+    """From quiet state q, can a state that is not quiet be reached (through quiet states)?
+
+    True: yes (q is no deadlock); False: no, proved by exhausting the loop-free paths through quiet
+    states; None: undecided within max_depth steps.
+    """
+    ts = enc.ts
+    cpu = [ti for ti, t in enumerate(ts.transitions) if t.group is not None]
+    path = Unrolling(enc, f"q{abs(hash(q))}_", q, simple=True)
+
+    def quiet(s: list[z3.BitVecRef]) -> z3.BoolRef:
+        return z3.And(enc.cond(ts.unfinished, s), z3.Not(enc.enabled_any(cpu, s)))
+
+    path.solver.add(quiet(path.state(0)))
+    for j in range(1, max_depth + 1):
+        path.extend_to(j)
+        sj = path.state(j)
+        path.solver.push()
+        path.solver.add(z3.Not(quiet(sj)))
+        r = budget.solve(path.solver)
+        path.solver.pop()
+        if r == z3.sat:
+            return True
+        path.solver.add(quiet(sj))
+        if budget.solve(path.solver) == z3.unsat:
+            return False
+    return None

@@ -1,0 +1,256 @@
+"""The TransitionSystem as Z3 bit-vector formulas: states, guards, updates, one step.
+
+Why bit-vectors: the lowering's expressions use `& | ^ << >>` on register
+variables, which integer arithmetic in Z3 cannot express without
+non-linear tricks, while bit-blasting small registers is what SAT solvers do
+best. Python integers are unbounded, so every expression is evaluated in one
+width `W` wide enough (by an interval analysis of every subexpression) that
+no intermediate value of any reachable computation overflows; comparisons are
+signed and `>>` is arithmetic, which is what Python does on ints of that size.
+
+A state at step k is one bit-vector constant per variable, as narrow as its
+domain; every read widens it to `W`. A step is one Bool per transition ("this
+one fired") with `fired => guard and next = updates`, and at least one fires.
+Several Bools may be true at once when their transitions lead to the same
+state; the decoder takes the first, and the trace is replayed by spec/step.py
+anyway. Nothing here knows what an interrupt is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import z3
+
+from ircheck.spec.ts import Expr, TransitionSystem
+
+State = tuple[int, ...]
+
+MAX_WIDTH = 256  # an expression needing more bits than this is not encoded (the engine says inconclusive)
+
+
+class Unsupported(Exception):
+    """The TransitionSystem uses something this encoding does not handle (the check is then inconclusive)."""
+
+
+def _bits(lo: int, hi: int) -> int:
+    """Signed bits that hold every value in lo..hi."""
+    return max(lo.bit_length(), hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + 1
+
+
+def interval(e: Expr, sizes: Sequence[int], memo: dict[Expr, tuple[int, int]]) -> tuple[int, int]:
+    """Bounds lo..hi of `e` over every state in the variable domains (an over-approximation)."""
+    got = memo.get(e)
+    if got is not None:
+        return got
+    op = e[0]
+    r: tuple[int, int]
+    if op == "c":
+        r = (int(e[1]), int(e[1]))
+    elif op == "v":
+        r = (0, sizes[e[1]] - 1)
+    elif op in ("and", "or", "not", "==", "!=", "<", "<=", ">", ">=", "in"):
+        for a in e[1:]:
+            if isinstance(a, tuple):
+                interval(a, sizes, memo)
+        r = (0, 1)
+    elif op == "ite":
+        interval(e[1], sizes, memo)
+        a, b = interval(e[2], sizes, memo), interval(e[3], sizes, memo)
+        r = (min(a[0], b[0]), max(a[1], b[1]))
+    else:
+        (alo, ahi), (blo, bhi) = interval(e[1], sizes, memo), interval(e[2], sizes, memo)
+        if op == "+":
+            r = (alo + blo, ahi + bhi)
+        elif op == "-":
+            r = (alo - bhi, ahi - blo)
+        elif op in ("&", "|", "^"):
+            if alo >= 0 and blo >= 0:
+                hi = min(ahi, bhi) if op == "&" else (1 << max(ahi.bit_length(), bhi.bit_length())) - 1
+                r = (0, hi)
+            else:
+                n = max(_bits(alo, ahi), _bits(blo, bhi))
+                r = (-(1 << n), (1 << n) - 1)
+        elif op in ("<<", ">>"):
+            if blo < 0:
+                raise Unsupported(f"a shift by a possibly negative amount ({e!r})")
+            if op == "<<" and bhi > MAX_WIDTH:
+                raise Unsupported("a shift wider than the encoding")
+            corners = [(a << b) if op == "<<" else (a >> b) for a in (alo, ahi) for b in (blo, bhi)]
+            r = (min(corners), max(corners))
+        else:
+            raise Unsupported(f"operator {op!r}")
+    memo[e] = r
+    return r
+
+
+def expression_width(ts: TransitionSystem) -> int:
+    """The one bit-vector width every expression of `ts` is evaluated in (see the module docstring)."""
+    sizes = [v.size for v in ts.vars]
+    memo: dict[Expr, tuple[int, int]] = {}
+    exprs: list[Expr] = [ts.unfinished]
+    for t in ts.transitions:
+        exprs.append(t.guard)
+        exprs += [e for _vi, e in t.updates]
+    exprs += [p.ok for p in ts.state_props]
+    exprs += [r.pending for r in ts.requests]
+    width = max((_bits(0, s - 1) for s in sizes), default=2)
+    for e in exprs:
+        interval(e, sizes, memo)
+    for lo, hi in memo.values():
+        width = max(width, _bits(lo, hi))
+    if width > MAX_WIDTH:
+        raise Unsupported(f"expressions need {width} bits")
+    return width
+
+
+class Step:
+    """One step's transition Bools: `fired[t]` says transition t was taken."""
+
+    def __init__(self, fired: list[z3.BoolRef]) -> None:
+        self.fired = fired
+
+
+class Encoding:
+    """Builds formulas over named copies of the state (`state("s", k)` is the state at step k)."""
+
+    def __init__(self, ts: TransitionSystem) -> None:
+        self.ts = ts
+        self.width = expression_width(ts)
+        self.vwidth = [max(1, (v.size - 1).bit_length()) for v in ts.vars]
+        self._states: dict[tuple[str, int], list[z3.BitVecRef]] = {}
+        self._memo: dict[tuple[int, Expr], z3.ExprRef] = {}  # (id of the state list, expr) -> term
+
+    # ---- states
+    def state(self, prefix: str, k: int) -> list[z3.BitVecRef]:
+        key = (prefix, k)
+        if key not in self._states:
+            self._states[key] = [z3.BitVec(f"{prefix}{k}.{v.name}#{i}", w)
+                                 for i, (v, w) in enumerate(zip(self.ts.vars, self.vwidth, strict=True))]
+        return self._states[key]
+
+    def domain(self, s: list[z3.BitVecRef]) -> z3.BoolRef:
+        """Every variable within 0..size-1 (only needed where the size is not a power of two)."""
+        parts = [z3.ULE(x, v.size - 1) for x, v, w in zip(s, self.ts.vars, self.vwidth, strict=True)
+                 if v.size != 1 << w]
+        return z3.And(parts) if parts else z3.BoolVal(True)
+
+    def equal(self, s: list[z3.BitVecRef], values: State) -> z3.BoolRef:
+        return z3.And([x == z3.BitVecVal(val, x.size()) for x, val in zip(s, values, strict=True)])
+
+    def init(self, s: list[z3.BitVecRef]) -> z3.BoolRef:
+        return self.equal(s, self.ts.init())
+
+    def same(self, a: list[z3.BitVecRef], b: list[z3.BitVecRef]) -> z3.BoolRef:
+        return z3.And([x == y for x, y in zip(a, b, strict=True)])
+
+    def distinct(self, a: list[z3.BitVecRef], b: list[z3.BitVecRef]) -> z3.BoolRef:
+        return z3.Or([x != y for x, y in zip(a, b, strict=True)])
+
+    # ---- expressions
+    def value(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BitVecRef:
+        """`e` as a W-bit term in state s."""
+        key = (id(s), e)
+        got = self._memo.get(key)
+        if got is not None:
+            return got  # type: ignore[return-value]
+        w = self.width
+        op = e[0]
+        r: z3.BitVecRef
+        if op == "c":
+            r = z3.BitVecVal(int(e[1]), w)
+        elif op == "v":
+            x = s[e[1]]
+            r = x if x.size() == w else z3.ZeroExt(w - x.size(), x)
+        elif op in ("and", "or", "not", "==", "!=", "<", "<=", ">", ">=", "in"):
+            r = z3.If(self.cond(e, s), z3.BitVecVal(1, w), z3.BitVecVal(0, w))
+        elif op == "ite":
+            r = z3.If(self.cond(e[1], s), self.value(e[2], s), self.value(e[3], s))
+        else:
+            a, b = self.value(e[1], s), self.value(e[2], s)
+            if op == "+":
+                r = a + b
+            elif op == "-":
+                r = a - b
+            elif op == "&":
+                r = a & b
+            elif op == "|":
+                r = a | b
+            elif op == "^":
+                r = a ^ b
+            elif op == "<<":
+                r = a << b
+            elif op == ">>":
+                r = a >> b  # arithmetic, as Python's >>
+            else:
+                raise Unsupported(f"operator {op!r}")
+        self._memo[key] = r
+        return r
+
+    def cond(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BoolRef:
+        """`e` as a Bool in state s (non-zero is true, as in the reference evaluator)."""
+        op = e[0]
+        if op == "c":
+            return z3.BoolVal(bool(e[1]))
+        if op == "and":
+            return z3.And([self.cond(a, s) for a in e[1:]])
+        if op == "or":
+            return z3.Or([self.cond(a, s) for a in e[1:]])
+        if op == "not":
+            return z3.Not(self.cond(e[1], s))
+        if op == "in":
+            a = self.value(e[1], s)
+            return z3.Or([a == z3.BitVecVal(k, self.width) for k in sorted(e[2])])
+        if op in ("==", "!=", "<", "<=", ">", ">="):
+            a, b = self.value(e[1], s), self.value(e[2], s)
+            if op == "==":
+                return a == b
+            if op == "!=":
+                return a != b
+            if op == "<":
+                return a < b  # signed, as Python ints
+            if op == "<=":
+                return a <= b
+            if op == ">":
+                return a > b
+            return a >= b
+        return self.value(e, s) != z3.BitVecVal(0, self.width)
+
+    # ---- transitions
+    def guard(self, ti: int, s: list[z3.BitVecRef]) -> z3.BoolRef:
+        return self.cond(self.ts.transitions[ti].guard, s)
+
+    def effect(self, ti: int, s: list[z3.BitVecRef], t: list[z3.BitVecRef]) -> z3.BoolRef:
+        """t is the state after firing transition ti in s (unnamed variables keep their value)."""
+        new: dict[int, Expr] = dict(self.ts.transitions[ti].updates)
+        parts = []
+        for i, (x, y) in enumerate(zip(s, t, strict=True)):
+            if i in new:
+                val = self.value(new[i], s)
+                w = y.size()
+                parts.append(y == (val if w == self.width else z3.Extract(w - 1, 0, val)))
+                # a value outside the domain would be a lowering bug: spec.step's replay refuses it
+            else:
+                parts.append(y == x)
+        return z3.And(parts)
+
+    def step(self, s: list[z3.BitVecRef], t: list[z3.BitVecRef], name: str) -> tuple[Step, list[z3.BoolRef]]:
+        """The constraints of one step from s to t, and the Bools that say which transition fired."""
+        fired = [z3.Bool(f"{name}!t{ti}") for ti in range(len(self.ts.transitions))]
+        cons: list[z3.BoolRef] = [z3.Or(fired)] if fired else [z3.BoolVal(False)]
+        for ti, f in enumerate(fired):
+            cons.append(z3.Implies(f, z3.And(self.guard(ti, s), self.effect(ti, s, t))))
+        return Step(fired), cons
+
+    def enabled_any(self, tis: Sequence[int], s: list[z3.BitVecRef]) -> z3.BoolRef:
+        return z3.Or([self.guard(ti, s) for ti in tis]) if tis else z3.BoolVal(False)
+
+    # ---- models back to states
+    def decode(self, model: z3.ModelRef, s: list[z3.BitVecRef]) -> State:
+        return tuple(model.eval(x, model_completion=True).as_long() for x in s)  # type: ignore[union-attr]
+
+    def decode_fired(self, model: z3.ModelRef, step: Step) -> int | None:
+        for ti, f in enumerate(step.fired):
+            if z3.is_true(model.eval(f, model_completion=True)):
+                return ti
+        return None
