@@ -144,9 +144,10 @@ def suggestions_text(s: Suggestions) -> str:
     if not s.fixes:
         why = f"; stopped at {s.budget_hit}" if s.budget_hit else ""
         return f"Suggested fixes: none found ({s.tried} candidate{'s' if s.tried != 1 else ''} tried{why})"
-    out = ["Suggested fixes:"]
+    out = ["Suggested fixes (every check holds after each):"]
     for i, f in enumerate(s.fixes, 1):
-        out.append(f"  {i}. {f.description}  [line {', '.join(str(c.line) for c in f.repairs)}]"
-                   " - every check holds")
-        out += ["     " + ln if ln else "" for ln in f.diff.rstrip("\n").split("\n")]
+        for j, c in enumerate(f.repairs):
+            out.append(f"  {i}. " if j == 0 else "     and ")
+            out[-1] += f"{c.description}  [line {c.line}]"
+        out += [("     " + ln).rstrip() for ln in f.diff.rstrip("\n").split("\n")]
     return "\n".join(out)

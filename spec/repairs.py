@@ -537,13 +537,14 @@ _WAITS = ("synchronize_irq", "free_irq", "disable_irq")
 
 
 def _sleep_outside_lock(src: _Source, d: _Design) -> Iterator[Candidate]:
-    """D4/L6: a sleeping call (`sleep`: GFP_KERNEL, msleep) inside a spinlock's critical section
-    moves before the lock; a wait for a handler (`synchronize_irq`, `free_irq`, `disable_irq`)
+    """D4/L6: a sleeping call (`sleep`: GFP_KERNEL, msleep; `wait_event`) inside a spinlock's
+    critical section moves before the lock; a wait for a handler (`synchronize_irq`, `free_irq`, `disable_irq`)
     moves after the unlock, so that the handler can take the lock and finish."""
     for code in d.codes:
         top = list(code.body)
         for i, st in enumerate(top):
-            if not (isinstance(st, ast.Simple) and st.op in ("sleep",) + _WAITS):
+            if not (isinstance(st, ast.Simple) and st.op in ("sleep",) + _WAITS
+                    or isinstance(st, ast.Wait) and st.span.line == st.span.end_line):
                 continue
             held = None
             for prev in reversed(top[:i]):
@@ -560,7 +561,7 @@ def _sleep_outside_lock(src: _Source, d: _Design) -> Iterator[Candidate]:
                 continue
             text = src.line(st.span.line)[st.span.column - 1: st.span.end_column - 1]
             note = src.comment(st.span)
-            if st.op == "sleep":
+            if st.op not in _WAITS:  # `sleep`, `wait_event`: before the lock
                 edits = (src.insert_before(held.span, text, note), src.delete_stmt(st.span))
                 where = f"before {held.op} {_arg_name(held)}"
             else:

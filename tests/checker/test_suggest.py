@@ -83,6 +83,9 @@ def test_two_repairs_are_combined_only_when_no_single_one_works() -> None:
            "check no_starvation, no_reentry\n")
     s = suggest(src, "two.irq")
     assert [sorted(c.key for c in f.repairs) for f in s.fixes] == [["eoi:kbd_isr", "interrupt_gate:tick"]]
+    assert suggestions_text(s).splitlines()[1:3] == [
+        "  1. handler kbd_isr: add the missing `eoi` at its end  [line 9]",
+        "     and idt 0x20 -> tick: trap_gate -> interrupt_gate  [line 6]"]
     assert ircheck.check_source(s.fixes[0].source, "two.irq").verdict == "holds"
 
 
@@ -103,9 +106,9 @@ def test_cli_text_prints_the_report_then_the_diffs(capsys: pytest.CaptureFixture
     path = MODELS / "lang_starvation_no_eoi.irq"
     assert main(["--suggest", "--no-timings", str(path)]) == 1  # the verdict is the model's own
     out = capsys.readouterr().out
-    report, fixes = out.split("Suggested fixes:\n")
+    report, fixes = out.split("Suggested fixes (every check holds after each):\n")
     assert "no_starvation        VIOLATED" in report
-    assert fixes.splitlines()[0] == "  1. handler kbd_isr: add the missing `eoi` at its end  [line 16] - every check holds"
+    assert fixes.splitlines()[0] == "  1. handler kbd_isr: add the missing `eoi` at its end  [line 16]"
     assert "     -handler kbd_isr  { nop }\n     +handler kbd_isr  { nop; eoi }\n" in fixes
 
 
