@@ -337,7 +337,10 @@ class _Lowering(KernelLowering):
             self.task_vars(t)
         cur = None
         if len(mine) > 1:
-            cur = self.var(p + "cur", len(mine), 0, "loc", tuple(t.code.name for t in mine))
+            # the CPU starts in its first thread: irq threads and work items start idle, so starting
+            # in one would only add a switch - and make the state space depend on declaration order
+            first = next((i for i, t in enumerate(mine) if t.code.kind == "thread"), 0)
+            cur = self.var(p + "cur", len(mine), first, "loc", tuple(t.code.name for t in mine))
         st = CpuState(cpu, if_var, depth, pc, saved_pc, saved_if, mine, cur)
         self.cpu_vars(st)
         self.layout.cpus.append(CpuLayout(cpu, if_var, depth, pc, saved_pc, cur, [(t.label, t.pc) for t in mine],

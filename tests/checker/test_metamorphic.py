@@ -43,17 +43,8 @@ from tests.conftest import MODELS
 CAP = 30_000  # generated models larger than this are left out (the rewrites must compare complete searches)
 KERNEL_CAP = 3_000
 KINDS = ("rename", "shuffle", "reverse", "unused", "split", "join", "all")
-ORDER_KINDS = ("shuffle", "reverse", "all")  # the rewrites that move declarations
 BUNDLED = sorted(MODELS.rglob("*.irq"))  # models/errors/ too: their error codes must not change either
 
-# Known bug, reported, not fixed here (spec/ belongs to the lowering): a CPU's current task starts as the
-# first task declared on it (spec/lower.py, make_cpu: `cur = self.var(p + "cur", len(mine), 0, ...)`), even
-# when that is a work item or an irq thread idling at pc 0, which cannot run. Declaring the work item or
-# irq thread after the `thread` then gives fewer states (kernel_work_sleeps: 63 -> 56) and may shorten
-# traces by a switch. Starting with the first `thread` instead makes every test here pass.
-ORDER_BUG = pytest.mark.xfail(strict=True, reason="initial current task depends on declaration order "
-                                                  "(spec/lower.py make_cpu)")
-ORDER_BUG_MODELS = {"kernel_threaded_oneshot_level", "kernel_work_sleeps"}
 
 
 # ---- what must not change ------------------------------------------------------------------------
@@ -267,9 +258,7 @@ def test_rewrites_do_what_they_say() -> None:
 # ---- every bundled model --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path,kind", [
-    pytest.param(p, k, id=f"{p.stem}-{k}",
-                 marks=[ORDER_BUG] if p.stem in ORDER_BUG_MODELS and k in ORDER_KINDS else [])
-    for p in BUNDLED for k in KINDS])
+    pytest.param(p, k, id=f"{p.stem}-{k}") for p in BUNDLED for k in KINDS])
 def test_bundled_model_keeps_its_results(path: Any, kind: str) -> None:
     text = path.read_text()
     if kind == "split" and ";" not in code_of(text):
@@ -313,11 +302,8 @@ def test_generated_models_keep_their_results_many(kind: str, text: str, rnd: ran
 
 # ---- generated kernel-layer models (SMP, locks, genirq, softirq, tasklet, work, wait queues) ----------
 
-KEEP_ORDER = tuple(k for k in KINDS if k not in ORDER_KINDS)
-
-
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kernel_models(), st.sampled_from(KEEP_ORDER), st.randoms(use_true_random=False))
+@given(kernel_models(), st.sampled_from(KINDS), st.randoms(use_true_random=False))
 def test_generated_kernel_models_keep_their_results(text: str, kind: str, rnd: random.Random) -> None:
     _generated(text, kind, rnd, KERNEL_CAP)
 
@@ -334,16 +320,16 @@ check no_sleep_in_atomic
 """
 
 
-@ORDER_BUG
 def test_work_item_declared_before_the_thread() -> None:
-    """The generator of kernel models declares `work w` before its threads: every reordering that puts a
-    thread first changes the state count. Here: 10 states and a 3-step "shortest" counterexample that
-    starts with `cpu0 idle  switch to thread t`, against 6 states and 2 steps with the thread first."""
+    """A bug this test found (spec/lower.py make_cpu): a CPU started in its first declared task, here the
+    work item idling at pc 0 - 10 states and a 3-step "shortest" counterexample starting with
+    `cpu0 idle  switch to thread t`, against 6 states and 2 steps with the thread declared first. A CPU
+    now starts in its first `thread`."""
     _generated(WORK_THEN_THREAD, "reverse", random.Random(0), KERNEL_CAP)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", KEEP_ORDER)
+@pytest.mark.parametrize("kind", KINDS)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=kernel_models(), rnd=st.randoms(use_true_random=False))
 def test_generated_kernel_models_keep_their_results_many(kind: str, text: str, rnd: random.Random) -> None:
