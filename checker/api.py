@@ -13,6 +13,8 @@ from ircheck.explicit import Explicit, Limits, RawViolation, SearchResult
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
 from ircheck.grammar.parser import parse, parse_file
+from ircheck.reduce import DEFAULT as DEFAULT_REDUCTION
+from ircheck.reduce import parse_reduction, plan
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Report, Stats
 from ircheck.spec.explain import explain, stacks_text, unfinished_contexts
 from ircheck.spec.lower import lower
@@ -93,7 +95,7 @@ def judge_facts(ts: TransitionSystem, res: SearchResult) -> None:
     still real; "holds" needs the complete search, which the caller already requires."""
     if ts.judge is None or not res.facts:
         return
-    for fv in ts.judge(frozenset(res.facts)):
+    for fv in ts.judge(list(res.facts)):  # discovery order: the shallowest witnesses first
         if fv.check in ts.checks and fv.check not in res.violations:
             w = res.facts[fv.witness]
             res.violations[fv.check] = RawViolation(fv.check, fv.message, w.path, w.last, line=fv.line)
@@ -102,9 +104,11 @@ def judge_facts(ts: TransitionSystem, res: SearchResult) -> None:
 def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | None = None,
                timeout: float | None = None, max_memory_mb: float | None = None,
                progress: Callable[[int, int, float], None] | None = None,
-               workers: int = 1, store: str = "dict") -> tuple[list[CheckResult], Stats]:
+               workers: int = 1, store: str = "dict",
+               reduction: str = DEFAULT_REDUCTION) -> tuple[list[CheckResult], Stats]:
     """workers > 1: `ircheck.parallel` (same results, several processes); store "compact" or "hash":
-    `ircheck.compact` (a compact visited set; a hash-compacted search never says "holds")."""
+    `ircheck.compact` (a compact visited set; a hash-compacted search never says "holds");
+    reduction: `ircheck.reduce` ("none", "all" or a comma list of por, merge, symmetry)."""
     if engine == "smt":  # BMC + k-induction (checker/smt.py); z3 is imported only here
         if workers > 1 or store != "dict":
             raise IrcheckError([Diagnostic("IRQ902", "--engine smt runs in one process with no state store",
@@ -113,10 +117,17 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
         return run_smt(ts, timeout, max_memory_mb or default_memory_limit_mb())
     if engine == "auto" and workers == 1 and store == "dict":  # explicit when it fits (checker/engine_choice.py)
         from ircheck.engine_choice import run_auto
-        return run_auto(ts, max_states, timeout, max_memory_mb, progress)
+        return run_auto(ts, max_states, timeout, max_memory_mb, progress, reduction=reduction)
     limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb())
     eng: Explicit
-    if store != "dict":
+    res: SearchResult
+    the_plan = plan(ts, parse_reduction(reduction), workers, store)
+    refind = 0
+    if the_plan.applied:  # verdicts from the reduced graph, counterexamples re-found unreduced
+        from ircheck.reduce import search_reduced
+        outcome = search_reduced(ts, the_plan, limits, progress)
+        eng, refind, res = outcome.engine, outcome.refind_states, outcome.result
+    elif store != "dict":
         from ircheck.compact import CompactExplicit
         if workers > 1:
             raise ValueError("a compact store runs in one process: use workers=1")
@@ -126,7 +137,8 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
         eng = ParallelExplicit(ts, limits, progress, workers=workers)
     else:
         eng = Explicit(ts, limits, progress)
-    res: SearchResult = eng.run()
+    if not the_plan.applied:
+        res = eng.run()
     unproved = res.unproved  # compact searches and stopped graph analyses: not "holds"
     judge_facts(ts, res)
     out: list[CheckResult] = []
@@ -145,7 +157,8 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
             out.append(CheckResult(name, HOLDS))
     stats = Stats(getattr(eng, "label", "explicit"), res.states, res.transitions, res.depth, res.seconds,
                   res.peak_mb, res.complete and not res.bound_hit and not res.analysis_stopped,
-                  res.stopped_by or res.analysis_stopped or ("nesting bound" if res.bound_hit else ""))
+                  res.stopped_by or res.analysis_stopped or ("nesting bound" if res.bound_hit else ""),
+                  reductions=the_plan.applied, reduction_note=the_plan.note, refind_states=refind)
     return out, stats
 
 
@@ -153,12 +166,12 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
                 max_states: int | None = None, timeout: float | None = None,
                 max_memory_mb: float | None = None,
                 progress: Callable[[int, int, float], None] | None = None,
-                workers: int = 1, store: str = "dict") -> Report:
+                workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION) -> Report:
     report = Report(model.path, source=model.source)
     try:
         ts = build(model, checks)
         report.checks, report.stats = run_engine(ts, engine, max_states, timeout, max_memory_mb, progress,
-                                                 workers, store)
+                                                 workers, store, reduction)
     except IrcheckError as e:
         report.errors = [Diagnostic(d.code, d.message, d.path if d.path != "<command line>" else model.path,
                                     d.line, d.column, d.hint) for d in e.diagnostics]
@@ -178,16 +191,18 @@ def check_file(path: str | Path, checks: Sequence[str] | None = None, engine: st
                max_states: int | None = None, timeout: float | None = None,
                max_memory_mb: float | None = None,
                progress: Callable[[int, int, float], None] | None = None,
-               workers: int = 1, store: str = "dict") -> Report:
+               workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION) -> Report:
     """Check one `.irq` file.
 
     checks: narrow to these check names (default: the model's own `check` lines,
     or every built-in check). Limits make unfinished checks "inconclusive".
     workers: processes for the search (same results); store: "dict" (default), "compact" or
-    "hash" (a compact visited set; see `ircheck.compact`).
+    "hash" (a compact visited set; see `ircheck.compact`); reduction: "none", "all" or a comma
+    list of "por", "merge", "symmetry" (default "por,symmetry"; see `ircheck.reduce`).
     """
     try:
         model = parse_file(path)
     except IrcheckError as e:
         return Report(str(path), errors=e.diagnostics, source=e.source)
-    return check_model(model, checks, engine, max_states, timeout, max_memory_mb, progress, workers, store)
+    return check_model(model, checks, engine, max_states, timeout, max_memory_mb, progress, workers, store,
+                       reduction)

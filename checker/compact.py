@@ -315,7 +315,7 @@ class CompactExplicit(Explicit):
         checks = set(ts.checks)
         needed = set(fact_stubs)
         if ts.judge is not None and fact_stubs:
-            needed = {fv.witness for fv in ts.judge(frozenset(fact_stubs))}
+            needed = {fv.witness for fv in ts.judge(list(fact_stubs))}
         targets = [st[0] for st in stubs.values()] + [fact_stubs[f][0] for f in sorted(needed)]
         if targets:
             self._rebuild(targets)

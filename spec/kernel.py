@@ -25,7 +25,7 @@ holds the rules of SEMANTICS.md sections 3-7:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -966,7 +966,7 @@ class KernelLowering:
                     f"{t.label} sleeps for ever on {q} although `{expr_text(n.cond)}` is true: the wake_up came "
                     f"before it slept (lost wake-up, W1)", n.line))
 
-    def lockdep_judge(self) -> Callable[[frozenset[str]], list[FactViolation]] | None:
+    def lockdep_judge(self) -> Callable[[Sequence[str]], list[FactViolation]] | None:
         if not self.enabled("lockdep") or not self.lock:
             return None
         return lockdep_judge

@@ -10,6 +10,8 @@ means reachable on any interleaving, not only on the runs that happened.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from ircheck.spec.ts import FactViolation
@@ -24,6 +26,7 @@ class Usage:
     line: int
     who: str
     key: str
+    rank: int  # discovery order: a fact found earlier has a shallower witness
 
 
 @dataclass(frozen=True)
@@ -33,19 +36,20 @@ class Dep:
     line: int
     who: str
     key: str
+    rank: int
 
 
-def _parse(facts: frozenset[str]) -> tuple[list[Usage], list[Dep]]:
+def _parse(facts: Sequence[str] | AbstractSet[str]) -> tuple[list[Usage], list[Dep]]:
+    """Usages and dependencies in discovery order (a set has none: sorted, for a stable answer)."""
+    ordered = sorted(facts) if isinstance(facts, AbstractSet) else list(facts)
     uses: list[Usage] = []
     deps: list[Dep] = []
-    for key in sorted(facts):
+    for rank, key in enumerate(ordered):
         parts = key.split("|")
         if parts[0] == "use" and len(parts) == 5:
-            uses.append(Usage(parts[1], parts[2], int(parts[3]), parts[4], key))
+            uses.append(Usage(parts[1], parts[2], int(parts[3]), parts[4], key, rank))
         elif parts[0] == "dep" and len(parts) == 5:
-            deps.append(Dep(parts[1], parts[2], int(parts[3]), parts[4], key))
-    uses.sort(key=lambda u: (u.line, u.key))
-    deps.sort(key=lambda d: (d.line, d.key))
+            deps.append(Dep(parts[1], parts[2], int(parts[3]), parts[4], key, rank))
     return uses, deps
 
 
@@ -84,12 +88,14 @@ def _safe_unsafe_scenario(safe: str, unsafe: str, irq: str) -> str:
 
 
 def _cycle(deps: list[Dep]) -> list[Dep]:
-    """A shortest cycle in the held -> taken graph (the first by line), as the dependencies around it."""
+    """A shortest cycle in the held -> taken graph, as the dependencies around it, ending with the one
+    found last. Among the shortest, the one complete soonest in the search (the smallest latest
+    discovery rank), so the witness is the shallowest and no name decides which cycle is shown."""
     edges: dict[str, list[Dep]] = {}
-    for d in deps:
+    for d in deps:  # discovery order
         edges.setdefault(d.held, []).append(d)
     best: list[Dep] = []
-    for start in sorted(edges):
+    for start in edges:
         prev: dict[str, Dep] = {}
         frontier = [start]
         found: Dep | None = None
@@ -111,30 +117,31 @@ def _cycle(deps: list[Dep]) -> list[Dep]:
         path = [found]
         while path[0].held != start:
             path.insert(0, prev[path[0].held])
-        if not best or len(path) < len(best):
+        if not best or (len(path), max(d.rank for d in path)) < (len(best), max(d.rank for d in best)):
             best = path
+    if best:  # rotate: the dependency that closes the cycle last is the witness, at the end
+        last = max(range(len(best)), key=lambda i: best[i].rank)
+        best = best[last + 1:] + best[:last + 1]
     return best
 
 
 PAIRS = (("IN-HARDIRQ", "HARDIRQ-ON", "Interrupt", "hardirq"), ("IN-SOFTIRQ", "SOFTIRQ-ON", "SoftIRQ", "softirq"))
 
 
-def judge(facts: frozenset[str]) -> list[FactViolation]:
-    """The lockdep reports a set of reachable usages earns, most basic rule first."""
+def judge(facts: Sequence[str] | AbstractSet[str]) -> list[FactViolation]:
+    """The lockdep reports a set of reachable usages earns, most basic rule first. `facts` in the
+    order the search found them (shallowest witness first) picks, among equal reports, the one
+    the search can show soonest."""
     uses, deps = _parse(facts)
     out: list[FactViolation] = []
     for inside, on, irq, word in PAIRS:  # K4: inconsistent usage of one lock
-        for u in uses:
-            if u.usage != on:
-                continue
-            first = next((x for x in uses if x.lock == u.lock and x.usage == inside), None)
-            if first is None:
-                continue
+        pairs = [(x, u) for u in uses if u.usage == on for x in uses if x.lock == u.lock and x.usage == inside]
+        if pairs:  # the witness is the usage with IRQs on, the earliest the search found
+            x, u = min(pairs, key=lambda p: (p[1].rank, p[0].rank))
             msg = (f"inconsistent {{{inside}-W}} -> {{{on}-W}} usage: {u.lock} is taken in {word} context at line "
-                   f"{first.line} ({first.who}) and with {word}s enabled at line {u.line} ({u.who}); a {word} on the "
+                   f"{x.line} ({x.who}) and with {word}s enabled at line {u.line} ({u.who}); a {word} on the "
                    f"CPU that holds it spins for ever.\n{_irq_scenario(u.lock, irq)}")
             out.append(FactViolation(CHECK, msg, u.key, u.line))
-            break
     cycle = _cycle(deps)  # K5: a lock order cycle (ABBA, or longer)
     if cycle:
         steps = "; ".join(f"{d.who} takes {d.taken} while holding {d.held} (line {d.line})" for d in cycle)
@@ -142,14 +149,19 @@ def judge(facts: frozenset[str]) -> list[FactViolation]:
         msg = f"possible circular locking dependency: {steps}.\n{_abba_scenario(head.held, head.taken)}"
         out.append(FactViolation(CHECK, msg, cycle[-1].key, cycle[-1].line))
     for inside, on, irq, word in PAIRS:  # K5: irq-safe -> irq-unsafe dependency
-        safe = {u.lock for u in uses if u.usage == inside}
-        unsafe = {u.lock: u for u in reversed(uses) if u.usage == on}
-        for d in deps:
-            if d.held in safe and d.taken in unsafe and d.taken not in safe:
-                u = unsafe[d.taken]
-                msg = (f"{word.upper()}-safe -> {word.upper()}-unsafe lock order detected: {d.who} takes {d.taken} "
-                       f"while holding {d.held} (line {d.line}); {d.held} is taken in {word} context, {d.taken} with "
-                       f"{word}s enabled at line {u.line} ({u.who}).\n{_safe_unsafe_scenario(d.held, d.taken, irq)}")
-                out.append(FactViolation(CHECK, msg, d.key, d.line))
-                break
+        safe: dict[str, Usage] = {}
+        unsafe: dict[str, Usage] = {}
+        for u in uses:  # the first usage of each kind per lock
+            if u.usage == inside:
+                safe.setdefault(u.lock, u)
+            elif u.usage == on:
+                unsafe.setdefault(u.lock, u)
+        # the witness is the dependency, the earliest the search found
+        d = next((d for d in deps if d.held in safe and d.taken in unsafe and d.taken not in safe), None)
+        if d is not None:
+            u = unsafe[d.taken]
+            msg = (f"{word.upper()}-safe -> {word.upper()}-unsafe lock order detected: {d.who} takes {d.taken} "
+                   f"while holding {d.held} (line {d.line}); {d.held} is taken in {word} context, {d.taken} with "
+                   f"{word}s enabled at line {u.line} ({u.who}).\n{_safe_unsafe_scenario(d.held, d.taken, irq)}")
+            out.append(FactViolation(CHECK, msg, d.key, d.line))
     return out

@@ -20,7 +20,7 @@ Expressions are nested tuples, cheap to build and hashable:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -276,7 +276,12 @@ class TransitionSystem:
     # every fact reached and says which checks the combination breaks. This is how lockdep's
     # rules are judged over all reachable usages, not only over the runs that go wrong.
     fact_check: str = FACT
-    judge: Callable[[frozenset[str]], list[FactViolation]] | None = None
+    judge: Callable[[Sequence[str]], list[FactViolation]] | None = None  # facts in discovery order
+    # Symmetry hints: permutations of variable indices (perm[i] = j: variable i's value moves to
+    # variable j) under which the lowering believes the system is unchanged, e.g. two identical
+    # devices. The engine's symmetry reduction (checker/symmetry.py) verifies each one and searches
+    # one state per orbit; a wrong hint is dropped, never trusted.
+    symmetries: list[tuple[int, ...]] = field(default_factory=list)
 
     def init(self) -> tuple[int, ...]:
         return tuple(v.init for v in self.vars)
