@@ -32,14 +32,17 @@ def domain_bound(ts: TransitionSystem) -> int:
 
 def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None, max_memory_mb: float | None,
              progress: Callable[[int, int, float], None] | None = None,
-             budget: int = AUTO_EXPLICIT_STATES) -> tuple[list[CheckResult], Stats]:
+             budget: int = AUTO_EXPLICIT_STATES, reduction: str | None = None) -> tuple[list[CheckResult], Stats]:
     from ircheck.api import run_engine
+    from ircheck.reduce import DEFAULT
+
+    reduction = reduction or DEFAULT
 
     bound = domain_bound(ts)
     if max_states is not None or bound <= budget:
-        return run_engine(ts, "explicit", max_states, timeout, max_memory_mb, progress)
+        return run_engine(ts, "explicit", max_states, timeout, max_memory_mb, progress, reduction=reduction)
     t0 = time.perf_counter()
-    out, stats = run_engine(ts, "explicit", budget, timeout, max_memory_mb, progress)
+    out, stats = run_engine(ts, "explicit", budget, timeout, max_memory_mb, progress, reduction=reduction)
     if stats.complete or stats.stopped_by != f"--max-states {budget}":
         return out, stats
     left = None if timeout is None else max(0.1, timeout - (time.perf_counter() - t0))

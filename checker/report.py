@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Report
+from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Report, Stats
 
 _MARK = {HOLDS: "holds", VIOLATED: "VIOLATED", INCONCLUSIVE: "inconclusive"}
 
@@ -47,9 +47,30 @@ def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
         out.append(f"    => {c.message}")
     timed = (f", {st.seconds:.2f} s, {st.states_per_s:,.0f} states/s, peak {st.peak_mb:.0f} MB"
              if timings else "")
+    if st.smt:
+        out.append(f"  ({smt_stats_text(st, timings)}"
+                   + (f"; stopped: {st.stopped_by}" if st.stopped_by and not st.complete else "") + ")")
+        if st.auto:
+            out.append(f"  (auto: {st.auto})")
+        return "\n".join(out)
     out.append(f"  ({st.engine}: {st.states:,} states, {st.transitions:,} transitions, depth {st.depth}"
                + timed + (f"; stopped: {st.stopped_by}" if st.stopped_by and not st.complete else "") + ")")
     return "\n".join(out)
+
+
+def smt_stats_text(st: Stats, timings: bool = True) -> str:
+    """The Z3 engine's statistics line: BMC depth, induction k, solver time, Z3 version."""
+    smt = st.smt
+    parts = [f"smt: BMC depth {smt.get('bmc_depth', st.depth)}"]
+    if smt.get("k"):
+        parts.append(f"k-induction up to k = {smt['k']}")
+    if smt.get("lasso_depth"):
+        parts.append(f"lassos up to {smt['lasso_depth']} steps")
+    if timings:
+        parts.append(f"solver {float(smt.get('solver_seconds', 0.0)):.2f} s, {st.seconds:.2f} s, "
+                     f"peak {st.peak_mb:.0f} MB")
+    parts.append(f"z3 {smt.get('z3', '?')}")
+    return ", ".join(parts)
 
 
 def report_json(report: Report, timings: bool = True) -> dict[str, object]:
@@ -58,6 +79,9 @@ def report_json(report: Report, timings: bool = True) -> dict[str, object]:
     stats = d.get("stats")
     if not timings and isinstance(stats, dict):
         d["stats"] = {k: v for k, v in stats.items() if k not in TIMING_KEYS}
+        smt = d["stats"].get("smt")  # type: ignore[union-attr]
+        if isinstance(smt, dict):
+            d["stats"]["smt"] = {k: v for k, v in smt.items() if k != "solver_seconds"}  # type: ignore[index]
     return d
 
 
@@ -84,6 +108,16 @@ def stats_text(report: Report, timings: bool = True) -> str:
     rows.append(("complete", "yes" if st.complete else "no"))
     if st.stopped_by:
         rows.append(("stopped by", st.stopped_by))
+    if st.smt:
+        rows += [(f"smt {k}", str(v)) for k, v in st.smt.items() if timings or k != "solver_seconds"]
+    if st.auto:
+        rows.append(("auto", st.auto))
+    if st.engine == "explicit":
+        rows.append(("reductions", ", ".join(st.reductions) or "none"))
+    if st.reduction_note:
+        rows.append(("reduction", st.reduction_note))
+    if st.refind_states:
+        rows.append(("re-search", f"{st.refind_states:,} states unreduced for shortest counterexamples"))
     rows.append(("checks run", ", ".join(c.name for c in report.checks) or "none"))
     out += [f"  {k:<12} {v}" for k, v in rows]
     return "\n".join(out)

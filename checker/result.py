@@ -52,6 +52,11 @@ class Stats:
     # the Z3 engine (checker/smt.py): bmc_depth, k, solver_seconds, z3 version, ...; empty for explicit
     smt: dict[str, object] = field(default_factory=dict)
     auto: str = ""  # --engine auto: why this engine decided
+    # the state-space reductions that ran (checker/reduce.py), why asked-for ones did not, and the
+    # states of the unreduced re-search that found shortest counterexamples (0: none needed)
+    reductions: tuple[str, ...] = ()
+    reduction_note: str = ""
+    refind_states: int = 0
 
     @property
     def states_per_s(self) -> float:
@@ -68,6 +73,12 @@ class Stats:
             d["smt"] = dict(self.smt)
         if self.auto:
             d["auto"] = self.auto
+        if self.engine == "explicit":
+            d["reductions"] = list(self.reductions)
+        if self.reduction_note:
+            d["reduction_note"] = self.reduction_note
+        if self.refind_states:
+            d["refind_states"] = self.refind_states
         return d
 
 

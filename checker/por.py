@@ -1,0 +1,224 @@
+"""Partial-order reduction: static read/write sets and the per-state ample set of one CPU.
+
+Why this is sound (and for which checks). The reduced search expands, in a state s, only the
+enabled steps of one fairness-less "process" - the transitions of one CPU group g, T_g - when
+T_g is a *stubborn set* in s and its enabled steps are invisible:
+
+- dependency: two transitions are dependent when one writes a variable the other reads or writes
+  (guards and update right-hand sides count as reads). An enabled t in T_g must have no dependent
+  transition outside T_g, else a step of another context could change what t does or whether it
+  may fire.
+- enabling: a disabled t in T_g must have a false guard conjunct that only T_g can make true
+  ("local" conjunct: no transition outside T_g writes its variables). Then no sequence of other
+  steps can enable t before g moves. An interrupt entry (INTA) is the typical case: while the
+  CPU's IF is 0 only that CPU can set it, so device raises need not be interleaved with the
+  handler's steps (they commute with it and cannot enable the entry).
+- visibility: a transition is visible when it writes a variable that a state property of an
+  enabled check reads, or when it is a *target* (it carries a `violates` tag of an enabled check,
+  the model bound, or a lockdep fact: "enabled in a reachable state" is then "fireable", which
+  an extra error flag written only by the target would make a visible state change). A reduced
+  expansion contains no visible step.
+- cycles: checked by the engine (`reduce.py`): a state whose reduced successor closes a cycle is
+  fully expanded.
+
+These are the ample-set conditions C0-C3 (Clarke, Grumberg, Peled), which preserve every LTL-X
+property over the visible variables and target firings; our safety checks (state properties,
+transition properties, facts, the nesting bound) are such properties. Deadlock and liveness are
+judged on the full graph (`liveness.py` walks `succ_ids` of stored states), so the engine does
+not reduce when one of them is enabled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ircheck.codegen import Packing, _Gen
+from ircheck.spec.ts import FALSE, TRUE, And, Expr, In, Not, Or, TransitionSystem, V, variables_of
+
+
+@dataclass(frozen=True)
+class RW:
+    """What one transition reads (guard and update right-hand sides) and writes."""
+
+    reads: frozenset[int]
+    writes: frozenset[int]
+
+
+def rw_sets(ts: TransitionSystem) -> list[RW]:
+    out: list[RW] = []
+    for t in ts.transitions:
+        reads = set(variables_of(t.guard))
+        for _vi, e in t.updates:
+            reads |= variables_of(e)
+        # an update that assigns a variable its own value writes nothing
+        writes = frozenset(vi for vi, e in t.updates if e != ("v", vi))
+        out.append(RW(frozenset(reads), writes))
+    return out
+
+
+def conjuncts(e: Expr) -> list[Expr]:
+    return list(e[1:]) if e[0] == "and" else [e]
+
+
+def target_checks(ts: TransitionSystem) -> set[str]:
+    """The `violates` tags whose firing the search must preserve."""
+    out = set(ts.checks) | {ts.bound_check}
+    if ts.judge is not None:
+        out.add(ts.fact_check)
+    return out
+
+
+def visible_vars(ts: TransitionSystem) -> frozenset[int]:
+    """Variables read by a state property of an enabled check (a property of another check may
+    still be evaluated by the engine; it is never reported, so it need not be preserved)."""
+    checks = set(ts.checks)
+    out: set[int] = set()
+    for p in ts.state_props:
+        if p.check in checks:
+            out |= variables_of(p.ok)
+    return frozenset(out)
+
+
+@dataclass
+class PorTables:
+    """The generated functions of the reduced search.
+
+    `succ_split(s, outs, vio)`: the successors of s, those of CPU group g appended to outs[g] and
+    the environment's to outs[-1]; returns a bit mask with bit g set when group g has an enabled
+    visible step. `closed[g](s)`: true when T_g is a stubborn set in s (None: never).
+    """
+
+    groups: list[str]
+    succ_split: Any
+    closed: list[Any]
+    source: str
+
+    @property
+    def useful(self) -> bool:
+        """False when no group can ever be closed: the reduced search would only cost time."""
+        return any(fn is not None for fn in self.closed)
+
+
+class _SplitGen(_Gen):
+    """codegen's decision tree, with each successor appended to its group's list."""
+
+    def __init__(self, ts: TransitionSystem, pk: Packing, group_of: list[int], visible: list[bool]) -> None:
+        super().__init__(ts, pk)
+        self.group_of = group_of
+        self.visible = visible
+
+    def emit_leaf(self, items: list[tuple[int, list[Expr]]], ind: str, have: set[int], with_ids: bool) -> None:
+        for ti, conj in items:
+            t = self.ts.transitions[ti]
+            need: set[int] = set()
+            for c in conj:
+                self.vars_of(c, need)
+            for _vi, e in t.updates:
+                self.vars_of(e, need)
+            for vi in sorted(need - have):
+                self.lines.append(f"{ind}x{vi} = {self.read(vi)}")
+                have.add(vi)
+            guard = " and ".join(self.cb(c) for c in conj) if conj else "True"
+            self.lines.append(f"{ind}if {guard}:")
+            body = ind + "    "
+            if t.violates:
+                self.lines.append(f"{body}vio.append({ti})")
+            g = self.group_of[ti]
+            self.lines.append(f"{body}o{g if g >= 0 else 'e'}.append({self.update_expr(ti)})")
+            if g >= 0 and self.visible[ti]:
+                self.lines.append(f"{body}v |= {1 << g}")
+
+    def split_fn(self, ngroups: int) -> None:
+        items = [(ti, self.conjuncts(t.guard)) for ti, t in enumerate(self.ts.transitions)]
+        self.lines.append("def succ_split(s, outs, vio):")
+        for g in range(ngroups):
+            self.lines.append(f"    o{g} = outs[{g}]")
+        self.lines.append(f"    oe = outs[{ngroups}]")
+        self.lines.append("    v = 0")
+        self.emit_tree(items, "    ", set(), False)
+        self.lines.append("    return v")
+
+
+def _negated_eq(lit: Expr) -> tuple[int, int] | None:
+    """lit = not (x == k) -> (x, k)."""
+    if lit[0] == "not" and lit[1][0] == "==" and lit[1][1][0] == "v" and lit[1][2][0] == "c":
+        return int(lit[1][1][1]), int(lit[1][2][1])
+    return None
+
+
+def _merge_clauses(clauses: list[frozenset[Expr]]) -> list[Expr]:
+    """And of clauses (each an Or of literals), with clauses that differ only in one literal
+    `not (x == k)` merged into `not (x in K)`: one test per state instead of one per k (the
+    interrupt entry has one variant per nesting depth, each with its own clause)."""
+    todo = list(dict.fromkeys(clauses))
+    while True:
+        buckets: dict[tuple[frozenset[Expr], int], list[tuple[frozenset[Expr], int]]] = {}
+        for c in todo:
+            for lit in c:
+                xk = _negated_eq(lit)
+                if xk is not None:
+                    buckets.setdefault((c - {lit}, xk[0]), []).append((c, xk[1]))
+        if not buckets:
+            break
+        (rest, x), members = max(buckets.items(), key=lambda kv: len(kv[1]))
+        if len(members) < 2:
+            break
+        gone = {c for c, _k in members}
+        merged = rest | {Not(In(V(x), {k for _c, k in members}))}
+        todo = [c for c in todo if c not in gone] + [frozenset(merged)]
+    return [Or(*sorted(c, key=repr)) for c in todo]
+
+
+def por_tables(ts: TransitionSystem, pk: Packing) -> PorTables:
+    rws = rw_sets(ts)
+    names = sorted({t.group for t in ts.transitions if t.group is not None})
+    gidx = {g: k for k, g in enumerate(names)}
+    group_of = [gidx[t.group] if t.group is not None else -1 for t in ts.transitions]
+    vis_vars = visible_vars(ts)
+    targets = target_checks(ts)
+    visible = [bool(rws[i].writes & vis_vars) or any(c in targets for c, _m in t.violates)
+               for i, t in enumerate(ts.transitions)]
+    gen = _SplitGen(ts, pk, group_of, visible)
+    gen.split_fn(len(names))
+    closed_names: list[tuple[int, str]] = []
+    for k, _g in enumerate(names):
+        inside = [i for i, gi in enumerate(group_of) if gi == k]
+        outside = [i for i, gi in enumerate(group_of) if gi != k]
+        w_ext: set[int] = set()
+        rw_ext: set[int] = set()
+        for i in outside:
+            w_ext |= rws[i].writes
+            rw_ext |= rws[i].writes | rws[i].reads
+        clauses: list[frozenset[Expr]] = []
+        never = False
+        for i in inside:
+            rw = rws[i]
+            if not (rw.writes & rw_ext or rw.reads & w_ext):
+                continue  # independent of every other context whatever the state
+            # t interferes with another context: it must be disabled by a conjunct only g can make true
+            local = [c for c in conjuncts(ts.transitions[i].guard) if not (variables_of(c) & w_ext)]
+            if not local:
+                never = True
+                break
+            clauses.append(frozenset(Not(c) for c in local))
+        if never:
+            continue
+        pred = And(*_merge_clauses(clauses))
+        if pred == FALSE:
+            continue
+        fname = f"closed{k}"
+        if pred == TRUE:
+            gen.lines.append(f"def {fname}(s):")
+            gen.lines.append("    return 1")
+        else:
+            gen.bool_fn(fname, pred)
+        closed_names.append((k, fname))
+    header = [f"{name} = frozenset({sorted(vals)!r})" for vals, name in gen.consts.items()]
+    source = "\n".join(header + gen.lines) + "\n"
+    namespace: dict[str, Any] = {"__builtins__": {"frozenset": frozenset, "True": True}}
+    exec(compile(source, "<ircheck-por>", "exec"), namespace)  # noqa: S102 - our own code only
+    closed: list[Any] = [None] * len(names)
+    for k, fname in closed_names:
+        closed[k] = namespace[fname]
+    return PorTables(names, namespace["succ_split"], closed, source)

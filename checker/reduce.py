@@ -1,0 +1,375 @@
+"""State-space reductions for the explicit engine: which apply, and the reduced search.
+
+`--reduction` names a set of reductions (`REDUCTIONS`); `plan()` decides which of them are sound
+and useful for one TransitionSystem and the enabled checks, and `ReducedExplicit` searches with
+them. The reductions:
+
+- `por`: partial-order reduction (`por.py`): in a state where one CPU's enabled steps form an
+  invisible stubborn set (e.g. a handler with IF=0 whose steps touch only what devices never
+  read), only those steps are expanded.
+- `merge`: a state with exactly one successor in the searched graph (one enabled step, or a
+  one-step ample set) is checked but not stored: the run through it becomes one edge. This is
+  how invisible local statement sequences of a handler collapse into one transition.
+- `symmetry`: states are canonicalised under the variable permutations of
+  `TransitionSystem.symmetries` that `symmetry.py` verified to map the system onto itself.
+
+What they serve: the safety checks (state properties, transition properties, facts/lockdep, the
+nesting bound). Deadlock and liveness are judged on the full state graph, so a run with one of
+them enabled searches unreduced (the stats say so). A reduced search only decides verdicts:
+when it finds a violation, `api.run_engine` searches the full graph again for the violated
+checks alone - a BFS that stops at the depth of the last of them - so every counterexample is a
+shortest one of the unreduced graph and is identical to the one a search without reductions
+gives, and replays through `spec.step` like any other. "holds" needs no trace.
+
+The cycle proviso, BFS style: a reduced expansion of s whose successor (after merging) is a
+state already seen at a depth <= depth(s) is redone as a full expansion. Every cycle of the
+reduced graph has such an edge (depth cannot grow by one around a cycle), so every cycle has a
+fully expanded state; a cycle of merged states is cut by `MERGE_CAP`.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult, _Stop
+from ircheck.por import PorTables, por_tables
+from ircheck.spec.ts import TransitionSystem
+from ircheck.sysinfo import peak_rss_mb
+
+REDUCTIONS = ("por", "merge", "symmetry")
+CHOICES = ("all", "none", *REDUCTIONS)
+DEFAULT = "por,symmetry"  # merge saves memory but costs time (bench/README.md)
+MERGE_CAP = 256  # at most this many merged states in a row: a cycle of one-successor states ends
+
+
+def parse_reduction(text: str | None) -> frozenset[str]:
+    """"all", "none", or a comma list of `REDUCTIONS` (e.g. "por,merge")."""
+    parts = {p.strip() for p in (text or DEFAULT).split(",") if p.strip()}
+    if not parts or parts == {"none"}:
+        return frozenset()
+    if "all" in parts:
+        parts = (parts - {"all"}) | set(REDUCTIONS)
+    bad = sorted(parts - set(REDUCTIONS))
+    if bad or "none" in parts:
+        raise ValueError(f"unknown reduction {', '.join(bad) or 'none'} (choose from {', '.join(CHOICES)}; "
+                         "'none' stands alone)")
+    return frozenset(parts)
+
+
+@dataclass
+class Plan:
+    """The reductions that will run (in `REDUCTIONS` order) and, when some asked for do not, why."""
+
+    applied: tuple[str, ...] = ()
+    note: str = ""
+    tables: PorTables | None = None
+    canon: Callable[[int], int] | None = None
+
+
+def full_graph_checks(ts: TransitionSystem) -> list[str]:
+    """The enabled checks judged on the whole state graph (deadlock, liveness requests)."""
+    live = {DEADLOCK, STARVATION} | {r.check for r in ts.requests}
+    return [c for c in ts.checks if c in live]
+
+
+def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: str = "dict") -> Plan:
+    if not wanted:
+        return Plan()
+    if workers > 1 or store != "dict":
+        return Plan(note="reductions off: --workers and --store compact/hash search the full graph")
+    blocked = full_graph_checks(ts)
+    if blocked:
+        return Plan(note=f"reductions off: {', '.join(blocked)} is judged on the full state graph")
+    from ircheck.codegen import Packing
+    pk = Packing.of(ts)
+    out = Plan()
+    notes: list[str] = []
+    if "por" in wanted:
+        tables = por_tables(ts, pk)
+        if tables.useful:
+            out.tables = tables
+        else:
+            notes.append("por: no CPU's steps are ever independent of the others")
+    if "symmetry" in wanted:
+        from ircheck.symmetry import canonicaliser
+        canon, why = canonicaliser(ts, pk)
+        if canon is not None:
+            out.canon = canon
+        else:
+            notes.append(f"symmetry: {why}")
+    applied = []
+    for r in REDUCTIONS:
+        if r == "por" and out.tables is not None or r == "symmetry" and out.canon is not None or \
+                r == "merge" and "merge" in wanted:
+            applied.append(r)
+    out.applied = tuple(applied)
+    out.note = "; ".join(notes)
+    return out
+
+
+class ReducedExplicit(Explicit):
+    """BFS over the reduced graph. Decides verdicts only: its stored parent links skip merged
+    states and reduced interleavings, so `api.run_engine` re-finds counterexamples unreduced."""
+
+    label = "explicit"
+
+    def __init__(self, ts: TransitionSystem, the_plan: Plan, limits: Limits | None = None,
+                 progress: Callable[[int, int, float], None] | None = None) -> None:
+        super().__init__(ts, limits, progress)
+        self.plan = the_plan
+        self.visited = 0        # states generated and checked, stored or merged
+        self.reduced = 0        # expansions that were reduced
+        self.reexpanded = 0     # reduced expansions redone in full by the cycle proviso
+
+    def run(self) -> SearchResult:  # noqa: C901 - one loop, kept flat for speed
+        ts = self.ts
+        res = SearchResult()
+        checks = set(ts.checks)
+        trans_checks = {ti: t.violates for ti, t in enumerate(ts.transitions) if t.violates}
+        props = self.code.props
+        has_props = bool(ts.state_props)
+        found, facts, fact_check, bound = res.violations, res.facts, ts.fact_check, ts.bound_check
+        tables = self.plan.tables
+        merge = "merge" in self.plan.applied
+        canon = self.plan.canon
+        lim = self.limits
+        t0 = time.perf_counter()
+        deadline = t0 + lim.timeout if lim.timeout else None
+        max_states = lim.max_states
+        seen = self.seen
+        init = canon(self.init) if canon else self.init
+        seen[init] = None
+        counters = [0, 0]  # transitions, merged states
+
+        def note_vio(vio: list[int]) -> None:
+            for ti in vio:
+                for check, msg in trans_checks[ti]:
+                    if check == bound:
+                        res.bound_hit = res.bound_hit or msg
+                    elif check == fact_check:
+                        if msg not in facts:
+                            facts[msg] = RawViolation(check, msg, [], ti, line=ts.transitions[ti].label.line)
+                    elif check not in found and check in checks:
+                        found[check] = RawViolation(check, msg, [], ti, line=ts.transitions[ti].label.line)
+
+        def note_props(bad: int) -> None:
+            k = 0
+            while bad:
+                if bad & 1:
+                    p = ts.state_props[k]
+                    if p.check not in found:
+                        found[p.check] = RawViolation(p.check, p.message, [], None, line=p.line)
+                bad >>= 1
+                k += 1
+
+        expand = self._expander(note_vio, counters)
+
+        def follow(t: int) -> int:
+            """The state a successor t leads to once one-successor states are merged away."""
+            n = 0
+            while True:
+                if canon is not None:
+                    t = canon(t)
+                if t in seen or n >= MERGE_CAP:
+                    return t
+                allv, sel = expand(t)
+                if len(allv) == 1:
+                    nxt = allv[0]
+                elif sel is not None and len(sel) == 1:
+                    nxt = sel[0]
+                else:
+                    return t
+                if nxt == t:
+                    return t
+                if has_props:  # t is merged away: check it here
+                    bad = props(t)
+                    if bad:
+                        note_props(bad)
+                counters[1] += 1
+                n += 1
+                t = nxt
+
+        if has_props:
+            bad0 = props(init)
+            if bad0:
+                note_props(bad0)
+        frontier = [init]
+        depth = 0
+        gc_was = gc.isenabled()
+        gc.disable()
+        next_check = 4096 if max_states is None else min(4096, max_states)
+        try:
+            while frontier:
+                nxt_level: list[int] = []
+                app = nxt_level.append
+                level: set[int] = set()
+                for s in frontier:
+                    allv, sel = expand(s)
+                    if sel is not None:
+                        self.reduced += 1
+                        ends = [follow(t) for t in sel] if merge else \
+                            [canon(t) for t in sel] if canon is not None else sel
+                        for e in ends:
+                            if e in seen and e not in level:
+                                self.reexpanded += 1  # the cycle proviso: expand s in full
+                                ends = [follow(t) for t in allv] if merge else allv
+                                break
+                    else:
+                        ends = [follow(t) for t in allv] if merge else \
+                            [canon(t) for t in allv] if canon is not None else allv
+                    for e in ends:
+                        if e not in seen:
+                            seen[e] = s
+                            app(e)
+                            if tables is not None:
+                                level.add(e)
+                            if has_props:
+                                bad = props(e)
+                                if bad:
+                                    note_props(bad)
+                    if len(seen) >= next_check:
+                        next_check = len(seen) + 4096
+                        if max_states is not None:
+                            next_check = min(next_check, max_states)
+                        now = time.perf_counter()
+                        if self.progress:
+                            self.progress(len(seen), depth, now - t0)
+                        if max_states is not None and len(seen) >= max_states:
+                            res.complete, res.stopped_by = False, f"--max-states {max_states}"
+                            raise _Stop
+                        if deadline is not None and now > deadline:
+                            res.complete, res.stopped_by = False, f"--timeout {lim.timeout:g}s"
+                            raise _Stop
+                        if lim.max_memory_mb and peak_rss_mb() > lim.max_memory_mb:
+                            res.complete, res.stopped_by = False, f"memory limit {lim.max_memory_mb:.0f} MB"
+                            raise _Stop
+                if checks and checks <= set(found):
+                    break  # every check violated: nothing left to decide
+                frontier = nxt_level
+                if frontier:
+                    depth += 1
+        except _Stop:
+            pass
+        except KeyboardInterrupt:
+            res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+        except MemoryError:
+            res.complete, res.stopped_by = False, "out of memory"
+        finally:
+            if gc_was:
+                gc.enable()
+        res.states, res.transitions, res.depth = len(seen), counters[0], depth
+        self.visited = len(seen) + counters[1]
+        res.seconds = time.perf_counter() - t0
+        res.peak_mb = peak_rss_mb()
+        return res
+
+    def _expander(self, note_vio: Callable[[list[int]], None], counters: list[int]
+                  ) -> Callable[[int], tuple[list[int], list[int] | None]]:
+        """expand(s) -> (every successor of s, an ample proper subset of them or None)."""
+        tables = self.plan.tables
+        if tables is None:
+            succ = self.code.succ
+
+            def plain(s: int) -> tuple[list[int], list[int] | None]:
+                out: list[int] = []
+                vio: list[int] = []
+                succ(s, out, vio)
+                if vio:
+                    note_vio(vio)
+                counters[0] += len(out)
+                return out, None
+            return plain
+        split, closed = tables.succ_split, tables.closed
+        ngroups = len(closed)
+        if ngroups == 1:  # one CPU: the common bare-metal case, without the loop over groups
+            closed0 = closed[0]
+
+            def one_cpu(s: int) -> tuple[list[int], list[int] | None]:
+                o0: list[int] = []
+                oe: list[int] = []
+                vio: list[int] = []
+                v = split(s, [o0, oe], vio)
+                if vio:
+                    note_vio(vio)
+                counters[0] += len(o0) + len(oe)
+                if o0 and oe and not v and closed0(s):
+                    return o0 + oe, o0
+                return (o0 + oe if oe else o0), None
+            return one_cpu
+        rng = range(ngroups)
+
+        def many_cpus(s: int) -> tuple[list[int], list[int] | None]:
+            outs: list[list[int]] = [[] for _ in range(ngroups + 1)]
+            vio: list[int] = []
+            v = split(s, outs, vio)
+            if vio:
+                note_vio(vio)
+            allv = [t for o in outs for t in o]
+            total = len(allv)
+            counters[0] += total
+            sel = None
+            if total > 1:
+                for g in rng:
+                    mine = outs[g]
+                    if mine and len(mine) < total and not (v >> g) & 1:
+                        fn = closed[g]
+                        if fn is not None and fn(s) and (sel is None or len(mine) < len(sel)):
+                            sel = mine
+                            if len(sel) == 1:
+                                break
+            return allv, sel
+        return many_cpus
+
+
+@dataclass
+class ReducedOutcome:
+    """A reduced search with its counterexamples re-found unreduced."""
+
+    result: SearchResult      # verdict data; violations carry shortest unreduced paths
+    engine: Explicit          # the engine whose packing and parent links the paths belong to
+    refind_states: int = 0    # states the unreduced re-search stored (0: none was needed)
+    seconds: float = 0.0      # both searches
+
+
+def search_reduced(ts: TransitionSystem, the_plan: Plan, limits: Limits,
+                   progress: Callable[[int, int, float], None] | None = None) -> ReducedOutcome:
+    """The reduced search; if it finds violations, the unreduced BFS for those checks alone.
+
+    The second search explores the same graph in the same order as a search without reductions
+    (the order does not depend on the enabled checks) and stops at the BFS level where the last
+    violated check is found, so its counterexamples are exactly those of `--reduction none`.
+    Should it stop early (a limit), the checks it could not re-find are `unproved` (inconclusive
+    with a note) - never shown with a trace the reference semantics has not replayed.
+    """
+    from dataclasses import replace
+
+    from ircheck.api import judge_facts
+
+    t0 = time.perf_counter()
+    red = ReducedExplicit(ts, the_plan, limits, progress)
+    res = red.run()
+    judge_facts(ts, res)
+    res.facts = {}
+    out = ReducedOutcome(res, red)
+    if res.violations:
+        violated = [c for c in ts.checks if c in res.violations]
+        full = Explicit(replace(ts, checks=violated), limits, progress)
+        again = full.run()
+        judge_facts(full.ts, again)
+        unproved: dict[str, str] = {}
+        for c in violated:
+            if c in again.violations:
+                res.violations[c] = again.violations[c]
+            else:
+                del res.violations[c]
+                unproved[c] = (f"violated in the reduced state space, but the search for a shortest "
+                               f"counterexample stopped ({again.stopped_by or 'incomplete'})")
+        res.unproved.update(unproved)
+        out.engine, out.refind_states = full, again.states
+    out.seconds = time.perf_counter() - t0
+    res.seconds = out.seconds
+    res.peak_mb = peak_rss_mb()
+    return out

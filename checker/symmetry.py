@@ -1,0 +1,106 @@
+"""Symmetry reduction: canonical states under variable permutations the lowering declares.
+
+The lowering proposes permutations of variable indices (`TransitionSystem.symmetries`, e.g. two
+identical devices on one line swap their variables). Nothing is taken on trust: a permutation is
+used only if renaming the variables maps the system onto itself - the same initial state, the same
+multiset of transitions (guard, updates, CPU, targets by check name), the same state properties
+per check and the same `unfinished` predicate. Then every check is symmetric: a state breaks a
+check exactly when its image does, so searching one representative per orbit (the smallest packed
+int over the group the permutations generate) decides the same verdicts.
+
+Counterexamples need no mapping back: the reduced search only decides verdicts and `api`
+re-finds each violation in the unreduced graph, so traces are concrete and replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ircheck.codegen import Packing
+from ircheck.spec.ts import Expr, TransitionSystem
+
+MAX_GROUP = 720  # permutations kept (6! : six identical components); larger groups are cut
+
+
+def rename(e: Expr, perm: tuple[int, ...]) -> Expr:
+    """The expression with variable i replaced by variable perm[i]."""
+    if e[0] == "v":
+        return ("v", perm[e[1]])
+    if e[0] == "c":
+        return e
+    return (e[0], *(rename(a, perm) if isinstance(a, tuple) else a for a in e[1:]))
+
+
+def _shape(ts: TransitionSystem, perm: tuple[int, ...]) -> tuple[object, ...]:
+    """Everything a check depends on, after renaming, in an order-free form."""
+    trans = sorted(repr((rename(t.guard, perm), sorted((perm[vi], rename(u, perm)) for vi, u in t.updates),
+                         t.group, sorted({c for c, _m in t.violates})))
+                   for t in ts.transitions)
+    props = sorted(repr((p.check, rename(p.ok, perm))) for p in ts.state_props)
+    init = tuple(ts.vars[perm.index(j)].init for j in range(len(perm)))
+    sizes = tuple(ts.vars[perm.index(j)].size for j in range(len(perm)))
+    return (tuple(trans), tuple(props), repr(rename(ts.unfinished, perm)), init, sizes)
+
+
+def verified(ts: TransitionSystem) -> list[tuple[int, ...]]:
+    """The declared permutations that really are automorphisms of the system."""
+    n = len(ts.vars)
+    ident = tuple(range(n))
+    if not ts.symmetries:
+        return []
+    base = _shape(ts, ident)
+    out = []
+    for perm in ts.symmetries:
+        p = tuple(perm)
+        if sorted(p) != list(ident) or p == ident:
+            continue
+        if _shape(ts, p) == base:
+            out.append(p)
+    return out
+
+
+def _closure(gens: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """Every element of the group the generators generate but the identity (cut at MAX_GROUP)."""
+    ident = tuple(range(len(gens[0])))
+    group = {ident}
+    todo = [ident]
+    while todo and len(group) < MAX_GROUP:
+        g = todo.pop()
+        for h in gens:
+            gh = tuple(h[g[i]] for i in range(len(g)))
+            if gh not in group:
+                group.add(gh)
+                todo.append(gh)
+    group.discard(ident)
+    return sorted(group)
+
+
+def canonicaliser(ts: TransitionSystem, pk: Packing) -> tuple[Callable[[int], int] | None, str]:
+    """A function packed state -> the smallest packed state of its orbit, or None and why not."""
+    if not ts.symmetries:
+        return None, "the model declares no symmetric components"
+    gens = verified(ts)
+    if not gens:
+        return None, "the declared symmetries do not map the model onto itself"
+    perms = _closure(gens)
+    moves: list[list[tuple[int, int, int]]] = []  # per permutation: (source offset, mask, target offset)
+    for p in perms:
+        moves.append([(pk.off[i], (1 << pk.width[i]) - 1, pk.off[p[i]]) for i in range(len(p)) if p[i] != i])
+    keep_masks = []
+    for mv in moves:
+        clear = 0
+        for _src, m, dst in mv:
+            clear |= m << dst
+        keep_masks.append(~clear)
+
+    def canon(s: int) -> int:
+        best = s
+        for mv, keep in zip(moves, keep_masks, strict=True):
+            t = s & keep
+            for src, m, dst in mv:
+                t |= ((s >> src) & m) << dst
+            if t < best:
+                best = t
+        return best
+
+    return canon, ""
