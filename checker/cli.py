@@ -18,6 +18,8 @@ from ircheck.api import ENGINES, InternalError, check_file
 from ircheck.compact import STORES
 from ircheck.formats import itf_doc, junit, sarif
 from ircheck.progress import Progress, wanted
+from ircheck.reduce import DEFAULT as REDUCTION_DEFAULT
+from ircheck.reduce import parse_reduction
 from ircheck.report import json_doc, stats_text, text
 from ircheck.result import VIOLATED, Report
 from ircheck.spec.resolve import ALL_CHECKS
@@ -47,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="stop a search above this resident memory (default: 80%% of the machine)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="search with N processes; the results are those of one process")
+    p.add_argument("--reduction", default=REDUCTION_DEFAULT, metavar="R[,R]",
+                   help="state-space reductions: none, all, or a comma list of por (partial-order), merge "
+                        "(one-successor states are not stored), symmetry (declared identical components). "
+                        f"Default {REDUCTION_DEFAULT}. They serve the safety checks; with no_deadlock or a "
+                        "liveness check, or with --workers/--store, the search is unreduced. Verdicts and "
+                        "counterexamples are those of --reduction none")
     p.add_argument("--store", choices=STORES, default="dict",
                    help="the visited set: dict (default), compact (8 bytes a word, <= 16 bytes a state: exact "
                         "when a state fits in 62 bits, else hash compaction) or hash (hash compaction). "
@@ -117,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.timeout is not None and args.timeout <= 0:
         print("ircheck: error: --timeout must be positive", file=sys.stderr)
         return 2
+    try:
+        parse_reduction(args.reduction)
+    except ValueError as e:
+        print(f"ircheck: error: --reduction: {e}", file=sys.stderr)
+        return 2
     if args.workers < 1 or (args.workers > 1 and args.store != "dict"):
         print("ircheck: error: --workers must be at least 1, and a compact store runs in one process",
               file=sys.stderr)
@@ -131,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i, path in enumerate(args.models):
             try:
                 r = check_file(path, checks, args.engine, args.max_states, args.timeout, args.max_memory,
-                               progress.start(path) if progress else None, args.workers, args.store)
+                               progress.start(path) if progress else None, args.workers, args.store,
+                               args.reduction)
             except InternalError as e:
                 print(f"ircheck: internal error on {path}: {e}\nplease report this model", file=sys.stderr)
                 return 4
