@@ -33,7 +33,7 @@ from ircheck.result import HOLDS, INCONCLUSIVE, CheckResult, Stats
 from ircheck.smt_bmc import Bmc, Hit, Target, quiet_escapes
 from ircheck.smt_budget import Budget, Stopped
 from ircheck.smt_encode import Encoding, Unsupported
-from ircheck.smt_induction import Induction
+from ircheck.smt_induction import Induction, due
 from ircheck.smt_liveness import Lasso
 from ircheck.spec.ts import TransitionSystem, evaluate
 from ircheck.sysinfo import peak_rss_mb
@@ -148,7 +148,7 @@ class SmtEngine:
                     got = lasso.search(r, k)
                     if got is not None:
                         self._lasso_hit(r, *got)
-            todo = self.open_targets()
+            todo = self.open_targets() if due(k + 1) else []
             if todo and ind.no_path(k + 1):
                 for t in todo:
                     self.proved.add(t.key)

@@ -32,7 +32,8 @@ class Target:
     kind: "check" (a safety check: its state properties and its tagged transitions), "fact" (a
     fact-tagged transition is enabled), "bound" (a step runs into the model's bound), "quiet" (no
     CPU step and something unfinished: a deadlock candidate), "terminal" (a liveness request
-    pending where no fair step is enabled).
+    pending where no fair step is enabled), "pending" (a request is pending at all: when that is
+    unreachable, the request holds trivially; found, it only means the proof must go elsewhere).
     """
 
     key: str
@@ -45,7 +46,7 @@ class Target:
 
     @property
     def phase_a(self) -> bool:
-        return bool(self.props) or self.kind in ("quiet", "terminal")
+        return bool(self.props) or self.kind in ("quiet", "terminal", "pending")
 
     @property
     def phase_b(self) -> bool:
@@ -61,6 +62,9 @@ def bad_state(enc: Encoding, tg: Target, s: list[z3.BitVecRef], with_blocked: bo
         if with_blocked:
             parts += [z3.Not(enc.equal(s, q)) for q in tg.blocked]
         return z3.And(parts)
+    if tg.kind == "pending":
+        assert tg.request is not None
+        return enc.cond(ts.requests[tg.request].pending, s)
     if tg.kind == "terminal":
         assert tg.request is not None
         fair = [ti for ti, t in enumerate(ts.transitions) if t.fair]

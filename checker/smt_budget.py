@@ -45,10 +45,18 @@ class Budget:
         if self.max_memory_mb and peak_rss_mb() > self.max_memory_mb:
             raise Stopped(f"memory limit {self.max_memory_mb:.0f} MB")
 
-    def solve(self, solver: z3.Solver, *assumptions: z3.BoolRef) -> z3.CheckSatResult:
-        """solver.check() within the budget: sat or unsat, else Stopped."""
+    def solve(self, solver: z3.Solver, *assumptions: z3.BoolRef, cap: float | None = None) -> z3.CheckSatResult:
+        """solver.check() within the budget: sat or unsat, else Stopped.
+
+        cap: at most this many seconds for this call; a call that runs out of its cap (and not of
+        the whole budget) answers `unknown` instead of stopping the run (an induction step that
+        does not close quickly is tried again at a larger k)."""
         self.check()
         left = self.left()
+        if cap is not None and (left is None or cap < left):
+            left = cap
+        else:
+            cap = None
         solver.set("timeout", max(1, int(left * 1000)) if left is not None else 4294967295)
         t = time.perf_counter()
         try:
@@ -59,8 +67,13 @@ class Budget:
             self.solver_seconds += time.perf_counter() - t
         if r == z3.unknown:
             why = solver.reason_unknown()
-            if why in ("canceled", "interrupted from keyboard"):
-                raise KeyboardInterrupt
+            timed_out = left is not None and time.perf_counter() - t >= 0.95 * left - 0.01
+            if not timed_out and why in ("canceled", "interrupted from keyboard", "interrupted"):
+                raise KeyboardInterrupt  # Z3 caught SIGINT itself and cancelled the call
+            if timed_out and cap is not None:
+                return r
+            if timed_out:
+                raise Stopped(f"--timeout {self.timeout:g}s")
             self.check()
             raise Stopped(f"z3 gave up ({why})")
         return r

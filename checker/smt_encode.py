@@ -107,8 +107,9 @@ def expression_width(ts: TransitionSystem) -> int:
 class Step:
     """One step's transition Bools: `fired[t]` says transition t was taken."""
 
-    def __init__(self, fired: list[z3.BoolRef]) -> None:
+    def __init__(self, fired: list[z3.BoolRef], sel: z3.BitVecRef | None = None) -> None:
         self.fired = fired
+        self.sel = sel
 
 
 class Encoding:
@@ -189,6 +190,13 @@ class Encoding:
 
     def cond(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BoolRef:
         """`e` as a Bool in state s (non-zero is true, as in the reference evaluator)."""
+        key = (id(s), ("?", e))
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = self._cond(e, s)
+        return got  # type: ignore[return-value]
+
+    def _cond(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BoolRef:
         op = e[0]
         if op == "c":
             return z3.BoolVal(bool(e[1]))
@@ -235,12 +243,35 @@ class Encoding:
         return z3.And(parts)
 
     def step(self, s: list[z3.BitVecRef], t: list[z3.BitVecRef], name: str) -> tuple[Step, list[z3.BoolRef]]:
-        """The constraints of one step from s to t, and the Bools that say which transition fired."""
-        fired = [z3.Bool(f"{name}!t{ti}") for ti in range(len(self.ts.transitions))]
-        cons: list[z3.BoolRef] = [z3.Or(fired)] if fired else [z3.BoolVal(False)]
-        for ti, f in enumerate(fired):
-            cons.append(z3.Implies(f, z3.And(self.guard(ti, s), self.effect(ti, s, t))))
-        return Step(fired), cons
+        """The constraints of one step from s to t, and the Bools that say which transition fired.
+
+        One bit-vector `sel` per step names the transition taken, so exactly one fires without a
+        cardinality constraint; each variable's next value is an if-then-else over only the
+        transitions that assign it (the frame condition is its default), which keeps the formula
+        linear in the size of the model instead of transitions x variables.
+        """
+        n = len(self.ts.transitions)
+        if n == 0:
+            return Step([]), [z3.BoolVal(False)]
+        sel = z3.BitVec(f"{name}!sel", max(1, (n - 1).bit_length()))
+        fired = [sel == ti for ti in range(n)]
+        cons: list[z3.BoolRef] = []
+        if n != 1 << sel.size():
+            cons.append(z3.ULT(sel, n))
+        writers: list[list[tuple[int, Expr]]] = [[] for _ in s]
+        for ti, tr in enumerate(self.ts.transitions):
+            cons.append(z3.Implies(fired[ti], self.guard(ti, s)))
+            for vi, e in tr.updates:
+                writers[vi].append((ti, e))
+        for vi, (x, y) in enumerate(zip(s, t, strict=True)):
+            w = y.size()
+            for ti, e in writers[vi]:
+                val = self.value(e, s)
+                # a value outside the domain would be a lowering bug: spec.step's replay refuses it
+                cons.append(z3.Implies(fired[ti], y == (val if w == self.width else z3.Extract(w - 1, 0, val))))
+            kept = [fired[ti] for ti, _e in writers[vi]]
+            cons.append(z3.Implies(z3.Not(z3.Or(kept)), y == x) if kept else y == x)
+        return Step(fired, sel), cons
 
     def enabled_any(self, tis: Sequence[int], s: list[z3.BitVecRef]) -> z3.BoolRef:
         return z3.Or([self.guard(ti, s) for ti in tis]) if tis else z3.BoolVal(False)
@@ -250,7 +281,6 @@ class Encoding:
         return tuple(model.eval(x, model_completion=True).as_long() for x in s)  # type: ignore[union-attr]
 
     def decode_fired(self, model: z3.ModelRef, step: Step) -> int | None:
-        for ti, f in enumerate(step.fired):
-            if z3.is_true(model.eval(f, model_completion=True)):
-                return ti
-        return None
+        if step.sel is None:
+            return None
+        return model.eval(step.sel, model_completion=True).as_long()  # type: ignore[union-attr, no-any-return]

@@ -18,6 +18,14 @@ from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding
 
 
+STEP_CAP = 1.0  # seconds for one induction query: one that does not close quickly is retried at a larger k
+
+
+def due(k: int) -> bool:
+    """Depths at which induction is tried: every one up to 6, then every third (the queries grow)."""
+    return k <= 6 or k % 3 == 0
+
+
 class Induction:
     """One unrolling without init, shared by every target; each query is pushed and popped."""
 
@@ -36,7 +44,7 @@ class Induction:
     def no_path(self, k: int) -> bool:
         """No loop-free path of k steps exists at all: every k-induction step holds trivially."""
         self.path.extend_to(k)
-        return self.budget.solve(self.path.solver) == z3.unsat
+        return self.budget.solve(self.path.solver, cap=STEP_CAP) == z3.unsat
 
     def step_holds(self, tg: Target, k: int) -> bool:
         """The induction step at k for this target (the caller has the base case from BMC)."""
@@ -47,6 +55,6 @@ class Induction:
             for i in range(k):
                 solver.add(z3.Not(self._bad_at(tg, i)))
             solver.add(self._bad_at(tg, k))
-            return self.budget.solve(solver) == z3.unsat
+            return self.budget.solve(solver, cap=STEP_CAP) == z3.unsat
         finally:
             solver.pop()

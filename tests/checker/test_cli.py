@@ -161,7 +161,7 @@ def test_timeout_is_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 3 and "--timeout" in out
 
 
-@pytest.mark.parametrize("args", [["--engine", "smt"], ["--format", "yaml"], ["export"],
+@pytest.mark.parametrize("args", [["--engine", "spin"], ["--format", "yaml"], ["export"],
                                   ["--max-states", "0"], ["--bogus"]])
 def test_unavailable_options_are_clear_errors(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     with pytest.raises(SystemExit) as e:
