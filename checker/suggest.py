@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from ircheck.api import check_source
+from ircheck.api import InternalError, check_source
 from ircheck.grammar.diagnostics import IrcheckError
 from ircheck.grammar.parser import parse
 from ircheck.result import HOLDS, VIOLATED, Report
@@ -110,14 +110,20 @@ def suggest(source: str, path: str, checks: Sequence[str] | None = None, *,
         except EditConflict:
             return None
         out.tried += 1
-        r = check_source(text, path, checks, max_states=max_states, timeout=min(timeout, left))
+        try:
+            r = check_source(text, path, checks, max_states=max_states, timeout=min(timeout, left))
+        except InternalError:  # an engine bug on this candidate: not a fix, and not ours to report here
+            return None
+        if "interrupted" in r.stats.stopped_by:  # Ctrl-C: the engine turned it into "inconclusive"
+            out.budget_hit = "an interrupt (Ctrl-C)"
+            return None
         if not r.errors and r.verdict == HOLDS:
             out.fixes.append(Fix(combo, text, unified_diff(path, source, text)))
         return r
 
     for c in cands:
         r = attempt((c,))
-        if out.budget_hit:
+        if out.budget_hit:  # the budget, or Ctrl-C
             break
         if r is not None and not r.errors and _violated(r) < before:
             improving.append(c)

@@ -145,3 +145,27 @@ def test_suggest_is_fast_on_the_bundled_bug_models() -> None:
         path = MODELS / f"{name}.irq"
         assert suggest(path.read_text(), str(path)).fixes
     assert time.monotonic() - t0 < 30
+
+
+def test_ctrl_c_stops_the_search_and_an_engine_error_skips_a_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ircheck.suggest as sg
+    from ircheck.api import InternalError
+    from ircheck.result import Report, Stats
+
+    path = MODELS / "kernel_softirq_spin_lock.irq"  # four candidates
+    calls: list[str] = []
+
+    def interrupted(text: str, p: str, checks: object, **kw: object) -> Report:
+        calls.append(text)
+        return Report(p, stats=Stats(complete=False, stopped_by="interrupted (Ctrl-C)"))
+
+    monkeypatch.setattr(sg, "check_source", interrupted)
+    s = sg.suggest(path.read_text(), str(path), original=ircheck.check_file(path))
+    assert len(calls) == 1 and s.fixes == [] and s.budget_hit == "an interrupt (Ctrl-C)"
+
+    def broken(text: str, p: str, checks: object, **kw: object) -> Report:
+        raise InternalError("engine disagrees")
+
+    monkeypatch.setattr(sg, "check_source", broken)
+    s = sg.suggest(path.read_text(), str(path), original=ircheck.check_file(path))
+    assert s.fixes == [] and s.tried > 4 and not s.budget_hit  # every single and pair tried, none a fix
