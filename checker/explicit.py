@@ -14,6 +14,7 @@ checks not already violated are then inconclusive, never "holds".
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,53 @@ class SearchResult:
     analysis_stopped: str = ""  # the limit that stopped a graph analysis after a complete search
 
 
+class Watch:
+    """The limits of one search, looked at each time the store has grown by `EVERY` states.
+
+    The memory ceiling is judged on the peak so far *and* on the growth the store is about to make:
+    a dict doubles its table when it fills to two thirds, the new table (twice the old one) being
+    allocated while the old one is still alive - a jump of a third of the process at once, which
+    a look every few thousand states cannot catch after the fact. The jump comes when the store
+    reaches twice the size at which it last resized, so from one look before it, the search stops
+    if the peak plus the new table would pass the ceiling.
+    """
+
+    EVERY = 4096
+
+    def __init__(self, limits: Limits, t0: float,
+                 progress: Callable[[int, int, float], None] | None = None) -> None:
+        self.limits, self.t0, self.progress = limits, t0, progress
+        self.deadline = t0 + limits.timeout if limits.timeout else None
+        self.next = self.EVERY if limits.max_states is None else min(self.EVERY, limits.max_states)
+        self._table = 0       # the store's size in bytes at the last look
+        self._resize_at = 0   # the state count at which it will next double (0: not known yet)
+
+    def look(self, n: int, depth: int, store: object = None) -> str:
+        """Why the search must stop now ("" if it goes on); `n` states stored, `store` the dict."""
+        lim = self.limits
+        self.next = n + self.EVERY
+        if lim.max_states is not None:
+            self.next = min(self.next, lim.max_states)
+        now = time.perf_counter()
+        if self.progress:
+            self.progress(n, depth, now - self.t0)
+        if lim.max_states is not None and n >= lim.max_states:
+            return f"--max-states {lim.max_states}"
+        if self.deadline is not None and now > self.deadline:
+            return f"--timeout {lim.timeout:g}s"
+        if lim.max_memory_mb:
+            peak = peak_rss_mb()
+            if store is not None:
+                table = sys.getsizeof(store)
+                if table != self._table:
+                    self._table, self._resize_at = table, 2 * max(n - self.EVERY, 0)
+                if self._resize_at and n + self.EVERY >= self._resize_at:
+                    peak += 2 * table / 1048576.0
+            if peak > lim.max_memory_mb:
+                return f"memory limit {lim.max_memory_mb:.0f} MB"
+        return ""
+
+
 class Explicit:
     """One search over one TransitionSystem; `run()` decides every enabled check it can."""
 
@@ -109,7 +157,7 @@ class Explicit:
         safety = {c for c in checks if c not in (STARVATION, DEADLOCK) and c not in live}
         lim = self.limits
         t0 = self.started = time.perf_counter()
-        deadline = t0 + lim.timeout if lim.timeout else None
+        watch = Watch(lim, t0, self.progress)
         max_states = lim.max_states
         seen = self.seen
         seen[self.init] = None
@@ -121,7 +169,6 @@ class Explicit:
         depth = 0
         gc_was = gc.isenabled()
         gc.disable()
-        next_check = 4096 if max_states is None else min(4096, max_states)
         try:
             while frontier:
                 nxt: list[int] = []
@@ -153,22 +200,13 @@ class Explicit:
                                 bad = props(t)
                                 if bad:
                                     self._record_props(bad, t, found)
-                    if len(seen) >= next_check:
-                        next_check = len(seen) + 4096
-                        if max_states is not None:
-                            next_check = min(next_check, max_states)
-                        now = time.perf_counter()
-                        if self.progress:
-                            self.progress(len(seen), depth, now - t0)
-                        if max_states is not None and len(seen) >= max_states:
-                            res.complete, res.stopped_by = False, f"--max-states {max_states}"
-                            raise _Stop
-                        if deadline is not None and now > deadline:
-                            res.complete, res.stopped_by = False, f"--timeout {lim.timeout:g}s"
-                            raise _Stop
-                        if lim.max_memory_mb and (next_check & 0xFFFF) < 4096 and \
-                                peak_rss_mb() > lim.max_memory_mb:
-                            res.complete, res.stopped_by = False, f"memory limit {lim.max_memory_mb:.0f} MB"
+                    if len(seen) >= watch.next:
+                        why = watch.look(len(seen), depth, seen)
+                        if why:
+                            if max_states is not None:
+                                while len(seen) > max_states:  # the last successors went past N
+                                    seen.popitem()
+                            res.complete, res.stopped_by = False, why
                             raise _Stop
                 if safety and safety <= set(found) and not (checks & ({STARVATION, DEADLOCK} | live)):
                     res.complete, res.stopped_by = False, "every check already violated"
