@@ -70,8 +70,9 @@ class Suggestions:
 
 def unified_diff(path: str, before: str, after: str) -> str:
     """The change as a unified diff of the .irq source (a/PATH, b/PATH, 2 lines of context)."""
+    name = path.lstrip("/")  # git's a/ b/ prefixes; an absolute path keeps a single slash
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        f"a/{path}", f"b/{path}", n=2))
+                                        f"a/{name}", f"b/{name}", n=2))
 
 
 def _violated(r: Report) -> frozenset[str]:

@@ -238,6 +238,12 @@ class _Design:
                 out.append((dev, ref, trig))
         return out
 
+    def apic_vectors(self, handler: str) -> list[int]:
+        """Local APIC device vectors (`irq vector V`) whose gate enters `handler`."""
+        vectors = {e.vector for e in self.gates if e.handler.name == handler}
+        return [s.value for dev in self.devices for s in dev.settings
+                if s.key == "vector" and isinstance(s.value, int) and s.value in vectors]
+
     def auto_eoi(self, pic: str) -> bool:
         """P8: INTA itself ends the level; an `eoi` would be unbalanced."""
         p = self.pics.get(pic)
@@ -285,9 +291,14 @@ def _missing_eoi(src: _Source, d: _Design) -> Iterator[Candidate]:
         if code.kind != "handler" or code.name in d.requested:
             continue
         lines = d.lines_of(code.name)
-        if not lines or d.auto_eoi(lines[0][1].pic):
-            continue
         eois = _simples(code, "eoi")
+        if not lines:
+            if d.apic_vectors(code.name) and not eois:  # X9: the in-service vector ends only with an EOI
+                yield Candidate(f"eoi:{code.name}", f"handler {code.name}: add the missing `eoi` at its end",
+                                code.end.line, (src.append(code, "eoi"),))
+            continue
+        if d.auto_eoi(lines[0][1].pic):
+            continue
         pic = lines[0][1].pic
         master = d.master_of.get(pic)
         to_masters = [e for e in eois if isinstance(e.arg, ast.Name) and e.arg.name == master

@@ -55,8 +55,14 @@ def test_suggest_finds_the_known_fix_and_it_holds(name: str) -> None:
         r = ircheck.check_source(f.source, str(path))
         assert r.verdict == "holds", (f.description, [(c.name, c.status) for c in r.checks])
         assert r.checks  # the same checks ran, not none
-        assert f.diff.startswith(f"--- a/{path}\n+++ b/{path}\n")
+        name = str(path).lstrip("/")
+        assert f.diff.startswith(f"--- a/{name}\n+++ b/{name}\n")
         assert f.diff.count("\n-") >= 1 or f.diff.count("\n+") >= 1
+
+
+def test_diff_names_an_absolute_path_with_one_slash() -> None:
+    from ircheck.suggest import unified_diff
+    assert unified_diff("/tmp/m.irq", "a\n", "b\n").splitlines()[:2] == ["--- a/tmp/m.irq", "+++ b/tmp/m.irq"]
 
 
 def test_no_suggestions_for_a_model_that_holds_or_does_not_parse() -> None:

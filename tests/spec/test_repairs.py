@@ -125,6 +125,14 @@ def test_missing_eoi_on_a_multi_line_handler_goes_on_its_own_line() -> None:
     assert c.line == 8
 
 
+def test_missing_eoi_on_a_local_apic_vector() -> None:
+    src = ("apic lapic { tpr 0 }\ndevice nic { irq vector 0x61 edge raises 2 }\n"
+           "idt { 0x61 -> nic_isr interrupt_gate dpl 0 }\ndata rx_ring\nhandler nic_isr {\n    read rx_ring\n}\n")
+    (c,) = candidates(parse(src, "apic.irq"))
+    assert c.key == "eoi:nic_isr"
+    assert combine(src, (c,)).endswith("handler nic_isr {\n    read rx_ring\n    eoi\n}\n")
+
+
 def test_every_candidate_of_every_bundled_model_parses() -> None:
     n = 0
     for path in sorted(MODELS.glob("*.irq")):
