@@ -31,3 +31,17 @@ def test_schema_rejects_a_wrong_document() -> None:
     doc["checks"][0]["status"] = "fine"  # type: ignore[index]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, SCHEMA)
+
+
+def test_reports_with_suggestions_validate() -> None:
+    """`--suggest` adds a "suggestions" list (ircheck.suggest.Fix.to_json) to a violated model's object."""
+    from ircheck.suggest import suggest
+    path = MODELS / "lang_deadlock_spin_lock.irq"
+    r = ircheck.check_file(path)
+    r.suggestions = suggest(r.source, r.model, original=r).to_json()
+    doc = r.to_json()
+    assert doc["suggestions"] and doc["suggestions"][0]["repairs"][0]["key"] == "irqsave:app:rx_lock"  # type: ignore[index]
+    jsonschema.validate(doc, SCHEMA)
+    doc["suggestions"][0]["diff"] = "not a diff"  # type: ignore[index]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, SCHEMA)
