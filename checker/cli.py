@@ -156,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 if progress:
                     progress.stop()
-            found = _suggest(r, checks, args) if args.suggest and r.verdict == VIOLATED else None
+            found = _suggest(r, checks, args) if (args.suggest and r.verdict == VIOLATED
+                                                  and args.format in ("text", "json")) else None
             reports.append(r)
             if args.format == "text":
                 if args.quiet and not r.errors:
