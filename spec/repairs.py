@@ -212,6 +212,7 @@ class _Design:
 
     def __init__(self, model: ast.Model) -> None:
         self.codes = [d for d in model.decls if isinstance(d, ast.Code)]
+        self.objects = [d for d in model.decls if isinstance(d, ast.Object)]
         self.code = {c.name: c for c in self.codes}
         self.pics = {d.name: d for d in model.decls if isinstance(d, ast.Pic)}
         self.devices = [d for d in model.decls if isinstance(d, ast.Device)]
@@ -497,6 +498,53 @@ def _unbalanced_enable(src: _Source, d: _Design) -> Iterator[Candidate]:
                                 en[-1].span.line, (src.delete_stmt(en[-1].span),))
 
 
+_PROCESS = ("thread", "irq_thread", "work")
+_BH = ("softirq", "tasklet")
+
+
+def _touches(st: ast.Stmt, data: str) -> bool:
+    return any(isinstance(x, ast.Simple) and x.op in ("read", "write") and _arg_name(x) == data
+               for x in _walk((st,)))
+
+
+def _protect_data(src: _Source, d: _Design) -> Iterator[Candidate]:
+    """Section 7 / K2: `data` that two contexts (or one softirq on two CPUs) access with no lock
+    gets one: a new spinlock declared after the data, taken around each context's accesses in the
+    least flavour that excludes the others - `_irqsave` against a hard-IRQ handler, `_bh` against a
+    softirq or tasklet, plain in a handler and between softirqs."""
+    objects = [o for o in d.objects if o.kind == "data"]
+    taken = {o.name for o in d.objects} | set(d.code)
+    for obj in objects:
+        users = [c for c in d.codes if c.kind != "function" and any(_touches(st, obj.name) for st in c.body)]
+        if any(c.kind == "function" and any(_touches(st, obj.name) for st in c.body) for c in d.codes):
+            continue  # accesses inside a called function: which caller's flavour? left to the user
+        if len(users) < 2 and not any(c.kind == "softirq" for c in users):
+            continue
+        lock = f"{obj.name}_lock"
+        n = 2
+        while lock in taken:
+            lock, n = f"{obj.name}_lock{n}", n + 1
+        kinds = {c.kind for c in users}
+        eol = len(src.line(obj.span.end_line)) + 1
+        edits = [Edit(obj.span.end_line, eol, obj.span.end_line, eol, f"\nspinlock {lock}")]
+        for c in users:
+            others = kinds - {c.kind} if sum(u.kind == c.kind for u in users) == 1 else kinds
+            if c.kind in _PROCESS:
+                take, drop = (("spin_lock_irqsave", "spin_unlock_irqrestore") if "handler" in others
+                              else ("spin_lock_bh", "spin_unlock_bh") if others & set(_BH)
+                              else ("spin_lock", "spin_unlock"))
+            elif c.kind in _BH and "handler" in others:
+                take, drop = "spin_lock_irqsave", "spin_unlock_irqrestore"
+            else:
+                take, drop = "spin_lock", "spin_unlock"
+            idx = [i for i, st in enumerate(c.body) if _touches(st, obj.name)]
+            first, last = c.body[idx[0]], c.body[idx[-1]]
+            edits += [src.insert_before(first.span, f"{take} {lock}"), src.insert_after(last.span, f"{drop} {lock}")]
+        yield Candidate(f"lock_data:{obj.name}",
+                        f"protect data {obj.name} with a new spinlock {lock} in "
+                        + ", ".join(f"{c.kind} {c.name}" for c in users), obj.span.line, tuple(edits))
+
+
 def _gate_dpl(src: _Source, d: _Design) -> Iterator[Candidate]:
     """X3: `int V` from CPL 3 through a DPL 0 gate is #GP; a system-call gate has DPL 3."""
     user_ints = {s.arg.value for c in d.codes if c.kind == "thread"
@@ -585,7 +633,7 @@ def _sleep_outside_lock(src: _Source, d: _Design) -> Iterator[Candidate]:
 
 _REPAIRS = (_lock_flavour, _missing_eoi, _trap_gate, _early_eoi, _wait_event, _nosync, _threaded,
             _deferred_to_work, _genirq_eoi, _level_ack, _spurious, _unbalanced_enable, _lock_order,
-            _sleep_outside_lock, _gate_dpl)
+            _sleep_outside_lock, _gate_dpl, _protect_data)
 
 
 def candidates(model: ast.Model) -> list[Candidate]:

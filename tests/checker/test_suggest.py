@@ -41,6 +41,9 @@ FIXED: dict[str, list[str]] = {
     "kernel_synchronize_irq_under_lock": ["unlocked:remove:35"],
     "kernel_spin_unlock_irq_reenables": ["irqsave:update_cfg:cfg_lock", "irqsave:app:rx_lock"],
     "x86_syscall_gate_dpl0": ["dpl3:sys_entry"],
+    "kernel_race_isr_thread": ["lock_data:rx_stats"],
+    "kernel_race_local_irq_save_smp": ["lock_data:rx_stats"],
+    "kernel_stats_softirq_two_cpus": ["lock_data:rx_stats"],
 }
 
 

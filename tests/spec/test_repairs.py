@@ -125,6 +125,21 @@ def test_missing_eoi_on_a_multi_line_handler_goes_on_its_own_line() -> None:
     assert c.line == 8
 
 
+def test_unprotected_data_gets_a_new_lock_in_the_least_flavour_each_side_needs() -> None:
+    after = _cands("kernel_race_isr_thread")["lock_data:rx_stats"]
+    assert "data rx_stats\nspinlock rx_stats_lock\nhandler nic_isr {\n    spin_lock rx_stats_lock\n" in after
+    assert "thread app on cpu0 {\n    spin_lock_irqsave rx_stats_lock\n    read rx_stats\n    write rx_stats\n" \
+        "    spin_unlock_irqrestore rx_stats_lock\n}" in after
+    soft = _cands("kernel_stats_softirq_two_cpus")["lock_data:rx_stats"]  # one softirq on two CPUs
+    assert "softirq rx_done {\n    spin_lock rx_stats_lock\n" in soft
+    src = ("cpus 2\ndata d\nspinlock d_lock\nsoftirq s { write d }\nthread t on cpu0 { read d }\n"
+           "thread u on cpu1 { write d }\n")
+    both = combine(src, (next(c for c in candidates(parse(src, "t.irq")) if c.key == "lock_data:d"),))
+    assert "spinlock d_lock2\n" in both  # the name is free
+    assert "softirq s { spin_lock d_lock2; write d; spin_unlock d_lock2 }" in both
+    assert "thread t on cpu0 { spin_lock_bh d_lock2; read d; spin_unlock_bh d_lock2 }" in both
+
+
 def test_missing_eoi_on_a_local_apic_vector() -> None:
     src = ("apic lapic { tpr 0 }\ndevice nic { irq vector 0x61 edge raises 2 }\n"
            "idt { 0x61 -> nic_isr interrupt_gate dpl 0 }\ndata rx_ring\nhandler nic_isr {\n    read rx_ring\n}\n")
