@@ -128,3 +128,12 @@ if __name__ == "__main__":  # pragma: no cover - maintenance: rewrite the genera
         path.write_text(refreshed(path.read_text()))
     else:
         print(__doc__)
+
+
+@pytest.mark.parametrize("step", sorted((ROOT / "docs" / "tutorial").glob("step*.irq")), ids=lambda p: p.name)
+def test_each_step_keeps_its_expect_header(step: Path) -> None:
+    """The `# expect:` line of each step file is what the checker says (the page's story)."""
+    import ircheck
+    from tests.conftest import expectations
+    r = ircheck.check_file(step)
+    assert {c.name: c.status for c in r.checks} == expectations(step)
