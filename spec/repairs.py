@@ -181,6 +181,26 @@ class _Source:
         return Edit(span.line, span.column, span.line, span.column, f"{stmt}; ")
 
 
+def _swap(src: _Source, a: ast.Span, b: ast.Span) -> tuple[Edit, Edit] | None:
+    """Exchange two one-line statements. When each is alone on its own line, the whole lines swap,
+    so each statement keeps its trailing comment; otherwise only the statement texts swap."""
+    if a.line != a.end_line or b.line != b.end_line:
+        return None
+
+    def alone(sp: ast.Span) -> bool:
+        text = src.line(sp.line)
+        rest = text[sp.end_column - 1:].strip()
+        return not text[: sp.column - 1].strip() and (not rest or rest.startswith("#"))
+
+    if a.line != b.line and alone(a) and alone(b):
+        la, lb = src.line(a.line), src.line(b.line)
+        ia, ib = len(src.indent(a.line)), len(src.indent(b.line))
+        return (Edit(a.line, ia + 1, a.line, len(la) + 1, lb[ib:]), Edit(b.line, ib + 1, b.line, len(lb) + 1, la[ia:]))
+    ta = src.line(a.line)[a.column - 1: a.end_column - 1]
+    tb = src.line(b.line)[b.column - 1: b.end_column - 1]
+    return (Edit(a.line, a.column, a.end_line, a.end_column, tb), Edit(b.line, b.column, b.end_line, b.end_column, ta))
+
+
 def _walk(body: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
     for st in body:
         yield st
@@ -498,6 +518,25 @@ def _unbalanced_enable(src: _Source, d: _Design) -> Iterator[Candidate]:
                                 en[-1].span.line, (src.delete_stmt(en[-1].span),))
 
 
+def _set_before_wake(src: _Source, d: _Design) -> Iterator[Candidate]:
+    """W2: the waker must set the condition *before* `wake_up`; a waiter on another CPU that tests
+    between the two sleeps through the set. Swap `wake_up Q; set F` when some waiter waits on Q
+    until F."""
+    waits = {(st.queue.name, st.cond.name) for c in d.codes for st in _walk(c.body)
+             if isinstance(st, ast.Wait) and isinstance(st.cond, ast.Name)}
+    for code in d.codes:
+        top = list(code.body)
+        for wake, st in zip(top, top[1:], strict=False):
+            if not (isinstance(wake, ast.Simple) and wake.op == "wake_up" and isinstance(st, ast.Simple)
+                    and st.op == "set" and (_arg_name(wake), _arg_name(st)) in waits):
+                continue
+            edits = _swap(src, wake.span, st.span)
+            if edits is not None:
+                yield Candidate(f"set_first:{code.name}:{_arg_name(st)}",
+                                f"{code.kind} {code.name}: `set {_arg_name(st)}` before `wake_up {_arg_name(wake)}` "
+                                "(set the condition, then wake)", wake.span.line, edits)
+
+
 _PROCESS = ("thread", "irq_thread", "work")
 _BH = ("softirq", "tasklet")
 
@@ -580,16 +619,12 @@ def _lock_order(src: _Source, d: _Design) -> Iterator[Candidate]:
         for a, b in _nested_pairs(code):
             other = next((o for o in d.codes if o is not code and any(
                 (_arg_name(x), _arg_name(y)) == (_arg_name(b), _arg_name(a)) for x, y in _nested_pairs(o))), None)
-            sa, sb = a.span, b.span
-            if other is None or sa.line != sa.end_line or sb.line != sb.end_line:
+            edits = _swap(src, a.span, b.span) if other is not None else None
+            if other is None or edits is None:
                 continue
-            ta = src.line(sa.line)[sa.column - 1: sa.end_column - 1]
-            tb = src.line(sb.line)[sb.column - 1: sb.end_column - 1]
             yield Candidate(f"order:{code.name}:{_arg_name(b)}",
                             f"{code.kind} {code.name}: take {_arg_name(b)} before {_arg_name(a)} "
-                            f"(the order {other.kind} {other.name} uses)", sa.line,
-                            (Edit(sa.line, sa.column, sa.end_line, sa.end_column, tb),
-                             Edit(sb.line, sb.column, sb.end_line, sb.end_column, ta)))
+                            f"(the order {other.kind} {other.name} uses)", a.span.line, edits)
 
 
 _WAITS = ("synchronize_irq", "free_irq", "disable_irq")
@@ -633,7 +668,7 @@ def _sleep_outside_lock(src: _Source, d: _Design) -> Iterator[Candidate]:
 
 _REPAIRS = (_lock_flavour, _missing_eoi, _trap_gate, _early_eoi, _wait_event, _nosync, _threaded,
             _deferred_to_work, _genirq_eoi, _level_ack, _spurious, _unbalanced_enable, _lock_order,
-            _sleep_outside_lock, _gate_dpl, _protect_data)
+            _sleep_outside_lock, _gate_dpl, _protect_data, _set_before_wake)
 
 
 def candidates(model: ast.Model) -> list[Candidate]:

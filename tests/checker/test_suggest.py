@@ -44,6 +44,7 @@ FIXED: dict[str, list[str]] = {
     "kernel_race_isr_thread": ["lock_data:rx_stats"],
     "kernel_race_local_irq_save_smp": ["lock_data:rx_stats"],
     "kernel_stats_softirq_two_cpus": ["lock_data:rx_stats"],
+    "kernel_wake_before_set": ["set_first:nic_isr:rx_ready"],
 }
 
 

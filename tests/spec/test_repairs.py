@@ -163,3 +163,13 @@ def test_every_candidate_of_every_bundled_model_parses() -> None:
 def test_a_model_without_source_text_has_no_candidates_that_crash() -> None:
     m = ast.Model((), "empty.irq", "")
     assert candidates(m) == []
+
+
+def test_set_before_wake_swaps_whole_lines_so_comments_stay_with_their_statements() -> None:
+    before = (MODELS / "kernel_wake_before_set.irq").read_text()
+    after = _cands("kernel_wake_before_set")["set_first:nic_isr:rx_ready"]
+    assert _changed(before, after) == [("", "    set rx_ready"), ("    set rx_ready", "")]
+    assert "    set rx_ready\n    wake_up rx_wait             # too early\n}" in after
+    src = "waitqueue q\nflag f\nthread t { wait_event q until f }\nhandler h { wake_up q; set f }\n"
+    (c,) = [c for c in candidates(parse(src, "s.irq")) if c.key.startswith("set_first")]
+    assert combine(src, (c,)).endswith("handler h { set f; wake_up q }\n")
