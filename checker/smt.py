@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import z3
 
 from ircheck.codegen import Packing
 from ircheck.explicit import DEADLOCK, RawViolation, SearchResult
-from ircheck.result import HOLDS, INCONCLUSIVE, CheckResult, Stats
+from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Stats
 from ircheck.smt_bmc import Bmc, Hit, Target, quiet_escapes
 from ircheck.smt_budget import Budget, Stopped
 from ircheck.smt_encode import Encoding, Unsupported
@@ -37,9 +36,6 @@ from ircheck.smt_induction import Induction, due
 from ircheck.smt_liveness import Lasso
 from ircheck.spec.ts import TransitionSystem, evaluate
 from ircheck.sysinfo import peak_rss_mb
-
-if TYPE_CHECKING:
-    pass
 
 DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
 
@@ -53,6 +49,8 @@ class SmtRun:
     complete_at: int | None = None    # no loop-free path of this many steps: everything was seen
     undecided_quiet: int = 0          # deadlock candidates whose escape was not decided
     lasso_depth: int = 0
+    no_path_at: int | None = None     # no loop-free path of this many steps from any state at all
+    lasso_bound: int | None = None    # every lasso up to this length was searched, none is fair
 
 
 class SmtEngine:
@@ -128,19 +126,24 @@ class SmtEngine:
         bmc = Bmc(enc, budget)
         ind = Induction(enc, budget)
         lasso = Lasso(enc, budget) if self.live_checks else None
-        lasso_cap: int | None = None
+        lasso_cap: int | None = None  # after BMC is complete: how far lassos are still looked for
         for k in range(self.max_depth + 1):
             budget.check()
-            if k and bmc.exhausted(k):
+            if out.complete_at is None and k and bmc.exhausted(k):
                 out.complete_at = k
                 self.proved |= {t.key for t in self.open_targets()}
-                break
-            res.depth = k
-            for phase in ("a", "b"):
-                self._hits(bmc, bmc.search(self.open_targets(), k, phase), k, phase)
+                # a lasso's prefix is within the reachable depth, its loop is not bounded by it:
+                # look a few times further (finding none still proves nothing)
+                lasso_cap = min(self.max_depth, (len(self.ts.groups) + 2) * k)
+            if out.complete_at is None:
+                res.depth = k
+                for phase in ("a", "b"):
+                    self._hits(bmc, bmc.search(self.open_targets(), k, phase), k, phase)
             open_live = sorted({r for r, req in enumerate(self.ts.requests)
                                 if req.check in self.live_checks and req.check not in res.violations})
-            if lasso is not None and k and open_live and (lasso_cap is None or k <= lasso_cap):
+            if lasso_cap is not None and k > lasso_cap:
+                break
+            if lasso is not None and k and open_live:
                 out.lasso_depth = k
                 for r in open_live:
                     if self.ts.requests[r].check in res.violations:
@@ -150,6 +153,7 @@ class SmtEngine:
                         self._lasso_hit(r, *got)
             todo = self.open_targets() if due(k + 1) else []
             if todo and ind.no_path(k + 1):
+                out.no_path_at = k + 1
                 for t in todo:
                     self.proved.add(t.key)
                     out.proved_k[t.key] = k + 1
@@ -161,6 +165,33 @@ class SmtEngine:
             if self._decided():
                 break
         res.complete = out.complete_at is not None
+        self._lasso_tail(lasso)
+
+    def _lasso_tail(self, lasso: Lasso | None) -> None:
+        """Liveness proved by exhausting the lassos up to a bound, when one is known.
+
+        When no loop-free path of m steps exists from any state (`no_path_at`), every shortest
+        path inside a component has fewer than m steps, so checker/liveness.py's fair loop
+        (one path per fairness group plus one step, then back to its entry) and its prefix fit
+        in (groups + 2) * m steps: no fair lasso up to that length means there is none.
+        """
+        out, ts = self.run_, self.ts
+        if lasso is None or out.no_path_at is None:
+            return
+        bound = (len(ts.groups) + 2) * out.no_path_at
+        for k in range(max(1, out.lasso_depth + 1), bound + 1):
+            open_live = [r for r, req in enumerate(ts.requests)
+                         if req.check in self.live_checks and req.check not in out.res.violations]
+            if not open_live:
+                return
+            self.budget.check()
+            out.lasso_depth = k
+            for r in open_live:
+                if ts.requests[r].check not in out.res.violations:
+                    got = lasso.search(r, k)
+                    if got is not None:
+                        self._lasso_hit(r, *got)
+        out.lasso_bound = bound
 
     def _decided(self) -> bool:
         """Nothing left that another depth could change."""
@@ -240,13 +271,39 @@ def z3_version() -> str:
 def run_smt(ts: TransitionSystem, timeout: float | None = None, max_memory_mb: float | None = None,
             max_depth: int | None = None) -> tuple[list[CheckResult], Stats]:
     """Every enabled check of `ts` decided by the Z3 engine, as `api.run_engine` returns them."""
-    from ircheck.api import _result, judge_facts
+    from ircheck.api import _result
 
     eng = SmtEngine(ts, timeout, max_memory_mb, max_depth)
     run = eng.run()
     res = run.res
-    judge_facts(ts, res)
     out: list[CheckResult] = []
+    for name, status, note in verdicts(eng, run):
+        v = res.violations.get(name)
+        out.append(_result(ts, eng, v) if v is not None else CheckResult(name, status, note=note))
+    ks = list(run.proved_k.values())
+    decided = all(c.status != INCONCLUSIVE for c in out)
+    stats = Stats("smt", 0, 0, res.depth, res.seconds, res.peak_mb, decided and not res.stopped_by,
+                  res.stopped_by or ("nesting bound" if res.bound_hit else "" if decided else
+                                     "liveness not decided by Z3" if run.complete_at is not None else
+                                     f"depth {eng.max_depth} reached"))
+    stats.smt = {"bmc_depth": res.depth, "k": max(ks, default=0),
+                 "solver_seconds": round(eng.budget.solver_seconds, 3), "z3": z3_version()}
+    if run.lasso_depth:
+        stats.smt["lasso_depth"] = run.lasso_depth
+    if run.complete_at is not None:
+        stats.smt["complete_at"] = run.complete_at
+    return out, stats
+
+
+def verdicts(eng: SmtEngine, run: SmtRun) -> list[tuple[str, str, str]]:
+    """(check, status, note) for every enabled check, after judging the lockdep facts found.
+
+    Kept apart from the CheckResults so that tests on hand-built systems (no presentation data)
+    can read the verdicts and the raw counterexamples."""
+    from ircheck.api import judge_facts
+
+    ts, res = eng.ts, run.res
+    judge_facts(ts, res)
     by_check: dict[str, list[Target]] = {}
     for t in eng.targets:
         if t.kind in ("check", "quiet", "terminal", "pending"):
@@ -256,30 +313,21 @@ def run_smt(ts: TransitionSystem, timeout: float | None = None, max_memory_mb: f
     bound = [t for t in eng.targets if t.kind == "bound"]
     bound_open = any(t.key not in eng.found and t.key not in eng.proved for t in bound)
     why_stopped = res.stopped_by or f"depth {eng.max_depth} reached"
+    out: list[tuple[str, str, str]] = []
     for name in ts.checks:
-        v = res.violations.get(name)
-        if v is not None:
-            out.append(_result(ts, eng, v))
+        if name in res.violations:
+            out.append((name, VIOLATED, ""))
             continue
         if res.bound_hit:
-            out.append(CheckResult(name, INCONCLUSIVE, note=res.bound_hit + "; the model is only explored up to it"))
+            out.append((name, INCONCLUSIVE, res.bound_hit + "; the model is only explored up to it"))
             continue
         mine = by_check.get(name, [])
         note = _missing(eng, run, name, mine, facts_open, bound_open, why_stopped)
         if note:
-            out.append(CheckResult(name, INCONCLUSIVE, note=note))
+            out.append((name, INCONCLUSIVE, note))
         else:
-            out.append(CheckResult(name, HOLDS, note=_proof_note(eng, run, mine, bound + facts)))
-    ks = [k for k in run.proved_k.values()]
-    stats = Stats("smt", 0, 0, res.depth, res.seconds, res.peak_mb, res.complete and not res.bound_hit,
-                  res.stopped_by or ("nesting bound" if res.bound_hit else ""))
-    stats.smt = {"bmc_depth": res.depth, "k": max(ks, default=0), "solver_seconds": round(eng.budget.solver_seconds, 3),
-                 "z3": z3_version()}
-    if run.lasso_depth:
-        stats.smt["lasso_depth"] = run.lasso_depth
-    if run.complete_at is not None:
-        stats.smt["complete_at"] = run.complete_at
-    return out, stats
+            out.append((name, HOLDS, _proof_note(eng, run, mine, bound + facts)))
+    return out
 
 
 def _missing(eng: SmtEngine, run: SmtRun, name: str, mine: list[Target], facts_open: bool, bound_open: bool,
@@ -287,7 +335,7 @@ def _missing(eng: SmtEngine, run: SmtRun, name: str, mine: list[Target], facts_o
     """Why `name` cannot be called "holds" ("" when it can)."""
     if name in eng.live_checks:
         pend = [t for t in mine if t.kind == "pending"]
-        if not all(t.key in eng.proved for t in pend):
+        if not all(t.key in eng.proved for t in pend) and run.lasso_bound is None:
             return (f"no fair lasso of up to {run.lasso_depth} steps, but the Z3 engine cannot prove that none "
                     f"exists (use --engine explicit)")
     open_ = [t for t in mine if t.key not in eng.proved and t.kind != "pending"]
@@ -303,6 +351,9 @@ def _missing(eng: SmtEngine, run: SmtRun, name: str, mine: list[Target], facts_o
 
 
 def _proof_note(eng: SmtEngine, run: SmtRun, mine: list[Target], extra: list[Target]) -> str:
+    if any(t.kind == "terminal" for t in mine) and run.lasso_bound is not None:
+        return (f"proved: no fair lasso of up to {run.lasso_bound} steps, and no loop-free path is longer "
+                f"than {(run.no_path_at or 1) - 1} steps")
     if run.complete_at is not None:
         return f"proved: no loop-free path of {run.complete_at} steps, every reachable state was checked"
     ks = [run.proved_k[t.key] for t in mine + extra if t.key in run.proved_k]

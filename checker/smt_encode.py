@@ -142,11 +142,19 @@ class Encoding:
     def init(self, s: list[z3.BitVecRef]) -> z3.BoolRef:
         return self.equal(s, self.ts.init())
 
+    def whole(self, s: list[z3.BitVecRef]) -> z3.BitVecRef:
+        """The state as one bit-vector (its variables concatenated): one term to compare states."""
+        key = (id(s), ("whole",))
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = s[0] if len(s) == 1 else z3.Concat(*s)
+        return got  # type: ignore[return-value]
+
     def same(self, a: list[z3.BitVecRef], b: list[z3.BitVecRef]) -> z3.BoolRef:
-        return z3.And([x == y for x, y in zip(a, b, strict=True)])
+        return self.whole(a) == self.whole(b) if a else z3.BoolVal(True)
 
     def distinct(self, a: list[z3.BitVecRef], b: list[z3.BitVecRef]) -> z3.BoolRef:
-        return z3.Or([x != y for x, y in zip(a, b, strict=True)])
+        return self.whole(a) != self.whole(b) if a else z3.BoolVal(False)
 
     # ---- expressions
     def value(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BitVecRef:

@@ -23,36 +23,52 @@ from ircheck.smt_encode import Encoding, State
 
 
 class Lasso:
+    """One unrolling from the initial state; each search adds the loop of one length under push/pop.
+
+    The pieces that do not depend on the loop (pending and not delivered at step i, group g moved
+    at step i, g disabled in state i) are built once and shared by every length."""
+
     def __init__(self, enc: Encoding, budget: Budget) -> None:
         self.enc = enc
         self.budget = budget
         self.path = Unrolling(enc, "l", enc.init(enc.state("l", 0)), simple=False)
+        ts = enc.ts
+        self.members = {g: [ti for ti, t in enumerate(ts.transitions) if g in t.fair] for g in ts.groups}
+        self._cache: dict[tuple[str, int, object], z3.BoolRef] = {}
+
+    def _piece(self, kind: str, i: int, key: object) -> z3.BoolRef:
+        got = self._cache.get((kind, i, key))
+        if got is not None:
+            return got
+        enc, s = self.enc, self.path.state(i)
+        fired = self.path.steps[i].fired
+        if kind == "stay":  # request `key` pending in state i and step i does not deliver it
+            req = enc.ts.requests[key]  # type: ignore[index]
+            got = z3.And(enc.cond(req.pending, s), *[z3.Not(fired[d]) for d in sorted(req.delivers)])
+        elif kind == "moved":  # step i belongs to group `key`
+            got = z3.Or([fired[ti] for ti in self.members[key]])  # type: ignore[index]
+        else:  # "off": group `key` has no enabled step in state i
+            got = z3.Not(enc.enabled_any(self.members[key], s))  # type: ignore[index]
+        self._cache[(kind, i, key)] = got
+        return got
 
     def search(self, r: int, k: int) -> tuple[list[State], int] | None:
         """A fair lasso of k steps for request r: (states s_0..s_k, l), or None."""
         enc, ts = self.enc, self.enc.ts
-        req = ts.requests[r]
         self.path.extend_to(k)
         solver = self.path.solver
-        loop = [z3.Bool(f"loop{r}_{k}_{l}") for l in range(k)]
-        in_loop = [z3.Or(loop[: i + 1]) for i in range(k)]
-        cons: list[z3.BoolRef] = [z3.PbEq([(b, 1) for b in loop], 1)]
+        start = z3.BitVec(f"loop{r}_{k}", max(1, k.bit_length()))
+        in_loop = [z3.ULE(start, i) for i in range(k)]
         sk = self.path.state(k)
-        for l in range(k):
-            cons.append(z3.Implies(loop[l], enc.same(sk, self.path.state(l))))
-        for i in range(k):
-            s = self.path.state(i)
-            fired = self.path.steps[i].fired
-            cons.append(z3.Implies(in_loop[i], z3.And(enc.cond(req.pending, s),
-                                                      *[z3.Not(fired[d]) for d in sorted(req.delivers)])))
+        cons: list[z3.BoolRef] = [z3.ULT(start, k)]
+        cons += [z3.Implies(start == j, enc.same(sk, self.path.state(j))) for j in range(k)]
+        cons += [z3.Implies(in_loop[i], self._piece("stay", i, r)) for i in range(k)]
         for g in ts.groups:
-            members = [ti for ti, t in enumerate(ts.transitions) if g in t.fair]
-            moved = z3.Or([z3.And(in_loop[i], self.path.steps[i].fired[ti]) for i in range(k) for ti in members])
-            off = [z3.Not(enc.enabled_any(members, self.path.state(i))) for i in range(k)]
+            moved = z3.Or([z3.And(in_loop[i], self._piece("moved", i, g)) for i in range(k)])
             if g in ts.strong:
-                rest = z3.And([z3.Implies(in_loop[i], off[i]) for i in range(k)])
+                rest = z3.And([z3.Implies(in_loop[i], self._piece("off", i, g)) for i in range(k)])
             else:
-                rest = z3.Or([z3.And(in_loop[i], off[i]) for i in range(k)])
+                rest = z3.Or([z3.And(in_loop[i], self._piece("off", i, g)) for i in range(k)])
             cons.append(z3.Or(moved, rest))
         solver.push()
         try:
@@ -61,7 +77,6 @@ class Lasso:
                 return None
             model = solver.model()
             states = self.path.decode(model, k)
-            start = next(l for l in range(k) if z3.is_true(model.eval(loop[l], model_completion=True)))
-            return states, start
+            return states, model.eval(start, model_completion=True).as_long()
         finally:
             solver.pop()
