@@ -45,7 +45,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult
+from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult, Watch
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import peak_rss_mb
 
@@ -185,8 +185,8 @@ class CompactExplicit(Explicit):
         fact_stubs: dict[str, tuple[int, int, str, int]] = {}    # fact -> (state, transition, check, line)
         fact_check, bound_check = ts.fact_check, ts.bound_check
         lim = self.limits
-        t0 = time.perf_counter()
-        deadline = t0 + lim.timeout if lim.timeout else None
+        t0 = self.started = time.perf_counter()
+        watch = Watch(lim, t0, self.progress)
         max_states = lim.max_states
         tab = self.table = Table(int(max_states / _LOAD) + 64 if max_states else _INITIAL)
         exact, a, w = self.exact, self.hash_a, self.hash_w
@@ -217,7 +217,6 @@ class CompactExplicit(Explicit):
         depth = 0
         gc_was = gc.isenabled()
         gc.disable()
-        next_check = 4096 if max_states is None else min(4096, max_states)
         try:
             while frontier:
                 nxt: list[int] = []
@@ -268,22 +267,10 @@ class CompactExplicit(Explicit):
                         tab.grow()
                         cap, cap1, grow_at = tab.cap, tab.cap - 1, tab.grow_at
                         e1 = 1 + tab.epoch
-                    if n >= next_check:
-                        next_check = n + 4096
-                        if max_states is not None:
-                            next_check = min(next_check, max_states)
-                        now = time.perf_counter()
-                        if self.progress:
-                            self.progress(n, depth, now - t0)
-                        if max_states is not None and n >= max_states:
-                            res.complete, res.stopped_by = False, f"--max-states {max_states}"
-                            raise _Stop
-                        if deadline is not None and now > deadline:
-                            res.complete, res.stopped_by = False, f"--timeout {lim.timeout:g}s"
-                            raise _Stop
-                        if lim.max_memory_mb and (next_check & 0xFFFF) < 4096 and \
-                                peak_rss_mb() > lim.max_memory_mb:
-                            res.complete, res.stopped_by = False, f"memory limit {lim.max_memory_mb:.0f} MB"
+                    if n >= watch.next:  # the limits, as explicit.Watch judges them (the table
+                        why = watch.look(n, depth)  # grows in place: no doubling to foresee)
+                        if why:
+                            res.complete, res.stopped_by = False, why
                             raise _Stop
                 if safety and safety <= set(stubs) and not (checks & ({STARVATION, DEADLOCK} | live)):
                     res.stopped_by = "every check already violated"
