@@ -217,6 +217,7 @@ class CompactExplicit(Explicit):
         depth = 0
         gc_was = gc.isenabled()
         gc.disable()
+        cut = max_states if max_states is not None else 1 << 62
         try:
             while frontier:
                 nxt: list[int] = []
@@ -255,6 +256,8 @@ class CompactExplicit(Explicit):
                                     break
                             if y:
                                 continue
+                        if n >= cut:  # --max-states: exactly N states, as the default engine
+                            break
                         words[i] = x
                         n += 1
                         app(t)
