@@ -13,8 +13,9 @@ T_g is a *stubborn set* in s and its enabled steps are invisible:
   steps can enable t before g moves. An interrupt entry (INTA) is the typical case: while the
   CPU's IF is 0 only that CPU can set it, so device raises need not be interleaved with the
   handler's steps (they commute with it and cannot enable the entry).
-- visibility: a transition is visible when it writes a variable that a state property of an
-  enabled check reads, or when it is a *target* (it carries a `violates` tag of an enabled check,
+- visibility: a transition is visible when it may change the value of a state property of an
+  enabled check (`changes`: it writes a variable the property reads, and the property does not
+  fold to the same expression before and after the step), or when it is a *target* (it carries a `violates` tag of an enabled check,
   the model bound, or a lockdep fact: "enabled in a reachable state" is then "fireable", which
   an extra error flag written only by the target would make a visible state change). A reduced
   expansion contains no visible step.
@@ -34,7 +35,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from ircheck.codegen import Packing, _Gen
-from ircheck.spec.ts import FALSE, TRUE, And, Expr, In, Not, Or, TransitionSystem, V, variables_of
+from ircheck.spec.ts import (
+    FALSE,
+    TRUE,
+    And,
+    Bin,
+    C,
+    Expr,
+    In,
+    Ite,
+    Not,
+    Or,
+    TransitionSystem,
+    V,
+    variables_of,
+)
 
 
 @dataclass(frozen=True)
@@ -69,15 +84,41 @@ def target_checks(ts: TransitionSystem) -> set[str]:
     return out
 
 
-def visible_vars(ts: TransitionSystem) -> frozenset[int]:
-    """Variables read by a state property of an enabled check (a property of another check may
-    still be evaluated by the engine; it is never reported, so it need not be preserved)."""
-    checks = set(ts.checks)
-    out: set[int] = set()
-    for p in ts.state_props:
-        if p.check in checks:
-            out |= variables_of(p.ok)
-    return frozenset(out)
+def fold(e: Expr, env: dict[int, Expr]) -> Expr:
+    """e with variable i replaced by env[i] (when given) and constant parts computed."""
+    op = e[0]
+    if op == "c":
+        return e
+    if op == "v":
+        return env.get(e[1], e)
+    if op == "and":
+        return And(*(fold(a, env) for a in e[1:]))
+    if op == "or":
+        return Or(*(fold(a, env) for a in e[1:]))
+    if op == "not":
+        return Not(fold(e[1], env))
+    if op == "in":
+        a = fold(e[1], env)
+        return C(int(a[1] in e[2])) if a[0] == "c" else ("in", a, e[2])
+    if op == "ite":
+        c, a, b = fold(e[1], env), fold(e[2], env), fold(e[3], env)
+        return a if a == b else Ite(c, a, b)
+    return Bin(op, fold(e[1], env), fold(e[2], env))
+
+
+def changes(prop: Expr, guard: Expr, updates: tuple[tuple[int, Expr], ...]) -> bool:
+    """May a step with this guard and these updates change the value of `prop`? Sound "no":
+    with the variables the guard pins to constants, prop before and prop after the updates
+    (both written over the state before the step) fold to the same expression. A handler step
+    from one statement of a routine to the next leaves "two frames inside the routine" alone."""
+    pinned: dict[int, Expr] = {}
+    for c in conjuncts(guard):
+        if c[0] == "==" and c[1][0] == "v" and c[2][0] == "c":
+            pinned[c[1][1]] = c[2]
+    after = dict(pinned)
+    for vi, u in updates:
+        after[vi] = fold(u, pinned)
+    return fold(prop, pinned) != fold(prop, after)
 
 
 @dataclass
@@ -175,9 +216,11 @@ def por_tables(ts: TransitionSystem, pk: Packing) -> PorTables:
     names = sorted({t.group for t in ts.transitions if t.group is not None})
     gidx = {g: k for k, g in enumerate(names)}
     group_of = [gidx[t.group] if t.group is not None else -1 for t in ts.transitions]
-    vis_vars = visible_vars(ts)
+    checks = set(ts.checks)
+    props = [(frozenset(variables_of(p.ok)), p.ok) for p in ts.state_props if p.check in checks]
     targets = target_checks(ts)
-    visible = [bool(rws[i].writes & vis_vars) or any(c in targets for c, _m in t.violates)
+    visible = [any(c in targets for c, _m in t.violates)
+               or any(rws[i].writes & pv and changes(ok, t.guard, t.updates) for pv, ok in props)
                for i, t in enumerate(ts.transitions)]
     gen = _SplitGen(ts, pk, group_of, visible)
     gen.split_fn(len(names))

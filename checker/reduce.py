@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult, _Stop
+from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult, Watch, _Stop
 from ircheck.por import PorTables, por_tables
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import peak_rss_mb
@@ -136,8 +136,8 @@ class ReducedExplicit(Explicit):
         merge = "merge" in self.plan.applied
         canon = self.plan.canon
         lim = self.limits
-        t0 = time.perf_counter()
-        deadline = t0 + lim.timeout if lim.timeout else None
+        t0 = self.started = time.perf_counter()
+        watch = Watch(lim, t0, self.progress)
         max_states = lim.max_states
         seen = self.seen
         init = canon(self.init) if canon else self.init
@@ -166,6 +166,7 @@ class ReducedExplicit(Explicit):
                 k += 1
 
         expand = self._expander(note_vio, counters)
+        ahead: dict[int, tuple[list[int], list[int] | None]] = {}  # merge: expansions done by follow()
 
         def follow(t: int) -> int:
             """The state a successor t leads to once one-successor states are merged away."""
@@ -181,6 +182,7 @@ class ReducedExplicit(Explicit):
                 elif sel is not None and len(sel) == 1:
                     nxt = sel[0]
                 else:
+                    ahead[t] = (allv, sel)  # t will be stored: keep its expansion for its turn
                     return t
                 if nxt == t:
                     return t
@@ -200,14 +202,14 @@ class ReducedExplicit(Explicit):
         depth = 0
         gc_was = gc.isenabled()
         gc.disable()
-        next_check = 4096 if max_states is None else min(4096, max_states)
         try:
             while frontier:
                 nxt_level: list[int] = []
                 app = nxt_level.append
                 level: set[int] = set()
                 for s in frontier:
-                    allv, sel = expand(s)
+                    got = ahead.pop(s, None) if merge else None
+                    allv, sel = got if got is not None else expand(s)
                     if sel is not None:
                         self.reduced += 1
                         ends = [follow(t) for t in sel] if merge else \
@@ -230,21 +232,13 @@ class ReducedExplicit(Explicit):
                                 bad = props(e)
                                 if bad:
                                     note_props(bad)
-                    if len(seen) >= next_check:
-                        next_check = len(seen) + 4096
-                        if max_states is not None:
-                            next_check = min(next_check, max_states)
-                        now = time.perf_counter()
-                        if self.progress:
-                            self.progress(len(seen), depth, now - t0)
-                        if max_states is not None and len(seen) >= max_states:
-                            res.complete, res.stopped_by = False, f"--max-states {max_states}"
-                            raise _Stop
-                        if deadline is not None and now > deadline:
-                            res.complete, res.stopped_by = False, f"--timeout {lim.timeout:g}s"
-                            raise _Stop
-                        if lim.max_memory_mb and peak_rss_mb() > lim.max_memory_mb:
-                            res.complete, res.stopped_by = False, f"memory limit {lim.max_memory_mb:.0f} MB"
+                    if len(seen) >= watch.next:  # the limits, as explicit.Watch judges them
+                        why = watch.look(len(seen), depth, seen)
+                        if why:
+                            if max_states is not None:
+                                while len(seen) > max_states:  # the last successors went past N
+                                    seen.popitem()
+                            res.complete, res.stopped_by = False, why
                             raise _Stop
                 if checks and checks <= set(found):
                     break  # every check violated: nothing left to decide
