@@ -240,8 +240,9 @@ class ReducedExplicit(Explicit):
                                     seen.popitem()
                             res.complete, res.stopped_by = False, why
                             raise _Stop
-                if checks and checks <= set(found):
-                    break  # every check violated: nothing left to decide
+                if checks and checks <= set(found):  # nothing left to decide (complete stays true)
+                    res.stopped_by = "every check already violated"
+                    break
                 frontier = nxt_level
                 if frontier:
                     depth += 1

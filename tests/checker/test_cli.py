@@ -119,7 +119,8 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert [s["step"] for s in chk["trace"]] == [1, 2, 3, 4, 5]
     assert chk["trace"][4]["context"] == "cpu0 irq 0 tick"
     assert chk["trace"][2]["changes"] == {"master.ISR[0]": "0"}
-    assert doc["stats"]["engine"] == "explicit" and doc["stats"]["states"] == 14
+    assert doc["stats"]["engine"] == "explicit" and doc["stats"]["states"] == 13  # partial-order reduced
+    assert doc["stats"]["reductions"] == ["por"] and doc["stats"]["refind_states"] == 14  # the full graph's
 
 
 def test_json_error_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
