@@ -34,9 +34,12 @@ from ircheck.smt_budget import Budget, Stopped
 from ircheck.smt_encode import Encoding, Unsupported
 from ircheck.smt_induction import Induction, due
 from ircheck.smt_liveness import Lasso
+from ircheck.smt_liveness import due as lasso_due
+from ircheck.smt_spacer import Spacer
 from ircheck.spec.ts import TransitionSystem, evaluate
 from ircheck.sysinfo import peak_rss_mb
 
+SPACER_AT = 4  # BMC depth after which Spacer gets one try at every target still open
 DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
 
 
@@ -51,6 +54,7 @@ class SmtRun:
     lasso_depth: int = 0
     no_path_at: int | None = None     # no loop-free path of this many steps from any state at all
     lasso_bound: int | None = None    # every lasso up to this length was searched, none is fair
+    proved_by_spacer: set[str] = field(default_factory=set)  # target keys Spacer proved unreachable
 
 
 class SmtEngine:
@@ -134,7 +138,7 @@ class SmtEngine:
                 self.proved |= {t.key for t in self.open_targets()}
                 # a lasso's prefix is within the reachable depth, its loop is not bounded by it:
                 # look a few times further (finding none still proves nothing)
-                lasso_cap = min(self.max_depth, (len(self.ts.groups) + 2) * k)
+                lasso_cap = min(self.max_depth, 2 * k + 4)
             if out.complete_at is None:
                 res.depth = k
                 for phase in ("a", "b"):
@@ -143,7 +147,7 @@ class SmtEngine:
                                 if req.check in self.live_checks and req.check not in res.violations})
             if lasso_cap is not None and k > lasso_cap:
                 break
-            if lasso is not None and k and open_live:
+            if lasso is not None and k and open_live and (lasso_due(k) or k == lasso_cap):
                 out.lasso_depth = k
                 for r in open_live:
                     if self.ts.requests[r].check in res.violations:
@@ -162,6 +166,8 @@ class SmtEngine:
                 if ind.step_holds(t, k + 1):
                     self.proved.add(t.key)
                     out.proved_k[t.key] = k + 1
+            if k == SPACER_AT and out.complete_at is None:
+                self._spacer()
             if self._decided():
                 break
         res.complete = out.complete_at is not None
@@ -192,6 +198,18 @@ class SmtEngine:
                     if got is not None:
                         self._lasso_hit(r, *got)
         out.lasso_bound = bound
+
+    def _spacer(self) -> None:
+        """Once, after the shallow violations are found: Spacer on every target induction has not closed
+        (the liveness "pending" targets too: never pending proves the request)."""
+        todo = [t for t in self.open_targets() if t.kind != "terminal"]
+        if not todo:
+            return
+        sp = Spacer(self.enc, self.budget)
+        for t in todo:
+            if sp.proves(t):
+                self.proved.add(t.key)
+                self.run_.proved_by_spacer.add(t.key)
 
     def _decided(self) -> bool:
         """Nothing left that another depth could change."""
@@ -357,6 +375,10 @@ def _proof_note(eng: SmtEngine, run: SmtRun, mine: list[Target], extra: list[Tar
     if run.complete_at is not None:
         return f"proved: no loop-free path of {run.complete_at} steps, every reachable state was checked"
     ks = [run.proved_k[t.key] for t in mine + extra if t.key in run.proved_k]
-    if not ks:
+    spacer = any(t.key in run.proved_by_spacer for t in mine + extra)
+    if not ks and not spacer:
         return "nothing in the model can break it"
-    return f"proved by k-induction, k = {max(ks)}"
+    how = [f"k-induction, k = {max(ks)}"] if ks else []
+    if spacer:
+        how.append("Spacer (IC3/PDR invariant)")
+    return "proved by " + " and ".join(how)

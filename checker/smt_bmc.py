@@ -138,11 +138,12 @@ class Bmc:
     def __init__(self, enc: Encoding, budget: Budget) -> None:
         self.enc = enc
         self.budget = budget
-        self.path = Unrolling(enc, "s", enc.init(enc.state("s", 0)), simple=True)
+        self.path = Unrolling(enc, "s", enc.init(enc.state("s", 0)), simple=False)
+        self.simple = Unrolling(enc, "s", enc.init(enc.state("s", 0)), simple=True)
 
     def exhausted(self, k: int) -> bool:
-        self.path.extend_to(k)
-        return self.budget.solve(self.path.solver) == z3.unsat
+        self.simple.extend_to(k)
+        return self.budget.solve(self.simple.solver) == z3.unsat
 
     def search(self, targets: list[Target], k: int, phase: str) -> list[Hit]:
         """Every target of `targets` bad at depth k in this phase ("a" states, "b" enabled steps)."""

@@ -21,6 +21,13 @@ from ircheck.smt_bmc import Unrolling
 from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding, State
 
+QUERY_CAP = 1.0  # seconds per lasso query: one not answered in time counts as "none found" (proves nothing)
+
+
+def due(k: int) -> bool:
+    """Lengths at which lassos are looked for (each query covers every shorter one too)."""
+    return k <= 4 or k % 4 == 0
+
 
 class Lasso:
     """One unrolling from the initial state; each search adds the loop of one length under push/pop.
@@ -53,15 +60,23 @@ class Lasso:
         return got
 
     def search(self, r: int, k: int) -> tuple[list[State], int] | None:
-        """A fair lasso of k steps for request r: (states s_0..s_k, l), or None."""
+        """A fair lasso of at most k steps for request r: (states s_0..s_e with s_e = s_l, l), or None.
+
+        The loop runs from step l to step e <= k; the steps after e are only there because the
+        unrolling has k of them (a loop can always be run again, so a lasso of e steps extends to
+        k). So one query covers every length up to k and the engine can look at a few lengths only.
+        """
         enc, ts = self.enc, self.enc.ts
         self.path.extend_to(k)
         solver = self.path.solver
-        start = z3.BitVec(f"loop{r}_{k}", max(1, k.bit_length()))
-        in_loop = [z3.ULE(start, i) for i in range(k)]
-        sk = self.path.state(k)
-        cons: list[z3.BoolRef] = [z3.ULT(start, k)]
-        cons += [z3.Implies(start == j, enc.same(sk, self.path.state(j))) for j in range(k)]
+        w = max(1, (k + 1).bit_length())
+        start, end = z3.BitVec(f"loop{r}_{k}", w), z3.BitVec(f"end{r}_{k}", w)
+        in_loop = [z3.And(z3.ULE(start, i), z3.ULT(i, end)) for i in range(k)]
+        meet = z3.BitVec(f"meet{r}_{k}", enc.whole(self.path.state(0)).size())
+        cons: list[z3.BoolRef] = [z3.ULT(start, end), z3.ULE(end, k)]
+        for j in range(k + 1):
+            whole = enc.whole(self.path.state(j))
+            cons.append(z3.Implies(z3.Or(start == j, end == j), whole == meet))
         cons += [z3.Implies(in_loop[i], self._piece("stay", i, r)) for i in range(k)]
         for g in ts.groups:
             moved = z3.Or([z3.And(in_loop[i], self._piece("moved", i, g)) for i in range(k)])
@@ -73,10 +88,10 @@ class Lasso:
         solver.push()
         try:
             solver.add(*cons)
-            if self.budget.solve(solver) == z3.unsat:
+            if self.budget.solve(solver, cap=QUERY_CAP) != z3.sat:  # unsat, or not found within the cap
                 return None
             model = solver.model()
-            states = self.path.decode(model, k)
-            return states, model.eval(start, model_completion=True).as_long()
+            e = model.eval(end, model_completion=True).as_long()
+            return self.path.decode(model, e), model.eval(start, model_completion=True).as_long()
         finally:
             solver.pop()

@@ -183,3 +183,38 @@ def test_expression_values_match_the_reference(e: tuple, a: int, b: int) -> None
                                Bin("<<", V(1), C(7)), Bin("<", Bin("-", V(0), V(1)), C(0))])
 def test_width_covers_negative_and_shifted_values(e: tuple) -> None:  # type: ignore[type-arg]
     test_expression_values_match_the_reference.hypothesis.inner_test(e, 3, 15)  # type: ignore[attr-defined]
+
+
+NESTED = """pic master : i8259 { base 0x20 }
+device d0 { irq master.0 edge raises 2 }
+device d1 { irq master.3 level raises 1 }
+idt { 0x20 -> h_d0 trap_gate dpl 0
+      0x23 -> h_d1 interrupt_gate dpl 0 }
+flag f0
+flag f1
+counter c max 2
+handler h_d0 { eoi; if f0 { inc c } else { set f0; sti } }
+handler h_d1 { ack d1; mask master.3; eoi master.3 }
+thread t on cpu0 { loop { unmask master.3; if not f1 { dec c }; clear f0 } }
+check invariant not (f0 and f1)
+"""
+
+
+def test_spacer_proves_an_invariant_k_induction_does_not() -> None:
+    """not (f0 and f1) holds (explicit: 1,432 states) but is not k-inductive for small k: the
+    induction step finds unreachable predecessors; Spacer computes the strengthening."""
+    from ircheck.api import compile_source
+    from ircheck.smt_budget import Budget
+    from ircheck.smt_induction import Induction
+    from ircheck.smt_spacer import Spacer
+
+    ts = compile_source(NESTED)
+    assert explicit_status(ts)["invariant"] == HOLDS
+    eng = SmtEngine(ts)
+    eng.enc = Encoding(ts)
+    eng.make_targets()
+    (inv,) = [t for t in eng.targets if t.key == "check:invariant"]
+    budget = Budget(60, None)
+    ind = Induction(eng.enc, budget)
+    assert not any(ind.step_holds(inv, k) for k in (1, 2, 3))
+    assert Spacer(eng.enc, budget).proves(inv)
