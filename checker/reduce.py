@@ -21,6 +21,11 @@ checks alone - a BFS that stops at the depth of the last of them - so every coun
 shortest one of the unreduced graph and is identical to the one a search without reductions
 gives, and replays through `spec.step` like any other. "holds" needs no trace.
 
+Combined: POR's ample sets are computed on the representative a symmetric search stores, and
+the cycle proviso is checked on the stored (canonical) states - the combination Emerson, Jha and
+Peled show sound ("Combining partial order and symmetry reductions", TACAS 1997). Merging only
+skips storing states, so it combines with both.
+
 The cycle proviso, BFS style: a reduced expansion of s whose successor (after merging) is a
 state already seen at a depth <= depth(s) is redone as a full expansion. Every cycle of the
 reduced graph has such an edge (depth cannot grow by one around a cycle), so every cycle has a

@@ -3,7 +3,7 @@
 The lowering proposes permutations of variable indices (`TransitionSystem.symmetries`, e.g. two
 identical devices on one line swap their variables). Nothing is taken on trust: a permutation is
 used only if renaming the variables maps the system onto itself - the same initial state, the same
-multiset of transitions (guard, updates, CPU, targets by check name), the same state properties
+multiset of transitions (guard, updates, CPU, targets by check name, facts by key), the same state properties
 per check and the same `unfinished` predicate. Then every check is symmetric: a state breaks a
 check exactly when its image does, so searching one representative per orbit (the smallest packed
 int over the group the permutations generate) decides the same verdicts.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ircheck.codegen import Packing
-from ircheck.spec.ts import Expr, TransitionSystem
+from ircheck.spec.ts import Expr, Transition, TransitionSystem
 
 MAX_GROUP = 720  # permutations kept (6! : six identical components); larger groups are cut
 
@@ -33,8 +33,13 @@ def rename(e: Expr, perm: tuple[int, ...]) -> Expr:
 
 def _shape(ts: TransitionSystem, perm: tuple[int, ...]) -> tuple[object, ...]:
     """Everything a check depends on, after renaming, in an order-free form."""
+    def tags(t: Transition) -> list[tuple[str, str]]:
+        # checks by name (their messages name the device), facts by key: the set of facts reached
+        # is what lockdep judges, so a renamed fact would change the verdict
+        return sorted({(c, m if c == ts.fact_check else "") for c, m in t.violates})
+
     trans = sorted(repr((rename(t.guard, perm), sorted((perm[vi], rename(u, perm)) for vi, u in t.updates),
-                         t.group, sorted({c for c, _m in t.violates})))
+                         t.group, tags(t)))
                    for t in ts.transitions)
     props = sorted(repr((p.check, rename(p.ok, perm))) for p in ts.state_props)
     init = tuple(ts.vars[perm.index(j)].init for j in range(len(perm)))

@@ -171,7 +171,25 @@ class _Lowering(KernelLowering):
         return TransitionSystem(self.vars, self.trans, self.props, self.requests, self.unfinished, ordered,
                                 BOUND, groups=tuple(sorted({g for t in self.trans for g in t.fair})),
                                 strong=frozenset(g for t in self.trans for g in t.fair if " takes " in g),
-                                meta=self.layout, judge=self.lockdep_judge())
+                                meta=self.layout, judge=self.lockdep_judge(), symmetries=self.device_symmetries())
+
+    def device_symmetries(self) -> list[tuple[int, ...]]:
+        """Symmetry hints (TransitionSystem.symmetries): devices declared alike (same line, trigger,
+        budget, ...) but for their names swap their budget variables. The engine verifies each hint
+        and drops the ones the rest of the model breaks (e.g. different handlers by dev_id)."""
+        alike: dict[tuple[object, ...], list[int]] = {}
+        for dev in self.d.devices.values():
+            vi = self.left.get(dev.name)
+            if vi is not None:
+                key = (dev.pic, dev.input, dev.level, dev.raises, dev.shared, dev.kind, dev.may_drop, dev.cpu)
+                alike.setdefault(key, []).append(vi)
+        out: list[tuple[int, ...]] = []
+        for vis in alike.values():
+            for a, b in zip(vis, vis[1:], strict=False):
+                perm = list(range(len(self.vars)))
+                perm[a], perm[b] = b, a
+                out.append(tuple(perm))
+        return out
 
     def make_controllers(self) -> None:
         self.pics: dict[str, Pic8259] = {}
