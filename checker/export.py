@@ -7,12 +7,13 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from ircheck.api import build
+from ircheck.api import build, run_engine
 from ircheck.codegen import Packing
 from ircheck.explicit import Explicit, Limits
 from ircheck.grammar.diagnostics import IrcheckError
 from ircheck.grammar.parser import parse_file
 from ircheck.promela import to_promela
+from ircheck.result import CheckResult
 from ircheck.spec.explain import changes
 from ircheck.spec.step import find_step
 from ircheck.spec.ts import TransitionSystem
@@ -27,8 +28,8 @@ def state_graph(ts: TransitionSystem, max_states: int = DOT_LIMIT) -> nx.DiGraph
     if not res.complete:
         raise IrcheckError([])  # caller reports the limit
     pk: Packing = eng.pk
-    g = nx.DiGraph()
     index = {s: k for k, s in enumerate(eng.seen)}
+    g = nx.DiGraph(index={pk.unpack(s): k for s, k in index.items()})
     init = ts.init()
     for s, k in index.items():
         vals = pk.unpack(s)
@@ -44,6 +45,23 @@ def state_graph(ts: TransitionSystem, max_states: int = DOT_LIMIT) -> nx.DiGraph
     return g
 
 
+def highlight(g: nx.DiGraph, ts: TransitionSystem, results: Sequence[CheckResult]) -> None:
+    """Mark each violated check's counterexample on the graph (nodes and edges get `cex`: the checks
+    whose trace passes there), so a picture of the state space shows where it goes wrong."""
+    index: dict[tuple[int, ...], int] = g.graph["index"]
+    names = [v.name for v in ts.vars]
+    for r in results:
+        if r.status != "violated" or not r.states:
+            continue
+        path = [index.get(tuple(st[n] for n in names)) for st in r.states]
+        for k in path:
+            if k is not None:
+                g.nodes[k].setdefault("cex", []).append(r.name)
+        for a, b in zip(path, path[1:], strict=False):
+            if a is not None and b is not None and g.has_edge(a, b):
+                g.edges[a, b].setdefault("cex", []).append(r.name)
+
+
 def to_dot(g: nx.DiGraph) -> str:
     def q(x: object) -> str:
         return '"' + str(x).replace("\\", "\\\\").replace('"', '\\"').replace("\\\\n", "\\n") + '"'
@@ -51,9 +69,14 @@ def to_dot(g: nx.DiGraph) -> str:
              "  edge [fontname=monospace, fontsize=8];"]
     for n, d in g.nodes(data=True):
         extra = ", style=bold" if n == 0 else ""
+        if d.get("cex"):
+            extra += f", color=red, penwidth=2, tooltip={q('counterexample: ' + ', '.join(d['cex']))}"
         lines.append(f"  s{n} [label={q(d.get('label', ''))}{extra}];")
     for a, b, d in g.edges(data=True):
-        lines.append(f"  s{a} -> s{b} [label={q(d.get('label', ''))}];")
+        extra = ""
+        if d.get("cex"):
+            extra = f", color=red, fontcolor=red, penwidth=2, tooltip={q(', '.join(d['cex']))}"
+        lines.append(f"  s{a} -> s{b} [label={q(d.get('label', ''))}{extra}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -82,6 +105,8 @@ def main(argv: Sequence[str]) -> int:
                 print(f"ircheck: error: {args.model} has more than {DOT_LIMIT} states; --dot is for small models",
                       file=sys.stderr)
                 return 2
+            results, _stats = run_engine(ts, engine="explicit")
+            highlight(g, ts, results)
             sys.stdout.write(to_dot(g))
     except IrcheckError as e:
         print(e.render(), file=sys.stderr)
