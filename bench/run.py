@@ -1,7 +1,8 @@
 """ircheck vs SPIN on the same models, in one run: python bench/run.py [--quick] [--compact]
 
-For each model: ircheck's explicit engine (default options), the same with `--workers 2`, then SPIN
-on ircheck's Promela export (spin -a; gcc -O2 -DNOREDUCE -DSAFETY; ./pan), with and without SPIN's
+For each model: ircheck's explicit engine (default options: reductions on), the same with reductions
+off (`--reduction none`: the raw rate of the core), with `--workers 2` (which searches unreduced), then
+SPIN on ircheck's Promela export (spin -a; gcc -O2 -DNOREDUCE -DSAFETY; ./pan), with and without SPIN's
 compile time. States, seconds, states/s, peak MB and verdict side by side. SPIN is skipped cleanly
 if not installed (apt-get install spin). `--compact` adds a column for `--compact`.
 """
@@ -35,7 +36,7 @@ def run_ircheck(path: Path, **options: object) -> dict[str, object]:
     """
     code = ("import json,sys,ircheck; r=ircheck.check_file(sys.argv[1], **json.loads(sys.argv[2])); "
             "print(json.dumps({'states': r.stats.states, 'seconds': r.stats.seconds, 'peak': r.stats.peak_mb,"
-            "'verdict': r.verdict}))")
+            "'verdict': r.verdict, 'reductions': list(r.stats.reductions)}))")
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", code, str(path), json.dumps(options)], capture_output=True, text=True,
                        check=True)
@@ -95,7 +96,8 @@ def main() -> int:
     print(f"# ircheck vs SPIN, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     if not shutil.which("spin"):
         print("# spin not installed (apt-get install spin): SPIN columns skipped")
-    head = ("| model | ircheck states | ircheck s | ircheck states/s | ircheck MB | verdict "
+    head = ("| model | ircheck states | ircheck s | ircheck states/s | ircheck MB | verdict | reductions "
+            "| reductions off: states | off s | off states/s | off MB "
             "| --workers 2 s | --workers 2 states/s | --workers 2 MB "
             + ("| --compact s | --compact states/s | --compact MB | --compact verdict " if args.compact else "")
             + "| SPIN states | SPIN search s | SPIN total s (compile incl.) | SPIN MB | SPIN verdict |")
@@ -103,11 +105,15 @@ def main() -> int:
     print("|---" * (head.count("|") - 1) + "|")
     for label, path in models:
         ic = run_ircheck(path)
+        off = run_ircheck(path, reduction="none")
         w2 = run_ircheck(path, workers=2)
         sp = run_spin(path)
+        reds = ", ".join(ic["reductions"]) or "none"  # type: ignore[arg-type]
         row = (f"| {label} | {ic['states']:,} | {ic['wall']:.2f} | {_rate(ic):,.0f} | {ic['peak']:.0f} | {ic['verdict']} "
-               f"| {w2['wall']:.2f} | {_rate(w2):,.0f} | {w2['peak']:.0f} ")
-        if (w2["states"], w2["verdict"]) != (ic["states"], ic["verdict"]):
+               f"| {reds} | {off['states']:,} | {off['wall']:.2f} | {_rate(off):,.0f} | {off['peak']:.0f} "
+               + ("" if off["verdict"] == ic["verdict"] else f"(DIFFERS: {off['verdict']}) ")
+               + f"| {w2['wall']:.2f} | {_rate(w2):,.0f} | {w2['peak']:.0f} ")
+        if (w2["states"], w2["verdict"]) != (off["states"], off["verdict"]):
             row += f"(DIFFERS: {w2['states']:,} states, {w2['verdict']}) "
         if args.compact:
             cp = run_ircheck(path, store="compact")
