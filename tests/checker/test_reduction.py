@@ -298,3 +298,21 @@ def test_por_generated_source_holds_only_our_identifiers() -> None:
     ours |= {i for i in idents if re.fullmatch(r"(x|S|o|closed)\d+", i)}
     assert idents <= ours, sorted(idents - ours)
     assert "closed0" in src and "__import__" not in src and "__del__" not in src
+
+
+def test_violation_the_unreduced_search_cannot_reach_under_a_limit_is_inconclusive() -> None:
+    """nested-PIC 5 with max_nesting 3: the reduced search finds the violation after 22,180 states,
+    the unreduced one needs 48,884. Under --max-states 30000 no trace can be shown, so the check is
+    inconclusive - as it is without reductions - with a note that says what the reduced search saw."""
+    import sys
+    sys.path.insert(0, sys_path_bench)
+    from gen_nested import nested_pic
+    text = nested_pic(5, 2).replace("check max_nesting 10", "check max_nesting 3")
+    free = ircheck.check_source(text)
+    assert free.check("max_nesting").status == "violated"
+    assert (free.stats.states, free.stats.refind_states) == (22_180, 48_884)
+    on = ircheck.check_source(text, max_states=30_000)
+    off = ircheck.check_source(text, max_states=30_000, reduction="none")
+    assert on.check("max_nesting").status == off.check("max_nesting").status == "inconclusive"
+    assert on.check("max_nesting").note.startswith("violated in the reduced state space, but the search for a "
+                                                   "shortest counterexample stopped (--max-states 30000)")
