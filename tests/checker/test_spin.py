@@ -7,11 +7,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
 
 import ircheck
-from ircheck.api import build
+from ircheck.api import build, compile_source
 from ircheck.grammar.parser import parse_file
 from ircheck.promela import SAFETY_EXPORTED, to_promela
+from tests.checker.test_engine_agreement import models, small_enough
+from tests.checker.test_kernel_agreement import kernel_models
+from tests.checker.test_x86_agreement import x86_models
 from tests.conftest import MODELS
 
 SPIN = shutil.which("spin")
@@ -40,3 +44,44 @@ def test_spin_agrees(path: Path, tmp_path: Path) -> None:
             continue
         ts = build(parse_file(path), [c.name] if c.name != "counter_range" else [])
         assert spin_violates(to_promela(ts), tmp_path) == (c.status == "violated"), c.name
+
+
+# ---- generated models: bare metal, x86, kernel ----------------------------------------------------
+
+def _spin_agrees_on(text: str, tmp_path: Path) -> None:
+    """Per model: SPIN on the export of every exported check finds a violation iff ircheck finds one;
+    and each check ircheck calls violated, exported alone, is violated for SPIN too (when the
+    counter-range check that rides along with any export holds, so it cannot be the one SPIN hits)."""
+    report = ircheck.check_source(text)
+    assert not report.errors, text
+    decided = {c.name: c.status for c in report.checks if c.name in SAFETY_EXPORTED}
+    if "inconclusive" in decided.values() or not decided:
+        return  # the nesting bound: nothing to compare
+    ts = compile_source(text, checks=sorted(set(decided) - {"counter_range"}))  # it rides along anyway
+    assert spin_violates(to_promela(ts), tmp_path) == ("violated" in decided.values()), (text, decided)
+    if decided.get("counter_range", "holds") == "holds":
+        for name, status in decided.items():
+            if status == "violated" and name != "counter_range":
+                one = compile_source(text, checks=[name])
+                assert spin_violates(to_promela(one), tmp_path), (text, name)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=models())
+def test_spin_agrees_on_generated_bare_metal_models(text: str, tmp_path: Path) -> None:
+    assume(small_enough(text, 4000))
+    _spin_agrees_on(text, tmp_path)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=x86_models())
+def test_spin_agrees_on_generated_x86_models(text: str, tmp_path: Path) -> None:
+    assume(small_enough(text, 4000))
+    _spin_agrees_on(text, tmp_path)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=kernel_models())
+def test_spin_agrees_on_generated_kernel_models(text: str, tmp_path: Path) -> None:
+    assume(small_enough(text, 2000))
+    _spin_agrees_on(text, tmp_path)
