@@ -39,7 +39,10 @@ from ircheck.smt_spacer import Spacer
 from ircheck.spec.ts import TransitionSystem, evaluate
 from ircheck.sysinfo import peak_rss_mb
 
-SPACER_AT = 4  # BMC depth after which Spacer gets one try at every target still open
+# BMC depths after which Spacer tries every target still open, and the share of the time left it
+# may take per target: a short try early (cheap proofs), a long one once BMC has gone deeper (by
+# then a shallow violation would have been found, and the time is better spent on a proof)
+SPACER_AT = {4: 0.0, 12: 0.25}
 DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
 
 
@@ -72,6 +75,7 @@ class SmtEngine:
         self.targets: list[Target] = []
         self.found: set[str] = set()
         self.proved: set[str] = set()
+        self._spacer_: Spacer | None = None
 
     # ---- targets
     def make_targets(self) -> None:
@@ -166,8 +170,8 @@ class SmtEngine:
                 if ind.step_holds(t, k + 1):
                     self.proved.add(t.key)
                     out.proved_k[t.key] = k + 1
-            if k == SPACER_AT and out.complete_at is None:
-                self._spacer()
+            if k in SPACER_AT and out.complete_at is None:
+                self._spacer(SPACER_AT[k])
             if self._decided():
                 break
         res.complete = out.complete_at is not None
@@ -199,21 +203,24 @@ class SmtEngine:
                         self._lasso_hit(r, *got)
         out.lasso_bound = bound
 
-    def _spacer(self) -> None:
+    def _spacer(self, share: float) -> None:
         """Once, after the shallow violations are found: Spacer on every target induction has not closed
         (the liveness "pending" targets too: never pending proves the request)."""
         todo = [t for t in self.open_targets() if t.kind != "terminal"]
         if not todo:
             return
-        sp = Spacer(self.enc, self.budget)
+        if self._spacer_ is None:
+            self._spacer_ = Spacer(self.enc, self.budget)
         for t in todo:
-            if sp.proves(t):
+            if self._spacer_.proves(t, share):
                 self.proved.add(t.key)
                 self.run_.proved_by_spacer.add(t.key)
 
     def _decided(self) -> bool:
         """Nothing left that another depth could change."""
         res = self.run_.res
+        if all(c in res.violations for c in self.ts.checks):
+            return True  # the bound and the facts only matter to a check that might hold
         if self.open_targets():
             return False
         return all(c in res.violations for c in self.live_checks)

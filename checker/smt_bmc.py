@@ -24,6 +24,8 @@ from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding, State, Step
 from ircheck.spec.ts import evaluate
 
+EXHAUST_CAP = 1.0  # seconds for one "is there a loop-free path of k steps" query
+
 
 @dataclass
 class Target:
@@ -105,13 +107,25 @@ class Unrolling:
         self.solver = z3.SolverFor("QF_BV")
         self.simple = simple
         self.steps: list[Step] = []
+        self.added: list[z3.BoolRef] = []  # every permanent constraint, to rebuild the solver
         s0 = enc.state(prefix, 0)
-        self.solver.add(enc.domain(s0))
+        self.add(enc.domain(s0))
         if isinstance(start, tuple):
-            self.solver.add(enc.equal(s0, start))
+            self.add(enc.equal(s0, start))
         elif start is not None:
-            self.solver.add(start)
+            self.add(start)
         self.k = 0
+
+    def add(self, *cons: z3.BoolRef) -> None:
+        self.added += cons
+        self.solver.add(*cons)
+
+    def reset(self) -> None:
+        """A fresh solver with the same constraints. Needed after a query cut off by its time cap:
+        Z3's incremental QF_BV solver then refuses the next push ("apply simplifier before
+        invoking translator")."""
+        self.solver = z3.SolverFor("QF_BV")
+        self.solver.add(*self.added)
 
     def state(self, i: int) -> list[z3.BitVecRef]:
         return self.enc.state(self.prefix, i)
@@ -122,10 +136,10 @@ class Unrolling:
             a, b = self.state(self.k), self.state(self.k + 1)
             step, cons = enc.step(a, b, f"{self.prefix}{self.k}")
             self.steps.append(step)
-            self.solver.add(enc.domain(b), *cons)
+            self.add(enc.domain(b), *cons)
             if self.simple:
                 for i in range(self.k + 1):
-                    self.solver.add(enc.distinct(self.state(i), b))
+                    self.add(enc.distinct(self.state(i), b))
             self.k += 1
 
     def decode(self, model: z3.ModelRef, upto: int) -> list[State]:
@@ -142,8 +156,13 @@ class Bmc:
         self.simple = Unrolling(enc, "s", enc.init(enc.state("s", 0)), simple=True)
 
     def exhausted(self, k: int) -> bool:
+        """No loop-free path of k steps from the initial state (a query that does not finish within
+        its cap says nothing: finding long loop-free paths gets hard long before they run out)."""
         self.simple.extend_to(k)
-        return self.budget.solve(self.simple.solver) == z3.unsat
+        r = self.budget.solve(self.simple.solver, cap=EXHAUST_CAP)
+        if r == z3.unknown:
+            self.simple.reset()
+        return r == z3.unsat
 
     def search(self, targets: list[Target], k: int, phase: str) -> list[Hit]:
         """Every target of `targets` bad at depth k in this phase ("a" states, "b" enabled steps)."""
@@ -188,7 +207,7 @@ def quiet_escapes(enc: Encoding, q: State, budget: Budget, max_depth: int) -> bo
     def quiet(s: list[z3.BitVecRef]) -> z3.BoolRef:
         return z3.And(enc.cond(ts.unfinished, s), z3.Not(enc.enabled_any(cpu, s)))
 
-    path.solver.add(quiet(path.state(0)))
+    path.add(quiet(path.state(0)))
     for j in range(1, max_depth + 1):
         path.extend_to(j)
         sj = path.state(j)
@@ -198,7 +217,7 @@ def quiet_escapes(enc: Encoding, q: State, budget: Budget, max_depth: int) -> bo
         path.solver.pop()
         if r == z3.sat:
             return True
-        path.solver.add(quiet(sj))
+        path.add(quiet(sj))
         if budget.solve(path.solver) == z3.unsat:
             return False
     return None

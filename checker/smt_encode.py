@@ -154,7 +154,9 @@ class Encoding:
         return self.whole(a) == self.whole(b) if a else z3.BoolVal(True)
 
     def distinct(self, a: list[z3.BitVecRef], b: list[z3.BitVecRef]) -> z3.BoolRef:
-        return self.whole(a) != self.whole(b) if a else z3.BoolVal(False)
+        # variable by variable: Z3's incremental QF_BV solver refuses `distinct` over concatenations
+        # after a query that ran out of time ("apply simplifier before invoking translator")
+        return z3.Or([x != y for x, y in zip(a, b, strict=True)]) if a else z3.BoolVal(False)
 
     # ---- expressions
     def value(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BitVecRef:

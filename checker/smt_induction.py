@@ -44,7 +44,10 @@ class Induction:
     def no_path(self, k: int) -> bool:
         """No loop-free path of k steps exists at all: every k-induction step holds trivially."""
         self.path.extend_to(k)
-        return self.budget.solve(self.path.solver, cap=STEP_CAP) == z3.unsat
+        r = self.budget.solve(self.path.solver, cap=STEP_CAP)
+        if r == z3.unknown:
+            self.path.reset()
+        return r == z3.unsat
 
     def step_holds(self, tg: Target, k: int) -> bool:
         """The induction step at k for this target (the caller has the base case from BMC)."""
@@ -55,6 +58,9 @@ class Induction:
             for i in range(k):
                 solver.add(z3.Not(self._bad_at(tg, i)))
             solver.add(self._bad_at(tg, k))
-            return self.budget.solve(solver, cap=STEP_CAP) == z3.unsat
+            r = self.budget.solve(solver, cap=STEP_CAP)
         finally:
             solver.pop()
+        if r == z3.unknown:
+            self.path.reset()
+        return r == z3.unsat

@@ -86,12 +86,16 @@ class Lasso:
                 rest = z3.Or([z3.And(in_loop[i], self._piece("off", i, g)) for i in range(k)])
             cons.append(z3.Or(moved, rest))
         solver.push()
+        r = z3.unknown
         try:
             solver.add(*cons)
-            if self.budget.solve(solver, cap=QUERY_CAP) != z3.sat:  # unsat, or not found within the cap
+            r = self.budget.solve(solver, cap=QUERY_CAP)
+            if r != z3.sat:  # unsat, or not found within the cap
                 return None
             model = solver.model()
             e = model.eval(end, model_completion=True).as_long()
             return self.path.decode(model, e), model.eval(start, model_completion=True).as_long()
         finally:
             solver.pop()
+            if r == z3.unknown:
+                self.path.reset()

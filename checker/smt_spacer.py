@@ -43,11 +43,14 @@ class Spacer:
         fp.rule(self.reach(*ys), [self.reach(*xs), enc.domain(ys), *cons])
         self.fp = fp
 
-    def proves(self, tg: Target) -> bool:
-        """True: the target is unreachable (Spacer found an inductive invariant)."""
+    def proves(self, tg: Target, share: float = 0.25) -> bool:
+        """True: the target is unreachable (Spacer found an inductive invariant). It may take
+        `share` of the time left, at least QUERY_CAP seconds."""
         self.budget.check()
         left = self.budget.left()
-        cap = QUERY_CAP if left is None else max(0.05, min(QUERY_CAP, left))
+        # a quarter of the time left (at least QUERY_CAP): Spacer is the only prover that can find
+        # a strengthening, so it gets a real share of --timeout; without one, QUERY_CAP
+        cap = QUERY_CAP if left is None else max(0.05, min(left, max(QUERY_CAP, share * left)))
         self.fp.set(timeout=int(cap * 1000))
         t = time.perf_counter()
         try:

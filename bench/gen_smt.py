@@ -1,0 +1,43 @@
+"""Model families for the Z3 engine benchmark (bench/smt.py): python bench/gen_smt.py FAMILY N B > m.irq
+
+Both families put N edge lines on one 8259A (fully nested priority), each device raising at most
+B times, so the state space grows like (B+1)^N times the interleavings of handlers: beyond what
+the explicit engine stores from N = 8 or so.
+
+- `deep` (a violation at modest depth): every handler is `sti; write log; eoi` behind an interrupt
+  gate, so higher lines nest into lower ones; `check max_nesting 3` is broken by the fourth nested
+  frame, 4 lines deep into the priority order (about 16 steps). BFS must first store every state
+  of the shallower layers, which grows with N; BMC only unrolls 16 steps.
+- `safe` (the property holds): handlers `eoi master; write log` behind interrupt gates (IF = 0
+  from entry to the implicit iret), so frames never nest: `check max_nesting 1` holds. The
+  explicit state space still grows with every line and raise (which edges are latched, raised,
+  in service, in which order). The proof needs a strengthening ("inside a handler IF is 0, and
+  every saved frame had IF 0"), which Spacer finds.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def smt_family(kind: str, n: int, b: int) -> str:
+    if kind not in ("deep", "safe"):
+        raise ValueError(kind)
+    out = [f"# Z3 benchmark family '{kind}': {n} edge lines, each raised at most {b} times",
+           "pic master : i8259 { base 0x20 }"]
+    for i in range(n):
+        out.append(f"device d{i} {{ irq master.{i} edge raises {b} }}")
+    out.append("idt {")
+    for i in range(n):
+        out.append(f"    {0x20 + i:#x} -> h{i} interrupt_gate dpl 0")
+    out.append("}")
+    out.append("data log")
+    for i in range(n):
+        body = "sti; write log; eoi master" if kind == "deep" else "eoi master; write log"
+        out.append(f"handler h{i} {{ {body} }}")
+    out.append("check max_nesting 3" if kind == "deep" else "check max_nesting 1")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(smt_family(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 2), end="")
