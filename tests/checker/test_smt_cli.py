@@ -1,0 +1,122 @@
+"""`--engine smt` and `--engine auto` from the command line and the API: reports, limits, the choice.
+
+- smt: the JSON report validates against the schema and carries the Z3 statistics; the text
+  report's statistics line says what the engine did; `--no-timings` output is byte-identical;
+- limits: `--timeout` and Ctrl-C make the Z3 engine's checks inconclusive with what it found so
+  far, never "holds";
+- auto: explicit for every bundled model (same states as `--engine explicit`); the Z3 engine when
+  explicit stops at the auto budget, and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import ircheck
+from ircheck.api import compile_source
+from ircheck.cli import main
+from ircheck.engine_choice import run_auto
+from ircheck.smt_budget import Budget
+from tests.conftest import MODELS, ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+from gen_smt import smt_family  # noqa: E402
+
+SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_smt_json_report_validates_and_has_z3_statistics(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--engine", "smt", "--format", "json", str(MODELS / "lang_lost_irq.irq"))
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert code == 1 and doc["verdict"] == "violated"
+    st = doc["stats"]
+    assert st["engine"] == "smt" and st["smt"]["z3"] and st["smt"]["bmc_depth"] >= 1
+    assert len(doc["checks"][0]["trace"]) == 2  # the explicit engine's shortest counterexample
+
+
+def test_smt_text_report_says_how_it_was_proved(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--engine", "smt", str(MODELS / "tick_interrupt_gate.irq"))
+    assert code == 0
+    assert "holds  (proved by k-induction, k = " in out
+    assert "(smt: BMC depth " in out and ", z3 " in out
+
+
+def test_smt_no_timings_is_byte_identical(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--engine", "smt", "--format", "json", "--no-timings", str(MODELS / "kernel_recursive_lock.irq"))
+    _, first, _ = run(capsys, *args)
+    _, second, _ = run(capsys, *args)
+    assert first == second and "solver_seconds" not in first
+
+
+def test_smt_with_workers_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--engine", "smt", "--workers", "2", str(MODELS / "lang_lost_irq.irq"))
+    assert code == 2 and "IRQ902" in err and "Traceback" not in err
+
+
+def test_smt_timeout_is_inconclusive_never_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "safe.irq"
+    p.write_text(smt_family("safe", 6, 2))
+    code, out, _ = run(capsys, "--engine", "smt", "--timeout", "0.3", "--format", "json", str(p))
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert code == 3 and doc["stats"]["stopped_by"] == "--timeout 0.3s" and not doc["stats"]["complete"]
+    assert all(c["status"] == "inconclusive" and c["note"] for c in doc["checks"])
+
+
+def test_ctrl_c_in_the_solver_is_inconclusive_with_statistics(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    real = Budget.solve
+
+    def solve(self: Budget, *a: object, **kw: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        return real(self, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Budget, "solve", solve)
+    r = ircheck.check_file(MODELS / "tick_interrupt_gate.irq", engine="smt")
+    assert r.stats.stopped_by == "interrupted (Ctrl-C)" and not r.stats.complete
+    assert {c.status for c in r.checks} == {"inconclusive"}
+    assert r.exit_code == 3
+
+
+def test_auto_is_explicit_for_every_bundled_model() -> None:
+    for path in sorted(MODELS.glob("*.irq")):
+        auto = ircheck.check_file(path)
+        if auto.errors:
+            continue
+        ex = ircheck.check_file(path, engine="explicit")
+        assert auto.stats.engine == ex.stats.engine, path.name
+        assert auto.stats.states == ex.stats.states and not auto.stats.auto, path.name
+        assert [c.status for c in auto.checks] == [c.status for c in ex.checks], path.name
+
+
+def test_auto_falls_back_to_smt_past_its_budget() -> None:
+    ts = compile_source((MODELS / "lang_lost_irq.irq").read_text())
+    out, stats = run_auto(ts, None, 60, None, budget=2)
+    assert stats.engine == "smt" and "auto budget of 2 states" in stats.auto
+    assert stats.states >= 2  # what explicit had stored before it stopped
+    ex, ex_stats = run_auto(ts, None, None, None)  # fits the default budget: explicit decides
+    assert ex_stats.engine == "explicit" and not ex_stats.auto
+    assert [c.status for c in out] == [c.status for c in ex] == ["violated"]
+    assert len(out[0].trace) == len(ex[0].trace) == 2
+
+
+def test_auto_keeps_user_limits_on_explicit(tmp_path: Path) -> None:
+    """A --max-states the user gave is explicit's limit: auto reports it, it does not switch engines."""
+    p = tmp_path / "deep.irq"
+    p.write_text(smt_family("deep", 4, 2))
+    r = ircheck.check_file(p, max_states=100)
+    assert r.stats.engine == "explicit" and r.stats.stopped_by == "--max-states 100"
