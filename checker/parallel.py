@@ -296,13 +296,14 @@ class _Part:
             return self.new_keys[self.frontier[i]]
         return None
 
-    def cut(self, cutoff: int) -> tuple[int, int]:
-        """Forget the new states the serial engine would not have reached (key >= cutoff).
+    def cut(self, cutoff: int, keep_below: int) -> tuple[int, int]:
+        """Forget the new states the serial engine does not keep (key >= keep_below): it expands up
+        to the state whose successors reach the limit (keys below `cutoff`), then drops those past N.
 
         Returns the states kept and the steps of the expanded states the serial engine had not reached.
         """
         kd = self.new_keys
-        keep = [t for t in self.frontier if kd[t] < cutoff]
+        keep = [t for t in self.frontier if kd[t] < keep_below]
         for t in self.frontier[len(keep):]:
             del self.seen[t]
         self.frontier = keep
@@ -495,8 +496,8 @@ class ParallelExplicit(Explicit):
                     self.cpu_total += sum(r[5] for r in replies)
                 stop = ""
                 if lim.max_states is not None and states + new >= lim.max_states:
-                    cutoff = self._cutoff(lim.max_states - states)
-                    cut = self._ask_all(("cut", cutoff))
+                    cutoff, keep_below = self._cutoff(lim.max_states - states)
+                    cut = self._ask_all(("cut", cutoff, keep_below))
                     new = sum(c[0] for c in cut)
                     transitions -= sum(c[1] for c in cut)
                     cands = [c for c in cands if c[0] < cutoff]
@@ -618,20 +619,21 @@ class ParallelExplicit(Explicit):
         return {w: self._recv(w) for w in per_worker}
 
     # ---- level results
-    def _cutoff(self, budget: int) -> int:
-        """The key below which the new states are those the serial engine has when it stops.
+    def _cutoff(self, budget: int) -> tuple[int, int]:
+        """The keys below which (1) the expansions and violations and (2) the new states are those
+        the serial engine has when it stops.
 
         The serial engine checks --max-states after expanding each state: it stops after the state
-        (rank r) whose successors bring the count to the limit, keeping all of that state's successors.
+        (rank r) whose successors bring the count to the limit, with that state's steps and
+        violations, and keeps the first `budget` new states (explicit.Watch).
         """
         m = len(self.ts.transitions) + 2
         if budget <= 0:
-            r = 0
-        else:
-            self._ask_all(("densify",))
-            keys = [k for k in self._ask_all(("key_at", budget - 1)) if k is not None]
-            r = (keys[0] - 1) // m
-        return (r + 1) * m
+            return m, 0
+        self._ask_all(("densify",))
+        keys = [k for k in self._ask_all(("key_at", budget - 1)) if k is not None]
+        r = (keys[0] - 1) // m
+        return (r + 1) * m, keys[0] + 1
 
     def _take(self, cands: list[Candidate], res: SearchResult) -> None:
         """The first candidate per check and per fact, in serial order, becomes the result."""
