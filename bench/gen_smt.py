@@ -1,13 +1,13 @@
-"""Model families for the Z3 engine benchmark (bench/smt.py): python bench/gen_smt.py FAMILY N B > m.irq
+"""Model families for the Z3 engine benchmark (bench/smt.py): python bench/gen_smt.py FAMILY N B [K] > m.irq
 
 Both families put N edge lines on one 8259A (fully nested priority), each device raising at most
 B times, so the state space grows like (B+1)^N times the interleavings of handlers: beyond what
 the explicit engine stores from N = 8 or so.
 
 - `deep` (a violation at modest depth): every handler is `sti; write log; eoi` behind an interrupt
-  gate, so higher lines nest into lower ones; `check max_nesting 3` is broken by the fourth nested
-  frame, 4 lines deep into the priority order (about 16 steps). BFS must first store every state
-  of the shallower layers, which grows with N; BMC only unrolls 16 steps.
+  gate, so higher lines nest into lower ones; `check max_nesting K` (default 3) is broken by the
+  (K+1)-th nested frame, 11 steps deep for K = 3, 3 more per level. BFS must first store every
+  state of the shallower layers, which grows with N, B and K; BMC only unrolls those steps.
 - `safe` (the property holds): handlers `eoi master; write log` behind interrupt gates (IF = 0
   from entry to the implicit iret), so frames never nest: `check max_nesting 1` holds. The
   explicit state space still grows with every line and raise (which edges are latched, raised,
@@ -20,7 +20,8 @@ from __future__ import annotations
 import sys
 
 
-def smt_family(kind: str, n: int, b: int) -> str:
+def smt_family(kind: str, n: int, b: int, k: int = 3) -> str:
+    """kind "deep": `check max_nesting k` (broken by the (k+1)-th nested frame); "safe": max_nesting 1."""
     if kind not in ("deep", "safe"):
         raise ValueError(kind)
     out = [f"# Z3 benchmark family '{kind}': {n} edge lines, each raised at most {b} times",
@@ -35,9 +36,10 @@ def smt_family(kind: str, n: int, b: int) -> str:
     for i in range(n):
         body = "sti; write log; eoi master" if kind == "deep" else "eoi master; write log"
         out.append(f"handler h{i} {{ {body} }}")
-    out.append("check max_nesting 3" if kind == "deep" else "check max_nesting 1")
+    out.append(f"check max_nesting {k}" if kind == "deep" else "check max_nesting 1")
     return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
-    print(smt_family(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 2), end="")
+    print(smt_family(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 2,
+                     int(sys.argv[4]) if len(sys.argv) > 4 else 3), end="")
