@@ -381,11 +381,16 @@ def _proof_note(eng: SmtEngine, run: SmtRun, mine: list[Target], extra: list[Tar
                 f"than {(run.no_path_at or 1) - 1} steps")
     if run.complete_at is not None:
         return f"proved: no loop-free path of {run.complete_at} steps, every reachable state was checked"
-    ks = [run.proved_k[t.key] for t in mine + extra if t.key in run.proved_k]
-    spacer = any(t.key in run.proved_by_spacer for t in mine + extra)
-    if not ks and not spacer:
+    def how(targets: list[Target]) -> str:
+        ks = [run.proved_k[t.key] for t in targets if t.key in run.proved_k]
+        ways = [f"k-induction, k = {max(ks)}"] if ks else []
+        if any(t.key in run.proved_by_spacer for t in targets):
+            ways.append("Spacer (IC3/PDR invariant)")
+        return " and ".join(ways)
+
+    own, side = how(mine), how(extra)
+    if not own and not side:
         return "nothing in the model can break it"
-    how = [f"k-induction, k = {max(ks)}"] if ks else []
-    if spacer:
-        how.append("Spacer (IC3/PDR invariant)")
-    return "proved by " + " and ".join(how)
+    if not own:
+        return f"nothing in the model can break it; the rest (model bound, lockdep facts) proved by {side}"
+    return f"proved by {own}" + (f"; the rest (model bound, lockdep facts) by {side}" if side and side != own else "")

@@ -63,10 +63,10 @@ def test_smt_agrees_with_explicit(text: str) -> None:
     agree(text)
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(kernel_models())
 def test_smt_agrees_with_explicit_on_kernel_models(text: str) -> None:
-    assume(shallow(text, 10))
+    assume(shallow(text, 8))
     agree(text)
 
 

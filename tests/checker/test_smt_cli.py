@@ -47,9 +47,10 @@ def test_smt_json_report_validates_and_has_z3_statistics(capsys: pytest.CaptureF
 
 
 def test_smt_text_report_says_how_it_was_proved(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--engine", "smt", str(MODELS / "tick_interrupt_gate.irq"))
-    assert code == 0
-    assert "holds  (proved by k-induction, k = " in out
+    code, out, _ = run(capsys, "--engine", "smt", str(MODELS / "thread_cli_forever.irq"))
+    assert code == 1  # no_starvation is violated (a fair lasso)
+    assert "no_lost_irq          holds  (proved by k-induction, k = 1" in out
+    assert "lasso, " in out
     assert "(smt: BMC depth " in out and ", z3 " in out
 
 
