@@ -9,11 +9,19 @@ reason, so the engine reports "inconclusive" with what it knew so far.
 
 from __future__ import annotations
 
+import signal
 import time
 
 import z3
 
 from ircheck.sysinfo import peak_rss_mb
+
+
+def ctrl_c() -> None:
+    """Z3 caught SIGINT itself and cancelled its call: deliver it to Python as if Z3 had not been there,
+    so that the handler in charge (the CLI's, which remembers it and stops after this model) runs."""
+    signal.raise_signal(signal.SIGINT)
+    raise KeyboardInterrupt  # a handler that did not raise: still stop this run
 
 
 class Stopped(Exception):
@@ -69,7 +77,7 @@ class Budget:
             why = solver.reason_unknown()
             timed_out = left is not None and time.perf_counter() - t >= 0.95 * left - 0.01
             if not timed_out and why in ("canceled", "interrupted from keyboard", "interrupted"):
-                raise KeyboardInterrupt  # Z3 caught SIGINT itself and cancelled the call
+                ctrl_c()
             if timed_out and cap is not None:
                 return r
             if timed_out:

@@ -21,7 +21,7 @@ import time
 import z3
 
 from ircheck.smt_bmc import Target, bad_any
-from ircheck.smt_budget import Budget
+from ircheck.smt_budget import Budget, ctrl_c
 from ircheck.smt_encode import Encoding
 
 QUERY_CAP = 3.0  # seconds per target
@@ -57,7 +57,7 @@ class Spacer:
             r = self.fp.query(z3.And(self.reach(*self.xs), bad_any(self.enc, tg, self.xs)))
         except z3.Z3Exception:  # "canceled" on its timeout (or on Ctrl-C, which Z3 catches), or a limit
             if time.perf_counter() - t < 0.9 * cap:
-                raise KeyboardInterrupt from None
+                ctrl_c()
             return False
         finally:
             self.budget.solver_seconds += time.perf_counter() - t
