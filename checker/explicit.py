@@ -86,7 +86,8 @@ class Watch:
         self._resize_at = 0   # the state count at which it will next double (0: not known yet)
 
     def look(self, n: int, depth: int, store: object = None) -> str:
-        """Why the search must stop now ("" if it goes on); `n` states stored, `store` the dict."""
+        """Why the search must stop now ("" if it goes on); `n` states stored, `store` the dict
+        (trimmed to exactly --max-states states when that is the reason)."""
         lim = self.limits
         self.next = n + self.EVERY
         if lim.max_states is not None:
@@ -95,6 +96,9 @@ class Watch:
         if self.progress:
             self.progress(n, depth, now - self.t0)
         if lim.max_states is not None and n >= lim.max_states:
+            if isinstance(store, dict):  # the last expansion went past N: keep the first N states
+                while len(store) > lim.max_states:
+                    store.popitem()
             return f"--max-states {lim.max_states}"
         if self.deadline is not None and now > self.deadline:
             return f"--timeout {lim.timeout:g}s"
@@ -158,7 +162,6 @@ class Explicit:
         lim = self.limits
         t0 = self.started = time.perf_counter()
         watch = Watch(lim, t0, self.progress)
-        max_states = lim.max_states
         seen = self.seen
         seen[self.init] = None
         init_bad = props(self.init) if has_props else 0
@@ -203,9 +206,6 @@ class Explicit:
                     if len(seen) >= watch.next:
                         why = watch.look(len(seen), depth, seen)
                         if why:
-                            if max_states is not None:
-                                while len(seen) > max_states:  # the last successors went past N
-                                    seen.popitem()
                             res.complete, res.stopped_by = False, why
                             raise _Stop
                 if safety and safety <= set(found) and not (checks & ({STARVATION, DEADLOCK} | live)):

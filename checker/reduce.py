@@ -143,7 +143,6 @@ class ReducedExplicit(Explicit):
         lim = self.limits
         t0 = self.started = time.perf_counter()
         watch = Watch(lim, t0, self.progress)
-        max_states = lim.max_states
         seen = self.seen
         init = canon(self.init) if canon else self.init
         seen[init] = None
@@ -240,9 +239,6 @@ class ReducedExplicit(Explicit):
                     if len(seen) >= watch.next:  # the limits, as explicit.Watch judges them
                         why = watch.look(len(seen), depth, seen)
                         if why:
-                            if max_states is not None:
-                                while len(seen) > max_states:  # the last successors went past N
-                                    seen.popitem()
                             res.complete, res.stopped_by = False, why
                             raise _Stop
                 if checks and checks <= set(found):  # nothing left to decide (complete stays true)
