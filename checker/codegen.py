@@ -133,27 +133,33 @@ class _Gen:
             return int(c[1][1]), int(c[2][1])
         return None
 
+    def open_case(self, ti: int, conj: list[Expr], ind: str, have: set[int]) -> str:
+        """The code of one transition up to its successor: the variables it reads that are not read
+        yet, `if <guard>:`, and its violation tag. Returns the indent of the body."""
+        t = self.ts.transitions[ti]
+        need: set[int] = set()
+        for c in conj:
+            self.vars_of(c, need)
+        for _vi, e in t.updates:
+            self.vars_of(e, need)
+        for vi in sorted(need - have):
+            self.lines.append(f"{ind}x{vi} = {self.read(vi)}")
+            have.add(vi)
+        guard = " and ".join(self.cb(c) for c in conj) if conj else "True"
+        self.lines.append(f"{ind}if {guard}:")
+        body = ind + "    "
+        if t.violates:
+            self.lines.append(f"{body}vio.append({ti})")
+        return body
+
     def emit_leaf(self, items: list[tuple[int, list[Expr]]], ind: str, have: set[int], with_ids: bool) -> None:
         for ti, conj in items:
-            t = self.ts.transitions[ti]
-            need: set[int] = set()
-            for c in conj:
-                self.vars_of(c, need)
-            for _vi, e in t.updates:
-                self.vars_of(e, need)
-            for vi in sorted(need - have):
-                self.lines.append(f"{ind}x{vi} = {self.read(vi)}")
-                have.add(vi)
-            guard = " and ".join(self.cb(c) for c in conj) if conj else "True"
-            self.lines.append(f"{ind}if {guard}:")
-            body = ind + "    "
-            if t.violates:
-                self.lines.append(f"{body}vio.append({ti})")
+            body = self.open_case(ti, conj, ind, have)
             if with_ids:
                 self.lines.append(f"{body}out.append(({ti}, {self.update_expr(ti)}))")
             else:
                 self.lines.append(f"{body}out.append({self.update_expr(ti)})")
-            if t.group is not None:
+            if self.ts.transitions[ti].group is not None:
                 self.lines.append(f"{body}n += 1")
 
     def emit_tree(self, items: list[tuple[int, list[Expr]]], ind: str, have: set[int], with_ids: bool,

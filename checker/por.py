@@ -151,20 +151,7 @@ class _SplitGen(_Gen):
 
     def emit_leaf(self, items: list[tuple[int, list[Expr]]], ind: str, have: set[int], with_ids: bool) -> None:
         for ti, conj in items:
-            t = self.ts.transitions[ti]
-            need: set[int] = set()
-            for c in conj:
-                self.vars_of(c, need)
-            for _vi, e in t.updates:
-                self.vars_of(e, need)
-            for vi in sorted(need - have):
-                self.lines.append(f"{ind}x{vi} = {self.read(vi)}")
-                have.add(vi)
-            guard = " and ".join(self.cb(c) for c in conj) if conj else "True"
-            self.lines.append(f"{ind}if {guard}:")
-            body = ind + "    "
-            if t.violates:
-                self.lines.append(f"{body}vio.append({ti})")
+            body = self.open_case(ti, conj, ind, have)
             g = self.group_of[ti]
             self.lines.append(f"{body}o{g if g >= 0 else 'e'}.append({self.update_expr(ti)})")
             if g >= 0 and self.visible[ti]:
