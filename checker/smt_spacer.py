@@ -28,37 +28,65 @@ QUERY_CAP = 3.0  # seconds per target
 
 
 class Spacer:
+    """Spacer proofs whose invariant is checked again before it is believed.
+
+    Each query gets a fresh `z3.Fixedpoint` (a query cut off by its time cap leaves the object
+    in a state where the next query on it answered "unsat" for a reachable target in our tests).
+    An "unsat" answer is a proof only when the invariant Spacer reports (`get_cover_delta` of the
+    Horn relation) passes three checks by an ordinary solver: the initial state satisfies it, a
+    step from a state that satisfies it leads to one that does, and no state that satisfies it is
+    bad. So a Spacer bug can cost a proof, never give a wrong "holds".
+    """
+
     def __init__(self, enc: Encoding, budget: Budget) -> None:
         self.enc = enc
         self.budget = budget
-        xs, ys = enc.state("hx", 0), enc.state("hy", 0)
-        self.xs = xs
-        self.reach = z3.Function("Reach", *[x.sort() for x in xs], z3.BoolSort())
+        self.xs, self.ys = enc.state("hx", 0), enc.state("hy", 0)
+        self.reach = z3.Function("Reach", *[x.sort() for x in self.xs], z3.BoolSort())
+        self.step, self.cons = enc.step(self.xs, self.ys, "h")
+
+    def _fixedpoint(self) -> z3.Fixedpoint:
+        enc, xs, ys = self.enc, self.xs, self.ys
         fp = z3.Fixedpoint()
         fp.set(engine="spacer")
         fp.register_relation(self.reach)
-        step, cons = enc.step(xs, ys, "h")
-        fp.declare_var(*xs, *ys, *([step.sel] if step.sel is not None else []))
+        fp.declare_var(*xs, *ys, *([self.step.sel] if self.step.sel is not None else []))
         fp.rule(self.reach(*xs), [enc.init(xs)])
-        fp.rule(self.reach(*ys), [self.reach(*xs), enc.domain(ys), *cons])
-        self.fp = fp
+        fp.rule(self.reach(*ys), [self.reach(*xs), enc.domain(ys), *self.cons])
+        return fp
 
     def proves(self, tg: Target, share: float = 0.25) -> bool:
-        """True: the target is unreachable (Spacer found an inductive invariant). It may take
-        `share` of the time left, at least QUERY_CAP seconds."""
+        """True: the target is unreachable (Spacer found an inductive invariant, and it checks). It may
+        take `share` of the time left, at least QUERY_CAP seconds."""
         self.budget.check()
         left = self.budget.left()
-        # a quarter of the time left (at least QUERY_CAP): Spacer is the only prover that can find
-        # a strengthening, so it gets a real share of --timeout; without one, QUERY_CAP
+        # a share of the time left (at least QUERY_CAP): Spacer is the only prover that can find a
+        # strengthening, so it gets a real share of --timeout; without one, QUERY_CAP
         cap = QUERY_CAP if left is None else max(0.05, min(left, max(QUERY_CAP, share * left)))
-        self.fp.set(timeout=int(cap * 1000))
+        fp = self._fixedpoint()
+        fp.set(timeout=int(cap * 1000))
+        bad = bad_any(self.enc, tg, self.xs)
         t = time.perf_counter()
         try:
-            r = self.fp.query(z3.And(self.reach(*self.xs), bad_any(self.enc, tg, self.xs)))
+            r = fp.query(z3.And(self.reach(*self.xs), bad))
+            inv = z3.substitute_vars(fp.get_cover_delta(-1, self.reach), *self.xs) if r == z3.unsat else None
         except z3.Z3Exception:  # "canceled" on its timeout (or on Ctrl-C, which Z3 catches), or a limit
             if time.perf_counter() - t < 0.9 * cap:
                 ctrl_c()
             return False
         finally:
             self.budget.solver_seconds += time.perf_counter() - t
-        return r == z3.unsat
+        return inv is not None and self._certified(inv, bad)
+
+    def _certified(self, inv: z3.BoolRef, bad: z3.BoolRef) -> bool:
+        enc, xs, ys = self.enc, self.xs, self.ys
+        inv_next = z3.substitute(inv, *zip(xs, ys, strict=True))
+        obligations = [z3.And(enc.init(xs), z3.Not(inv)),
+                       z3.And(inv, enc.domain(xs), enc.domain(ys), *self.cons, z3.Not(inv_next)),
+                       z3.And(inv, enc.domain(xs), bad)]
+        for f in obligations:
+            s = z3.SolverFor("QF_BV")
+            s.add(f)
+            if self.budget.solve(s, cap=QUERY_CAP) != z3.unsat:
+                return False
+        return True

@@ -218,3 +218,27 @@ def test_spacer_proves_an_invariant_k_induction_does_not() -> None:
     ind = Induction(eng.enc, budget)
     assert not any(ind.step_holds(inv, k) for k in (1, 2, 3))
     assert Spacer(eng.enc, budget).proves(inv)
+
+
+def test_spacer_never_proves_a_reachable_target_after_a_timed_out_query() -> None:
+    """Regression: with one Fixedpoint object reused, a query cut off by its cap was followed by an
+    "unsat" (a proof) for this model's invariant, which is broken 18 steps deep. Now every query has
+    its own Fixedpoint and every invariant is checked before it counts."""
+    from ircheck.smt_budget import Budget
+    from ircheck.smt_spacer import Spacer
+    from tests.conftest import MODELS
+
+    ts = compile_ts((MODELS / "seed_nic_ring_overflow.irq").read_text())
+    eng = SmtEngine(ts)
+    eng.enc = Encoding(ts)
+    eng.make_targets()
+    sp = Spacer(eng.enc, Budget(60, None))
+    by_key = {t.key: t for t in eng.targets}
+    assert not sp.proves(by_key["check:counter_range"], share=0.0)  # may run out of its cap
+    assert not sp.proves(by_key["check:invariant"], share=0.0)
+    assert sp.proves(by_key["check:no_reentry"], share=0.0)  # and a true one still is proved
+
+
+def compile_ts(text: str) -> TransitionSystem:
+    from ircheck.api import compile_source
+    return compile_source(text)
