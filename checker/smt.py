@@ -42,7 +42,7 @@ from ircheck.sysinfo import peak_rss_mb
 # BMC depths after which Spacer tries every target still open, and the share of the time left it
 # may take per target: a short try early (cheap proofs), a longer one once BMC has gone deeper (by
 # then a shallow violation would have been found)
-SPACER_AT = {4: 0.0, 16: 0.1}
+SPACER_AT = {4: 0.0, 8: 0.1}
 DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
 
 
