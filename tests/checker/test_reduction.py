@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 import ircheck
 from ircheck.api import compile_source, run_engine
@@ -26,7 +26,7 @@ from ircheck.explicit import Explicit, Limits
 from ircheck.reduce import REDUCTIONS, ReducedExplicit, full_graph_checks, parse_reduction, plan
 from ircheck.result import Report
 from ircheck.spec.ts import C, Eq, Label, StateProp, Transition, TransitionSystem, V, Var
-from tests.checker.test_engine_agreement import models
+from tests.checker.test_engine_agreement import models, small_enough
 from tests.checker.test_kernel_agreement import kernel_models
 from tests.conftest import MODELS, ROOT
 
@@ -67,7 +67,9 @@ def _agree(text: str) -> None:
         assert "merge" in stats.reductions or r == "por", (text, r)
         assert [(c.name, c.status, c.message, [s.to_json() for s in c.trace]) for c in on] == \
             [(c.name, c.status, c.message, [s.to_json() for s in c.trace]) for c in off], (text, r)
-        assert stats.states <= off_stats.states and stats.complete == off_stats.complete, (text, r)
+        assert stats.complete == off_stats.complete, (text, r)
+        if off_stats.stopped_by != "every check already violated":  # an early stop ends mid-level, where
+            assert stats.states <= off_stats.states, (text, r)  # the two orders may have stored different counts
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -86,6 +88,7 @@ def test_generated_kernel_models_agree(text: str) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(models())
 def test_generated_bare_metal_models_agree_many(text: str) -> None:
+    assume(small_enough(text, 50_000))  # the rare huge model would take minutes four times over
     _agree(text)
 
 
@@ -93,6 +96,7 @@ def test_generated_bare_metal_models_agree_many(text: str) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kernel_models())
 def test_generated_kernel_models_agree_many(text: str) -> None:
+    assume(small_enough(text, 50_000))
     _agree(text)
 
 
