@@ -45,7 +45,17 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult, Watch
+from ircheck.explicit import (
+    DEADLOCK,
+    STARVATION,
+    Explicit,
+    Limits,
+    RawViolation,
+    SearchResult,
+    Watch,
+    _Stop,
+    searching,
+)
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import peak_rss_mb
 
@@ -215,10 +225,8 @@ class CompactExplicit(Explicit):
         frontier = [self.init]
         transitions = 0
         depth = 0
-        gc_was = gc.isenabled()
-        gc.disable()
         cut = max_states if max_states is not None else 1 << 62
-        try:
+        with searching(res):
             while frontier:
                 nxt: list[int] = []
                 app = nxt.append
@@ -281,16 +289,7 @@ class CompactExplicit(Explicit):
                 frontier = nxt
                 if frontier:
                     depth += 1
-        except _Stop:
-            pass
-        except KeyboardInterrupt:
-            res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
-        except MemoryError:
-            res.complete, res.stopped_by = False, "out of memory"
-        finally:
-            if gc_was:
-                gc.enable()
-            tab.count = n
+        tab.count = n
         frontier = nxt = []
         res.states, res.transitions, res.depth = n, transitions, depth
         res.omission = 0.0 if exact else omission_bound(n)
@@ -419,10 +418,6 @@ class CompactExplicit(Explicit):
         if s not in self._paths:
             raise _Lost
         return self._paths[s]
-
-
-class _Stop(Exception):
-    pass
 
 
 class _Lost(Exception):

@@ -16,7 +16,8 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ircheck.codegen import Compiled, Packing, compile_ts
@@ -115,6 +116,26 @@ class Watch:
         return ""
 
 
+@contextmanager
+def searching(res: SearchResult) -> Iterator[None]:
+    """The shell of every search loop: the garbage collector off (the loop makes only ints and lists
+    of ints, which cannot form cycles), and the ways a search ends early turned into its result -
+    a limit (`_Stop`, raised after `res` says which), Ctrl-C, an allocation that failed."""
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    except _Stop:
+        pass
+    except KeyboardInterrupt:
+        res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+    except MemoryError:
+        res.complete, res.stopped_by = False, "out of memory"
+    finally:
+        if gc_was:
+            gc.enable()
+
+
 class Explicit:
     """One search over one TransitionSystem; `run()` decides every enabled check it can."""
 
@@ -170,9 +191,7 @@ class Explicit:
         frontier = [self.init]
         transitions = 0
         depth = 0
-        gc_was = gc.isenabled()
-        gc.disable()
-        try:
+        with searching(res):
             while frontier:
                 nxt: list[int] = []
                 app = nxt.append
@@ -215,15 +234,6 @@ class Explicit:
                 frontier = nxt
                 if frontier:
                     depth += 1
-        except _Stop:
-            pass
-        except KeyboardInterrupt:
-            res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
-        except MemoryError:
-            res.complete, res.stopped_by = False, "out of memory"
-        finally:
-            if gc_was:
-                gc.enable()
         res.states, res.transitions, res.depth = len(seen), transitions, depth
         res.seconds = time.perf_counter() - t0
         if res.stopped_by == "every check already violated":

@@ -34,12 +34,21 @@ fully expanded state; a cycle of merged states is cut by `MERGE_CAP`.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult, Watch, _Stop
+from ircheck.explicit import (
+    DEADLOCK,
+    STARVATION,
+    Explicit,
+    Limits,
+    RawViolation,
+    SearchResult,
+    Watch,
+    _Stop,
+    searching,
+)
 from ircheck.por import PorTables, por_tables
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import peak_rss_mb
@@ -204,9 +213,7 @@ class ReducedExplicit(Explicit):
                 note_props(bad0)
         frontier = [init]
         depth = 0
-        gc_was = gc.isenabled()
-        gc.disable()
-        try:
+        with searching(res):
             while frontier:
                 nxt_level: list[int] = []
                 app = nxt_level.append
@@ -247,15 +254,6 @@ class ReducedExplicit(Explicit):
                 frontier = nxt_level
                 if frontier:
                     depth += 1
-        except _Stop:
-            pass
-        except KeyboardInterrupt:
-            res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
-        except MemoryError:
-            res.complete, res.stopped_by = False, "out of memory"
-        finally:
-            if gc_was:
-                gc.enable()
         res.states, res.transitions, res.depth = len(seen), counters[0], depth
         self.visited = len(seen) + counters[1]
         res.seconds = time.perf_counter() - t0
