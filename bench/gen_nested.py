@@ -10,15 +10,21 @@ from __future__ import annotations
 import sys
 
 
-def nested_pic(n: int, b: int) -> str:
-    out = [f"# nested-PIC reference model: {n} edge lines, each raised at most {b} times",
-           "pic master : i8259 { base 0x20 }"]
+def edge_lines(n: int, b: int) -> list[str]:
+    """One 8259A, devices d0..d(n-1) on its inputs 0..n-1 (edge, at most b raises each), and an
+    interrupt gate from each vector to handler h<i> - the frame of both benchmark families."""
+    out = ["pic master : i8259 { base 0x20 }"]
     for i in range(n):
         out.append(f"device d{i} {{ irq master.{i} edge raises {b} }}")
     out.append("idt {")
     for i in range(n):
         out.append(f"    {0x20 + i:#x} -> h{i} interrupt_gate dpl 0")
     out.append("}")
+    return out
+
+
+def nested_pic(n: int, b: int) -> str:
+    out = [f"# nested-PIC reference model: {n} edge lines, each raised at most {b} times", *edge_lines(n, b)]
     for i in range(n):
         mid = "sti" if i % 2 == 0 else "nop"
         out.append(f"handler h{i} {{ nop; {mid}; eoi master.{i} }}")

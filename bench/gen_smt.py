@@ -19,19 +19,14 @@ from __future__ import annotations
 
 import sys
 
+from gen_nested import edge_lines  # bench/ is the script directory (and on the tests' path)
+
 
 def smt_family(kind: str, n: int, b: int, k: int = 3) -> str:
     """kind "deep": `check max_nesting k` (broken by the (k+1)-th nested frame); "safe": max_nesting 1."""
     if kind not in ("deep", "safe"):
         raise ValueError(kind)
-    out = [f"# Z3 benchmark family '{kind}': {n} edge lines, each raised at most {b} times",
-           "pic master : i8259 { base 0x20 }"]
-    for i in range(n):
-        out.append(f"device d{i} {{ irq master.{i} edge raises {b} }}")
-    out.append("idt {")
-    for i in range(n):
-        out.append(f"    {0x20 + i:#x} -> h{i} interrupt_gate dpl 0")
-    out.append("}")
+    out = [f"# Z3 benchmark family '{kind}': {n} edge lines, each raised at most {b} times", *edge_lines(n, b)]
     out.append("data log")
     for i in range(n):
         body = "sti; write log; eoi master" if kind == "deep" else "eoi master; write log"
