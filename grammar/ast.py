@@ -8,6 +8,7 @@ spec/'s job.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -144,6 +145,18 @@ class Wait:
 
 
 Stmt = Simple | If | While | Loop | Wait
+
+
+def walk(body: tuple[Stmt, ...]) -> Iterator[Stmt]:
+    """Every statement of a body, the ones nested in `if`/`while`/`loop` included, in source
+    order (the parser bounds the nesting, so the recursion is shallow)."""
+    for st in body:
+        yield st
+        if isinstance(st, If):
+            yield from walk(st.then)
+            yield from walk(st.orelse)
+        elif isinstance(st, While | Loop):
+            yield from walk(st.body)
 
 
 # ---- declarations ----------------------------------------------------------------

@@ -76,16 +76,6 @@ def _kind(name: str) -> str:
     return head if head in ("softirq", "tasklet", "thread", "irq_thread", "work") else "hardirq"
 
 
-def _walk(body: tuple[ast.Stmt, ...]) -> Iterable[ast.Stmt]:
-    for st in body:
-        yield st
-        if isinstance(st, ast.If):
-            yield from _walk(st.then)
-            yield from _walk(st.orelse)
-        elif isinstance(st, (ast.While, ast.Loop)):
-            yield from _walk(st.body)
-
-
 def _uses(model: ast.Model) -> dict[str, tuple[set[str], set[str]]]:
     """Code name -> (locks taken, data accessed), through `call` (functions are inlined)."""
     codes = {d.name: d for d in model.decls if isinstance(d, ast.Code)}
@@ -97,7 +87,7 @@ def _uses(model: ast.Model) -> dict[str, tuple[set[str], set[str]]]:
         locks: set[str] = set()
         data: set[str] = set()
         code = codes.get(name)
-        for st in _walk(code.body) if code is not None else ():
+        for st in ast.walk(code.body) if code is not None else ():
             if not isinstance(st, ast.Simple) or not isinstance(st.arg, ast.Name):
                 continue
             if st.op in _LOCKS:

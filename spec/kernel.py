@@ -229,19 +229,11 @@ class KernelLowering:
 
     def all_ops(self) -> set[tuple[str, int | str | None]]:
         out: set[tuple[str, int | str | None]] = set()
-
-        def walk(body: tuple[ast.Stmt, ...]) -> None:
-            for st in body:
+        for c in self.d.code.values():
+            for st in ast.walk(c.body):
                 if isinstance(st, ast.Simple):
                     a = st.arg
                     out.add((st.op, a.value if isinstance(a, ast.Num) else a.name if isinstance(a, ast.Name) else None))
-                elif isinstance(st, ast.If):
-                    walk(st.then)
-                    walk(st.orelse)
-                elif isinstance(st, ast.While | ast.Loop):
-                    walk(st.body)
-        for c in self.d.code.values():
-            walk(c.body)
         return out
 
     def task_vars(self, t: Task) -> None:

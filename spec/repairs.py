@@ -201,18 +201,8 @@ def _swap(src: _Source, a: ast.Span, b: ast.Span) -> tuple[Edit, Edit] | None:
     return (Edit(a.line, a.column, a.end_line, a.end_column, tb), Edit(b.line, b.column, b.end_line, b.end_column, ta))
 
 
-def _walk(body: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
-    for st in body:
-        yield st
-        if isinstance(st, ast.If):
-            yield from _walk(st.then)
-            yield from _walk(st.orelse)
-        elif isinstance(st, (ast.While, ast.Loop)):
-            yield from _walk(st.body)
-
-
 def _simples(code: ast.Code, *ops: str) -> list[ast.Simple]:
-    return [st for st in _walk(code.body) if isinstance(st, ast.Simple) and st.op in ops]
+    return [st for st in ast.walk(code.body) if isinstance(st, ast.Simple) and st.op in ops]
 
 
 def _arg_name(st: ast.Simple) -> str:
@@ -384,7 +374,7 @@ def _wait_event(src: _Source, d: _Design) -> Iterator[Candidate]:
     """W1/W2: `if not F { sleep_on Q }` tests, then sleeps: the wake-up can fall between the two.
     `wait_event Q until F` marks the task sleeping before it tests."""
     for code in d.codes:
-        for st in _walk(code.body):
+        for st in ast.walk(code.body):
             if (isinstance(st, ast.If) and isinstance(st.cond, ast.Not) and isinstance(st.cond.arg, ast.Name)
                     and not st.orelse and len(st.then) == 1 and isinstance(st.then[0], ast.Simple)
                     and st.then[0].op == "sleep_on"):
@@ -415,7 +405,7 @@ _SLEEPS = ("mutex_lock", "sleep", "wait_event", "epoll_wait", "sleep_on", "disab
 
 
 def _sleeps(code: ast.Code) -> ast.Stmt | None:
-    for st in _walk(code.body):
+    for st in ast.walk(code.body):
         if isinstance(st, (ast.Simple, ast.Wait)) and st.op in _SLEEPS:
             return st
     return None
@@ -430,7 +420,7 @@ def _threaded(src: _Source, d: _Design) -> Iterator[Candidate]:
         if code is None or code.kind != "handler" or any(o.key == "thread" for o in r.options):
             continue
         st = _sleeps(code)
-        if st is None or any(isinstance(s, ast.Simple) and s.op == "return" for s in _walk(code.body)):
+        if st is None or any(isinstance(s, ast.Simple) and s.op == "return" for s in ast.walk(code.body)):
             continue
         head = src.replace_word(code.span, "handler", "irq_thread")
         name = src.find(r.span, r.handler.name)
@@ -492,7 +482,7 @@ def _spurious(src: _Source, d: _Design) -> Iterator[Candidate]:
     unconditional EOI ends some other level. Send it only `if in_service`."""
     for code in d.codes:
         if code.kind != "handler" or any(isinstance(s, ast.If) and isinstance(s.cond, ast.InService)
-                                         for s in _walk(code.body)):
+                                         for s in ast.walk(code.body)):
             continue
         if not any(ref.input == 7 and d.may_drop(dev) for dev, ref, _ in d.lines_of(code.name)):
             continue
@@ -522,7 +512,7 @@ def _set_before_wake(src: _Source, d: _Design) -> Iterator[Candidate]:
     """W2: the waker must set the condition *before* `wake_up`; a waiter on another CPU that tests
     between the two sleeps through the set. Swap `wake_up Q; set F` when some waiter waits on Q
     until F."""
-    waits = {(st.queue.name, st.cond.name) for c in d.codes for st in _walk(c.body)
+    waits = {(st.queue.name, st.cond.name) for c in d.codes for st in ast.walk(c.body)
              if isinstance(st, ast.Wait) and isinstance(st.cond, ast.Name)}
     for code in d.codes:
         top = list(code.body)
@@ -543,7 +533,7 @@ _BH = ("softirq", "tasklet")
 
 def _touches(st: ast.Stmt, data: str) -> bool:
     return any(isinstance(x, ast.Simple) and x.op in ("read", "write") and _arg_name(x) == data
-               for x in _walk((st,)))
+               for x in ast.walk((st,)))
 
 
 def _protect_data(src: _Source, d: _Design) -> Iterator[Candidate]:

@@ -757,20 +757,9 @@ class _Resolver:
 
     def recursion(self) -> None:
         calls: dict[str, set[str]] = {}
-
-        def collect(body: tuple[ast.Stmt, ...], out: set[str]) -> None:
-            for st in body:
-                if isinstance(st, ast.Simple) and st.op == "call" and isinstance(st.arg, ast.Name):
-                    out.add(st.arg.name)
-                elif isinstance(st, ast.If):
-                    collect(st.then, out)
-                    collect(st.orelse, out)
-                elif isinstance(st, ast.While | ast.Loop):
-                    collect(st.body, out)
-
         for c in self.d.code.values():
-            calls[c.name] = set()
-            collect(c.body, calls[c.name])
+            calls[c.name] = {st.arg.name for st in ast.walk(c.body)
+                             if isinstance(st, ast.Simple) and st.op == "call" and isinstance(st.arg, ast.Name)}
         state: dict[str, int] = {}
 
         def visit(n: str, path: list[str]) -> None:
