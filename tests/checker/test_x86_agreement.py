@@ -144,14 +144,20 @@ def test_x86_models_agree_with_naive_bfs_many(text: str) -> None:
     agree(text)
 
 
-def test_generator_covers_every_x86_concept() -> None:
+def _examples(n: int) -> list[str]:
+    """n generated models, the same on every run."""
     out: list[str] = []
 
-    @settings(max_examples=300, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=n, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(x86_models())
     def collect(text: str) -> None:
         out.append(text)
     collect()
+    return out
+
+
+def test_generator_covers_every_x86_concept() -> None:
+    out = _examples(300)
     seen = {c for c in CONCEPTS if any(c in ex for ex in out)}
     assert seen == CONCEPTS, sorted(CONCEPTS - seen)
 
@@ -160,13 +166,6 @@ def test_generated_models_are_well_formed() -> None:
     """Every generated model compiles (the generator stays inside the language, so agreement
     failures are about the engine, not about refused models)."""
     import ircheck
-    out: list[str] = []
-
-    @settings(max_examples=150, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
-    @given(x86_models())
-    def collect(text: str) -> None:
-        out.append(text)
-    collect()
-    for text in out:
+    for text in _examples(150):
         r = ircheck.check_source(text, max_states=1)
         assert not r.errors, (text, [d.render() for d in r.errors])
