@@ -29,20 +29,19 @@ import z3
 from ircheck.codegen import Packing
 from ircheck.explicit import DEADLOCK, RawViolation, SearchResult
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Stats
-from ircheck.smt_bmc import Bmc, Hit, Target, quiet_escapes
-from ircheck.smt_budget import Budget, Stopped
+from ircheck.smt_bmc import EXHAUST_CAP, Bmc, Hit, Target, quiet_escapes
+from ircheck.smt_budget import Budget, Share, Stopped
 from ircheck.smt_encode import Encoding, Unsupported
-from ircheck.smt_induction import Induction, due
+from ircheck.smt_induction import STEP_CAP, Induction, due
 from ircheck.smt_liveness import Lasso
 from ircheck.smt_liveness import due as lasso_due
+from ircheck.smt_spacer import QUERY_CAP as SPACER_CAP
 from ircheck.smt_spacer import Spacer
 from ircheck.spec.ts import TransitionSystem, evaluate
 from ircheck.sysinfo import peak_rss_mb
 
-# BMC depths after which Spacer tries every target still open, and the share of the time left it
-# may take per target: a short try early (cheap proofs), a longer one once BMC has gone deeper (by
-# then a shallow violation would have been found)
-SPACER_AT = {4: 0.0, 8: 0.1}
+SPACER_FROM = 4  # BMC depth from which Spacer is tried (a shallower violation is found first)
+MIN_CAP = 0.05  # seconds: a proof query given less is not worth starting
 DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
 
 
@@ -76,6 +75,8 @@ class SmtEngine:
         self.found: set[str] = set()
         self.proved: set[str] = set()
         self._spacer_: Spacer | None = None
+        self.share = Share()
+        self.spacer_cap = SPACER_CAP  # seconds Spacer's next try gets at least (doubled after each failure)
 
     # ---- targets
     def make_targets(self) -> None:
@@ -129,7 +130,7 @@ class SmtEngine:
         return out
 
     def _search(self) -> None:
-        enc, budget, out = self.enc, self.budget, self.run_
+        enc, budget, out, share = self.enc, self.budget, self.run_, self.share
         res = out.res
         bmc = Bmc(enc, budget)
         ind = Induction(enc, budget)
@@ -137,45 +138,60 @@ class SmtEngine:
         lasso_cap: int | None = None  # after BMC is complete: how far lassos are still looked for
         for k in range(self.max_depth + 1):
             budget.check()
-            if out.complete_at is None and k and bmc.exhausted(k):
-                out.complete_at = k
-                self.proved |= {t.key for t in self.open_targets()}
-                # a lasso's prefix is within the reachable depth, its loop is not bounded by it:
-                # look a few times further (finding none still proves nothing)
-                lasso_cap = min(self.max_depth, 2 * k + 4)
+            if out.complete_at is None and k and share.credit("induction") > MIN_CAP:
+                with share.proving("induction"):
+                    exhausted = bmc.exhausted(k, cap=min(EXHAUST_CAP, share.credit("induction")))
+                if exhausted:
+                    out.complete_at = k
+                    self.proved |= {t.key for t in self.open_targets()}
+                    # a lasso's prefix is within the reachable depth, its loop is not bounded by it:
+                    # look a few times further (finding none still proves nothing)
+                    lasso_cap = min(self.max_depth, 2 * k + 4)
             if out.complete_at is None:
                 res.depth = k
-                for phase in ("a", "b"):
-                    self._hits(bmc, bmc.search(self.open_targets(), k, phase), k, phase)
+                with share.searching():
+                    for phase in ("a", "b"):
+                        self._hits(bmc, bmc.search(self.open_targets(), k, phase), k, phase)
             open_live = sorted({r for r, req in enumerate(self.ts.requests)
                                 if req.check in self.live_checks and req.check not in res.violations})
             if lasso_cap is not None and k > lasso_cap:
                 break
             if lasso is not None and k and open_live and (lasso_due(k) or k == lasso_cap):
                 out.lasso_depth = k
-                for r in open_live:
-                    if self.ts.requests[r].check in res.violations:
-                        continue
-                    got = lasso.search(r, k)
-                    if got is not None:
-                        self._lasso_hit(r, *got)
-            todo = self.open_targets() if due(k + 1) else []
-            if todo and ind.no_path(k + 1):
-                out.no_path_at = k + 1
-                for t in todo:
-                    self.proved.add(t.key)
-                    out.proved_k[t.key] = k + 1
-                todo = []
-            for t in todo:
-                if ind.step_holds(t, k + 1):
-                    self.proved.add(t.key)
-                    out.proved_k[t.key] = k + 1
-            if k in SPACER_AT and out.complete_at is None:
-                self._spacer(SPACER_AT[k])
+                with share.searching():
+                    for r in open_live:
+                        if self.ts.requests[r].check in res.violations:
+                            continue
+                        got = lasso.search(r, k)
+                        if got is not None:
+                            self._lasso_hit(r, *got)
+            self._induction(ind, k)
+            if k >= SPACER_FROM and out.complete_at is None:
+                self._spacer()
             if self._decided():
                 break
         res.complete = out.complete_at is not None
         self._lasso_tail(lasso)
+
+    def _induction(self, ind: Induction, k: int) -> None:
+        """k-induction at k+1 for the targets still open, within the provers' share of the time."""
+        out, share = self.run_, self.share
+        todo = self.open_targets() if due(k + 1) and share.credit("induction") > MIN_CAP else []
+        if not todo:
+            return
+        with share.proving("induction"):
+            if ind.no_path(k + 1, cap=min(STEP_CAP, share.credit("induction"))):
+                out.no_path_at = k + 1
+                for t in todo:
+                    self.proved.add(t.key)
+                    out.proved_k[t.key] = k + 1
+                return
+            for t in todo:
+                if share.credit("induction") <= MIN_CAP:
+                    return
+                if ind.step_holds(t, k + 1, cap=min(STEP_CAP, share.credit("induction"))):
+                    self.proved.add(t.key)
+                    out.proved_k[t.key] = k + 1
 
     def _lasso_tail(self, lasso: Lasso | None) -> None:
         """Liveness proved by exhausting the lassos up to a bound, when one is known.
@@ -203,18 +219,27 @@ class SmtEngine:
                         self._lasso_hit(r, *got)
         out.lasso_bound = bound
 
-    def _spacer(self, share: float) -> None:
-        """Once, after the shallow violations are found: Spacer on every target induction has not closed
-        (the liveness "pending" targets too: never pending proves the request)."""
+    def _spacer(self) -> None:
+        """Spacer on every target induction has not closed (the liveness "pending" targets too: never
+        pending proves the request), when the provers' credit allows a query of `spacer_cap` seconds.
+
+        A Spacer query cannot be resumed, so a failed one is retried later with twice the time: the
+        time lost to attempts that were too short is at most that of the one that succeeds."""
         todo = [t for t in self.open_targets() if t.kind != "terminal"]
-        if not todo:
+        if not todo or self.share.credit("spacer") < self.spacer_cap:
             return
         if self._spacer_ is None:
             self._spacer_ = Spacer(self.enc, self.budget)
+        cap = self.share.credit("spacer")
         for t in todo:
-            if self._spacer_.proves(t, share):
-                self.proved.add(t.key)
-                self.run_.proved_by_spacer.add(t.key)
+            left = self.share.credit("spacer")  # the round's targets share its credit
+            if left <= MIN_CAP:
+                break
+            with self.share.proving("spacer"):
+                if self._spacer_.proves(t, left):
+                    self.proved.add(t.key)
+                    self.run_.proved_by_spacer.add(t.key)
+        self.spacer_cap = 2 * cap
 
     def _decided(self) -> bool:
         """Nothing left that another depth could change."""

@@ -155,11 +155,11 @@ class Bmc:
         self.path = Unrolling(enc, "s", enc.init(enc.state("s", 0)), simple=False)
         self.simple = Unrolling(enc, "s", enc.init(enc.state("s", 0)), simple=True)
 
-    def exhausted(self, k: int) -> bool:
+    def exhausted(self, k: int, cap: float = EXHAUST_CAP) -> bool:
         """No loop-free path of k steps from the initial state (a query that does not finish within
         its cap says nothing: finding long loop-free paths gets hard long before they run out)."""
         self.simple.extend_to(k)
-        r = self.budget.solve(self.simple.solver, cap=EXHAUST_CAP)
+        r = self.budget.solve(self.simple.solver, cap=cap)
         if r == z3.unknown:
             self.simple.reset()
         return r == z3.unsat

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import z3
 
@@ -22,6 +24,46 @@ def ctrl_c() -> None:
     so that the handler in charge (the CLI's, which remembers it and stops after this model) runs."""
     signal.raise_signal(signal.SIGINT)
     raise KeyboardInterrupt  # a handler that did not raise: still stop this run
+
+
+class Share:
+    """Time split between looking for violations (BMC, lassos) and each way of proving there is none.
+
+    Why: one run must answer both "where is the shortest counterexample" and "why is there none",
+    without knowing which question the model poses. Giving either side a fixed share of --timeout
+    wastes it on the wrong question: proof attempts at every depth once made a violation that BMC
+    alone finds in 12 s take over 90 s. So each prover ("induction": exhaustion and k-induction;
+    "spacer") may spend what the search has spent, plus BASE seconds (cheap proofs of small models
+    are never held back): a verdict comes within about three times the time of the side that
+    decides it, whichever side that is. The provers do not share one credit: the cheap queries of
+    induction, tried at every depth, would otherwise leave Spacer none.
+    """
+
+    BASE = 3.0
+
+    def __init__(self) -> None:
+        self.search = 0.0
+        self.spent: dict[str, float] = {}
+
+    def credit(self, prover: str) -> float:
+        """Seconds `prover` may take now."""
+        return self.BASE + self.search - self.spent.get(prover, 0.0)
+
+    @contextmanager
+    def searching(self) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.search += time.perf_counter() - t
+
+    @contextmanager
+    def proving(self, prover: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.spent[prover] = self.spent.get(prover, 0.0) + time.perf_counter() - t
 
 
 class Stopped(Exception):

@@ -41,15 +41,15 @@ class Induction:
             self._bad[key] = bad_any(self.enc, tg, self.path.state(i))
         return self._bad[key]
 
-    def no_path(self, k: int) -> bool:
+    def no_path(self, k: int, cap: float = STEP_CAP) -> bool:
         """No loop-free path of k steps exists at all: every k-induction step holds trivially."""
         self.path.extend_to(k)
-        r = self.budget.solve(self.path.solver, cap=STEP_CAP)
+        r = self.budget.solve(self.path.solver, cap=cap)
         if r == z3.unknown:
             self.path.reset()
         return r == z3.unsat
 
-    def step_holds(self, tg: Target, k: int) -> bool:
+    def step_holds(self, tg: Target, k: int, cap: float = STEP_CAP) -> bool:
         """The induction step at k for this target (the caller has the base case from BMC)."""
         self.path.extend_to(k)
         solver = self.path.solver
@@ -58,7 +58,7 @@ class Induction:
             for i in range(k):
                 solver.add(z3.Not(self._bad_at(tg, i)))
             solver.add(self._bad_at(tg, k))
-            r = self.budget.solve(solver, cap=STEP_CAP)
+            r = self.budget.solve(solver, cap=cap)
         finally:
             solver.pop()
         if r == z3.unknown:

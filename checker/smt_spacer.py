@@ -55,14 +55,12 @@ class Spacer:
         fp.rule(self.reach(*ys), [self.reach(*xs), enc.domain(ys), *self.cons])
         return fp
 
-    def proves(self, tg: Target, share: float = 0.25) -> bool:
-        """True: the target is unreachable (Spacer found an inductive invariant, and it checks). It may
-        take `share` of the time left, at least QUERY_CAP seconds."""
+    def proves(self, tg: Target, cap: float = QUERY_CAP) -> bool:
+        """True: the target is unreachable (Spacer found an inductive invariant, and it checks). The
+        query may take `cap` seconds (less when the run's time is nearly up)."""
         self.budget.check()
         left = self.budget.left()
-        # a share of the time left (at least QUERY_CAP): Spacer is the only prover that can find a
-        # strengthening, so it gets a real share of --timeout; without one, QUERY_CAP
-        cap = QUERY_CAP if left is None else max(0.05, min(left, max(QUERY_CAP, share * left)))
+        cap = cap if left is None else max(0.05, min(left, cap))
         fp = self._fixedpoint()
         fp.set(timeout=int(cap * 1000))
         bad = bad_any(self.enc, tg, self.xs)

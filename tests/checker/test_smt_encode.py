@@ -234,9 +234,9 @@ def test_spacer_never_proves_a_reachable_target_after_a_timed_out_query() -> Non
     eng.make_targets()
     sp = Spacer(eng.enc, Budget(60, None))
     by_key = {t.key: t for t in eng.targets}
-    assert not sp.proves(by_key["check:counter_range"], share=0.0)  # may run out of its cap
-    assert not sp.proves(by_key["check:invariant"], share=0.0)
-    assert sp.proves(by_key["check:no_reentry"], share=0.0)  # and a true one still is proved
+    assert not sp.proves(by_key["check:counter_range"])  # may run out of its cap
+    assert not sp.proves(by_key["check:invariant"])
+    assert sp.proves(by_key["check:no_reentry"])  # and a true one still is proved
 
 
 def compile_ts(text: str) -> TransitionSystem:
