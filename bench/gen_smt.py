@@ -11,6 +11,7 @@ the explicit engine stores from N = 8 or so.
 - `cascade` (a violation at modest depth, on the PC pair): `deep` with 9 to 15 lines on a master in
   special fully nested mode and its slave, so nesting may go 15 frames deep; the state space grows
   with every line while the violation stays 3K+2 steps deep.
+- `cascade_safe`: `safe` on the PC pair.
 - `safe` (the property holds): handlers `eoi master; write log` behind interrupt gates (IF = 0
   from entry to the implicit iret), so frames never nest: `check max_nesting 1` holds. The
   explicit state space still grows with every line and raise (which edges are latched, raised,
@@ -48,14 +49,18 @@ def cascade_lines(n: int, b: int) -> tuple[list[str], list[str]]:
 def smt_family(kind: str, n: int, b: int, k: int = 3) -> str:
     """kind "deep": `check max_nesting k` (broken by the (k+1)-th nested frame); "safe": max_nesting 1;
     "cascade": deep on the PC pair (9 to 15 lines), where nesting can go 15 frames deep."""
-    if kind not in ("deep", "safe", "cascade"):
+    if kind not in ("deep", "safe", "cascade", "cascade_safe"):
         raise ValueError(kind)
-    if kind == "cascade":
+    if kind.startswith("cascade"):
         decls, eois = cascade_lines(n, b)
-        out = [f"# Z3 benchmark family 'cascade': {n} edge lines on two 8259As, each raised at most {b} times",
+        out = [f"# Z3 benchmark family '{kind}': {n} edge lines on two 8259As, each raised at most {b} times",
                *decls, "data log"]
-        out += [f"handler h{i} {{ sti; write log; {eoi} }}" for i, eoi in enumerate(eois)]
-        out.append(f"check max_nesting {k}")
+        if kind == "cascade":
+            out += [f"handler h{i} {{ sti; write log; {eoi} }}" for i, eoi in enumerate(eois)]
+            out.append(f"check max_nesting {k}")
+        else:
+            out += [f"handler h{i} {{ {eoi}; write log }}" for i, eoi in enumerate(eois)]
+            out.append("check max_nesting 1")
         return "\n".join(out) + "\n"
     out = [f"# Z3 benchmark family '{kind}': {n} edge lines, each raised at most {b} times", *edge_lines(n, b)]
     out.append("data log")

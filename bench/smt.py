@@ -3,7 +3,9 @@
 Two families from gen_smt.py, each size checked by `--engine explicit` and `--engine smt` in a
 fresh process with the same `--timeout` (and the default memory ceiling), one table:
 - `deep N B K`: `max_nesting K` is broken 3K+2 steps deep; BFS stores every shallower state first;
-- `safe N B`: `max_nesting 1` holds; explicit must store the whole space, the Z3 engine proves it.
+- `cascade N B K`: `deep` on the PC pair (master in special fully nested mode, 9 to 15 lines);
+- `safe N B` and `cascade_safe N B`: `max_nesting 1` holds; explicit must store the whole space,
+  the Z3 engine proves it.
 Columns: engine, verdict, the check's status and note (how it was proved, or why not), states
 stored (explicit) or BMC depth reached (smt), wall seconds of the process, peak MB (the engine's
 own figure: VmHWM of that process), and what stopped a search.
@@ -25,7 +27,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from gen_smt import smt_family  # noqa: E402
 
 SIZES = {"quick": [("deep", 4, 2, 3), ("safe", 4, 2, 0)],
-         "full": [("deep", 6, 2, 3), ("deep", 8, 2, 5), ("safe", 6, 3, 0), ("safe", 8, 3, 0)]}
+         "full": [("deep", 6, 2, 3), ("deep", 8, 2, 5), ("cascade", 15, 2, 3), ("safe", 6, 3, 0), ("safe", 8, 3, 0),
+                  ("cascade_safe", 15, 2, 0)]}
 
 
 def run(path: Path, engine: str, timeout: float) -> dict[str, object]:
@@ -58,10 +61,11 @@ def main() -> None:
         for kind, n, b, k in SIZES["quick" if args.quick else "full"]:
             path = Path(work, f"{kind}_{n}_{b}.irq")
             path.write_text(smt_family(kind, n, b, k or 3))
-            name = f"{kind} {n} lines x{b}" + (f", max_nesting {k}" if kind == "deep" else "")
+            name = f"{kind} {n} lines x{b}" + (f", max_nesting {k}" if kind in ("deep", "cascade") else "")
             for engine in ("explicit", "smt"):
                 d = run(path, engine, args.timeout)
-                size = f"{d['states']:,} states" if engine == "explicit" else f"depth {d['depth']}"
+                size = (f"{d['states']:,} states, BFS depth {d['depth']}" if engine == "explicit"
+                        else f"depth {d['depth']}")
                 smt = d.get("smt") or {}
                 z3 = f", z3 {smt['z3']}" if isinstance(smt, dict) and smt.get("z3") else ""
                 why = d["stopped"] or d["note"] or ""

@@ -76,7 +76,7 @@ class SmtEngine:
         self.proved: set[str] = set()
         self._spacer_: Spacer | None = None
         self.share = Share()
-        self.spacer_cap = SPACER_CAP  # seconds Spacer's next try gets at least (doubled after each failure)
+        self.spacer_cap: dict[str, float] = {}  # target key -> seconds of its next Spacer try (SPACER_CAP first)
 
     # ---- targets
     def make_targets(self) -> None:
@@ -221,25 +221,25 @@ class SmtEngine:
 
     def _spacer(self) -> None:
         """Spacer on every target induction has not closed (the liveness "pending" targets too: never
-        pending proves the request), when the provers' credit allows a query of `spacer_cap` seconds.
+        pending proves the request), as far as the provers' credit goes.
 
-        A Spacer query cannot be resumed, so a failed one is retried later with twice the time: the
-        time lost to attempts that were too short is at most that of the one that succeeds."""
-        todo = [t for t in self.open_targets() if t.kind != "terminal"]
-        if not todo or self.share.credit("spacer") < self.spacer_cap:
-            return
-        if self._spacer_ is None:
-            self._spacer_ = Spacer(self.enc, self.budget)
-        cap = self.share.credit("spacer")
+        A Spacer query cannot be resumed, so each target's failed try is retried later with twice
+        the time: the time lost to tries that were too short is at most that of the one that
+        succeeds. The cheapest tries go first, so one hard target does not starve the others."""
+        todo = sorted((t for t in self.open_targets() if t.kind != "terminal"),
+                      key=lambda t: self.spacer_cap.get(t.key, SPACER_CAP))
         for t in todo:
-            left = self.share.credit("spacer")  # the round's targets share its credit
-            if left <= MIN_CAP:
-                break
+            cap = self.spacer_cap.get(t.key, SPACER_CAP)
+            if self.share.credit("spacer") < cap:
+                return
+            if self._spacer_ is None:
+                self._spacer_ = Spacer(self.enc, self.budget)
             with self.share.proving("spacer"):
-                if self._spacer_.proves(t, left):
+                if self._spacer_.proves(t, cap):
                     self.proved.add(t.key)
                     self.run_.proved_by_spacer.add(t.key)
-        self.spacer_cap = 2 * cap
+                else:
+                    self.spacer_cap[t.key] = 2 * cap
 
     def _decided(self) -> bool:
         """Nothing left that another depth could change."""

@@ -44,6 +44,16 @@ class Spacer:
         self.xs, self.ys = enc.state("hx", 0), enc.state("hy", 0)
         self.reach = z3.Function("Reach", *[x.sort() for x in self.xs], z3.BoolSort())
         self.step, self.cons = enc.step(self.xs, self.ys, "h")
+        self.invariants: list[z3.BoolRef] = []  # certified: each holds in every reachable state
+
+    def _excluded(self, bad: z3.BoolRef) -> bool:
+        """An invariant already proved excludes every bad state (e.g. "at most one frame" excludes the
+        lowering's nesting bound): a proof without another Spacer query."""
+        if not self.invariants:
+            return False
+        s = z3.SolverFor("QF_BV")
+        s.add(*self.invariants, self.enc.domain(self.xs), bad)
+        return self.budget.solve(s, cap=QUERY_CAP) == z3.unsat
 
     def _fixedpoint(self) -> z3.Fixedpoint:
         enc, xs, ys = self.enc, self.xs, self.ys
@@ -61,9 +71,11 @@ class Spacer:
         self.budget.check()
         left = self.budget.left()
         cap = cap if left is None else max(0.05, min(left, cap))
+        bad = bad_any(self.enc, tg, self.xs)
+        if self._excluded(bad):
+            return True
         fp = self._fixedpoint()
         fp.set(timeout=int(cap * 1000))
-        bad = bad_any(self.enc, tg, self.xs)
         t = time.perf_counter()
         try:
             r = fp.query(z3.And(self.reach(*self.xs), bad))
@@ -74,7 +86,10 @@ class Spacer:
             return False
         finally:
             self.budget.solver_seconds += time.perf_counter() - t
-        return inv is not None and self._certified(inv, bad)
+        if inv is None or not self._certified(inv, bad):
+            return False
+        self.invariants.append(inv)
+        return True
 
     def _certified(self, inv: z3.BoolRef, bad: z3.BoolRef) -> bool:
         enc, xs, ys = self.enc, self.xs, self.ys
