@@ -350,8 +350,12 @@ def search_reduced(ts: TransitionSystem, the_plan: Plan, limits: Limits,
     out = ReducedOutcome(res, red)
     if res.violations:
         violated = [c for c in ts.checks if c in res.violations]
-        full = Explicit(replace(ts, checks=violated), limits, progress)
+        # the re-search shares the run's --timeout: it gets what the reduced search left of it
+        left = None if limits.timeout is None else max(1e-3, limits.timeout - (time.perf_counter() - t0))
+        full = Explicit(replace(ts, checks=violated), replace(limits, timeout=left), progress)
         again = full.run()
+        if left is not None and again.stopped_by.startswith("--timeout"):
+            again.stopped_by = f"--timeout {limits.timeout:g}s"
         judge_facts(full.ts, again)
         unproved: dict[str, str] = {}
         for c in violated:

@@ -320,3 +320,28 @@ def test_violation_the_unreduced_search_cannot_reach_under_a_limit_is_inconclusi
     assert on.check("max_nesting").status == off.check("max_nesting").status == "inconclusive"
     assert on.check("max_nesting").note.startswith("violated in the reduced state space, but the search for a "
                                                    "shortest counterexample stopped (--max-states 30000)")
+
+
+def test_the_unreduced_re_search_shares_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The re-search for a shortest trace once started with a fresh clock: `deep 8 x2 K5 --timeout 90`
+    ran 162 s. Here the reduced search is made to use up the whole --timeout before it returns its
+    violation; the re-search then has no time left, and the check is inconclusive, naming the limit."""
+    import sys
+    import time
+    sys.path.insert(0, sys_path_bench)
+    from gen_nested import nested_pic
+    text = nested_pic(5, 2).replace("check max_nesting 10", "check max_nesting 3")
+    slow_run = ReducedExplicit.run
+
+    def run(self: ReducedExplicit) -> object:
+        out = slow_run(self)
+        time.sleep(0.6)
+        return out
+
+    monkeypatch.setattr(ReducedExplicit, "run", run)
+    r = ircheck.check_source(text, timeout=0.5)
+    c = r.check("max_nesting")
+    assert c.status == "inconclusive" and not c.trace
+    assert c.note.endswith("stopped (--timeout 0.5s)"), c.note
+    monkeypatch.setattr(ReducedExplicit, "run", slow_run)
+    assert ircheck.check_source(text, timeout=60).check("max_nesting").status == "violated"
