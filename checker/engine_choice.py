@@ -23,18 +23,6 @@ from ircheck.result import CheckResult, Stats
 from ircheck.spec.ts import TransitionSystem
 
 AUTO_EXPLICIT_STATES = 5_000_000  # nested_pic(6, 2) (2.6 M states) stays explicit
-BYTES_PER_STATE = 100  # what a stored state costs the explicit engine (94 B measured on nested-PIC 6)
-
-
-def explicit_budget(max_memory_mb: float | None, budget: int = AUTO_EXPLICIT_STATES) -> int:
-    """The auto budget, smaller when the memory ceiling is low: explicit may fill half of what is left
-    under the ceiling, so that it stops on the budget (and Z3 takes over with the other half) rather
-    than on the ceiling, which would end the run inconclusive."""
-    from ircheck.sysinfo import default_memory_limit_mb, peak_rss_mb
-
-    ceiling = max_memory_mb or default_memory_limit_mb()
-    room = max(0.0, ceiling - peak_rss_mb()) * 1e6 / 2
-    return min(budget, max(1000, int(room / BYTES_PER_STATE)))
 
 
 def domain_bound(ts: TransitionSystem) -> int:
@@ -51,7 +39,6 @@ def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None
     reduction = reduction or DEFAULT
 
     bound = domain_bound(ts)
-    budget = explicit_budget(max_memory_mb, budget)
     if max_states is not None or bound <= budget:
         return run_engine(ts, "explicit", max_states, timeout, max_memory_mb, progress, reduction=reduction)
     t0 = time.perf_counter()

@@ -121,17 +121,3 @@ def test_auto_keeps_user_limits_on_explicit(tmp_path: Path) -> None:
     p.write_text(smt_family("deep", 4, 2))
     r = ircheck.check_file(p, max_states=100)
     assert r.stats.engine == "explicit" and r.stats.stopped_by == "--max-states 100"
-
-
-def test_auto_budget_follows_the_memory_ceiling() -> None:
-    """Under a low --max-memory, explicit must stop on the auto budget (Z3 then decides), not on the
-    ceiling (which ends the run inconclusive): the budget is half the room left, at 100 B a state."""
-    from ircheck.engine_choice import AUTO_EXPLICIT_STATES, explicit_budget
-    from ircheck.sysinfo import peak_rss_mb
-
-    assert explicit_budget(None) == AUTO_EXPLICIT_STATES  # the reference machine's default ceiling is ample
-    room = 200 - peak_rss_mb()
-    assert explicit_budget(200) == min(AUTO_EXPLICIT_STATES, max(1000, int(room * 1e6 / 2 / 100)))
-    assert explicit_budget(200) < AUTO_EXPLICIT_STATES
-    assert explicit_budget(1) == 1000  # already past the ceiling: a token budget, then Z3
-    assert explicit_budget(200, budget=2) == 2
