@@ -99,8 +99,9 @@ class Budget:
         """solver.check() within the budget: sat or unsat, else Stopped.
 
         cap: at most this many seconds for this call; a call that runs out of its cap (and not of
-        the whole budget) answers `unknown` instead of stopping the run (an induction step that
-        does not close quickly is tried again at a larger k)."""
+        the whole budget), or that Z3 gives up on, answers `unknown` instead of stopping the run: it
+        is a proof attempt, and "not proved this way" is all it can mean (an induction step that does
+        not close quickly is tried again at a larger k)."""
         self.check()
         left = self.left()
         if cap is not None and (left is None or cap < left):
@@ -120,8 +121,8 @@ class Budget:
             timed_out = left is not None and time.perf_counter() - t >= 0.95 * left - 0.01
             if not timed_out and why in ("canceled", "interrupted from keyboard", "interrupted"):
                 ctrl_c()
-            if timed_out and cap is not None:
-                return r
+            if cap is not None:
+                return r  # a capped query (a proof attempt) that ran out of its cap or gave up: not proved this way
             if timed_out:
                 raise Stopped(f"--timeout {self.timeout:g}s")
             self.check()
