@@ -64,6 +64,9 @@ def smt_stats_text(st: Stats, timings: bool = True) -> str:
     parts = [f"smt: BMC depth {smt.get('bmc_depth', st.depth)}"]
     if smt.get("k"):
         parts.append(f"k-induction up to k = {smt['k']}")
+    hou = smt.get("houdini")
+    if isinstance(hou, dict) and hou.get("invariants"):
+        parts.append(f"{hou['invariants']} auxiliary invariants (Houdini)")
     if smt.get("lasso_depth"):
         parts.append(f"lassos up to {smt['lasso_depth']} steps")
     if timings:

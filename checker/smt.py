@@ -12,7 +12,9 @@ One depth at a time, k = 0, 1, 2, ...:
 3. deadlock candidates (quiet states) are kept when no state that is not quiet
    can be reached from them (checker/liveness.py's definition);
 4. lassos of k steps for the liveness requests still open;
-5. k-induction at k+1 for every target still open (BMC has just cleared 0..k).
+5. k-induction at k+1 for every target still open (BMC has just cleared 0..k);
+   once plain induction has failed, strengthened by the invariants Houdini
+   proves (smt_lemmas), assumed in every state of the induction path.
 Verdicts: violated when found; holds only when every target of the check is
 proved unreachable (and the model bound and the lockdep facts are decided);
 else inconclusive with a note that says what is missing. Liveness is never
@@ -33,6 +35,7 @@ from ircheck.smt_bmc import EXHAUST_CAP, Bmc, Hit, Target, quiet_escapes
 from ircheck.smt_budget import Budget, Share, Stopped
 from ircheck.smt_encode import Encoding, Unsupported
 from ircheck.smt_induction import STEP_CAP, Induction, due
+from ircheck.smt_lemmas import Houdini
 from ircheck.smt_liveness import Lasso
 from ircheck.smt_liveness import due as lasso_due
 from ircheck.smt_spacer import QUERY_CAP as SPACER_CAP
@@ -42,6 +45,7 @@ from ircheck.sysinfo import peak_rss_mb
 
 SPACER_FROM = 4  # BMC depth from which Spacer is tried (a shallower violation is found first)
 MIN_CAP = 0.05  # seconds: a proof query given less is not worth starting
+HOUDINI_CAP = 2.0  # seconds for the first Houdini try (sampling included)
 DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
 
 
@@ -57,6 +61,8 @@ class SmtRun:
     no_path_at: int | None = None     # no loop-free path of this many steps from any state at all
     lasso_bound: int | None = None    # every lasso up to this length was searched, none is fair
     proved_by_spacer: set[str] = field(default_factory=set)  # target keys Spacer proved unreachable
+    invariants: int | None = None     # how many auxiliary invariants Houdini proved (None: none tried/found)
+    strengthened: set[str] = field(default_factory=set)  # target keys proved by induction with them
 
 
 class SmtEngine:
@@ -77,6 +83,8 @@ class SmtEngine:
         self._spacer_: Spacer | None = None
         self.share = Share()
         self.spacer_cap: dict[str, float] = {}  # target key -> seconds of its next Spacer try (SPACER_CAP first)
+        self.houdini: Houdini | None = None
+        self.houdini_cap = HOUDINI_CAP  # seconds of the next Houdini try, doubled after each one cut off
 
     # ---- targets
     def make_targets(self) -> None:
@@ -166,6 +174,7 @@ class SmtEngine:
                         if got is not None:
                             self._lasso_hit(r, *got)
             self._induction(ind, k)
+            self._strengthen(ind)
             if k >= SPACER_FROM and out.complete_at is None:
                 self._spacer()
             if self._decided():
@@ -186,12 +195,42 @@ class SmtEngine:
                     self.proved.add(t.key)
                     out.proved_k[t.key] = k + 1
                 return
-            for t in todo:
-                if share.credit("induction") <= MIN_CAP:
-                    return
-                if ind.step_holds(t, k + 1, cap=min(STEP_CAP, share.credit("induction"))):
-                    self.proved.add(t.key)
-                    out.proved_k[t.key] = k + 1
+            self._steps(ind, todo, k + 1)
+
+    def _steps(self, ind: Induction, todo: list[Target], k: int) -> None:
+        out, share = self.run_, self.share
+        for t in todo:
+            if share.credit("induction") <= MIN_CAP:
+                return
+            if ind.step_holds(t, k, cap=min(STEP_CAP, share.credit("induction"))):
+                self.proved.add(t.key)
+                out.proved_k[t.key] = k
+                if ind.lemmas is not None:
+                    out.strengthened.add(t.key)
+
+    def _strengthen(self, ind: Induction) -> None:
+        """Houdini's invariants for the induction path, once plain induction has failed at some k:
+        tried when its own credit allows the current cap, which doubles after each try cut off (each
+        try goes on from the candidates the last one left). Then the open targets are tried again
+        at the depth induction has reached."""
+        todo = self.open_targets()
+        cap = self.houdini_cap
+        if ind.lemmas is not None or not ind.path.k or not todo or self.share.credit("houdini") < cap:
+            return
+        left = self.budget.left()
+        if left is not None:
+            cap = min(cap, left)
+        with self.share.proving("houdini"):
+            if self.houdini is None:
+                self.houdini = Houdini(self.enc, self.budget)
+            lemmas = self.houdini.run(cap)
+        if lemmas is None:
+            self.houdini_cap *= 2
+            return
+        ind.strengthen(lemmas)
+        self.run_.invariants = len(lemmas)
+        with self.share.proving("induction"):
+            self._steps(ind, todo, ind.path.k)
 
     def _lasso_tail(self, lasso: Lasso | None) -> None:
         """Liveness proved by exhausting the lassos up to a bound, when one is known.
@@ -342,6 +381,9 @@ def run_smt(ts: TransitionSystem, timeout: float | None = None, max_memory_mb: f
         stats.smt["lasso_depth"] = run.lasso_depth
     if run.complete_at is not None:
         stats.smt["complete_at"] = run.complete_at
+    if eng.houdini is not None:
+        stats.smt["houdini"] = {"samples": eng.houdini.samples, "candidates": len(eng.houdini.cands or []),
+                                "rounds": eng.houdini.rounds, "invariants": run.invariants}
     return out, stats
 
 
@@ -409,6 +451,8 @@ def _proof_note(eng: SmtEngine, run: SmtRun, mine: list[Target], extra: list[Tar
     def how(targets: list[Target]) -> str:
         ks = [run.proved_k[t.key] for t in targets if t.key in run.proved_k]
         ways = [f"k-induction, k = {max(ks)}"] if ks else []
+        if ks and any(t.key in run.strengthened for t in targets):
+            ways[0] += f" with {run.invariants} auxiliary invariants (Houdini)"
         if any(t.key in run.proved_by_spacer for t in targets):
             ways.append("Spacer (IC3/PDR invariant)")
         return " and ".join(ways)

@@ -16,6 +16,7 @@ itself). Phase A (state targets) is queried before phase B at each depth.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import z3
@@ -101,15 +102,19 @@ class Hit:
 class Unrolling:
     """A path of steps over named states, with optional init and simple-path constraints."""
 
-    def __init__(self, enc: Encoding, prefix: str, start: z3.BoolRef | State | None, simple: bool) -> None:
+    def __init__(self, enc: Encoding, prefix: str, start: z3.BoolRef | State | None, simple: bool,
+                 each: Callable[[list[z3.BitVecRef]], z3.BoolRef] | None = None) -> None:
         self.enc = enc
         self.prefix = prefix
         self.solver = z3.SolverFor("QF_BV")
         self.simple = simple
+        self.each = each  # a constraint on every state of the path (k-induction's proved invariants)
         self.steps: list[Step] = []
         self.added: list[z3.BoolRef] = []  # every permanent constraint, to rebuild the solver
         s0 = enc.state(prefix, 0)
         self.add(enc.domain(s0))
+        if each is not None:
+            self.add(each(s0))
         if isinstance(start, tuple):
             self.add(enc.equal(s0, start))
         elif start is not None:
@@ -137,6 +142,8 @@ class Unrolling:
             step, cons = enc.step(a, b, f"{self.prefix}{self.k}")
             self.steps.append(step)
             self.add(enc.domain(b), *cons)
+            if self.each is not None:
+                self.add(self.each(b))
             if self.simple:
                 for i in range(self.k + 1):
                     self.add(enc.distinct(self.state(i), b))

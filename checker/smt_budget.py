@@ -33,10 +33,11 @@ class Share:
     without knowing which question the model poses. Giving either side a fixed share of --timeout
     wastes it on the wrong question: proof attempts at every depth once made a violation that BMC
     alone finds in 12 s take over 90 s. So each prover ("induction": exhaustion and k-induction;
-    "spacer") may spend what the search has spent, plus BASE seconds (cheap proofs of small models
-    are never held back): a verdict comes within about three times the time of the side that
-    decides it, whichever side that is. The provers do not share one credit: the cheap queries of
-    induction, tried at every depth, would otherwise leave Spacer none.
+    "houdini": the invariants that strengthen induction; "spacer") may spend what the search has
+    spent, plus BASE seconds (cheap proofs of small models are never held back): a verdict comes
+    within about four times the time of the side that decides it, whichever side that is. The
+    provers do not share one credit: the cheap queries of induction, tried at every depth, would
+    otherwise leave the others none.
     """
 
     BASE = 3.0

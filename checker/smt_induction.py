@@ -16,6 +16,7 @@ import z3
 from ircheck.smt_bmc import Target, Unrolling, bad_any
 from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding
+from ircheck.smt_lemmas import Lemmas
 
 STEP_CAP = 0.5  # seconds for one induction query: one that does not close quickly is retried at a larger k
 
@@ -34,6 +35,17 @@ class Induction:
         self.budget = budget
         self.path = Unrolling(enc, "i", None, simple=True)
         self._bad: dict[tuple[str, int], z3.BoolRef] = {}
+        self.lemmas: Lemmas | None = None
+
+    def strengthen(self, lemmas: Lemmas) -> None:
+        """From now on every state of the induction path satisfies the proved invariants (sound: they
+        hold in every reachable state, and the step only needs to exclude unreachable predecessors).
+        A fresh path, with its own state names: the old one's constraints cannot be taken back."""
+        self.lemmas = lemmas
+        k = self.path.k
+        self.path = Unrolling(self.enc, "j", None, simple=True, each=lemmas.at)
+        self._bad.clear()
+        self.path.extend_to(k)
 
     def _bad_at(self, tg: Target, i: int) -> z3.BoolRef:
         key = (tg.key, i)
