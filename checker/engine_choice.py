@@ -7,19 +7,22 @@ the states; when it is within `AUTO_EXPLICIT_STATES`, explicit runs with the
 user's limits and nothing else. Otherwise explicit runs with that many states
 as its own budget: when it finishes (or stops on a limit the user set: time,
 memory, --max-states, Ctrl-C), its answer stands; when it stops on the auto
-budget, the state space is beyond what BFS should store, and BMC + k-induction
-decide with the time that is left. `Stats.auto` says why the Z3 engine decided.
+budget, the state space is beyond what BFS should store: the violations BFS has
+found stand (their traces are shortest already), and BMC + k-induction decide
+the other checks with the time that is left. `Stats.auto` says why the Z3
+engine decided, and which checks explicit had decided.
 
 z3 is imported only on that fallback: a plain explicit run never loads it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
 
-from ircheck.result import CheckResult, Stats
+from ircheck.result import VIOLATED, CheckResult, Stats
 from ircheck.spec.ts import TransitionSystem
 
 AUTO_EXPLICIT_STATES = 5_000_000  # nested_pic(6, 2) (2.6 M states) stays explicit
@@ -45,15 +48,22 @@ def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None
     out, stats = run_engine(ts, "explicit", budget, timeout, max_memory_mb, progress, reduction=reduction)
     if stats.complete or stats.stopped_by != f"--max-states {budget}":
         return out, stats
+    # what BFS found before its budget ran out stands (a shortest trace, replayed): Z3 decides the rest
+    found = {c.name: c for c in out if c.status == VIOLATED}
+    rest = [c for c in ts.checks if c not in found]
+    if not rest:
+        return out, stats
     left = None if timeout is None else max(0.1, timeout - (time.perf_counter() - t0))
     from ircheck.smt import run_smt
-    out, smt_stats = run_smt(ts, left, max_memory_mb)
-    smt_stats.auto = (f"smt decided: the domains allow {_big(bound)} states and the explicit search stopped at "
-                      f"its auto budget of {budget:,} states ({stats.seconds:.1f} s)")
+    smt_out, smt_stats = run_smt(dataclasses.replace(ts, checks=rest), left, max_memory_mb)
+    by_name = {c.name: c for c in smt_out} | found
+    smt_stats.auto = (f"smt decided{' ' + ', '.join(rest) if found else ''}: the domains allow {_big(bound)} "
+                      f"states and the explicit search stopped at its auto budget of {budget:,} states "
+                      f"({stats.seconds:.1f} s)" + (f", having found {', '.join(found)} violated" if found else ""))
     smt_stats.states, smt_stats.transitions = stats.states, stats.transitions
     smt_stats.seconds += stats.seconds
     smt_stats.peak_mb = max(smt_stats.peak_mb, stats.peak_mb)
-    return out, smt_stats
+    return [by_name[c] for c in ts.checks], smt_stats
 
 
 def _big(n: int) -> str:

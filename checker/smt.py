@@ -223,7 +223,7 @@ class SmtEngine:
         with self.share.proving("houdini"):
             if self.houdini is None:
                 self.houdini = Houdini(self.enc, self.budget)
-            lemmas = self.houdini.run(cap)
+            lemmas = self.houdini.run(cap, sample_for=self.share.credit("houdini"))
         if lemmas is None:
             self.houdini_cap *= 2
             return

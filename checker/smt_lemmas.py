@@ -14,7 +14,8 @@ of the induction path.
    walks (the compiled successor function of the explicit engine).
 2. Candidates: "atom never holds" and "atoms a and b never hold together",
    for every atom never seen (together) in the samples. Atoms are `v == c` for
-   variables with small domains and "bit b of v is 1/0" for registers.
+   variables with small domains and "bit b of v is 1/0" for registers; other
+   variables (wide counters) get none.
 3. Houdini: drop the candidates false in the initial state; then, while some
    step leads from a state satisfying all remaining candidates to one that
    breaks some, drop those it breaks (read off Z3's model). What remains is
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import z3
@@ -41,7 +43,7 @@ MAX_REGISTER_BITS = 8    # power-of-two domains up to 2^this get one atom per bi
 BFS_SAMPLES = 4_000      # states sampled breadth-first from the initial state
 WALK_SAMPLES = 40_000    # then this many more along random walks (fewer false guesses: fewer Houdini rounds)
 WALK_LENGTH = 200
-SAMPLE_SECONDS = 5.0     # at most this long (once per run; Houdini's first cap may be shorter)
+SAMPLE_SECONDS = 5.0     # at most this long (once per run, at the first try)
 MAX_CANDIDATES = 6_000   # unary candidates first, then pairs: a bound on the solver's work
 
 
@@ -70,11 +72,13 @@ def atoms_of(sizes: list[int]) -> list[Atom]:
     return out
 
 
-def sample(ts_init: State, pk: Packing, succ: object, until: float | None = None, seed: int = 0) -> list[State]:
+Successors = Callable[[int, list[int], list[int]], int]  # codegen's succ(state, out, violations)
+
+
+def sample(ts_init: State, pk: Packing, succ: Successors, until: float | None = None, seed: int = 0) -> list[State]:
     """Reachable states: BFS_SAMPLES breadth-first, then random walks from states already seen, until
     the clock reads `until` (time.perf_counter) at the latest. Fewer samples only mean more guesses
     for Houdini to refute; the walks are seeded, so a run is reproducible."""
-    step = succ  # the compiled successor function: step(s, out, vio)
     init = pk.pack(ts_init)
     seen = {init}
     order = [init]
@@ -83,7 +87,7 @@ def sample(ts_init: State, pk: Packing, succ: object, until: float | None = None
         nxt = []
         for s in frontier:
             out: list[int] = []
-            step(s, out, [])  # type: ignore[operator]
+            succ(s, out, [])
             for t in out:
                 if t not in seen:
                     seen.add(t)
@@ -100,7 +104,7 @@ def sample(ts_init: State, pk: Packing, succ: object, until: float | None = None
         for _ in range(WALK_LENGTH):
             stale += 1
             out = []
-            step(s, out, [])  # type: ignore[operator]
+            succ(s, out, [])
             if not out:
                 break
             s = rng.choice(out)
@@ -219,7 +223,7 @@ class Houdini:
         self.cands = [c for c in candidates([v.size for v in ts.vars], states) if c.true_in(init)]
         self.active = list(range(len(self.cands)))
 
-    def run(self, cap: float) -> Lemmas | None:
+    def run(self, cap: float, sample_for: float = SAMPLE_SECONDS) -> Lemmas | None:
         """The maximal inductive subset of the candidates, or None when it was not reached within cap
         seconds of solving: a Houdini cut off has proved nothing yet.
 
@@ -229,7 +233,7 @@ class Houdini:
         t0 = time.perf_counter()
         if self.cands is None:
             left = self.budget.left()
-            self._guess(t0 + min(SAMPLE_SECONDS, left if left is not None else SAMPLE_SECONDS))
+            self._guess(t0 + min(sample_for, SAMPLE_SECONDS, left if left is not None else SAMPLE_SECONDS))
         assert self.cands is not None
         enc, budget, cands = self.enc, self.budget, self.cands
         b = enc.state("@hou", 1)

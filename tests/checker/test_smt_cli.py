@@ -121,3 +121,18 @@ def test_auto_keeps_user_limits_on_explicit(tmp_path: Path) -> None:
     p.write_text(smt_family("deep", 4, 2))
     r = ircheck.check_file(p, max_states=100)
     assert r.stats.engine == "explicit" and r.stats.stopped_by == "--max-states 100"
+
+
+def test_auto_keeps_what_explicit_found_before_its_budget() -> None:
+    """A violation BFS found before the auto budget stopped it stands as found (its trace is shortest);
+    Z3 decides only the other checks, and the report says which engine decided what."""
+    ts = compile_source(smt_family("deep", 4, 2, 1) + "check no_lost_irq\n")
+    ex, _ = run_auto(ts, None, None, None)
+    assert {c.name: c.status for c in ex} == {"max_nesting": "violated", "no_lost_irq": "violated"}
+    out, stats = run_auto(ts, None, 60, None, budget=60)
+    assert stats.engine == "smt"
+    assert stats.auto.startswith("smt decided max_nesting: ") and stats.auto.endswith(
+        ", having found no_lost_irq violated"), stats.auto
+    assert [c.name for c in out] == [c.name for c in ex]
+    assert [c.status for c in out] == ["violated", "violated"]
+    assert [len(c.trace) for c in out] == [len(c.trace) for c in ex]
