@@ -45,7 +45,7 @@ from ircheck.sysinfo import peak_rss_mb
 
 SPACER_FROM = 4  # BMC depth from which Spacer is tried (a shallower violation is found first)
 MIN_CAP = 0.05  # seconds: a proof query given less is not worth starting
-HOUDINI_CAP = 2.0  # seconds for the first Houdini try (sampling included)
+HOUDINI_CAP = 2.0  # seconds of solving for the first Houdini try (sampling has its own bound)
 DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
 
 
