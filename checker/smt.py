@@ -14,11 +14,15 @@ One depth at a time, k = 0, 1, 2, ...:
 4. lassos of k steps for the liveness requests still open;
 5. k-induction at k+1 for every target still open (BMC has just cleared 0..k);
    once plain induction has failed, strengthened by the invariants Houdini
-   proves (smt_lemmas), assumed in every state of the induction path.
+   proves (smt_lemmas), assumed in every state of the induction path;
+6. from depth SPACER_FROM, Spacer on the targets still open, and on the
+   liveness requests still open through liveness-to-safety (smt_l2s).
 Verdicts: violated when found; holds only when every target of the check is
 proved unreachable (and the model bound and the lockdep facts are decided);
-else inconclusive with a note that says what is missing. Liveness is never
-proved here except when its request can never be pending at all.
+else inconclusive with a note that says what is missing. A liveness request
+holds when it can never be pending, or when no fair loop keeps it pending
+(liveness-to-safety, or every lasso up to a bound searched) and no pending
+state is left without a fair step (its "terminal" target).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from ircheck.smt_bmc import EXHAUST_CAP, Bmc, Hit, Target, quiet_escapes
 from ircheck.smt_budget import Budget, Share, Stopped
 from ircheck.smt_encode import Encoding, Unsupported
 from ircheck.smt_induction import STEP_CAP, Induction, due
+from ircheck.smt_l2s import LoopProver
 from ircheck.smt_lemmas import Houdini
 from ircheck.smt_liveness import Lasso
 from ircheck.smt_liveness import due as lasso_due
@@ -46,6 +51,7 @@ from ircheck.sysinfo import peak_rss_mb
 SPACER_FROM = 4  # BMC depth from which Spacer is tried (a shallower violation is found first)
 MIN_CAP = 0.05  # seconds: a proof query given less is not worth starting
 HOUDINI_CAP = 2.0  # seconds of solving for the first Houdini try (sampling has its own bound)
+LOOP_TAIL_CAP = 12.0  # seconds: without --timeout, the last liveness-to-safety try per request
 DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
 
 
@@ -63,6 +69,7 @@ class SmtRun:
     proved_by_spacer: set[str] = field(default_factory=set)  # target keys Spacer proved unreachable
     invariants: int | None = None     # how many auxiliary invariants Houdini proved (None: none tried/found)
     strengthened: set[str] = field(default_factory=set)  # target keys proved by induction with them
+    no_loop: set[int] = field(default_factory=set)  # requests no fair loop keeps pending (smt_l2s)
 
 
 class SmtEngine:
@@ -81,6 +88,7 @@ class SmtEngine:
         self.found: set[str] = set()
         self.proved: set[str] = set()
         self._spacer_: Spacer | None = None
+        self._loops: LoopProver | None = None
         self.share = Share()
         self.spacer_cap: dict[str, float] = {}  # target key -> seconds of its next Spacer try (SPACER_CAP first)
         self.houdini: Houdini | None = None
@@ -116,6 +124,13 @@ class SmtEngine:
 
     def open_targets(self) -> list[Target]:
         return [t for t in self.targets if t.key not in self.found and t.key not in self.proved]
+
+    def open_live(self) -> list[int]:
+        """The liveness requests whose check is not violated and which may still have a fair loop."""
+        out = self.run_
+        return [r for r, req in enumerate(self.ts.requests)
+                if req.check in self.live_checks and req.check not in out.res.violations
+                and r not in out.no_loop and f"pending:{r}" not in self.proved]
 
     # ---- the run
     def run(self) -> SmtRun:
@@ -160,8 +175,7 @@ class SmtEngine:
                 with share.searching():
                     for phase in ("a", "b"):
                         self._hits(bmc, bmc.search(self.open_targets(), k, phase), k, phase)
-            open_live = sorted({r for r, req in enumerate(self.ts.requests)
-                                if req.check in self.live_checks and req.check not in res.violations})
+            open_live = self.open_live()
             if lasso_cap is not None and k > lasso_cap:
                 break
             if lasso is not None and k and open_live and (lasso_due(k) or k == lasso_cap):
@@ -175,12 +189,13 @@ class SmtEngine:
                             self._lasso_hit(r, *got)
             self._induction(ind, k)
             self._strengthen(ind)
-            if k >= SPACER_FROM and out.complete_at is None:
+            if k >= SPACER_FROM:
                 self._spacer()
             if self._decided():
                 break
         res.complete = out.complete_at is not None
         self._lasso_tail(lasso)
+        self._loop_tail()
 
     def _induction(self, ind: Induction, k: int) -> None:
         """k-induction at k+1 for the targets still open, within the provers' share of the time."""
@@ -245,8 +260,7 @@ class SmtEngine:
             return
         bound = (len(ts.groups) + 2) * out.no_path_at
         for k in range(max(1, out.lasso_depth + 1), bound + 1):
-            open_live = [r for r, req in enumerate(ts.requests)
-                         if req.check in self.live_checks and req.check not in out.res.violations]
+            open_live = self.open_live()
             if not open_live:
                 return
             self.budget.check()
@@ -258,27 +272,70 @@ class SmtEngine:
                         self._lasso_hit(r, *got)
         out.lasso_bound = bound
 
+    def _loop_tail(self) -> None:
+        """Liveness-to-safety for the requests still open once nothing else is left to do (BMC and
+        the lassos are done, or the depth limit is reached): each query retried with a doubling
+        cap, within --timeout; without one, up to LOOP_TAIL_CAP seconds a query, so that a run
+        without a time limit still ends."""
+        if any(t.kind != "terminal" for t in self.open_targets()):
+            return  # a safety target still open: the run ended on a limit, not for want of work
+        while True:
+            todo = self.open_live()
+            if not todo:
+                return
+            if self._loops is None:
+                self._loops = LoopProver(self.enc, self.budget)
+            caps = [self.spacer_cap.get(_key(r), SPACER_CAP) for r in todo]
+            if self.budget.left() is None and min(caps) > LOOP_TAIL_CAP:
+                return
+            for r, cap in zip(todo, caps, strict=True):
+                self.budget.check()
+                if self._loops.proves(r, cap):
+                    self.run_.no_loop.add(r)
+                else:
+                    self.spacer_cap[_key(r)] = 2 * cap
+            for t in self.open_targets():  # the waiting states with no fair step, now that they matter
+                if t.request in self.run_.no_loop:
+                    self._spacer_prove(t, self.spacer_cap.get(t.key, SPACER_CAP))
+
+    def _spacer_prove(self, t: Target, cap: float) -> bool:
+        if self._spacer_ is None:
+            self._spacer_ = Spacer(self.enc, self.budget)
+        if self._spacer_.proves(t, cap):
+            self.proved.add(t.key)
+            self.run_.proved_by_spacer.add(t.key)
+            return True
+        return False
+
     def _spacer(self) -> None:
         """Spacer on every target induction has not closed (the liveness "pending" targets too: never
-        pending proves the request), as far as the provers' credit goes.
+        pending proves the request), and on every liveness request still open through
+        liveness-to-safety ("loop:r"), as far as the provers' credit goes. A request's "terminal"
+        target is tried once no fair loop is left for it (before, its proof would decide nothing).
 
         A Spacer query cannot be resumed, so each target's failed try is retried later with twice
         the time: the time lost to tries that were too short is at most that of the one that
         succeeds. The cheapest tries go first, so one hard target does not starve the others."""
-        todo = sorted((t for t in self.open_targets() if t.kind != "terminal"),
-                      key=lambda t: self.spacer_cap.get(t.key, SPACER_CAP))
+        out = self.run_
+        todo: list[Target | int] = [t for t in self.open_targets()
+                                    if t.kind != "terminal" or t.request in out.no_loop]
+        todo += self.open_live()
+        todo.sort(key=lambda t: self.spacer_cap.get(_key(t), SPACER_CAP))
         for t in todo:
-            cap = self.spacer_cap.get(t.key, SPACER_CAP)
+            key = _key(t)
+            cap = self.spacer_cap.get(key, SPACER_CAP)
             if self.share.credit("spacer") < cap:
                 return
-            if self._spacer_ is None:
-                self._spacer_ = Spacer(self.enc, self.budget)
             with self.share.proving("spacer"):
-                if self._spacer_.proves(t, cap):
-                    self.proved.add(t.key)
-                    self.run_.proved_by_spacer.add(t.key)
-                else:
-                    self.spacer_cap[t.key] = 2 * cap
+                if isinstance(t, int):
+                    if self._loops is None:
+                        self._loops = LoopProver(self.enc, self.budget)
+                    if self._loops.proves(t, cap):
+                        out.no_loop.add(t)
+                        continue
+                elif self._spacer_prove(t, cap):
+                    continue
+            self.spacer_cap[key] = 2 * cap
 
     def _decided(self) -> bool:
         """Nothing left that another depth could change."""
@@ -287,7 +344,7 @@ class SmtEngine:
             return True  # the bound and the facts only matter to a check that might hold
         if self.open_targets():
             return False
-        return all(c in res.violations for c in self.live_checks)
+        return not self.open_live()
 
     def _hits(self, bmc: Bmc, hits: list[Hit], k: int, phase: str) -> None:
         ts, res = self.ts, self.run_.res
@@ -351,6 +408,22 @@ class SmtEngine:
         path = [pack(s) for s in states[: start + 1]]
         cycle = [pack(s) for s in states[start:]]
         res.violations[req.check] = RawViolation(req.check, req.message, path, None, cycle, req.line)
+
+
+def _how(run: SmtRun, targets: list[Target]) -> str:
+    """Which provers closed these targets."""
+    ks = [run.proved_k[t.key] for t in targets if t.key in run.proved_k]
+    ways = [f"k-induction, k = {max(ks)}"] if ks else []
+    if ks and any(t.key in run.strengthened for t in targets):
+        ways[0] += f" with {run.invariants} auxiliary invariants (Houdini)"
+    if any(t.key in run.proved_by_spacer for t in targets):
+        ways.append("Spacer (IC3/PDR invariant)")
+    return " and ".join(ways)
+
+
+def _key(t: Target | int) -> str:
+    """A Spacer job's key: a target's, or "loop:r" for request r's liveness-to-safety query."""
+    return f"loop:{t}" if isinstance(t, int) else t.key
 
 
 def z3_version() -> str:
@@ -426,10 +499,12 @@ def _missing(eng: SmtEngine, run: SmtRun, name: str, mine: list[Target], facts_o
              why: str) -> str:
     """Why `name` cannot be called "holds" ("" when it can)."""
     if name in eng.live_checks:
-        pend = [t for t in mine if t.kind == "pending"]
-        if not all(t.key in eng.proved for t in pend) and run.lasso_bound is None:
-            return (f"no fair lasso of up to {run.lasso_depth} steps, but the Z3 engine cannot prove that none "
-                    f"exists (use --engine explicit)")
+        looping = [t for t in mine if t.kind == "pending" and t.key not in eng.proved
+                   and t.request not in run.no_loop]
+        if looping and run.lasso_bound is None:
+            reason = run.res.stopped_by or "liveness-to-safety did not close"
+            return (f"no fair lasso of up to {run.lasso_depth} steps, but the Z3 engine did not prove that none "
+                    f"exists ({reason}; --engine explicit decides it where the states fit)")
     open_ = [t for t in mine if t.key not in eng.proved and t.kind != "pending"]
     if open_:
         if any(t.kind == "quiet" for t in open_) and run.undecided_quiet:
@@ -446,18 +521,15 @@ def _proof_note(eng: SmtEngine, run: SmtRun, mine: list[Target], extra: list[Tar
     if any(t.kind == "terminal" for t in mine) and run.lasso_bound is not None:
         return (f"proved: no fair lasso of up to {run.lasso_bound} steps, and no loop-free path is longer "
                 f"than {(run.no_path_at or 1) - 1} steps")
+    if any(t.kind == "pending" and t.request in run.no_loop for t in mine):
+        loops = "proved: no fair loop keeps a request waiting (liveness-to-safety, Spacer invariant)"
+        if run.complete_at is not None:
+            return f"{loops}; every reachable state was checked for one waiting with no fair step"
+        rest = [t for t in mine if t.kind != "pending"]
+        return f"{loops}; no request waits with no fair step: " + (_how(run, rest) or "nothing can break it")
     if run.complete_at is not None:
         return f"proved: no loop-free path of {run.complete_at} steps, every reachable state was checked"
-    def how(targets: list[Target]) -> str:
-        ks = [run.proved_k[t.key] for t in targets if t.key in run.proved_k]
-        ways = [f"k-induction, k = {max(ks)}"] if ks else []
-        if ks and any(t.key in run.strengthened for t in targets):
-            ways[0] += f" with {run.invariants} auxiliary invariants (Houdini)"
-        if any(t.key in run.proved_by_spacer for t in targets):
-            ways.append("Spacer (IC3/PDR invariant)")
-        return " and ".join(ways)
-
-    own, side = how(mine), how(extra)
+    own, side = _how(run, mine), _how(run, extra)
     if not own and not side:
         return "nothing in the model can break it"
     if not own:

@@ -119,7 +119,7 @@ def explicit_status(ts: TransitionSystem) -> dict[str, str]:
     return {r.name: r.status for r in out}
 
 
-def test_starvation_lasso_and_inconclusive_when_none() -> None:
+def test_starvation_lasso_proof_and_inconclusive_when_unproved(monkeypatch: pytest.MonkeyPatch) -> None:
     """A request pending while a CPU spins for ever without delivering it: a lasso of one step."""
     spin = Transition(Label("cpu0", "spin", 1, 0), TRUE, (), group="cpu0", fair=("cpu0",))
     deliver = Transition(Label("cpu0", "take", 2, 0), Eq(V(0), C(1)), ((0, C(0)),), group="cpu0", fair=("cpu0",))
@@ -132,12 +132,17 @@ def test_starvation_lasso_and_inconclusive_when_none() -> None:
     assert r.status("no_starvation") == VIOLATED and loop is not None
     assert states[loop] == states[-1] == (1,) and 1 not in steps[loop:]  # pending, never delivered
     assert explicit_status(ts) == {"no_starvation": VIOLATED}
-    # without the spin, the only CPU step delivers: explicit says holds, Z3 cannot prove it
-    ts2 = TransitionSystem([Var("p", 2)], [deliver, raise_], requests=[req], checks=["no_starvation"],
+    # without the spin, the only CPU step delivers: explicit says holds, liveness-to-safety proves it
+    req2 = Request("no_starvation", "r", Eq(V(0), C(1)), frozenset({0}), "starved", 3)
+    ts2 = TransitionSystem([Var("p", 2)], [deliver, raise_], requests=[req2], checks=["no_starvation"],
                            groups=("cpu0",))
     assert explicit_status(ts2) == {"no_starvation": HOLDS}
     r2 = Smt(ts2, max_depth=6)
-    assert r2.status("no_starvation") == INCONCLUSIVE and "cannot prove" in r2.note("no_starvation")
+    assert r2.status("no_starvation") == HOLDS and "liveness-to-safety" in r2.note("no_starvation")
+    # a lasso bound alone is not a proof: without liveness-to-safety the check stays open
+    monkeypatch.setattr("ircheck.smt_l2s.LoopProver.proves", lambda *a, **k: False)
+    r3 = Smt(ts2, max_depth=6)
+    assert r3.status("no_starvation") == INCONCLUSIVE and "did not prove" in r3.note("no_starvation")
 
 
 def test_bound_transition_makes_everything_else_inconclusive() -> None:

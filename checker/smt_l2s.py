@@ -1,0 +1,130 @@
+"""Liveness proofs: no fair lasso exists, by liveness-to-safety (Biere, Artho, Schuppan 2002) and Spacer.
+
+Lasso BMC (smt_liveness) finds fair loops but can never show that there is
+none. Liveness-to-safety turns "no fair loop on which request r stays pending"
+into the unreachability of a bad state in a larger system, which a safety
+prover can settle. The larger system runs the model and, at a step of its
+choosing, saves a copy of the current state; from then on every step must keep
+r pending and undelivered (the loop's "stay" condition of smt_liveness), and
+flags record what the loop has done for each fairness group (moved; and for a
+weak group "was disabled somewhere", for a strong one "was enabled somewhere").
+Bad: the current state equals the saved copy and every group is served
+(weak: moved or disabled somewhere; strong: moved or disabled everywhere), i.e.
+the steps since the save form exactly the loop Lasso.search looks for. So the
+bad state is reachable iff a fair lasso exists, of any length.
+
+Spacer (CHC) proves it unreachable over the relation Reach(x, saved, flags); as
+in smt_spacer, its invariant is checked again by a plain solver (initial
+state, each of the three rules, the bad state) before "no loop" is believed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import z3
+
+from ircheck.smt_budget import Budget, ctrl_c
+from ircheck.smt_encode import Encoding
+
+QUERY_CAP = 3.0  # seconds of the first try per request (then doubled, as Spacer's safety targets)
+
+
+class LoopProver:
+    """One request at a time: `proves(r, cap)` is True when no fair loop keeps r pending."""
+
+    def __init__(self, enc: Encoding, budget: Budget) -> None:
+        self.enc = enc
+        self.budget = budget
+        ts = enc.ts
+        self.groups = list(ts.groups)
+        self.members = {g: [ti for ti, t in enumerate(ts.transitions) if g in t.fair] for g in self.groups}
+        self.xs, self.ys = enc.state("lx", 0), enc.state("ly", 0)
+        self.saved = enc.state("lsv", 0)
+        nflags = 1 + 2 * len(self.groups)  # [saved?] + per group [moved, weak: off seen / strong: on seen]
+        self.f0 = [z3.Bool(f"lf0_{i}") for i in range(nflags)]
+        self.step, self.cons = enc.step(self.xs, self.ys, "l2s")
+
+    def _pieces(self, r: int) -> tuple[z3.BoolRef, list[z3.BoolRef], list[z3.BoolRef]]:
+        """For the step from xs: r stays pending and undelivered; per group: it moved; it is disabled
+        (weak) / enabled (strong) in xs."""
+        enc, ts, xs, fired = self.enc, self.enc.ts, self.xs, self.step.fired
+        req = ts.requests[r]
+        stay = z3.And(enc.cond(req.pending, xs), *[z3.Not(fired[d]) for d in sorted(req.delivers)])
+        moved = [z3.Or([fired[ti] for ti in self.members[g]]) for g in self.groups]
+        seen = []
+        for g in self.groups:
+            on = enc.enabled_any(self.members[g], xs)
+            seen.append(on if g in ts.strong else z3.Not(on))
+        return stay, moved, seen
+
+    def _rules(self, r: int) -> tuple[list[z3.ExprRef], list[tuple[list[z3.ExprRef], list[z3.BoolRef]]], z3.BoolRef]:
+        """(initial arguments, [(post-state arguments, body) for each step rule], bad) of the Horn
+        system; pre-state arguments are always xs + saved + f0."""
+        enc, xs, ys, sv, f0 = self.enc, self.xs, self.ys, self.saved, self.f0
+        stay, moved, seen = self._pieces(r)
+        no = z3.BoolVal(False)
+        init = [*xs, *[z3.BitVecVal(0, x.size()) for x in xs], *[no] * len(f0)]
+        fresh: list[z3.ExprRef] = [z3.BoolVal(True)]
+        acc: list[z3.ExprRef] = [z3.BoolVal(True)]
+        for gi in range(len(self.groups)):
+            fresh += [moved[gi], seen[gi]]
+            acc += [z3.Or(f0[1 + 2 * gi], moved[gi]), z3.Or(f0[2 + 2 * gi], seen[gi])]
+        step = [enc.domain(ys), *self.cons]
+        rules = [([*ys, *sv, *f0], [z3.Not(f0[0]), *step]),        # run on, nothing saved
+                 ([*ys, *xs, *fresh], [z3.Not(f0[0]), stay, *step]),  # save this state, the loop starts
+                 ([*ys, *sv, *acc], [f0[0], stay, *step])]            # the loop goes on
+        fair = []
+        for gi, g in enumerate(self.groups):
+            m, s = f0[1 + 2 * gi], f0[2 + 2 * gi]
+            fair.append(z3.Or(m, z3.Not(s)) if g in enc.ts.strong else z3.Or(m, s))
+        bad = z3.And(f0[0], enc.same(xs, sv), *fair)
+        return init, rules, bad
+
+    def proves(self, r: int, cap: float = QUERY_CAP) -> bool:
+        self.budget.check()
+        left = self.budget.left()
+        cap = cap if left is None else max(0.05, min(left, cap))
+        enc, xs, sv, f0 = self.enc, self.xs, self.saved, self.f0
+        init, rules, bad = self._rules(r)
+        pre = [*xs, *sv, *f0]
+        reach = z3.Function(f"Loop{r}", *[a.sort() for a in pre], z3.BoolSort())
+        fp = z3.Fixedpoint()
+        fp.set(engine="spacer")
+        fp.register_relation(reach)
+        fp.declare_var(*xs, *self.ys, *sv, *f0, *([self.step.sel] if self.step.sel is not None else []))
+        fp.rule(reach(*init), [enc.init(xs)])
+        for post, body in rules:
+            fp.rule(reach(*post), [reach(*pre), *body])
+        fp.set(timeout=int(cap * 1000))
+        t = time.perf_counter()
+        try:
+            res = fp.query(z3.And(reach(*pre), bad))
+            cover = fp.get_cover_delta(-1, reach) if res == z3.unsat else None
+        except z3.Z3Exception:  # "canceled" on its timeout (or on Ctrl-C, which Z3 catches), or a limit
+            if time.perf_counter() - t < 0.9 * cap:
+                ctrl_c()
+            return False
+        finally:
+            self.budget.solver_seconds += time.perf_counter() - t
+        return cover is not None and self._certified(cover, init, rules, bad)
+
+    def _certified(self, cover: z3.ExprRef, init: list[z3.ExprRef],
+                   rules: list[tuple[list[z3.ExprRef], list[z3.BoolRef]]], bad: z3.BoolRef) -> bool:
+        """Spacer's invariant, over the relation's arguments, holds initially, is kept by every rule
+        and excludes the bad state: checked by a plain solver, so a Spacer bug costs a proof only."""
+        enc, xs = self.enc, self.xs
+        pre = [*xs, *self.saved, *self.f0]
+
+        def inv(args: list[z3.ExprRef]) -> z3.BoolRef:
+            return z3.substitute_vars(cover, *args)
+
+        obligations = [z3.And(enc.init(xs), z3.Not(inv(init))),
+                       z3.And(inv(pre), enc.domain(xs), bad)]
+        obligations += [z3.And(inv(pre), enc.domain(xs), *body, z3.Not(inv(post))) for post, body in rules]
+        for f in obligations:
+            s = z3.SolverFor("QF_BV")
+            s.add(f)
+            if self.budget.solve(s, cap=QUERY_CAP) != z3.unsat:
+                return False
+        return True
