@@ -10,7 +10,8 @@ strongly connected component:
 The other shape, a pending state where no fair step is enabled at all, is the
 "terminal" target of the BMC (smt_bmc). The loop may revisit states (a fair
 loop may need to), so this unrolling has no simple-path constraints, and it
-proves nothing: finding no lasso up to depth N leaves the check inconclusive.
+proves nothing: finding no lasso up to depth N leaves the check inconclusive
+(the proof that none exists is smt_l2s's).
 """
 
 from __future__ import annotations
