@@ -283,20 +283,24 @@ class SmtEngine:
             todo = self.open_live()
             if not todo:
                 return
-            if self._loops is None:
-                self._loops = LoopProver(self.enc, self.budget)
             caps = [self.spacer_cap.get(_key(r), SPACER_CAP) for r in todo]
             if self.budget.left() is None and min(caps) > LOOP_TAIL_CAP:
                 return
             for r, cap in zip(todo, caps, strict=True):
                 self.budget.check()
-                if self._loops.proves(r, cap):
-                    self.run_.no_loop.add(r)
-                else:
+                if not self._loop_prove(r, cap):
                     self.spacer_cap[_key(r)] = 2 * cap
             for t in self.open_targets():  # the waiting states with no fair step, now that they matter
                 if t.request in self.run_.no_loop:
                     self._spacer_prove(t, self.spacer_cap.get(t.key, SPACER_CAP))
+
+    def _loop_prove(self, r: int, cap: float) -> bool:
+        if self._loops is None:
+            self._loops = LoopProver(self.enc, self.budget)
+        if self._loops.proves(r, cap):
+            self.run_.no_loop.add(r)
+            return True
+        return False
 
     def _spacer_prove(self, t: Target, cap: float) -> bool:
         if self._spacer_ is None:
@@ -327,13 +331,7 @@ class SmtEngine:
             if self.share.credit("spacer") < cap:
                 return
             with self.share.proving("spacer"):
-                if isinstance(t, int):
-                    if self._loops is None:
-                        self._loops = LoopProver(self.enc, self.budget)
-                    if self._loops.proves(t, cap):
-                        out.no_loop.add(t)
-                        continue
-                elif self._spacer_prove(t, cap):
+                if self._loop_prove(t, cap) if isinstance(t, int) else self._spacer_prove(t, cap):
                     continue
             self.spacer_cap[key] = 2 * cap
 

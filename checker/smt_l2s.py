@@ -20,12 +20,12 @@ state, each of the three rules, the bad state) before "no loop" is believed.
 
 from __future__ import annotations
 
-import time
-
 import z3
 
-from ircheck.smt_budget import Budget, ctrl_c
+from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding
+from ircheck.smt_liveness import group_members, waits
+from ircheck.smt_spacer import all_unsat, query_cover
 
 QUERY_CAP = 3.0  # seconds of the first try per request (then doubled, as Spacer's safety targets)
 
@@ -36,9 +36,8 @@ class LoopProver:
     def __init__(self, enc: Encoding, budget: Budget) -> None:
         self.enc = enc
         self.budget = budget
-        ts = enc.ts
-        self.groups = list(ts.groups)
-        self.members = {g: [ti for ti, t in enumerate(ts.transitions) if g in t.fair] for g in self.groups}
+        self.groups = list(enc.ts.groups)
+        self.members = group_members(enc.ts)
         self.xs, self.ys = enc.state("lx", 0), enc.state("ly", 0)
         self.saved = enc.state("lsv", 0)
         nflags = 1 + 2 * len(self.groups)  # [saved?] + per group [moved, weak: off seen / strong: on seen]
@@ -49,8 +48,7 @@ class LoopProver:
         """For the step from xs: r stays pending and undelivered; per group: it moved; it is disabled
         (weak) / enabled (strong) in xs."""
         enc, ts, xs, fired = self.enc, self.enc.ts, self.xs, self.step.fired
-        req = ts.requests[r]
-        stay = z3.And(enc.cond(req.pending, xs), *[z3.Not(fired[d]) for d in sorted(req.delivers)])
+        stay = waits(enc, r, xs, fired)
         moved = [z3.Or([fired[ti] for ti in self.members[g]]) for g in self.groups]
         seen = []
         for g in self.groups:
@@ -83,8 +81,6 @@ class LoopProver:
 
     def proves(self, r: int, cap: float = QUERY_CAP) -> bool:
         self.budget.check()
-        left = self.budget.left()
-        cap = cap if left is None else max(0.05, min(left, cap))
         enc, xs, sv, f0 = self.enc, self.xs, self.saved, self.f0
         init, rules, bad = self._rules(r)
         pre = [*xs, *sv, *f0]
@@ -96,17 +92,7 @@ class LoopProver:
         fp.rule(reach(*init), [enc.init(xs)])
         for post, body in rules:
             fp.rule(reach(*post), [reach(*pre), *body])
-        fp.set(timeout=int(cap * 1000))
-        t = time.perf_counter()
-        try:
-            res = fp.query(z3.And(reach(*pre), bad))
-            cover = fp.get_cover_delta(-1, reach) if res == z3.unsat else None
-        except z3.Z3Exception:  # "canceled" on its timeout (or on Ctrl-C, which Z3 catches), or a limit
-            if time.perf_counter() - t < 0.9 * cap:
-                ctrl_c()
-            return False
-        finally:
-            self.budget.solver_seconds += time.perf_counter() - t
+        cover = query_cover(fp, z3.And(reach(*pre), bad), reach, self.budget, cap)
         return cover is not None and self._certified(cover, init, rules, bad)
 
     def _certified(self, cover: z3.ExprRef, init: list[z3.ExprRef],
@@ -119,12 +105,7 @@ class LoopProver:
         def inv(args: list[z3.ExprRef]) -> z3.BoolRef:
             return z3.substitute_vars(cover, *args)
 
-        obligations = [z3.And(enc.init(xs), z3.Not(inv(init))),
-                       z3.And(inv(pre), enc.domain(xs), bad)]
-        obligations += [z3.And(inv(pre), enc.domain(xs), *body, z3.Not(inv(post))) for post, body in rules]
-        for f in obligations:
-            s = z3.SolverFor("QF_BV")
-            s.add(f)
-            if self.budget.solve(s, cap=QUERY_CAP) != z3.unsat:
-                return False
-        return True
+        return all_unsat(self.budget, [z3.And(enc.init(xs), z3.Not(inv(init))),
+                                       z3.And(inv(pre), enc.domain(xs), bad),
+                                       *[z3.And(inv(pre), enc.domain(xs), *body, z3.Not(inv(post)))
+                                         for post, body in rules]])

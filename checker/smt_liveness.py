@@ -21,8 +21,20 @@ import z3
 from ircheck.smt_bmc import Unrolling
 from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding, State
+from ircheck.spec.ts import TransitionSystem
 
 QUERY_CAP = 1.0  # seconds per lasso query: one not answered in time counts as "none found" (proves nothing)
+
+
+def group_members(ts: TransitionSystem) -> dict[str, list[int]]:
+    """Fairness group -> the transitions that count as its moves."""
+    return {g: [ti for ti, t in enumerate(ts.transitions) if g in t.fair] for g in ts.groups}
+
+
+def waits(enc: Encoding, r: int, s: list[z3.BitVecRef], fired: list[z3.BoolRef]) -> z3.BoolRef:
+    """Request r is pending in state s and the step from s does not deliver it (a loop step)."""
+    req = enc.ts.requests[r]
+    return z3.And(enc.cond(req.pending, s), *[z3.Not(fired[d]) for d in sorted(req.delivers)])
 
 
 def due(k: int) -> bool:
@@ -40,8 +52,7 @@ class Lasso:
         self.enc = enc
         self.budget = budget
         self.path = Unrolling(enc, "l", enc.init(enc.state("l", 0)), simple=False)
-        ts = enc.ts
-        self.members = {g: [ti for ti, t in enumerate(ts.transitions) if g in t.fair] for g in ts.groups}
+        self.members = group_members(enc.ts)
         self._cache: dict[tuple[str, int, object], z3.BoolRef] = {}
 
     def _piece(self, kind: str, i: int, key: object) -> z3.BoolRef:
@@ -51,8 +62,7 @@ class Lasso:
         enc, s = self.enc, self.path.state(i)
         fired = self.path.steps[i].fired
         if kind == "stay":  # request `key` pending in state i and step i does not deliver it
-            req = enc.ts.requests[key]  # type: ignore[index]
-            got = z3.And(enc.cond(req.pending, s), *[z3.Not(fired[d]) for d in sorted(req.delivers)])
+            got = waits(enc, key, s, fired)  # type: ignore[arg-type]
         elif kind == "moved":  # step i belongs to group `key`
             got = z3.Or([fired[ti] for ti in self.members[key]])  # type: ignore[index]
         else:  # "off": group `key` has no enabled step in state i

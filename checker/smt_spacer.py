@@ -27,6 +27,35 @@ from ircheck.smt_encode import Encoding
 QUERY_CAP = 3.0  # seconds per target
 
 
+def query_cover(fp: z3.Fixedpoint, goal: z3.BoolRef, relation: z3.FuncDeclRef, budget: Budget,
+                cap: float) -> z3.ExprRef | None:
+    """Spacer's invariant for `relation` (over de Bruijn variables in argument order) when `goal` is
+    unreachable, else None. At most `cap` seconds (less when the run's time is nearly up)."""
+    left = budget.left()
+    cap = cap if left is None else max(0.05, min(left, cap))
+    fp.set(timeout=int(cap * 1000))
+    t = time.perf_counter()
+    try:
+        r = fp.query(goal)
+        return fp.get_cover_delta(-1, relation) if r == z3.unsat else None
+    except z3.Z3Exception:  # "canceled" on its timeout (or on Ctrl-C, which Z3 catches), or a limit
+        if time.perf_counter() - t < 0.9 * cap:
+            ctrl_c()
+        return None
+    finally:
+        budget.solver_seconds += time.perf_counter() - t
+
+
+def all_unsat(budget: Budget, obligations: list[z3.BoolRef]) -> bool:
+    """Every formula unsatisfiable for a plain solver: how a Spacer invariant is certified."""
+    for f in obligations:
+        s = z3.SolverFor("QF_BV")
+        s.add(f)
+        if budget.solve(s, cap=QUERY_CAP) != z3.unsat:
+            return False
+    return True
+
+
 class Spacer:
     """Spacer proofs whose invariant is checked again before it is believed.
 
@@ -69,24 +98,14 @@ class Spacer:
         """True: the target is unreachable (Spacer found an inductive invariant, and it checks). The
         query may take `cap` seconds (less when the run's time is nearly up)."""
         self.budget.check()
-        left = self.budget.left()
-        cap = cap if left is None else max(0.05, min(left, cap))
         bad = bad_any(self.enc, tg, self.xs)
         if self._excluded(bad):
             return True
-        fp = self._fixedpoint()
-        fp.set(timeout=int(cap * 1000))
-        t = time.perf_counter()
-        try:
-            r = fp.query(z3.And(self.reach(*self.xs), bad))
-            inv = z3.substitute_vars(fp.get_cover_delta(-1, self.reach), *self.xs) if r == z3.unsat else None
-        except z3.Z3Exception:  # "canceled" on its timeout (or on Ctrl-C, which Z3 catches), or a limit
-            if time.perf_counter() - t < 0.9 * cap:
-                ctrl_c()
+        cover = query_cover(self._fixedpoint(), z3.And(self.reach(*self.xs), bad), self.reach, self.budget, cap)
+        if cover is None:
             return False
-        finally:
-            self.budget.solver_seconds += time.perf_counter() - t
-        if inv is None or not self._certified(inv, bad):
+        inv = z3.substitute_vars(cover, *self.xs)
+        if not self._certified(inv, bad):
             return False
         self.invariants.append(inv)
         return True
@@ -94,12 +113,6 @@ class Spacer:
     def _certified(self, inv: z3.BoolRef, bad: z3.BoolRef) -> bool:
         enc, xs, ys = self.enc, self.xs, self.ys
         inv_next = z3.substitute(inv, *zip(xs, ys, strict=True))
-        obligations = [z3.And(enc.init(xs), z3.Not(inv)),
-                       z3.And(inv, enc.domain(xs), enc.domain(ys), *self.cons, z3.Not(inv_next)),
-                       z3.And(inv, enc.domain(xs), bad)]
-        for f in obligations:
-            s = z3.SolverFor("QF_BV")
-            s.add(f)
-            if self.budget.solve(s, cap=QUERY_CAP) != z3.unsat:
-                return False
-        return True
+        return all_unsat(self.budget, [z3.And(enc.init(xs), z3.Not(inv)),
+                                       z3.And(inv, enc.domain(xs), enc.domain(ys), *self.cons, z3.Not(inv_next)),
+                                       z3.And(inv, enc.domain(xs), bad)])
