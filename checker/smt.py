@@ -291,8 +291,9 @@ class SmtEngine:
                 if not self._loop_prove(r, cap):
                     self.spacer_cap[_key(r)] = 2 * cap
             for t in self.open_targets():  # the waiting states with no fair step, now that they matter
-                if t.request in self.run_.no_loop:
-                    self._spacer_prove(t, self.spacer_cap.get(t.key, SPACER_CAP))
+                cap = self.spacer_cap.get(t.key, SPACER_CAP)
+                if t.request in self.run_.no_loop and not self._spacer_prove(t, cap):
+                    self.spacer_cap[t.key] = 2 * cap  # retried with twice the time, like every Spacer job
 
     def _loop_prove(self, r: int, cap: float) -> bool:
         if self._loops is None:
