@@ -21,7 +21,7 @@ Expressions are nested tuples, cheap to build and hashable:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 Expr = tuple  # type: ignore[type-arg]
@@ -139,8 +139,15 @@ def _apply(op: str, x: int, y: int) -> int:
     raise ValueError(f"unknown operator {op!r}")
 
 
+BINARY = frozenset({"+", "-", "&", "|", "^", "<<", ">>", "==", "!=", "<", "<=", ">", ">="})
+MAX_DEPTH = 40  # expressions nested deeper than this are rebalanced when a TransitionSystem is built
+
+
 def evaluate(e: Expr, s: tuple[int, ...]) -> int:
-    """Reference interpreter for expressions: slow, obviously right."""
+    """Reference interpreter for expressions: slow, obviously right.
+
+    A chain of binary operations down the left operand (what `a + b + c + ...` lowers to) is
+    walked in a loop, so a long sum does not recurse once per term."""
     op = e[0]
     if op == "c":
         return int(e[1])
@@ -156,21 +163,241 @@ def evaluate(e: Expr, s: tuple[int, ...]) -> int:
         return int(evaluate(e[1], s) in e[2])
     if op == "ite":
         return evaluate(e[2], s) if evaluate(e[1], s) else evaluate(e[3], s)
-    return _apply(op, evaluate(e[1], s), evaluate(e[2], s))
+    spine: list[Expr] = []
+    while e[0] in BINARY:
+        spine.append(e)
+        e = e[1]
+    x = evaluate(e, s)
+    for b in reversed(spine):
+        x = _apply(b[0], x, evaluate(b[2], s))
+    return x
 
 
 def variables_of(e: Expr) -> set[int]:
-    if e[0] == "v":
-        return {e[1]}
-    if e[0] == "c":
-        return set()
     out: set[int] = set()
-    for a in e[1:]:
-        if isinstance(a, tuple):
-            out |= variables_of(a)
+    work = [e]
+    while work:
+        x = work.pop()
+        if x[0] == "v":
+            out.add(x[1])
+        elif x[0] != "c":
+            work.extend(a for a in x[1:] if isinstance(a, tuple))
     return out
 
 
+# ---- deep expressions: long sums rebalanced, constants folded against the variables' ranges ---------
+
+def depth(e: Expr) -> int:
+    """How deeply `e` nests (a constant or a variable: 1), without recursion."""
+    memo: dict[int, int] = {}
+    work: list[tuple[Expr, bool]] = [(e, False)]
+    while work:
+        x, done = work.pop()
+        if id(x) in memo:
+            continue
+        kids = [a for a in x[1:] if isinstance(a, tuple)] if x[0] not in ("c", "v") else []
+        if done or not kids:
+            memo[id(x)] = 1 + max((memo[id(a)] for a in kids), default=0)
+        else:
+            work.append((x, True))
+            work.extend((a, False) for a in kids if id(a) not in memo)
+    return memo[id(e)]
+
+
+def terms(e: Expr) -> tuple[list[Expr], list[Expr], int]:
+    """A tree of `+` and `-` as (added terms, subtracted terms, constant), without recursion."""
+    pos: list[Expr] = []
+    neg: list[Expr] = []
+    k = 0
+    work: list[tuple[Expr, int]] = [(e, 1)]
+    while work:
+        x, sign = work.pop()
+        if x[0] in ("+", "-"):
+            work.append((x[2], sign if x[0] == "+" else -sign))
+            work.append((x[1], sign))
+        elif x[0] == "c":
+            k += sign * int(x[1])
+        else:
+            (pos if sign > 0 else neg).append(x)
+    return pos, neg, k
+
+
+def Sum(pos: Sequence[Expr], neg: Sequence[Expr] = (), k: int = 0) -> Expr:
+    """pos[0] + pos[1] + ... - neg[0] - ... + k as a balanced tree: a sum of n terms nests log2(n)
+    deep, so every engine and exporter can walk it recursively (Python ints: any grouping is exact)."""
+    def tree(xs: Sequence[Expr]) -> Expr:
+        if len(xs) == 1:
+            return xs[0]
+        mid = len(xs) // 2
+        return Bin("+", tree(xs[:mid]), tree(xs[mid:]))
+
+    out = tree(pos) if pos else C(0)
+    if neg:
+        out = Bin("-", out, tree(neg))
+    if k:
+        out = Bin("+", out, C(k)) if k > 0 or out[0] == "c" else Bin("-", out, C(-k))
+    return out
+
+
+def balanced(e: Expr) -> Expr:
+    """`e`, or when it nests deeper than MAX_DEPTH the same function with every chain of `+`/`-`
+    as a balanced `Sum` and nested `and`/`or` flattened (the lowering folds `a + b + c` to the left)."""
+    if depth(e) <= MAX_DEPTH:
+        return e
+    memo: dict[int, Expr] = {}
+
+    def go(x: Expr) -> Expr:
+        got = memo.get(id(x))
+        if got is not None:
+            return got
+        op = x[0]
+        r: Expr
+        if op in ("c", "v"):
+            r = x
+        elif op in ("+", "-"):
+            pos, neg, k = terms(x)
+            r = Sum([go(a) for a in pos], [go(a) for a in neg], k)
+        elif op in ("and", "or"):
+            r = (And if op == "and" else Or)(*(go(a) for a in _flat(x)))
+        elif op == "in":
+            r = ("in", go(x[1]), x[2])
+        else:
+            r = (op, *(go(a) for a in x[1:]))
+        memo[id(x)] = r
+        return r
+
+    return go(e)
+
+
+def _flat(e: Expr) -> list[Expr]:
+    """The operands of nested `and` (or `or`) nodes of the same operator, without recursion."""
+    out: list[Expr] = []
+    work = [e]
+    while work:
+        x = work.pop()
+        if x[0] == e[0]:
+            work.extend(reversed(x[1:]))
+        else:
+            out.append(x)
+    return out
+
+
+def bounds(e: Expr, sizes: Sequence[int], memo: dict[Expr, tuple[int, int]] | None = None) -> tuple[int, int]:
+    """lo..hi of `e` over every state with variable i in 0..sizes[i]-1 (an over-approximation).
+    Raises ValueError for a shift by a possibly negative amount (Python refuses it too)."""
+    memo = {} if memo is None else memo
+    got = memo.get(e)
+    if got is not None:
+        return got
+    op = e[0]
+    r: tuple[int, int]
+    if op == "c":
+        r = (int(e[1]), int(e[1]))
+    elif op == "v":
+        r = (0, sizes[e[1]] - 1)
+    elif op in ("and", "or", "not", "==", "!=", "<", "<=", ">", ">=", "in"):
+        for a in e[1:]:
+            if isinstance(a, tuple):
+                bounds(a, sizes, memo)
+        r = (0, 1)
+    elif op == "ite":
+        bounds(e[1], sizes, memo)
+        a, b = bounds(e[2], sizes, memo), bounds(e[3], sizes, memo)
+        r = (min(a[0], b[0]), max(a[1], b[1]))
+    else:
+        (alo, ahi), (blo, bhi) = bounds(e[1], sizes, memo), bounds(e[2], sizes, memo)
+        if op == "+":
+            r = (alo + blo, ahi + bhi)
+        elif op == "-":
+            r = (alo - bhi, ahi - blo)
+        elif op in ("&", "|", "^"):
+            if alo >= 0 and blo >= 0:
+                r = (0, min(ahi, bhi) if op == "&" else (1 << max(ahi.bit_length(), bhi.bit_length())) - 1)
+            else:
+                n = max(signed_bits(alo, ahi), signed_bits(blo, bhi))
+                r = (-(1 << n), (1 << n) - 1)
+        elif op in ("<<", ">>"):
+            if blo < 0:
+                raise ValueError(f"a shift by a possibly negative amount ({e!r})")
+            if op == "<<" and bhi > 4096:
+                raise ValueError("a shift by more than 4096 bits")
+            corners = [(a << b) if op == "<<" else (a >> b) for a in (alo, ahi) for b in (blo, bhi)]
+            r = (min(corners), max(corners))
+        else:
+            raise ValueError(f"unknown operator {op!r}")
+    memo[e] = r
+    return r
+
+
+def signed_bits(lo: int, hi: int) -> int:
+    """Two's complement bits that hold every value in lo..hi."""
+    return max(lo.bit_length(), hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + 1
+
+
+def _decide(op: str, a: tuple[int, int], b: tuple[int, int]) -> int | None:
+    """The value of `x op y` for every x in a and y in b, when the ranges decide it (else None)."""
+    (alo, ahi), (blo, bhi) = a, b
+    if op in (">", ">="):
+        op, (alo, ahi), (blo, bhi) = {">": "<", ">=": "<="}[op], b, a
+    if op == "<":
+        return 1 if ahi < blo else 0 if alo >= bhi else None
+    if op == "<=":
+        return 1 if ahi <= blo else 0 if alo > bhi else None
+    same = alo == ahi == blo == bhi
+    apart = ahi < blo or bhi < alo
+    if op == "==":
+        return 1 if same else 0 if apart else None
+    return 0 if same else 1 if apart else None
+
+
+def fold_ranges(e: Expr, sizes: Sequence[int], memo: dict[Expr, Expr] | None = None) -> Expr:
+    """`e` simplified for engines whose numbers have a fixed width (Z3 bit-vectors, Promela's int):
+    equal to `e` in every state whose variables lie in their domains 0..size-1 (the reachable
+    ones). Constants of a sum are added up, a comparison's constant moves to one side, and a
+    comparison or membership the ranges decide becomes 0/1: `c < 2**255` with c in 0..255 is 1,
+    `c == 4294967297` is 0. What is left compares values within the variables' ranges."""
+    memo = {} if memo is None else memo
+    rng: dict[Expr, tuple[int, int]] = {}
+
+    def go(x: Expr) -> Expr:
+        got = memo.get(x)
+        if got is not None:
+            return got
+        op = x[0]
+        r: Expr
+        if op in ("c", "v"):
+            r = x
+        elif op == "and":
+            r = And(*(go(a) for a in x[1:]))
+        elif op == "or":
+            r = Or(*(go(a) for a in x[1:]))
+        elif op == "not":
+            r = Not(go(x[1]))
+        elif op == "ite":
+            r = Ite(go(x[1]), go(x[2]), go(x[3]))
+        elif op == "in":
+            a = go(x[1])
+            lo, hi = bounds(a, sizes, rng)
+            r = In(a, {k for k in x[2] if lo <= k <= hi})
+        elif op in ("+", "-"):
+            pos, neg, k = terms(x)
+            r = Sum([go(a) for a in pos], [go(a) for a in neg], k)
+        elif op in ("==", "!=", "<", "<=", ">", ">="):
+            pos, neg, k = terms(("-", x[1], x[2]))  # x[1] - x[2] op 0
+            left, right = [go(a) for a in pos], [go(a) for a in neg]
+            a, b = Sum(left, (), max(k, 0)), Sum(right, (), max(-k, 0))
+            got2 = _decide(op, bounds(a, sizes, rng), bounds(b, sizes, rng))
+            r = C(got2) if got2 is not None else Bin(op, a, b)
+        else:
+            r = Bin(op, go(x[1]), go(x[2]))
+        if r[0] not in ("c", "v"):
+            lo, hi = bounds(r, sizes, rng)
+            if lo == hi:
+                r = C(lo)
+        memo[x] = r
+        return r
+
+    return go(e)
 @dataclass(frozen=True)
 class Var:
     """A state variable with domain 0..size-1.
@@ -291,3 +518,22 @@ class TransitionSystem:
             if v.name == name:
                 return i
         raise KeyError(name)
+
+    def __post_init__(self) -> None:
+        """Every expression nests at most MAX_DEPTH deep (`balanced`), so that engines, exporters and
+        generated code may walk expressions recursively whatever the model says: a condition of
+        1,000 terms is a sum 10 deep, not 1,000."""
+        for k, t in enumerate(self.transitions):
+            g = balanced(t.guard)
+            ups = tuple((vi, balanced(e)) for vi, e in t.updates)
+            if g is not t.guard or any(a[1] is not b[1] for a, b in zip(ups, t.updates, strict=True)):
+                self.transitions[k] = replace(t, guard=g, updates=ups)
+        for k, p in enumerate(self.state_props):
+            ok = balanced(p.ok)
+            if ok is not p.ok:
+                self.state_props[k] = replace(p, ok=ok)
+        for k, r in enumerate(self.requests):
+            pending = balanced(r.pending)
+            if pending is not r.pending:
+                self.requests[k] = replace(r, pending=pending)
+        self.unfinished = balanced(self.unfinished)
