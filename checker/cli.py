@@ -1,22 +1,35 @@
 """The `ircheck` command line (LANGUAGE.md "Command line (contract)").
 
-Exit status: 0 every check holds; 1 some check is violated; 2 the input is
-wrong; 3 inconclusive. With several models, the worst status wins in that
-order: 2 > 1 > 3 > 0.
+Exit status:
+  0  every check holds
+  1  some check is violated
+  2  the input or the command line is wrong (also a warning under --strict)
+  3  inconclusive: a limit, or a signal (Ctrl-C, SIGTERM, SIGHUP), stopped the run before a verdict
+  4  internal error: a bug in ircheck (one line on stderr; the traceback only with --debug)
+With several models the worst status wins, in this order: 4 > 2 > 1 > 3 > 0. A reader that closes
+stdout early (`ircheck m.irq | head -1`) changes nothing: the run goes on to its verdict and exits
+with it. `ircheck replay` exits 1 when the trace reproduces the violation and 5 when the trace does
+not fit the model (see `ircheck.tools.replay_main`).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import re
 import signal
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from types import FrameType
 
-from ircheck.api import ENGINES, InternalError, check_file
+from ircheck.api import ENGINES, check_file
 from ircheck.compact import STORES
 from ircheck.formats import itf_doc, junit, sarif
+from ircheck.grammar.diagnostics import Diagnostic, did_you_mean
 from ircheck.progress import Progress, wanted
 from ircheck.reduce import DEFAULT as REDUCTION_DEFAULT
 from ircheck.reduce import parse_reduction
@@ -27,27 +40,102 @@ from ircheck.suggest import CANDIDATE_MAX_STATES, CANDIDATE_TIMEOUT, Suggestions
 
 FORMATS = ("text", "json", "itf", "sarif", "junit")
 
+# exit statuses (module docstring); WORST orders them for several models
+HOLDS_STATUS, VIOLATED_STATUS, INPUT_STATUS, INCONCLUSIVE_STATUS, INTERNAL_STATUS = 0, 1, 2, 3, 4
+WORST = (INTERNAL_STATUS, INPUT_STATUS, VIOLATED_STATUS, INCONCLUSIVE_STATUS)
+PIPE_STATUS = 141  # stdout closed before anything was decided (128 + SIGPIPE, as a shell reports it)
+REPORT_BUG = "please report it with the model and this command at the project's issue tracker"
+
+# `counter_range` is not a `check` line of its own: it runs whenever a counter changes. Selecting it
+# with --check keeps it (and no other check unless named too).
+IMPLICIT_CHECKS = ("counter_range",)
+KNOWN_CHECKS = ALL_CHECKS + IMPLICIT_CHECKS
+
+SUBCOMMANDS = {
+    "graph": "draw which contexts preempt which, run in parallel, and share locks and data",
+    "export": "write the model's transition system as Promela (SPIN) or its state graph as DOT",
+    "fmt": "print a model in canonical form (--check: exit 1 if it is not, --write: rewrite it)",
+    "trace": "draw the counterexamples of a model's violated checks (Mermaid or DOT)",
+    "replay": "step a saved counterexample (--format json or itf) through a model again",
+}
+
+EXIT_HELP = """exit status:
+  0  every check holds
+  1  a check is violated
+  2  bad input, a bad option, or a warning under --strict
+  3  inconclusive: a limit or a signal (Ctrl-C, SIGTERM, SIGHUP) stopped the run
+  4  internal error in ircheck (please report it; --debug shows the traceback)
+with several models the worst wins: 4 > 2 > 1 > 3 > 0"""
+
+
+def _version() -> str:
+    from ircheck import __version__
+    return __version__
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        print(f"ircheck: error: {message}", file=sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2)
 
 
+def positive(kind: Callable[[str], float], what: str) -> Callable[[str], float]:
+    """An argparse type: a positive finite number (`nan`, `inf`, 0 and negatives are refused)."""
+    def convert(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}")
+        return value
+    convert.__name__ = what  # argparse names the type in some messages
+    return convert
+
+
+POSITIVE_INT = positive(int, "a positive whole number")
+SECONDS = positive(float, "a positive finite number of seconds")
+MEGABYTES = positive(float, "a positive finite number of MB")
+
+
+def check_names(groups: Sequence[str] | None, error: Callable[[str], object]) -> list[str] | None:
+    """The --check values (repeatable, comma lists) as the list the API takes, or None for the
+    model's own checks. An empty list or an unknown name is a usage error (`error` does not return).
+    `counter_range` alone selects only it: it runs whenever a counter changes."""
+    if groups is None:
+        return None
+    names = [c.strip() for group in groups for c in group.split(",")]
+    if not names or any(not n for n in names):
+        error(f"--check needs a non-empty comma list of checks, not {','.join(groups)!r}; "
+              f"known checks: {', '.join(KNOWN_CHECKS)}")
+    for n in names:
+        if n not in KNOWN_CHECKS:
+            hint = did_you_mean(n, KNOWN_CHECKS)
+            error(f"--check: unknown check '{n}' (IRQ401){'; ' + hint if hint else ''}; "
+                  f"known checks: {', '.join(KNOWN_CHECKS)}")
+    return [n for n in dict.fromkeys(names) if n not in IMPLICIT_CHECKS]
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ircheck", description="Model-check interrupt designs written in .irq files.",
-                epilog="exit status: 0 all checks hold, 1 a check is violated, 2 bad input, 3 inconclusive")
-    p.add_argument("models", nargs="+", metavar="MODEL.irq")
+    commands = "\n".join(f"  {name:<8} {what}" for name, what in SUBCOMMANDS.items())
+    p = _Parser(prog="ircheck", formatter_class=argparse.RawDescriptionHelpFormatter,
+                usage="ircheck [options] MODEL.irq|DIR [MODEL.irq|DIR ...]\n"
+                      "       ircheck {" + ",".join(SUBCOMMANDS) + "} ...  (ircheck COMMAND --help)",
+                description="Model-check interrupt designs written in .irq files.",
+                epilog=f"commands:\n{commands}\n\n{EXIT_HELP}")
+    p.add_argument("--version", action="version", version=f"ircheck {_version()}")
+    p.add_argument("models", nargs="+", metavar="MODEL.irq|DIR",
+                   help="models to check; a directory stands for the *.irq files in it (sorted, not recursive)")
     p.add_argument("--check", action="append", default=None, metavar="NAME[,NAME]",
-                   help="only these checks: " + ", ".join(ALL_CHECKS))
+                   help="only these checks: " + ", ".join(KNOWN_CHECKS))
     p.add_argument("--engine", choices=ENGINES, default="auto")
     p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--max-states", type=int, default=None, metavar="N")
-    p.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds per model")
-    p.add_argument("--max-memory", type=float, default=None, metavar="MB",
+    p.add_argument("--max-states", type=POSITIVE_INT, default=None, metavar="N")
+    p.add_argument("--timeout", type=SECONDS, default=None, metavar="S", help="seconds per model")
+    p.add_argument("--max-memory", type=MEGABYTES, default=None, metavar="MB",
                    help="stop a search above this resident memory (default: 80%% of the machine)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", type=POSITIVE_INT, default=1, metavar="N",
                    help="search with N processes; the results are those of one process")
     p.add_argument("--reduction", default=REDUCTION_DEFAULT, metavar="R[,R]",
                    help="state-space reductions: none, all, or a comma list of por (partial-order), merge "
@@ -72,93 +160,224 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-timings", action="store_true",
                    help="leave out seconds, states/s and peak memory: the output is then byte-identical "
                         "from run to run")
+    p.add_argument("--strict", action="store_true",
+                   help="turn warnings (a model that declares nothing, a --check that selects no check of a "
+                        "model) into errors: exit 2")
+    p.add_argument("--debug", action="store_true",
+                   help="on an internal error, print the Python traceback as well")
     return p
 
 
+SIGNALS = {signal.SIGINT: "Ctrl-C"} | ({signal.SIGTERM: "SIGTERM"} if hasattr(signal, "SIGTERM") else {}) \
+    | ({signal.SIGHUP: "SIGHUP"} if hasattr(signal, "SIGHUP") else {})
+
+
 class _Interrupts:
-    """SIGINT as usual (KeyboardInterrupt, which the engine turns into "inconclusive"), remembered,
-    so that the command stops after the model it interrupted instead of going on to the next one."""
+    """SIGINT, SIGTERM and SIGHUP all end the run the way Ctrl-C does: as a KeyboardInterrupt, which
+    the engine turns into "inconclusive" (stopping its worker processes), remembered, so that the
+    command reports what it found and stops after the model it interrupted instead of going on to
+    the next one. `name` says which signal it was ("Ctrl-C", "SIGTERM", "SIGHUP").
+
+    A process forked by the engine (`--workers`) inherits these handlers: there a SIGTERM or SIGHUP
+    (from the parent stopping it, or sent to the whole process group) ends that process at once,
+    quietly, as the default action would; the parent, which stops its workers itself, decides."""
 
     def __init__(self) -> None:
         self.hit = False
-        self._old: object = None
+        self.name = "Ctrl-C"
+        self._pid = os.getpid()
+        self._old: dict[int, object] = {}
+        self._held = False
 
-    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+    def hold(self) -> None:
+        """From now on a signal is only remembered: the document being printed is printed whole."""
+        self._held = True
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self._pid:  # a forked worker process
+            if signum == signal.SIGINT:
+                return  # Ctrl-C reaches the whole process group: the parent handles it
+            os._exit(128 + signum)
+        if not self.hit:
+            self.name = SIGNALS.get(signal.Signals(signum), f"signal {signum}")
         self.hit = True
-        raise KeyboardInterrupt
+        if not self._held:
+            raise KeyboardInterrupt
 
     def __enter__(self) -> _Interrupts:
-        try:
-            self._old = signal.signal(signal.SIGINT, self._on_sigint)
-        except ValueError:  # not the main thread: leave SIGINT alone
-            self._old = None
+        for signum in SIGNALS:
+            try:
+                self._old[signum] = signal.signal(signum, self._on_signal)
+            except ValueError:  # not the main thread: leave the signals alone
+                break
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)  # type: ignore[arg-type]
+        for signum, old in self._old.items():
+            signal.signal(signum, old)  # type: ignore[arg-type]
+        self._old = {}
+
+    def relabel(self, report: Report) -> None:
+        """The engines say "interrupted (Ctrl-C)"; name the signal that really stopped the run."""
+        if self.name == "Ctrl-C":
+            return
+        said, meant = "interrupted (Ctrl-C)", f"interrupted ({self.name})"
+        report.stats.stopped_by = report.stats.stopped_by.replace(said, meant)
+        report.checks = [replace(c, note=c.note.replace(said, meant)) for c in report.checks]
 
 
-def _worst(codes: list[int]) -> int:
-    for c in (2, 1, 3):
+def _worst(codes: Sequence[int]) -> int:
+    for c in WORST:
         if c in codes:
             return c
     return 0
 
 
+class _Run:
+    """What the command is doing, for the one-line internal-error message."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self.debug = "--debug" in argv
+        self.model = next((a for a in argv if a.endswith(".irq")), "")
+        self.engine = "auto"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None:
-        argv = sys.argv[1:]
-    if argv and argv[0] == "graph":
+    """The `ircheck` command: the exit status (module docstring). Never raises, but SystemExit from
+    nowhere else than the caller's own code: an unexpected exception is an internal error (4)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    run = _Run(argv)
+    try:
+        return _main(argv, run)
+    except KeyboardInterrupt:  # a signal outside the search (parsing, output): no result
+        print(f"ircheck: interrupted{' while checking ' + run.model if run.model else ''}", file=sys.stderr)
+        return INCONCLUSIVE_STATUS
+    except Exception as e:  # noqa: BLE001 - the last line of defence: a bug in ircheck
+        return internal_error(e, run.model, run.engine, run.debug)
+
+
+def internal_error(e: BaseException, model: str, engine: str, debug: bool) -> int:
+    """One line on stderr (the traceback too with --debug); the status 4."""
+    if debug:
+        traceback.print_exception(e, file=sys.stderr)
+    what = f"{type(e).__name__}: {e}".strip().rstrip(":").replace("\n", " ")
+    where = f" while checking {model}" if model else ""
+    print(f"ircheck: internal error{where} (engine {engine}): {what[:300]}; this is a bug in ircheck, "
+          f"{REPORT_BUG}{'' if debug else ' (--debug shows the traceback)'}", file=sys.stderr)
+    return INTERNAL_STATUS
+
+
+def _subcommand(name: str, argv: list[str], run: _Run) -> int:
+    if "--debug" in argv:
+        argv = [a for a in argv if a != "--debug"]
+    run.engine = {"graph": "explicit", "export": "explicit", "fmt": "none", "replay": "reference semantics"}.get(
+        name, "auto")
+    if name == "graph":
         from ircheck.graph import graph_main
-        return graph_main(argv[1:])
-    if argv and argv[0] == "export":
+        return graph_main(argv)
+    if name == "export":
         from ircheck.export import main as export_main
-        return export_main(argv[1:])
-    if argv and argv[0] in ("fmt", "trace", "replay"):
-        from ircheck.tools import fmt_main, replay_main, trace_main
-        return {"fmt": fmt_main, "trace": trace_main, "replay": replay_main}[argv[0]](argv[1:])
-    args = _parser().parse_args(argv)
-    if args.max_states is not None and args.max_states < 1:
-        print("ircheck: error: --max-states must be at least 1", file=sys.stderr)
-        return 2
-    if args.timeout is not None and args.timeout <= 0:
-        print("ircheck: error: --timeout must be positive", file=sys.stderr)
-        return 2
+        return export_main(argv)
+    from ircheck.tools import fmt_main, replay_main, trace_main
+    return {"fmt": fmt_main, "trace": trace_main, "replay": replay_main}[name](argv)
+
+
+def model_paths(args: Sequence[str], error: Callable[[str], object]) -> list[str]:
+    """The models named on the command line; a directory stands for its `*.irq` files, sorted."""
+    out: list[str] = []
+    for a in args:
+        if a and Path(a).is_dir():
+            found = sorted(str(p) for p in Path(a).glob("*.irq") if not p.is_dir())
+            if not found:
+                error(f"{a} is a directory with no *.irq model in it")
+            out += found
+        else:
+            out.append(a)
+    return out
+
+
+def _empty(source: str) -> bool:
+    """Nothing but blanks, `;` and comments: the model declares nothing."""
+    return re.sub(r"#[^\n]*|[\s;]", "", source) == ""
+
+
+def _warnings(r: Report, asked: list[str] | None) -> list[str]:
+    if r.errors:
+        return []
+    if _empty(r.source):
+        return ["the model declares nothing (the file is empty or only comments): every check holds trivially"]
+    if not r.checks:
+        return [f"no check ran: --check {','.join(asked or ())} selects none of its checks "
+                "(counter_range runs only where a counter changes)"]
+    return []
+
+
+def _main(argv: list[str], run: _Run) -> int:
+    if argv and argv[0] in SUBCOMMANDS:
+        return _subcommand(argv[0], argv[1:], run)
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else INPUT_STATUS
     try:
         parse_reduction(args.reduction)
     except ValueError as e:
         print(f"ircheck: error: --reduction: {e}", file=sys.stderr)
-        return 2
-    if args.workers < 1 or (args.workers > 1 and args.store != "dict"):
-        print("ircheck: error: --workers must be at least 1, and a compact store runs in one process",
+        return INPUT_STATUS
+    if args.workers > 1 and args.store != "dict":
+        print("ircheck: error: a compact store runs in one process: --workers 1 with --store compact/hash",
               file=sys.stderr)
-        return 2
-    checks = None
-    if args.check:
-        checks = [c.strip() for group in args.check for c in group.split(",") if c.strip()]
+        return INPUT_STATUS
+    try:
+        checks = check_names(args.check, parser.error)
+        paths = model_paths(args.models, parser.error)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else INPUT_STATUS
+    run.engine = args.engine
     reports: list[Report] = []
+    codes: list[int] = []
     timings = not args.no_timings
     progress = Progress() if wanted(sys.stderr, args.quiet) else None
     with _Interrupts() as interrupts:
-        for i, path in enumerate(args.models):
+        for i, path in enumerate(paths):
+            run.model = path
             try:
                 r = check_file(path, checks, args.engine, args.max_states, args.timeout, args.max_memory,
                                progress.start(path) if progress else None, args.workers, args.store,
                                args.reduction)
-            except InternalError as e:
-                print(f"ircheck: internal error on {path}: {e}\nplease report this model", file=sys.stderr)
-                return 4
             except KeyboardInterrupt:  # outside the search (parsing, code generation, replay): no result
                 interrupts.hit = True
-                _interrupted(path, None, args.models[i + 1:], timings)
+                _interrupted(path, None, paths[i + 1:], timings, interrupts.name)
                 break
+            except MemoryError:  # a limit, not a bug: the engines turn most into "inconclusive" themselves
+                print(f"ircheck: out of memory while checking {path}; no result for it (try --max-memory, "
+                      "--max-states or --store compact)", file=sys.stderr)
+                codes.append(INCONCLUSIVE_STATUS)
+                continue
+            except Exception as e:  # noqa: BLE001 - InternalError (an engine disagreed) or any other bug
+                codes.append(internal_error(e, path, args.engine, args.debug))
+                if args.format != "text":  # the document still names every model checked
+                    reports.append(Report(path, errors=[Diagnostic(
+                        "IRQ999", f"internal error in ircheck ({type(e).__name__}); {REPORT_BUG}", path)]))
+                continue
             finally:
                 if progress:
                     progress.stop()
+            if interrupts.hit:
+                interrupts.relabel(r)
+            warnings = _warnings(r, args.check)
+            if warnings and args.strict:
+                r = replace(r, checks=[], errors=[Diagnostic(
+                    "IRQ010", f"{w} (--strict)", path, 1, 1, "leave out --strict to accept it")
+                    for w in warnings])
+            else:
+                for w in warnings:
+                    print(f"ircheck: warning: {path}: {w}", file=sys.stderr)
             found = _suggest(r, checks, args) if (args.suggest and r.verdict == VIOLATED
                                                   and args.format in ("text", "json")) else None
             reports.append(r)
+            codes.append(r.exit_code)
             if args.format == "text":
                 if args.quiet and not r.errors:
                     print(f"{r.model}: {r.verdict}")
@@ -171,18 +390,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.verbose:
                 print(stats_text(r, timings), file=sys.stderr)
             if interrupts.hit:  # the engine stopped the search: this report is what was found so far
-                _interrupted(path, r, args.models[i + 1:], timings, stats=not args.verbose)
+                _interrupted(path, r, paths[i + 1:], timings, interrupts.name, stats=not args.verbose)
                 break
-    if args.format == "json":
-        print(json_doc(reports, timings, as_list=len(args.models) > 1))
-    elif args.format == "sarif":
-        print(sarif(reports))
-    elif args.format == "junit":
-        print(junit(reports if timings else [replace(r, stats=replace(r.stats, seconds=0.0)) for r in reports]))
-    elif args.format == "itf":
-        print(itf_doc(reports))
-    codes = [r.exit_code for r in reports]
-    return _worst(codes + [3] if interrupts.hit else codes)
+        # the document is written in one piece even if a second signal comes now
+        interrupts.hold()
+        if args.format == "json":
+            print(json_doc(reports, timings, as_list=len(paths) > 1 or any(Path(m).is_dir() for m in args.models)))
+        elif args.format == "sarif":
+            print(sarif(reports))
+        elif args.format == "junit":
+            print(junit(reports if timings else [replace(r, stats=replace(r.stats, seconds=0.0))
+                                                 for r in reports]))
+        elif args.format == "itf":
+            print(itf_doc(reports))
+    return _worst(codes + [INCONCLUSIVE_STATUS] if interrupts.hit else codes)
 
 
 def _suggest(r: Report, checks: list[str] | None, args: argparse.Namespace) -> Suggestions:
@@ -194,10 +415,10 @@ def _suggest(r: Report, checks: list[str] | None, args: argparse.Namespace) -> S
     return found
 
 
-def _interrupted(path: str, report: Report | None, rest: Sequence[str], timings: bool,
+def _interrupted(path: str, report: Report | None, rest: Sequence[str], timings: bool, name: str = "Ctrl-C",
                  stats: bool = True) -> None:
-    """Ctrl-C: say where the run stopped, the statistics so far, and which models were not checked."""
-    print(f"ircheck: interrupted (Ctrl-C) while checking {path}"
+    """A signal: say where the run stopped, the statistics so far, and which models were not checked."""
+    print(f"ircheck: interrupted ({name}) while checking {path}"
           + ("" if report is not None else "; no result for it"), file=sys.stderr)
     if report is not None and stats:
         print(stats_text(report, timings), file=sys.stderr)
@@ -205,17 +426,55 @@ def _interrupted(path: str, report: Report | None, rest: Sequence[str], timings:
         print(f"ircheck: not checked: {', '.join(rest)}", file=sys.stderr)
 
 
+class _PipeGuard:
+    """stdout or stderr of the console script. A reader that goes away (`ircheck m.irq | head -1`)
+    must not change the verdict a CI gate sees: what is written after that is dropped (the stream
+    is pointed at /dev/null, so the interpreter's last flush is quiet too) and the run goes on."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)  # type: ignore[attr-defined, no-any-return]
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()  # type: ignore[attr-defined]
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self.broken = True
+        try:
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, self._stream.fileno())  # type: ignore[attr-defined]
+            os.close(fd)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
 def entry() -> None:
-    """Console-script entry: a closed pipe (`ircheck m.irq | head`) ends quietly."""
+    """Console-script entry (`ircheck`, `python -m ircheck`): main()'s status, also when the reader
+    of stdout went away early; 141 only if that somehow ended the run before a status was known."""
+    sys.stdout = _PipeGuard(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = _PipeGuard(sys.stderr)  # type: ignore[assignment]
     try:
         code = main()
         sys.stdout.flush()
-    except BrokenPipeError:
-        import os
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 0
-    except KeyboardInterrupt:
-        code = 3
+    except BrokenPipeError:  # pragma: no cover - the guards catch it
+        code = PIPE_STATUS
+    except KeyboardInterrupt:  # a second signal while main() was returning
+        code = INCONCLUSIVE_STATUS
     sys.exit(code)
 
 

@@ -83,7 +83,9 @@ def to_dot(g: nx.DiGraph) -> str:
 
 def main(argv: Sequence[str]) -> int:
     import argparse
-    p = argparse.ArgumentParser(prog="ircheck export", description="Export a model's transition system.")
+
+    from ircheck.cli import SUBCOMMANDS, check_names
+    p = argparse.ArgumentParser(prog="ircheck export", description=SUBCOMMANDS["export"] + ".")
     kind = p.add_mutually_exclusive_group(required=True)
     kind.add_argument("--promela", action="store_true", help="Promela for SPIN (safety checks as assertions)")
     kind.add_argument("--dot", action="store_true", help=f"the state graph as Graphviz DOT (<= {DOT_LIMIT} states)")
@@ -91,9 +93,9 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--check", action="append", default=None, metavar="NAME[,NAME]")
     try:
         args = p.parse_args(list(argv))
+        checks = check_names(args.check, p.error)
     except SystemExit as e:
         return 2 if e.code else 0
-    checks = [c.strip() for g in args.check for c in g.split(",") if c.strip()] if args.check else None
     try:
         ts = build(parse_file(args.model), checks)
         if args.promela:

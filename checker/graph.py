@@ -107,23 +107,20 @@ def mermaid(g: ContextGraph, path: str) -> str:
 
 
 def graph_main(argv: Sequence[str]) -> int:
-    p = argparse.ArgumentParser(prog="ircheck graph",
-                                description="Draw which contexts preempt which and what they share.")
+    from ircheck.cli import POSITIVE_INT, SECONDS, SUBCOMMANDS
+    p = argparse.ArgumentParser(prog="ircheck graph", description=SUBCOMMANDS["graph"] + ".")
     p.add_argument("--contexts", action="store_true", required=True,
                    help="the context graph (the only graph so far)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--dot", action="store_true", help="Graphviz DOT")
     fmt.add_argument("--mermaid", action="store_true", help="a Mermaid flowchart")
-    p.add_argument("--max-states", type=int, default=GRAPH_MAX_STATES, metavar="N")
-    p.add_argument("--timeout", type=float, default=GRAPH_TIMEOUT, metavar="S")
+    p.add_argument("--max-states", type=POSITIVE_INT, default=GRAPH_MAX_STATES, metavar="N")
+    p.add_argument("--timeout", type=SECONDS, default=GRAPH_TIMEOUT, metavar="S")
     p.add_argument("model", metavar="MODEL.irq")
     try:
         args = p.parse_args(list(argv))
     except SystemExit as e:
         return 2 if e.code else 0
-    if args.max_states < 1 or args.timeout <= 0:
-        print("ircheck: error: --max-states and --timeout must be positive", file=sys.stderr)
-        return 2
     try:
         g = contexts_of_file(args.model, args.max_states, args.timeout)
     except IrcheckError as e:

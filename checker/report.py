@@ -28,7 +28,9 @@ def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
             out.append(d.render(report.source))
         return "\n".join(out)
     st = report.stats
-    head = f"{report.model}: {report.verdict.upper() if report.verdict != HOLDS else 'all checks hold'}"
+    verdict = report.verdict.upper() if report.verdict != HOLDS else "all checks hold" if report.checks else \
+        "no check ran"
+    head = f"{report.model}: {verdict}"
     out.append(head)
     for c in report.checks:
         out.append(f"  {c.name:<20} {_MARK.get(c.status, c.status)}" + (f"  ({c.note})" if c.note else ""))
