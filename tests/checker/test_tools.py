@@ -28,7 +28,7 @@ def test_replay_on_a_fixed_model_says_so(tmp_path: Path, capsys: pytest.CaptureF
     save(tmp_path / "t.json", MODELS / "lang_trap_gate_reentry.irq")
     fixed = tmp_path / "fixed.irq"
     fixed.write_text((MODELS / "lang_trap_gate_reentry.irq").read_text().replace("trap_gate", "interrupt_gate"))
-    assert main(["replay", str(tmp_path / "t.json"), str(fixed)]) == 1
+    assert main(["replay", str(tmp_path / "t.json"), str(fixed)]) == 5  # does not fit: not "reproduced"
     assert "not possible here: the model has changed" in capsys.readouterr().err
 
 
