@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ircheck.spec.ts import Expr, TransitionSystem, variables_of
+from ircheck.spec.ts import Expr, Not, TransitionSystem, variables_of
 
 
 @dataclass
@@ -246,6 +246,7 @@ class Compiled:
     unfinished: Any
     pending: list[Any]
     source: str
+    blocked: Any = None  # bit k set: ts.waits[k] is blocked in the state
 
 
 def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
@@ -254,6 +255,7 @@ def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
     g.successor_fn("succ_ids", True)
     g.predicate_fn("props", [p.ok for p in ts.state_props])
     g.bool_fn("unfinished", ts.unfinished)
+    g.predicate_fn("blocked", [Not(w.blocked) for w in ts.waits])
     for k, r in enumerate(ts.requests):
         g.bool_fn(f"pending{k}", r.pending)
     header = [f"{name} = frozenset({sorted(vals)!r})" for vals, name in g.consts.items()]
@@ -261,4 +263,4 @@ def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
     namespace: dict[str, Any] = {"__builtins__": {"frozenset": frozenset, "True": True}}
     exec(compile(source, "<ircheck-generated>", "exec"), namespace)  # noqa: S102 - our own code only
     return Compiled(namespace["succ"], namespace["succ_ids"], namespace["props"], namespace["unfinished"],
-                    [namespace[f"pending{k}"] for k in range(len(ts.requests))], source)
+                    [namespace[f"pending{k}"] for k in range(len(ts.requests))], source, namespace["blocked"])

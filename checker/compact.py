@@ -338,6 +338,8 @@ class CompactExplicit(Explicit):
             except _Lost:
                 res.complete = False
                 res.stopped_by = f"{self._rebuild_stop} while rebuilding counterexamples"
+        if ts.waits and DEADLOCK in checks and DEADLOCK not in res.violations:
+            live = live | {DEADLOCK}  # a context blocked for ever is judged on the whole graph too
         for check in sorted(live - set(res.violations)):
             res.unproved[check] = (f"not decided by a compact search: {check} is judged on the whole state graph, "
                                    "which --compact does not keep; run without --compact")

@@ -251,7 +251,7 @@ class Explicit:
         """
         if not res.complete or res.bound_hit:
             return
-        from ircheck.liveness import AnalysisStopped, Budget, deadlocks, starvation
+        from ircheck.liveness import AnalysisStopped, Budget, blocked_forever, deadlocks, starvation
         ts = self.ts
         checks = set(ts.checks)
         found = res.violations
@@ -259,7 +259,7 @@ class Explicit:
         budget = Budget(self.started + lim.timeout if lim.timeout else None, lim.timeout, lim.max_memory_mb)
         try:
             if DEADLOCK in checks and DEADLOCK not in found:
-                v = deadlocks(self, quiet, budget)
+                v = deadlocks(self, quiet, budget) or blocked_forever(self, budget)
                 if v:
                     found[DEADLOCK] = v
             todo = ({r.check for r in ts.requests} & checks) - set(found)

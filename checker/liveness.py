@@ -81,6 +81,75 @@ def deadlocks(eng: Explicit, quiet: list[int], budget: Budget = _NO_LIMIT) -> Ra
     return None
 
 
+def blocked_forever(eng: Explicit, budget: Budget = _NO_LIMIT) -> RawViolation | None:
+    """`ts.waits`: the shallowest state where wait k is blocked and every state reachable from it
+    is blocked the same way (no continuation releases the resource, whatever else keeps running).
+
+    One pass marks the blocked states (bit k: wait k blocked, from the generated `blocked`); a
+    bit escapes directly when some successor lacks it. The bits left are propagated backwards:
+    a state escapes on bit k when a successor that has bit k escapes on it. What never escapes
+    is a deadlock. Only the blocked states' successors are computed, and only the states that do
+    not escape at once keep them."""
+    from ircheck.explicit import DEADLOCK, RawViolation
+
+    waits = eng.ts.waits
+    if not waits or eng.code.blocked is None:
+        return None
+    blocked, tick = eng.code.blocked, budget.tick
+    mask: dict[int, int] = {}
+    for s in eng.seen:  # BFS order: the first deadlocked state found below is the shallowest
+        tick()
+        m = blocked(s)
+        if m:
+            mask[s] = m
+    left: dict[int, int] = {}
+    succs: dict[int, list[int]] = {}
+    for s, m in mask.items():
+        tick()
+        out = [t for _ti, t in eng.successors_with_ids(s)]
+        esc = 0
+        for t in out:
+            esc |= m & ~mask.get(t, 0)
+        rest = m & ~esc
+        if rest:
+            left[s], succs[s] = rest, out
+    if not left:
+        return None
+    rev: dict[int, list[int]] = {}
+    for s, out in succs.items():
+        for t in out:
+            if t in left:
+                rev.setdefault(t, []).append(s)
+    work: deque[int] = deque()
+
+    def settle(s: int) -> None:
+        """Bits of s that a successor escapes on are escaped for s too."""
+        rest = left[s]
+        esc = 0
+        for t in succs[s]:
+            esc |= rest & mask.get(t, 0) & ~left.get(t, 0)
+        if esc:
+            left[s] = rest & ~esc
+            work.append(s)
+
+    for s in list(left):
+        tick()
+        settle(s)
+    while work:
+        tick()
+        t = work.popleft()
+        for s in rev.get(t, ()):
+            if left[s]:
+                settle(s)
+    for s, rest in left.items():
+        if rest:
+            k = (rest & -rest).bit_length() - 1
+            w = waits[k]
+            msg = w.explain(eng.pk.unpack(s)) if w.explain is not None else w.message
+            return RawViolation(DEADLOCK, msg, eng.path_to(s), None, line=w.line)
+    return None
+
+
 def _tarjan(nodes: list[int], edges: dict[int, list[tuple[int, int]]],
             budget: Budget = _NO_LIMIT) -> list[list[int]]:
     """Iterative Tarjan SCC over `nodes`; edges[v] = [(transition, w)] restricted to nodes."""

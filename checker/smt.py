@@ -115,6 +115,8 @@ class SmtEngine:
                         t_.trans.append(ti)
         if DEADLOCK in checks:
             tg["quiet"] = Target("quiet", "quiet", DEADLOCK)
+            for w in range(len(ts.waits)):
+                tg[f"wait:{w}"] = Target(f"wait:{w}", "wait", DEADLOCK, request=w)
         for r, req in enumerate(ts.requests):
             if req.check in checks:
                 tg[f"terminal:{r}"] = Target(f"terminal:{r}", "terminal", req.check, request=r)
@@ -217,6 +219,8 @@ class SmtEngine:
         for t in todo:
             if share.credit("induction") <= MIN_CAP:
                 return
+            if t.blocked:  # a reachable candidate was found (it escapes): k-induction's base case fails, so
+                continue   # its step proves nothing; only the exhausted BMC or Spacer decide the target
             if ind.step_holds(t, k, cap=min(STEP_CAP, share.credit("induction"))):
                 self.proved.add(t.key)
                 out.proved_k[t.key] = k
@@ -376,20 +380,26 @@ class SmtEngine:
                 req = ts.requests[t.request or 0]
                 if req.check not in res.violations:
                     res.violations[req.check] = RawViolation(req.check, req.message, path, None, None, req.line)
-            elif t.kind == "quiet":
+            elif t.kind in ("quiet", "wait"):
                 self._quiet(bmc, t, h, k)
 
     def _quiet(self, bmc: Bmc, t: Target, h: Hit, k: int) -> None:
-        """A quiet state at depth k: a deadlock if nothing but quiet states can follow it."""
+        """A quiet state (or a blocked wait) at depth k: a deadlock if nothing but quiet (blocked)
+        states can follow it."""
         res = self.run_.res
         q = h.states[-1]
+        wait = t.request if t.kind == "wait" else None
         while True:
-            esc = quiet_escapes(self.enc, q, self.budget, self.max_depth)
+            esc = quiet_escapes(self.enc, q, self.budget, self.max_depth, wait)
             if esc is False:
                 self.found.add(t.key)
                 if DEADLOCK not in res.violations:
-                    res.violations[DEADLOCK] = RawViolation(DEADLOCK, self.ts.deadlock_message,
-                                                            [self.pk.pack(s) for s in h.states])
+                    msg, line = self.ts.deadlock_message, 0
+                    if wait is not None:
+                        w = self.ts.waits[wait]
+                        msg, line = (w.explain(q) if w.explain is not None else w.message), w.line
+                    res.violations[DEADLOCK] = RawViolation(DEADLOCK, msg, [self.pk.pack(s) for s in h.states],
+                                                            line=line)
                 return
             if esc is None:
                 self.run_.undecided_quiet += 1
@@ -470,7 +480,7 @@ def verdicts(eng: SmtEngine, run: SmtRun) -> list[tuple[str, str, str]]:
     judge_facts(ts, res)
     by_check: dict[str, list[Target]] = {}
     for t in eng.targets:
-        if t.kind in ("check", "quiet", "terminal", "pending"):
+        if t.kind in ("check", "quiet", "wait", "terminal", "pending"):
             by_check.setdefault(t.name, []).append(t)
     facts = [t for t in eng.targets if t.kind == "fact"]
     facts_open = ts.judge is not None and any(t.key not in eng.found and t.key not in eng.proved for t in facts)
@@ -506,8 +516,8 @@ def _missing(eng: SmtEngine, run: SmtRun, name: str, mine: list[Target], facts_o
                     f"exists ({reason}; --engine explicit decides it where the states fit)")
     open_ = [t for t in mine if t.key not in eng.proved and t.kind != "pending"]
     if open_:
-        if any(t.kind == "quiet" for t in open_) and run.undecided_quiet:
-            return f"whether a reachable quiet state can move again was not decided ({why})"
+        if any(t.kind in ("quiet", "wait") for t in open_) and run.undecided_quiet:
+            return f"whether a reachable quiet or blocked state can move again was not decided ({why})"
         return f"not proved: no violation up to depth {run.res.depth}, k-induction did not close ({why})"
     if bound_open:
         return f"not proved that the model's bound is never reached ({why})"

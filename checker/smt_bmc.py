@@ -34,7 +34,8 @@ class Target:
 
     kind: "check" (a safety check: its state properties and its tagged transitions), "fact" (a
     fact-tagged transition is enabled), "bound" (a step runs into the model's bound), "quiet" (no
-    CPU step and something unfinished: a deadlock candidate), "terminal" (a liveness request
+    CPU step and something unfinished: a deadlock candidate), "wait" (`ts.waits[request]` is
+    blocked: a deadlock candidate when no state without the block can follow), "terminal" (a liveness request
     pending where no fair step is enabled), "pending" (a request is pending at all: when that is
     unreachable, the request holds trivially; found, it only means the proof must go elsewhere).
     """
@@ -49,7 +50,7 @@ class Target:
 
     @property
     def phase_a(self) -> bool:
-        return bool(self.props) or self.kind in ("quiet", "terminal", "pending")
+        return bool(self.props) or self.kind in ("quiet", "wait", "terminal", "pending")
 
     @property
     def phase_b(self) -> bool:
@@ -62,6 +63,12 @@ def bad_state(enc: Encoding, tg: Target, s: list[z3.BitVecRef], with_blocked: bo
     if tg.kind == "quiet":
         cpu = [ti for ti, t in enumerate(ts.transitions) if t.group is not None]
         parts = [enc.cond(ts.unfinished, s), z3.Not(enc.enabled_any(cpu, s))]
+        if with_blocked:
+            parts += [z3.Not(enc.equal(s, q)) for q in tg.blocked]
+        return z3.And(parts)
+    if tg.kind == "wait":
+        assert tg.request is not None
+        parts = [enc.cond(ts.waits[tg.request].blocked, s)]
         if with_blocked:
             parts += [z3.Not(enc.equal(s, q)) for q in tg.blocked]
         return z3.And(parts)
@@ -201,17 +208,20 @@ class Bmc:
         return hits
 
 
-def quiet_escapes(enc: Encoding, q: State, budget: Budget, max_depth: int) -> bool | None:
+def quiet_escapes(enc: Encoding, q: State, budget: Budget, max_depth: int, wait: int | None = None) -> bool | None:
     """From quiet state q, can a state that is not quiet be reached (through quiet states)?
+    With `wait`: "quiet" is "ts.waits[wait] is blocked" (can the waiter ever be released?).
 
     True: yes (q is no deadlock); False: no, proved by exhausting the loop-free paths through quiet
     states; None: undecided within max_depth steps.
     """
     ts = enc.ts
     cpu = [ti for ti, t in enumerate(ts.transitions) if t.group is not None]
-    path = Unrolling(enc, f"q{abs(hash(q))}_", q, simple=True)
+    path = Unrolling(enc, f"q{abs(hash(q))}_{wait}_", q, simple=True)
 
     def quiet(s: list[z3.BitVecRef]) -> z3.BoolRef:
+        if wait is not None:
+            return enc.cond(ts.waits[wait].blocked, s)
         return z3.And(enc.cond(ts.unfinished, s), z3.Not(enc.enabled_any(cpu, s)))
 
     path.add(quiet(path.state(0)))

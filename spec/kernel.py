@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from ircheck.grammar import ast
 from ircheck.grammar.printer import expr_text
 from ircheck.spec.cfg import Body, Compiler, Node
-from ircheck.spec.context import CpuState, Incarnation, Task
+from ircheck.spec.context import CpuState, Incarnation, Layout, Task
 from ircheck.spec.lockdep import judge as lockdep_judge
 from ircheck.spec.resolve import SPIN_OPS, CodeInfo, IrqLine
 from ircheck.spec.ts import (
@@ -53,7 +53,9 @@ from ircheck.spec.ts import (
     Request,
     StateProp,
     V,
+    Wait,
 )
+from ircheck.spec.waits import context_waits
 from ircheck.spec.x86 import GateInfo
 
 if TYPE_CHECKING:
@@ -112,6 +114,8 @@ class KernelLowering:
     trans: list[Transition]
     props: list[StateProp]
     requests: list[Request]
+    waits: list[Wait]
+    layout: Layout
     pics: dict[str, Pic8259]
     cpus: list[CpuState]
     incs: list[Incarnation]
@@ -813,6 +817,7 @@ class KernelLowering:
         if self.enabled("no_deadlock"):
             self.self_wait_props()
             self.thread_self_wait_props()
+            self.waits.extend(context_waits(self))
         if self.enabled("no_sleep_in_atomic"):
             self.sleep_wait_props()
         if self.enabled("no_lost_wakeup"):

@@ -61,6 +61,7 @@ from ircheck.spec.ts import (
     TransitionSystem,
     V,
     Var,
+    Wait,
 )
 from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_int, name
 
@@ -77,6 +78,7 @@ class _Lowering(KernelLowering):
         self.trans: list[Transition] = []
         self.props: list[StateProp] = []
         self.requests: list[Request] = []
+        self.waits: list[Wait] = []
         self.diags: list[Diagnostic] = []
         self.checks = self.select_checks(checks)
         self.layout = Layout(path=design.path)
@@ -171,7 +173,8 @@ class _Lowering(KernelLowering):
         return TransitionSystem(self.vars, self.trans, self.props, self.requests, self.unfinished, ordered,
                                 BOUND, groups=tuple(sorted({g for t in self.trans for g in t.fair})),
                                 strong=frozenset(g for t in self.trans for g in t.fair if " takes " in g),
-                                meta=self.layout, judge=self.lockdep_judge(), symmetries=self.device_symmetries())
+                                meta=self.layout, judge=self.lockdep_judge(), symmetries=self.device_symmetries(),
+                                waits=self.waits)
 
     def device_symmetries(self) -> list[tuple[int, ...]]:
         """Symmetry hints (TransitionSystem.symmetries): devices declared alike (same line, trigger,

@@ -472,6 +472,25 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Wait:
+    """no_deadlock per context: a context that can be `blocked` (waiting for a resource).
+
+    Violated in a reachable state where `blocked` holds and holds in every state reachable from
+    it: whatever the other contexts, CPUs and devices do, the resource is never released to the
+    waiter. That is decidable on the explored graph (no escape from the blocked states to a state
+    where `blocked` is false), needs no fairness, and is not hidden by unrelated activity that
+    keeps some CPU busy. `explain(state)` tells why, in the user's words, for the state where it
+    is found (who holds what, and whether the holder finished, waits itself, or closes a cycle).
+    """
+
+    who: str
+    blocked: Expr
+    message: str
+    line: int = 0
+    explain: Callable[[tuple[int, ...]], str] | None = None
+
+
+@dataclass(frozen=True)
 class FactViolation:
     """A check broken by a combination of facts (see `TransitionSystem.judge`).
 
@@ -509,6 +528,9 @@ class TransitionSystem:
     # devices. The engine's symmetry reduction (checker/symmetry.py) verifies each one and searches
     # one state per orbit; a wrong hint is dropped, never trusted.
     symmetries: list[tuple[int, ...]] = field(default_factory=list)
+    # Per-context waits (see `Wait`), judged after the search for `no_deadlock`: a blocked state
+    # from which no state without the block is reachable violates it.
+    waits: list[Wait] = field(default_factory=list)
 
     def init(self) -> tuple[int, ...]:
         return tuple(v.init for v in self.vars)

@@ -171,6 +171,28 @@ class Naive:
         stuck = [self.dist[s] for s in q - escapes]
         return min(stuck) if stuck else None
 
+    def blocked_forever(self) -> int | None:
+        """Length of the shortest run to a state where some `ts.waits` entry is blocked and stays
+        blocked in every state reachable from there (the rule as written, state by state)."""
+        ts = self.ts
+        best: int | None = None
+        for w in ts.waits:
+            for s, d in self.dist.items():
+                if (best is not None and d >= best) or not evaluate(w.blocked, s):
+                    continue
+                seen, todo, ok = {s}, [s], True
+                while todo and ok:
+                    for _ti, t in self.succ[todo.pop()]:
+                        if t not in seen:
+                            if not evaluate(w.blocked, t):
+                                ok = False
+                                break
+                            seen.add(t)
+                            todo.append(t)
+                if ok:
+                    best = d
+        return best
+
 
 # ---- the property -------------------------------------------------------------------------------
 

@@ -1,0 +1,176 @@
+"""no_deadlock per context: who can wait for what, and the story of a wait that never ends.
+
+A *wait* is a context slot (a task, or the handler frame at depth k on a CPU) at a statement that
+cannot proceed while a resource is taken:
+
+- an acquisition (`spin_lock*`, `mutex_lock`) of lock L while `L.owner != free`;
+- `disable_irq n` / `synchronize_irq n` / `free_irq n`'s wait while IRQ n is busy (a handler in
+  progress, or one of its threads woken or running: `synchronize_irq`, kernel/irq/manage.c).
+
+The rule (docs/semantics.md, "D0 deadlock"): the check is violated in a reachable state where a
+context is blocked and stays blocked in **every** state reachable from there - whatever other
+contexts, CPUs and devices do. This is "can never be released on any continuation": it does not
+depend on fairness (no run of any kind frees the resource), it is not hidden by a device with
+`raises any` or a CPU that loops, and it is decidable on the explored graph (the blocked states
+from which no state without the block is reachable). It covers an owner that finished holding
+the lock (lockdep's "lock held when returning"), an owner blocked for ever itself, and cycles.
+
+A task asleep on a wait queue is not a wait here: a reader that sleeps for ever once the
+device stops is idle, not deadlocked (lost wake-ups are `no_lost_wakeup`'s).
+
+A frame slot's position is read from the running pc at its depth, or from the saved pc when a
+nested interrupt preempted it, so a nested interrupt does not count as the waiter moving on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ircheck.grammar import ast
+from ircheck.spec.cfg import Node
+from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Not, V, Wait, evaluate
+
+if TYPE_CHECKING:
+    from ircheck.spec.kernel import KernelLowering
+
+State = tuple[int, ...]
+
+
+def _sync_on(n: int) -> Callable[[Node], bool]:
+    def hit(nd: Node) -> bool:
+        st = nd.stmt
+        return nd.kind == "sync_wait" and isinstance(st, ast.Simple) and isinstance(st.arg, ast.Num) and \
+            st.arg.value == n
+    return hit
+
+
+def context_waits(low: KernelLowering) -> list[Wait]:
+    """One `Wait` per (context slot, lock) and per (context slot, IRQ waited for), where the slot
+    has such a statement at all. `blocked` = at the statement and the resource taken."""
+    ctxs = low.contexts()
+    names = low.owner_names()
+    task_of = {t.ident: t for t in low.tasks}
+    slot_name = {ident: nm for ident, _at, nm, _cpu in ctxs}
+    # (slot ident, blocked expr, resource: ("lock", name) | ("irq", n)) in a fixed order
+    entries: list[tuple[int, Expr, tuple[str, str | int]]] = []
+    for ident, at, _nm, _cpu in ctxs:
+        for lk, v in low.lock.items():
+            tl, fl = low.acquire_locs(lk)
+            here = at(tl.get(ident, set()), fl)
+            if here != FALSE:
+                entries.append((ident, And(here, Not(Eq(V(v), C(0)))), ("lock", lk)))
+        for n, dsc in sorted(low.desc.items()):
+            hit = _sync_on(n)
+            tl = {t.ident: low.locs(t.body, hit) for t in low.tasks}
+            here = at(tl.get(ident, set()), low.frame_locs(hit))
+            if here != FALSE:
+                entries.append((ident, And(here, Not(low.irq_idle(dsc))), ("irq", n)))
+
+    def who(ident: int, s: State) -> str:
+        """A slot in the words of a trace: `thread a`, or `cpu0 irq 3 nic_isr` for a frame."""
+        if ident in task_of:
+            return slot_name[ident]
+        for cpu in low.layout.cpus:
+            base = low.frame_owner_base(cpu.index)
+            if base <= ident < base + low.maxdepth:
+                k = ident - base + 1
+                d = s[cpu.depth_var]
+                if k > d:
+                    return f"cpu{cpu.index} frame {k} (returned)"
+                pc = s[cpu.pc_var] if k == d else s[cpu.saved_pc_vars[k - 1]]
+                return f"cpu{cpu.index} {cpu.frame_owner[pc]}"
+        return names[ident] if 0 <= ident < len(names) else f"owner {ident}"
+
+    def present(ident: int, s: State) -> bool:
+        """The slot still exists: a task, or a frame at a depth the CPU still has."""
+        if ident in task_of:
+            return True
+        for cpu in low.layout.cpus:
+            base = low.frame_owner_base(cpu.index)
+            if base <= ident < base + low.maxdepth:
+                return ident - base + 1 <= s[cpu.depth_var]
+        return False
+
+    def blocked_on(ident: int, s: State) -> tuple[str, str | int] | None:
+        for e_ident, blocked, res in entries:
+            if e_ident == ident and evaluate(blocked, s):
+                return res
+        return None
+
+    def resource_text(res: tuple[str, str | int]) -> str:
+        kind, what = res
+        if kind == "lock":
+            assert isinstance(what, str)
+            return f"{low.lock_kind[what]} {what}"
+        return f"IRQ {what} to be idle (disable_irq/synchronize_irq/free_irq)"
+
+    def story(ident: int, res: tuple[str, str | int], s: State) -> str:
+        """Follow who holds what from the waiter until the chain closes or ends."""
+        links: list[str] = []
+        chain = [ident]
+        cur, cur_res = ident, res
+        while True:
+            kind, what = cur_res
+            if kind == "irq":
+                assert isinstance(what, int)
+                busy = [t for t in low.irq_threads(low.desc[what]) if blocked_on(t.ident, s) is not None]
+                links.append(f"{who(cur, s)} waits for {resource_text(cur_res)}")
+                if busy:
+                    nxt = busy[0].ident
+                    links[-1] += f", but its {who(nxt, s)} never finishes"
+                    if nxt in chain:
+                        return "circular wait): " + "; ".join(links)
+                    chain.append(nxt)
+                    nres = blocked_on(nxt, s)
+                    assert nres is not None
+                    cur, cur_res = nxt, nres
+                    continue
+                return "a release that can never come): " + "; ".join(links) + \
+                    f", and IRQ {what} never becomes idle"
+            assert isinstance(what, str)
+            owner = s[low.lock[what]]
+            links.append(f"{who(cur, s)} waits for {resource_text(cur_res)}, held by {who(owner, s)}")
+            if owner == cur:
+                return "waits for itself): " + "; ".join(links) + ", that is itself (AA)"
+            if owner in chain:
+                return "circular wait): " + "; ".join(links)
+            t = task_of.get(owner)
+            if t is not None and evaluate(low.task_done(t), s):
+                return "lock held by a finished context): " + "; ".join(links) + \
+                    ", which finished holding it: a lock held when its context ends is never released"
+            if not present(owner, s):
+                return "lock held by a finished context): " + "; ".join(links) + \
+                    ", a handler that returned holding it: it is never released"
+            nres = blocked_on(owner, s)
+            if nres is None and t is not None and evaluate(low.queue_sleeping(t), s):
+                return "a release that can never come): " + "; ".join(links) + \
+                    ", which sleeps for ever on a wait queue holding it"
+            if nres is None:
+                return "a release that can never come): " + "; ".join(links) + \
+                    ", which can never run to its release"
+            chain.append(owner)
+            cur, cur_res = owner, nres
+
+    out: list[Wait] = []
+    for ident, blocked, res in entries:
+        def explain(s: State, ident: int = ident, res: tuple[str, str | int] = res) -> str:
+            return "deadlock (" + story(ident, res, s)
+        line = _first_line(low, ident, res)
+        out.append(Wait(slot_name[ident], blocked,
+                        f"deadlock: {slot_name[ident]} waits for {resource_text(res)} for ever", line, explain))
+    return out
+
+
+def _first_line(low: KernelLowering, ident: int, res: tuple[str, str | int]) -> int:
+    """The source line of the task's first statement that waits for `res` (0 for frame slots)."""
+    t = next((t for t in low.tasks if t.ident == ident), None)
+    if t is None:
+        return 0
+    kind, what = res
+    if kind == "lock":
+        assert isinstance(what, str)
+        locs = low.acquire_locs(what)[0].get(ident, set())
+    else:
+        locs = low.locs(t.body, _sync_on(int(what)))
+    return min((t.body.nodes[i].line for i in locs), default=0)
