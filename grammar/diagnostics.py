@@ -16,6 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
+LONG_LINE = 1000  # a source line longer than this is shown as a window of SHOWN_LINE characters
+SHOWN_LINE = 120
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     code: str
@@ -36,8 +40,14 @@ class Diagnostic:
         lines = source.splitlines()
         if source and 0 < self.line <= len(lines):
             text = lines[self.line - 1].replace("\t", " ")
+            caret = max(self.column - 1, 0)
+            if len(text) > LONG_LINE:  # a window around the column, so a huge line stays readable
+                start = max(0, min(caret - SHOWN_LINE // 2, len(text) - SHOWN_LINE))
+                head, tail = ("..." if start else ""), ("..." if start + SHOWN_LINE < len(text) else "")
+                text = head + text[start:start + SHOWN_LINE] + tail
+                caret += len(head) - start
             out.append(f"    {text}")
-            out.append("    " + " " * max(self.column - 1, 0) + "^")
+            out.append("    " + " " * caret + "^")
         if self.hint:
             out.append(f"    hint: {self.hint}")
         return "\n".join(out)

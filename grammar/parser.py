@@ -7,7 +7,10 @@ for a misspelt keyword, which one was probably meant.
 
 from __future__ import annotations
 
+import codecs
 import functools
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -387,9 +390,13 @@ def _block_depth(text: str) -> tuple[int, int, int]:
 
 
 def parse(text: str, path: str = "<string>") -> ast.Model:
-    """Parse `.irq` source; raises IrcheckError (never anything else) on bad input."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
-        raise IrcheckError([Diagnostic("IRQ005", f"model is larger than {MAX_SOURCE_BYTES >> 20} MiB", path)])
+    """Parse `.irq` source; raises IrcheckError (never anything else) on bad input.
+
+    A leading byte-order mark is dropped and every line ending (`\\r\\n`, a lone `\\r`) becomes
+    `\\n`: spans (and `Model.source`) refer to that text."""
+    if len(text) > MAX_SOURCE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+        raise _too_large(path)
+    text = normalise_newlines(text.removeprefix("\ufeff"))
     depth, dl, dc = _block_depth(text)
     if depth > MAX_BLOCK_DEPTH:
         raise IrcheckError([Diagnostic("IRQ006", f"blocks nested deeper than {MAX_BLOCK_DEPTH}", path, dl, dc,
@@ -403,11 +410,11 @@ def parse(text: str, path: str = "<string>") -> ast.Model:
     try:
         decls = _ToAst().transform(tree)
     except RecursionError:
-        raise IrcheckError([Diagnostic("IRQ006", "model nested too deeply", path)], text) from None
+        raise _too_deep(tree, path, text) from None
     except LarkError as e:
         orig = getattr(e, "orig_exc", e)
         if isinstance(orig, RecursionError):
-            raise IrcheckError([Diagnostic("IRQ006", "model nested too deeply", path)], text) from None
+            raise _too_deep(tree, path, text) from None
         raise IrcheckError([Diagnostic("IRQ004", f"cannot read model: {orig}", path)], text) from None
     diags = []
     for d in decls:
@@ -427,6 +434,21 @@ def parse(text: str, path: str = "<string>") -> ast.Model:
     return ast.Model(tuple(decls), path, text)
 
 
+def _too_deep(tree: Tree[Token], path: str, text: str) -> IrcheckError:
+    """IRQ006 for an expression or statement too deep to build, at the first token of the deepest
+    part of the syntax tree (walked without recursion)."""
+    line, column, best = 1, 1, -1
+    work: list[tuple[Any, int]] = [(tree, 0)]
+    while work:
+        node, depth = work.pop()
+        if isinstance(node, Tree):
+            work.extend((c, depth + 1) for c in reversed(node.children))
+        elif isinstance(node, Token) and depth > best and node.line:
+            best, line, column = depth, node.line, node.column or 1
+    return IrcheckError([Diagnostic("IRQ006", "model nested too deeply", path, line, column,
+                                    "split long expressions, or the code into functions")], text)
+
+
 def _deepest(body: tuple[ast.Stmt, ...]) -> ast.Span | None:
     """The span of the first statement nested deeper than MAX_BLOCK_DEPTH (counting `else if` chains)."""
     work: list[tuple[tuple[ast.Stmt, ...], int]] = [(body, 1)]
@@ -443,14 +465,77 @@ def _deepest(body: tuple[ast.Stmt, ...]) -> ast.Span | None:
     return None
 
 
-def parse_file(path: str | Path) -> ast.Model:
-    p = Path(path)
+def _file_error(code: str, message: str, path: str, hint: str = "", source: str = "",
+                line: int = 1, column: int = 1) -> IrcheckError:
+    return IrcheckError([Diagnostic(code, message, path, line, column, hint)], source)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_model_bytes(path: str | Path) -> bytes:
+    """The bytes of a model file, read the careful way: only a regular file (a FIFO, a device or a
+    directory is refused, and opening never blocks on a FIFO without a writer), and never more than
+    MAX_SOURCE_BYTES + 1 bytes (a huge file is refused before it is read). Raises IrcheckError
+    (IRQ007 the file, IRQ005 the size) at file:1:1."""
+    name = str(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     try:
-        raw = p.read_bytes()
+        fd = os.open(path, flags)
+    except OSError as e:  # no such file, no permission: there is no line to point at
+        raise _file_error("IRQ007", f"cannot read file: {e.strerror or e}", name, line=0, column=0) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a regular file")
+            raise _file_error("IRQ007", f"cannot read file: it is {kind}, not a regular file", name,
+                              "give the path of a .irq file" + (" (or the directory to `ircheck` itself)"
+                                                               if stat.S_ISDIR(st.st_mode) else ""))
+        if st.st_size > MAX_SOURCE_BYTES:
+            raise _too_large(name)
+        chunks: list[bytes] = []
+        left = MAX_SOURCE_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:  # the file grew while we read it, or reports no size (/proc)
+            raise _too_large(name)
+        return b"".join(chunks)
     except OSError as e:
-        raise IrcheckError([Diagnostic("IRQ007", f"cannot read file: {e.strerror or e}", str(p))]) from None
+        raise _file_error("IRQ007", f"cannot read file: {e.strerror or e}", name, line=0, column=0) from None
+    finally:
+        os.close(fd)
+
+
+def _too_large(path: str) -> IrcheckError:
+    return _file_error("IRQ005", f"model is larger than {MAX_SOURCE_BYTES >> 20} MiB", path,
+                       "a model describes a design, not data: split or shrink it")
+
+
+def decode_model(raw: bytes, path: str) -> str:
+    """UTF-8 text (a leading byte-order mark is dropped); IRQ008 at the line and column of the first
+    byte that is not UTF-8, with that line shown (the bad byte as U+FFFD)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise IrcheckError([Diagnostic("IRQ008", f"file is not UTF-8 text (byte {e.start})", str(p))]) from None
-    return parse(text, str(p))
+        before = normalise_newlines(raw[:e.start].decode("utf-8", "replace"))
+        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+        shown = normalise_newlines(raw.decode("utf-8", "replace"))
+        raise _file_error("IRQ008", f"file is not UTF-8 text (byte {e.start}: 0x{raw[e.start]:02x})", path,
+                          "save the model as UTF-8", shown, line, column) from None
+
+
+def normalise_newlines(text: str) -> str:
+    """`\\r\\n` and a lone `\\r` (old Mac files) become `\\n`, so that line numbers count every line."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def parse_file(path: str | Path) -> ast.Model:
+    """Parse a model file (see `read_model_bytes` and `decode_model`); raises IrcheckError on bad input."""
+    return parse(decode_model(read_model_bytes(path), str(path)), str(path))
