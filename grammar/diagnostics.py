@@ -15,7 +15,6 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-
 LONG_LINE = 1000  # a source line longer than this is shown as a window of SHOWN_LINE characters
 SHOWN_LINE = 120
 
