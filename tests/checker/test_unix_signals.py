@@ -1,0 +1,99 @@
+"""SIGTERM and SIGHUP end a run the way Ctrl-C does (issue 24.4): the statistics so far, one whole
+document in the machine formats, exit 3 (or the verdict already found), no worker left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MODELS, ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+from gen_nested import nested_pic  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.name != "posix" or not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+
+SIGNALS = [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")]
+
+
+def _big(tmp_path: Path) -> str:
+    p = tmp_path / "big.irq"
+    p.write_text(nested_pic(6, 2))  # 2.5 million states: several seconds
+    return str(p)
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "ircheck", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
+
+
+def _stop_after(proc: subprocess.Popen[str], signum: int, wait: float = 2.0,
+                group: bool = False) -> tuple[str, str]:
+    try:
+        time.sleep(wait)  # well into the search
+        assert proc.poll() is None, proc.communicate()
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return out, err
+
+
+@pytest.mark.parametrize(("signum", "name"), SIGNALS)
+def test_signal_ends_the_run_with_one_json_document(tmp_path: Path, signum: int, name: str) -> None:
+    big = _big(tmp_path)
+    later = str(MODELS / "nic_single_raise.irq")
+    proc = _start("--format", "json", "--no-timings", big, later)
+    out, err = _stop_after(proc, signum)
+    assert proc.returncode == 3, err
+    docs = json.loads(out)
+    assert isinstance(docs, list) and len(docs) == 1  # the next model is not started
+    doc = docs[0]
+    assert doc["verdict"] == "inconclusive" and doc["stats"]["complete"] is False
+    assert doc["stats"]["stopped_by"] == f"interrupted ({name})" and doc["stats"]["states"] > 0
+    assert f"search stopped (interrupted ({name}))" in doc["checks"][0]["note"]
+    assert f"ircheck: interrupted ({name}) while checking {big}" in err
+    assert f"ircheck: not checked: {later}" in err
+    assert "Traceback" not in err
+
+
+def test_sigterm_keeps_a_violation_already_found(tmp_path: Path) -> None:
+    big = _big(tmp_path)
+    proc = _start("--format", "sarif", str(MODELS / "lang_lost_irq.irq"), big)
+    out, err = _stop_after(proc, signal.SIGTERM)
+    assert proc.returncode == 1, err  # the verdict already found wins over "interrupted"
+    doc = json.loads(out)
+    assert [r["ruleId"] for r in doc["runs"][0]["results"]] == ["no_lost_irq"]
+    assert "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork and /proc")
+@pytest.mark.parametrize("group", [False, True])
+def test_sigterm_stops_the_worker_processes(tmp_path: Path, group: bool) -> None:
+    """SIGTERM to ircheck alone, or to its whole process group (as a CI runner or a shell does)."""
+    big = _big(tmp_path)
+    proc = _start("--workers", "2", "--format", "json", "--no-timings", big)
+    time.sleep(3)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert children, "no worker process started"
+    out, err = _stop_after(proc, signal.SIGTERM, wait=0, group=group)
+    assert proc.returncode == 3, err
+    doc = json.loads(out)
+    assert doc["stats"]["stopped_by"] == "interrupted (SIGTERM)"
+    assert "Traceback" not in err
+    time.sleep(0.5)
+    alive = [c for c in children if Path(f"/proc/{c}").exists()
+             and "ircheck" in Path(f"/proc/{c}/cmdline").read_text(errors="replace")
+             and " Z " not in Path(f"/proc/{c}/stat").read_text()]
+    assert not alive, "worker processes left running"
