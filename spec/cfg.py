@@ -9,7 +9,9 @@ active twice" a predicate on program counters.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ircheck.grammar import ast
 from ircheck.grammar.printer import expr_text, stmt_head
@@ -101,12 +103,35 @@ class Compiler:
         return body
 
     def emit(self, body: Body, stmts: tuple[ast.Stmt, ...], cont: int, chain: tuple[str, ...]) -> int:
+        """The entry location of `stmts`, which continue at `cont`.
+
+        `call` inlines the callee and blocks nest, so the natural recursion is as deep as the
+        longest call chain (500 functions each calling the next is a legal model). The recursive
+        code below is written as generators that yield where they would recurse; this loop runs
+        them with a stack of its own, in exactly the recursive order (locations keep their numbers)."""
+        stack: list[Generator[Generator[Any, int, int], int, int]] = [self._emit(body, stmts, cont, chain)]
+        value: int | None = None  # a generator starts on None, resumes on the value of what it yielded
+        while True:
+            try:
+                sub = stack[-1].send(value)  # type: ignore[arg-type]
+            except StopIteration as stop:
+                stack.pop()
+                value = stop.value
+                if not stack:
+                    return value
+                continue
+            stack.append(sub)
+            value = None
+
+    def _emit(self, body: Body, stmts: tuple[ast.Stmt, ...], cont: int,
+              chain: tuple[str, ...]) -> Generator[Generator[Any, int, int], int, int]:
         entry = cont
         for st in reversed(stmts):
-            entry = self.emit_one(body, st, entry, chain)
+            entry = yield self._emit_one(body, st, entry, chain)
         return entry
 
-    def emit_one(self, body: Body, st: ast.Stmt, cont: int, chain: tuple[str, ...]) -> int:
+    def _emit_one(self, body: Body, st: ast.Stmt, cont: int,
+                  chain: tuple[str, ...]) -> Generator[Generator[Any, int, int], int, int]:
         line = st.span.line
         n = self.emit_kernel(body, st, cont, chain)
         if n is not None:
@@ -117,27 +142,27 @@ class Compiler:
                 fn = self.design.code[st.arg.name]
                 inner = chain + (fn.name,)
                 ret = body.add(Node("ret", inner, next=cont, line=fn.end_line, text=f"return from {fn.name}"))
-                start = self.emit(body, fn.body, ret, inner)
+                start = yield self._emit(body, fn.body, ret, inner)
                 return body.add(Node("call", chain, st, next=start, line=line, text=stmt_head(st)))
             if st.op == "iret":
                 return body.add(Node("iret", chain, st, line=line, text="iret"))
             return body.add(Node("stmt", chain, st, next=cont, line=line, text=stmt_head(st)))
         if isinstance(st, ast.If):
             self.tests.append(st.cond)
-            then = self.emit(body, st.then, cont, chain)
+            then = yield self._emit(body, st.then, cont, chain)
             self.tests[-1] = ast.Not(st.cond)
-            other = self.emit(body, st.orelse, cont, chain)
+            other = yield self._emit(body, st.orelse, cont, chain)
             self.tests.pop()
             return body.add(Node("test", chain, st, next=then, alt=other, line=line, text=stmt_head(st)))
         if isinstance(st, ast.While):
             test = body.add(Node("test", chain, st, alt=cont, line=line, text=stmt_head(st)))
             self.tests.append(st.cond)
-            body.nodes[test].next = self.emit(body, st.body, test, chain)
+            body.nodes[test].next = yield self._emit(body, st.body, test, chain)
             self.tests.pop()
             return test
         if isinstance(st, ast.Loop):
             head = body.add(Node("goto", chain, st, line=line, text="loop"))
-            body.nodes[head].next = self.emit(body, st.body, head, chain)
+            body.nodes[head].next = yield self._emit(body, st.body, head, chain)
             return head
         raise TypeError(type(st).__name__)
 

@@ -239,10 +239,10 @@ def Sum(pos: Sequence[Expr], neg: Sequence[Expr] = (), k: int = 0) -> Expr:
     return out
 
 
-def balanced(e: Expr) -> Expr:
-    """`e`, or when it nests deeper than MAX_DEPTH the same function with every chain of `+`/`-`
+def balanced(e: Expr, limit: int = MAX_DEPTH) -> Expr:
+    """`e`, or when it nests deeper than `limit` the same function with every chain of `+`/`-`
     as a balanced `Sum` and nested `and`/`or` flattened (the lowering folds `a + b + c` to the left)."""
-    if depth(e) <= MAX_DEPTH:
+    if depth(e) <= limit:
         return e
     memo: dict[int, Expr] = {}
 
@@ -258,7 +258,7 @@ def balanced(e: Expr) -> Expr:
             pos, neg, k = terms(x)
             r = Sum([go(a) for a in pos], [go(a) for a in neg], k)
         elif op in ("and", "or"):
-            r = (And if op == "and" else Or)(*(go(a) for a in _flat(x)))
+            r = (op, *(go(a) for a in _flat(x)))  # not And/Or: they may return an operand, not 0/1
         elif op == "in":
             r = ("in", go(x[1]), x[2])
         else:
@@ -350,6 +350,15 @@ def _decide(op: str, a: tuple[int, int], b: tuple[int, int]) -> int | None:
     return 0 if same else 1 if apart else None
 
 
+def _logic(op: str, args: list[Expr]) -> Expr:
+    """`and`/`or` of args with constant operands decided; unlike And/Or, always 0/1 valued."""
+    absorbing = 0 if op == "and" else 1
+    if any(a[0] == "c" and bool(a[1]) == bool(absorbing) for a in args):
+        return C(absorbing)
+    rest = [a for a in args if a[0] != "c"]
+    return (op, *rest) if rest else C(1 - absorbing)
+
+
 def fold_ranges(e: Expr, sizes: Sequence[int], memo: dict[Expr, Expr] | None = None) -> Expr:
     """`e` simplified for engines whose numbers have a fixed width (Z3 bit-vectors, Promela's int):
     equal to `e` in every state whose variables lie in their domains 0..size-1 (the reachable
@@ -367,12 +376,11 @@ def fold_ranges(e: Expr, sizes: Sequence[int], memo: dict[Expr, Expr] | None = N
         r: Expr
         if op in ("c", "v"):
             r = x
-        elif op == "and":
-            r = And(*(go(a) for a in x[1:]))
-        elif op == "or":
-            r = Or(*(go(a) for a in x[1:]))
+        elif op in ("and", "or"):
+            r = _logic(op, [go(a) for a in x[1:]])
         elif op == "not":
-            r = Not(go(x[1]))
+            a = go(x[1])
+            r = C(0 if a[1] else 1) if a[0] == "c" else ("not", a)
         elif op == "ite":
             r = Ite(go(x[1]), go(x[2]), go(x[3]))
         elif op == "in":
