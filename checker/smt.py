@@ -85,6 +85,7 @@ class SmtEngine:
         self.max_depth = max_depth if max_depth is not None else (10_000 if timeout else DEFAULT_MAX_DEPTH)
         self.run_ = SmtRun()
         self.targets: list[Target] = []
+        self.live_checks: set[str] = set()  # set by make_targets; empty when the encoding fails first
         self.found: set[str] = set()
         self.proved: set[str] = set()
         self._spacer_: Spacer | None = None

@@ -22,83 +22,49 @@ from collections.abc import Sequence
 
 import z3
 
-from ircheck.spec.ts import Expr, TransitionSystem
+from ircheck.spec.ts import Expr, TransitionSystem, bounds, fold_ranges, signed_bits
 
 State = tuple[int, ...]
 
-MAX_WIDTH = 256  # an expression needing more bits than this is not encoded (the engine says inconclusive)
+MAX_WIDTH = 4096  # an expression needing more bits than this is not encoded (the engine says inconclusive);
+# the constants a model writes never need it: comparisons against them are folded first (fold_ranges)
 
 
 class Unsupported(Exception):
     """The TransitionSystem uses something this encoding does not handle (the check is then inconclusive)."""
 
 
-def _bits(lo: int, hi: int) -> int:
-    """Signed bits that hold every value in lo..hi."""
-    return max(lo.bit_length(), hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + 1
-
-
 def interval(e: Expr, sizes: Sequence[int], memo: dict[Expr, tuple[int, int]]) -> tuple[int, int]:
     """Bounds lo..hi of `e` over every state in the variable domains (an over-approximation)."""
-    got = memo.get(e)
-    if got is not None:
-        return got
-    op = e[0]
-    r: tuple[int, int]
-    if op == "c":
-        r = (int(e[1]), int(e[1]))
-    elif op == "v":
-        r = (0, sizes[e[1]] - 1)
-    elif op in ("and", "or", "not", "==", "!=", "<", "<=", ">", ">=", "in"):
-        for a in e[1:]:
-            if isinstance(a, tuple):
-                interval(a, sizes, memo)
-        r = (0, 1)
-    elif op == "ite":
-        interval(e[1], sizes, memo)
-        a, b = interval(e[2], sizes, memo), interval(e[3], sizes, memo)
-        r = (min(a[0], b[0]), max(a[1], b[1]))
-    else:
-        (alo, ahi), (blo, bhi) = interval(e[1], sizes, memo), interval(e[2], sizes, memo)
-        if op == "+":
-            r = (alo + blo, ahi + bhi)
-        elif op == "-":
-            r = (alo - bhi, ahi - blo)
-        elif op in ("&", "|", "^"):
-            if alo >= 0 and blo >= 0:
-                hi = min(ahi, bhi) if op == "&" else (1 << max(ahi.bit_length(), bhi.bit_length())) - 1
-                r = (0, hi)
-            else:
-                n = max(_bits(alo, ahi), _bits(blo, bhi))
-                r = (-(1 << n), (1 << n) - 1)
-        elif op in ("<<", ">>"):
-            if blo < 0:
-                raise Unsupported(f"a shift by a possibly negative amount ({e!r})")
-            if op == "<<" and bhi > MAX_WIDTH:
-                raise Unsupported("a shift wider than the encoding")
-            corners = [(a << b) if op == "<<" else (a >> b) for a in (alo, ahi) for b in (blo, bhi)]
-            r = (min(corners), max(corners))
-        else:
-            raise Unsupported(f"operator {op!r}")
-    memo[e] = r
-    return r
+    try:
+        return bounds(e, sizes, memo)
+    except ValueError as err:
+        raise Unsupported(str(err)) from None
 
 
-def expression_width(ts: TransitionSystem) -> int:
-    """The one bit-vector width every expression of `ts` is evaluated in (see the module docstring)."""
-    sizes = [v.size for v in ts.vars]
-    memo: dict[Expr, tuple[int, int]] = {}
+def _exprs(ts: TransitionSystem) -> list[Expr]:
     exprs: list[Expr] = [ts.unfinished]
     for t in ts.transitions:
         exprs.append(t.guard)
         exprs += [e for _vi, e in t.updates]
     exprs += [p.ok for p in ts.state_props]
     exprs += [r.pending for r in ts.requests]
-    width = max((_bits(0, s - 1) for s in sizes), default=2)
-    for e in exprs:
-        interval(e, sizes, memo)
+    exprs += [w.blocked for w in ts.waits]
+    return exprs
+
+
+def expression_width(ts: TransitionSystem, folded: dict[Expr, Expr] | None = None) -> int:
+    """The one bit-vector width every expression of `ts` is evaluated in (see the module docstring),
+    once `fold_ranges` has decided the comparisons the variables' ranges decide: `c < 2**255`
+    is true for a counter, and needs no 257-bit comparator."""
+    sizes = [v.size for v in ts.vars]
+    memo: dict[Expr, tuple[int, int]] = {}
+    folded = {} if folded is None else folded
+    width = max((signed_bits(0, s - 1) for s in sizes), default=2)
+    for e in _exprs(ts):
+        interval(fold_ranges(e, sizes, folded), sizes, memo)
     for lo, hi in memo.values():
-        width = max(width, _bits(lo, hi))
+        width = max(width, signed_bits(lo, hi))
     if width > MAX_WIDTH:
         raise Unsupported(f"expressions need {width} bits")
     return width
@@ -117,7 +83,9 @@ class Encoding:
 
     def __init__(self, ts: TransitionSystem) -> None:
         self.ts = ts
-        self.width = expression_width(ts)
+        self.sizes = [v.size for v in ts.vars]
+        self._folded: dict[Expr, Expr] = {}  # an expression -> the same under fold_ranges
+        self.width = expression_width(ts, self._folded)
         self.vwidth = [max(1, (v.size - 1).bit_length()) for v in ts.vars]
         self._states: dict[tuple[str, int], list[z3.BitVecRef]] = {}
         self._memo: dict[tuple[int, Expr], z3.ExprRef] = {}  # (id of the state list, expr) -> term
@@ -165,15 +133,30 @@ class Encoding:
         """A term built over the template state @a, read in state s (see `step` for why)."""
         return z3.substitute(term, *zip(self.state("@a", 0), s, strict=True))
 
+    def fold(self, e: Expr) -> Expr:
+        """`e` with what the variables' ranges decide folded (`ts.fold_ranges`): equal in every
+        state within the domains, and free of constants wider than the encoding."""
+        got = self._folded.get(e)
+        if got is None:
+            got = self._folded[e] = fold_ranges(e, self.sizes, self._folded)
+        return got
+
     def value(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BitVecRef:
         """`e` as a W-bit term in state s."""
+        return self._value(self.fold(e), s)
+
+    def cond(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BoolRef:
+        """`e` as a Bool in state s (non-zero is true, as in the reference evaluator)."""
+        return self._condm(self.fold(e), s)
+
+    def _value(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BitVecRef:
         key = (id(s), e)
         got = self._memo.get(key)
         if got is not None:
             return got  # type: ignore[return-value]
         tmpl = self.state("@a", 0)
         if s is not tmpl:
-            got = self._memo[key] = self._at(self.value(e, tmpl), s)
+            got = self._memo[key] = self._at(self._value(e, tmpl), s)
             return got  # type: ignore[return-value]
         w = self.width
         op = e[0]
@@ -184,11 +167,11 @@ class Encoding:
             x = s[e[1]]
             r = x if x.size() == w else z3.ZeroExt(w - x.size(), x)
         elif op in ("and", "or", "not", "==", "!=", "<", "<=", ">", ">=", "in"):
-            r = z3.If(self.cond(e, s), z3.BitVecVal(1, w), z3.BitVecVal(0, w))
+            r = z3.If(self._condm(e, s), z3.BitVecVal(1, w), z3.BitVecVal(0, w))
         elif op == "ite":
-            r = z3.If(self.cond(e[1], s), self.value(e[2], s), self.value(e[3], s))
+            r = z3.If(self._condm(e[1], s), self._value(e[2], s), self._value(e[3], s))
         else:
-            a, b = self.value(e[1], s), self.value(e[2], s)
+            a, b = self._value(e[1], s), self._value(e[2], s)
             if op == "+":
                 r = a + b
             elif op == "-":
@@ -208,13 +191,12 @@ class Encoding:
         self._memo[key] = r
         return r
 
-    def cond(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BoolRef:
-        """`e` as a Bool in state s (non-zero is true, as in the reference evaluator)."""
+    def _condm(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BoolRef:
         key = (id(s), ("?", e))
         got = self._memo.get(key)
         if got is None:
             tmpl = self.state("@a", 0)
-            got = self._memo[key] = self._cond(e, s) if s is tmpl else self._at(self.cond(e, tmpl), s)
+            got = self._memo[key] = self._cond(e, s) if s is tmpl else self._at(self._condm(e, tmpl), s)
         return got  # type: ignore[return-value]
 
     def _cond(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BoolRef:
@@ -222,16 +204,16 @@ class Encoding:
         if op == "c":
             return z3.BoolVal(bool(e[1]))
         if op == "and":
-            return z3.And([self.cond(a, s) for a in e[1:]])
+            return z3.And([self._condm(a, s) for a in e[1:]])
         if op == "or":
-            return z3.Or([self.cond(a, s) for a in e[1:]])
+            return z3.Or([self._condm(a, s) for a in e[1:]])
         if op == "not":
-            return z3.Not(self.cond(e[1], s))
+            return z3.Not(self._condm(e[1], s))
         if op == "in":
-            a = self.value(e[1], s)
+            a = self._value(e[1], s)
             return z3.Or([a == z3.BitVecVal(k, self.width) for k in sorted(e[2])])
         if op in ("==", "!=", "<", "<=", ">", ">="):
-            a, b = self.value(e[1], s), self.value(e[2], s)
+            a, b = self._value(e[1], s), self._value(e[2], s)
             if op == "==":
                 return a == b
             if op == "!=":
@@ -243,7 +225,7 @@ class Encoding:
             if op == ">":
                 return a > b
             return a >= b
-        return self.value(e, s) != z3.BitVecVal(0, self.width)
+        return self._value(e, s) != z3.BitVecVal(0, self.width)
 
     # ---- transitions
     def guard(self, ti: int, s: list[z3.BitVecRef]) -> z3.BoolRef:
