@@ -29,7 +29,7 @@ from types import FrameType
 from ircheck.api import ENGINES, check_file
 from ircheck.compact import STORES
 from ircheck.formats import itf_doc, junit, sarif
-from ircheck.grammar.diagnostics import Diagnostic, did_you_mean
+from ircheck.grammar.diagnostics import Diagnostic, did_you_mean, shown_path
 from ircheck.progress import Progress, wanted
 from ircheck.reduce import DEFAULT as REDUCTION_DEFAULT
 from ircheck.reduce import parse_reduction
@@ -250,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv, run)
     except KeyboardInterrupt:  # a signal outside the search (parsing, output): no result
-        print(f"ircheck: interrupted{' while checking ' + run.model if run.model else ''}", file=sys.stderr)
+        print(f"ircheck: interrupted{' while checking ' + shown_path(run.model) if run.model else ''}",
+              file=sys.stderr)
         return INCONCLUSIVE_STATUS
     except Exception as e:  # noqa: BLE001 - the last line of defence: a bug in ircheck
         return internal_error(e, run.model, run.engine, run.debug)
@@ -261,7 +262,7 @@ def internal_error(e: BaseException, model: str, engine: str, debug: bool) -> in
     if debug:
         traceback.print_exception(e, file=sys.stderr)
     what = f"{type(e).__name__}: {e}".strip().rstrip(":").replace("\n", " ")
-    where = f" while checking {model}" if model else ""
+    where = f" while checking {shown_path(model)}" if model else ""
     print(f"ircheck: internal error{where} (engine {engine}): {what[:300]}; this is a bug in ircheck, "
           f"{REPORT_BUG}{'' if debug else ' (--debug shows the traceback)'}", file=sys.stderr)
     return INTERNAL_STATUS
@@ -289,7 +290,7 @@ def model_paths(args: Sequence[str], error: Callable[[str], object]) -> list[str
         if a and Path(a).is_dir():
             found = sorted(str(p) for p in Path(a).glob("*.irq") if not p.is_dir())
             if not found:
-                error(f"{a} is a directory with no *.irq model in it")
+                error(f"{shown_path(a)} is a directory with no *.irq model in it")
             out += found
         else:
             out.append(a)
@@ -351,7 +352,7 @@ def _main(argv: list[str], run: _Run) -> int:
                 _interrupted(path, None, paths[i + 1:], timings, interrupts.name)
                 break
             except MemoryError:  # a limit, not a bug: the engines turn most into "inconclusive" themselves
-                print(f"ircheck: out of memory while checking {path}; no result for it (try --max-memory, "
+                print(f"ircheck: out of memory while checking {shown_path(path)}; no result for it (try --max-memory, "
                       "--max-states or --store compact)", file=sys.stderr)
                 codes.append(INCONCLUSIVE_STATUS)
                 continue
@@ -373,14 +374,14 @@ def _main(argv: list[str], run: _Run) -> int:
                     for w in warnings])
             else:
                 for w in warnings:
-                    print(f"ircheck: warning: {path}: {w}", file=sys.stderr)
+                    print(f"ircheck: warning: {shown_path(path)}: {w}", file=sys.stderr)
             found = _suggest(r, checks, args) if (args.suggest and r.verdict == VIOLATED
                                                   and args.format in ("text", "json")) else None
             reports.append(r)
             codes.append(r.exit_code)
             if args.format == "text":
                 if args.quiet and not r.errors:
-                    print(f"{r.model}: {r.verdict}")
+                    print(f"{shown_path(r.model)}: {r.verdict}")
                 else:
                     print(text(r, timings=timings), file=sys.stderr if r.errors else sys.stdout)
                 if found is not None:
@@ -418,12 +419,12 @@ def _suggest(r: Report, checks: list[str] | None, args: argparse.Namespace) -> S
 def _interrupted(path: str, report: Report | None, rest: Sequence[str], timings: bool, name: str = "Ctrl-C",
                  stats: bool = True) -> None:
     """A signal: say where the run stopped, the statistics so far, and which models were not checked."""
-    print(f"ircheck: interrupted ({name}) while checking {path}"
+    print(f"ircheck: interrupted ({name}) while checking {shown_path(path)}"
           + ("" if report is not None else "; no result for it"), file=sys.stderr)
     if report is not None and stats:
         print(stats_text(report, timings), file=sys.stderr)
     if rest:
-        print(f"ircheck: not checked: {', '.join(rest)}", file=sys.stderr)
+        print(f"ircheck: not checked: {', '.join(map(shown_path, rest))}", file=sys.stderr)
 
 
 class _PipeGuard:

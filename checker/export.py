@@ -10,7 +10,7 @@ import networkx as nx
 from ircheck.api import build, run_engine
 from ircheck.codegen import Packing
 from ircheck.explicit import Explicit, Limits
-from ircheck.grammar.diagnostics import IrcheckError
+from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse_file
 from ircheck.promela import to_promela
 from ircheck.result import CheckResult
@@ -104,7 +104,7 @@ def main(argv: Sequence[str]) -> int:
             try:
                 g = state_graph(ts)
             except IrcheckError:
-                print(f"ircheck: error: {args.model} has more than {DOT_LIMIT} states; --dot is for small models",
+                print(f"ircheck: error: {shown_path(args.model)} has more than {DOT_LIMIT} states; --dot is for small models",
                       file=sys.stderr)
                 return 2
             results, _stats = run_engine(ts, engine="explicit")

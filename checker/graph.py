@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from ircheck.api import build
 from ircheck.explicit import Explicit, Limits
-from ircheck.grammar.diagnostics import IrcheckError
+from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse_file
 from ircheck.spec.contexts_graph import ContextGraph, context_graph
 
@@ -42,7 +42,7 @@ def _note(g: ContextGraph) -> str:
 
 
 def text(g: ContextGraph, path: str) -> str:
-    out = [f"{path}: contexts ({_note(g)})"]
+    out = [f"{shown_path(path)}: contexts ({_note(g)})"]
     width = max((len(n.name) for n in g.nodes), default=0)
     for n in g.nodes:
         extra = "".join(f"  {k} {', '.join(v)}" for k, v in (("locks", n.locks), ("data", n.data)) if v)
@@ -64,7 +64,7 @@ def _q(s: str) -> str:
 
 def dot(g: ContextGraph, path: str) -> str:
     ids = {n.name: f"c{i}" for i, n in enumerate(g.nodes)}
-    out = ["digraph contexts {", f"  label={_q(path + ': ' + _note(g))}; labelloc=t;",
+    out = ["digraph contexts {", f"  label={_q(shown_path(path) + ': ' + _note(g))}; labelloc=t;",
            "  node [fontname=monospace, fontsize=10]; edge [fontname=monospace, fontsize=9];"]
     for n in g.nodes:
         label = _q(n.name)[:-1] + "\\n" + n.kind + '"'  # name, then the kind on a second line
@@ -90,7 +90,7 @@ def _mq(s: str) -> str:
 
 def mermaid(g: ContextGraph, path: str) -> str:
     ids = {n.name: f"C{i}" for i, n in enumerate(g.nodes)}
-    out = ["flowchart LR", f"    %% {_mq(path)}: {_mq(_note(g))}"]
+    out = ["flowchart LR", f"    %% {_mq(shown_path(path))}: {_mq(_note(g))}"]
     for n in g.nodes:
         open_, close = ("{{", "}}") if n.kind in ("softirq", "tasklet") else \
             ("([", "])") if n.kind in ("thread", "irq_thread", "work") else ("[", "]")

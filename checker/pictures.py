@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ircheck.grammar.diagnostics import shown_path
 from ircheck.result import CheckResult
 
 
@@ -33,9 +34,20 @@ def _target(action: str) -> str | None:
     return m.group(1) if m else None
 
 
-def mermaid(check: CheckResult) -> str:
+_MERMAID_ENTITIES = str.maketrans({"#": "#35;", ";": "#59;", '"': "#quot;", "<": "#lt;", ">": "#gt;"})
+
+
+def mermaid_text(text: str) -> str:
+    """Any text (a file path) as Mermaid label text on one line: control characters escaped
+    (`shown_path`), and what Mermaid would read as syntax written as its entity codes."""
+    return shown_path(text).translate(_MERMAID_ENTITIES)
+
+
+def mermaid(check: CheckResult, model: str | None = None) -> str:
+    """The trace as a Mermaid sequence diagram; `model` (a path) goes into the title."""
     ids: dict[str, str] = {}
-    lines = ["sequenceDiagram", f"    title {_quote(check.name)}: {_quote(check.status)}"]
+    where = f"{mermaid_text(model)} - " if model else ""
+    lines = ["sequenceDiagram", f"    title {where}{_quote(check.name)}: {_quote(check.status)}"]
     body: list[str] = []
     for k, step in enumerate(check.trace):
         who = _lifeline(step.context)
@@ -66,11 +78,13 @@ def mermaid(check: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dot(check: CheckResult) -> str:
-    """The trace as a chain of boxes, one per step, clustered by lifeline."""
+def dot(check: CheckResult, model: str | None = None) -> str:
+    """The trace as a chain of boxes, one per step, clustered by lifeline; `model` (a path) labels it."""
     def q(s: str) -> str:
         return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
     out = ["digraph trace {", "  rankdir=TB; node [shape=box, fontname=monospace, fontsize=9];"]
+    if model:
+        out.append(f"  label={q(shown_path(model) + ': ' + check.name + ' ' + check.status)}; labelloc=t;")
     for step in check.trace:
         style = ", color=red, penwidth=2" if step.note == "violation" else ""
         label = f"{step.number}. {_lifeline(step.context)}\\n{step.action}"

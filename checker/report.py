@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from ircheck.grammar.diagnostics import shown_path
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Report, Stats
 
 _MARK = {HOLDS: "holds", VIOLATED: "VIOLATED", INCONCLUSIVE: "inconclusive"}
@@ -30,7 +31,7 @@ def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
     st = report.stats
     verdict = report.verdict.upper() if report.verdict != HOLDS else "all checks hold" if report.checks else \
         "no check ran"
-    head = f"{report.model}: {verdict}"
+    head = f"{shown_path(report.model)}: {verdict}"
     out.append(head)
     for c in report.checks:
         out.append(f"  {c.name:<20} {_MARK.get(c.status, c.status)}" + (f"  ({c.note})" if c.note else ""))
@@ -100,7 +101,7 @@ def json_doc(reports: Sequence[Report], timings: bool = True, as_list: bool | No
 
 def stats_text(report: Report, timings: bool = True) -> str:
     """`--verbose`: what the search did for one model, one fact a line (to stderr)."""
-    out = [f"{report.model}: statistics"]
+    out = [f"{shown_path(report.model)}: statistics"]
     if report.errors:
         out.append(f"  {'not checked':<12} {len(report.errors)} input error{'s' if len(report.errors) != 1 else ''}")
         return "\n".join(out)

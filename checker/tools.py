@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ircheck.api import check_file
-from ircheck.grammar.diagnostics import IrcheckError
+from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse, parse_file
 from ircheck.grammar.printer import model_text
 from ircheck.pictures import dot, mermaid
@@ -67,7 +67,7 @@ def fmt_main(argv: Sequence[str]) -> int:
             return 2
         if args.check:
             if out != Path(path).read_text():
-                print(f"{path}: not in canonical form", file=sys.stderr)
+                print(f"{shown_path(path)}: not in canonical form", file=sys.stderr)
                 worst = 1
         elif args.write:
             Path(path).write_text(out)
@@ -108,14 +108,14 @@ def trace_main(argv: Sequence[str]) -> int:
         if undecided or interrupts.hit:
             why = "; ".join(f"{c.name}: {c.note or 'inconclusive'}" for c in undecided) or \
                 f"interrupted ({interrupts.name})"
-            print(f"{args.model}: inconclusive, no violation found before the run stopped, nothing to draw "
+            print(f"{shown_path(args.model)}: inconclusive, no violation found before the run stopped, nothing to draw "
                   f"({why})", file=sys.stderr)
             return 3
-        print(f"{args.model}: every check holds, nothing to draw" if report.checks else
-              f"{args.model}: no check ran, nothing to draw", file=sys.stderr)
+        print(f"{shown_path(args.model)}: every check holds, nothing to draw" if report.checks else
+              f"{shown_path(args.model)}: no check ran, nothing to draw", file=sys.stderr)
         return report.exit_code
     for c in violated:
-        sys.stdout.write(dot(c) if args.dot else mermaid(c))
+        sys.stdout.write(dot(c, args.model) if args.dot else mermaid(c, args.model))
     return 1
 
 
@@ -220,7 +220,7 @@ def _replay_json(model: object, name: str, check: dict[str, object], path: str) 
     trace = check["trace"]
     assert isinstance(trace, list)
     s = ts.init()
-    print(f"replaying {name} ({len(trace)} steps) on {path}")
+    print(f"replaying {name} ({len(trace)} steps) on {shown_path(path)}")
     last = None
     for step in trace:
         options = [ti for ti in enabled(ts, s) if step["action"].startswith(ts.transitions[ti].label.action)
@@ -260,7 +260,7 @@ def _replay_itf(model: object, name: str, itf: dict[str, object], path: str) -> 
               + (f" (not in the trace: {', '.join(new[:5])})" if new else ""), file=sys.stderr)
         return REPLAY_DOES_NOT_FIT
     states = [tuple(_itf_value(st[n]) for n in mine) for st in raw]
-    print(f"replaying {name} ({len(states) - 1} steps, ITF) on {path}")
+    print(f"replaying {name} ({len(states) - 1} steps, ITF) on {shown_path(path)}")
     if not states or states[0] != ts.init():
         print("  state 0 is not the model's initial state: the model has changed", file=sys.stderr)
         return REPLAY_DOES_NOT_FIT

@@ -15,6 +15,26 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
+
+
+def shown_path(path: str) -> str:
+    """A file path as one safe token of line-oriented output: unchanged when every character is
+    printable, else in double quotes with escapes (`\\n`, `\\t`, `\\"`, `\\\\`, `\\uXXXX`),
+    so that a newline or a control character in a file name cannot forge a line of the report."""
+    if path.isprintable():
+        return path
+    out = []
+    for ch in path:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
 LONG_LINE = 1000  # a source line longer than this is shown as a window of SHOWN_LINE characters
 SHOWN_LINE = 120
 
@@ -30,8 +50,8 @@ class Diagnostic:
 
     def location(self) -> str:
         if self.line:
-            return f"{self.path}:{self.line}:{self.column}"
-        return self.path
+            return f"{shown_path(self.path)}:{self.line}:{self.column}"
+        return shown_path(self.path)
 
     def render(self, source: str = "") -> str:
         """The human form: location, code, message, the source line with a caret, the hint."""
