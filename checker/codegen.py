@@ -19,6 +19,8 @@ from typing import Any
 
 from ircheck.spec.ts import Expr, Not, TransitionSystem, variables_of
 
+SPILL = 40  # expression levels written inline; deeper parts become helper functions (see `_Gen.helper`)
+
 
 @dataclass
 class Packing:
@@ -57,6 +59,9 @@ class _Gen:
         self.pk = pk
         self.consts: dict[frozenset[int], str] = {}
         self.lines: list[str] = []
+        self.level = 0  # how deeply the expression being written nests (see `helper`)
+        self.helpers: dict[tuple[Expr, bool], str] = {}
+        self.def_at = 0  # where the function being generated starts in `lines`: helpers go before it
 
     # ---- expressions
     def read(self, i: int, src: str = "s") -> str:
@@ -71,6 +76,45 @@ class _Gen:
 
     def cb(self, e: Expr) -> str:
         """Condition context: any truthy Python value."""
+        if self.level >= SPILL and e[0] not in ("c", "v"):
+            return self.helper(e, True)
+        self.level += 1
+        try:
+            return self._cb(e)
+        finally:
+            self.level -= 1
+
+    def cv(self, e: Expr) -> str:
+        """Value context: an int (bools from comparisons are ints in Python)."""
+        if self.level >= SPILL and e[0] not in ("c", "v"):
+            return self.helper(e, False)
+        self.level += 1
+        try:
+            return self._cv(e)
+        finally:
+            self.level -= 1
+
+    def helper(self, e: Expr, cond: bool) -> str:
+        """A call of a module-level function E<n> that computes e (in condition or value context).
+
+        Python's tokenizer refuses more than 200 nested parentheses, and its compiler recurses
+        into nested expressions: what nests deeper than SPILL levels in the generated text is
+        computed by a function of its own, defined before the function being generated, taking
+        the variables it reads. A call is lazy like the operand it replaces (`a and E1(x0)`)."""
+        key = (e, cond)
+        name = self.helpers.get(key)
+        args = ", ".join(f"x{vi}" for vi in sorted(variables_of(e)))
+        if name is None:
+            name = self.helpers[key] = f"E{len(self.helpers)}"
+            saved, self.level = self.level, 0
+            body = self.cb(e) if cond else self.cv(e)
+            self.level = saved
+            lines = [f"def {name}({args}):", f"    return {body}"]
+            self.lines[self.def_at:self.def_at] = lines
+            self.def_at += len(lines)
+        return f"{name}({args})"
+
+    def _cb(self, e: Expr) -> str:
         op = e[0]
         if op == "and":
             return "(" + " and ".join(self.cb(a) for a in e[1:]) + ")"
@@ -80,8 +124,7 @@ class _Gen:
             return f"(not {self.cb(e[1])})"
         return self.cv(e)
 
-    def cv(self, e: Expr) -> str:
-        """Value context: an int (bools from comparisons are ints in Python)."""
+    def _cv(self, e: Expr) -> str:
         op = e[0]
         if op == "c":
             return str(int(e[1]))
@@ -210,6 +253,7 @@ class _Gen:
 
     def successor_fn(self, name: str, with_ids: bool) -> None:
         items = [(ti, self.conjuncts(t.guard)) for ti, t in enumerate(self.ts.transitions)]
+        self.def_at = len(self.lines)
         self.lines.append(f"def {name}(s, out, vio):")
         self.lines.append("    n = 0")
         self.emit_tree(items, "    ", set(), with_ids)
@@ -217,6 +261,7 @@ class _Gen:
 
     def predicate_fn(self, name: str, exprs: list[Expr]) -> None:
         """Bit k of the result is set when exprs[k] is FALSE in state s."""
+        self.def_at = len(self.lines)
         self.lines.append(f"def {name}(s):")
         self.lines.append("    r = 0")
         have: set[int] = set()
@@ -230,6 +275,7 @@ class _Gen:
         self.lines.append("    return r")
 
     def bool_fn(self, name: str, e: Expr) -> None:
+        self.def_at = len(self.lines)
         self.lines.append(f"def {name}(s):")
         for vi in sorted(self.vars_of(e, set())):
             self.lines.append(f"    x{vi} = {self.read(vi)}")
