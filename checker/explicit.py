@@ -259,9 +259,10 @@ class Explicit:
         budget = Budget(self.started + lim.timeout if lim.timeout else None, lim.timeout, lim.max_memory_mb)
         try:
             if DEADLOCK in checks and DEADLOCK not in found:
-                v = deadlocks(self, quiet, budget) or blocked_forever(self, budget)
-                if v:
-                    found[DEADLOCK] = v
+                # the shallower of "no CPU can ever step" and "a context blocked for ever" (BFS depth)
+                vs = [v for v in (deadlocks(self, quiet, budget), blocked_forever(self, budget)) if v]
+                if vs:
+                    found[DEADLOCK] = min(vs, key=lambda v: len(v.path))
             todo = ({r.check for r in ts.requests} & checks) - set(found)
             if todo:
                 vs = starvation(self, todo, budget)

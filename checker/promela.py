@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
-from ircheck.spec.ts import Expr, TransitionSystem, bounds, fold_ranges
+from ircheck.spec.ts import FALSE, Expr, Not, TransitionSystem, bounds, fold_ranges
 
 SAFETY_EXPORTED = frozenset({"no_lost_irq", "no_reentry", "eoi_balanced", "no_gp", "no_double_fault",
                              "max_nesting", "invariant", "counter_range", "no_deadlock", "no_sleep_in_atomic",
@@ -155,7 +155,14 @@ def to_promela(ts: TransitionSystem) -> str:
     if width:  # temporaries for simultaneous updates; hidden: not part of SPIN's state vector
         out.append("hidden int " + ", ".join(f"t{k}" for k in range(width)) + ";")
     props = [p for p in ts.state_props if p.check in checks and p.check in SAFETY_EXPORTED]
-    ok = " && ".join(_e(p.ok) for p in props) if props else ""
+    oks = [_e(p.ok) for p in props]
+    if "no_deadlock" in checks and ts.waits:  # a context blocked for ever: the part a state shows alone
+        oks += [_e(Not(w.surely)) for w in ts.waits if w.surely != FALSE]
+        out.append("/* no_deadlock: exported are every CPU stuck with work unfinished, and a context blocked on a "
+                   "lock that a finished thread, a circular wait or such a chain holds; a context blocked for ever "
+                   "otherwise (a holder asleep for ever, an IRQ that never becomes idle) is judged by ircheck "
+                   "only */")
+    ok = " && ".join(oks)
     out.append("")
     out.append("active proctype system() {")
     if ok:

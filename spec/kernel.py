@@ -36,6 +36,7 @@ from ircheck.spec.context import CpuState, Incarnation, Layout, Task
 from ircheck.spec.lockdep import judge as lockdep_judge
 from ircheck.spec.resolve import SPIN_OPS, CodeInfo, IrqLine
 from ircheck.spec.ts import (
+    BOUND,
     FACT,
     FALSE,
     TRUE,
@@ -72,8 +73,10 @@ KERNEL_STMTS = ACQUIRE_OPS | RELEASE_OPS | {"local_irq_save", "local_irq_restore
                                             "local_bh_enable", "sleep", "wake_up", "raise_softirq",
                                             "tasklet_schedule", "queue_work", "disable_irq", "disable_irq_nosync",
                                             "enable_irq", "free_irq", "synchronize_irq", "return"}
-MAX_DISABLE = 3
-MAX_NEST = 3  # local_irq_save / local_bh_disable nesting that is counted
+SAVE_OPS = ("spin_lock_irqsave", "local_irq_save")
+BH_OFF_OPS = ("spin_lock_bh", "local_bh_disable")
+DISABLE_OPS = ("disable_irq", "disable_irq_nosync")
+Effect = tuple[Expr, dict[int, Expr], list[tuple[str, str]]]  # guard, updates, violation tags
 
 
 @dataclass
@@ -101,6 +104,14 @@ class Descriptor:
     freed: int | None
     pic: Pic8259
     level: bool
+
+
+def _count(body: Body, ops: tuple[str, ...], arg: int | None = None) -> int:
+    """How many locations of `body` run one of `ops` (on IRQ `arg`): on a path that passes each
+    location once, the nesting those statements build is at most this many (a loop or a
+    context that runs again can pass one twice: then the counter's top is a tagged bound)."""
+    return sum(1 for n in body.nodes if n.kind in ("stmt", "sync_wait") and isinstance(n.stmt, ast.Simple)
+               and n.stmt.op in ops and (arg is None or (isinstance(n.stmt.arg, ast.Num) and n.stmt.arg.value == arg)))
 
 
 def _bits_set(ops: set[str], body: Body) -> set[str]:
@@ -224,12 +235,26 @@ class KernelLowering:
             pic = self.pics[irq.pic]
             level = any(dv.level for dv in d.devices.values()
                         if dv.kind == "pic" and dv.pic == irq.pic and dv.input == irq.input)
-            disables = sum(1 for op, arg in ops if op in ("disable_irq", "disable_irq_nosync") and arg == n)
+            disables = self.occurrences(DISABLE_OPS, n)
             freed = self.var(f"irq{n}.freed", 2, 0, "bool") if ("free_irq", n) in ops else None
             self.desc[n] = Descriptor(
                 irq, self.var(f"irq{n}.inprogress", 2, 0, "bool"), self.var(f"irq{n}.pending", 2, 0, "bool"),
-                self.var(f"irq{n}.depth", min(disables, MAX_DISABLE) + 2, 0),
+                self.var(f"irq{n}.depth", disables + 1, 0),
                 self.var(f"irq{n}.ret", 1 << (1 + len(irq.actions)), 0, "hidden"), freed, pic, level)
+
+    def occurrences(self, ops: tuple[str, ...], arg: int) -> int:
+        """Locations of every task and incarnation that run one of `ops` on IRQ `arg`."""
+        return sum(_count(b, ops, arg) for b in [t.body for t in self.tasks] + [inc.body for inc in self.incs])
+
+    def count_up(self, v: int, guard: Expr, what: str, line: int, ups: dict[int, Expr]) -> list[Effect]:
+        """Counter v + 1, sized exactly from the model (`_count`): below the top it counts; at the
+        top the step keeps the value and is tagged as a model bound, so every check it could
+        affect says inconclusive instead of trusting a clamped count (no silent saturation)."""
+        top = self.vars[v].size - 1
+        return [(And(guard, Bin("<", V(v), C(top))), {**ups, v: Bin("+", V(v), C(1))}, []),
+                (And(guard, Eq(V(v), C(top))), ups,
+                 [(BOUND, f"{self.vars[v].name} reached the model's bound of {top} at {what} (line {line}): "
+                          "a loop or a context that runs again nests it deeper than the code shows")])]
 
     def all_ops(self) -> set[tuple[str, int | str | None]]:
         out: set[tuple[str, int | str | None]] = set()
@@ -246,10 +271,10 @@ class KernelLowering:
             t.state = self.var(f"{t.code.name}.state", 2, 0, "enum", ("running", "sleeping"))
         used = _bits_set({"spin_lock_bh", "spin_unlock_bh", "local_bh_disable", "local_bh_enable"}, t.body)
         if used:
-            t.bh = self.var(f"{t.code.name}.bh_disabled", MAX_NEST + 1, 0)
+            t.bh = self.var(f"{t.code.name}.bh_disabled", _count(t.body, BH_OFF_OPS) + 1, 0)
         if _bits_set({"spin_lock_irqsave", "spin_unlock_irqrestore", "local_irq_save", "local_irq_restore"}, t.body):
             t.flags = self.var(f"{t.code.name}.saved_flags", 2, 0, "hidden")
-            t.nsave = self.var(f"{t.code.name}.irq_saves", MAX_NEST + 1, 0, "hidden")
+            t.nsave = self.var(f"{t.code.name}.irq_saves", _count(t.body, SAVE_OPS) + 1, 0, "hidden")
         if t.code.kind == "irq_thread":
             t.wake = self.var(f"{t.code.name}.wake", 2, 0, "bool")
             t.irq = self.irq_of_thread(t.code.name)
@@ -262,9 +287,10 @@ class KernelLowering:
                                   tuple(self.softirqs), len(self.softirqs))
         saves = {"spin_lock_irqsave", "spin_unlock_irqrestore", "local_irq_save", "local_irq_restore"}
         if any(_bits_set(saves, inc.body) for inc in self.incs):
+            most = max(_count(inc.body, SAVE_OPS) for inc in self.incs)
             for k in range(self.maxdepth):
                 st.flags.append(self.var(f"cpu{st.index}.frame_flags[{k}]", 2, 0, "hidden"))
-                st.nsave.append(self.var(f"cpu{st.index}.frame_saves[{k}]", MAX_NEST + 1, 0, "hidden"))
+                st.nsave.append(self.var(f"cpu{st.index}.frame_saves[{k}]", most + 1, 0, "hidden"))
 
     # ---- task-level predicates -----------------------------------------------------------------
     def locs(self, body: Body, pred: Callable[[Node], bool]) -> set[int]:
@@ -429,21 +455,21 @@ class KernelLowering:
             assert isinstance(arg, ast.Name)
             v = self.lock[arg.name]
             ups[v] = C(0)
-            eff = self.irq_effects(op, ctx)
-            for guard, e in eff:
+            eff = self.irq_effects(op, ctx, node.line)
+            for guard, e, bound in eff:
                 u = dict(ups)
                 u.update(e)
-                self.add(label, And(here, guard, Eq(V(v), ctx.owner)), u, g)
+                self.add(label, And(here, guard, Eq(V(v), ctx.owner)), u, g, bound)
                 bad = dict(nxt)
                 bad.update(e)
                 self.add(label, And(here, guard, Not(Eq(V(v), ctx.owner))), bad, g,
                          [("lockdep", f"bad unlock balance: {ctx.who} releases {arg.name}, which it does not hold "
-                                      f"(line {node.line})")])
+                                      f"(line {node.line})")] + bound)
         elif op in ("local_irq_save", "local_irq_restore", "local_bh_disable", "local_bh_enable"):
-            for guard, e in self.irq_effects(op, ctx):
+            for guard, e, bound in self.irq_effects(op, ctx, node.line):
                 u = dict(ups)
                 u.update(e)
-                self.add(label, And(here, guard), u, g)
+                self.add(label, And(here, guard), u, g, bound)
         elif op == "sleep":
             for guard, tags in self.sleep_variants(ctx, "sleep"):
                 self.add(label, And(here, guard), ups, g, tags)
@@ -497,22 +523,25 @@ class KernelLowering:
         return None
 
     # -- IRQ flags and BH (K1)
-    def irq_effects(self, op: str, ctx: Context) -> list[tuple[Expr, dict[int, Expr]]]:
-        """(guard, updates) of what `op` does to IF and the BH count, per frame depth where it matters."""
+    def irq_effects(self, op: str, ctx: Context, line: int = 0) -> list[Effect]:
+        """(guard, updates, tags) of what `op` does to IF and the BH count, per frame depth where it
+        matters. The saved-IF stack of local_irq_save/spin_lock_irqsave is kept as the outermost
+        saved IF plus the nesting count: only the outermost save saves IF (the inner ones see IF
+        off), only the last restore restores it. Both counts are exact (`count_up`)."""
         IF = self.IF
         if op in ("spin_lock_irq",):
-            return [(TRUE, {IF: C(0)})]
+            return [(TRUE, {IF: C(0)}, [])]
         if op == "spin_unlock_irq":
-            return [(TRUE, {IF: C(1)})]
+            return [(TRUE, {IF: C(1)}, [])]
         if op in ("spin_lock_bh", "local_bh_disable", "spin_unlock_bh", "local_bh_enable"):
             t = ctx.task
             if t is None or t.bh is None:
-                return [(TRUE, {})]  # softirq and hardirq context: BH is already off
-            if op in ("spin_lock_bh", "local_bh_disable"):
-                return [(TRUE, {t.bh: Ite(Bin("<", V(t.bh), C(MAX_NEST)), Bin("+", V(t.bh), C(1)), V(t.bh))})]
-            return [(TRUE, {t.bh: Ite(Bin(">", V(t.bh), C(0)), Bin("-", V(t.bh), C(1)), C(0))})]
+                return [(TRUE, {}, [])]  # softirq and hardirq context: BH is already off
+            if op in BH_OFF_OPS:
+                return self.count_up(t.bh, TRUE, op, line, {})
+            return [(TRUE, {t.bh: Ite(Bin(">", V(t.bh), C(0)), Bin("-", V(t.bh), C(1)), C(0))}, [])]
         if op in ("spin_lock_irqsave", "local_irq_save", "spin_unlock_irqrestore", "local_irq_restore"):
-            save = op in ("spin_lock_irqsave", "local_irq_save")
+            save = op in SAVE_OPS
             slots: list[tuple[Expr, int, int]] = []
             if ctx.task is not None:
                 if ctx.task.flags is not None and ctx.task.nsave is not None:
@@ -520,18 +549,17 @@ class KernelLowering:
             else:
                 for k, (fv, nv) in enumerate(zip(self.c.flags, self.c.nsave, strict=True)):
                     slots.append((Eq(V(self.depth), C(k + 1)), fv, nv))
-            out: list[tuple[Expr, dict[int, Expr]]] = []
+            out: list[Effect] = []
             for guard, fv, nv in slots:
                 n = V(nv)
                 if save:
-                    out.append((guard, {fv: Ite(Eq(n, C(0)), V(IF), V(fv)), IF: C(0),
-                                        nv: Ite(Bin("<", n, C(MAX_NEST)), Bin("+", n, C(1)), n)}))
+                    out += self.count_up(nv, guard, op, line, {fv: Ite(Eq(n, C(0)), V(IF), V(fv)), IF: C(0)})
                 else:
                     last = Bin("<=", n, C(1))
                     out.append((guard, {IF: Ite(last, V(fv), C(0)), fv: Ite(last, C(0), V(fv)),
-                                        nv: Ite(Bin(">", n, C(0)), Bin("-", n, C(1)), C(0))}))
-            return out or [(TRUE, {IF: C(0)} if save else {})]
-        return [(TRUE, {})]
+                                        nv: Ite(Bin(">", n, C(0)), Bin("-", n, C(1)), C(0))}, []))
+            return out or [(TRUE, {IF: C(0)} if save else {}, [])]
+        return [(TRUE, {}, [])]
 
     # -- sleeping (D4)
     def sleep_variants(self, ctx: Context, what: str) -> list[tuple[Expr, list[tuple[str, str]]]]:
@@ -570,7 +598,7 @@ class KernelLowering:
         variants: list[list[tuple[Expr, list[tuple[str, str]]]]] = []
         if op == "mutex_lock":
             variants.append(self.sleep_variants(ctx, f"mutex_lock {lk}"))
-        effects = self.irq_effects(op, ctx)
+        effects = self.irq_effects(op, ctx, node.line)
         lockdep = self.enabled("lockdep")
         if lockdep:
             irq_off = op in IRQ_OFF_OPS
@@ -604,12 +632,12 @@ class KernelLowering:
             held: list[tuple[Expr, list[tuple[str, str]]]] = [(And(*[Not(h) for h in holds]), [])]
             held += [(h, [fact(f"dep|{a}|{lk}|{where}")]) for a, h in zip(others, holds, strict=True)]
             variants.append(held)
-        for guard_e, eff in effects:
+        for guard_e, eff, bound in effects:
             for combo2 in itertools.product(*variants) if variants else [()]:
                 guard = And(base, guard_e, *[c[0] for c in combo2])
                 if guard == FALSE:
                     continue
-                tags = [t for c in combo2 for t in c[1]]
+                tags = [t for c in combo2 for t in c[1]] + bound
                 ups = dict(nxt)
                 ups.update(eff)
                 ups[v] = ctx.owner
@@ -635,13 +663,12 @@ class KernelLowering:
         dsc = self.desc[n]
         here, g = ctx.here, self.group
         dv = V(dsc.depth)
-        top = self.vars_size(dsc.depth) - 1
         ups = dict(nxt)
-        if op in ("disable_irq", "disable_irq_nosync"):
-            ups[dsc.depth] = Ite(Bin("<", dv, C(top)), Bin("+", dv, C(1)), dv)
+        if op in DISABLE_OPS:
             tags = self.sleep_variants(ctx, f"disable_irq {n}") if op == "disable_irq" else [(TRUE, [])]
             for guard, vio in tags:
-                self.add(label, And(here, guard), ups, g, vio)
+                for guard2, u, bound in self.count_up(dsc.depth, guard, f"{op} {n}", label.line, ups):
+                    self.add(label, And(here, guard2), u, g, vio + bound)
         elif op == "enable_irq":
             self.add(label, And(here, Eq(dv, C(0))), ups, g,
                      [("eoi_balanced", f"WARNING: Unbalanced enable for IRQ {n}: enable_irq at depth 0 (L5)")])

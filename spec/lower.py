@@ -43,6 +43,7 @@ from ircheck.spec.resolve import (
     DeviceInfo,
 )
 from ircheck.spec.ts import (
+    BOUND,
     FALSE,
     TRUE,
     And,
@@ -68,7 +69,6 @@ from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_int,
 __all__ = ["CpuLayout", "Incarnation", "Layout", "lower"]
 
 NEST_CAP = 8  # handler frames per CPU when nothing in the model bounds nesting (raises any, level lines)
-BOUND = "__bound__"
 
 
 class _Lowering(KernelLowering):

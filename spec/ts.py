@@ -31,6 +31,7 @@ OPS = frozenset({"and", "or", "not", "+", "-", "&", "|", "^", "<<", ">>",
                  "==", "!=", "<", "<=", ">", ">=", "in", "ite"})
 
 FACT = "__fact__"  # the default `TransitionSystem.fact_check` tag
+BOUND = "__bound__"  # the default `TransitionSystem.bound_check` tag: a step runs into a model bound
 
 TRUE: Expr = ("c", 1)
 FALSE: Expr = ("c", 0)
@@ -496,6 +497,9 @@ class Wait:
     message: str
     line: int = 0
     explain: Callable[[tuple[int, ...]], str] | None = None
+    # implies "blocked for ever" in the state alone (a sound, incomplete part of the rule, for
+    # exports to tools that cannot judge every continuation, such as SPIN's assertions)
+    surely: Expr = FALSE
 
 
 @dataclass(frozen=True)
@@ -520,7 +524,7 @@ class TransitionSystem:
     requests: list[Request] = field(default_factory=list)
     unfinished: Expr = FALSE  # some context has not finished (for the deadlock check)
     checks: list[str] = field(default_factory=list)  # enabled checks, in report order
-    bound_check: str = "__bound__"  # transitions tagged with this hit a model bound
+    bound_check: str = BOUND  # transitions tagged with this hit a model bound
     deadlock_message: str = "no step is possible although some context has not finished"
     groups: tuple[str, ...] = ()
     strong: frozenset[str] = frozenset()  # groups under strong fairness (enabled infinitely often -> taken)

@@ -27,9 +27,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import networkx as nx
+
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
-from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Not, V, Wait, evaluate
+from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Not, Or, V, Wait, evaluate
 
 if TYPE_CHECKING:
     from ircheck.spec.kernel import KernelLowering
@@ -92,6 +94,17 @@ def context_waits(low: KernelLowering) -> list[Wait]:
                 return ident - base + 1 <= s[cpu.depth_var]
         return False
 
+    def preempting_frame(ident: int, s: State) -> int | None:
+        """The top handler frame on the CPU where task `ident` is the running thread, if any."""
+        label = slot_name[ident]
+        for cpu in low.layout.cpus:
+            names = [nm for nm, _pcv in cpu.threads]
+            if label in names and s[cpu.depth_var] > 0:
+                k = s[cpu.cur_var] if cpu.cur_var is not None else 0
+                if names[k] == label:
+                    return low.frame_owner_base(cpu.index) + s[cpu.depth_var] - 1
+        return None
+
     def blocked_on(ident: int, s: State) -> tuple[str, str | int] | None:
         for e_ident, blocked, res in entries:
             if e_ident == ident and evaluate(blocked, s):
@@ -143,22 +156,37 @@ def context_waits(low: KernelLowering) -> list[Wait]:
                 return "lock held by a finished context): " + "; ".join(links) + \
                     ", a handler that returned holding it: it is never released"
             nres = blocked_on(owner, s)
+            if nres is None and t is not None:  # preempted on its CPU by a frame that is blocked itself?
+                top = preempting_frame(t.ident, s)
+                if top is not None:
+                    links[-1] += f", preempted on its CPU by {who(top, s)}"
+                    nres = blocked_on(top, s)
+                    if nres is None:
+                        return "a release that can never come): " + "; ".join(links) + \
+                            ", which never returns to it on any continuation"
+                    owner = top
+                    if owner in chain:
+                        return "circular wait): " + "; ".join(links)
             if nres is None and t is not None and evaluate(low.queue_sleeping(t), s):
                 return "a release that can never come): " + "; ".join(links) + \
                     ", which sleeps for ever on a wait queue holding it"
             if nres is None:
                 return "a release that can never come): " + "; ".join(links) + \
-                    ", which can never run to its release"
+                    ", which never reaches its release on any continuation (it sleeps, waits or loops for ever first)"
             chain.append(owner)
             cur, cur_res = owner, nres
 
+    forever = _held_forever(low, entries)
     out: list[Wait] = []
     for ident, blocked, res in entries:
         def explain(s: State, ident: int = ident, res: tuple[str, str | int] = res) -> str:
             return "deadlock (" + story(ident, res, s)
         line = _first_line(low, ident, res)
+        sure = FALSE
+        if res[0] == "lock":
+            sure = And(blocked, Or(Eq(V(low.lock[str(res[1])]), C(ident)), forever[str(res[1])]))
         out.append(Wait(slot_name[ident], blocked,
-                        f"deadlock: {slot_name[ident]} waits for {resource_text(res)} for ever", line, explain))
+                        f"deadlock: {slot_name[ident]} waits for {resource_text(res)} for ever", line, explain, sure))
     return out
 
 
@@ -174,3 +202,46 @@ def _first_line(low: KernelLowering, ident: int, res: tuple[str, str | int]) -> 
     else:
         locs = low.locs(t.body, _sync_on(int(what)))
     return min((t.body.nodes[i].line for i in locs), default=0)
+
+
+CHAIN_DEPTH = 3     # holders blocked on holders ... followed this far in `_held_forever`
+MAX_CYCLES = 64     # circular waits enumerated for `_held_forever` (each one a term of the predicate)
+MAX_TEXT = 20_000   # a longer chain is followed only while the predicates stay below this size
+
+
+def _held_forever(low: KernelLowering, entries: list[tuple[int, Expr, tuple[str, str | int]]]) -> dict[str, Expr]:
+    """Per lock, a state predicate that implies "nobody will ever release it" (sound, not complete):
+    its owner is a plain thread that finished (a thread never restarts, and only the owner's
+    unlock frees a lock); or every lock of a circular wait is held by a context blocked on the
+    next; or its owner is blocked on a lock that is held for ever, up to CHAIN_DEPTH holders.
+    Exported for SPIN (checker/promela.py), which cannot judge "blocked in every continuation"."""
+    holds_waits: dict[tuple[str, str], Expr] = {}  # (L, M): some context holds L and waits for M
+    for ident, blocked, res in entries:
+        if res[0] != "lock":
+            continue
+        for lk, v in low.lock.items():
+            m = str(res[1])
+            term = And(Eq(V(v), C(ident)), blocked)
+            if term != FALSE:
+                holds_waits[(lk, m)] = Or(holds_waits.get((lk, m), FALSE), term)
+    fin: dict[str, Expr] = {}
+    for lk, v in low.lock.items():
+        done = [And(Eq(V(v), C(t.ident)), low.task_done(t)) for t in low.tasks if t.code.kind == "thread"]
+        fin[lk] = Or(*done)
+    g: nx.DiGraph[str] = nx.DiGraph()
+    g.add_edges_from(holds_waits)
+    cyc: dict[str, Expr] = {lk: FALSE for lk in low.lock}
+    for n, cycle in enumerate(nx.simple_cycles(g)):
+        if n >= MAX_CYCLES:
+            break
+        term = And(*[holds_waits[(a, cycle[(i + 1) % len(cycle)])] for i, a in enumerate(cycle)])
+        for lk in cycle:
+            cyc[lk] = Or(cyc[lk], term)
+    held = {lk: Or(fin[lk], cyc[lk]) for lk in low.lock}
+    for _ in range(CHAIN_DEPTH):
+        deeper = {lk: Or(fin[lk], cyc[lk], *[And(w, held[m]) for (a, m), w in holds_waits.items()
+                                             if a == lk and m != lk]) for lk in low.lock}
+        if sum(len(repr(e)) for e in deeper.values()) > MAX_TEXT:
+            break  # a shorter chain is still sound; the export stays readable
+        held = deeper
+    return held
