@@ -72,7 +72,7 @@ def _result(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> CheckResult
     bad = len(steps) - 1 if steps and not liveness else None
     trace = explain(ts, states, steps, bad)
     message = v.message
-    if v.check == "no_deadlock" and message == ts.deadlock_message:
+    if v.check == "no_deadlock" and not v.whole:
         stuck = unfinished_contexts(ts, states[-1])
         if stuck:
             message += ": " + ", ".join(stuck) + " can never move again"

@@ -45,6 +45,7 @@ class RawViolation:
     last: int | None = None         # a violating transition fired from path[-1]
     cycle: list[int] | None = None  # liveness: states of the loop, starting and ending at path[-1]
     line: int = 0
+    whole: bool = False             # the message tells the whole story (a `Wait`'s): nothing is appended
 
 
 @dataclass

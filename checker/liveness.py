@@ -146,7 +146,7 @@ def blocked_forever(eng: Explicit, budget: Budget = _NO_LIMIT) -> RawViolation |
             k = (rest & -rest).bit_length() - 1
             w = waits[k]
             msg = w.explain(eng.pk.unpack(s)) if w.explain is not None else w.message
-            return RawViolation(DEADLOCK, msg, eng.path_to(s), None, line=w.line)
+            return RawViolation(DEADLOCK, msg, eng.path_to(s), None, line=w.line, whole=True)
     return None
 
 

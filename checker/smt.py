@@ -400,7 +400,7 @@ class SmtEngine:
                         w = self.ts.waits[wait]
                         msg, line = (w.explain(q) if w.explain is not None else w.message), w.line
                     res.violations[DEADLOCK] = RawViolation(DEADLOCK, msg, [self.pk.pack(s) for s in h.states],
-                                                            line=line)
+                                                            line=line, whole=wait is not None)
                 return
             if esc is None:
                 self.run_.undecided_quiet += 1

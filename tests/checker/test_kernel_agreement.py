@@ -27,7 +27,9 @@ CONCEPTS = {"cpus 2", "spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_l
             "local_irq_save", "local_bh_disable", "request_irq", "thread", "oneshot", "softirq", "tasklet", "work",
             "wait_event", "sleep_on", "wake_up", "disable_irq", "disable_irq_nosync", "enable_irq", "sleep",
             "raise_softirq", "tasklet_schedule", "queue_work", "return none", "on cpu1", "level", "raises any",
-            "busy on cpu", "mutex_lock m }"}
+            "busy on cpu", "mutex_lock m }", "local_irq_save; local_irq_save; local_irq_save; local_irq_save",
+            "local_bh_disable; local_bh_disable; local_bh_disable; local_bh_disable",
+            "disable_irq_nosync 3; disable_irq_nosync 3; disable_irq_nosync 3"}
 
 
 @st.composite
@@ -51,7 +53,11 @@ def stmt(draw: st.DrawFn, process: bool, irq_ctx: bool) -> str:
     if process:
         opts += ["local_irq_save; write x; local_irq_restore", "local_bh_disable; write x; local_bh_enable", "sleep",
                  "wait_event q until f", "if not f { sleep_on q }", "disable_irq 3; enable_irq 3",
-                 "disable_irq_nosync 3; enable_irq 3", "enable_irq 3", "mutex_lock m"]
+                 "disable_irq_nosync 3; enable_irq 3", "enable_irq 3", "mutex_lock m",
+                 # nesting past every former clamp (issue 23): the counters must stay exact
+                 "local_irq_save; " * 4 + "local_irq_restore; " * 3 + "write x; local_irq_restore",
+                 "local_bh_disable; " * 4 + "local_bh_enable; " * 3 + "write x; local_bh_enable",
+                 "disable_irq_nosync 3; " * 3 + "enable_irq 3; " * 3 + "enable_irq 3"]
     else:
         opts += ["sleep", "disable_irq_nosync 3"]
     if irq_ctx:
