@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
-from ircheck.grammar.diagnostics import Diagnostic
+from ircheck.grammar.diagnostics import Diagnostic, shown_path
 from ircheck.result import INCONCLUSIVE, VIOLATED, CheckResult, Report
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -150,13 +150,13 @@ def _secs(s: float) -> str:
     return f"{s:.3f}"
 
 
-def trace_text(c: CheckResult) -> str:
-    """A violated check's trace as in the text report."""
+def trace_text(c: CheckResult, model: str) -> str:
+    """A violated check's trace as in the text report (each step at `model:line`)."""
     kind = "lasso" if c.loop_start else "counterexample"
     out = [f"{kind}, {len(c.trace)} step{'s' if len(c.trace) != 1 else ''}:"]
     width = max((len(s.context) for s in c.trace), default=0)
     for s in c.trace:
-        where = f"  [line {s.line}]" if s.line else ""
+        where = f"  [{shown_path(model)}:{s.line}]" if s.line else ""
         mark = "  <- violation" if s.note == "violation" else ""
         loop = "  <- loop starts" if c.loop_start == s.number else ""
         out.append(f"{s.number:>3}  {s.context:<{width}}  {s.action}{where}{mark}{loop}")
@@ -189,7 +189,7 @@ def _suite(report: Report) -> tuple[ET.Element, dict[str, int], float]:
             if c.status == VIOLATED:
                 counts["failures"] += 1
                 f = ET.SubElement(case, "failure", message=_x(c.message), type="violated")
-                f.text = _x(trace_text(c))
+                f.text = _x(trace_text(c, report.model))
             elif c.status == INCONCLUSIVE:
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=_x(f"inconclusive: {c.note}" if c.note else "inconclusive"))
@@ -219,7 +219,8 @@ def junit(reports: Sequence[Report]) -> str:
 # ---- ITF --------------------------------------------------------------------------------
 
 def _itf_value(v: int) -> object:
-    return v if -(2 ** 53) < v < 2 ** 53 else {"#bigint": str(v)}
+    """An ITF integer: always `{"#bigint": "..."}` (ADR-015; JSON numbers are for `#meta` only)."""
+    return {"#bigint": str(v)}
 
 
 def itf_traces(report: Report) -> list[dict[str, object]]:

@@ -40,10 +40,11 @@ def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
         kind = "lasso" if c.loop_start else "counterexample"
         out.append(f"    {kind}, {len(c.trace)} step{'s' if len(c.trace) != 1 else ''}:")
         width = max((len(s.context) for s in c.trace), default=0)
+        where_prefix = shown_path(report.model)  # `file:line`, so editors and terminals can jump there
         for s in c.trace:
             loop = "  <- loop starts" if c.loop_start == s.number else ""
             mark = "  <- violation" if s.note == "violation" else ""
-            where = f"  [line {s.line}]" if s.line else ""
+            where = f"  [{where_prefix}:{s.line}]" if s.line else ""
             out.append(f"    {s.number:>3}  {s.context:<{width}}  {s.action}{where}{mark}{loop}")
             if s.changes:
                 out.append(f"    {'':>3}  {'':<{width}}    {_changes(s.changes)}")

@@ -13,6 +13,24 @@ from ircheck.spec.explain import Step
 HOLDS, VIOLATED, INCONCLUSIVE, ERROR = "holds", "violated", "inconclusive", "error"
 
 
+def json_value(shown: str) -> object:
+    """A value as a trace shows it, as a JSON value: a number is a number, `true`/`false` booleans,
+    anything else (an enum name such as a lock owner) its text."""
+    if shown in ("true", "false"):
+        return shown == "true"
+    try:
+        return int(shown, 10)
+    except ValueError:
+        return shown
+
+
+def step_json(step: Step) -> dict[str, object]:
+    """One trace step as JSON: `changes` maps each changed variable to `{"old": v, "new": v}`."""
+    d = step.to_json()
+    d["changes"] = {k: {"old": json_value(a), "new": json_value(b)} for k, (a, b) in step.changes.items()}
+    return d
+
+
 @dataclass
 class CheckResult:
     name: str
@@ -31,7 +49,7 @@ class CheckResult:
         if self.message:
             d["message"] = self.message
         if self.status == VIOLATED:
-            d["trace"] = [s.to_json() for s in self.trace]
+            d["trace"] = [step_json(s) for s in self.trace]
             if self.loop_start is not None:
                 d["loop_start"] = self.loop_start
         if self.note:

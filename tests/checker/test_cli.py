@@ -118,7 +118,7 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert chk["name"] == "no_reentry" and chk["status"] == "violated"
     assert [s["step"] for s in chk["trace"]] == [1, 2, 3, 4, 5]
     assert chk["trace"][4]["context"] == "cpu0 irq 0 tick"
-    assert chk["trace"][2]["changes"] == {"master.ISR[0]": "0"}
+    assert chk["trace"][2]["changes"] == {"master.ISR[0]": {"old": 1, "new": 0}}
     assert doc["stats"]["engine"] == "explicit" and doc["stats"]["states"] == 13  # partial-order reduced
     assert doc["stats"]["reductions"] == ["por"] and doc["stats"]["refind_states"] == 14  # the full graph's
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -208,7 +209,9 @@ def _check_itf(doc: dict[str, Any], report: Report) -> None:
     for i, s in enumerate(states):
         assert s["#meta"]["index"] == i
         assert set(_model_state(s)) == set(names)  # full states: every variable, every step
-        assert all(isinstance(v, int) for v in _model_state(s).values())
+        # ITF integers are {"#bigint": "..."} (ADR-015), whatever their size
+        assert all(set(v) == {"#bigint"} and re.fullmatch(r"-?[0-9]+", v["#bigint"])
+                   for v in _model_state(s).values())
     if c.loop_start is None:
         assert "loop" not in doc
     else:
@@ -224,8 +227,8 @@ def test_itf_safety_trace(reports: dict[str, Report]) -> None:
     _check_itf(doc, reports[LOST])
     assert "loop" not in doc
     # the full states agree with the steps' changes
-    assert [s["nic.raises_left"] for s in doc["states"]] == [2, 1, 0]
-    assert [s["master.IRR"] for s in doc["states"]] == [0, 8, 8]
+    assert [s["nic.raises_left"] for s in doc["states"]] == [{"#bigint": "2"}, {"#bigint": "1"}, {"#bigint": "0"}]
+    assert [s["master.IRR"] for s in doc["states"]] == [{"#bigint": "0"}, {"#bigint": "8"}, {"#bigint": "8"}]
     assert doc["states"][2]["#meta"]["action"] == "device nic: raise IRQ 3 again (master.3, edge): already pending"
 
 
