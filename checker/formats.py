@@ -14,9 +14,10 @@ Only the data of `Report`s is used: no engine, no interrupt knowledge.
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
@@ -26,17 +27,69 @@ from ircheck.result import INCONCLUSIVE, VIOLATED, CheckResult, Report
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 ITF_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 
-CHECK_DESCRIPTIONS = {
-    "no_lost_irq": "An edge arrives while the same request is still latched in IRR: it is dropped",
-    "no_starvation": "A raised interrupt request is never delivered on some run",
-    "no_deadlock": "No CPU can ever step again while some context is unfinished",
-    "no_reentry": "A non-reentrant handler or function is active twice at once",
-    "eoi_balanced": "EOI and IRET match the interrupts in service",
-    "no_gp": "No general protection fault or missing gate on int n / exceptions",
-    "no_double_fault": "No double fault (#DF) or triple fault",
-    "max_nesting": "Interrupt frames nested on a CPU stay within the bound",
-    "invariant": "The model's state invariant holds in every reachable state",
-    "counter_range": "inc/dec keep every counter within 0..max",
+# Every check (spec/resolve.py ALL_CHECKS, and counter_range): (short, full) description. The full
+# one is the SARIF rule's fullDescription and help, so a code-scanning UI can say what a rule means.
+CHECK_DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "no_lost_irq": (
+        "An interrupt request is lost",
+        "An edge arrives while the same request is still latched (8259A IRR, APIC IRR, genirq PENDING), so the "
+        "controller drops it; or every handler of a line returns IRQ_NONE (nobody cared)."),
+    "no_starvation": (
+        "A raised interrupt request is never delivered",
+        "On some fair run a raised request is never delivered: a missing EOI, a line masked for ever, cli for "
+        "ever, or a higher-priority line firing for ever. CPUs keep executing (weak fairness) and take a request "
+        "that is deliverable again and again (strong fairness for interrupt acknowledge)."),
+    "no_deadlock": (
+        "Contexts can never move again",
+        "No CPU can ever step again while some context is unfinished, or contexts wait for each other in a "
+        "cycle: AA, ABBA, a handler spinning on a lock held by what it interrupted on its CPU, "
+        "disable_irq/free_irq/synchronize_irq inside the IRQ's own handler."),
+    "no_reentry": (
+        "A non-reentrant handler or function is entered twice",
+        "A handler or function not declared reentrant is active twice at once (nested on one CPU, or on two "
+        "CPUs)."),
+    "no_sleep_in_atomic": (
+        "A sleeping statement in atomic context",
+        "A statement that may sleep (mutex_lock, wait_event, sleep, disable_irq, synchronize_irq, free_irq...) "
+        "runs in hardirq or softirq context, under a spinlock, with IRQs off or with bottom halves disabled: "
+        "the kernel's 'BUG: sleeping function called from invalid context'."),
+    "no_lost_wakeup": (
+        "A task sleeps for ever although its condition is true",
+        "A task waiting on a wait queue never wakes up although the condition it waits for holds: the wake-up "
+        "came between its test of the condition and its sleep (use wait_event, or set the condition before "
+        "wake_up)."),
+    "no_data_race": (
+        "Two contexts access the same data at once, one writing",
+        "Two contexts, nested on one CPU or running on two CPUs, can access the same `data` at the same time "
+        "and at least one of them writes it, without a lock or IRQ/BH disabling that orders them."),
+    "lockdep": (
+        "lockdep would report a locking rule violation",
+        "Judged over every reachable usage, as lockdep does: a lock taken in hardirq (softirq) context and "
+        "elsewhere with hardirqs (softirqs) enabled, a lock-order cycle, a hardirq-safe lock taken before a "
+        "hardirq-unsafe one, or recursive locking."),
+    "eoi_balanced": (
+        "EOI and IRET do not match the interrupts in service",
+        "An EOI with nothing in service or under auto-EOI, an EOI from a spurious IRQ7 entry or from a "
+        "request_irq handler, an IRET with the handler's own interrupt (or a slave's master level) still in "
+        "service, or an unbalanced enable_irq."),
+    "no_gp": (
+        "A general protection fault or a missing gate",
+        "`int n` from a privilege level above the gate's DPL (#GP), or an exception or `int` through an IDT "
+        "entry that is not there (#NP)."),
+    "no_double_fault": (
+        "A double or triple fault",
+        "A contributory or page fault while delivering a page fault or a contributory one raises #DF; a failed "
+        "#DF delivery is a triple fault (the CPU resets)."),
+    "max_nesting": (
+        "Interrupt frames nest deeper than the bound",
+        "More than N interrupt frames (`check max_nesting N`) are nested on one CPU's stack."),
+    "invariant": (
+        "The model's invariant is false in a reachable state",
+        "A state predicate over flags and counters (`check invariant EXPR`) is false in some reachable "
+        "state."),
+    "counter_range": (
+        "A counter leaves its range",
+        "An `inc` or `dec` would take a counter outside 0..max (always checked when counters change)."),
 }
 
 _CODE_KINDS = {"0": "syntax error", "1": "name error", "2": "hardware well-formedness error",
@@ -50,18 +103,31 @@ def _version() -> str:
 
 # ---- SARIF ----------------------------------------------------------------------------
 
-def _uri(path: str) -> str:
-    """A model path as a SARIF artifact URI: relative paths stay relative (POSIX separators)."""
+SRCROOT = "%SRCROOT%"  # the directory ircheck ran in: relative model paths are relative to it
+_EXIT_TEXT = {0: "every check holds", 1: "a check is violated", 2: "bad input", 3: "inconclusive: a limit or a "
+              "signal stopped the run before a verdict", 4: "internal error in ircheck"}
+_WORST = (4, 2, 1, 3)
+
+
+def _artifact(path: str) -> dict[str, object]:
+    """A model path as a SARIF artifact location. A relative path (or an absolute one inside the
+    working directory) is relative to %SRCROOT%, which code-scanning services map to the checkout;
+    any other absolute path is a file: URI."""
     if PureWindowsPath(path).drive:  # C:\\x.irq
-        return PureWindowsPath(path).as_uri()
+        return {"uri": PureWindowsPath(path).as_uri()}
     posix = path.replace("\\", "/")
     if PurePosixPath(posix).is_absolute():
-        return PurePosixPath(posix).as_uri()
-    return quote(posix, safe="/")
+        try:
+            posix = PurePosixPath(os.path.relpath(posix, os.getcwd())).as_posix()
+        except ValueError:
+            return {"uri": PurePosixPath(posix).as_uri()}
+        if posix.startswith("../") or posix == "..":
+            return {"uri": PurePosixPath(path.replace("\\", "/")).as_uri()}
+    return {"uri": quote(posix, safe="/"), "uriBaseId": SRCROOT}
 
 
 def _physical(path: str, line: int, column: int = 0) -> dict[str, object]:
-    loc: dict[str, object] = {"artifactLocation": {"uri": _uri(path)}}
+    loc: dict[str, object] = {"artifactLocation": _artifact(path)}
     if line >= 1:
         region: dict[str, object] = {"startLine": line}
         if column >= 1:
@@ -82,6 +148,18 @@ def _violation_line(c: CheckResult) -> int:
     return 1
 
 
+def _check_line(report: Report, name: str) -> int:
+    """The line of the model's `check` declaration naming `name` (else its first `check` line, else 1)."""
+    first = 0
+    for i, line in enumerate(report.source.splitlines(), start=1):
+        words = line.split("#", 1)[0].replace(",", " ").split()
+        if words[:1] == ["check"]:
+            if name in words:
+                return i
+            first = first or i
+    return first or 1
+
+
 def _check_result(report: Report, c: CheckResult, rule_index: int) -> dict[str, object]:
     res: dict[str, object] = {
         "ruleId": c.name, "ruleIndex": rule_index, "level": "error",
@@ -95,6 +173,17 @@ def _check_result(report: Report, c: CheckResult, rule_index: int) -> dict[str, 
     return res
 
 
+def _inconclusive_result(report: Report, c: CheckResult, rule_index: int) -> dict[str, object]:
+    """An undecided check is a warning, never silence: the design is not known to be correct."""
+    why = c.note or (f"stopped by {report.stats.stopped_by}" if report.stats.stopped_by else "no verdict")
+    text = (f"{c.name} is inconclusive: {why}; it is not known to hold. Raise --max-states, --timeout or "
+            "--max-memory, or try --engine smt")
+    line = c.line if c.line >= 1 else _check_line(report, c.name)
+    return {"ruleId": c.name, "ruleIndex": rule_index, "level": "warning", "message": {"text": text},
+            "locations": [{"physicalLocation": _physical(report.model, line)}],
+            "properties": {"verdict": INCONCLUSIVE, "reason": why}}
+
+
 def _diagnostic_result(report: Report, d: Diagnostic, rule_index: int) -> dict[str, object]:
     text = d.message + (f" (hint: {d.hint})" if d.hint else "")
     path = d.path if d.path and not d.path.startswith("<") else report.model
@@ -102,34 +191,87 @@ def _diagnostic_result(report: Report, d: Diagnostic, rule_index: int) -> dict[s
             "locations": [{"physicalLocation": _physical(path, d.line, d.column)}]}
 
 
-def _rule(rule_id: str, description: str) -> dict[str, object]:
-    return {"id": rule_id, "shortDescription": {"text": description},
-            "defaultConfiguration": {"level": "error"}}
+def _rule(rule_id: str, short: str, full: str, help_md: str) -> dict[str, object]:
+    return {"id": rule_id, "shortDescription": {"text": short}, "fullDescription": {"text": full},
+            "help": {"text": full, "markdown": help_md}, "defaultConfiguration": {"level": "error"}}
+
+
+def _check_rule(name: str) -> dict[str, object]:
+    short, full = CHECK_DESCRIPTIONS.get(name, (f"check {name}", f"The model's check {name}."))
+    md = (f"**{name}**: {full}\n\nThe result's code flow is the shortest sequence of steps that breaks it; "
+          f"reproduce it with `ircheck --check {name} MODEL.irq` or draw it with `ircheck trace`.")
+    return _rule(name, short, full, md)
+
+
+def _error_rule(code: str) -> dict[str, object]:
+    kind = _CODE_KINDS.get(code[3:4], "input error")
+    if code == "IRQ999":
+        short, full = "Internal error in ircheck", "ircheck failed on this model: a bug in ircheck, please report it."
+    else:
+        short = f"Input {kind} ({code})"
+        full = (f"The model cannot be checked: {kind} {code}. The result's message says what is wrong and, "
+                "where it can, how to fix it.")
+    return _rule(code, short, full, f"**{code}**: {full}\n\nSee the error codes in docs/reference.md.")
+
+
+def exit_code(reports: Sequence[Report]) -> int:
+    """The exit status of a run over these reports (the worst wins: 4 > 2 > 1 > 3 > 0)."""
+    codes = {4 if any(d.code == "IRQ999" for d in r.errors) else r.exit_code for r in reports}
+    return next((c for c in _WORST if c in codes), 0)
+
+
+def _invocation(reports: Sequence[Report]) -> dict[str, object]:
+    code = exit_code(reports)
+    notes: list[dict[str, object]] = []
+    stopped: dict[str, str] = {}
+    for r in reports:
+        st = r.stats
+        undecided = [c.name for c in r.checks if c.status == INCONCLUSIVE]
+        if undecided:  # a run stopped once every check was violated has stopped at its verdict
+            reason = st.stopped_by or "incomplete"
+            stopped[r.model] = reason
+            notes.append({"level": "warning", "descriptor": {"id": "stopped"},
+                          "message": {"text": f"{r.model}: the search stopped ({reason}) after {st.states:,} states"
+                                      + f"; inconclusive: {', '.join(undecided)}"},
+                          "locations": [{"physicalLocation": _physical(r.model, 0)}]})
+    inv: dict[str, object] = {"executionSuccessful": code not in (3, 4) and not stopped, "exitCode": code,
+                              "exitCodeDescription": _EXIT_TEXT[code]}
+    if notes:
+        inv["toolExecutionNotifications"] = notes
+        inv["properties"] = {"stoppedBy": stopped}
+    return inv
 
 
 def sarif_doc(reports: Sequence[Report]) -> dict[str, object]:
-    """The SARIF log as a dict: one run, rules for every check and error code that appears."""
+    """The SARIF log as a dict: one run, rules for every check and error code that appears, a result
+    per violated check (error), per inconclusive check (warning) and per input error, and the
+    invocation (exit code, whether the search ran to its end, what stopped it)."""
     rules: list[dict[str, object]] = []
     index: dict[str, int] = {}
 
-    def rule_of(rule_id: str, description: str) -> int:
+    def rule_of(rule_id: str, make: Callable[[str], dict[str, object]]) -> int:
         if rule_id not in index:
             index[rule_id] = len(rules)
-            rules.append(_rule(rule_id, description))
+            rules.append(make(rule_id))
         return index[rule_id]
 
     results: list[dict[str, object]] = []
     for r in reports:
         for d in r.errors:
-            kind = _CODE_KINDS.get(d.code[3:4], "input error")
-            results.append(_diagnostic_result(r, d, rule_of(d.code, f"Input {kind} ({d.code})")))
+            results.append(_diagnostic_result(r, d, rule_of(d.code, _error_rule)))
         for c in r.checks:
-            i = rule_of(c.name, CHECK_DESCRIPTIONS.get(c.name, f"check {c.name}"))
+            i = rule_of(c.name, _check_rule)
             if c.status == VIOLATED:
                 results.append(_check_result(r, c, i))
+            elif c.status == INCONCLUSIVE:
+                results.append(_inconclusive_result(r, c, i))
     driver = {"name": "ircheck", "version": _version(), "rules": rules}
+    base = {SRCROOT: {"uri": PurePosixPath(os.getcwd()).as_uri().rstrip("/") + "/"
+                      if not PureWindowsPath(os.getcwd()).drive else PureWindowsPath(os.getcwd()).as_uri() + "/",
+                      "description": {"text": "the directory ircheck ran in"}}}
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
-            "runs": [{"tool": {"driver": driver}, "results": results}]}
+            "runs": [{"tool": {"driver": driver}, "invocations": [_invocation(reports)],
+                      "originalUriBaseIds": base, "results": results}]}
 
 
 def sarif(reports: Sequence[Report]) -> str:

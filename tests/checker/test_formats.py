@@ -120,13 +120,14 @@ def test_sarif_fixture_regenerates(monkeypatch: pytest.MonkeyPatch) -> None:
     fresh = json.loads(sarif([check_file(LOST)]))
     for doc in (stored, fresh):
         doc["runs"][0]["tool"]["driver"]["version"] = "*"
+        doc["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"] = "file:///checkout/"
     assert fresh == stored
 
 
 def test_sarif_uris() -> None:
     r = check_source(BAD_SOURCE, "my models/a#b.irq")
     uri = json.loads(sarif([r]))["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
-    assert uri == {"uri": "my%20models/a%23b.irq"}
+    assert uri == {"uri": "my%20models/a%23b.irq", "uriBaseId": "%SRCROOT%"}
     r = check_source(BAD_SOURCE, "/abs/m.irq")
     uri = json.loads(sarif([r]))["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert uri == {"uri": "file:///abs/m.irq"}
