@@ -18,30 +18,46 @@ from ircheck.spec.explain import changes
 from ircheck.spec.step import find_step
 from ircheck.spec.ts import TransitionSystem
 
-DOT_LIMIT = 2000
+DOT_LIMIT = 300  # states: a larger picture cannot be read (and dot takes minutes to lay it out)
 
 
-def state_graph(ts: TransitionSystem, max_states: int = DOT_LIMIT) -> nx.DiGraph:
-    """The reachable state graph as networkx (small models only: it stores every edge)."""
+def _pcs(ts: TransitionSystem, vals: tuple[int, ...]) -> list[str]:
+    """The program counters of a state (`cpu0.pc=tick@14`), idle ones left out."""
+    return [f"{v.name}={v.show(x)}" for v, x in zip(ts.vars, vals, strict=True)
+            if v.kind == "loc" and v.show(x) not in ("-", "")]
+
+
+def _who(ts: TransitionSystem, ti: int) -> str:
+    """Who takes a transition and what it does: `cpu0 handler tick: eoi`, `device nic: raise IRQ 3`."""
+    lab = ts.transitions[ti].label
+    actor = lab.actor if lab.cpu is None or lab.actor.startswith("cpu") else f"cpu{lab.cpu} {lab.actor}"
+    return f"{actor}: {lab.action}"
+
+
+def state_graph(ts: TransitionSystem, max_states: int = DOT_LIMIT, partial: bool = False) -> nx.DiGraph:
+    """The reachable state graph as networkx (small models only: it stores every edge). States are
+    labelled with their program counters and what differs from the initial state, edges with who
+    acts. More than `max_states` states: IrcheckError, or with `partial` the first `max_states` of
+    the breadth-first search (`g.graph["partial"]`)."""
     eng = Explicit(ts, Limits(max_states=max_states))
     res = eng.run()
-    if not res.complete:
+    if not res.complete and not partial:
         raise IrcheckError([])  # caller reports the limit
     pk: Packing = eng.pk
     index = {s: k for k, s in enumerate(eng.seen)}
-    g = nx.DiGraph(index={pk.unpack(s): k for s, k in index.items()})
+    g = nx.DiGraph(index={pk.unpack(s): k for s, k in index.items()}, partial=not res.complete)
     init = ts.init()
     for s, k in index.items():
         vals = pk.unpack(s)
         diff = changes(ts, init, vals)
-        label = "\\n".join(f"{n}={b}" for n, (_a, b) in diff.items()) or "initial"
-        g.add_node(k, label=label)
+        lines = _pcs(ts, vals) + [f"{n}={b}" for n, (_a, b) in diff.items()]
+        g.add_node(k, label="\n".join(lines or ["initial"]))
     for s, k in index.items():
         a = pk.unpack(s)
         for _ti, t in eng.successors_with_ids(s):
             if t in index and not g.has_edge(k, index[t]):
                 ti = find_step(ts, a, pk.unpack(t))
-                g.add_edge(k, index[t], label=ts.transitions[ti].label.action)
+                g.add_edge(k, index[t], label=_who(ts, ti))
     return g
 
 
@@ -63,10 +79,12 @@ def highlight(g: nx.DiGraph, ts: TransitionSystem, results: Sequence[CheckResult
 
 
 def to_dot(g: nx.DiGraph) -> str:
-    def q(x: object) -> str:
-        return '"' + str(x).replace("\\", "\\\\").replace('"', '\\"').replace("\\\\n", "\\n") + '"'
+    def q(x: object) -> str:  # label lines are joined by a real newline: DOT's `\n`, escaped once
+        return '"' + "\\n".join(part.replace("\\", "\\\\").replace('"', '\\"') for part in str(x).split("\n")) + '"'
     lines = ["digraph states {", "  node [shape=box, fontname=monospace, fontsize=9];",
              "  edge [fontname=monospace, fontsize=8];"]
+    if g.graph.get("partial"):
+        lines.append(f"  label={q(f'the first {g.number_of_nodes()} states only (--max-states)')}; labelloc=t;")
     for n, d in g.nodes(data=True):
         extra = ", style=bold" if n == 0 else ""
         if d.get("cex"):
@@ -91,6 +109,8 @@ def main(argv: Sequence[str]) -> int:
     kind.add_argument("--dot", action="store_true", help=f"the state graph as Graphviz DOT (<= {DOT_LIMIT} states)")
     p.add_argument("model", metavar="MODEL.irq")
     p.add_argument("--check", action="append", default=None, metavar="NAME[,NAME]")
+    p.add_argument("--max-states", type=int, default=None, metavar="N",
+                   help="--dot: draw only the first N states of the breadth-first search")
     try:
         args = p.parse_args(list(argv))
         checks = check_names(args.check, p.error)
@@ -101,11 +121,15 @@ def main(argv: Sequence[str]) -> int:
         if args.promela:
             sys.stdout.write(to_promela(ts))
         else:
+            if args.max_states is not None and args.max_states < 1:
+                print("ircheck export: error: --max-states must be a positive number", file=sys.stderr)
+                return 2
             try:
-                g = state_graph(ts)
+                g = state_graph(ts, args.max_states or DOT_LIMIT, partial=args.max_states is not None)
             except IrcheckError:
-                print(f"ircheck: error: {shown_path(args.model)} has more than {DOT_LIMIT} states; --dot is for small models",
-                      file=sys.stderr)
+                print(f"ircheck export: error: {shown_path(args.model)} has more than {DOT_LIMIT} states: a picture "
+                      f"that large cannot be read. Draw the first N states with `ircheck export --dot --max-states N "
+                      f"{shown_path(args.model)}`, or fewer checks with --check", file=sys.stderr)
                 return 2
             results, _stats = run_engine(ts, engine="explicit")
             highlight(g, ts, results)

@@ -77,7 +77,8 @@ def fmt_main(argv: Sequence[str]) -> int:
 
 
 def trace_main(argv: Sequence[str]) -> int:
-    """Draw the counterexamples of a model's violated checks. When nothing is violated, say why there
+    """Draw one violated check's counterexample: `--check NAME`, or the first violated check (stderr
+    says which, and how to pick another). When nothing is violated, say why there
     is nothing to draw: every check holds (0), or the run was stopped before a verdict (3: the notes
     of the undecided checks say by what - a limit, or Ctrl-C/SIGTERM)."""
     from ircheck.api import ENGINES
@@ -88,7 +89,8 @@ def trace_main(argv: Sequence[str]) -> int:
         kind.add_argument("--mermaid", action="store_true", help="a Mermaid sequence diagram (default)")
         kind.add_argument("--dot", action="store_true", help="Graphviz DOT")
         p.add_argument("model", metavar="MODEL.irq")
-        p.add_argument("--check", action="append", default=None, metavar="NAME[,NAME]")
+        p.add_argument("--check", action="append", default=None, metavar="NAME",
+                       help="the check to draw (by default the first violated one, named on stderr)")
         p.add_argument("--engine", choices=ENGINES, default="auto")
         p.add_argument("--max-states", type=POSITIVE_INT, default=None, metavar="N")
         p.add_argument("--timeout", type=SECONDS, default=None, metavar="S")
@@ -114,8 +116,14 @@ def trace_main(argv: Sequence[str]) -> int:
         print(f"{shown_path(args.model)}: every check holds, nothing to draw" if report.checks else
               f"{shown_path(args.model)}: no check ran, nothing to draw", file=sys.stderr)
         return report.exit_code
-    for c in violated:
-        sys.stdout.write(dot(c, args.model) if args.dot else mermaid(c, args.model))
+    # one picture per invocation (two documents back to back are neither valid DOT nor Mermaid)
+    chosen = violated[0]
+    if not (args.check and len(args.check) == 1):
+        others = [c.name for c in violated[1:]]
+        print(f"{shown_path(args.model)}: drawing {chosen.name}, "
+              + (f"the first of {len(violated)} violated checks (also violated: {', '.join(others)}); draw another "
+                 "with --check NAME" if others else "the only violated check"), file=sys.stderr)
+    sys.stdout.write(dot(chosen, args.model) if args.dot else mermaid(chosen, args.model))
     return 1
 
 

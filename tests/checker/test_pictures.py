@@ -60,8 +60,8 @@ def test_state_graph_marks_the_counterexample(capsys: pytest.CaptureFixture[str]
     red = [line for line in out.splitlines() if "color=red" in line]
     assert len([x for x in red if " -> " in x]) == 2 and len([x for x in red if " -> " not in x]) == 3
     assert all('"no_lost_irq"' in x or "counterexample: no_lost_irq" in x for x in red)
-    assert 's1 -> s3 [label="raise IRQ 3 again (master.3, edge): already pending", color=red' in out
-    assert 's1 -> s2 [label="take IRQ 3: INTA, vector 0x23 -> nic_isr (interrupt gate, IF=0)"];' in out
+    assert 's1 -> s3 [label="device nic: raise IRQ 3 again (master.3, edge): already pending", color=red' in out
+    assert 's1 -> s2 [label="cpu0: take IRQ 3: INTA, vector 0x23 -> nic_isr (interrupt gate, IF=0)"];' in out
 
 
 def test_state_graph_of_a_model_that_holds_has_no_red() -> None:
