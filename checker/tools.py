@@ -1,6 +1,7 @@
 """`ircheck fmt`, `ircheck trace` and `ircheck replay`: the small subcommands beside checking and export.
 
-Exit statuses: `fmt` 0, 1 (--check: not in canonical form), 2 (bad input); `trace` those of the
+Exit statuses: `fmt` 0, 1 (--check: not in canonical form), 2 (bad input), 4 (formatting would change
+the model: nothing written); `trace` those of the
 check run it draws (0 every check holds, 1 drawn, 2 bad input, 3 inconclusive: nothing to draw, and
 why); `replay` see `replay_main` (0 replays without the violation, 1 reproduced, 2 bad input,
 5 the trace does not fit the model).
@@ -16,7 +17,7 @@ from pathlib import Path
 from ircheck.api import check_file
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse, parse_file
-from ircheck.grammar.printer import model_text
+from ircheck.grammar.printer import comments, format_source
 from ircheck.pictures import dot, mermaid
 from ircheck.report import text
 from ircheck.result import INCONCLUSIVE, VIOLATED
@@ -44,10 +45,12 @@ def _args(prog: str, argv: Sequence[str], build: object, epilog: str | None = No
 
 
 def fmt_main(argv: Sequence[str]) -> int:
-    """Print a model in canonical form; --check exits 1 if it would change.
+    """Print a model in canonical layout; --check exits 1 if it would change, --write rewrites it.
 
-    The comment block at the top of the file (the `# expect:` header and the design notes) is kept;
-    comments inside the model are not (the AST does not carry them).
+    Canonical layout (`grammar.printer.format_source`) keeps every comment, the author's line
+    breaks and blank-line grouping (at most one blank line); it normalises indentation and the
+    spaces between tokens. The result must read back as the same model with the same comments, or
+    nothing is written.
     """
     def build(p: argparse.ArgumentParser) -> None:
         p.add_argument("models", nargs="+", metavar="MODEL.irq")
@@ -60,17 +63,22 @@ def fmt_main(argv: Sequence[str]) -> int:
     for path in args.models:
         try:
             model = parse_file(path)
-            out = _header(model.source) + model_text(model)
-            parse(out, path)  # the canonical form must read back (a printer bug is never written out)
+            out = format_source(model.source)
+            again = parse(out, path)  # the canonical form must read back (a printer bug is never written out)
         except IrcheckError as e:
             print(e.render(), file=sys.stderr)
             return 2
+        if again.decls != model.decls or comments(out) != comments(model.source):
+            print(f"ircheck fmt: internal error: formatting {shown_path(path)} would change the model or its "
+                  "comments; the file is left as it is (please report this)", file=sys.stderr)
+            return 4
         if args.check:
-            if out != Path(path).read_text():
+            if out.encode("utf-8") != Path(path).read_bytes():
                 print(f"{shown_path(path)}: not in canonical form", file=sys.stderr)
                 worst = 1
         elif args.write:
-            Path(path).write_text(out)
+            if out.encode("utf-8") != Path(path).read_bytes():
+                Path(path).write_bytes(out.encode("utf-8"))
         else:
             sys.stdout.write(out)
     return worst
@@ -125,17 +133,6 @@ def trace_main(argv: Sequence[str]) -> int:
                  "with --check NAME" if others else "the only violated check"), file=sys.stderr)
     sys.stdout.write(dot(chosen, args.model) if args.dot else mermaid(chosen, args.model))
     return 1
-
-
-def _header(source: str) -> str:
-    lines = []
-    for line in source.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            break
-        lines.append(line.rstrip())
-    while lines and not lines[-1]:
-        lines.pop()
-    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _itf_checks(docs: list[object]) -> list[dict[str, object]] | None:

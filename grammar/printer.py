@@ -6,6 +6,8 @@ the model in its own words.
 
 from __future__ import annotations
 
+import re
+
 from ircheck.grammar import ast
 
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "sum": 5, "atom": 6}
@@ -286,3 +288,78 @@ def model_text(model: ast.Model) -> str:
         out.append(text)
         prev_multi = multi
     return "\n".join(out) + "\n" if out else ""
+
+
+# ---- layout-preserving formatting (`ircheck fmt`) ---------------------------------------
+#
+# `format_source` is what `ircheck fmt` writes. Like gofmt it keeps the author's line structure and
+# every comment, and makes the rest canonical:
+# - a line is indented 4 spaces per open `{`; a line inside a block whose `{` is followed by more
+#   text on its own line lines up with that text (`idt { 0x20 -> a ...` / `      0x21 -> b ...`);
+#   a line that starts with `}` is indented like the line that opened the block;
+# - between two tokens on a line: one space, or the author's run of two or more (column alignment,
+#   and the two spaces that separate settings); none around `.` and inside `( )`, none before `;`
+#   and `,`; at least two spaces before an end-of-line comment;
+# - trailing blanks go, runs of blank lines become one, none at the start or the end of the file.
+# The tokens themselves are never changed, so the model reads back as the same tree.
+
+_TOKEN = re.compile(r"#[^\n]*|0[xX][0-9a-fA-F]+|0[bB][01]+|[A-Za-z0-9_]+|->|<=|>=|==|!=|\S")
+
+
+def _gap(a: str, b: str, original: str) -> str:
+    if b.startswith("#"):
+        run = original.replace("\t", " ")
+        return run if len(run) >= 2 else "  "
+    if a == "." or b == "." or a == "(" or b == ")" or b in (";", ","):
+        return ""
+    run = original.replace("\t", " ")
+    return run if len(run) >= 2 else " "
+
+
+def format_source(source: str) -> str:
+    """The source in canonical layout (see above); comments and blank-line grouping are kept."""
+    if source.startswith("\ufeff"):
+        source = source[1:]
+    out: list[str] = []
+    stack: list[tuple[int, int | None]] = []  # per open `{`: (indent of its line, inner indent or None: +4)
+    blank = False
+    for raw in re.split(r"\r\n|\r|\n", source):
+        toks = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(raw)]
+        if not toks:
+            blank = bool(out)
+            continue
+        if blank:
+            out.append("")
+            blank = False
+        if toks[0][0] == "}" and stack:
+            indent = stack[-1][0]
+        elif stack:
+            opener, inner = stack[-1]
+            indent = inner if inner is not None else opener + len(_INDENT)
+        else:
+            indent = 0
+        line = " " * indent
+        prev_end = None
+        pending_open: list[int] = []  # indexes into `stack` of braces opened on this line, awaiting text
+        for k, (tok, start, end) in enumerate(toks):
+            if prev_end is not None:
+                line += _gap(toks[k - 1][0], tok, raw[prev_end:start])
+            if pending_open and not tok.startswith("#"):
+                for i in pending_open:
+                    stack[i] = (stack[i][0], len(line))
+                pending_open = []
+            line += tok
+            prev_end = end
+            if tok == "{":
+                stack.append((indent, None))
+                pending_open.append(len(stack) - 1)
+            elif tok == "}" and stack:
+                stack.pop()
+                pending_open = [i for i in pending_open if i < len(stack)]
+        out.append(line.rstrip())
+    return "\n".join(out) + "\n" if out else ""
+
+
+def comments(source: str) -> list[str]:
+    """The text of every comment in a source, in order (for checking that formatting kept them)."""
+    return [m.group().rstrip() for m in _TOKEN.finditer(source) if m.group().startswith("#")]
