@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import functools
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -329,15 +330,52 @@ def _end_of(source: str) -> tuple[int, int]:
 
 
 def _eof_hint(source: str) -> str:
-    return "a closing '}' is missing" if _brace_balance(source) > 0 else ""
+    blocks = open_blocks(source, 1 << 30, 0)
+    return _unclosed(blocks) if blocks else ""
 
 
-def _brace_balance(source: str) -> int:
-    bal = 0
-    for line in source.splitlines():
-        code = line.split("#", 1)[0]
-        bal += code.count("{") - code.count("}")
-    return bal
+def open_blocks(source: str, line: int, column: int) -> list[tuple[str, int]]:
+    """The blocks still open before `line:column` (outermost first): what opened each (`handler h`,
+    `if x`) and the line of its `{`. Comments are skipped."""
+    stack: list[tuple[str, int]] = []
+    for n, text in enumerate(source.splitlines(), start=1):
+        if n > line:
+            break
+        code = text.split("#", 1)[0]
+        if n == line:
+            code = code[: max(column - 1, 0)]
+        start = 0
+        for i, ch in enumerate(code):
+            if ch == "{":
+                head = " ".join(re.split(r"[;{}]", code[start:i])[-1].split())
+                stack.append((head[:40] or "block", n))
+                start = i + 1
+            elif ch == "}":
+                if stack:
+                    stack.pop()
+                start = i + 1
+            elif ch == ";":
+                start = i + 1
+    return stack
+
+
+def _unclosed(blocks: list[tuple[str, int]]) -> str:
+    head, line = blocks[-1]
+    more = "".join(f"; so is `{h}` (line {n})" for h, n in reversed(blocks[:-1]))
+    return f"a '}}' is missing: `{head}` opened at line {line} is not closed{more}"
+
+
+def _irq_number_hint(source: str, tok: Token) -> str:
+    """`irq 3` in a device: the line is a controller input, `irq PIC.N`."""
+    lines = source.splitlines()
+    if not tok.line or tok.line > len(lines):
+        return ""
+    before = lines[tok.line - 1][: max((tok.column or 1) - 1, 0)]
+    if not re.search(r"(^|[\s{;])irq\s+$", before):
+        return ""
+    pics = re.findall(r"(?m)^\s*pic\s+([A-Za-z_]\w*)", source)
+    return (f"a device's line is a controller input: write `irq PIC.N`, e.g. `irq {pics[0] if pics else 'master'}.{tok}` "
+            "(or `irq vector V` for a local APIC)")
 
 
 def _syntax_error(e: UnexpectedInput, path: str, source: str = "") -> Diagnostic:
@@ -357,9 +395,17 @@ def _syntax_error(e: UnexpectedInput, path: str, source: str = "") -> Diagnostic
         if tok.type == "$END":
             return Diagnostic("IRQ002", f"unexpected end of file; expected {what}", path,
                               *_end_of(source), _eof_hint(source))
+        if tok.type in ("DEC", "HEX", "BIN") and (irq_hint := _irq_number_hint(source, tok)):
+            return Diagnostic("IRQ003", f"unexpected '{tok}' after `irq`; expected a controller input PIC.N", path,
+                              tok.line or line, tok.column or col, irq_hint)
         hint = did_you_mean(str(tok), kws)
         if not hint and tok.type == "NAME" and str(tok) in keywords():
             hint = f"'{tok}' is a keyword and cannot be used here"
+        blocks = open_blocks(source, tok.line or line, tok.column or col)
+        if blocks and not hint:
+            first = (source.splitlines()[(tok.line or line) - 1:] or [""])[0].split()
+            if first and first[0] in _DECL_WORDS:  # a declaration inside a block: a '}' is missing above
+                hint = _unclosed(blocks)
         return Diagnostic("IRQ003", f"unexpected '{tok}'; expected {what}", path,
                           tok.line or line, tok.column or col, hint)
     return Diagnostic("IRQ004", str(e).splitlines()[0], path, line, col)
@@ -518,9 +564,14 @@ def _too_large(path: str) -> IrcheckError:
 
 def decode_model(raw: bytes, path: str) -> str:
     """UTF-8 text (a leading byte-order mark is dropped); IRQ008 at the line and column of the first
-    byte that is not UTF-8, with that line shown (the bad byte as U+FFFD)."""
+    byte that is not UTF-8, with that line shown (the bad byte as U+FFFD); a binary file (a NUL byte
+    in its first 8,000 bytes) is IRQ008 at file:1:1, with nothing shown."""
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
+    nul = raw.find(b"\0", 0, 8000)
+    if nul >= 0:  # git's test for a binary file: no line of it is worth showing
+        raise _file_error("IRQ008", f"this is a binary file, not a model (a NUL byte at offset {nul})", path,
+                          "give the path of a .irq text file")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -194,13 +194,26 @@ class _Resolver:
     def want(self, ref: ast.Name, kinds: tuple[str, ...], what: str) -> bool:
         k = self.kind_of(ref.name)
         if k is None:
-            cands = [n for n, (kk, _) in self.names.items() if kk in kinds]
-            self.err("IRQ102", f"unknown {what} '{ref.name}'", ref.span, did_you_mean(ref.name, cands))
+            self.err("IRQ102", f"unknown {what} '{ref.name}'", ref.span, self.name_hint(ref.name, kinds, what))
             return False
         if k not in kinds:
-            self.err("IRQ103", f"'{ref.name}' is a {k}, not a {what}", ref.span)
+            self.err("IRQ103", f"'{ref.name}' is a {k}, not a {what}", ref.span, self.name_hint(ref.name, kinds, what))
             return False
         return True
+
+    def name_hint(self, name: str, kinds: tuple[str, ...], what: str) -> str:
+        """Did you mean one of the declared names of the right kind - else which there are, or how to
+        declare one."""
+        cands = sorted(n for n, (kk, _) in self.names.items() if kk in kinds and n != name)
+        close = did_you_mean(name, cands)
+        if close:
+            return close
+        if cands:
+            shown = ", ".join(cands[:8]) + (f" ... ({len(cands) - 8} more)" if len(cands) > 8 else "")
+            return f"the declared {what}s: {shown}"
+        decl = {"data object": "data NAME", "flag or counter": "flag NAME", "controller": "pic NAME : i8259 { base 0x20 }",
+                "device": "device NAME { irq PIC.N edge }"}.get(what, f"{kinds[0]} NAME")
+        return f"no {what} is declared: declare it with `{decl}`"
 
     # ---- driver -----------------------------------------------------------------
     def run(self) -> Design:

@@ -429,7 +429,7 @@ def test_unexpected_end_of_file() -> None:
     d = one_error(text)
     assert d.code == "IRQ002"
     assert d.message.startswith("unexpected end of file; expected")
-    assert "closing '}'" in d.hint
+    assert d.hint == "a '}' is missing: `handler h` opened at line 2 is not closed"
     # the end of file: just past the last non-blank character
     assert (d.line, d.column) == (3, 8)
 
