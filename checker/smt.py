@@ -412,12 +412,33 @@ class SmtEngine:
             q = h.states[-1]
 
     def _lasso_hit(self, r: int, states: list[tuple[int, ...]], start: int) -> None:
+        r, states, start = self._canonical_lasso(r, states, start)
         ts, res = self.ts, self.run_.res
         req = ts.requests[r]
         pack = self.pk.pack
         path = [pack(s) for s in states[: start + 1]]
         cycle = [pack(s) for s in states[start:]]
         res.violations[req.check] = RawViolation(req.check, req.message, path, None, cycle, req.line)
+
+    def _canonical_lasso(self, r: int, states: list[tuple[int, ...]],
+                         start: int) -> tuple[int, list[tuple[int, ...]], int]:
+        """The lasso to report for r's check: the shortest of any request of that check, searched on
+        fresh solvers from length 1 up, requests in model order, and of those the least one
+        (`Lasso.search(least=True)`). Which lasso the run met first depends on how far its
+        wall-time shares let it get; this one does not, so `--no-timings` output is the same on
+        every run (unless the budget ends the re-search: then the one met is reported)."""
+        check = self.ts.requests[r].check
+        same = [q for q, req in enumerate(self.ts.requests) if req.check == check]
+        fresh = {q: Lasso(self.enc, self.budget) for q in same}
+        try:
+            for k in range(1, len(states)):
+                for q in same:
+                    got = fresh[q].search(q, k, least=True)
+                    if got is not None:
+                        return (q, *got)
+        except Stopped:
+            pass
+        return r, states, start
 
 
 def _how(run: SmtRun, targets: list[Target]) -> str:

@@ -198,14 +198,55 @@ class Bmc:
             finally:
                 solver.pop()
             for t in got:
+                states_t = self.least(preds[t.key], k) or states
                 last = None
                 if phase == "b":
-                    last = next(ti for ti in t.trans if evaluate(enc.ts.transitions[ti].guard, states[-1]))
-                hits.append(Hit(t, states, last))
+                    last = next(ti for ti in t.trans if evaluate(enc.ts.transitions[ti].guard, states_t[-1]))
+                hits.append(Hit(t, states_t, last))
             mine = [t for t in mine if t not in got]
             if not got:  # cannot happen (the model satisfies the disjunction); never loop for ever
                 break
-        return hits
+        order = {t.key: i for i, t in enumerate(targets)}
+        return sorted(hits, key=lambda h: order[h.target.key])
+
+    def least(self, bad: z3.BoolRef, k: int) -> list[State] | None:
+        """The least path of k steps to `bad` (least transition at each step): the trace no longer
+        depends on which model Z3 returns, so every run prints the same one. None if the budget
+        cut a query off (then the model's path is kept)."""
+        solver = self.path.solver
+        solver.push()
+        try:
+            solver.add(bad)
+            for i in range(k):
+                sel = self.path.steps[i].sel
+                if sel is not None and pin_least(solver, self.budget, sel, len(self.path.steps[i].fired) - 1) \
+                        != z3.sat:
+                    return None
+            if self.budget.solve(solver) != z3.sat:
+                return None
+            return self.path.decode(solver.model(), k)
+        finally:
+            solver.pop()
+
+
+def pin_least(solver: z3.Solver, budget: Budget, x: z3.BitVecRef, hi: int, cap: float | None = None) -> z3.CheckSatResult:
+    """Add `x == v` for the least v <= hi the constraints allow (binary search, one query a bit);
+    the constraints must allow some v <= hi. unknown when a query is cut off."""
+    lo = 0
+    while lo < hi:
+        mid = (lo + hi) // 2
+        solver.push()
+        solver.add(z3.ULE(x, mid))
+        r = budget.solve(solver, cap=cap)
+        solver.pop()
+        if r == z3.unknown:
+            return r
+        if r == z3.sat:
+            hi = mid
+        else:
+            lo = mid + 1
+    solver.add(x == lo)
+    return budget.solve(solver, cap=cap)
 
 
 def quiet_escapes(enc: Encoding, q: State, budget: Budget, max_depth: int, wait: int | None = None) -> bool | None:

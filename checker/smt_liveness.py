@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import z3
 
-from ircheck.smt_bmc import Unrolling
+from ircheck.smt_bmc import Unrolling, pin_least
 from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding, State
 from ircheck.spec.ts import TransitionSystem
@@ -70,7 +70,7 @@ class Lasso:
         self._cache[(kind, i, key)] = got
         return got
 
-    def search(self, r: int, k: int) -> tuple[list[State], int] | None:
+    def search(self, r: int, k: int, least: bool = False) -> tuple[list[State], int] | None:
         """A fair lasso of at most k steps for request r: (states s_0..s_e with s_e = s_l, l), or None.
 
         The loop runs from step l to step e <= k; the steps after e are only there because the
@@ -103,6 +103,10 @@ class Lasso:
             r = self.budget.solve(solver, cap=QUERY_CAP)
             if r != z3.sat:  # unsat, or not found within the cap
                 return None
+            if least:
+                r = self._least(start, end, k)
+                if r != z3.sat:
+                    return None
             model = solver.model()
             e = model.eval(end, model_completion=True).as_long()
             return self.path.decode(model, e), model.eval(start, model_completion=True).as_long()
@@ -110,3 +114,29 @@ class Lasso:
             solver.pop()
             if r == z3.unknown:
                 self.path.reset()
+
+    def _least(self, start: z3.BitVecRef, end: z3.BitVecRef, k: int) -> z3.CheckSatResult:
+        """Pin the lexicographically least lasso of the constraints on the solver: least end, least
+        loop start, then the least transition (selector) at each step up to the end. The result no
+        longer depends on which model Z3 happens to return, so every run prints the same trace.
+        Each value is found by binary search on its bits (one query a bit)."""
+        solver = self.path.solver
+
+        def pin(x: z3.BitVecRef, hi: int) -> z3.CheckSatResult:
+            return pin_least(solver, self.budget, x, hi, QUERY_CAP)
+
+        r = pin(end, k)
+        if r != z3.sat:
+            return r
+        r = pin(start, k)
+        if r != z3.sat:
+            return r
+        e = solver.model().eval(end, model_completion=True).as_long()
+        for i in range(e):
+            sel = self.path.steps[i].sel
+            if sel is None:
+                continue
+            r = pin(sel, len(self.path.steps[i].fired) - 1)
+            if r != z3.sat:
+                return r
+        return z3.sat
