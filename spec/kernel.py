@@ -42,6 +42,7 @@ from ircheck.spec.ts import (
     TRUE,
     And,
     Bin,
+    Bit,
     C,
     Eq,
     Expr,
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
 IRQ_OFF_OPS = frozenset({"spin_lock_irqsave", "spin_lock_irq"})
 ACQUIRE_OPS = frozenset(SPIN_OPS) | {"mutex_lock"}
 RELEASE_OPS = frozenset(SPIN_OPS.values()) | {"mutex_unlock"}
+NAMED_WAKES = 3  # threads of one line that a flow end's label names one by one (see `lower_flow_end`)
 KERNEL_NODES = frozenset({"wait_prepare", "wait_test", "wait_sleep", "sync_wait", "flow_entry", "flow_done",
                           "flow_end", "thread_done"})
 KERNEL_STMTS = ACQUIRE_OPS | RELEASE_OPS | {"local_irq_save", "local_irq_restore", "local_bh_disable",
@@ -240,7 +242,8 @@ class KernelLowering:
             self.desc[n] = Descriptor(
                 irq, self.var(f"irq{n}.inprogress", 2, 0, "bool"), self.var(f"irq{n}.pending", 2, 0, "bool"),
                 self.var(f"irq{n}.depth", disables + 1, 0),
-                self.var(f"irq{n}.ret", 1 << (1 + len(irq.actions)), 0, "hidden"), freed, pic, level)
+                self.var(f"irq{n}.ret", 2 << sum(1 for a in irq.actions if a.thread is not None), 0, "hidden"),
+                freed, pic, level)
 
     def occurrences(self, ops: tuple[str, ...], arg: int) -> int:
         """Locations of every task and incarnation that run one of `ops` on IRQ `arg`."""
@@ -505,7 +508,7 @@ class KernelLowering:
             assert isinstance(arg, ast.Name) and ctx.inc is not None
             dsc = self.desc[ctx.inc.irq.irq] if ctx.inc.irq else None
             assert dsc is not None
-            bit = {"handled": 1, "none": 0, "wake_thread": 2 << node.action}[arg.name]
+            bit = self.wake_bit(dsc, node.action) if arg.name == "wake_thread" else int(arg.name == "handled")
             if bit:
                 ups[dsc.ret] = Bin("|", V(dsc.ret), C(bit))
             self.add(label, here, ups, g)
@@ -763,56 +766,91 @@ class KernelLowering:
             self.add(lab(f"{label.action}, run the handlers"), And(here, Not(blocked)), run, g)
         elif node.kind == "flow_done":
             a = dsc.irq.actions[node.action]
-            bit = (2 << node.action) if a.handler is None else 1
+            bit = self.wake_bit(dsc, node.action) if a.handler is None else 1
             self.add(label, here, {**goto(node.next), dsc.ret: Bin("|", V(dsc.ret), C(bit))}, g)
         else:
             self.lower_flow_end(node, ctx, goto, dsc, disabled)
 
+    @staticmethod
+    def wake_bit(dsc: Descriptor, action: int) -> int:
+        """The bit of `irq{n}.ret` that records "action returned IRQ_WAKE_THREAD": bit 0 is "some
+        action returned IRQ_HANDLED", bit 1 + j the j-th action that has a thread. The bits are
+        OR-ed in by each action's `return` (or its end), so the variable has 2^(1 + threads) values,
+        not one per combination of every action's result."""
+        j = sum(1 for a in dsc.irq.actions[:action] if a.thread is not None)
+        return 2 << j
+
     def lower_flow_end(self, node: Node, ctx: Context, goto: Callable[[int], dict[int, Expr]], dsc: Descriptor,
                        disabled: Expr) -> None:
+        """The flow handler's end (L2, L3, L8, L9): nobody cared, wake the threads asked for, re-run
+        while PENDING, unmask. Transitions: one per set of woken threads while a line has at most
+        NAMED_WAKES threads (the label names them), else a fixed few whose updates test the bits."""
+        threaded = [(k, a) for k, a in enumerate(dsc.irq.actions) if a.thread is not None]
+        full = (1 << len(threaded)) - 1
+        self.flow_end_variant(node, ctx, goto, dsc, disabled, Eq(V(dsc.ret), C(0)), [], False, False)
+        if len(threaded) <= NAMED_WAKES:
+            for woken in range(full + 1):  # the order of the former one-transition-per-value lowering
+                vals = {woken << 1, (woken << 1) | 1} - {0}
+                self.flow_end_variant(node, ctx, goto, dsc, disabled, In(V(dsc.ret), vals),
+                                      [(threaded[j][1].thread, TRUE) for j in range(len(threaded)) if woken >> j & 1],
+                                      woken != 0, False)
+        else:
+            wakes = [(a.thread, Eq(Bit(V(dsc.ret), 1 + j), C(1))) for j, (_k, a) in enumerate(threaded)]
+            anybody = Bin(">", V(dsc.ret), C(1))
+            if dsc.irq.oneshot:  # IRQF_ONESHOT holds the line masked when a thread was woken
+                self.flow_end_variant(node, ctx, goto, dsc, disabled, anybody, wakes, True, True)
+                self.flow_end_variant(node, ctx, goto, dsc, disabled, Eq(V(dsc.ret), C(1)), [], False, False)
+            else:
+                self.flow_end_variant(node, ctx, goto, dsc, disabled, Not(Eq(V(dsc.ret), C(0))), wakes, False, True)
+
+    def flow_end_variant(self, node: Node, ctx: Context, goto: Callable[[int], dict[int, Expr]], dsc: Descriptor,
+                         disabled: Expr, when: Expr, wakes: list[tuple[str | None, Expr]], woke: bool,
+                         generic: bool) -> None:
+        """The end of the flow for the `ret` values `when` selects: `wakes` (a thread, the condition
+        under which it is woken: TRUE, or its bit of `ret`); `woke`: some thread is woken (IRQF_ONESHOT
+        keeps the line masked); `generic`: the label does not name the threads."""
         n = dsc.irq.irq
         here, g = ctx.here, self.group
         actor = ctx.who
         line = dsc.irq.actions[0].line
-        for r in range(self.vars_size(dsc.ret)):
-            base = And(here, Eq(V(dsc.ret), C(r)))
-            ups: dict[int, Expr] = {dsc.ret: C(0)}
-            words: list[str] = []
-            woke = False
-            for k, a in enumerate(dsc.irq.actions):
-                if a.thread is not None and r & (2 << k):
-                    t = next(t for t in self.tasks if t.code.name == a.thread)
-                    assert t.wake is not None
-                    ups[t.wake] = C(1)
-                    words.append(f"wake {a.thread}")
-                    woke = True
-            tags: list[tuple[str, str]] = []
-            nobody = r == 0
-            if nobody:
-                words.append("nobody cared: disable the line")
-                tags.append(("no_lost_irq", f"irq {n}: nobody cared (every handler returned IRQ_NONE): the kernel "
-                                            "disables the line and its later interrupts are never handled (L9)"))
-                ups[dsc.depth] = Ite(Eq(V(dsc.depth), C(0)), C(1), V(dsc.depth))
-                ups.update(self.mask(dsc))
-            hold = dsc.irq.oneshot and woke
-            done = {**ups, **goto(node.alt), dsc.inprogress: C(0)}
-            if not nobody and not hold:
-                done.update(self.unmask(dsc, Not(disabled)))
-            what = "; ".join(words)
-            if not dsc.level and not nobody:
-                rerun = {**ups, **goto(node.next), dsc.pending: C(0)}
-                if not hold:
-                    rerun.update(self.unmask(dsc, TRUE))
-                again = And(Eq(V(dsc.pending), C(1)), Not(disabled))
-                self.add(Label(actor, f"IRQ {n}: PENDING was set while the handlers ran: run them again (L3)"
-                               + (f"; {what}" if what else ""), line, self.cpu, "handler"),
-                         And(base, again), rerun, g, tags)
-                self.add(Label(actor, f"IRQ {n} handlers done" + (f": {what}" if what else ""), line, self.cpu,
-                               "handler"), And(base, Not(again)), done, g, tags)
-            else:
-                self.add(Label(actor, f"IRQ {n} handlers done" + (f": {what}" if what else "")
-                               + (", line stays masked for the thread (IRQF_ONESHOT)" if hold else ""),
-                               line, self.cpu, "handler"), base, done, g, tags)
+        base = And(here, when)
+        ups: dict[int, Expr] = {dsc.ret: C(0)}
+        words: list[str] = []
+        for name, cond in wakes:
+            t = next(t for t in self.tasks if t.code.name == name)
+            assert t.wake is not None
+            ups[t.wake] = C(1) if cond == TRUE else Ite(cond, C(1), V(t.wake))
+            if not generic:
+                words.append(f"wake {name}")
+        if generic:
+            words.append("wake the threads whose handlers returned IRQ_WAKE_THREAD")
+        tags: list[tuple[str, str]] = []
+        nobody = when == Eq(V(dsc.ret), C(0))
+        if nobody:
+            words.append("nobody cared: disable the line")
+            tags.append(("no_lost_irq", f"irq {n}: nobody cared (every handler returned IRQ_NONE): the kernel "
+                                        "disables the line and its later interrupts are never handled (L9)"))
+            ups[dsc.depth] = Ite(Eq(V(dsc.depth), C(0)), C(1), V(dsc.depth))
+            ups.update(self.mask(dsc))
+        hold = dsc.irq.oneshot and woke
+        done = {**ups, **goto(node.alt), dsc.inprogress: C(0)}
+        if not nobody and not hold:
+            done.update(self.unmask(dsc, Not(disabled)))
+        what = "; ".join(words)
+        if not dsc.level and not nobody:
+            rerun = {**ups, **goto(node.next), dsc.pending: C(0)}
+            if not hold:
+                rerun.update(self.unmask(dsc, TRUE))
+            again = And(Eq(V(dsc.pending), C(1)), Not(disabled))
+            self.add(Label(actor, f"IRQ {n}: PENDING was set while the handlers ran: run them again (L3)"
+                           + (f"; {what}" if what else ""), line, self.cpu, "handler"),
+                     And(base, again), rerun, g, tags)
+            self.add(Label(actor, f"IRQ {n} handlers done" + (f": {what}" if what else ""), line, self.cpu,
+                           "handler"), And(base, Not(again)), done, g, tags)
+        else:
+            self.add(Label(actor, f"IRQ {n} handlers done" + (f": {what}" if what else "")
+                           + (", line stays masked for the thread (IRQF_ONESHOT)" if hold else ""),
+                           line, self.cpu, "handler"), base, done, g, tags)
 
     # ---- checks -------------------------------------------------------------------------------
     def contexts(self) -> list[tuple[int, Callable[[set[int], set[int]], Expr], str, int | None]]:
