@@ -10,6 +10,7 @@ nothing is ever silently ignored.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ircheck.grammar import ast
@@ -773,23 +774,36 @@ class _Resolver:
         for c in self.d.code.values():
             calls[c.name] = {st.arg.name for st in ast.walk(c.body)
                              if isinstance(st, ast.Simple) and st.op == "call" and isinstance(st.arg, ast.Name)}
-        state: dict[str, int] = {}
+        state: dict[str, int] = {}  # 1: on the current call path, 2: done
 
-        def visit(n: str, path: list[str]) -> None:
-            state[n] = 1
-            for m in sorted(calls.get(n, ())):
+        # depth-first with an explicit stack (a chain of thousands of calls must not hit Python's
+        # recursion limit); the same visiting order and diagnostics as the recursive walk
+        for root in sorted(calls):
+            if state.get(root) is not None:
+                continue
+            path: list[str] = [root]
+            pos: dict[str, int] = {root: 0}
+            state[root] = 1
+            stack: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(calls[root])))]
+            while stack:
+                n, todo = stack[-1]
+                m = next(todo, None)
+                if m is None:
+                    stack.pop()
+                    path.pop()
+                    del pos[n]
+                    state[n] = 2
+                    continue
                 if state.get(m) == 1:
-                    cyc = path[path.index(m):] + [m] if m in path else [n, m]
+                    cyc = path[pos[m]:] + [m] if m in pos else [n, m]
                     c = self.d.code[m]
                     self.diags.append(Diagnostic("IRQ306", "recursive calls: " + " -> ".join(cyc), self.path,
                                                  c.line, 1, "ircheck inlines calls; recursion has no bound"))
                 elif m in calls and state.get(m) is None:
-                    visit(m, path + [m])
-            state[n] = 2
-
-        for n in sorted(calls):
-            if state.get(n) is None:
-                visit(n, [n])
+                    state[m] = 1
+                    pos[m] = len(path)
+                    path.append(m)
+                    stack.append((m, iter(sorted(calls[m]))))
 
 
 def resolve(model: ast.Model) -> Design:
