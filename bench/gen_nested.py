@@ -1,4 +1,4 @@
-"""Write the nested-PIC reference model (../shared/DESIGN.md) as .irq: python bench/gen_nested.py N B > m.irq
+"""Write the nested-PIC reference model (bench/README.md) as .irq: python bench/gen_nested.py N B > m.irq
 
 N edge lines on one 8259A in fully nested mode, each raised at most B times; every handler is
 `body; sti (even lines only); specific EOI; iret` behind an interrupt gate. The check

@@ -1,4 +1,4 @@
-"""The `ircheck` command line (LANGUAGE.md "Command line (contract)").
+"""The `ircheck` command line (docs/reference.md, "Command line").
 
 Exit status:
   0  every check holds

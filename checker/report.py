@@ -1,4 +1,4 @@
-"""Render Reports: the human text report, the JSON contract of LANGUAGE.md, the statistics block.
+"""Render Reports: the human text report, the JSON contract (schemas/report.schema.json), the statistics block.
 
 Timings (`seconds`, `states_per_s`, `peak_mb`) are the only part of a report that
 differs from run to run; `timings=False` leaves them out, so that the same model

@@ -14,7 +14,7 @@ checker does) and it never executes anything from the model. It lives in
 spec/ because it knows what the constructs mean: which handler a gate enters,
 which controller is a slave, that a `request_irq` handler must not EOI (L1),
 that a level line needs its device acked (P2), that a spurious IRQ7 must not be
-EOIed (P12). Rule numbers refer to SEMANTICS.md.
+EOIed (P12). Rule numbers refer to docs/semantics.md.
 """
 
 from __future__ import annotations

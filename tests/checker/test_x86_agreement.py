@@ -1,7 +1,7 @@
 """The explicit engine agrees with the naive BFS on generated x86 models.
 
 `test_engine_agreement.py` generates bare-metal models on one 8259A; this generator adds what the
-x86 layer (SEMANTICS.md X1-X9) brought: a slave 8259A on a cascade with its two EOIs, the special
+x86 layer (docs/semantics.md X1-X9) brought: a slave 8259A on a cascade with its two EOIs, the special
 fully nested and special mask modes, automatic rotation, spurious IR7 (`may_drop`, `if in_service`),
 a local APIC with TPR and vector classes, NMIs, software interrupts through gates with a DPL (#GP
 from CPL 3), faults with and without their gate (#NP, #DF, triple fault). Each model is held to the

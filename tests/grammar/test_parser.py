@@ -1,4 +1,4 @@
-"""The parser accepts the whole syntax of LANGUAGE.md and rejects bad input with located diagnostics."""
+"""The parser accepts the whole syntax of docs/reference.md and rejects bad input with located diagnostics."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
 from ircheck.grammar.parser import MAX_BLOCK_DEPTH, parse, parse_file
 
-# ---- the syntax of LANGUAGE.md ------------------------------------------------------
+# ---- the syntax of the language (docs/reference.md) ------------------------------------------------------
 
-# The "Declarations" block of LANGUAGE.md, verbatim.
+# The "Declarations" block of the language spec, verbatim.
 DECLARATIONS = """\
 system NAME                      # optional
 cpus 2                           # default 1; CPUs are cpu0, cpu1, ...
@@ -52,7 +52,7 @@ data     rx_ring                 # shared memory: reads/writes feed the race che
 waitqueue rx_wait
 """
 
-# Every other declaration, option, statement and check form that LANGUAGE.md shows.
+# Every other declaration, option, statement and check form that the language spec shows.
 EVERYTHING = """\
 device apic_dev { irq vector 0x51 level  raises any }
 device one_line { irq master.3 edge  raises 2 }
@@ -138,7 +138,7 @@ SIMPLE_OPS = {
     "queue_work", "disable_irq", "disable_irq_nosync", "enable_irq", "free_irq", "synchronize_irq",
 }
 
-# The six example models of LANGUAGE.md, verbatim.
+# The six example models of the language spec, verbatim.
 EXAMPLES = {
     "lost_irq": """\
 # verdict: no_lost_irq violated (second edge arrives while IRR[3] is set)

@@ -1,4 +1,4 @@
-"""One small model per Linux-layer rule (SEMANTICS.md sections 3-7), with exact facts about its state space.
+"""One small model per Linux-layer rule (docs/semantics.md L, D, K, W), with exact facts about its state space.
 
 Like test_rules.py: every model is compiled to its TransitionSystem and explored
 with the plain reference BFS of tests/spec/reach.py (spec.step, not the generated

@@ -1,4 +1,4 @@
-"""One small model per rule of SEMANTICS.md sections 1-2, with exact facts about its state space.
+"""One small model per rule of docs/semantics.md (P, X), with exact facts about its state space.
 
 Every test compiles a model to its TransitionSystem and explores it with a plain
 reference BFS written here on top of `ircheck.spec.step.successors` (the slow

@@ -1,4 +1,4 @@
-"""One small model per x86 rule (SEMANTICS.md sections 1-2), asserting exact reachable facts or traces."""
+"""One small model per x86 rule (docs/semantics.md X1-X10), asserting exact reachable facts or traces."""
 
 from __future__ import annotations
 
