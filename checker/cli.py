@@ -35,7 +35,7 @@ from ircheck.reduce import DEFAULT as REDUCTION_DEFAULT
 from ircheck.reduce import parse_reduction
 from ircheck.report import json_doc, stats_text, text
 from ircheck.result import VIOLATED, Report
-from ircheck.spec.resolve import ALL_CHECKS
+from ircheck.spec.checks import ALL_CHECKS, IMPLICIT_CHECKS
 from ircheck.suggest import CANDIDATE_MAX_STATES, CANDIDATE_TIMEOUT, Suggestions, suggest, suggestions_text
 
 FORMATS = ("text", "json", "itf", "sarif", "junit")
@@ -46,9 +46,9 @@ WORST = (INTERNAL_STATUS, INPUT_STATUS, VIOLATED_STATUS, INCONCLUSIVE_STATUS)
 PIPE_STATUS = 141  # stdout closed before anything was decided (128 + SIGPIPE, as a shell reports it)
 REPORT_BUG = "please report it with the model and this command at the project's issue tracker"
 
-# `counter_range` is not a `check` line of its own: it runs whenever a counter changes. Selecting it
-# with --check keeps it (and no other check unless named too).
-IMPLICIT_CHECKS = ("counter_range",)
+# An implicit check (the catalogue's `implicit`, spec/checks.py: counter_range) is not a `check` line of
+# its own: it runs wherever it applies. Selecting it with --check keeps it (and no other check unless
+# named too).
 KNOWN_CHECKS = ALL_CHECKS + IMPLICIT_CHECKS
 
 SUBCOMMANDS = {

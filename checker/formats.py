@@ -23,74 +23,14 @@ from urllib.parse import quote
 
 from ircheck.grammar.diagnostics import Diagnostic, shown_path
 from ircheck.result import INCONCLUSIVE, VIOLATED, CheckResult, Report
+from ircheck.spec.checks import CATALOGUE
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 ITF_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 
-# Every check (spec/resolve.py ALL_CHECKS, and counter_range): (short, full) description. The full
-# one is the SARIF rule's fullDescription and help, so a code-scanning UI can say what a rule means.
-CHECK_DESCRIPTIONS: dict[str, tuple[str, str]] = {
-    "no_lost_irq": (
-        "An interrupt request is lost",
-        "An edge arrives while the same request is still latched (8259A IRR, APIC IRR, genirq PENDING), so the "
-        "controller drops it; or every handler of a line returns IRQ_NONE (nobody cared)."),
-    "no_starvation": (
-        "A raised interrupt request is never delivered",
-        "On some fair run a raised request is never delivered: a missing EOI, a line masked for ever, cli for "
-        "ever, or a higher-priority line firing for ever. CPUs keep executing (weak fairness) and take a request "
-        "that is deliverable again and again (strong fairness for interrupt acknowledge)."),
-    "no_deadlock": (
-        "Contexts can never move again",
-        "No CPU can ever step again while some context is unfinished, or contexts wait for each other in a "
-        "cycle: AA, ABBA, a handler spinning on a lock held by what it interrupted on its CPU, "
-        "disable_irq/free_irq/synchronize_irq inside the IRQ's own handler."),
-    "no_reentry": (
-        "A non-reentrant handler or function is entered twice",
-        "A handler or function not declared reentrant is active twice at once (nested on one CPU, or on two "
-        "CPUs)."),
-    "no_sleep_in_atomic": (
-        "A sleeping statement in atomic context",
-        "A statement that may sleep (mutex_lock, wait_event, sleep, disable_irq, synchronize_irq, free_irq...) "
-        "runs in hardirq or softirq context, under a spinlock, with IRQs off or with bottom halves disabled: "
-        "the kernel's 'BUG: sleeping function called from invalid context'."),
-    "no_lost_wakeup": (
-        "A task sleeps for ever although its condition is true",
-        "A task waiting on a wait queue never wakes up although the condition it waits for holds: the wake-up "
-        "came between its test of the condition and its sleep (use wait_event, or set the condition before "
-        "wake_up)."),
-    "no_data_race": (
-        "Two contexts access the same data at once, one writing",
-        "Two contexts, nested on one CPU or running on two CPUs, can access the same `data` at the same time "
-        "and at least one of them writes it, without a lock or IRQ/BH disabling that orders them."),
-    "lockdep": (
-        "lockdep would report a locking rule violation",
-        "Judged over every reachable usage, as lockdep does: a lock taken in hardirq (softirq) context and "
-        "elsewhere with hardirqs (softirqs) enabled, a lock-order cycle, a hardirq-safe lock taken before a "
-        "hardirq-unsafe one, or recursive locking."),
-    "eoi_balanced": (
-        "EOI and IRET do not match the interrupts in service",
-        "An EOI with nothing in service or under auto-EOI, an EOI from a spurious IRQ7 entry or from a "
-        "request_irq handler, an IRET with the handler's own interrupt (or a slave's master level) still in "
-        "service, or an unbalanced enable_irq."),
-    "no_gp": (
-        "A general protection fault or a missing gate",
-        "`int n` from a privilege level above the gate's DPL (#GP), or an exception or `int` through an IDT "
-        "entry that is not there (#NP)."),
-    "no_double_fault": (
-        "A double or triple fault",
-        "A contributory or page fault while delivering a page fault or a contributory one raises #DF; a failed "
-        "#DF delivery is a triple fault (the CPU resets)."),
-    "max_nesting": (
-        "Interrupt frames nest deeper than the bound",
-        "More than N interrupt frames (`check max_nesting N`) are nested on one CPU's stack."),
-    "invariant": (
-        "The model's invariant is false in a reachable state",
-        "A state predicate over flags and counters (`check invariant EXPR`) is false in some reachable "
-        "state."),
-    "counter_range": (
-        "A counter leaves its range",
-        "An `inc` or `dec` would take a counter outside 0..max (always checked when counters change)."),
-}
+# Every check's (short, full) description, from the catalogue (spec/checks.py). The full one is the
+# SARIF rule's fullDescription and help, so a code-scanning UI can say what a rule means.
+CHECK_DESCRIPTIONS: dict[str, tuple[str, str]] = {c.name: (c.short, c.full) for c in CATALOGUE}
 
 _CODE_KINDS = {"0": "syntax error", "1": "name error", "2": "hardware well-formedness error",
                "3": "code context error", "4": "check error", "9": "not supported yet"}

@@ -15,14 +15,10 @@ from dataclasses import dataclass, field
 
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError, did_you_mean
+from ircheck.spec.checks import ALL_CHECKS, DEFAULT_CHECKS, PARAM_CHECKS  # noqa: F401 - also read from here
 
-# Checks of SEMANTICS.md section 8, in report order.
-ALL_CHECKS = ("no_lost_irq", "no_starvation", "no_deadlock", "no_reentry", "no_sleep_in_atomic",
-              "no_lost_wakeup", "no_data_race", "lockdep", "eoi_balanced", "no_gp", "no_double_fault",
-              "max_nesting", "invariant")
+# The checks, in report order, and which are on by default / take a parameter: spec/checks.py.
 SUPPORTED_CHECKS = frozenset(ALL_CHECKS)
-DEFAULT_CHECKS = tuple(c for c in ALL_CHECKS if c in SUPPORTED_CHECKS and c not in ("max_nesting", "invariant"))
-PARAM_CHECKS = frozenset({"max_nesting", "invariant"})
 
 BARE_STATEMENTS = frozenset({"cli", "sti", "iret", "nop", "eoi", "mask", "unmask", "ack", "read", "write",
                              "set", "clear", "inc", "dec", "call", "int", "fault"})

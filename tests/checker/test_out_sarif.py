@@ -13,7 +13,7 @@ import pytest
 from ircheck import check_file, check_source
 from ircheck.cli import main
 from ircheck.formats import CHECK_DESCRIPTIONS, sarif
-from ircheck.spec.resolve import ALL_CHECKS
+from ircheck.spec.checks import ALL_CHECKS
 from tests.conftest import ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
