@@ -6,10 +6,12 @@ Bad input never raises: it comes back as a Report with `errors` (exit code 2).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ircheck.explicit import Explicit, Limits, RawViolation, SearchResult
+from ircheck.codegen import watching
+from ircheck.explicit import Explicit, Limits, PhaseStopped, PhaseWatch, RawViolation, SearchResult
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
 from ircheck.grammar.parser import parse, parse_file
@@ -17,11 +19,11 @@ from ircheck.reduce import DEFAULT as DEFAULT_REDUCTION
 from ircheck.reduce import parse_reduction, plan
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Report, Stats
 from ircheck.spec.explain import explain, stacks_text, unfinished_contexts
-from ircheck.spec.lower import lower
+from ircheck.spec.lower import check_names, lower
 from ircheck.spec.resolve import resolve
 from ircheck.spec.step import ReplayError, find_step, fire, replay
 from ircheck.spec.ts import TransitionSystem
-from ircheck.sysinfo import default_memory_limit_mb
+from ircheck.sysinfo import default_memory_limit_mb, peak_rss_mb
 
 ENGINES = ("auto", "explicit", "smt")
 
@@ -30,9 +32,11 @@ class InternalError(Exception):
     """An engine disagreed with the reference semantics: a bug in ircheck, never shown as a result."""
 
 
-def build(model: ast.Model, checks: Sequence[str] | None = None) -> TransitionSystem:
-    """Resolve and lower a parsed model (raises IrcheckError on bad input)."""
-    return lower(resolve(model), list(checks) if checks is not None else None)
+def build(model: ast.Model, checks: Sequence[str] | None = None, watch: PhaseWatch | None = None) -> TransitionSystem:
+    """Resolve and lower a parsed model (raises IrcheckError on bad input; `watch`: the limits, which
+    stop a long lowering with `PhaseStopped`)."""
+    return lower(resolve(model), list(checks) if checks is not None else None,
+                 watch.during("the lowering").tick if watch is not None else None)
 
 
 def compile_source(text: str, path: str = "<string>", checks: Sequence[str] | None = None) -> TransitionSystem:
@@ -105,8 +109,9 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
                timeout: float | None = None, max_memory_mb: float | None = None,
                progress: Callable[[int, int, float], None] | None = None,
                workers: int = 1, store: str = "dict",
-               reduction: str = DEFAULT_REDUCTION) -> tuple[list[CheckResult], Stats]:
-    """workers > 1: `ircheck.parallel` (same results, several processes); store "compact" or "hash":
+               reduction: str = DEFAULT_REDUCTION, deadline: float | None = None) -> tuple[list[CheckResult], Stats]:
+    """deadline: when --timeout runs out (time.perf_counter), if it counts from before this call;
+    workers > 1: `ircheck.parallel` (same results, several processes); store "compact" or "hash":
     `ircheck.compact` (a compact visited set; a hash-compacted search never says "holds");
     reduction: `ircheck.reduce` ("none", "all" or a comma list of por, merge, symmetry)."""
     if engine == "smt":  # BMC + k-induction (checker/smt.py); z3 is imported only here
@@ -117,8 +122,8 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
         return run_smt(ts, timeout, max_memory_mb or default_memory_limit_mb())
     if engine == "auto" and workers == 1 and store == "dict":  # explicit when it fits (checker/engine_choice.py)
         from ircheck.engine_choice import run_auto
-        return run_auto(ts, max_states, timeout, max_memory_mb, progress, reduction=reduction)
-    limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb())
+        return run_auto(ts, max_states, timeout, max_memory_mb, progress, reduction=reduction, deadline=deadline)
+    limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(), deadline)
     eng: Explicit
     res: SearchResult
     the_plan = plan(ts, parse_reduction(reduction), workers, store)
@@ -159,6 +164,10 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
                   res.peak_mb, res.complete and not res.bound_hit and not res.analysis_stopped,
                   res.stopped_by or res.analysis_stopped or ("nesting bound" if res.bound_hit else ""),
                   reductions=the_plan.applied, reduction_note=the_plan.note, refind_states=refind)
+    if workers == 1 and store == "dict" and not res.bound_hit and not res.analysis_stopped:  # what can never happen
+        from ircheck.coverage import after_search
+        stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", bool(the_plan.applied),
+                                      all(c.status == HOLDS for c in out))
     return out, stats
 
 
@@ -168,10 +177,24 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
                 progress: Callable[[int, int, float], None] | None = None,
                 workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION) -> Report:
     report = Report(model.path, source=model.source)
+    t0 = time.perf_counter()  # --timeout counts from here: the lowering and code generation included
+    limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(),
+                    t0 + timeout if timeout else None)
+    watch = PhaseWatch(limits)
     try:
-        ts = build(model, checks)
-        report.checks, report.stats = run_engine(ts, engine, max_states, timeout, max_memory_mb, progress,
-                                                 workers, store, reduction)
+        try:
+            ts = build(model, checks, watch)
+            with watching(watch.during("code generation").tick):
+                report.checks, report.stats = run_engine(ts, engine, max_states, timeout, max_memory_mb, progress,
+                                                         workers, store, reduction, limits.deadline)
+            # the seconds --timeout counts: from the model's start, the lowering and code generation included
+            report.stats.seconds = max(report.stats.seconds, time.perf_counter() - t0)
+        except PhaseStopped as stop:  # a limit before the search could store a state: nothing is decided
+            names = check_names(resolve(model), list(checks) if checks is not None else None)
+            report.checks = [CheckResult(c, INCONCLUSIVE, note=f"stopped ({stop.reason}) before the search")
+                             for c in names]
+            report.stats = Stats("explicit" if engine != "smt" else "smt", seconds=time.perf_counter() - t0,
+                                 peak_mb=peak_rss_mb(), complete=False, stopped_by=stop.reason)
     except IrcheckError as e:
         report.errors = [Diagnostic(d.code, d.message, d.path if d.path != "<command line>" else model.path,
                                     d.line, d.column, d.hint) for d in e.diagnostics]

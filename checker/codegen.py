@@ -14,12 +14,35 @@ except as an int literal formatted here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ircheck.spec.ts import Expr, Not, TransitionSystem, variables_of
 
 SPILL = 40  # expression levels written inline; deeper parts become helper functions (see `_Gen.helper`)
+# transitions per generated successor function: a system with more is split into functions of this many
+# consecutive transitions (one context's, mostly), each with its own decision tree, so that no single
+# function is compiled from tens of megabytes of text (Python's compiler holds a whole function's tree)
+CHUNK = 2000
+
+_TICK: list[Callable[[], None]] = []  # what `compile_ts` calls per transition generated (see `watching`)
+
+
+@contextmanager
+def watching(tick: Callable[[], None]) -> Iterator[None]:
+    """Code generated inside the block calls `tick()` once per transition or property generated and
+    per function compiled: the caller's limits (`explicit.PhaseWatch`) stop a long generation."""
+    _TICK.append(tick)
+    try:
+        yield
+    finally:
+        _TICK.pop()
+
+
+def _no_tick() -> None:
+    pass
 
 
 @dataclass
@@ -62,6 +85,9 @@ class _Gen:
         self.level = 0  # how deeply the expression being written nests (see `helper`)
         self.helpers: dict[tuple[Expr, bool], str] = {}
         self.def_at = 0  # where the function being generated starts in `lines`: helpers go before it
+        self.tick: Callable[[], None] = _TICK[-1] if _TICK else _no_tick
+        self.namespace: dict[str, Any] = {"__builtins__": {"frozenset": frozenset, "True": True}}
+        self.compiled_to = 0  # lines[:compiled_to] are compiled into `namespace` already
 
     # ---- expressions
     def read(self, i: int, src: str = "s") -> str:
@@ -197,6 +223,7 @@ class _Gen:
 
     def emit_leaf(self, items: list[tuple[int, list[Expr]]], ind: str, have: set[int], with_ids: bool) -> None:
         for ti, conj in items:
+            self.tick()
             body = self.open_case(ti, conj, ind, have)
             if with_ids:
                 self.lines.append(f"{body}out.append(({ti}, {self.update_expr(ti)}))")
@@ -251,13 +278,35 @@ class _Gen:
         self.lines.append(f"{ind}else:")
         self.emit_switch(var, cases[mid:], ind + "    ", have, with_ids, depth)
 
+    def flush(self) -> None:
+        """Compile the functions generated since the last flush (one function at a time keeps the
+        compiler's memory to that of the largest function, and lets the limits act in between)."""
+        if self.compiled_to < len(self.lines):
+            text = "\n".join(self.lines[self.compiled_to:]) + "\n"
+            self.compiled_to = len(self.lines)
+            exec(compile(text, "<ircheck-generated>", "exec"), self.namespace)  # noqa: S102 - our own code only
+            self.tick()
+
     def successor_fn(self, name: str, with_ids: bool) -> None:
         items = [(ti, self.conjuncts(t.guard)) for ti, t in enumerate(self.ts.transitions)]
+        if len(items) <= CHUNK:
+            self.tree_fn(name, items, with_ids)
+            return
+        parts = [f"{name}_{k}" for k in range(0, (len(items) + CHUNK - 1) // CHUNK)]
+        for k, part in enumerate(parts):
+            self.tree_fn(part, items[k * CHUNK:(k + 1) * CHUNK], with_ids)
+        self.lines.append(f"def {name}(s, out, vio):")
+        self.lines.extend(f"    n{k} = {part}(s, out, vio)" for k, part in enumerate(parts))
+        self.lines.append("    return " + " + ".join(f"n{k}" for k in range(len(parts))))
+        self.flush()
+
+    def tree_fn(self, name: str, items: list[tuple[int, list[Expr]]], with_ids: bool) -> None:
         self.def_at = len(self.lines)
         self.lines.append(f"def {name}(s, out, vio):")
         self.lines.append("    n = 0")
         self.emit_tree(items, "    ", set(), with_ids)
         self.lines.append("    return n")
+        self.flush()
 
     def predicate_fn(self, name: str, exprs: list[Expr]) -> None:
         """Bit k of the result is set when exprs[k] is FALSE in state s."""
@@ -266,6 +315,7 @@ class _Gen:
         self.lines.append("    r = 0")
         have: set[int] = set()
         for k, e in enumerate(exprs):
+            self.tick()
             need = self.vars_of(e, set())
             for vi in sorted(need - have):
                 self.lines.append(f"    x{vi} = {self.read(vi)}")
@@ -273,6 +323,7 @@ class _Gen:
             self.lines.append(f"    if not {self.cb(e)}:")
             self.lines.append(f"        r |= {1 << k}")
         self.lines.append("    return r")
+        self.flush()
 
     def bool_fn(self, name: str, e: Expr) -> None:
         self.def_at = len(self.lines)
@@ -280,6 +331,7 @@ class _Gen:
         for vi in sorted(self.vars_of(e, set())):
             self.lines.append(f"    x{vi} = {self.read(vi)}")
         self.lines.append(f"    return 1 if {self.cb(e)} else 0")
+        self.flush()
 
 
 @dataclass
@@ -305,8 +357,8 @@ def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
     for k, r in enumerate(ts.requests):
         g.bool_fn(f"pending{k}", r.pending)
     header = [f"{name} = frozenset({sorted(vals)!r})" for vals, name in g.consts.items()]
+    namespace = g.namespace  # the functions, compiled one by one (`_Gen.flush`); the sets they read last
+    exec(compile("\n".join(header) + "\n", "<ircheck-generated>", "exec"), namespace)  # noqa: S102 - our own code
     source = "\n".join(header + g.lines) + "\n"
-    namespace: dict[str, Any] = {"__builtins__": {"frozenset": frozenset, "True": True}}
-    exec(compile(source, "<ircheck-generated>", "exec"), namespace)  # noqa: S102 - our own code only
     return Compiled(namespace["succ"], namespace["succ_ids"], namespace["props"], namespace["unfinished"],
                     [namespace[f"pending{k}"] for k in range(len(ts.requests))], source, namespace["blocked"])

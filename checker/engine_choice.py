@@ -35,7 +35,8 @@ def domain_bound(ts: TransitionSystem) -> int:
 
 def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None, max_memory_mb: float | None,
              progress: Callable[[int, int, float], None] | None = None,
-             budget: int = AUTO_EXPLICIT_STATES, reduction: str | None = None) -> tuple[list[CheckResult], Stats]:
+             budget: int = AUTO_EXPLICIT_STATES, reduction: str | None = None,
+             deadline: float | None = None) -> tuple[list[CheckResult], Stats]:
     from ircheck.api import run_engine
     from ircheck.reduce import DEFAULT
 
@@ -43,9 +44,11 @@ def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None
 
     bound = domain_bound(ts)
     if max_states is not None or bound <= budget:
-        return run_engine(ts, "explicit", max_states, timeout, max_memory_mb, progress, reduction=reduction)
+        return run_engine(ts, "explicit", max_states, timeout, max_memory_mb, progress, reduction=reduction,
+                          deadline=deadline)
     t0 = time.perf_counter()
-    out, stats = run_engine(ts, "explicit", budget, timeout, max_memory_mb, progress, reduction=reduction)
+    out, stats = run_engine(ts, "explicit", budget, timeout, max_memory_mb, progress, reduction=reduction,
+                            deadline=deadline)
     if stats.complete or stats.stopped_by != f"--max-states {budget}":
         return out, stats
     # what BFS found before its budget ran out stands (a shortest trace, replayed): Z3 decides the rest
@@ -53,7 +56,8 @@ def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None
     rest = [c for c in ts.checks if c not in found]
     if not rest:
         return out, stats
-    left = None if timeout is None else max(0.1, timeout - (time.perf_counter() - t0))
+    end = deadline if deadline is not None else (None if timeout is None else t0 + timeout)
+    left = None if end is None else max(0.1, end - time.perf_counter())
     from ircheck.smt import run_smt
     smt_out, smt_stats = run_smt(dataclasses.replace(ts, checks=rest), left, max_memory_mb)
     by_name = {c.name: c for c in smt_out} | found

@@ -33,6 +33,45 @@ class Limits:
     max_states: int | None = None
     timeout: float | None = None
     max_memory_mb: float | None = None
+    # the instant (time.perf_counter) at which --timeout runs out when it counts from the start of
+    # the model's check (the lowering and code generation included); None: from the search's start
+    deadline: float | None = None
+
+
+class PhaseStopped(Exception):
+    """A limit stopped a phase before the search (the lowering, code generation): `reason` names it
+    and the phase ("--timeout 5s during code generation")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PhaseWatch:
+    """--timeout and the memory ceiling in the phases that are not a search loop. `tick()` is called
+    once per unit of work (a transition added, a transition's code generated): it looks at the clock,
+    every `EVERY` ticks at the peak memory, and a limit passed raises `PhaseStopped`."""
+
+    EVERY = 64
+
+    def __init__(self, limits: Limits, phase: str = "") -> None:
+        self.limits, self.phase = limits, phase
+        self.deadline = limits.deadline if limits.deadline is not None else (
+            time.perf_counter() + limits.timeout if limits.timeout else None)
+        self._n = 0
+
+    def during(self, phase: str) -> PhaseWatch:
+        self.phase = phase
+        return self
+
+    def tick(self) -> None:
+        """The clock at every tick (a unit of work may take milliseconds), the memory every EVERY."""
+        lim = self.limits
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise PhaseStopped(f"--timeout {lim.timeout:g}s during {self.phase}")
+        self._n += 1
+        if lim.max_memory_mb and not self._n % self.EVERY and peak_rss_mb() > lim.max_memory_mb:
+            raise PhaseStopped(f"memory limit {lim.max_memory_mb:.0f} MB during {self.phase}")
 
 
 @dataclass
@@ -82,7 +121,8 @@ class Watch:
     def __init__(self, limits: Limits, t0: float,
                  progress: Callable[[int, int, float], None] | None = None) -> None:
         self.limits, self.t0, self.progress = limits, t0, progress
-        self.deadline = t0 + limits.timeout if limits.timeout else None
+        self.deadline = limits.deadline if limits.deadline is not None else (
+            t0 + limits.timeout if limits.timeout else None)
         self.next = self.EVERY if limits.max_states is None else min(self.EVERY, limits.max_states)
         self._table = 0       # the store's size in bytes at the last look
         self._resize_at = 0   # the state count at which it will next double (0: not known yet)

@@ -25,17 +25,17 @@ at 0 so that equal situations are equal states.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError, did_you_mean
 from ircheck.grammar.printer import expr_text
 from ircheck.spec.cfg import Body, Compiler, Node
+from ircheck.spec.checks import ALL_CHECKS, DEFAULT_CHECKS, PARAM_CHECKS
 from ircheck.spec.context import CpuLayout, CpuState, Incarnation, Layout, Task
 from ircheck.spec.controllers import LocalApic, Pic8259
 from ircheck.spec.kernel import Context, KernelLowering
 from ircheck.spec.resolve import (
-    ALL_CHECKS,
-    DEFAULT_CHECKS,
-    PARAM_CHECKS,
     SUPPORTED_CHECKS,
     CheckSpec,
     CodeInfo,
@@ -72,8 +72,10 @@ NEST_CAP = 8  # handler frames per CPU when nothing in the model bounds nesting 
 
 
 class _Lowering(KernelLowering):
-    def __init__(self, design: Design, checks: list[str] | None) -> None:
+    def __init__(self, design: Design, checks: list[str] | None,
+                 tick: Callable[[], None] | None = None) -> None:
         self.d = design
+        self.tick = tick  # called per transition added: the caller's --timeout/memory watch may stop here
         self.vars: list[Var] = []
         self.trans: list[Transition] = []
         self.props: list[StateProp] = []
@@ -131,6 +133,8 @@ class _Lowering(KernelLowering):
             return
         ups = tuple(sorted((k, v) for k, v in updates.items() if v != V(k)))
         fair = ((group,) if group and fair_step else ()) + extra_fair
+        if self.tick is not None:
+            self.tick()
         self.trans.append(Transition(label, guard, ups, group=group, fair=fair, violates=tuple(violates)))
 
     # -- main
@@ -922,6 +926,14 @@ class _Lowering(KernelLowering):
                                         f"non-reentrant {what} {r.name} is active twice at once", r.line))
 
 
-def lower(design: Design, checks: list[str] | None = None) -> TransitionSystem:
-    """Lower a resolved design; `checks` (from --check) narrows the model's own check list."""
-    return _Lowering(design, checks).run()
+def lower(design: Design, checks: list[str] | None = None, tick: Callable[[], None] | None = None) -> TransitionSystem:
+    """Lower a resolved design; `checks` (from --check) narrows the model's own check list; `tick`
+    is called once per transition added (it may raise to stop a lowering that runs out of time)."""
+    return _Lowering(design, checks, tick).run()
+
+
+def check_names(design: Design, checks: list[str] | None = None) -> list[str]:
+    """The checks `lower` would decide, in report order (for a lowering stopped by a limit)."""
+    low = _Lowering(design, checks)
+    names = [c.name for c in low.checks]
+    return [c for c in ALL_CHECKS if c in names]
