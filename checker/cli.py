@@ -22,12 +22,14 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
 from ircheck.api import ENGINES, check_file
 from ircheck.compact import STORES
+from ircheck.coverage import Warn, counting, coverage_text
 from ircheck.formats import itf_doc, junit, sarif
 from ircheck.grammar.diagnostics import Diagnostic, did_you_mean, shown_path
 from ircheck.progress import Progress, wanted
@@ -162,7 +164,10 @@ def _parser() -> argparse.ArgumentParser:
                         "from run to run")
     p.add_argument("--strict", action="store_true",
                    help="turn warnings (a model that declares nothing, a --check that selects no check of a "
-                        "model) into errors: exit 2")
+                        "model, checks that hold only because nothing happens) into errors: exit 2")
+    p.add_argument("--coverage", action="store_true",
+                   help="after a complete explicit search, print per statement (file:line) how many transitions "
+                        "fired from it in reachable states; what can never happen is warned about without it")
     p.add_argument("--debug", action="store_true",
                    help="on an internal error, print the Python traceback as well")
     return p
@@ -344,9 +349,10 @@ def _main(argv: list[str], run: _Run) -> int:
         for i, path in enumerate(paths):
             run.model = path
             try:
-                r = check_file(path, checks, args.engine, args.max_states, args.timeout, args.max_memory,
-                               progress.start(path) if progress else None, args.workers, args.store,
-                               args.reduction)
+                with counting() if args.coverage else nullcontext():
+                    r = check_file(path, checks, args.engine, args.max_states, args.timeout, args.max_memory,
+                                   progress.start(path) if progress else None, args.workers, args.store,
+                                   args.reduction)
             except KeyboardInterrupt:  # outside the search (parsing, code generation, replay): no result
                 interrupts.hit = True
                 _interrupted(path, None, paths[i + 1:], timings, interrupts.name)
@@ -367,14 +373,19 @@ def _main(argv: list[str], run: _Run) -> int:
                     progress.stop()
             if interrupts.hit:
                 interrupts.relabel(r)
-            warnings = _warnings(r, args.check)
-            if warnings and args.strict:
+            warnings = [Warn(1, w, "input") for w in _warnings(r, args.check)]
+            vacuous = [w for w in r.warnings if w.kind == "vacuous"]  # every check holds only because...
+            if (warnings or vacuous) and args.strict:
                 r = replace(r, checks=[], errors=[Diagnostic(
-                    "IRQ010", f"{w} (--strict)", path, 1, 1, "leave out --strict to accept it")
-                    for w in warnings])
+                    "IRQ010", f"{w.message} (--strict)", path, w.line, 1, "leave out --strict to accept it")
+                    for w in warnings + vacuous])
             else:
                 for w in warnings:
-                    print(f"ircheck: warning: {shown_path(path)}: {w}", file=sys.stderr)
+                    print(f"ircheck: warning: {shown_path(path)}: {w.message}", file=sys.stderr)
+                r.more_warnings += warnings
+                if args.format == "text":
+                    for w in r.warnings[len(r.more_warnings):]:
+                        print(f"ircheck: warning: {shown_path(path)}:{w.line}: {w.message}", file=sys.stderr)
             found = _suggest(r, checks, args) if (args.suggest and r.verdict == VIOLATED
                                                   and args.format in ("text", "json")) else None
             reports.append(r)
@@ -384,6 +395,8 @@ def _main(argv: list[str], run: _Run) -> int:
                     print(f"{shown_path(r.model)}: {r.verdict}")
                 else:
                     print(text(r, timings=timings), file=sys.stderr if r.errors else sys.stdout)
+                if args.coverage and not r.errors:
+                    print(coverage_text(shown_path(r.model), r.stats.coverage))
                 if found is not None:
                     print(suggestions_text(found))
             elif args.format == "itf" and r.errors:

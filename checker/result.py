@@ -6,6 +6,7 @@ Plain data, shared by every engine and every output format.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ircheck.grammar.diagnostics import Diagnostic
 from ircheck.spec.explain import Step
@@ -75,6 +76,9 @@ class Stats:
     reductions: tuple[str, ...] = ()
     reduction_note: str = ""
     refind_states: int = 0
+    # what can never happen, and --coverage's counts (ircheck.coverage.Coverage; not in to_json: the
+    # report carries its warnings and counts); None when the search cannot tell
+    coverage: Any = None
 
     @property
     def states_per_s(self) -> float:
@@ -109,6 +113,15 @@ class Report:
     source: str = ""
     # `--suggest`: the fixes found (ircheck.suggest.Fix.to_json()); None when not asked for
     suggestions: list[dict[str, object]] | None = None
+    # warnings the command line adds (ircheck.coverage.Warn: an empty model, a --check that selects nothing)
+    more_warnings: list[Any] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[Any]:
+        """What the model can never do (the search's coverage) and the command line's warnings:
+        `Warn`s with kind "unreached", "vacuous" (every check holds only because of it) or "input"."""
+        cov = self.stats.coverage
+        return list(self.more_warnings) + (list(cov.warnings) if cov is not None and not self.errors else [])
 
     @property
     def verdict(self) -> str:
@@ -137,4 +150,10 @@ class Report:
             d["errors"] = [e.to_json() for e in self.errors]
         if self.suggestions is not None:
             d["suggestions"] = self.suggestions
+        if self.warnings:
+            d["warnings"] = [w.to_json() for w in self.warnings]
+        cov = self.stats.coverage
+        if cov is not None and cov.rows is not None and not self.errors:
+            d["coverage"] = {"counts": "transitions fired from reachable states",
+                             "statements": [r.to_json() for r in cov.rows]}
         return d
