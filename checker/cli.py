@@ -59,6 +59,7 @@ SUBCOMMANDS = {
     "fmt": "print a model in canonical form (--check: exit 1 if it is not, --write: rewrite it)",
     "trace": "draw the counterexamples of a model's violated checks (Mermaid or DOT)",
     "replay": "step a saved counterexample (--format json or itf) through a model again",
+    "simulate": "random runs of a model, printed like traces (--seed S --steps N --runs R); exit 1 if one breaks a check",
 }
 
 EXIT_HELP = """exit status:
@@ -276,7 +277,8 @@ def internal_error(e: BaseException, model: str, engine: str, debug: bool) -> in
 def _subcommand(name: str, argv: list[str], run: _Run) -> int:
     if "--debug" in argv:
         argv = [a for a in argv if a != "--debug"]
-    run.engine = {"graph": "explicit", "export": "explicit", "fmt": "none", "replay": "reference semantics"}.get(
+    run.engine = {"graph": "explicit", "export": "explicit", "fmt": "none", "replay": "reference semantics",
+                  "simulate": "reference semantics"}.get(
         name, "auto")
     if name == "graph":
         from ircheck.graph import graph_main
@@ -284,6 +286,9 @@ def _subcommand(name: str, argv: list[str], run: _Run) -> int:
     if name == "export":
         from ircheck.export import main as export_main
         return export_main(argv)
+    if name == "simulate":
+        from ircheck.simulate import simulate_main
+        return simulate_main(argv)
     from ircheck.tools import fmt_main, replay_main, trace_main
     return {"fmt": fmt_main, "trace": trace_main, "replay": replay_main}[name](argv)
 
