@@ -136,3 +136,27 @@ def test_auto_keeps_what_explicit_found_before_its_budget() -> None:
     assert [c.name for c in out] == [c.name for c in ex]
     assert [c.status for c in out] == ["violated", "violated"]
     assert [len(c.trace) for c in out] == [len(c.trace) for c in ex]
+
+
+@pytest.mark.slow
+def test_auto_hand_over_prints_the_same_trace_every_run() -> None:
+    """Issue 21 item 6: the hand-over point is a state count, and the Z3 engine's traces are the least of
+    their length, so two hand-overs (fresh interpreters, other hash seeds) give the same counterexamples
+    and the same hand-over note; only what docs/reference.md "Determinism" lists may differ."""
+    import os
+    import subprocess
+    import sys
+    code = ("import sys; from ircheck.api import compile_source; from ircheck.engine_choice import run_auto\n"
+            "ts = compile_source(open(sys.argv[1]).read())\n"
+            "out, st = run_auto(ts, None, 120, None, budget=3)\n"
+            "print(st.auto)\n"
+            "for c in out:\n"
+            "    print(c.name, c.status, c.message, [(s.context, s.action, s.changes) for s in c.trace])\n")
+    runs = set()
+    for seed in ("0", "1"):
+        p = subprocess.run([sys.executable, "-c", code, str(MODELS / "level_no_ack_storm.irq")], capture_output=True,
+                           text=True, env=dict(os.environ, PYTHONHASHSEED=seed), timeout=600, check=True)
+        runs.add(p.stdout)
+    assert len(runs) == 1, runs
+    text = runs.pop()
+    assert "auto budget of 3 states" in text and "no_starvation violated" in text and " s)" not in text
