@@ -109,11 +109,21 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
                timeout: float | None = None, max_memory_mb: float | None = None,
                progress: Callable[[int, int, float], None] | None = None,
                workers: int = 1, store: str = "dict",
-               reduction: str = DEFAULT_REDUCTION, deadline: float | None = None) -> tuple[list[CheckResult], Stats]:
+               reduction: str = DEFAULT_REDUCTION, deadline: float | None = None,
+               max_traces: int = 1) -> tuple[list[CheckResult], Stats]:
     """deadline: when --timeout runs out (time.perf_counter), if it counts from before this call;
+    max_traces > 1: up to that many counterexamples per check, distinct by how they end (the plain
+    explicit search: one process, the dict store, no reduction - the extra traces are those of the
+    full graph);
     workers > 1: `ircheck.parallel` (same results, several processes); store "compact" or "hash":
     `ircheck.compact` (a compact visited set; a hash-compacted search never says "holds");
     reduction: `ircheck.reduce` ("none", "all" or a comma list of por, merge, symmetry)."""
+    if max_traces > 1:
+        if engine == "smt" or workers > 1 or store != "dict":
+            raise IrcheckError([Diagnostic("IRQ902", "--max-traces is for the explicit engine in one process",
+                                           "<command line>", 0, 0,
+                                           "leave out --engine smt/--workers/--store, or --max-traces")])
+        engine, reduction = "explicit", "none"
     if engine == "smt":  # BMC + k-induction (checker/smt.py); z3 is imported only here
         if workers > 1 or store != "dict":
             raise IrcheckError([Diagnostic("IRQ902", "--engine smt runs in one process with no state store",
@@ -123,7 +133,7 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
     if engine == "auto" and workers == 1 and store == "dict":  # explicit when it fits (checker/engine_choice.py)
         from ircheck.engine_choice import run_auto
         return run_auto(ts, max_states, timeout, max_memory_mb, progress, reduction=reduction, deadline=deadline)
-    limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(), deadline)
+    limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(), deadline, max_traces)
     eng: Explicit
     res: SearchResult
     the_plan = plan(ts, parse_reduction(reduction), workers, store)
@@ -151,6 +161,7 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
         v = res.violations.get(name)
         if v is not None:
             out.append(_result(ts, eng, v))
+            out[-1].more = [_result(ts, eng, w) for w in res.more.get(name, [])]
         elif res.bound_hit:
             out.append(CheckResult(name, INCONCLUSIVE, note=res.bound_hit + "; the model is only explored up to it"))
         elif not res.complete:
@@ -175,7 +186,8 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
                 max_states: int | None = None, timeout: float | None = None,
                 max_memory_mb: float | None = None,
                 progress: Callable[[int, int, float], None] | None = None,
-                workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION) -> Report:
+                workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION,
+                max_traces: int = 1) -> Report:
     report = Report(model.path, source=model.source)
     t0 = time.perf_counter()  # --timeout counts from here: the lowering and code generation included
     limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(),
@@ -186,7 +198,7 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
             ts = build(model, checks, watch)
             with watching(watch.during("code generation").tick):
                 report.checks, report.stats = run_engine(ts, engine, max_states, timeout, max_memory_mb, progress,
-                                                         workers, store, reduction, limits.deadline)
+                                                         workers, store, reduction, limits.deadline, max_traces)
             # the seconds --timeout counts: from the model's start, the lowering and code generation included
             report.stats.seconds = max(report.stats.seconds, time.perf_counter() - t0)
         except PhaseStopped as stop:  # a limit before the search could store a state: nothing is decided
@@ -214,11 +226,14 @@ def check_file(path: str | Path, checks: Sequence[str] | None = None, engine: st
                max_states: int | None = None, timeout: float | None = None,
                max_memory_mb: float | None = None,
                progress: Callable[[int, int, float], None] | None = None,
-               workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION) -> Report:
+               workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION,
+               max_traces: int = 1) -> Report:
     """Check one `.irq` file.
 
     checks: narrow to these check names (default: the model's own `check` lines,
     or every built-in check). Limits make unfinished checks "inconclusive".
+    max_traces: up to that many counterexamples per violated check (`CheckResult.more`), distinct by
+    how they end, each the shortest of its kind (explicit engine, one process).
     workers: processes for the search (same results); store: "dict" (default), "compact" or
     "hash" (a compact visited set; see `ircheck.compact`); reduction: "none", "all" or a comma
     list of "por", "merge", "symmetry" (default "por,symmetry"; see `ircheck.reduce`).
@@ -228,4 +243,4 @@ def check_file(path: str | Path, checks: Sequence[str] | None = None, engine: st
     except IrcheckError as e:
         return Report(str(path), errors=e.diagnostics, source=e.source)
     return check_model(model, checks, engine, max_states, timeout, max_memory_mb, progress, workers, store,
-                       reduction)
+                       reduction, max_traces)

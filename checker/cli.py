@@ -135,6 +135,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=ENGINES, default="auto")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--max-states", type=POSITIVE_INT, default=None, metavar="N")
+    p.add_argument("--max-traces", type=POSITIVE_INT, default=1, metavar="N",
+                   help="up to N counterexamples per violated check, each ending another way (another violating "
+                        "step or failed property) and shortest of its kind, like TLC's -continue (explicit "
+                        "engine, one process, unreduced)")
     p.add_argument("--timeout", type=SECONDS, default=None, metavar="S", help="seconds per model")
     p.add_argument("--max-memory", type=MEGABYTES, default=None, metavar="MB",
                    help="stop a search above this resident memory (default: 80%% of the machine)")
@@ -357,7 +361,7 @@ def _main(argv: list[str], run: _Run) -> int:
                 with counting() if args.coverage else nullcontext():
                     r = check_file(path, checks, args.engine, args.max_states, args.timeout, args.max_memory,
                                    progress.start(path) if progress else None, args.workers, args.store,
-                                   args.reduction)
+                                   args.reduction, args.max_traces)
             except KeyboardInterrupt:  # outside the search (parsing, code generation, replay): no result
                 interrupts.hit = True
                 _interrupted(path, None, paths[i + 1:], timings, interrupts.name)

@@ -36,6 +36,7 @@ class Limits:
     # the instant (time.perf_counter) at which --timeout runs out when it counts from the start of
     # the model's check (the lowering and code generation included); None: from the search's start
     deadline: float | None = None
+    max_traces: int = 1  # --max-traces: counterexamples kept per check (the first is the shortest)
 
 
 class PhaseStopped(Exception):
@@ -103,6 +104,9 @@ class SearchResult:
     # stopped by --timeout or the memory ceiling): check -> why it is inconclusive
     unproved: dict[str, str] = field(default_factory=dict)
     analysis_stopped: str = ""  # the limit that stopped a graph analysis after a complete search
+    # --max-traces: further violations per check in BFS order, each the shallowest with its key
+    # (the violating transition, or the failed state property); `violations` holds the first
+    more: dict[str, list[RawViolation]] = field(default_factory=dict)
 
 
 class Watch:
@@ -190,6 +194,7 @@ class Explicit:
         self.init = self.pk.pack(ts.init())
         self.seen: dict[int, int | None] = {}
         self.started = time.perf_counter()  # the search's start: --timeout counts from here
+        self._keys: set[tuple[str, object]] = set()  # (check, how its trace ends) kept for --max-traces
 
     # ---- helpers used by the analyses
     def path_to(self, s: int) -> list[int]:
@@ -222,13 +227,14 @@ class Explicit:
         live = {r.check for r in ts.requests} & checks  # judged on the graph after the search
         safety = {c for c in checks if c not in (STARVATION, DEADLOCK) and c not in live}
         lim = self.limits
+        extra = lim.max_traces > 1
         t0 = self.started = time.perf_counter()
         watch = Watch(lim, t0, self.progress)
         seen = self.seen
         seen[self.init] = None
         init_bad = props(self.init) if has_props else 0
         if init_bad:
-            self._record_props(init_bad, self.init, found)
+            self._record_props(init_bad, self.init, found, res if extra else None)
         frontier = [self.init]
         transitions = 0
         depth = 0
@@ -253,6 +259,10 @@ class Explicit:
                                 elif check not in found and check in checks:
                                     found[check] = RawViolation(check, msg, self.path_to(s), ti,
                                                                 line=ts.transitions[ti].label.line)
+                                    self._keys.add((check, ("t", ti)))
+                                elif extra and check in checks:
+                                    self._more(res, ("t", ti), RawViolation(check, msg, self.path_to(s), ti,
+                                                                            line=ts.transitions[ti].label.line))
                     if want_deadlock and ncpu == 0 and unfinished(s):
                         quiet.append(s)
                     for t in out:
@@ -262,13 +272,13 @@ class Explicit:
                             if has_props:
                                 bad = props(t)
                                 if bad:
-                                    self._record_props(bad, t, found)
+                                    self._record_props(bad, t, found, res if extra else None)
                     if len(seen) >= watch.next:
                         why = watch.look(len(seen), depth, seen)
                         if why:
                             res.complete, res.stopped_by = False, why
                             raise _Stop
-                if safety and safety <= set(found) and not (checks & ({STARVATION, DEADLOCK} | live)):
+                if safety and safety <= set(found) and not (checks & ({STARVATION, DEADLOCK} | live)) and not extra:
                     res.complete, res.stopped_by = False, "every check already violated"
                     frontier = []
                     break
@@ -325,7 +335,8 @@ class Explicit:
         except KeyboardInterrupt:
             res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
 
-    def _record_props(self, bad: int, t: int, found: dict[str, RawViolation]) -> None:
+    def _record_props(self, bad: int, t: int, found: dict[str, RawViolation],
+                      res: SearchResult | None = None) -> None:
         """Bit k of `bad` set: state property k is false in t (first one per check is shallowest)."""
         k = 0
         while bad:
@@ -333,8 +344,21 @@ class Explicit:
                 p = self.ts.state_props[k]
                 if p.check not in found:
                     found[p.check] = RawViolation(p.check, p.message, self.path_to(t), None, line=p.line)
+                    self._keys.add((p.check, ("p", k)))
+                elif res is not None:
+                    self._more(res, ("p", k), RawViolation(p.check, p.message, self.path_to(t), None, line=p.line))
             bad >>= 1
             k += 1
+
+    def _more(self, res: SearchResult, key: tuple[str, object], v: RawViolation) -> None:
+        """--max-traces: keep v when its check has room and no kept trace ends the same way (the same
+        violating transition, or the same failed state property): BFS order makes it the shallowest
+        of its kind. The first violation of a check is `res.violations`' and is counted too."""
+        more = res.more.setdefault(v.check, [])
+        if len(more) + 1 >= self.limits.max_traces or (v.check, key) in self._keys:
+            return
+        self._keys.add((v.check, key))
+        more.append(v)
 
 
 class _Stop(Exception):

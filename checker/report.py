@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 
 from ircheck.grammar.diagnostics import shown_path
-from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Report, Stats
+from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Report, Stats
 
 _MARK = {HOLDS: "holds", VIOLATED: "VIOLATED", INCONCLUSIVE: "inconclusive"}
 
@@ -20,6 +20,18 @@ TIMING_KEYS = ("seconds", "states_per_s", "peak_mb")  # the run-dependent member
 
 def _changes(ch: dict[str, tuple[str, str]]) -> str:
     return ", ".join(f"{k} {a}->{b}" for k, (a, b) in ch.items())
+
+
+def _trace_lines(out: list[str], c: CheckResult, where_prefix: str) -> None:
+    """The steps of one counterexample; `file:line` on each, so editors and terminals can jump there."""
+    width = max((len(s.context) for s in c.trace), default=0)
+    for s in c.trace:
+        loop = "  <- loop starts" if c.loop_start == s.number else ""
+        mark = "  <- violation" if s.note == "violation" else ""
+        where = f"  [{where_prefix}:{s.line}]" if s.line else ""
+        out.append(f"    {s.number:>3}  {s.context:<{width}}  {s.action}{where}{mark}{loop}")
+        if s.changes:
+            out.append(f"    {'':>3}  {'':<{width}}    {_changes(s.changes)}")
 
 
 def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
@@ -37,18 +49,13 @@ def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
         out.append(f"  {c.name:<20} {_MARK.get(c.status, c.status)}" + (f"  ({c.note})" if c.note else ""))
         if c.status != VIOLATED:
             continue
-        kind = "lasso" if c.loop_start else "counterexample"
-        out.append(f"    {kind}, {len(c.trace)} step{'s' if len(c.trace) != 1 else ''}:")
-        width = max((len(s.context) for s in c.trace), default=0)
-        where_prefix = shown_path(report.model)  # `file:line`, so editors and terminals can jump there
-        for s in c.trace:
-            loop = "  <- loop starts" if c.loop_start == s.number else ""
-            mark = "  <- violation" if s.note == "violation" else ""
-            where = f"  [{where_prefix}:{s.line}]" if s.line else ""
-            out.append(f"    {s.number:>3}  {s.context:<{width}}  {s.action}{where}{mark}{loop}")
-            if s.changes:
-                out.append(f"    {'':>3}  {'':<{width}}    {_changes(s.changes)}")
-        out.append(f"    => {c.message}")
+        traces = [c, *c.more]
+        for k, t in enumerate(traces):
+            kind = "lasso" if t.loop_start else "counterexample"
+            nth = f" {k + 1} of {len(traces)}" if len(traces) > 1 else ""
+            out.append(f"    {kind}{nth}, {len(t.trace)} step{'s' if len(t.trace) != 1 else ''}:")
+            _trace_lines(out, t, shown_path(report.model))
+            out.append(f"    => {t.message}")
     timed = (f", {st.seconds:.2f} s, {st.states_per_s:,.0f} states/s, peak {st.peak_mb:.0f} MB"
              if timings else "")
     if st.smt:

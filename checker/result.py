@@ -44,6 +44,9 @@ class CheckResult:
     # violated: every state of the trace in full, {variable: value}; states[k] is the state after
     # step k (states[0] the initial one). For ITF; not part of to_json().
     states: list[dict[str, int]] = field(default_factory=list)
+    # --max-traces: further counterexamples of this check, each ending another way (another
+    # violating step or failed property), shortest of their kind, in BFS order
+    more: list[CheckResult] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         d: dict[str, object] = {"name": self.name, "status": self.status}
@@ -53,6 +56,10 @@ class CheckResult:
             d["trace"] = [step_json(s) for s in self.trace]
             if self.loop_start is not None:
                 d["loop_start"] = self.loop_start
+            if self.more:
+                d["more_traces"] = [{"message": m.message, "trace": [step_json(s) for s in m.trace]}
+                                    | ({"loop_start": m.loop_start} if m.loop_start is not None else {})
+                                    for m in self.more]
         if self.note:
             d["note"] = self.note
         return d
