@@ -129,7 +129,7 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
             raise IrcheckError([Diagnostic("IRQ902", "--engine smt runs in one process with no state store",
                                            "<command line>", 0, 0, "leave out --workers/--store")])
         from ircheck.smt import run_smt
-        return run_smt(ts, timeout, max_memory_mb or default_memory_limit_mb())
+        return run_smt(ts, timeout, max_memory_mb or default_memory_limit_mb(), progress=progress)
     if engine == "auto" and workers == 1 and store == "dict":  # explicit when it fits (checker/engine_choice.py)
         from ircheck.engine_choice import run_auto
         return run_auto(ts, max_states, timeout, max_memory_mb, progress, reduction=reduction, deadline=deadline)

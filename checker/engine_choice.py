@@ -59,7 +59,8 @@ def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None
     end = deadline if deadline is not None else (None if timeout is None else t0 + timeout)
     left = None if end is None else max(0.1, end - time.perf_counter())
     from ircheck.smt import run_smt
-    smt_out, smt_stats = run_smt(dataclasses.replace(ts, checks=rest), left, max_memory_mb)
+    smt_out, smt_stats = run_smt(dataclasses.replace(ts, checks=rest), left, max_memory_mb, progress=progress,
+                                 timeout_shown=timeout)
     by_name = {c.name: c for c in smt_out} | found
     smt_stats.auto = (f"smt decided{' ' + ', '.join(rest) if found else ''}: the domains allow {_big(bound)} "
                       f"states and the explicit search stopped at its auto budget of {budget:,} states"

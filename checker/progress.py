@@ -47,7 +47,10 @@ def elapsed(seconds: float) -> str:
 
 
 def line(model: str, states: int, depth: int, seconds: float, memory_mb: float, wall: float) -> str:
-    """The progress line's words (also used by the tests)."""
+    """The progress line's words (also used by the tests). states -1: the Z3 engine (it stores no
+    states; `depth` is its BMC depth), e.g. after `auto` handed over."""
+    if states < 0:
+        return f"{model}  Z3: BMC depth {depth}  {memory_mb:,.0f} MB  {elapsed(wall)}"
     rate = states / seconds if seconds > 0 else 0.0
     return (f"{model}  {states:,} states  depth {depth}  {rate:,.0f} states/s  "
             f"{memory_mb:,.0f} MB  {elapsed(wall)}")

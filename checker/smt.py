@@ -28,6 +28,7 @@ state is left without a fair step (its "terminal" target).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import z3
@@ -78,10 +79,15 @@ class SmtEngine:
     label = "smt"
 
     def __init__(self, ts: TransitionSystem, timeout: float | None = None, max_memory_mb: float | None = None,
-                 max_depth: int | None = None) -> None:
+                 max_depth: int | None = None, progress: Callable[[int, int, float], None] | None = None,
+                 timeout_shown: float | None = None) -> None:
         self.ts = ts
         self.pk = Packing.of(ts)  # traces are RawViolations of packed states, as the explicit engine's
         self.budget = Budget(timeout, max_memory_mb)
+        if timeout_shown is not None:  # `auto` gives Z3 what is left of the user's --timeout: quote the user's
+            self.budget.timeout = timeout_shown
+        # the progress line: called with states = -1 (the Z3 engine stores none) and the BMC depth
+        self.progress = progress
         self.max_depth = max_depth if max_depth is not None else (10_000 if timeout else DEFAULT_MAX_DEPTH)
         self.run_ = SmtRun()
         self.targets: list[Target] = []
@@ -175,6 +181,8 @@ class SmtEngine:
                     lasso_cap = min(self.max_depth, 2 * k + 4)
             if out.complete_at is None:
                 res.depth = k
+                if self.progress is not None:
+                    self.progress(-1, k, time.perf_counter() - self.budget.t0)
                 with share.searching():
                     for phase in ("a", "b"):
                         self._hits(bmc, bmc.search(self.open_targets(), k, phase), k, phase)
@@ -462,11 +470,14 @@ def z3_version() -> str:
 
 
 def run_smt(ts: TransitionSystem, timeout: float | None = None, max_memory_mb: float | None = None,
-            max_depth: int | None = None) -> tuple[list[CheckResult], Stats]:
-    """Every enabled check of `ts` decided by the Z3 engine, as `api.run_engine` returns them."""
+            max_depth: int | None = None, progress: Callable[[int, int, float], None] | None = None,
+            timeout_shown: float | None = None) -> tuple[list[CheckResult], Stats]:
+    """Every enabled check of `ts` decided by the Z3 engine, as `api.run_engine` returns them.
+    progress: the progress line's callback (states -1, the BMC depth, seconds); timeout_shown: the
+    --timeout to name when it stops the run (the user's, when `auto` hands over what is left of it)."""
     from ircheck.api import _result
 
-    eng = SmtEngine(ts, timeout, max_memory_mb, max_depth)
+    eng = SmtEngine(ts, timeout, max_memory_mb, max_depth, progress, timeout_shown)
     run = eng.run()
     res = run.res
     out: list[CheckResult] = []

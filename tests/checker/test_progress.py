@@ -291,3 +291,23 @@ def test_ctrl_c_json_is_still_a_whole_document(tmp_path: Path) -> None:
     assert doc["stats"]["complete"] is False and doc["stats"]["stopped_by"] == "interrupted (Ctrl-C)"
     assert doc["stats"]["states"] > 0 and "seconds" not in doc["stats"]
     assert "ircheck: interrupted (Ctrl-C)" in err and "Traceback" not in err
+
+
+def test_progress_stays_alive_when_auto_hands_over_to_z3() -> None:
+    """Issue 19 item 8: the Z3 phase reports its BMC depth on the progress line (states -1), and a
+    --timeout that stops it is the user's, not what was left of it after the explicit search."""
+    from ircheck.api import compile_source
+    from ircheck.engine_choice import run_auto
+    from ircheck.progress import line
+    from tests.conftest import MODELS
+
+    assert line("m.irq", -1, 7, 3.0, 120.0, 65.0) == "m.irq  Z3: BMC depth 7  120 MB  1:05"
+    calls: list[tuple[int, int, float]] = []
+    ts = compile_source((MODELS / "lang_lost_irq.irq").read_text())
+    out, stats = run_auto(ts, None, 60, None, progress=lambda s, d, t: calls.append((s, d, t)), budget=2)
+    assert stats.engine == "smt"
+    z3_calls = [c for c in calls if c[0] == -1]
+    assert z3_calls and [d for _s, d, _t in z3_calls] == sorted(d for _s, d, _t in z3_calls)
+    ts2 = compile_source((MODELS / "x86_sfnm_slave_nesting.irq").read_text())
+    _out2, stats2 = run_auto(ts2, None, 3, None, budget=50)
+    assert stats2.engine == "smt" and stats2.stopped_by == "--timeout 3s", stats2.stopped_by
