@@ -18,6 +18,7 @@ from ircheck.grammar.parser import parse, parse_file
 from ircheck.reduce import DEFAULT as DEFAULT_REDUCTION
 from ircheck.reduce import parse_reduction, plan
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Report, Stats
+from ircheck.spec.checks import BY_NAME, Presented
 from ircheck.spec.explain import explain, stacks_text, unfinished_contexts
 from ircheck.spec.lower import check_names, lower
 from ircheck.spec.resolve import resolve
@@ -76,17 +77,18 @@ def _result(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> CheckResult
     bad = len(steps) - 1 if steps and not liveness else None
     trace = explain(ts, states, steps, bad)
     message = v.message
-    if v.check == "no_deadlock" and not v.whole:
+    presented = BY_NAME[v.check].presented if v.check in BY_NAME else Presented.PLAIN  # the catalogue's
+    if presented is Presented.STUCK and not v.whole:
         stuck = unfinished_contexts(ts, states[-1])
         if stuck:
             message += ": " + ", ".join(stuck) + " can never move again"
-    if v.check in ("no_reentry", "max_nesting", "no_data_race"):
+    if presented is Presented.STACKS:
         message += f" ({stacks_text(ts, states[-1])})"
     if loop_start is not None:
         span = f"step {len(steps)} repeats" if loop_start + 1 == len(steps) else \
             f"steps {loop_start + 1}-{len(steps)} repeat"
         message += f" (the run loops: {span} for ever)"
-    elif v.check == "no_starvation":
+    elif presented is Presented.TERMINAL:
         message += " (after the last step no CPU can take it)"
     names = [var.name for var in ts.vars]
     full = [dict(zip(names, s, strict=True)) for s in states]
