@@ -26,6 +26,9 @@ SPILL = 40  # expression levels written inline; deeper parts become helper funct
 # consecutive transitions (one context's, mostly), each with its own decision tree, so that no single
 # function is compiled from tens of megabytes of text (Python's compiler holds a whole function's tree)
 CHUNK = 2000
+NEAR = 128  # updates of fields ending above this bit are written as additions, not masks (`update_expr`)
+SHARED_SIZE = 16  # a guard conjunct shared by reference and of at least this many nodes is generated once
+
 
 _TICK: list[Callable[[], None]] = []  # what `compile_ts` calls per transition generated (see `watching`)
 
@@ -83,11 +86,46 @@ class _Gen:
         self.consts: dict[frozenset[int], str] = {}
         self.lines: list[str] = []
         self.level = 0  # how deeply the expression being written nests (see `helper`)
-        self.helpers: dict[tuple[Expr, bool], str] = {}
+        self.helpers: dict[tuple[Expr, bool, bool], str] = {}
         self.def_at = 0  # where the function being generated starts in `lines`: helpers go before it
         self.tick: Callable[[], None] = _TICK[-1] if _TICK else _no_tick
         self.namespace: dict[str, Any] = {"__builtins__": {"frozenset": frozenset, "True": True}}
         self.compiled_to = 0  # lines[:compiled_to] are compiled into `namespace` already
+        self.inline = False  # variables read from `s` where they are used (in a shared helper, see `shared`)
+        # guard conjuncts shared by reference between several transitions (id -> expression), each
+        # generated once as a function of the state (see `shared_call`), not copied into every guard
+        self.shared: dict[int, Expr] = self.find_shared()
+        self.shared_names: dict[int, str] = {}
+
+    def find_shared(self) -> dict[int, Expr]:
+        """The guard conjuncts that several transitions share by reference and that are not small (the
+        lowering shares e.g. a CPU's "the current task gives way" among every task switch): copied
+        into each guard they would make the generated text grow with transitions x their size."""
+        uses: dict[int, int] = {}
+        exprs: dict[int, Expr] = {}
+        for t in self.ts.transitions:
+            for c in self.conjuncts(t.guard):
+                if c[0] not in ("c", "v") and self.eq_var_const(c) is None:
+                    uses[id(c)] = uses.get(id(c), 0) + 1
+                    exprs[id(c)] = c
+        sizes: dict[int, int] = {}
+        return {k: e for k, e in exprs.items() if uses[k] >= 2 and _size(e, sizes, SHARED_SIZE) >= SHARED_SIZE}
+
+    def shared_call(self, c: Expr) -> str:
+        """`H<n>(s)`: a module-level function computing the shared conjunct c, reading each variable
+        from the packed state where it is used (a decision on the current task reads only what its
+        branch needs)."""
+        name = self.shared_names.get(id(c))
+        if name is None:
+            name = self.shared_names[id(c)] = f"H{len(self.shared_names)}"
+            saved = self.level, self.inline
+            self.level, self.inline = 0, True
+            body = self.cb(c)
+            self.level, self.inline = saved
+            lines = [f"def {name}(s):", f"    return {body}"]
+            self.lines[self.def_at:self.def_at] = lines
+            self.def_at += len(lines)
+        return f"{name}(s)"
 
     # ---- expressions
     def read(self, i: int, src: str = "s") -> str:
@@ -127,9 +165,9 @@ class _Gen:
         into nested expressions: what nests deeper than SPILL levels in the generated text is
         computed by a function of its own, defined before the function being generated, taking
         the variables it reads. A call is lazy like the operand it replaces (`a and E1(x0)`)."""
-        key = (e, cond)
+        key = (e, cond, self.inline)
         name = self.helpers.get(key)
-        args = ", ".join(f"x{vi}" for vi in sorted(variables_of(e)))
+        args = "s" if self.inline else ", ".join(f"x{vi}" for vi in sorted(variables_of(e)))
         if name is None:
             name = self.helpers[key] = f"E{len(self.helpers)}"
             saved, self.level = self.level, 0
@@ -155,7 +193,7 @@ class _Gen:
         if op == "c":
             return str(int(e[1]))
         if op == "v":
-            return f"x{int(e[1])}"
+            return self.read(int(e[1])) if self.inline else f"x{int(e[1])}"
         if op in ("and", "or", "not"):
             return f"(1 if {self.cb(e)} else 0)"
         if op == "in":
@@ -177,8 +215,15 @@ class _Gen:
         clear = 0
         const = 0
         parts: list[str] = []
+        deltas: list[str] = []
         for vi, e in t.updates:
             o, w = self.pk.off[vi], self.pk.width[vi]
+            if o + w > NEAR:
+                # a field far up a wide state: s + ((new - old) << o) (the same int: fields are disjoint
+                # and hold their values exactly), whose text does not grow with the offset as a mask
+                # literal would (thousands of digits per transition for thousands of tasks)
+                deltas.append(f"(({self.cv(e)} - {self.read(vi)}) << {o})")
+                continue
             clear |= ((1 << w) - 1) << o
             if e[0] == "c":
                 const |= int(e[1]) << o
@@ -187,10 +232,11 @@ class _Gen:
                 parts.append(v if o == 0 else f"({v} << {o})")
         if not t.updates:
             return "s"
-        base = f"(s & {~clear})"
+        base = f"(s & {~clear})" if clear else "s"
         if const:
             base = f"{base} | {const}"
-        return " | ".join([base, *parts])
+        out = " | ".join([base, *parts])
+        return " + ".join([f"({out})" if parts or const else out, *deltas]) if deltas else out
 
     @staticmethod
     def conjuncts(e: Expr) -> list[Expr]:
@@ -208,13 +254,15 @@ class _Gen:
         t = self.ts.transitions[ti]
         need: set[int] = set()
         for c in conj:
-            self.vars_of(c, need)
+            if id(c) not in self.shared:  # a shared conjunct reads its own variables
+                self.vars_of(c, need)
         for _vi, e in t.updates:
             self.vars_of(e, need)
         for vi in sorted(need - have):
             self.lines.append(f"{ind}x{vi} = {self.read(vi)}")
             have.add(vi)
-        guard = " and ".join(self.cb(c) for c in conj) if conj else "True"
+        guard = " and ".join(self.shared_call(c) if id(c) in self.shared else self.cb(c) for c in conj) \
+            if conj else "True"
         self.lines.append(f"{ind}if {guard}:")
         body = ind + "    "
         if t.violates:
@@ -332,6 +380,21 @@ class _Gen:
             self.lines.append(f"    x{vi} = {self.read(vi)}")
         self.lines.append(f"    return 1 if {self.cb(e)} else 0")
         self.flush()
+
+
+def _size(e: Expr, memo: dict[int, int], cap: int) -> int:
+    """How many nodes e has, counting a shared subexpression once per use, stopping past cap."""
+    got = memo.get(id(e))
+    if got is not None:
+        return got
+    n, work = 0, [e]
+    while work and n < cap:
+        x = work.pop()
+        n += 1
+        if x[0] not in ("c", "v"):
+            work.extend(a for a in x[1:] if isinstance(a, tuple))
+    memo[id(e)] = n
+    return n
 
 
 @dataclass

@@ -121,24 +121,37 @@ class Watch:
     """
 
     EVERY = 4096
+    FIRST = 64
+    PERIOD = 0.1  # seconds between looks at most, roughly (see `look`)
 
     def __init__(self, limits: Limits, t0: float,
                  progress: Callable[[int, int, float], None] | None = None) -> None:
         self.limits, self.t0, self.progress = limits, t0, progress
         self.deadline = limits.deadline if limits.deadline is not None else (
             t0 + limits.timeout if limits.timeout else None)
-        self.next = self.EVERY if limits.max_states is None else min(self.EVERY, limits.max_states)
+        self.step = self.FIRST  # states until the next look: doubles up to EVERY while states come fast
+        self.next = self.step if limits.max_states is None else min(self.step, limits.max_states)
         self._table = 0       # the store's size in bytes at the last look
         self._resize_at = 0   # the state count at which it will next double (0: not known yet)
+        self._last = (0, t0)  # (states, instant) at the last look
 
     def look(self, n: int, depth: int, store: object = None) -> str:
         """Why the search must stop now ("" if it goes on); `n` states stored, `store` the dict
         (trimmed to exactly --max-states states when that is the reason)."""
         lim = self.limits
-        self.next = n + self.EVERY
+        now = time.perf_counter()
+        # the next look after EVERY states, or sooner when states come slowly (thousands of successors
+        # each, or huge states): about PERIOD seconds apart, so --timeout acts within a fraction of it
+        last_n, last_t = self._last
+        if now - last_t > self.PERIOD and n > last_n:
+            self.step = max(1, min(self.EVERY, int((n - last_n) * self.PERIOD / (now - last_t))))
+        else:
+            self.step = min(self.EVERY, 2 * self.step)
+        step = self.step
+        self._last = (n, now)
+        self.next = n + step
         if lim.max_states is not None:
             self.next = min(self.next, lim.max_states)
-        now = time.perf_counter()
         if self.progress:
             self.progress(n, depth, now - self.t0)
         if lim.max_states is not None and n >= lim.max_states:
@@ -153,8 +166,8 @@ class Watch:
             if store is not None:
                 table = sys.getsizeof(store)
                 if table != self._table:
-                    self._table, self._resize_at = table, 2 * max(n - self.EVERY, 0)
-                if self._resize_at and n + self.EVERY >= self._resize_at:
+                    self._table, self._resize_at = table, 2 * last_n  # it doubled after last_n
+                if self._resize_at and n + step >= self._resize_at:
                     peak += 2 * table / 1048576.0
             if peak > lim.max_memory_mb:
                 return f"memory limit {lim.max_memory_mb:.0f} MB"

@@ -53,6 +53,7 @@ from ircheck.spec.ts import (
     Eq,
     Expr,
     In,
+    Ite,
     Label,
     Not,
     Or,
@@ -409,9 +410,20 @@ class _Lowering(KernelLowering):
             return
         cur = self.cur
         tasks = self.c.tasks
+        # "the current task gives way" is built once per CPU and shared by reference by every switch's
+        # guard (ts, codegen and the engines keep the sharing): the guards grow linearly in the tasks.
+        # A binary decision on cur picks the current task's predicate (cur lies in 0..len(tasks)-1);
+        # with cur != ti in the guard this is the old "some other task is current and yields"
+        yields = [self.task_yields(t) for t in tasks]
+
+        def pick(lo: int, hi: int) -> Expr:
+            if hi - lo == 1:
+                return yields[lo]
+            mid = (lo + hi) // 2
+            return Ite(Bin("<", V(cur), C(mid)), pick(lo, mid), pick(mid, hi))
+
+        gives_way = pick(0, len(tasks))
         for ti, task in enumerate(tasks):
-            gives_way = Or(*[And(Eq(V(cur), C(tj)), self.task_yields(other)) for tj, other in enumerate(tasks)
-                             if tj != ti])
             g = And(Eq(V(self.depth), C(0)), Not(Eq(V(cur), C(ti))), self.task_runnable(task), gives_way)
             # a switch is not progress: a run that only switches tasks is not a fair run of the CPU
             self.add(Label(f"cpu{self.cpu}", f"switch to {task.label}", task.code.line, self.cpu, "switch"),

@@ -188,9 +188,11 @@ def variables_of(e: Expr) -> set[int]:
 
 # ---- deep expressions: long sums rebalanced, constants folded against the variables' ranges ---------
 
-def depth(e: Expr) -> int:
-    """How deeply `e` nests (a constant or a variable: 1), without recursion."""
-    memo: dict[int, int] = {}
+def depth(e: Expr, memo: dict[int, int] | None = None) -> int:
+    """How deeply `e` nests (a constant or a variable: 1), without recursion. `memo` (by id) may be
+    shared between calls over expressions that stay alive meanwhile: a subexpression shared by many
+    expressions is then walked once."""
+    memo = {} if memo is None else memo
     work: list[tuple[Expr, bool]] = [(e, False)]
     while work:
         x, done = work.pop()
@@ -240,12 +242,16 @@ def Sum(pos: Sequence[Expr], neg: Sequence[Expr] = (), k: int = 0) -> Expr:
     return out
 
 
-def balanced(e: Expr, limit: int = MAX_DEPTH) -> Expr:
+def balanced(e: Expr, limit: int = MAX_DEPTH, shared: Balancing | None = None) -> Expr:
     """`e`, or when it nests deeper than `limit` the same function with every chain of `+`/`-`
-    as a balanced `Sum` and nested `and`/`or` flattened (the lowering folds `a + b + c` to the left)."""
-    if depth(e) <= limit:
+    as a balanced `Sum` and nested `and`/`or` flattened (the lowering folds `a + b + c` to the left).
+    With `shared`, the memos live across calls: a subexpression shared by reference between many
+    expressions is measured and rebuilt once, and stays shared in the results."""
+    if shared is not None:
+        shared.keep.append(e)  # the memos are by id: what they describe must stay alive
+    if depth(e, shared.depths if shared is not None else None) <= limit:
         return e
-    memo: dict[int, Expr] = {}
+    memo: dict[int, Expr] = shared.rebuilt if shared is not None else {}
 
     def go(x: Expr) -> Expr:
         got = memo.get(id(x))
@@ -268,6 +274,15 @@ def balanced(e: Expr, limit: int = MAX_DEPTH) -> Expr:
         return r
 
     return go(e)
+
+
+@dataclass
+class Balancing:
+    """The memos `balanced` shares between the expressions of one TransitionSystem."""
+
+    depths: dict[int, int] = field(default_factory=dict)
+    rebuilt: dict[int, Expr] = field(default_factory=dict)
+    keep: list[Expr] = field(default_factory=list)
 
 
 def _flat(e: Expr) -> list[Expr]:
@@ -556,18 +571,21 @@ class TransitionSystem:
     def __post_init__(self) -> None:
         """Every expression nests at most MAX_DEPTH deep (`balanced`), so that engines, exporters and
         generated code may walk expressions recursively whatever the model says: a condition of
-        1,000 terms is a sum 10 deep, not 1,000."""
+        1,000 terms is a sum 10 deep, not 1,000. Subexpressions shared by reference (the lowering
+        shares e.g. a CPU's "the current task gives way" among its task switches) are walked once:
+        the cost is linear in the distinct subexpressions, not in the expressions' unshared size."""
+        sh = Balancing()
         for k, t in enumerate(self.transitions):
-            g = balanced(t.guard)
-            ups = tuple((vi, balanced(e)) for vi, e in t.updates)
+            g = balanced(t.guard, MAX_DEPTH, sh)
+            ups = tuple((vi, balanced(e, MAX_DEPTH, sh)) for vi, e in t.updates)
             if g is not t.guard or any(a[1] is not b[1] for a, b in zip(ups, t.updates, strict=True)):
                 self.transitions[k] = replace(t, guard=g, updates=ups)
         for k, p in enumerate(self.state_props):
-            ok = balanced(p.ok)
+            ok = balanced(p.ok, MAX_DEPTH, sh)
             if ok is not p.ok:
                 self.state_props[k] = replace(p, ok=ok)
         for k, r in enumerate(self.requests):
-            pending = balanced(r.pending)
+            pending = balanced(r.pending, MAX_DEPTH, sh)
             if pending is not r.pending:
                 self.requests[k] = replace(r, pending=pending)
-        self.unfinished = balanced(self.unfinished)
+        self.unfinished = balanced(self.unfinished, MAX_DEPTH, sh)
