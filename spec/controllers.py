@@ -152,13 +152,18 @@ class LocalApic:
                 self.isr: Bin("|", V(self.isr), C(1 << k))}
 
     def eoi(self) -> list[tuple[Expr, dict[int, Expr], int | None]]:
-        """EOI clears the highest in-service vector."""
-        out: list[tuple[Expr, dict[int, Expr], int | None]] = []
-        full = (1 << len(self.vectors)) - 1
-        for k, v in enumerate(self.vectors):
-            guard = And(Eq(Bit(V(self.isr), k), C(1)), Eq(Bin("&", V(self.isr), C(self.higher(v))), C(0)))
-            out.append((guard, {self.isr: Bin("&", V(self.isr), C(full ^ (1 << k)))}, k))
-        return out
+        """EOI clears the highest in-service vector: one variant, whatever the number of vectors. Bit k
+        is the k-th smallest vector, so the highest in service is ISR's most significant set bit,
+        found by a binary decision on ISR's value (size linear, depth logarithmic in the vectors)."""
+        isr = V(self.isr)
+
+        def clear_top(lo: int, hi: int) -> Expr:  # ISR < 2**hi and its top bit is lo or above
+            if hi - lo == 1:
+                return Bin("-", isr, C(1 << lo))
+            mid = (lo + hi) // 2
+            return Ite(Bin(">=", isr, C(1 << mid)), clear_top(mid, hi), clear_top(lo, mid))
+
+        return [(Not(Eq(isr, C(0))), {self.isr: clear_top(0, len(self.vectors))}, None)]
 
     def in_service(self, v: int) -> Expr:
         return Eq(Bit(V(self.isr), self.pos(v)), C(1))
