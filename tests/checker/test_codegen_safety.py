@@ -8,25 +8,7 @@ import ircheck
 from ircheck.api import compile_source
 from ircheck.codegen import Packing, compile_ts
 from ircheck.spec.ts import Bin, C, Label, StateProp, Transition, TransitionSystem, V, Var, evaluate
-
-HOSTILE = ["__import__", "exec", "eval", "__builtins__", "os", "s", "out", "vio", "n", "x0", "S0", "True",
-           "frozenset", "globals", "__class__", "lambda_", "_"]
-
-
-def hostile_model() -> str:
-    flags = "\n".join(f"flag {n}" for n in HOSTILE)
-    sets = "; ".join(f"set {n}" for n in HOSTILE)
-    return f"""pic master : i8259 {{ base 0x20 }}
-device __init__ {{ irq master.3 edge raises 1 }}
-idt {{ 0x23 -> __del__ interrupt_gate dpl 0 }}
-{flags}
-counter __dict__ max 2
-handler __del__ {{ {sets}; inc __dict__; eoi }}
-thread system {{ if __import__ and exec {{ call __reduce__ }} }}
-function __reduce__ {{ clear os }}
-check no_lost_irq, no_reentry
-check invariant not (x0 and S0)
-"""
+from tests.support.generators import hostile_model
 
 
 def test_generated_source_holds_only_our_identifiers() -> None:

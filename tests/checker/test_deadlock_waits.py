@@ -5,7 +5,6 @@ export (the part of the rule a state shows alone: `Wait.surely`)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 import ircheck
 from ircheck.api import compile_source
 from ircheck.promela import to_promela
+from tests.support.spin import needs_spin, spin_violates
 
 HEAD = """pic master : i8259 { base 0x20 }
 device nic { irq master.3 edge raises any }
@@ -106,15 +106,11 @@ def test_compact_store_says_inconclusive_not_holds() -> None:
     assert c.status == "inconclusive" and "--compact" in c.note
 
 
-SPIN = shutil.which("spin")
-GCC = shutil.which("gcc") or shutil.which("cc")
-
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SPIN and GCC), reason="spin (apt-get install spin) and gcc")
+@needs_spin
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_spin_on_the_export(name: str, tmp_path: Path) -> None:
-    from tests.checker.test_spin import spin_violates
     _body, _cpus, _busy, verdict, _length, _words = SHAPES[name]
     pml = to_promela(compile_source(model(name), checks=["no_deadlock"]))
     # the holder asleep for ever is the one shape a single state does not show: ircheck only

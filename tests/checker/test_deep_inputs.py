@@ -16,7 +16,7 @@ from ircheck.grammar.parser import parse
 from ircheck.spec.cfg import Compiler
 from ircheck.spec.resolve import resolve
 from ircheck.spec.ts import MAX_DEPTH, Bin, C, V, depth, evaluate, fold_ranges, variables_of
-from tests.deep_shapes import call_chain, long_invariant, long_sum_if, wide_constant, wide_if, wide_sum
+from tests.support.generators import call_chain, long_invariant, long_sum_if, wide_constant, wide_if, wide_sum
 
 
 def verdicts(text: str, engine: str = "explicit", **kw: object) -> dict[str, str]:

@@ -6,9 +6,6 @@ SPIN's verdict on the export equals ircheck's."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,12 +15,17 @@ from ircheck.api import compile_source
 from ircheck.grammar.diagnostics import IrcheckError
 from ircheck.promela import to_promela
 from ircheck.spec.ts import TRUE, Bin, C, Label, StateProp, Transition, TransitionSystem, V, Var
-from tests.checker.test_spin import spin_violates
-from tests.deep_shapes import Shape, call_chain, long_invariant, long_sum_if, wide_constant, wide_if, wide_sum
-
-SPIN = shutil.which("spin")
-GCC = shutil.which("gcc") or shutil.which("cc")
-needs_spin = pytest.mark.skipif(not (SPIN and GCC), reason="spin (apt-get install spin) and gcc")
+from tests.support import cli
+from tests.support.generators import (
+    Shape,
+    call_chain,
+    long_invariant,
+    long_sum_if,
+    wide_constant,
+    wide_if,
+    wide_sum,
+)
+from tests.support.spin import needs_spin, spin_violates
 
 SPIN1 = """counter c max 3
 thread t { inc c; inc c }
@@ -87,8 +89,7 @@ def test_what_the_ranges_cannot_decide_is_refused_with_its_line() -> None:
 def test_cli_export_of_a_wide_constant(tmp_path: Path) -> None:
     m = tmp_path / "m.irq"
     m.write_text(SPIN2)
-    p = subprocess.run([sys.executable, "-m", "ircheck", "export", "--promela", str(m)], capture_output=True,
-                       text=True, check=False)
+    p = cli.ircheck("export", "--promela", str(m))
     assert p.returncode == 0 and "Traceback" not in p.stderr
     assert "4294967297" not in code(p.stdout) and "d_step" in p.stdout
 

@@ -1,4 +1,4 @@
-"""Stress: wide constants, deep call chains, long sums and long invariants (tests/deep_shapes.py,
+"""Stress: wide constants, deep call chains, long sums and long invariants (tests/support/generators.py,
 fixed seeds) through every engine, as a user runs them: `ircheck --engine explicit`, `--engine smt`
 and SPIN on `ircheck export --promela`.
 
@@ -11,34 +11,25 @@ the whole test stops starting new models after BUDGET seconds (what ran is still
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.checker.test_spin import spin_violates
-from tests.deep_shapes import Shape, shapes
+from tests.support.cli import ircheck
+from tests.support.generators import Shape, shapes
+from tests.support.spin import GCC, SPIN, spin_violates
 
 SEEDS = [1, 2, 3]
 BUDGET = 240.0  # seconds for the whole test
 RUN_TIMEOUT = 120  # seconds for one ircheck run
 EXIT = {"holds": 0, "violated": 1, "inconclusive": 3}
-SPIN = shutil.which("spin")
-GCC = shutil.which("gcc") or shutil.which("cc")
 
 pytestmark = pytest.mark.slow
 
 
-def ircheck(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ircheck", *args], capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT, check=False)
-
-
 def check_run(shape: Shape, path: Path, engine: str) -> str:
-    p = ircheck("--engine", engine, "--timeout", "20", str(path))
+    p = ircheck("--engine", engine, "--timeout", "20", str(path), timeout=RUN_TIMEOUT)
     where = f"{shape.name} --engine {engine}"
     assert "Traceback" not in p.stderr and "internal error" not in p.stderr, (where, p.stderr[-2000:])
     first = p.stdout.splitlines()[0] if p.stdout else ""
@@ -55,7 +46,7 @@ def check_run(shape: Shape, path: Path, engine: str) -> str:
 
 
 def spin_run(shape: Shape, path: Path, work: Path) -> None:
-    p = ircheck("export", "--promela", str(path))
+    p = ircheck("export", "--promela", str(path), timeout=RUN_TIMEOUT)
     assert "Traceback" not in p.stderr and p.returncode == 0, (shape.name, p.returncode, p.stderr[-2000:])
     violated = "violated" in shape.expect.values()
     assert spin_violates(p.stdout, work) == violated, (shape.name, "SPIN disagrees with ircheck")

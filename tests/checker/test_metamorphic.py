@@ -36,9 +36,9 @@ import ircheck
 from ircheck.grammar import ast
 from ircheck.grammar.parser import keywords, parse
 from ircheck.grammar.printer import decl_text, model_text
-from tests.checker.test_engine_agreement import models as generated_models
-from tests.checker.test_kernel_agreement import kernel_models
 from tests.conftest import MODELS
+from tests.support.generators import kernel_models
+from tests.support.generators import models as generated_models
 
 CAP = 30_000  # generated models larger than this are left out (the rewrites must compare complete searches)
 KERNEL_CAP = 3_000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.checker.test_pytest_plugin import pytest_run
 from tests.conftest import MODELS
+from tests.support.cli import pytest_run
 
 WRONG = """# expect: no_lost_irq holds, eoi_balanced holds
 pic master : i8259 { base 0x20 }

@@ -22,8 +22,8 @@ from ircheck.api import compile_source
 from ircheck.explicit import Explicit, Limits, SearchResult
 from ircheck.parallel import ParallelExplicit, _Part, choose_mask, fork_available, owner
 from ircheck.spec.ts import TransitionSystem
-from tests.checker.test_engine_agreement import models as generated_models
 from tests.conftest import MODELS, ROOT
+from tests.support.generators import models as generated_models
 
 sys.path.insert(0, str(ROOT / "bench"))
 from gen_nested import nested_pic  # noqa: E402

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import MODELS
+from tests.support.cli import pytest_run
 
 WRONG = """# expect: no_lost_irq holds
 pic master : i8259 { base 0x20 }
@@ -15,12 +14,6 @@ idt { 0x23 -> nic_isr interrupt_gate dpl 0 }
 handler nic_isr { eoi }
 check no_lost_irq
 """
-
-
-def pytest_run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q",
-                           "-o", "testpaths=", "-p", "no:cacheprovider", *args],
-                          capture_output=True, text=True, cwd=cwd)
 
 
 def test_bundled_models_pass_as_pytest_items() -> None:

@@ -26,9 +26,9 @@ from ircheck.explicit import Explicit, Limits
 from ircheck.reduce import REDUCTIONS, ReducedExplicit, full_graph_checks, parse_reduction, plan
 from ircheck.result import Report
 from ircheck.spec.ts import C, Eq, Label, StateProp, Transition, TransitionSystem, V, Var
-from tests.checker.test_engine_agreement import models, small_enough
-from tests.checker.test_kernel_agreement import kernel_models
 from tests.conftest import MODELS, ROOT
+from tests.support.generators import hostile_model, kernel_models, models
+from tests.support.naive import small_enough
 
 sys_path_bench = str(ROOT / "bench")
 MODEL_FILES = sorted(MODELS.glob("*.irq"))
@@ -292,7 +292,6 @@ def test_por_generated_source_holds_only_our_identifiers() -> None:
 
     from ircheck.codegen import Packing
     from ircheck.por import por_tables
-    from tests.checker.test_codegen_safety import hostile_model
 
     ts = compile_source(hostile_model())
     src = por_tables(ts, Packing.of(ts)).source

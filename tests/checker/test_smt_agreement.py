@@ -22,8 +22,7 @@ import ircheck
 from ircheck.api import compile_source
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from ircheck.smt import run_smt
-from tests.checker.test_engine_agreement import models
-from tests.checker.test_kernel_agreement import kernel_models
+from tests.support.generators import kernel_models, models
 
 LIVENESS = ("no_starvation", "no_lost_wakeup")
 

@@ -14,8 +14,8 @@ from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding
 from ircheck.smt_l2s import LoopProver
 from ircheck.spec.ts import C, Eq, Label, Request, Transition, TransitionSystem, V, Var
-from tests.checker.test_engine_agreement import models
 from tests.conftest import MODELS
+from tests.support.generators import models
 
 TRUE = Eq(C(0), C(0))
 

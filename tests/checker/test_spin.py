@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,26 +12,15 @@ from ircheck.api import build, compile_source
 from ircheck.grammar.parser import parse_file
 from ircheck.promela import SAFETY_EXPORTED, to_promela
 from ircheck.spec.ts import evaluate
-from tests.checker.test_engine_agreement import Naive, models, small_enough
-from tests.checker.test_kernel_agreement import kernel_models
-from tests.checker.test_x86_agreement import x86_models
 from tests.conftest import MODELS
+from tests.support.generators import kernel_models, models, x86_models
+from tests.support.naive import Naive, small_enough
+from tests.support.spin import needs_spin, spin_violates
 
-SPIN = shutil.which("spin")
-GCC = shutil.which("gcc") or shutil.which("cc")
 MODEL_FILES = sorted(MODELS.glob("*.irq"))
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (SPIN and GCC), reason="spin (apt-get install spin) and gcc")]
+pytestmark = [pytest.mark.slow, needs_spin]
 
-
-def spin_violates(promela: str, work: Path) -> bool:
-    (work / "m.pml").write_text(promela)
-    subprocess.run([SPIN, "-a", "m.pml"], cwd=work, check=True, capture_output=True)
-    subprocess.run([GCC, "-O1", "-DSAFETY", "-DNOREDUCE", "-o", "pan", "pan.c"], cwd=work, check=True,
-                   capture_output=True)
-    p = subprocess.run(["./pan", "-m100000"], cwd=work, capture_output=True, text=True, check=False)
-    assert "error: max search depth too small" not in p.stdout
-    return "errors: 0" not in p.stdout
 
 
 @pytest.mark.parametrize("path", MODEL_FILES, ids=[p.name for p in MODEL_FILES])

@@ -1,7 +1,7 @@
 """One small model per Linux-layer rule (docs/semantics.md L, D, K, W), with exact facts about its state space.
 
 Like test_rules.py: every model is compiled to its TransitionSystem and explored
-with the plain reference BFS of tests/spec/reach.py (spec.step, not the generated
+with the plain reference BFS of tests/support/naive.py (spec.step, not the generated
 engine); facts are stated with named variables (`L.owner`, `irq3.pending`,
 `cpu1.depth`, ...), program locations (by a marker on the source line) and
 transition labels. Verdicts, messages and counterexamples come from
@@ -20,7 +20,7 @@ import ircheck
 from ircheck.api import compile_source
 from ircheck.spec.step import successors
 from ircheck.spec.ts import TransitionSystem
-from tests.spec.reach import distances
+from tests.support.naive import distances
 
 State = tuple[int, ...]
 PIC = "pic master : i8259 { base 0x20 }\n"

@@ -19,7 +19,7 @@ import ircheck
 from ircheck.api import compile_source
 from ircheck.spec.step import successors
 from ircheck.spec.ts import TransitionSystem
-from tests.spec.reach import distances as reach
+from tests.support.naive import distances as reach
 
 State = tuple[int, ...]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ircheck
-from tests.spec.reach import bit, reachable
+from tests.support.naive import bit, reachable
 
 PC = "pic master : i8259 { base 0x20 }\npic slave : i8259 { base 0x28  cascade master.2 }\n"
 

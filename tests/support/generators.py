@@ -1,0 +1,474 @@
+"""Every model generator of the test suite, in one place (issue 15 item 7).
+
+- `models()`: hypothesis strategy for small well-formed bare-metal models as `.irq` text (one 8259A
+  at base 0x20, 1-3 edge/level devices, a gate and a handler per device, an optional thread, random
+  statements); `BARE_CONCEPTS` is what it must produce.
+- `x86_models()`: what the x86 layer (docs/semantics.md X1-X9) brought: a slave 8259A on a cascade
+  with its two EOIs, the special fully nested and special mask modes, automatic rotation, spurious
+  IR7 (`may_drop`, `if in_service`), a local APIC with TPR and vector classes, NMIs, software
+  interrupts through gates with a DPL (#GP from CPL 3), faults with and without their gate (#NP,
+  #DF, triple fault); `X86_CONCEPTS`.
+- `kernel_models()`: SMP, spinlocks in every flavour, mutexes, genirq lines (edge and level,
+  threaded), softirqs, tasklets, work items, wait queues and the genirq calls; `KERNEL_CONCEPTS`.
+- `examples(strategy, n)`: n drawn models, the same on every run (for the concept-coverage tests).
+- legal models of unusual shape (`Shape`, `wide_constant`, `call_chain`, ..., `shapes(seed)`): wide
+  constants, deep call chains, long sums, long invariants, each with its verdicts known in closed
+  form, so tests can assert real verdicts (not only "no crash") under every engine; `shapes(seed)`
+  draws a mixed batch for the stress test (tests/checker/test_deep_stress.py); the same seed gives
+  the same models.
+- `hostile_model()`: names chosen to collide with Python and with the generated code's own names.
+- `nested_pic_file(dir, n, b)`: the nested-PIC benchmark model (bench/gen_nested.py) written to a file.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# ---- bare metal (one 8259A) --------------------------------------------------------------------
+
+FLAGS = ("f0", "f1")
+COUNTER = "c"
+BARE_CHECKS = ("no_lost_irq", "no_starvation", "no_deadlock", "no_reentry", "eoi_balanced")
+INVARIANTS = ("not (f0 and f1)", "c <= 1", "not f0 or c == 0", "c != 2", "not f1", "c == 0 or f0")
+
+
+@st.composite
+def _bare_statement(draw: st.DrawFn, own: tuple[str, int] | None, devices: list[tuple[str, int]], nest: int) -> str:
+    """One statement. `own` is the handler's device (None in the thread)."""
+    kinds = ["nop", "eoi", "sti", "cli", "set", "set", "clear", "inc", "inc", "dec", "ack", "mask", "unmask"]
+    if nest < 1:
+        kinds.append("if")
+    kind = draw(st.sampled_from(kinds))
+    dev = own if own is not None else draw(st.sampled_from(devices))
+    if kind in ("set", "clear"):
+        return f"{kind} {draw(st.sampled_from(FLAGS))}"
+    if kind in ("inc", "dec"):
+        return f"{kind} {COUNTER}"
+    if kind == "ack":
+        return f"ack {dev[0]}"
+    if kind in ("mask", "unmask"):
+        return f"{kind} master.{dev[1]}"
+    if kind == "eoi":
+        return draw(st.sampled_from(["eoi", "eoi", "eoi master", f"eoi master.{dev[1]}"]))
+    if kind == "if":
+        neg = draw(st.sampled_from(["", "not "]))
+        cond = neg + draw(st.sampled_from(FLAGS))
+        then = draw(_bare_block(own, devices, nest + 1, 1, 2))
+        if draw(st.booleans()):
+            other = draw(_bare_block(own, devices, nest + 1, 1, 2))
+            return f"if {cond} {{ {then} }} else {{ {other} }}"
+        return f"if {cond} {{ {then} }}"
+    return kind
+
+
+@st.composite
+def _bare_block(draw: st.DrawFn, own: tuple[str, int] | None, devices: list[tuple[str, int]], nest: int,
+          lo: int, hi: int) -> str:
+    n = draw(st.integers(lo, hi))
+    return "; ".join(draw(_bare_statement(own, devices, nest)) for _ in range(n))
+
+
+@st.composite
+def models(draw: st.DrawFn) -> str:
+    ndev = draw(st.integers(1, 3))
+    inputs = draw(st.lists(st.integers(0, 7), min_size=ndev, max_size=ndev, unique=True))
+    devices = [(f"d{i}", n) for i, n in enumerate(inputs)]
+    auto = draw(st.integers(0, 3)) == 0
+    out = ["pic master : i8259 { base 0x20%s }" % ("  eoi auto" if auto else "")]
+    gates = []
+    for name, n in devices:
+        trig = draw(st.sampled_from(["edge", "level"]))
+        out.append(f"device {name} {{ irq master.{n} {trig} raises {draw(st.integers(1, 2))} }}")
+        gate = draw(st.sampled_from(["interrupt_gate", "trap_gate"]))
+        gates.append(f"{0x20 + n:#x} -> h_{name} {gate} dpl 0")
+    out.append("idt { " + "\n      ".join(gates) + " }")
+    out.append("flag f0")
+    out.append("flag f1")
+    out.append(f"counter {COUNTER} max 2")
+    for name, n in devices:
+        out.append(f"handler h_{name} {{ {draw(_bare_block((name, n), devices, 0, 1, 3))} }}")
+    if draw(st.booleans()):
+        body = draw(_bare_block(None, devices, 0, 1, 3))
+        if draw(st.booleans()):
+            body = f"loop {{ {body} }}"
+        out.append(f"thread t on cpu0 {{ {body} }}")
+    out.append("check " + ", ".join(BARE_CHECKS))
+    if draw(st.booleans()):
+        out.append(f"check max_nesting {draw(st.integers(0, 2))}")
+    if draw(st.booleans()):
+        out.append(f"check invariant {draw(st.sampled_from(INVARIANTS))}")
+    return "\n".join(out) + "\n"
+
+
+# what `models()` must produce, each at least once in a derandomized run (the coverage test)
+BARE_CONCEPTS = {"eoi auto", "edge", "level", "raises 1", "raises 2", "interrupt_gate", "trap_gate", "flag f0",
+                 "counter c max 2", "nop", "eoi;", "eoi master", "eoi master.", "sti", "cli", "set f", "clear f",
+                 "inc c", "dec c", "ack d", "mask master.", "unmask master.", "if f", "if not f", "} else {",
+                 "thread t on cpu0", "loop {", "check max_nesting", "check invariant"}
+
+
+# ---- x86 (cascade, special modes, APIC, NMI, software interrupts, faults) -------------------------
+
+X86_CHECKS = ("no_lost_irq", "no_starvation", "no_deadlock", "no_reentry", "eoi_balanced", "no_gp", "no_double_fault")
+_SYSCALL, _PF, _DF, _GP = 0x80, 14, 8, 13
+
+# what the generator must produce, each at least once in a derandomized run (the coverage test)
+X86_CONCEPTS = {"cascade master.2", "eoi slave", "eoi master", "special_fully_nested", "special_mask",
+                "rotate automatic", "may_drop", "if in_service", "apic lapic", "tpr", "nmi raises",
+                "int 0x80", "dpl 3", "cpl 3", "fault 14", "trap_gate", "level", "mask ", "unmask ",
+                "sti", "cli", "eoi auto"}
+
+
+@st.composite
+def x86_models(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["pic", "pic", "cascade", "apic"]))
+    out: list[str] = []
+    devices: list[tuple[str, str, int, str]] = []  # (name, line for mask/eoi, vector, pic)
+    if kind == "apic":
+        out.append(f"apic lapic {{ tpr {draw(st.sampled_from([0, 0, 0x30, 0x50]))} }}")
+        for i, vec in enumerate(draw(st.lists(st.sampled_from([0x31, 0x41, 0x42, 0x61]), min_size=1, max_size=2,
+                                                unique=True))):
+            out.append(f"device a{i} {{ irq vector {vec:#x} edge raises {draw(st.integers(1, 2))} }}")
+            devices.append((f"a{i}", "", vec, ""))
+    else:
+        opts = draw(st.sampled_from(["", "", "  mode special_fully_nested", "  mode special_mask",
+                                     "  rotate automatic", "  eoi auto"]))
+        if kind == "cascade" and opts in ("  rotate automatic", "  eoi auto"):
+            opts = ""
+        out.append(f"pic master : i8259 {{ base 0x20{opts} }}")
+        lines = [("master", n) for n in (0, 3, 5, 7)]
+        if kind == "cascade":
+            out.append("pic slave  : i8259 { base 0x28  cascade master.2 }")
+            lines += [("slave", n) for n in (0, 6)]
+        chosen = draw(st.lists(st.sampled_from(lines), min_size=1, max_size=3, unique=True))
+        if kind == "cascade" and not any(p == "slave" for p, _n in chosen):
+            chosen[0] = ("slave", draw(st.sampled_from([0, 6])))
+        for i, (pic, n) in enumerate(chosen):
+            trig = draw(st.sampled_from(["edge", "level"]))
+            drop = "  may_drop" if pic == "master" and n == 7 and trig == "level" and draw(st.booleans()) else ""
+            out.append(f"device d{i} {{ irq {pic}.{n} {trig} raises {draw(st.integers(1, 2))}{drop} }}")
+            devices.append((f"d{i}", f"{pic}.{n}", (0x20 if pic == "master" else 0x28) + n, pic))
+    nmi = draw(st.integers(0, 3)) == 0
+    if nmi:
+        out.append("device wdt { nmi raises 1 }")
+    # the soft interrupt and the fault each have a gate, or not (#GP / #NP / #DF)
+    soft = draw(st.booleans())
+    fault = draw(st.integers(0, 3)) == 0
+    gates = []
+    for name, _line, vec, _pic in devices:
+        gate = draw(st.sampled_from(["interrupt_gate", "interrupt_gate", "trap_gate"]))
+        gates.append(f"{vec:#x} -> h_{name} {gate} dpl 0")
+    if nmi:
+        gates.append("2 -> h_nmi interrupt_gate dpl 0")
+    if soft:
+        gates.append(f"{_SYSCALL:#x} -> h_sys {draw(st.sampled_from(['interrupt_gate', 'trap_gate']))} "
+                     f"dpl {draw(st.sampled_from([0, 3]))}")
+    if fault:
+        for vec in draw(st.sampled_from([[_PF], [_PF, _GP], [_DF], [], [_PF, _DF, _GP]])):
+            gates.append(f"{vec} -> h_exc{vec} interrupt_gate dpl 0")
+    if soft and draw(st.booleans()) and not any(g.startswith(f"{_GP} ->") for g in gates):
+        gates.append(f"{_GP} -> h_exc{_GP} interrupt_gate dpl 0")
+    out.append("idt { " + "\n      ".join(gates) + " }")
+    out.append("flag f0")
+    out.append("data buf")
+
+    def stmt(own: tuple[str, str, int, str] | None, depth: int) -> str:
+        kinds = ["nop", "write buf", "set f0", "clear f0", "sti", "cli"]
+        if own is not None and kind != "apic" and own[1]:
+            kinds += ["eoi", "eoi", "mask", "unmask", "ack"]
+            if own[3] == "slave":
+                kinds += ["eoi master", "eoi slave"]
+        if own is not None and kind == "apic":
+            kinds += ["eoi", "eoi"]
+        if own is not None and own[1] == "master.7" and depth == 0:
+            kinds.append("if in_service")
+        if own is None and soft:
+            kinds.append("int 0x80")
+        if own is None and fault:
+            kinds.append("fault 14")
+        k = draw(st.sampled_from(kinds))
+        if k in ("mask", "unmask"):
+            return f"{k} {own[1]}"  # type: ignore[index]
+        if k == "ack":
+            return f"ack {own[0]}"  # type: ignore[index]
+        if k == "if in_service":
+            return f"if in_service {{ ack {own[0]}; eoi }}"  # type: ignore[index]
+        return k
+
+    def body(own: tuple[str, str, int, str] | None, lo: int, hi: int) -> str:
+        return "; ".join(stmt(own, 0) for _ in range(draw(st.integers(lo, hi))))
+
+    for dev in devices:
+        out.append(f"handler h_{dev[0]} {{ {body(dev, 1, 3)} }}")
+    if nmi:
+        out.append(f"handler h_nmi {{ {draw(st.sampled_from(['nop', 'write buf', 'sti; nop']))} }}")
+    if soft:
+        out.append("handler h_sys { write buf }")
+    for vec in (_PF, _DF, _GP):
+        if any(g.startswith(f"{vec} ->") for g in gates):
+            out.append(f"handler h_exc{vec} {{ nop }}")
+    if soft or fault or draw(st.booleans()):
+        cpl = " cpl 3" if draw(st.booleans()) else ""
+        tbody = body(None, 1, 3)
+        if soft and "int 0x80" not in tbody:
+            tbody += "; int 0x80"
+        if cpl and ("cli" in tbody.split("; ") or "sti" in tbody.split("; ")):
+            tbody = "; ".join(s for s in tbody.split("; ") if s not in ("cli", "sti")) or "nop"
+        out.append(f"thread t on cpu0{cpl} {{ {tbody} }}")
+    out.append("check " + ", ".join(X86_CHECKS))
+    if draw(st.booleans()):
+        out.append(f"check max_nesting {draw(st.integers(0, 2))}")
+    return "\n".join(out) + "\n"
+
+
+# ---- the Linux kernel layer --------------------------------------------------------------------------
+
+KERNEL_CHECKS = ("no_lost_irq", "no_deadlock", "no_reentry", "eoi_balanced", "no_sleep_in_atomic", "no_data_race",
+                 "lockdep", "no_lost_wakeup")
+LOCKS = ("l0", "l1")
+KERNEL_CONCEPTS = {"cpus 2", "spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_lock_bh", "mutex_lock",
+                   "local_irq_save", "local_bh_disable", "request_irq", "thread", "oneshot", "softirq", "tasklet", "work",
+                   "wait_event", "sleep_on", "wake_up", "disable_irq", "disable_irq_nosync", "enable_irq", "sleep",
+                   "raise_softirq", "tasklet_schedule", "queue_work", "return none", "on cpu1", "level", "raises any",
+                   "busy on cpu", "mutex_lock m }", "local_irq_save; local_irq_save; local_irq_save; local_irq_save",
+                   "local_bh_disable; local_bh_disable; local_bh_disable; local_bh_disable",
+                   "disable_irq_nosync 3; disable_irq_nosync 3; disable_irq_nosync 3"}
+
+
+@st.composite
+def _kernel_critical(draw: st.DrawFn, process: bool) -> str:
+    lk = draw(st.sampled_from(LOCKS))
+    kind = draw(st.sampled_from(["spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_lock_bh"]
+                                + (["mutex_lock"] if process else [])))
+    unlock = {"spin_lock": "spin_unlock", "spin_lock_irqsave": "spin_unlock_irqrestore",
+              "spin_lock_irq": "spin_unlock_irq", "spin_lock_bh": "spin_unlock_bh", "mutex_lock": "mutex_unlock"}[kind]
+    if kind == "mutex_lock":
+        lk = "m"
+    inner = draw(st.sampled_from(["write x", "read x", "set f", f"spin_lock {LOCKS[1 - LOCKS.index(lk)]}; write x; "
+                                  f"spin_unlock {LOCKS[1 - LOCKS.index(lk)]}" if lk in LOCKS else "write x"]))
+    return f"{kind} {lk}; {inner}; {unlock} {lk}"
+
+
+@st.composite
+def _kernel_stmt(draw: st.DrawFn, process: bool, irq_ctx: bool) -> str:
+    opts = ["write x", "read x", "set f", "clear f", "crit", "raise_softirq s", "tasklet_schedule tk",
+            "queue_work w", "wake_up q"]
+    if process:
+        opts += ["local_irq_save; write x; local_irq_restore", "local_bh_disable; write x; local_bh_enable", "sleep",
+                 "wait_event q until f", "if not f { sleep_on q }", "disable_irq 3; enable_irq 3",
+                 "disable_irq_nosync 3; enable_irq 3", "enable_irq 3", "mutex_lock m",
+                 # nesting past every former clamp (issue 23): the counters must stay exact
+                 "local_irq_save; " * 4 + "local_irq_restore; " * 3 + "write x; local_irq_restore",
+                 "local_bh_disable; " * 4 + "local_bh_enable; " * 3 + "write x; local_bh_enable",
+                 "disable_irq_nosync 3; " * 3 + "enable_irq 3; " * 3 + "enable_irq 3"]
+    else:
+        opts += ["sleep", "disable_irq_nosync 3"]
+    if irq_ctx:
+        opts += ["return none"]
+    k = draw(st.sampled_from(opts))
+    return draw(_kernel_critical(process)) if k == "crit" else k
+
+
+@st.composite
+def _kernel_block(draw: st.DrawFn, process: bool, irq_ctx: bool = False) -> str:
+    return "; ".join(draw(_kernel_stmt(process, irq_ctx)) for _ in range(draw(st.integers(1, 2))))
+
+
+@st.composite
+def kernel_models(draw: st.DrawFn) -> str:
+    cpus = draw(st.integers(1, 2))
+    level = draw(st.booleans())
+    threaded = draw(st.booleans())
+    out = [f"cpus {cpus}", "pic master : i8259 { base 0x20 }",
+           f"device nic {{ irq master.3 {'level' if level else 'edge'} "
+           f"raises {draw(st.sampled_from(['1', '2', 'any']))}"
+           + (" on cpu1" if cpus == 2 and draw(st.booleans()) else "") + " }",
+           "spinlock l0", "spinlock l1", "mutex m", "data x", "flag f", "waitqueue q"]
+    if threaded:
+        out.append("request_irq 3 isr thread it" + (" oneshot" if level or draw(st.booleans()) else ""))
+        out.append(f"irq_thread it {{ {draw(_kernel_block(True))}{'; ack nic' if level else ''} }}")
+        body = draw(_kernel_block(False, True)) + "; return wake_thread"
+    else:
+        out.append("request_irq 3 isr")
+        body = draw(_kernel_block(False, True)) + ("; ack nic" if level else "")
+    out.append(f"handler isr {{ {body} }}")
+    out.append(f"softirq s {{ {draw(_kernel_block(False))} }}")
+    out.append(f"tasklet tk {{ {draw(_kernel_block(False))} }}")
+    out.append(f"work w {{ {draw(_kernel_block(True))} }}")
+    for k in range(draw(st.integers(1, cpus))):
+        out.append(f"thread t{k} on cpu{k} {{ {draw(_kernel_block(True))} }}")
+    if draw(st.booleans()):  # unrelated activity that must not hide a context blocked for ever (issue 22)
+        out += ["flag g", f"thread busy on cpu{cpus - 1} {{ loop {{ set g; clear g }} }}"]
+    out.append("check " + ", ".join(KERNEL_CHECKS))
+    return "\n".join(out) + "\n"
+
+
+# ---- drawing examples ----------------------------------------------------------------------------
+
+def examples(strategy: st.SearchStrategy[str], n: int) -> list[str]:
+    """n generated models, the same on every run."""
+    out: list[str] = []
+
+    @settings(max_examples=n, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(text: str) -> None:
+        out.append(text)
+    collect()
+    return out
+
+
+# ---- legal models of unusual shape (closed-form verdicts) ---------------------------------------------
+
+INT32_MAX = 2**31 - 1
+
+
+@dataclass
+class Shape:
+    """A model and what every engine must say about it (check -> "holds" / "violated")."""
+
+    name: str
+    text: str
+    expect: dict[str, str] = field(default_factory=dict)
+
+
+def wide_constant(k: int, op: str = "<", mx: int = 3) -> Shape:
+    """`check invariant c OP k` on a counter 0..mx that a thread raises to mx: decided by k alone."""
+    text = (f"counter c max {mx}\n"
+            f"thread t {{ {'; '.join(['inc c'] * mx)} }}\n"
+            f"check invariant c {op} {k}\n")
+    ok = all({"<": v < k, "<=": v <= k, ">": v > k, ">=": v >= k, "==": v == k, "!=": v != k}[op]
+             for v in range(mx + 1))
+    return Shape(f"wide_{op}_{k}", text, {"invariant": "holds" if ok else "violated", "counter_range": "holds"})
+
+
+def wide_if(k: int, mx: int = 3) -> Shape:
+    """`if c < k { set f }` after c is raised to mx; `invariant not f`: violated iff some c < k."""
+    text = (f"counter c max {mx}\nflag f\n"
+            f"thread t {{ {'; '.join(['inc c'] * mx)}; if c < {k} {{ set f }} }}\n"
+            "check invariant not f\n")
+    return Shape(f"wide_if_{k}", text, {"invariant": "violated" if mx < k else "holds",
+                                        "counter_range": "holds"})
+
+
+def wide_sum(k: int, mx: int = 3) -> Shape:
+    """Constants that cancel: `c + K - K < 2` is `c < 2`, however wide K is."""
+    text = (f"counter c max {mx}\n"
+            f"thread t {{ {'; '.join(['inc c'] * mx)} }}\n"
+            f"check invariant c + {k} - {k} < 2\n")
+    return Shape(f"wide_sum_{k}", text, {"invariant": "violated" if mx >= 2 else "holds",
+                                         "counter_range": "holds"})
+
+
+def call_chain(n: int, violate: bool = True) -> Shape:
+    """fn0 calls fn1 ... calls fn{n-1}, which increments c; the thread increments it again after
+    the call. `invariant c < 2` is violated (c reaches 2) unless `violate` is false (then `< 3`)."""
+    fns = "\n".join(f"function fn{i} {{ call fn{i + 1} }}" for i in range(n - 1))
+    text = ("counter c max 3\n"
+            "thread t { call fn0; inc c }\n"
+            f"{fns}\nfunction fn{n - 1} {{ inc c }}\n"
+            f"check invariant c < {2 if violate else 3}\n")
+    return Shape(f"calls_{n}", text, {"invariant": "violated" if violate else "holds", "counter_range": "holds"})
+
+
+def long_sum_if(n: int, bound: int) -> Shape:
+    """`if c + c + ... (n terms) > bound { set f }` after one `inc c`: f is set iff n > bound."""
+    s = " + ".join(["c"] * n)
+    text = ("counter c max 3\nflag f\n"
+            f"thread t {{ inc c; if {s} > {bound} {{ set f }} }}\n"
+            "check invariant not f\n")
+    return Shape(f"sum_if_{n}_{bound}", text, {"invariant": "violated" if n > bound else "holds",
+                                                "counter_range": "holds"})
+
+
+def long_invariant(n: int, bound: int, mx: int = 3) -> Shape:
+    """`invariant c + c + ... (n terms) < bound` while c goes 0..mx: violated iff n*mx >= bound."""
+    s = " + ".join(["c"] * n)
+    text = (f"counter c max {mx}\n"
+            f"thread t {{ {'; '.join(['inc c'] * mx)} }}\n"
+            f"check invariant {s} < {bound}\n")
+    return Shape(f"inv_{n}_{bound}", text, {"invariant": "violated" if n * mx >= bound else "holds",
+                                             "counter_range": "holds"})
+
+
+def mixed_sum(rng: random.Random, n: int) -> Shape:
+    """n terms over two counters with random signs and wide constants; the verdict computed here."""
+    terms = [("+", "a")]
+    for _ in range(n - 1):
+        what = rng.choice(["a", "b", "k"])
+        sign = rng.choice("+-")
+        terms.append((sign, str(rng.choice([1, 7, 2**31, 2**32 + 1, 2**64, 2**255])) if what == "k" else what))
+    src = terms[0][1] + "".join(f" {s} {t}" for s, t in terms[1:])
+    bound = rng.choice([0, 1, 5, 2**31, -(2**31)])
+    bound_src = str(bound) if bound >= 0 else f"0 - {-bound}"
+
+    def value(a: int, b: int) -> int:
+        env = {"a": a, "b": b}
+        return sum((1 if s == "+" else -1) * (env[t] if t in env else int(t)) for s, t in terms)
+
+    reach = [(0, 0), (1, 0), (1, 1), (2, 1), (2, 2), (3, 2)]  # the thread's steps, in order
+    ok = all(value(a, b) < bound for a, b in reach)
+    text = ("counter a max 3\ncounter b max 2\n"
+            "thread t { inc a; inc b; inc a; inc b; inc a }\n"
+            f"check invariant {src} < {bound_src}\n")
+    return Shape(f"mixed_{n}", text, {"invariant": "holds" if ok else "violated", "counter_range": "holds"})
+
+
+WIDE = [2**31 - 1, 2**31, 2**32, 2**32 + 1, 2**63, 2**64 + 1, 2**255, 2**300]
+
+
+def shapes(seed: int) -> list[Shape]:
+    """A batch of every shape, sizes and constants drawn from `seed`."""
+    rng = random.Random(seed)
+    k = rng.choice(WIDE)
+    return [
+        wide_constant(k, rng.choice(["<", "<=", ">", ">=", "==", "!="])),
+        wide_if(rng.choice(WIDE + [2, 3])),
+        wide_sum(rng.choice(WIDE)),
+        call_chain(rng.randint(50, 500), violate=rng.random() < 0.5),
+        long_sum_if(rng.randint(200, 1000), rng.choice([3, 500, 2**40])),
+        long_invariant(rng.randint(150, 400), rng.choice([200, 2000, 2**33])),
+        mixed_sum(rng, rng.randint(5, 60)),
+    ]
+
+
+# ---- hostile names ---------------------------------------------------------------------------------
+
+HOSTILE = ["__import__", "exec", "eval", "__builtins__", "os", "s", "out", "vio", "n", "x0", "S0", "True",
+           "frozenset", "globals", "__class__", "lambda_", "_"]
+
+
+def hostile_model() -> str:
+    flags = "\n".join(f"flag {n}" for n in HOSTILE)
+    sets = "; ".join(f"set {n}" for n in HOSTILE)
+    return f"""pic master : i8259 {{ base 0x20 }}
+device __init__ {{ irq master.3 edge raises 1 }}
+idt {{ 0x23 -> __del__ interrupt_gate dpl 0 }}
+{flags}
+counter __dict__ max 2
+handler __del__ {{ {sets}; inc __dict__; eoi }}
+thread system {{ if __import__ and exec {{ call __reduce__ }} }}
+function __reduce__ {{ clear os }}
+check no_lost_irq, no_reentry
+check invariant not (x0 and S0)
+"""
+
+
+# ---- the nested-PIC benchmark model ---------------------------------------------------------------
+
+def nested_pic_file(where: Path, n: int = 6, b: int = 2, name: str | None = None) -> str:
+    """bench/gen_nested.py's `nested_pic(n, b)` written to `where/name` (default `n{n}_{b}.irq`);
+    its path. nested_pic(6, 2) has 2.5 million states: several seconds."""
+    if str(ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(ROOT / "bench"))
+    from gen_nested import nested_pic
+    p = where / (name or f"n{n}_{b}.irq")
+    p.write_text(nested_pic(n, b))
+    return str(p)
