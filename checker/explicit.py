@@ -320,7 +320,10 @@ class Explicit:
         checks = set(ts.checks)
         found = res.violations
         lim = self.limits
-        budget = Budget(self.started + lim.timeout if lim.timeout else None, lim.timeout, lim.max_memory_mb)
+        # --timeout counts from the model's start (`Limits.deadline`, set by the API) like every other phase,
+        # else from the search's start
+        deadline = lim.deadline if lim.deadline is not None else (self.started + lim.timeout if lim.timeout else None)
+        budget = Budget(deadline, lim.timeout, lim.max_memory_mb, "the deadlock and liveness analysis")
         try:
             if DEADLOCK in checks and DEADLOCK not in found:
                 # the shallower of "no CPU can ever step" and "a context blocked for ever" (BFS depth)

@@ -39,16 +39,17 @@ class Budget:
     once per state visited (the memory is read every 16K ticks)."""
 
     def __init__(self, deadline: float | None = None, timeout: float | None = None,
-                 max_memory_mb: float | None = None) -> None:
+                 max_memory_mb: float | None = None, phase: str = "") -> None:
         self.deadline, self.timeout, self.max_memory_mb = deadline, timeout, max_memory_mb
+        self.phase = f" during {phase}" if phase else ""  # named in the stop reason
         self._n = 0
 
     def tick(self) -> None:
         self._n += 1
         if self.deadline is not None and time.perf_counter() > self.deadline:
-            raise AnalysisStopped(f"--timeout {self.timeout:g}s")
+            raise AnalysisStopped(f"--timeout {self.timeout:g}s{self.phase}")
         if self.max_memory_mb and not self._n & 0x3FFF and peak_rss_mb() > self.max_memory_mb:
-            raise AnalysisStopped(f"memory limit {self.max_memory_mb:.0f} MB")
+            raise AnalysisStopped(f"memory limit {self.max_memory_mb:.0f} MB{self.phase}")
 
 
 _NO_LIMIT = Budget()
