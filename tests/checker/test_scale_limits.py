@@ -36,20 +36,6 @@ def _cli(args: list[str], limit: float) -> tuple[int, str, str, float]:
     return p.returncode, p.stdout, p.stderr, time.perf_counter() - t0
 
 
-def test_timeout_during_the_lowering(tmp_path: Path) -> None:
-    m = tmp_path / "threads400.irq"
-    m.write_text(threads(400))
-    rc, out, err, wall = _cli(["--format", "json", "--timeout", "1", str(m)], 60)
-    assert rc == 3 and "Traceback" not in err
-    doc = json.loads(out)
-    assert doc["stats"]["stopped_by"] in ("--timeout 1s during the lowering", "--timeout 1s during code generation")
-    # counted from the model's start; the TransitionSystem's expression balancing (spec/ts.py) between
-    # the lowering and code generation has no tick yet: it overshoots by its own time (~2 s here)
-    assert 1.0 <= doc["stats"]["seconds"] <= 4
-    assert {c["status"] for c in doc["checks"]} == {"inconclusive"}
-    assert wall < 10
-
-
 def test_timeout_during_code_generation() -> None:
     r = check_source(apic(60), timeout=1.5)
     assert r.stats is not None and r.stats.stopped_by in ("--timeout 1.5s during code generation",
