@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 
 import networkx as nx
 
 from ircheck.api import build, run_engine
 from ircheck.codegen import Packing
-from ircheck.explicit import Explicit, Limits
+from ircheck.explicit import Explicit, Limits, PhaseStopped, PhaseWatch
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse_file
 from ircheck.promela import to_promela
@@ -17,6 +18,7 @@ from ircheck.result import CheckResult
 from ircheck.spec.explain import changes
 from ircheck.spec.step import find_step
 from ircheck.spec.ts import TransitionSystem
+from ircheck.sysinfo import default_memory_limit_mb
 
 DOT_LIMIT = 300  # states: a larger picture cannot be read (and dot takes minutes to lay it out)
 
@@ -102,7 +104,7 @@ def to_dot(g: nx.DiGraph) -> str:
 def main(argv: Sequence[str]) -> int:
     import argparse
 
-    from ircheck.cli import SUBCOMMANDS, check_names
+    from ircheck.cli import MEGABYTES, SECONDS, SUBCOMMANDS, check_names
     p = argparse.ArgumentParser(prog="ircheck export", description=SUBCOMMANDS["export"] + ".")
     kind = p.add_mutually_exclusive_group(required=True)
     kind.add_argument("--promela", action="store_true", help="Promela for SPIN (safety checks as assertions)")
@@ -111,13 +113,19 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--check", action="append", default=None, metavar="NAME[,NAME]")
     p.add_argument("--max-states", type=int, default=None, metavar="N",
                    help="--dot: draw only the first N states of the breadth-first search")
+    p.add_argument("--timeout", type=SECONDS, default=None, metavar="S",
+                   help="stop the lowering and code generation there (exit 3), as a check's --timeout")
+    p.add_argument("--max-memory", type=MEGABYTES, default=None, metavar="MB")
     try:
         args = p.parse_args(list(argv))
         checks = check_names(args.check, p.error)
     except SystemExit as e:
         return 2 if e.code else 0
+    limits = Limits(None, args.timeout, args.max_memory or default_memory_limit_mb(),
+                    time.perf_counter() + args.timeout if args.timeout else None)
+    watch = PhaseWatch(limits)
     try:
-        ts = build(parse_file(args.model), checks)
+        ts = build(parse_file(args.model), checks, watch)
         if args.promela:
             sys.stdout.write(to_promela(ts))
         else:
@@ -137,4 +145,7 @@ def main(argv: Sequence[str]) -> int:
     except IrcheckError as e:
         print(e.render(), file=sys.stderr)
         return 2
+    except PhaseStopped as stop:
+        print(f"ircheck export: {shown_path(args.model)}: stopped ({stop.reason}), nothing exported", file=sys.stderr)
+        return 3
     return 0

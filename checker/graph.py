@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 
 from ircheck.api import build
-from ircheck.explicit import Explicit, Limits
+from ircheck.codegen import watching
+from ircheck.explicit import Explicit, Limits, PhaseStopped, PhaseWatch
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse_file
 from ircheck.spec.contexts_graph import ContextGraph, context_graph
+from ircheck.sysinfo import default_memory_limit_mb
 
 GRAPH_MAX_STATES = 500_000
 GRAPH_TIMEOUT = 60.0
@@ -27,11 +30,17 @@ _SHAPE = {"hardirq": "box", "softirq": "hexagon", "tasklet": "hexagon", "thread"
           "irq_thread": "ellipse", "work": "ellipse"}
 
 
-def contexts_of_file(path: str, max_states: int = GRAPH_MAX_STATES, timeout: float = GRAPH_TIMEOUT) -> ContextGraph:
-    """Parse, lower with no checks, explore, and build the context graph (raises IrcheckError)."""
+def contexts_of_file(path: str, max_states: int = GRAPH_MAX_STATES, timeout: float = GRAPH_TIMEOUT,
+                     max_memory_mb: float | None = None) -> ContextGraph:
+    """Parse, lower with no checks, explore, and build the context graph (raises IrcheckError, and
+    PhaseStopped when --timeout or the memory ceiling stops the lowering or code generation: the
+    limits count from the start, as a check's do)."""
     model = parse_file(path)
-    ts = build(model, [])
-    eng = Explicit(ts, Limits(max_states=max_states, timeout=timeout))
+    limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(), time.perf_counter() + timeout)
+    watch = PhaseWatch(limits)
+    ts = build(model, [], watch)
+    with watching(watch.during("code generation").tick):
+        eng = Explicit(ts, limits)
     res = eng.run()
     unpack = eng.pk.unpack
     return context_graph(ts, model, (unpack(s) for s in eng.seen), res.complete)
@@ -107,7 +116,7 @@ def mermaid(g: ContextGraph, path: str) -> str:
 
 
 def graph_main(argv: Sequence[str]) -> int:
-    from ircheck.cli import POSITIVE_INT, SECONDS, SUBCOMMANDS
+    from ircheck.cli import MEGABYTES, POSITIVE_INT, SECONDS, SUBCOMMANDS
     p = argparse.ArgumentParser(prog="ircheck graph", description=SUBCOMMANDS["graph"] + ".")
     p.add_argument("--contexts", action="store_true", required=True,
                    help="the context graph (the only graph so far)")
@@ -116,16 +125,20 @@ def graph_main(argv: Sequence[str]) -> int:
     fmt.add_argument("--mermaid", action="store_true", help="a Mermaid flowchart")
     p.add_argument("--max-states", type=POSITIVE_INT, default=GRAPH_MAX_STATES, metavar="N")
     p.add_argument("--timeout", type=SECONDS, default=GRAPH_TIMEOUT, metavar="S")
+    p.add_argument("--max-memory", type=MEGABYTES, default=None, metavar="MB")
     p.add_argument("model", metavar="MODEL.irq")
     try:
         args = p.parse_args(list(argv))
     except SystemExit as e:
         return 2 if e.code else 0
     try:
-        g = contexts_of_file(args.model, args.max_states, args.timeout)
+        g = contexts_of_file(args.model, args.max_states, args.timeout, args.max_memory)
     except IrcheckError as e:
         print(e.render(), file=sys.stderr)
         return 2
+    except PhaseStopped as stop:
+        print(f"ircheck graph: {shown_path(args.model)}: stopped ({stop.reason}), no graph drawn", file=sys.stderr)
+        return 3
     render = dot if args.dot else mermaid if args.mermaid else text
     sys.stdout.write(render(g, args.model))
     return 0
