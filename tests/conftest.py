@@ -1,4 +1,5 @@
-"""Shared test helpers: where the bundled models live and how their headers read."""
+"""Shared test helpers: where the bundled models live and how their headers read; the shared fixtures
+(tests/support/fixtures.py) and the --slow option."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from tests.support.fixtures import in_root  # noqa: F401  (the shared fixtures, for every test module)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"

@@ -12,15 +12,10 @@ import pytest
 
 from ircheck.cli import main
 from tests.conftest import MODELS, ROOT
+from tests.support.cli import ircheck, run
 
 sys.path.insert(0, str(ROOT / "bench"))
 from gen_nested import nested_pic  # noqa: E402
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(tmp_path: Path, text: str, name: str = "m.irq") -> str:
@@ -174,7 +169,7 @@ def test_unavailable_options_are_clear_errors(capsys: pytest.CaptureFixture[str]
 
 def test_python_dash_m_and_console_script() -> None:
     model = str(MODELS / "lang_lost_irq.irq")
-    p = subprocess.run([sys.executable, "-m", "ircheck", "-q", model], capture_output=True, text=True)
+    p = ircheck("-q", model, cwd=None)
     assert p.returncode == 1 and p.stdout.strip() == f"{model}: violated"
     exe = Path(sys.executable).with_name("ircheck")
     if exe.exists():

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import pytest
 from ircheck.cli import _parser, main
 from ircheck.report import TIMING_KEYS
 from tests.conftest import MODELS, ROOT
+from tests.support.cli import ircheck
 
 sys.path.insert(0, str(ROOT / "bench"))
 from gen_nested import nested_pic  # noqa: E402
@@ -50,8 +50,7 @@ def _extra_models(tmp: Path) -> list[str]:
 
 def _run(seed: str, *args: str) -> tuple[int, bytes, bytes]:
     env = dict(os.environ, PYTHONHASHSEED=seed)
-    p = subprocess.run([sys.executable, "-m", "ircheck", *args], capture_output=True, env=env, cwd=ROOT,
-                       timeout=300)
+    p = ircheck(*args, text=False, env=env, timeout=300)
     return p.returncode, p.stdout, p.stderr
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from ircheck import __version__, check_file, check_source
-from ircheck.cli import main
 from ircheck.formats import itf, itf_doc, itf_traces, junit, sarif
 from ircheck.result import VIOLATED, Report
 from tests.conftest import MODELS, ROOT
+from tests.support.cli import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # the schemastore copy of the OASIS SARIF 2.1.0 schema, byte for byte (as vendored by the
@@ -38,12 +38,6 @@ def reports() -> dict[str, Report]:
     out["bad"] = check_source(BAD_SOURCE, "bad.irq")
     out["missing"] = check_file("no/such/model.irq")
     return out
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ---- SARIF ----------------------------------------------------------------------------

@@ -11,16 +11,13 @@ from ircheck import check_file
 from ircheck.cli import main
 from ircheck.formats import itf, junit
 from ircheck.report import text
-from tests.conftest import ROOT
 
 LOST = "models/lang_lost_irq.irq"
 REENTRY = "models/lang_trap_gate_reentry.irq"
 ABBA = "models/kernel_abba_two_cpus.irq"
 
 
-@pytest.fixture(autouse=True)
-def _in_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
+pytestmark = pytest.mark.usefixtures("in_root")
 
 
 def test_text_trace_steps_name_file_and_line() -> None:

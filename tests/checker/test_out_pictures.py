@@ -28,9 +28,7 @@ NODE = shutil.which("node")
 MERMAID_DIR = Path(os.environ.get("IRCHECK_MERMAID_DIR", Path.home() / ".cache" / "ircheck-mermaid"))
 
 
-@pytest.fixture(autouse=True)
-def _in_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
+pytestmark = pytest.mark.usefixtures("in_root")
 
 
 @pytest.fixture(scope="module")

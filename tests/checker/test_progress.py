@@ -15,7 +15,6 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,10 +23,9 @@ import pytest
 import ircheck
 from ircheck.cli import main
 from ircheck.progress import Progress, elapsed, line, wanted
-from tests.conftest import MODELS, ROOT
-
-sys.path.insert(0, str(ROOT / "bench"))
-from gen_nested import nested_pic  # noqa: E402
+from tests.conftest import MODELS
+from tests.support.cli import argv
+from tests.support.generators import nested_pic_file
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal and SIGINT")
 
@@ -41,12 +39,6 @@ def _env() -> dict[str, str]:
     env = dict(os.environ, TERM="xterm", COLUMNS="160", PYTHONUNBUFFERED="1")
     env.pop("NO_COLOR", None)
     return env
-
-
-def _big(tmp_path: Path, n: int = 6, b: int = 2) -> str:
-    p = tmp_path / f"n{n}_{b}.irq"
-    p.write_text(nested_pic(n, b))
-    return str(p)
 
 
 # ---- the pieces --------------------------------------------------------------------------------
@@ -131,7 +123,7 @@ def test_verbose_on_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_verbose_stopped_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["-v", "--max-states", "5000", _big(tmp_path, 5, 2)]) == 3
+    assert main(["-v", "--max-states", "5000", nested_pic_file(tmp_path, 5, 2)]) == 3
     _, err = capsys.readouterr()
     assert "complete     no" in err and "stopped by   --max-states 5000" in err
     assert "states       5,000" in err
@@ -150,19 +142,15 @@ def test_no_timings_text_and_verbose(capsys: pytest.CaptureFixture[str]) -> None
 def test_progress_not_shown_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str],
                                                           tmp_path: Path) -> None:
     # capsys' stderr is not a terminal: the engine gets no callback at all
-    assert main(["--max-states", "20000", _big(tmp_path, 5, 2)]) == 3
+    assert main(["--max-states", "20000", nested_pic_file(tmp_path, 5, 2)]) == 3
     _, err = capsys.readouterr()
     assert err == ""
 
 
 # ---- subprocesses: pipe vs terminal ----------------------------------------------------------------
 
-def _ircheck(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ircheck", *args]
-
-
 def test_no_progress_output_on_a_pipe(tmp_path: Path) -> None:
-    p = subprocess.run(_ircheck("--max-states", "200000", _big(tmp_path, 5, 2)), capture_output=True,
+    p = subprocess.run(argv("--max-states", "200000", nested_pic_file(tmp_path, 5, 2)), capture_output=True,
                        text=True, env=_env(), timeout=120)
     assert p.returncode == 3, p.stderr
     assert p.stderr == ""  # nothing at all on a non-terminal stderr: no progress, no escape codes
@@ -205,8 +193,8 @@ def _spawn_on_pty(args: list[str]) -> tuple[subprocess.Popen[bytes], int]:
 
 @posix_only
 def test_progress_on_a_terminal_then_erased(tmp_path: Path) -> None:
-    model = _big(tmp_path, 5, 2)
-    proc, master = _spawn_on_pty(_ircheck("--max-states", "400000", model))
+    model = nested_pic_file(tmp_path, 5, 2)
+    proc, master = _spawn_on_pty(argv("--max-states", "400000", model))
     try:
         out, _ = proc.communicate(timeout=120)
         err = _read_pty(master, proc)
@@ -222,7 +210,7 @@ def test_progress_on_a_terminal_then_erased(tmp_path: Path) -> None:
 
 @posix_only
 def test_quiet_shows_no_progress_on_a_terminal(tmp_path: Path) -> None:
-    proc, master = _spawn_on_pty(_ircheck("-q", "--max-states", "200000", _big(tmp_path, 5, 2)))
+    proc, master = _spawn_on_pty(argv("-q", "--max-states", "200000", nested_pic_file(tmp_path, 5, 2)))
     try:
         out, _ = proc.communicate(timeout=120)
         err = _read_pty(master, proc)
@@ -238,9 +226,9 @@ def test_quiet_shows_no_progress_on_a_terminal(tmp_path: Path) -> None:
 @posix_only
 def test_ctrl_c_stops_cleanly_with_statistics_and_exit_3(tmp_path: Path) -> None:
     """SIGINT once the search is under way (the progress line shows it): the report so far, exit 3."""
-    big = _big(tmp_path)  # 2.5 million states: about 10 s on the reference machine
+    big = nested_pic_file(tmp_path)  # 2.5 million states: about 10 s on the reference machine
     later = str(MODELS / "nic_single_raise.irq")
-    proc, master = _spawn_on_pty(_ircheck(big, later))
+    proc, master = _spawn_on_pty(argv(big, later))
     try:
         seen = _read_pty(master, proc, until=b"states/s", limit=60)
         assert b"states/s" in seen, "no progress line before the search ended"
@@ -273,8 +261,8 @@ def test_ctrl_c_stops_cleanly_with_statistics_and_exit_3(tmp_path: Path) -> None
 
 @posix_only
 def test_ctrl_c_json_is_still_a_whole_document(tmp_path: Path) -> None:
-    big = _big(tmp_path)
-    proc = subprocess.Popen(_ircheck("--format", "json", "--no-timings", big, str(MODELS / "lang_lost_irq.irq")),
+    big = nested_pic_file(tmp_path)
+    proc = subprocess.Popen(argv("--format", "json", "--no-timings", big, str(MODELS / "lang_lost_irq.irq")),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     try:
         time.sleep(2.5)  # well into the search (parsing and code generation take a fraction of that)

@@ -19,21 +19,15 @@ import pytest
 
 import ircheck
 from ircheck.api import compile_source
-from ircheck.cli import main
 from ircheck.engine_choice import run_auto
 from ircheck.smt_budget import Budget
 from tests.conftest import MODELS, ROOT
+from tests.support.cli import run
 
 sys.path.insert(0, str(ROOT / "bench"))
 from gen_smt import smt_family  # noqa: E402
 
 SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_smt_json_report_validates_and_has_z3_statistics(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,23 +11,13 @@ from pathlib import Path
 import pytest
 
 from ircheck import __version__
-from ircheck.cli import SUBCOMMANDS, main
+from ircheck.cli import SUBCOMMANDS
 from tests.conftest import MODELS, ROOT
+from tests.support.cli import argv, ircheck, run
 
 LOST = str(MODELS / "lang_lost_irq.irq")  # violated: exit 1
 FINE = str(MODELS / "nic_single_raise.irq")  # every check holds: exit 0
 COUNTERS = str(MODELS / "seed_nic_ring_overflow.irq")  # counters change: counter_range is reported
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def ircheck(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ircheck", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120, **kw)  # type: ignore[call-overload, no-any-return]
 
 
 # ---- options: anything that would silently mean "no limit" or "every check" is a usage error
@@ -107,7 +97,7 @@ def test_a_failed_redirect_fails_ci_under_strict(tmp_path: Path) -> None:
     """`ircheck fmt missing.irq > m.irq` leaves m.irq empty: --strict makes the gate fail."""
     m = tmp_path / "m.irq"
     with m.open("w") as f:
-        p = subprocess.run([sys.executable, "-m", "ircheck", "fmt", str(tmp_path / "missing.irq")], stdout=f,
+        p = subprocess.run(argv("fmt", str(tmp_path / "missing.irq")), stdout=f,
                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert p.returncode == 2 and m.read_text() == ""
     assert ircheck("--strict", str(m)).returncode == 2
@@ -218,7 +208,7 @@ def test_internal_error_in_a_real_process(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "itf"])
 def test_closed_stdout_keeps_the_violated_status(fmt: str) -> None:
-    p = subprocess.Popen([sys.executable, "-m", "ircheck", "--format", fmt, LOST], stdout=subprocess.PIPE,
+    p = subprocess.Popen(argv("--format", fmt, LOST), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, cwd=ROOT)
     assert p.stdout is not None and p.stderr is not None
     p.stdout.close()  # `| head -0`: the reader is gone before anything is written

@@ -16,21 +16,17 @@ import ircheck
 from ircheck.cli import main
 from ircheck.grammar.parser import MAX_SOURCE_BYTES
 from tests.conftest import MODELS, ROOT
+from tests.support import cli
 
 LOST = MODELS / "lang_lost_irq.irq"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="FIFOs and /dev/zero")
-
-
-def ircheck_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ircheck", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)
 
 
 @posix_only
 def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "m.irq"
     os.mkfifo(fifo)
-    p = ircheck_cli("--timeout", "2", str(fifo), timeout=30)  # no writer: reading would block for ever
+    p = cli.ircheck("--timeout", "2", str(fifo), timeout=30)  # no writer: reading would block for ever
     assert p.returncode == 2
     assert f"{fifo}:1:1: error IRQ007: cannot read file: it is a FIFO (named pipe), not a regular file" in p.stderr
     assert "Traceback" not in p.stderr
@@ -38,7 +34,7 @@ def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
 
 @posix_only
 def test_dev_zero_is_refused_without_reading_it() -> None:
-    p = ircheck_cli("/dev/zero", timeout=30)
+    p = cli.ircheck("/dev/zero", timeout=30)
     assert p.returncode == 2
     assert "/dev/zero:1:1: error IRQ007" in p.stderr and "character device" in p.stderr
     assert "MemoryError" not in p.stderr and "Traceback" not in p.stderr

@@ -13,9 +13,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from ircheck.cli import main
 from ircheck.grammar.diagnostics import shown_path
 from tests.conftest import MODELS
+from tests.support.cli import run
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="a newline in a file name")
 
@@ -29,12 +29,6 @@ def paths(tmp_path: Path) -> tuple[str, str]:
     shutil.copy(MODELS / "lang_lost_irq.irq", plain)
     shutil.copy(MODELS / "lang_lost_irq.irq", nasty)
     return str(plain), str(nasty)
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_shown_path() -> None:

@@ -14,23 +14,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MODELS, ROOT
-
-sys.path.insert(0, str(ROOT / "bench"))
-from gen_nested import nested_pic  # noqa: E402
+from tests.support.cli import argv
+from tests.support.generators import nested_pic_file
 
 pytestmark = pytest.mark.skipif(os.name != "posix" or not hasattr(signal, "SIGHUP"), reason="POSIX signals")
 
 SIGNALS = [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")]
 
 
-def _big(tmp_path: Path) -> str:
-    p = tmp_path / "big.irq"
-    p.write_text(nested_pic(6, 2))  # 2.5 million states: several seconds
-    return str(p)
-
-
 def _start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "ircheck", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen(argv(*args), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
 
 
@@ -52,7 +45,7 @@ def _stop_after(proc: subprocess.Popen[str], signum: int, wait: float = 2.0,
 
 @pytest.mark.parametrize(("signum", "name"), SIGNALS)
 def test_signal_ends_the_run_with_one_json_document(tmp_path: Path, signum: int, name: str) -> None:
-    big = _big(tmp_path)
+    big = nested_pic_file(tmp_path, 6, 2, "big.irq")  # 2.5 million states: several seconds
     later = str(MODELS / "nic_single_raise.irq")
     proc = _start("--format", "json", "--no-timings", big, later)
     out, err = _stop_after(proc, signum)
@@ -69,7 +62,7 @@ def test_signal_ends_the_run_with_one_json_document(tmp_path: Path, signum: int,
 
 
 def test_sigterm_keeps_a_violation_already_found(tmp_path: Path) -> None:
-    big = _big(tmp_path)
+    big = nested_pic_file(tmp_path, 6, 2, "big.irq")  # 2.5 million states: several seconds
     proc = _start("--format", "sarif", str(MODELS / "lang_lost_irq.irq"), big)
     out, err = _stop_after(proc, signal.SIGTERM)
     assert proc.returncode == 1, err  # the verdict already found wins over "interrupted"
@@ -82,7 +75,7 @@ def test_sigterm_keeps_a_violation_already_found(tmp_path: Path) -> None:
 @pytest.mark.parametrize("group", [False, True])
 def test_sigterm_stops_the_worker_processes(tmp_path: Path, group: bool) -> None:
     """SIGTERM to ircheck alone, or to its whole process group (as a CI runner or a shell does)."""
-    big = _big(tmp_path)
+    big = nested_pic_file(tmp_path, 6, 2, "big.irq")  # 2.5 million states: several seconds
     proc = _start("--workers", "2", "--format", "json", "--no-timings", big)
     time.sleep(3)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()

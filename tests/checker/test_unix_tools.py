@@ -8,18 +8,12 @@ from pathlib import Path
 import pytest
 
 import ircheck
-from ircheck.cli import main
 from ircheck.formats import itf
 from tests.conftest import MODELS, ROOT
+from tests.support.cli import run
 
 LOST = MODELS / "lang_lost_irq.irq"
 NMI = MODELS / "x86_nmi_reenters_logger.irq"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def big(tmp_path: Path) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.cli import ircheck
 
 PAGES = [ROOT / "docs" / "tutorial.md", ROOT / "docs" / "coming-from.md"]
 
@@ -30,8 +30,7 @@ def run(command: str) -> tuple[str, int]:
     """Run one `ircheck ...` command line from the page in the repository root."""
     argv = shlex.split(command)
     assert argv[0] == "ircheck", f"the page may only run ircheck, not {argv[0]!r}"
-    p = subprocess.run([sys.executable, "-m", "ircheck", *argv[1:]], cwd=ROOT, capture_output=True, text=True,
-                       timeout=300)
+    p = ircheck(*argv[1:], timeout=300)
     return _TIMINGS.sub("", p.stdout), p.returncode
 
 
