@@ -96,7 +96,7 @@ class SmtEngine:
         self.proved: set[str] = set()
         self._spacer_: Spacer | None = None
         self._loops: LoopProver | None = None
-        self.share = Share()
+        self.share = Share(self.budget)
         self.spacer_cap: dict[str, float] = {}  # target key -> seconds of its next Spacer try (SPACER_CAP first)
         self.houdini: Houdini | None = None
         self.houdini_cap = HOUDINI_CAP  # seconds of the next Houdini try, doubled after each one cut off

@@ -42,9 +42,12 @@ class Share:
 
     BASE = 3.0
 
-    def __init__(self) -> None:
+    NAMES = {"induction": "k-induction", "houdini": "Houdini", "spacer": "Spacer"}
+
+    def __init__(self, budget: Budget | None = None) -> None:
         self.search = 0.0
         self.spent: dict[str, float] = {}
+        self.budget = budget  # told which phase runs, so that a limit names it
 
     def credit(self, prover: str) -> float:
         """Seconds `prover` may take now."""
@@ -53,18 +56,32 @@ class Share:
     @contextmanager
     def searching(self) -> Iterator[None]:
         t = time.perf_counter()
+        was = self._enter("BMC")
         try:
             yield
         finally:
             self.search += time.perf_counter() - t
+            self._leave(was)
 
     @contextmanager
     def proving(self, prover: str) -> Iterator[None]:
         t = time.perf_counter()
+        was = self._enter(self.NAMES.get(prover, prover))
         try:
             yield
         finally:
             self.spent[prover] = self.spent.get(prover, 0.0) + time.perf_counter() - t
+            self._leave(was)
+
+    def _enter(self, phase: str) -> str:
+        if self.budget is None:
+            return ""
+        was, self.budget.phase = self.budget.phase, phase
+        return was
+
+    def _leave(self, was: str) -> None:
+        if self.budget is not None:
+            self.budget.phase = was
 
 
 class Stopped(Exception):
@@ -82,8 +99,12 @@ class Budget:
         self.deadline = self.t0 + timeout if timeout else None
         self.max_memory_mb = max_memory_mb
         self.solver_seconds = 0.0
+        self.phase = ""  # what the Z3 engine is doing (set by Share): a limit's reason names it
         if max_memory_mb:
             z3.set_param("memory_max_size", max(64, int(max_memory_mb)))
+
+    def _during(self) -> str:
+        return f" during Z3 {self.phase}" if self.phase else " during Z3"
 
     def left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.perf_counter()
@@ -92,9 +113,9 @@ class Budget:
         """Between solver calls: raise Stopped when the time or memory is used up."""
         left = self.left()
         if left is not None and left <= 0:
-            raise Stopped(f"--timeout {self.timeout:g}s")
+            raise Stopped(f"--timeout {self.timeout:g}s{self._during()}")
         if self.max_memory_mb and peak_rss_mb() > self.max_memory_mb:
-            raise Stopped(f"memory limit {self.max_memory_mb:.0f} MB")
+            raise Stopped(f"memory limit {self.max_memory_mb:.0f} MB{self._during()}")
 
     def solve(self, solver: z3.Solver, *assumptions: z3.BoolRef, cap: float | None = None) -> z3.CheckSatResult:
         """solver.check() within the budget: sat or unsat, else Stopped.
@@ -125,7 +146,7 @@ class Budget:
             if cap is not None:
                 return r  # a capped query (a proof attempt) that ran out of its cap or gave up: not proved this way
             if timed_out:
-                raise Stopped(f"--timeout {self.timeout:g}s")
+                raise Stopped(f"--timeout {self.timeout:g}s{self._during()}")
             self.check()
             raise Stopped(f"z3 gave up ({why})")
         return r
