@@ -88,11 +88,13 @@ def test_the_issue_model_was_hidden_by_a_busy_device() -> None:
 
 
 @pytest.mark.parametrize("name", ["owner_finished", "balanced",
-                                  pytest.param("owner_asleep_for_ever", marks=pytest.mark.slow),
-                                  pytest.param("cycle_of_three", marks=pytest.mark.slow)])
+                                  pytest.param("owner_asleep_for_ever", marks=pytest.mark.slow)])
 def test_smt(name: str) -> None:
     _body, _cpus, _busy, verdict, length, words = SHAPES[name]
-    c = ircheck.check_source(model(name), engine="smt", timeout=240).check("no_deadlock")
+    # a violation ends the run when found; a design that holds keeps Z3 busy to its timeout (it can only be
+    # proved by an exhausted BMC or Spacer), so it gets a short one
+    c = ircheck.check_source(model(name), engine="smt", timeout=180 if verdict == "violated" else 15).check(
+        "no_deadlock")
     if verdict == "violated":
         assert c.status == "violated" and len(c.trace) == length and words in c.message, (c.status, c.message)
     else:  # a blocked state that escapes is reachable: only an exhausted BMC could prove it
