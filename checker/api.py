@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ircheck.codegen import watching
+from ircheck.codegen import no_tick, watching
 from ircheck.explicit import Explicit, Limits, PhaseStopped, PhaseWatch, RawViolation, SearchResult
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
@@ -177,9 +177,12 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
                   res.peak_mb, res.complete and not res.bound_hit and not res.analysis_stopped,
                   res.stopped_by or res.analysis_stopped or ("nesting bound" if res.bound_hit else ""),
                   reductions=the_plan.applied, reduction_note=the_plan.note, refind_states=refind)
-    if workers == 1 and store == "dict" and not res.bound_hit and not res.analysis_stopped:  # what can never happen
+    if store == "dict" and not res.bound_hit and not res.analysis_stopped:  # what can never happen
         from ircheck.coverage import after_search
-        stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", bool(the_plan.applied),
+        # --workers keeps the states in the workers unless a graph analysis brought them back: what the
+        # parent's `seen` lacks is confirmed by an unreduced search, as for a reduced one (same warnings)
+        partial = bool(the_plan.applied) or len(eng.seen) < res.states
+        stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", partial,
                                       all(c.status == HOLDS for c in out))
     return out, stats
 
@@ -198,7 +201,9 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
     try:
         try:
             ts = build(model, checks, watch)
-            with watching(watch.during("code generation").tick):
+            # the engine's code generation; the Z3 engine generates none before its search (its
+            # sampler's code runs under the Z3 engine's own budget)
+            with watching(watch.during("code generation").tick if engine != "smt" else no_tick):
                 report.checks, report.stats = run_engine(ts, engine, max_states, timeout, max_memory_mb, progress,
                                                          workers, store, reduction, limits.deadline, max_traces)
             # the seconds --timeout counts: from the model's start, the lowering and code generation included

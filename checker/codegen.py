@@ -36,7 +36,10 @@ _TICK: list[Callable[[], None]] = []  # what `compile_ts` calls per transition g
 @contextmanager
 def watching(tick: Callable[[], None]) -> Iterator[None]:
     """Code generated inside the block calls `tick()` once per transition or property generated and
-    per function compiled: the caller's limits (`explicit.PhaseWatch`) stop a long generation."""
+    per function compiled: the caller's limits (`explicit.PhaseWatch`) stop a long generation.
+    Only the first `compile_ts` of the block is watched (the model's engine, before its search): a
+    later one (the unreduced re-search, a coverage confirmation, Houdini's sampler) runs under the
+    limits of the engine that started it, which report a stop with what was found so far."""
     _TICK.append(tick)
     try:
         yield
@@ -44,8 +47,11 @@ def watching(tick: Callable[[], None]) -> Iterator[None]:
         _TICK.pop()
 
 
-def _no_tick() -> None:
-    pass
+def no_tick() -> None:
+    """A tick that watches nothing."""
+
+
+_no_tick = no_tick
 
 
 @dataclass
@@ -423,5 +429,7 @@ def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
     namespace = g.namespace  # the functions, compiled one by one (`_Gen.flush`); the sets they read last
     exec(compile("\n".join(header) + "\n", "<ircheck-generated>", "exec"), namespace)  # noqa: S102 - our own code
     source = "\n".join(header + g.lines) + "\n"
+    if _TICK:  # one generation per `watching` block (see there)
+        _TICK[-1] = _no_tick
     return Compiled(namespace["succ"], namespace["succ_ids"], namespace["props"], namespace["unfinished"],
                     [namespace[f"pending{k}"] for k in range(len(ts.requests))], source, namespace["blocked"])

@@ -334,13 +334,13 @@ def test_the_unreduced_re_search_shares_the_timeout(monkeypatch: pytest.MonkeyPa
 
     def run(self: ReducedExplicit) -> object:
         out = slow_run(self)
-        time.sleep(0.6)
+        time.sleep(3.1)
         return out
 
     monkeypatch.setattr(ReducedExplicit, "run", run)
-    r = ircheck.check_source(text, timeout=0.5)
+    r = ircheck.check_source(text, timeout=3)  # counted from the model's start: the lowering and codegen fit in it
     c = r.check("max_nesting")
     assert c.status == "inconclusive" and not c.trace
-    assert c.note.endswith("stopped (--timeout 0.5s)"), c.note
+    assert c.note.endswith("stopped (--timeout 3s)"), c.note
     monkeypatch.setattr(ReducedExplicit, "run", slow_run)
     assert ircheck.check_source(text, timeout=60).check("max_nesting").status == "violated"
