@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import z3
 
-from ircheck.codegen import Packing
+from ircheck.codegen import Compiled, Packing, compile_ts
 from ircheck.explicit import DEADLOCK, RawViolation, SearchResult
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Stats
 from ircheck.smt_bmc import EXHAUST_CAP, Bmc, Hit, Target, quiet_escapes
@@ -52,6 +52,7 @@ from ircheck.sysinfo import peak_rss_mb
 SPACER_FROM = 4  # BMC depth from which Spacer is tried (a shallower violation is found first)
 MIN_CAP = 0.05  # seconds: a proof query given less is not worth starting
 HOUDINI_CAP = 2.0  # seconds of solving for the first Houdini try (sampling has its own bound)
+REGION_CAP = 200_000  # states of a deadlock candidate's quiet/blocked region explored before Z3 is asked
 LOOP_TAIL_CAP = 12.0  # seconds: without --timeout, the last liveness-to-safety try per request
 DEFAULT_MAX_DEPTH = 60  # without --timeout: BMC and induction stop here (inconclusive beyond)
 
@@ -98,6 +99,7 @@ class SmtEngine:
         self._loops: LoopProver | None = None
         self.share = Share(self.budget)
         self.spacer_cap: dict[str, float] = {}  # target key -> seconds of its next Spacer try (SPACER_CAP first)
+        self._code: Compiled | None = None  # the compiled successors, for `_region_escapes`
         self.houdini: Houdini | None = None
         self.houdini_cap = HOUDINI_CAP  # seconds of the next Houdini try, doubled after each one cut off
 
@@ -399,7 +401,9 @@ class SmtEngine:
         q = h.states[-1]
         wait = t.request if t.kind == "wait" else None
         while True:
-            esc = quiet_escapes(self.enc, q, self.budget, self.max_depth, wait)
+            esc = self._region_escapes(q, wait)
+            if esc is None:
+                esc = quiet_escapes(self.enc, q, self.budget, self.max_depth, wait)
             if esc is False:
                 self.found.add(t.key)
                 if DEADLOCK not in res.violations:
@@ -418,6 +422,39 @@ class SmtEngine:
                 return
             h = more[0]
             q = h.states[-1]
+
+    def _region_escapes(self, q: tuple[int, ...], wait: int | None) -> bool | None:
+        """The escape question for candidate q answered by exploring, with the compiled successor
+        function, the quiet (blocked) states reachable from q: True at the first successor outside
+        them, False when they are exhausted (exact), None past REGION_CAP states (then the Z3
+        escape query decides). A candidate's region is often small even when the model is not,
+        while the Z3 query has to exhaust its loop-free paths."""
+        if self._code is None:
+            self._code = compile_ts(self.ts, self.pk)
+        code = self._code
+
+        def inside(x: int) -> bool:
+            if wait is not None:
+                return bool(code.blocked(x) >> wait & 1)
+            return code.succ(x, [], []) == 0 and bool(code.unfinished(x))
+
+        s0 = self.pk.pack(q)
+        seen, todo = {s0}, [s0]
+        while todo:
+            if len(seen) % 1024 == 0:
+                self.budget.check()
+            out: list[int] = []
+            code.succ(todo.pop(), out, [])
+            for x in out:
+                if x in seen:
+                    continue
+                if not inside(x):
+                    return True
+                if len(seen) >= REGION_CAP:
+                    return None
+                seen.add(x)
+                todo.append(x)
+        return False
 
     def _lasso_hit(self, r: int, states: list[tuple[int, ...]], start: int) -> None:
         r, states, start = self._canonical_lasso(r, states, start)
