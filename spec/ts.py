@@ -422,6 +422,8 @@ def fold_ranges(e: Expr, sizes: Sequence[int], memo: dict[Expr, Expr] | None = N
         return r
 
     return go(e)
+
+
 @dataclass(frozen=True)
 class Var:
     """A state variable with domain 0..size-1.
