@@ -98,10 +98,10 @@ def context_waits(low: KernelLowering) -> list[Wait]:
         """The top handler frame on the CPU where task `ident` is the running thread, if any."""
         label = slot_name[ident]
         for cpu in low.layout.cpus:
-            names = [nm for nm, _pcv in cpu.threads]
-            if label in names and s[cpu.depth_var] > 0:
+            threads = [nm for nm, _pcv in cpu.threads]
+            if label in threads and s[cpu.depth_var] > 0:
                 k = s[cpu.cur_var] if cpu.cur_var is not None else 0
-                if names[k] == label:
+                if threads[k] == label:
                     return low.frame_owner_base(cpu.index) + s[cpu.depth_var] - 1
         return None
 
