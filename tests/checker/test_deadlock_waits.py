@@ -87,7 +87,7 @@ def test_the_issue_model_was_hidden_by_a_busy_device() -> None:
     assert ircheck.check_source(masked).check("no_deadlock").status == "violated"
 
 
-@pytest.mark.parametrize("name", ["owner_finished", "balanced",
+@pytest.mark.parametrize("name", ["owner_finished", pytest.param("balanced", marks=pytest.mark.slow),
                                   pytest.param("owner_asleep_for_ever", marks=pytest.mark.slow)])
 def test_smt(name: str) -> None:
     _body, _cpus, _busy, verdict, length, words = SHAPES[name]

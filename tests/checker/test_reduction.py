@@ -78,7 +78,7 @@ def test_generated_bare_metal_models_agree(text: str) -> None:
     _agree(text)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kernel_models())
 def test_generated_kernel_models_agree(text: str) -> None:
     _agree(text)

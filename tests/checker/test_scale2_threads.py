@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ircheck.api import check_source, compile_source
 from ircheck.codegen import Packing, compile_ts
 from ircheck.spec.ts import And, C, Eq, Not, Or, V
@@ -31,6 +33,7 @@ def test_thousand_threads_compile_linearly() -> None:
     assert len({id(t.guard[-1]) for t in switches}) == 1  # one shared predicate, not 1,000 copies
 
 
+@pytest.mark.slow
 def test_ten_thousand_threads_stop_at_the_timeout(tmp_path: Path) -> None:
     m = tmp_path / "threads10000.irq"
     m.write_text(threads(10000))

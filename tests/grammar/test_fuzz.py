@@ -23,6 +23,7 @@ pytest.importorskip("atheris", reason="atheris installs with the test extra on L
 SECONDS = 45
 
 
+@pytest.mark.slow  # 45 s of fuzzing: CI runs it (--slow)
 def test_front_end_survives_coverage_guided_fuzzing(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
