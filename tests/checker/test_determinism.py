@@ -59,7 +59,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return ALL + _extra_models(tmp_path_factory.mktemp("det"))
 
 
-@pytest.mark.parametrize("fmt", ["json", "text", "itf", "sarif", "junit"])
+@pytest.mark.parametrize("fmt", ["json"] + [pytest.param(f, marks=pytest.mark.slow)  # 4 s each: CI runs them
+                                             for f in ("text", "itf", "sarif", "junit")])
 def test_byte_identical_under_every_hash_seed(models: list[str], fmt: str) -> None:
     runs = {seed: _run(seed, "--format", fmt, "--no-timings", *models) for seed in SEEDS}
     first = runs[SEEDS[0]]
