@@ -8,14 +8,7 @@ import itertools
 
 from ircheck.api import compile_source
 from ircheck.spec.ts import evaluate
-
-
-def apic(n: int) -> str:
-    out = ["apic lapic { tpr 0 }"]
-    out += [f"device d{k} {{ irq vector {0x30 + k} edge raises 1 }}" for k in range(n)]
-    out.append("idt {\n" + "\n".join(f"  {0x30 + k} -> h{k} interrupt_gate dpl 0" for k in range(n)) + "\n}")
-    out += [f"handler h{k} {{ eoi }}" for k in range(n)]
-    return "\n".join(out) + "\n"
+from tests.support.generators import apic_vectors as apic
 
 
 def test_eoi_is_linear_in_the_vectors() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from ircheck import codegen
 from ircheck.api import check_file, check_source
+from tests.support.generators import apic_vectors as apic
 
 MODELS = sorted(Path(__file__).resolve().parents[2].joinpath("models").glob("*.irq"))
 
@@ -22,12 +23,6 @@ def threads(n: int) -> str:
     return "flag f\n" + "".join(f"thread t{k} {{ set f }}\n" for k in range(n))
 
 
-def apic(n: int) -> str:
-    out = ["apic lapic { tpr 0 }"]
-    out += [f"device d{k} {{ irq vector {0x30 + k} edge raises 1 }}" for k in range(n)]
-    out.append("idt {\n" + "\n".join(f"  {0x30 + k} -> h{k} interrupt_gate dpl 0" for k in range(n)) + "\n}")
-    out += [f"handler h{k} {{ eoi }}" for k in range(n)]
-    return "\n".join(out) + "\n"
 
 
 def _cli(args: list[str], limit: float) -> tuple[int, str, str, float]:

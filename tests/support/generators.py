@@ -475,3 +475,13 @@ def nested_pic_file(where: Path, n: int = 6, b: int = 2, name: str | None = None
     p = where / (name or f"n{n}_{b}.irq")
     p.write_text(nested_pic(n, b))
     return str(p)
+
+
+def apic_vectors(n: int) -> str:
+    """A local APIC with n edge devices on vectors 0x30.., each with its own gate and handler (the
+    compiler-scale tests: the APIC's lowering must grow polynomially in n)."""
+    out = ["apic lapic { tpr 0 }"]
+    out += [f"device d{k} {{ irq vector {0x30 + k} edge raises 1 }}" for k in range(n)]
+    out.append("idt {\n" + "\n".join(f"  {0x30 + k} -> h{k} interrupt_gate dpl 0" for k in range(n)) + "\n}")
+    out += [f"handler h{k} {{ eoi }}" for k in range(n)]
+    return "\n".join(out) + "\n"
