@@ -1,0 +1,299 @@
+"""The vocabulary of `.irq`, declared once: every statement and every declaration.
+
+`STATEMENTS` holds one `Statement` per statement keyword, `DECLARATIONS` one `Declaration`
+per declaration keyword; `STATEMENT` and `DECLARATION` look them up by keyword and the
+frozensets below them are derived from those two tuples. Nothing else in the project
+spells the vocabulary out: the parser's keyword lists, resolution (operand kinds, where a
+statement may appear), the CFG builder, the repairs and the contexts graph read this
+module; the .lark grammar's keyword rules, the editor grammar, the reference tables in
+docs/ and the lowering's dispatch are tested against it (tests/spec/test_language.py).
+
+The fields of a `Statement` (what each one means, precisely):
+
+* `keyword` - the word that starts it in `.irq` text.
+* `syntax` - the form of its operand (`Syntax`): which grammar rule parses it.
+* `operand` - the declared object its name operand must be (`Operand`: the declaration kinds
+  accepted, and the word resolve's IRQ102/IRQ103 messages use for it); None when the operand
+  is not a declared name (none, a number, a line, a return value) or is checked by hand (`eoi`).
+* `acts_on` - the object kind the statement changes or reads (`Object`), for readers that
+  group statements by object (docs, repairs, the contexts graph).
+* `place` - where it may appear (`Place`): anywhere, only in a handler (`iret`), only in a
+  handler bound with request_irq (`return`). Everything else is judged by the checks
+  (sleeping in atomic context is `no_sleep_in_atomic`, not a resolve error).
+* `layer` - `Layer.BARE` for the hardware/bare-metal statements (resolve's first group,
+  lowered by spec/lower.py), `Layer.KERNEL` for the Linux layer (spec/kernel.py).
+* `shape` - how the CFG builder compiles it (`Shape`): one step, an inlined call, the frame
+  end, a three-step wait, ... (spec/cfg.py).
+* `sleeps` - it may sleep (schedule()): judged by `no_sleep_in_atomic` (D4) and moved out of
+  atomic sections by the repairs.
+* `lock` - the lock it acquires or releases (`LockUse`: acquire/release, spinlock/mutex, the
+  flavour, the statement that undoes it), None if it takes no lock.
+* `irq_flags` - what it does to this CPU's IF itself (`Flags`); `iret` restores the
+  interrupted context's IF as part of the frame return, which is not an IF operation of its
+  own (`Flags.NONE`).
+* `bh` - what it does to the task's BH-disable count (`Flags.DISABLE`: +1, `Flags.ENABLE`: -1).
+* `primitive` - the name of the primitive that lowers it (one word per kernel or hardware
+  mechanism: `irq_flags`, `spinlock`, `mutex`, `wait_queue`, `genirq`, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Syntax(Enum):
+    """The operand form, i.e. the grammar rule (grammar/irq.lark) that parses the statement."""
+
+    BARE = "op0"              # `cli`: no operand
+    NAME = "op1"              # `spin_lock L`: a declared name
+    IRQ = "irqop"             # `disable_irq 3`: a Linux IRQ number
+    WAIT = "waitop"           # `wait_event Q until EXPR`: a wait queue and a condition
+    LINE = "line"             # `mask master.3`: a controller input
+    NUMBER = "number"         # `int 0x80`, `fault 14`: a vector
+    EOI = "eoi"               # `eoi`, `eoi PIC`, `eoi PIC.N`
+    RETURN = "return"         # `return handled|none|wake_thread`
+
+
+class Object(Enum):
+    """What a statement acts on."""
+
+    NOTHING = "nothing"
+    IF = "the CPU's IF flag"
+    BH = "the task's BH-disable count"
+    FRAME = "the interrupt frame"
+    CONTROLLER = "an interrupt controller"
+    LINE = "a controller input"
+    DEVICE = "a device"
+    VECTOR = "an IDT vector"
+    DATA = "shared data"
+    FLAG = "a flag"
+    COUNTER = "a counter"
+    FUNCTION = "a function"
+    SPINLOCK = "a spinlock"
+    MUTEX = "a mutex"
+    WAIT_QUEUE = "a wait queue"
+    TASK = "the running task"
+    SOFTIRQ = "a softirq"
+    TASKLET = "a tasklet"
+    WORK = "a work item"
+    IRQ = "a Linux IRQ line (request_irq)"
+
+
+class Place(Enum):
+    """Where a statement may appear (resolve refuses it elsewhere)."""
+
+    ANY = "any code context"
+    HANDLER = "a handler"                      # IRQ303 elsewhere
+    GENIRQ_HANDLER = "a request_irq handler"   # IRQ307 elsewhere
+
+
+class Layer(Enum):
+    """Which part of the semantics gives the statement its meaning."""
+
+    BARE = "bare metal and x86"
+    KERNEL = "the Linux kernel layer"
+
+
+class Shape(Enum):
+    """How the CFG builder (spec/cfg.py) compiles a statement into locations."""
+
+    STEP = "one location"
+    CALL = "call location, the inlined body, ret location"
+    IRET = "an iret location (the end of the frame)"
+    RETURN = "one location that continues at the flow handler's `handlers done`"
+    WAIT = "wait_prepare, wait_test, wait_sleep (W2)"
+    SLEEP_ON = "wait_prepare, wait_sleep (W1)"
+    SYNC = "sync_wait: wait while a handler of the IRQ runs"
+    STEP_THEN_SYNC = "one location (depth++), then sync_wait (disable_irq)"
+    SYNC_THEN_STEP = "sync_wait, then one location (free_irq)"
+
+
+class Flags(Enum):
+    """An effect on IF or on the BH-disable count."""
+
+    NONE = "nothing"
+    DISABLE = "off (cli, spin_lock_irq; BH: +1)"
+    ENABLE = "on (sti, spin_unlock_irq; BH: -1)"
+    SAVE = "save, then off (local_irq_save, spin_lock_irqsave)"
+    RESTORE = "restore the saved value"
+
+
+@dataclass(frozen=True, slots=True)
+class Operand:
+    """A name operand: the declaration kinds accepted and the word for them in messages."""
+
+    kinds: tuple[str, ...]
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class LockUse:
+    """`acquire` or release of a `kind` lock (spinlock | mutex) of `flavour` (plain | irqsave | irq
+    | bh | mutex); `pair` is the statement that undoes it (the release of an acquire and back)."""
+
+    acquire: bool
+    kind: str
+    flavour: str
+    pair: str
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of `.irq` (see the module docstring for what each field means)."""
+
+    keyword: str
+    syntax: Syntax
+    acts_on: Object
+    primitive: str
+    layer: Layer
+    operand: Operand | None = None
+    place: Place = Place.ANY
+    shape: Shape = Shape.STEP
+    sleeps: bool = False
+    lock: LockUse | None = None
+    irq_flags: Flags = Flags.NONE
+    bh: Flags = Flags.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """One declaration keyword: `rule` the grammar rule (objkind, codekind, or its own rule
+    named `<keyword>_decl`); `declares` the kind of name it introduces (the kind resolve's
+    `want` compares with: controller, device, spinlock, handler, ...; "" for none); `context`
+    for code: hardirq | softirq | task | function (process context may sleep), else ""."""
+
+    keyword: str
+    rule: str
+    declares: str
+    context: str = ""
+
+
+_BARE, _KERNEL = Layer.BARE, Layer.KERNEL
+_LOCK = Operand(("spinlock",), "spinlock")
+_MUTEX = Operand(("mutex",), "mutex")
+_QUEUE = Operand(("waitqueue",), "waitqueue")
+
+
+def _spin(keyword: str, pair: str, flavour: str, acquire: bool, irq: Flags, bh: Flags) -> Statement:
+    return Statement(keyword, Syntax.NAME, Object.SPINLOCK, "spinlock", _KERNEL, _LOCK,
+                     lock=LockUse(acquire, "spinlock", flavour, pair), irq_flags=irq, bh=bh)
+
+
+def _irq_call(keyword: str, shape: Shape, sleeps: bool) -> Statement:
+    return Statement(keyword, Syntax.IRQ, Object.IRQ, "genirq", _KERNEL, shape=shape, sleeps=sleeps)
+
+
+_N = Flags.NONE
+
+STATEMENTS: tuple[Statement, ...] = (
+    # ---- bare metal and x86 (spec/lower.py)
+    Statement("cli", Syntax.BARE, Object.IF, "irq_flags", _BARE, irq_flags=Flags.DISABLE),
+    Statement("sti", Syntax.BARE, Object.IF, "irq_flags", _BARE, irq_flags=Flags.ENABLE),
+    Statement("iret", Syntax.BARE, Object.FRAME, "iret", _BARE, place=Place.HANDLER, shape=Shape.IRET),
+    Statement("nop", Syntax.BARE, Object.NOTHING, "nop", _BARE),
+    Statement("eoi", Syntax.EOI, Object.CONTROLLER, "eoi", _BARE),
+    Statement("mask", Syntax.LINE, Object.LINE, "imr", _BARE),
+    Statement("unmask", Syntax.LINE, Object.LINE, "imr", _BARE),
+    Statement("ack", Syntax.NAME, Object.DEVICE, "device_ack", _BARE, Operand(("device",), "device")),
+    Statement("read", Syntax.NAME, Object.DATA, "data", _BARE, Operand(("data", "flag", "counter"), "data object")),
+    Statement("write", Syntax.NAME, Object.DATA, "data", _BARE, Operand(("data", "flag", "counter"), "data object")),
+    Statement("set", Syntax.NAME, Object.FLAG, "flag", _BARE, Operand(("flag",), "flag")),
+    Statement("clear", Syntax.NAME, Object.FLAG, "flag", _BARE, Operand(("flag",), "flag")),
+    Statement("inc", Syntax.NAME, Object.COUNTER, "counter", _BARE, Operand(("counter",), "counter")),
+    Statement("dec", Syntax.NAME, Object.COUNTER, "counter", _BARE, Operand(("counter",), "counter")),
+    Statement("call", Syntax.NAME, Object.FUNCTION, "call", _BARE, Operand(("function",), "function"),
+              shape=Shape.CALL),
+    Statement("int", Syntax.NUMBER, Object.VECTOR, "x86_sync", _BARE),
+    Statement("fault", Syntax.NUMBER, Object.VECTOR, "x86_sync", _BARE),
+    # ---- the Linux kernel layer (spec/kernel.py)
+    Statement("local_irq_save", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.SAVE),
+    Statement("local_irq_restore", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.RESTORE),
+    Statement("local_bh_disable", Syntax.BARE, Object.BH, "bh", _KERNEL, bh=Flags.DISABLE),
+    Statement("local_bh_enable", Syntax.BARE, Object.BH, "bh", _KERNEL, bh=Flags.ENABLE),
+    _spin("spin_lock", "spin_unlock", "plain", True, _N, _N),
+    _spin("spin_unlock", "spin_lock", "plain", False, _N, _N),
+    _spin("spin_lock_irqsave", "spin_unlock_irqrestore", "irqsave", True, Flags.SAVE, _N),
+    _spin("spin_unlock_irqrestore", "spin_lock_irqsave", "irqsave", False, Flags.RESTORE, _N),
+    _spin("spin_lock_irq", "spin_unlock_irq", "irq", True, Flags.DISABLE, _N),
+    _spin("spin_unlock_irq", "spin_lock_irq", "irq", False, Flags.ENABLE, _N),
+    _spin("spin_lock_bh", "spin_unlock_bh", "bh", True, _N, Flags.DISABLE),
+    _spin("spin_unlock_bh", "spin_lock_bh", "bh", False, _N, Flags.ENABLE),
+    Statement("mutex_lock", Syntax.NAME, Object.MUTEX, "mutex", _KERNEL, _MUTEX, sleeps=True,
+              lock=LockUse(True, "mutex", "mutex", "mutex_unlock")),
+    Statement("mutex_unlock", Syntax.NAME, Object.MUTEX, "mutex", _KERNEL, _MUTEX,
+              lock=LockUse(False, "mutex", "mutex", "mutex_lock")),
+    Statement("sleep", Syntax.BARE, Object.TASK, "sleep", _KERNEL, sleeps=True),
+    Statement("wake_up", Syntax.NAME, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE),
+    Statement("sleep_on", Syntax.NAME, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE, shape=Shape.SLEEP_ON,
+              sleeps=True),
+    Statement("wait_event", Syntax.WAIT, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE, shape=Shape.WAIT,
+              sleeps=True),
+    Statement("epoll_wait", Syntax.WAIT, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE, shape=Shape.WAIT,
+              sleeps=True),
+    Statement("raise_softirq", Syntax.NAME, Object.SOFTIRQ, "softirq", _KERNEL, Operand(("softirq",), "softirq")),
+    Statement("tasklet_schedule", Syntax.NAME, Object.TASKLET, "tasklet", _KERNEL,
+              Operand(("tasklet",), "tasklet")),
+    Statement("queue_work", Syntax.NAME, Object.WORK, "work", _KERNEL, Operand(("work",), "work")),
+    _irq_call("disable_irq_nosync", Shape.STEP, False),
+    _irq_call("disable_irq", Shape.STEP_THEN_SYNC, True),
+    _irq_call("enable_irq", Shape.STEP, False),
+    _irq_call("free_irq", Shape.SYNC_THEN_STEP, True),
+    _irq_call("synchronize_irq", Shape.SYNC, True),
+    Statement("return", Syntax.RETURN, Object.IRQ, "genirq", _KERNEL, place=Place.GENIRQ_HANDLER,
+              shape=Shape.RETURN),
+)
+
+DECLARATIONS: tuple[Declaration, ...] = (
+    Declaration("system", "system_decl", ""),
+    Declaration("cpus", "cpus_decl", ""),
+    Declaration("pic", "pic_decl", "controller"),
+    Declaration("apic", "apic_decl", "controller"),
+    Declaration("device", "device_decl", "device"),
+    Declaration("idt", "idt_decl", ""),
+    Declaration("request_irq", "request_irq_decl", ""),
+    Declaration("spinlock", "objkind", "spinlock"),
+    Declaration("mutex", "objkind", "mutex"),
+    Declaration("data", "objkind", "data"),
+    Declaration("waitqueue", "objkind", "waitqueue"),
+    Declaration("flag", "flag_decl", "flag"),
+    Declaration("counter", "counter_decl", "counter"),
+    Declaration("handler", "codekind", "handler", "hardirq"),
+    Declaration("irq_thread", "codekind", "irq_thread", "task"),
+    Declaration("softirq", "codekind", "softirq", "softirq"),
+    Declaration("tasklet", "codekind", "tasklet", "softirq"),
+    Declaration("work", "codekind", "work", "task"),
+    Declaration("function", "codekind", "function", "function"),
+    Declaration("thread", "thread_ref", "thread", "task"),
+    Declaration("check", "check_decl", ""),
+)
+
+STATEMENT: dict[str, Statement] = {s.keyword: s for s in STATEMENTS}
+DECLARATION: dict[str, Declaration] = {d.keyword: d for d in DECLARATIONS}
+assert len(STATEMENT) == len(STATEMENTS) and len(DECLARATION) == len(DECLARATIONS), "a keyword declared twice"
+
+# ---- derived views (never written out by hand elsewhere) ------------------------------------
+STATEMENT_KEYWORDS = frozenset(STATEMENT)
+DECLARATION_KEYWORDS = frozenset(DECLARATION)
+BARE_STATEMENTS = frozenset(s.keyword for s in STATEMENTS if s.layer is Layer.BARE)
+KERNEL_STATEMENTS = frozenset(s.keyword for s in STATEMENTS if s.layer is Layer.KERNEL)
+SLEEPING = frozenset(s.keyword for s in STATEMENTS if s.sleeps)
+ACQUIRES = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.acquire)
+RELEASES = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and not s.lock.acquire)
+# spinlock acquire -> its release, in table order (resolve.SPIN_OPS, the repairs)
+SPIN_PAIRS: dict[str, str] = {s.keyword: s.lock.pair for s in STATEMENTS
+                              if s.lock is not None and s.lock.acquire and s.lock.kind == "spinlock"}
+# statements whose operand is a Linux IRQ number (checked against the request_irq bindings)
+IRQ_CALLS = frozenset(s.keyword for s in STATEMENTS if s.syntax is Syntax.IRQ)
+# process context: scheduled, may sleep, may be placed `on cpuK`
+TASK_KINDS = frozenset(d.keyword for d in DECLARATIONS if d.context == "task")
+
+
+def by_syntax(syntax: Syntax) -> tuple[str, ...]:
+    """The keywords parsed by one grammar rule, in table order."""
+    return tuple(s.keyword for s in STATEMENTS if s.syntax is syntax)
+
+
+def declared_by(rule: str) -> tuple[str, ...]:
+    """The declaration keywords of one grammar rule (objkind, codekind, ...), in table order."""
+    return tuple(d.keyword for d in DECLARATIONS if d.rule == rule)
