@@ -430,10 +430,18 @@ def _main(argv: list[str], run: _Run) -> int:
 
 
 def _suggest(r: Report, checks: list[str] | None, args: argparse.Namespace) -> Suggestions:
-    """`--suggest`: search the repairs of a violated model (per-candidate limits: the run's own
-    --max-states/--timeout if given) and attach them to the report for the JSON output."""
-    found = suggest(r.source, r.model, checks, original=r,
-                    max_states=args.max_states or CANDIDATE_MAX_STATES, timeout=args.timeout or CANDIDATE_TIMEOUT)
+    """`--suggest`: search the repairs of a violated model and attach them to the report for the JSON
+    output. The run's --max-states and --max-memory bound each candidate; its --timeout bounds the
+    whole run, so the suggestions get what the check itself left of it (issue 21: limits hold in every
+    phase)."""
+    if args.timeout:
+        left = max(0.0, args.timeout - r.stats.seconds)
+        found = suggest(r.source, r.model, checks, original=r, max_states=args.max_states or CANDIDATE_MAX_STATES,
+                        timeout=left, total_timeout=left, max_memory_mb=args.max_memory,
+                        budget_name=f"--timeout {args.timeout:g} s")
+    else:
+        found = suggest(r.source, r.model, checks, original=r, max_states=args.max_states or CANDIDATE_MAX_STATES,
+                        timeout=CANDIDATE_TIMEOUT, max_memory_mb=args.max_memory)
     r.suggestions = found.to_json()
     return found
 

@@ -81,10 +81,14 @@ def _violated(r: Report) -> frozenset[str]:
 
 def suggest(source: str, path: str, checks: Sequence[str] | None = None, *,
             max_states: int = CANDIDATE_MAX_STATES, timeout: float = CANDIDATE_TIMEOUT,
-            total_timeout: float = TOTAL_TIMEOUT, original: Report | None = None) -> Suggestions:
+            total_timeout: float = TOTAL_TIMEOUT, original: Report | None = None,
+            max_memory_mb: float | None = None, budget_name: str = "") -> Suggestions:
     """Repairs of `source` that make every check hold (the model's checks, or `checks`).
 
     `original` is the report of the unrepaired model if the caller has it (saves one search).
+    Each candidate is searched under `max_states`, `timeout` (capped by what is left of
+    `total_timeout`) and `max_memory_mb`; when `total_timeout` runs out the search stops and says so,
+    naming `budget_name` (e.g. the run's own --timeout) or else "the suggestion budget of N s".
     Bad input, or a model whose checks already hold, has nothing to suggest."""
     t0 = time.monotonic()
     out = Suggestions()
@@ -93,7 +97,7 @@ def suggest(source: str, path: str, checks: Sequence[str] | None = None, *,
     except IrcheckError:
         return out
     base = original if original is not None else check_source(source, path, checks, max_states=max_states,
-                                                               timeout=timeout)
+                                                               timeout=timeout, max_memory_mb=max_memory_mb)
     if base.errors or base.verdict == HOLDS:
         return out
     before = _violated(base)
@@ -104,7 +108,7 @@ def suggest(source: str, path: str, checks: Sequence[str] | None = None, *,
     def attempt(combo: tuple[Candidate, ...]) -> Report | None:
         left = total_timeout - (time.monotonic() - t0)
         if left <= 0:
-            out.budget_hit = f"the suggestion budget of {total_timeout:g} s"
+            out.budget_hit = budget_name or f"the suggestion budget of {total_timeout:g} s"
             return None
         try:
             text = combine(source, combo)
@@ -112,7 +116,8 @@ def suggest(source: str, path: str, checks: Sequence[str] | None = None, *,
             return None
         out.tried += 1
         try:
-            r = check_source(text, path, checks, max_states=max_states, timeout=min(timeout, left))
+            r = check_source(text, path, checks, max_states=max_states, timeout=min(timeout, left),
+                             max_memory_mb=max_memory_mb)
         except InternalError:  # an engine bug on this candidate: not a fix, and not ours to report here
             return None
         if "interrupted" in r.stats.stopped_by:  # Ctrl-C: the engine turned it into "inconclusive"

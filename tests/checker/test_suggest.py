@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -179,3 +180,26 @@ def test_ctrl_c_stops_the_search_and_an_engine_error_skips_a_candidate(monkeypat
     monkeypatch.setattr(sg, "check_source", broken)
     s = sg.suggest(path.read_text(), str(path), original=ircheck.check_file(path))
     assert s.fixes == [] and s.tried > 4 and not s.budget_hit  # every single and pair tried, none a fix
+
+
+def test_the_runs_timeout_bounds_the_suggestions_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 21 item 7: --timeout holds in every phase, --suggest included. The deadlock model plus three
+    busy nesting lines is violated in a fraction of a second, but each candidate repair needs a full
+    search (about half a second): without the run's --timeout the suggestion search takes ~2 s."""
+    extra = (0, 1, 2)
+    text = (MODELS / "lang_deadlock_spin_lock.irq").read_text()
+    text = text.replace("device nic { irq master.3 edge raises 1 }", "device nic { irq master.3 edge raises 1 }\n"
+                        + "\n".join(f"device d{i} {{ irq master.{i} edge raises 2 }}" for i in extra))
+    text = text.replace("idt { 0x23 -> nic_isr interrupt_gate dpl 0 }",
+                        "idt { 0x23 -> nic_isr interrupt_gate dpl 0\n"
+                        + "\n".join(f"0x2{i} -> h{i} interrupt_gate dpl 0" for i in extra) + " }\n"
+                        + "\n".join(f"handler h{i} {{ nop; sti; eoi }}" for i in extra))
+    path = tmp_path / "slow_fix.irq"
+    path.write_text(text)
+    t0 = time.monotonic()
+    code = main(["--suggest", "--timeout", "0.8", "--no-timings", str(path)])
+    took = time.monotonic() - t0
+    out = capsys.readouterr().out
+    assert code == 1 and "no_deadlock" in out
+    assert re.search(r"Suggested fixes: none found \(\d+ candidates? tried; stopped at --timeout 0.8 s\)", out), out
+    assert took < 0.8 * 1.1 + 0.3, took  # the check's and the suggestions' time together (+ parsing)
