@@ -28,7 +28,7 @@ NOT_RULES = {
     ("checker/por.py", "C0"): "the ample-set conditions C0-C3 of partial-order reduction",
     ("checker/por.py", "C3"): "the ample-set conditions C0-C3 of partial-order reduction",
     ("checker/pictures.py", "P0"): "a Mermaid participant id",
-    ("spec/resolve.py", "X86"): "the name of the x86 milestone constant",
+    ("spec/resolve_scope.py", "X86"): "the name of the x86 milestone constant",
 }
 _NOQA = re.compile(r"noqa:\s*[A-Z]+[0-9]+(\s*,\s*[A-Z]+[0-9]+)*")  # flake8/ruff codes (C901)
 _FENCE = re.compile(r"^(```|~~~).*?^\1\s*$", re.S | re.M)
