@@ -5,7 +5,9 @@ and SPIN on `ircheck export --promela`.
 For every model and engine: no traceback on stderr; the exit status is the printed verdict's
 (0 holds, 1 violated, 3 inconclusive); the verdict is the one the generator computed (Z3 may
 also say inconclusive when its --timeout ends first, never the other verdict); and SPIN's
-verdict on the export equals ircheck's for the exported checks. Each run has its own time limit, and
+verdict on the export equals ircheck's for the exported checks; every run stays under the memory
+ceiling it was given (--max-memory, checked on -v's "peak MB", which counts the phases before the
+search too: issue 21 item 4). Each run has its own time limit, and
 the whole test stops starting new models after BUDGET seconds (what ran is still asserted)."""
 
 from __future__ import annotations
@@ -24,14 +26,19 @@ SEEDS = [1, 2, 3]
 BUDGET = 240.0  # seconds for the whole test
 RUN_TIMEOUT = 120  # seconds for one ircheck run
 EXIT = {"holds": 0, "violated": 1, "inconclusive": 3}
+CEILING_MB = 1000  # --max-memory of every run; the peak may pass it by what one step allocates
 
 pytestmark = pytest.mark.slow
 
 
 def check_run(shape: Shape, path: Path, engine: str) -> str:
-    p = ircheck("--engine", engine, "--timeout", "20", str(path), timeout=RUN_TIMEOUT)
+    p = ircheck("-v", "--engine", engine, "--timeout", "20", "--max-memory", str(CEILING_MB), str(path),
+                timeout=RUN_TIMEOUT)
     where = f"{shape.name} --engine {engine}"
     assert "Traceback" not in p.stderr and "internal error" not in p.stderr, (where, p.stderr[-2000:])
+    peak = re.search(r"^  peak MB\s+([\d,.]+)$", p.stderr, re.M)
+    assert peak is not None, (where, p.stderr[-500:])
+    assert float(peak.group(1).replace(",", "")) <= CEILING_MB * 1.1, (where, peak.group(0))
     first = p.stdout.splitlines()[0] if p.stdout else ""
     verdict = ("holds" if first.endswith(": all checks hold") else "violated" if first.endswith(": VIOLATED")
                else "inconclusive" if first.endswith(": INCONCLUSIVE") else "?")
