@@ -2,6 +2,7 @@
 
     python bench/preserve.py record OUT.json [--quick] [--smt N]
     python bench/preserve.py compare BEFORE.json AFTER.json
+    python bench/preserve.py speed BEFORE_TREE AFTER_TREE [--rounds 3] [--model nested6]
 
 `record` checks every bundled model (models/*.irq) and the differential generators' models (fixed
 seeds: tests/support/generators.py `models`, `x86_models`, `kernel_models` and the closed-form
@@ -12,13 +13,18 @@ loop start and further traces, and the search's states, transitions and depth. `
 every difference and exits 1 if there is one, 0 if the two fingerprints are the same.
 
 A refactor that claims to keep behaviour runs `record` on both commits (e.g. two worktrees) and
-`compare` on the results (issue 15's "done when").
+`compare` on the results (issue 15's "done when"). `speed` measures the search's states/s on the
+nested-PIC 6 model (bench/gen_nested.py, 2.5 million states) for two checkouts in one run, on the same
+machine, alternating them round by round (each run a fresh process with that tree's package first on
+its path), and prints the best rate of each and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -107,6 +113,30 @@ def compare(before: Path, after: Path) -> int:
     return 1 if out else 0
 
 
+def speed(before: Path, after: Path, rounds: int) -> int:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from gen_nested import nested_pic
+    model = Path(tempfile.mkdtemp(prefix="ircheck-speed-")) / "nested6.irq"
+    model.write_text(nested_pic(6, 2))
+    code = ("import json,sys,ircheck; r=ircheck.check_file(sys.argv[1]); "
+            "print(json.dumps({'states': r.stats.states, 'seconds': r.stats.seconds, 'file': ircheck.__file__}))")
+    stages = {str(before): _stage(before.resolve()), str(after): _stage(after.resolve())}
+    best: dict[str, float] = {}
+    for k in range(rounds):
+        for tree, stage in stages.items():
+            env = dict(os.environ, PYTHONPATH=str(stage))
+            p = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True, text=True, env=env,
+                               check=True)
+            r = json.loads(p.stdout)
+            assert str(r["file"]).startswith(str(stage)), r["file"]
+            rate = r["states"] / r["seconds"]
+            best[tree] = max(best.get(tree, 0.0), rate)
+            print(f"round {k + 1}: {tree}: {r['states']:,} states, {r['seconds']:.2f} s, {rate:,.0f} states/s")
+    a, b = best[str(before)], best[str(after)]
+    print(f"best: before {a:,.0f} states/s, after {b:,.0f} states/s, after/before {b / a:.3f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -117,7 +147,13 @@ def main() -> int:
     c = sub.add_parser("compare")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
+    sp = sub.add_parser("speed")
+    sp.add_argument("before", type=Path)
+    sp.add_argument("after", type=Path)
+    sp.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    if args.cmd == "speed":
+        return speed(args.before, args.after, args.rounds)
     if args.cmd == "record":
         record(args.out, args.quick, args.smt)
         return 0
