@@ -81,7 +81,9 @@ def smt_stats_text(st: Stats, timings: bool = True) -> str:
     if smt.get("lasso_depth"):
         parts.append(f"lassos up to {smt['lasso_depth']} steps")
     if timings:
-        parts.append(f"solver {float(smt.get('solver_seconds', 0.0)):.2f} s, {st.seconds:.2f} s, "
+        solver = smt.get("solver_seconds", 0.0)
+        parts.append(f"solver {float(solver) if isinstance(solver, int | float | str) else 0.0:.2f} s, "
+                     f"{st.seconds:.2f} s, "
                      f"peak {st.peak_mb:.0f} MB")
     parts.append(f"z3 {smt.get('z3', '?')}")
     return ", ".join(parts)
@@ -92,10 +94,11 @@ def report_json(report: Report, timings: bool = True) -> dict[str, object]:
     d = report.to_json()
     stats = d.get("stats")
     if not timings and isinstance(stats, dict):
-        d["stats"] = {k: v for k, v in stats.items() if k not in TIMING_KEYS}
-        smt = d["stats"].get("smt")  # type: ignore[union-attr]
+        kept = {k: v for k, v in stats.items() if k not in TIMING_KEYS}
+        smt = kept.get("smt")
         if isinstance(smt, dict):
-            d["stats"]["smt"] = {k: v for k, v in smt.items() if k != "solver_seconds"}  # type: ignore[index]
+            kept["smt"] = {k: v for k, v in smt.items() if k != "solver_seconds"}
+        d["stats"] = kept
     return d
 
 

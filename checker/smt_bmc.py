@@ -176,7 +176,7 @@ class Bmc:
         r = self.budget.solve(self.simple.solver, cap=cap)
         if r == z3.unknown:
             self.simple.reset()
-        return r == z3.unsat
+        return bool(r == z3.unsat)
 
     def search(self, targets: list[Target], k: int, phase: str) -> list[Hit]:
         """Every target of `targets` bad at depth k in this phase ("a" states, "b" enabled steps)."""

@@ -59,7 +59,7 @@ class Induction:
         r = self.budget.solve(self.path.solver, cap=cap)
         if r == z3.unknown:
             self.path.reset()
-        return r == z3.unsat
+        return bool(r == z3.unsat)
 
     def step_holds(self, tg: Target, k: int, cap: float = STEP_CAP) -> bool:
         """The induction step at k for this target (the caller has the base case from BMC)."""
@@ -75,4 +75,4 @@ class Induction:
             solver.pop()
         if r == z3.unknown:
             self.path.reset()
-        return r == z3.unsat
+        return bool(r == z3.unsat)

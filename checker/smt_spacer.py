@@ -82,7 +82,7 @@ class Spacer:
             return False
         s = z3.SolverFor("QF_BV")
         s.add(*self.invariants, self.enc.domain(self.xs), bad)
-        return self.budget.solve(s, cap=QUERY_CAP) == z3.unsat
+        return bool(self.budget.solve(s, cap=QUERY_CAP) == z3.unsat)
 
     def _fixedpoint(self) -> z3.Fixedpoint:
         enc, xs, ys = self.enc, self.xs, self.ys
