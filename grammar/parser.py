@@ -1,6 +1,7 @@
 """Text -> `ast.Model`, with friendly syntax errors.
 
-The grammar (`irq.lark`) is LALR with a contextual lexer; this module turns
+The grammar (`irq.lark`, with its keyword rules generated from spec/language.py) is LALR with
+a contextual lexer; this module turns
 lark's exceptions into `Diagnostic`s that say, in words, what was expected and,
 for a misspelt keyword, which one was probably meant.
 """
@@ -20,15 +21,30 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError, did_you_mean
+from ircheck.spec.language import DECLARATION_KEYWORDS, STATEMENT_KEYWORDS, Syntax, by_syntax, declared_by
 
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 MAX_BLOCK_DEPTH = 64
 
 
+# the grammar rules whose alternatives are the keywords of spec/language.py's table
+KEYWORD_RULES: dict[str, tuple[str, ...]] = {
+    **{syntax.value: by_syntax(syntax) for syntax in (Syntax.BARE, Syntax.NAME, Syntax.IRQ, Syntax.WAIT)},
+    "objkind": declared_by("objkind"),
+    "codekind": declared_by("codekind"),
+}
+
+
+def grammar_text() -> str:
+    """irq.lark with the keyword rules (`KEYWORD_RULES`) appended, one `!rule: "kw" | ...` each."""
+    text = (Path(__file__).parent / "irq.lark").read_text()
+    rules = "".join(f"!{rule}: " + " | ".join(f'"{kw}"' for kw in kws) + "\n" for rule, kws in KEYWORD_RULES.items())
+    return text + "\n" + rules
+
+
 @functools.cache
 def _parser() -> Lark:
-    text = (Path(__file__).parent / "irq.lark").read_text()
-    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
 def keywords() -> frozenset[str]:
@@ -280,16 +296,8 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Arith(tuple(str(x) for x in c[1::2]), tuple(c[0::2]), _span(meta))
 
 
-_STATEMENT_WORDS = frozenset({
-    "cli", "sti", "iret", "nop", "sleep", "local_irq_save", "local_irq_restore", "local_bh_disable",
-    "local_bh_enable", "ack", "read", "write", "set", "clear", "inc", "dec", "call", "spin_lock_irqsave",
-    "spin_unlock_irqrestore", "spin_lock_irq", "spin_unlock_irq", "spin_lock_bh", "spin_unlock_bh", "spin_lock",
-    "spin_unlock", "mutex_lock", "mutex_unlock", "wake_up", "sleep_on", "raise_softirq", "tasklet_schedule",
-    "queue_work", "disable_irq_nosync", "disable_irq", "enable_irq", "free_irq", "synchronize_irq", "eoi",
-    "mask", "unmask", "int", "fault", "return", "if", "while", "loop", "wait_event", "epoll_wait"})
-_DECL_WORDS = frozenset({
-    "system", "cpus", "pic", "apic", "device", "idt", "request_irq", "spinlock", "mutex", "data", "waitqueue",
-    "flag", "counter", "handler", "irq_thread", "softirq", "tasklet", "work", "function", "thread", "check"})
+_STATEMENT_WORDS = STATEMENT_KEYWORDS | {"if", "while", "loop"}
+_DECL_WORDS = DECLARATION_KEYWORDS
 
 _WORDS = {
     "NAME": "a name", "DEC": "a number", "HEX": "a number", "BIN": "a number",
