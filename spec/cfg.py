@@ -4,7 +4,8 @@ Every statement becomes one location (one atomic step); `if`/`while` become a
 test location with two exits; `loop` is a back edge; `call F` inlines F's body
 (resolve refuses recursion) followed by an explicit return location, so the
 routines active at a location are known statically - that is what makes "F is
-active twice" a predicate on program counters.
+active twice" a predicate on program counters. Which locations a statement becomes is its
+`Shape` in spec/language.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from ircheck.grammar import ast
 from ircheck.grammar.printer import expr_text, stmt_head
+from ircheck.spec.language import STATEMENT, Shape
 from ircheck.spec.resolve import CodeInfo, Design
 
 
@@ -137,14 +139,15 @@ class Compiler:
         if n is not None:
             return n
         if isinstance(st, ast.Simple):
-            if st.op == "call":
+            shape = STATEMENT[st.op].shape
+            if shape is Shape.CALL:
                 assert isinstance(st.arg, ast.Name)
                 fn = self.design.code[st.arg.name]
                 inner = chain + (fn.name,)
                 ret = body.add(Node("ret", inner, next=cont, line=fn.end_line, text=f"return from {fn.name}"))
                 start = yield self._emit(body, fn.body, ret, inner)
                 return body.add(Node("call", chain, st, next=start, line=line, text=stmt_head(st)))
-            if st.op == "iret":
+            if shape is Shape.IRET:
                 return body.add(Node("iret", chain, st, line=line, text="iret"))
             return body.add(Node("stmt", chain, st, next=cont, line=line, text=stmt_head(st)))
         if isinstance(st, ast.If):
@@ -167,9 +170,10 @@ class Compiler:
         raise TypeError(type(st).__name__)
 
     def emit_kernel(self, body: Body, st: ast.Stmt, cont: int, chain: tuple[str, ...]) -> int | None:
-        """Kernel statements that take several steps; None for one-step statements."""
+        """Kernel statements that take several steps (their `Shape` in spec/language.py); None for
+        one-step statements."""
         line = st.span.line
-        if isinstance(st, ast.Wait):  # W2: prepare_to_wait, test, schedule; woken -> test again
+        if isinstance(st, ast.Wait):  # Shape.WAIT, W2: prepare_to_wait, test, schedule; woken -> test again
             q = st.queue.name
             prep = body.add(Node("wait_prepare", chain, st, line=line,
                                  text=f"{st.op} {q}: prepare_to_wait (state = sleeping)", cond=st.cond))
@@ -182,28 +186,29 @@ class Compiler:
         if not isinstance(st, ast.Simple):
             return None
         arg = st.arg
-        if st.op == "sleep_on":  # mark sleeping and schedule, no test of its own (W1)
+        shape = STATEMENT[st.op].shape
+        if shape is Shape.SLEEP_ON:  # mark sleeping and schedule, no test of its own (W1)
             assert isinstance(arg, ast.Name)
             wants = self.wake_condition()
             sleep = body.add(Node("wait_sleep", chain, st, next=cont, line=line,
-                                  text=f"sleep_on {arg.name}: schedule() until woken", cond=wants))
+                                  text=f"{st.op} {arg.name}: schedule() until woken", cond=wants))
             return body.add(Node("wait_prepare", chain, st, next=sleep, line=line,
-                                 text=f"sleep_on {arg.name}: state = sleeping", cond=wants))
-        if st.op in ("disable_irq", "free_irq", "synchronize_irq"):
+                                 text=f"{st.op} {arg.name}: state = sleeping", cond=wants))
+        if shape in (Shape.SYNC, Shape.STEP_THEN_SYNC, Shape.SYNC_THEN_STEP):
             assert isinstance(arg, ast.Num)
             n = arg.value
             wait = Node("sync_wait", chain, st, next=cont, line=line,
                         text=f"{st.op} {n}: synchronize_irq (wait while a handler of IRQ {n} runs)")
-            if st.op == "synchronize_irq":
+            if shape is Shape.SYNC:
                 return body.add(wait)
-            if st.op == "disable_irq":  # depth++, then wait for a running handler (L5)
+            if shape is Shape.STEP_THEN_SYNC:  # disable_irq: depth++, then wait for a running handler (L5)
                 w = body.add(wait)
-                return body.add(Node("stmt", chain, st, next=w, line=line, text=f"disable_irq {n}: depth++"))
+                return body.add(Node("stmt", chain, st, next=w, line=line, text=f"{st.op} {n}: depth++"))
             free = body.add(Node("stmt", chain, st, next=cont, line=line,
-                                 text=f"free_irq {n}: remove the handler, shut the line down"))
+                                 text=f"{st.op} {n}: remove the handler, shut the line down"))
             wait.next = free
             return body.add(wait)
-        if st.op == "return":
+        if shape is Shape.RETURN:
             assert self.ret_target >= 0  # resolve allows `return` only in request_irq handlers
             return body.add(Node("stmt", chain, st, next=self.ret_target, line=line, text=stmt_head(st),
                                  action=self.action))

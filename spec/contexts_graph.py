@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from ircheck.grammar import ast
 from ircheck.spec.context import Layout
 from ircheck.spec.explain import frames
+from ircheck.spec.language import ACQUIRES, DATA_ACCESSES
 from ircheck.spec.ts import TransitionSystem
 
-_LOCKS = ("spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_lock_bh", "mutex_lock")
-_DATA = ("read", "write")
+_LOCKS = ACQUIRES       # statements that take a lock (spin and mutex)
+_DATA = DATA_ACCESSES   # statements that access shared data
 
 
 @dataclass(frozen=True)

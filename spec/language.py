@@ -287,6 +287,18 @@ SPIN_PAIRS: dict[str, str] = {s.keyword: s.lock.pair for s in STATEMENTS
 IRQ_CALLS = frozenset(s.keyword for s in STATEMENTS if s.syntax is Syntax.IRQ)
 # process context: scheduled, may sleep, may be placed `on cpuK`
 TASK_KINDS = frozenset(d.keyword for d in DECLARATIONS if d.context == "task")
+# softirq context: softirqs and tasklets
+SOFTIRQ_KINDS = frozenset(d.keyword for d in DECLARATIONS if d.context == "softirq")
+# statements that read or write shared data (data races, the contexts graph)
+DATA_ACCESSES = frozenset(s.keyword for s in STATEMENTS if s.acts_on is Object.DATA)
+
+
+def lock_use(keyword: str) -> LockUse:
+    """The lock a statement takes or drops (KeyError for a statement that takes no lock)."""
+    lock = STATEMENT[keyword].lock
+    if lock is None:
+        raise KeyError(keyword)
+    return lock
 
 
 def by_syntax(syntax: Syntax) -> tuple[str, ...]:
