@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import IrcheckError
-from ircheck.spec.checks import ALL_CHECKS, DEFAULT_CHECKS, PARAM_CHECKS  # noqa: F401 - also read from here
-from ircheck.spec.design import (  # noqa: F401 - the Design classes are read from here
+from ircheck.spec.checks import ALL_CHECKS, DEFAULT_CHECKS, PARAM_CHECKS
+from ircheck.spec.design import (  # the Design classes are read from here too
     DEFAULT_COUNTER_MAX,
     MAX_COUNTER,
     MAX_CPUS,
@@ -48,7 +48,11 @@ SUPPORTED_CHECKS = frozenset(ALL_CHECKS)
 SPIN_OPS = SPIN_PAIRS
 LOCK_OPS = ACQUIRES | RELEASES
 IRQ_OPS = IRQ_CALLS
-__all__ = ["BARE_STATEMENTS", "IRQ_OPS", "LOCK_OPS", "SPIN_OPS", "SUPPORTED_CHECKS", "TASK_KINDS", "resolve"]
+__all__ = [
+    "ALL_CHECKS", "BARE_STATEMENTS", "DEFAULT_CHECKS", "DEFAULT_COUNTER_MAX", "IRQ_OPS", "LOCK_OPS", "MAX_COUNTER",
+    "MAX_CPUS", "MAX_RAISES", "PARAM_CHECKS", "SPIN_OPS", "SUPPORTED_CHECKS", "TASK_KINDS", "Action", "ApicInfo",
+    "CheckSpec", "CodeInfo", "Design", "DeviceInfo", "Gate", "IrqLine", "ObjectInfo", "PicInfo", "resolve",
+]
 
 
 def resolve(model: ast.Model) -> Design:
