@@ -10,11 +10,14 @@ incarnation it runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ircheck.spec.cfg import Body
-from ircheck.spec.controllers import LocalApic, Pic8259
+from ircheck.spec.cfg import Body, Node
+from ircheck.spec.controllers.apic import LocalApic
+from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.resolve import Action, CodeInfo, IrqLine
+from ircheck.spec.ts import Expr, Label
 from ircheck.spec.x86 import GateInfo, name
 
 
@@ -100,6 +103,52 @@ class CpuState:
     @property
     def group(self) -> str:
         return f"cpu{self.index}"
+
+
+@dataclass
+class Context:
+    """One location being lowered, as a value: who runs it, on which CPU, and where it goes.
+
+    `here` is the guard "this context is at this location and running" (a frame: its pc on top of
+    `cpu`'s stack; a task: its pc, no frame above it, and it is `cpu`'s current task); `owner` is the
+    running context's lock-owner number; `goto(j)` the updates that move it to location j; `label`
+    builds the label of a step at this location (kind: "handler", "thread", ...)."""
+
+    kind: str                    # hardirq | softirq | task
+    inc: Incarnation | None
+    task: Task | None
+    ti: int                      # the task's index on its CPU
+    here: Expr
+    owner: Expr                  # the running context's lock-owner number
+    who: str                     # "handler nic_isr", "thread app", "softirq net_rx"
+    cpu: CpuState
+    node: Node
+    goto: Callable[[int], dict[int, Expr]]
+    label: Callable[..., Label]
+    cpl: int = 0
+
+    @property
+    def nxt(self) -> dict[int, Expr]:
+        """The updates that move past this location's statement."""
+        return self.goto(self.node.next)
+
+    @property
+    def group(self) -> str:
+        return self.cpu.group
+
+
+@dataclass
+class Descriptor:
+    """The genirq state of one requested line (L2-L5, L9): variable indices."""
+
+    irq: IrqLine
+    inprogress: int
+    pending: int
+    depth: int
+    ret: int
+    freed: int | None
+    pic: Pic8259
+    level: bool
 
 
 # ---- presentation data: how explain.py names things ---------------------------------------

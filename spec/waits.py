@@ -25,16 +25,16 @@ nested interrupt preempted it, so a nested interrupt does not count as the waite
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
+from ircheck.spec.model import Model
+from ircheck.spec.prims.genirq import irq_idle, irq_threads
+from ircheck.spec.prims.locks import acquire_locs
+from ircheck.spec.prims.sched import queue_sleeping, task_done
 from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Not, Or, V, Wait, evaluate
-
-if TYPE_CHECKING:
-    from ircheck.spec.kernel import KernelLowering
 
 State = tuple[int, ...]
 
@@ -47,7 +47,7 @@ def _sync_on(n: int) -> Callable[[Node], bool]:
     return hit
 
 
-def context_waits(low: KernelLowering) -> list[Wait]:
+def context_waits(low: Model) -> list[Wait]:
     """One `Wait` per (context slot, lock) and per (context slot, IRQ waited for), where the slot
     has such a statement at all. `blocked` = at the statement and the resource taken."""
     ctxs = low.contexts()
@@ -58,7 +58,7 @@ def context_waits(low: KernelLowering) -> list[Wait]:
     entries: list[tuple[int, Expr, tuple[str, str | int]]] = []
     for ident, at, _nm, _cpu in ctxs:
         for lk, v in low.lock.items():
-            tl, fl = low.acquire_locs(lk)
+            tl, fl = acquire_locs(low, lk)
             here = at(tl.get(ident, set()), fl)
             if here != FALSE:
                 entries.append((ident, And(here, Not(Eq(V(v), C(0)))), ("lock", lk)))
@@ -67,7 +67,7 @@ def context_waits(low: KernelLowering) -> list[Wait]:
             tl = {t.ident: low.locs(t.body, hit) for t in low.tasks}
             here = at(tl.get(ident, set()), low.frame_locs(hit))
             if here != FALSE:
-                entries.append((ident, And(here, Not(low.irq_idle(dsc))), ("irq", n)))
+                entries.append((ident, And(here, Not(irq_idle(low, dsc))), ("irq", n)))
 
     def who(ident: int, s: State) -> str:
         """A slot in the words of a trace: `thread a`, or `cpu0 irq 3 nic_isr` for a frame."""
@@ -127,7 +127,7 @@ def context_waits(low: KernelLowering) -> list[Wait]:
             kind, what = cur_res
             if kind == "irq":
                 assert isinstance(what, int)
-                busy = [t for t in low.irq_threads(low.desc[what]) if blocked_on(t.ident, s) is not None]
+                busy = [t for t in irq_threads(low, low.desc[what]) if blocked_on(t.ident, s) is not None]
                 links.append(f"{who(cur, s)} waits for {resource_text(cur_res)}")
                 if busy:
                     nxt = busy[0].ident
@@ -149,7 +149,7 @@ def context_waits(low: KernelLowering) -> list[Wait]:
             if owner in chain:
                 return "circular wait): " + "; ".join(links)
             t = task_of.get(owner)
-            if t is not None and evaluate(low.task_done(t), s):
+            if t is not None and evaluate(task_done(t), s):
                 return "lock held by a finished context): " + "; ".join(links) + \
                     ", which finished holding it: a lock held when its context ends is never released"
             if not present(owner, s):
@@ -167,7 +167,7 @@ def context_waits(low: KernelLowering) -> list[Wait]:
                     owner = top
                     if owner in chain:
                         return "circular wait): " + "; ".join(links)
-            if nres is None and t is not None and evaluate(low.queue_sleeping(t), s):
+            if nres is None and t is not None and evaluate(queue_sleeping(low, t), s):
                 return "a release that can never come): " + "; ".join(links) + \
                     ", which sleeps for ever on a wait queue holding it"
             if nres is None:
@@ -190,7 +190,7 @@ def context_waits(low: KernelLowering) -> list[Wait]:
     return out
 
 
-def _first_line(low: KernelLowering, ident: int, res: tuple[str, str | int]) -> int:
+def _first_line(low: Model, ident: int, res: tuple[str, str | int]) -> int:
     """The source line of the task's first statement that waits for `res` (0 for frame slots)."""
     t = next((t for t in low.tasks if t.ident == ident), None)
     if t is None:
@@ -198,7 +198,7 @@ def _first_line(low: KernelLowering, ident: int, res: tuple[str, str | int]) -> 
     kind, what = res
     if kind == "lock":
         assert isinstance(what, str)
-        locs = low.acquire_locs(what)[0].get(ident, set())
+        locs = acquire_locs(low, what)[0].get(ident, set())
     else:
         locs = low.locs(t.body, _sync_on(int(what)))
     return min((t.body.nodes[i].line for i in locs), default=0)
@@ -209,7 +209,7 @@ MAX_CYCLES = 64     # circular waits enumerated for `_held_forever` (each one a 
 MAX_TEXT = 20_000   # a longer chain is followed only while the predicates stay below this size
 
 
-def _held_forever(low: KernelLowering, entries: list[tuple[int, Expr, tuple[str, str | int]]]) -> dict[str, Expr]:
+def _held_forever(low: Model, entries: list[tuple[int, Expr, tuple[str, str | int]]]) -> dict[str, Expr]:
     """Per lock, a state predicate that implies "nobody will ever release it" (sound, not complete):
     its owner is a plain thread that finished (a thread never restarts, and only the owner's
     unlock frees a lock); or every lock of a circular wait is held by a context blocked on the
@@ -226,7 +226,7 @@ def _held_forever(low: KernelLowering, entries: list[tuple[int, Expr, tuple[str,
                 holds_waits[(lk, m)] = Or(holds_waits.get((lk, m), FALSE), term)
     fin: dict[str, Expr] = {}
     for lk, v in low.lock.items():
-        done = [And(Eq(V(v), C(t.ident)), low.task_done(t)) for t in low.tasks if t.code.kind == "thread"]
+        done = [And(Eq(V(v), C(t.ident)), task_done(t)) for t in low.tasks if t.code.kind == "thread"]
         fin[lk] = Or(*done)
     g: nx.DiGraph[str] = nx.DiGraph()
     g.add_edges_from(holds_waits)

@@ -11,7 +11,7 @@ import pytest
 
 from ircheck.api import check_source, compile_source
 from ircheck.codegen import Packing, compile_ts
-from ircheck.spec import kernel
+from ircheck.spec.prims import genirq_flow
 
 
 def sharers(n: int, kind: str = "level", threads: int = 0, oneshot: bool = False, raises: int = 1) -> str:
@@ -56,7 +56,7 @@ def test_twenty_sharers_check_answers() -> None:
 def test_unnamed_wakes_same_states(src: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The flow end that tests the wake bits explores the same graph as the one that names them."""
     named = check_source(src, engine="explicit", reduction="none")
-    monkeypatch.setattr(kernel, "NAMED_WAKES", 0)
+    monkeypatch.setattr(genirq_flow, "NAMED_WAKES", 0)
     unnamed = check_source(src, engine="explicit", reduction="none")
     assert not named.errors and not unnamed.errors
     assert named.stats is not None and unnamed.stats is not None

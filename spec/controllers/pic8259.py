@@ -1,6 +1,6 @@
-"""Interrupt controllers as expressions: the 8259A (P1-P12) and the local APIC (X9).
+"""The 8259A's registers as expressions (P1-P12).
 
-Each class holds the indices of its register variables and builds the guards
+`Pic8259` holds the indices of its register variables and builds the guards
 and updates the lowering needs: which request the controller would deliver
 now, what INTA and EOI do. Priority under automatic rotation depends on the
 `prio` variable (the input that currently has the highest priority); every
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ircheck.spec.resolve import ApicInfo, PicInfo
+from ircheck.spec.resolve import PicInfo
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Not, Or, V
 
 
-def _mask(bits: list[int]) -> int:
+def bitmask(bits: list[int]) -> int:
     m = 0
     for b in bits:
         m |= 1 << b
@@ -47,10 +47,10 @@ class Pic8259:
 
     def upto(self, n: int, p: int) -> int:
         """Input n and every input of higher priority, when input p has the highest priority."""
-        return _mask([i for i in range(8) if self.rank(i, p) <= self.rank(n, p)])
+        return bitmask([i for i in range(8) if self.rank(i, p) <= self.rank(n, p)])
 
     def above(self, n: int, p: int) -> int:
-        return _mask([i for i in range(8) if self.rank(i, p) < self.rank(n, p)])
+        return bitmask([i for i in range(8) if self.rank(i, p) < self.rank(n, p)])
 
     # ---- registers as expressions
     def imr_expr(self) -> Expr:
@@ -60,7 +60,7 @@ class Pic8259:
         """Unmasked requests. A slave's INT drives its master input (P11): `slave_inputs[c]` is that INT."""
         irr: Expr = V(self.irr)
         if slave_inputs:
-            own = 0xFF ^ _mask(list(slave_inputs))
+            own = 0xFF ^ bitmask(list(slave_inputs))
             irr = Bin("&", irr, C(own))
             for c, line in slave_inputs.items():
                 irr = Bin("|", irr, Ite(line, C(1 << c), C(0)))
@@ -120,50 +120,3 @@ class Pic8259:
 
     def in_service(self, n: int) -> Expr:
         return FALSE if self.isr is None else Eq(Bit(V(self.isr), n), C(1))
-
-
-@dataclass
-class LocalApic:
-    """X9: one IRR and one ISR bit per vector in use (bit k = the k-th smallest vector)."""
-
-    info: ApicInfo
-    vectors: list[int]
-    irr: int
-    isr: int
-
-    def pos(self, v: int) -> int:
-        return self.vectors.index(v)
-
-    def higher(self, v: int) -> int:
-        return _mask([k for k, w in enumerate(self.vectors) if w > v])
-
-    def deliverable(self, v: int) -> Expr:
-        """The highest pending vector, in a priority class above max(TPR class, highest in-service class)."""
-        k = self.pos(v)
-        if (v >> 4) <= (self.info.tpr >> 4):
-            return FALSE
-        same_or_above = _mask([j for j, w in enumerate(self.vectors) if (w >> 4) >= (v >> 4)])
-        return And(Eq(Bit(V(self.irr), k), C(1)), Eq(Bin("&", V(self.irr), C(self.higher(v))), C(0)),
-                   Eq(Bin("&", V(self.isr), C(same_or_above)), C(0)))
-
-    def inta(self, v: int) -> dict[int, Expr]:
-        k = self.pos(v)
-        return {self.irr: Bin("&", V(self.irr), C(((1 << len(self.vectors)) - 1) ^ (1 << k))),
-                self.isr: Bin("|", V(self.isr), C(1 << k))}
-
-    def eoi(self) -> list[tuple[Expr, dict[int, Expr], int | None]]:
-        """EOI clears the highest in-service vector: one variant, whatever the number of vectors. Bit k
-        is the k-th smallest vector, so the highest in service is ISR's most significant set bit,
-        found by a binary decision on ISR's value (size linear, depth logarithmic in the vectors)."""
-        isr = V(self.isr)
-
-        def clear_top(lo: int, hi: int) -> Expr:  # ISR < 2**hi and its top bit is lo or above
-            if hi - lo == 1:
-                return Bin("-", isr, C(1 << lo))
-            mid = (lo + hi) // 2
-            return Ite(Bin(">=", isr, C(1 << mid)), clear_top(mid, hi), clear_top(lo, mid))
-
-        return [(Not(Eq(isr, C(0))), {self.isr: clear_top(0, len(self.vectors))}, None)]
-
-    def in_service(self, v: int) -> Expr:
-        return Eq(Bit(V(self.isr), self.pos(v)), C(1))

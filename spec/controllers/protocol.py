@@ -1,0 +1,131 @@
+"""What every interrupt controller tells the lowering (`Controller`), as values.
+
+A controller owns the registers of its requests and answers, without changing anything:
+
+* `ways_in(dev)` - the ways into frame code a device's request opens (`Way`: a gate vector, maybe
+  spurious, or an exception vector such as NMI's 2, whose delivery chain x86.py knows);
+* `raise_rule(dev)` - the register bit a raise sets (`RaiseRule`): a raise with the bit clear sets it,
+  one with the bit set changes nothing but the budget (an edge then is lost);
+* `owns(inc)` / `entry(inc)` - for an incarnation entered through this controller, the guarded
+  updates of taking it (`EntryRule.guards`: INTA, one variant per priority state), who may take it
+  (`serves`), and the request that is pending until it is taken (for `no_starvation`);
+* `extra_entries(cpu, incs)` - entries that are no input's INTA (spurious IR7/15, NMI);
+* `eoi_chips()` / `eoi_rule(chip, specific)` - the chips an `eoi` may name and what the EOI does;
+* `in_service(inc)` and `iret_checks(inc)` - the frame's own in-service bits (eoi_balanced at IRET);
+* `ack(dev)` - what the device-level `ack DEV` statement changes here (a level line drops);
+* `iret_updates(cpu)` - what any IRET on `cpu` changes in the controller (NMI blocking ends, X7).
+
+The lowering (`delivery.py`, `frames.py`) adds the frame push, IF and the fairness groups; it never
+asks which kind of controller it talks to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ircheck.spec.context import Incarnation
+from ircheck.spec.controllers.apic import LocalApic
+from ircheck.spec.controllers.pic8259 import Pic8259
+from ircheck.spec.resolve import DeviceInfo
+from ircheck.spec.ts import Expr, Label
+
+Guards = list[tuple[Expr, dict[int, Expr]]]  # (guard, controller updates) variants
+Tags = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Way:
+    """A way into frame code: `vector` (spurious: IR7/15 without ISR), through `pic`.`input` or `apic`;
+    `exception`: the vector is raised as an exception (NMI), its delivery follows x86.py's chain."""
+
+    vector: int
+    spurious: bool = False
+    pic: Pic8259 | None = None
+    input: int | None = None
+    apic: LocalApic | None = None
+    exception: bool = False
+
+
+@dataclass(frozen=True)
+class RaiseRule:
+    """A device raise: sets bit `bit` of variable `reg`; texts for the label and the lost edge."""
+
+    reg: int
+    bit: int
+    where: str
+    src: str
+    lost: str
+
+
+@dataclass(frozen=True)
+class EntryRule:
+    """Taking an incarnation's request: INTA variants, label text, who raises it, its pending request."""
+
+    guards: Guards
+    what: str
+    sources: list[DeviceInfo]
+    pending: Expr
+    req_name: str
+    req_msg: str
+    cpu0_only: bool = False
+
+
+@dataclass(frozen=True)
+class ExtraEntry:
+    """An entry that is no input's INTA: into `target` (None: the CPU shuts down), guarded by IF or not."""
+
+    label: Label
+    guard: Expr
+    ups: dict[int, Expr]
+    target: Incarnation | None
+    fair: str
+    violates: Tags = ()
+    needs_if: bool = True
+
+
+@dataclass(frozen=True)
+class ExtraEntries:
+    entries: list[ExtraEntry] = field(default_factory=list)
+    request: tuple[str, Expr, str] | None = None  # (name, pending, message) for no_starvation
+
+
+@dataclass(frozen=True)
+class EoiRule:
+    """What an EOI to `chip` does: `variants` (guard, updates), the message when none applies;
+    `auto`: the chip never has anything in service (auto-EOI), every EOI is unbalanced."""
+
+    chip: object
+    who: str
+    variants: list[tuple[Expr, dict[int, Expr], int | None]]
+    nothing: str
+    auto: str | None = None
+
+
+class Controller(Protocol):
+    def ways_in(self, dev: DeviceInfo) -> list[Way]: ...
+
+    def owns_device(self, dev: DeviceInfo) -> bool: ...
+
+    def raise_rule(self, dev: DeviceInfo) -> RaiseRule: ...
+
+    def owns(self, inc: Incarnation) -> bool: ...
+
+    def entry(self, inc: Incarnation) -> EntryRule: ...
+
+    def extra_entries(self, cpu: int, incs: Sequence[Incarnation]) -> ExtraEntries: ...
+
+    def eoi_chips(self) -> list[str]: ...
+
+    def eoi_rule(self, chip: str | None, specific: int | None) -> EoiRule: ...
+
+    def chip_of(self, inc: Incarnation) -> str | None: ...
+
+    def in_service(self, inc: Incarnation) -> Expr: ...
+
+    def iret_checks(self, inc: Incarnation) -> list[tuple[Expr, str]]: ...
+
+    def iret_updates(self, cpu: int) -> dict[int, Expr]: ...
+
+    def ack(self, dev: DeviceInfo) -> dict[int, Expr]: ...

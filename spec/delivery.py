@@ -1,0 +1,176 @@
+"""Requests from devices to CPUs, through the `Controller` protocol (controllers/protocol.py).
+
+* device raise (the environment, no CPU): with budget left (`raises_left > 0`, decremented), the
+  controller's `raise_rule` bit: clear -> set; already set -> unchanged (an edge is lost:
+  no_lost_irq). Level lines never lose a raise;
+* entries, per CPU: for every incarnation a controller owns, each INTA variant (`EntryRule.guards`)
+  guarded by `IF = 1` becomes a push (frames.entry_transitions) plus the controller's updates, if the
+  CPU takes the request's devices (`on cpuK`); then the controllers' extra entries (spurious IR7/15,
+  NMI - the latter ignores IF). A request_irq line's request is pending only while its descriptor
+  is not already serving it;
+* no_starvation: one `Request` per incarnation: pending as the controller says, delivered by the
+  entry transitions collected on every CPU (plus NMI's own);
+* statements: `ack DEV` (the controller's `ack`), `mask/unmask PIC.n` (IMR bit), `eoi` (the
+  controller's `eoi_rule`: one variant per in-service level it may clear; with none in service the
+  step changes nothing and breaks eoi_balanced; an EOI in a request_irq handler or for a spurious
+  IR7 is always unbalanced).
+"""
+
+from __future__ import annotations
+
+from ircheck.grammar import ast
+from ircheck.grammar.diagnostics import Diagnostic
+from ircheck.spec.context import Context, CpuState, Incarnation
+from ircheck.spec.controllers.protocol import Controller
+from ircheck.spec.frames import entry_transitions
+from ircheck.spec.model import Model
+from ircheck.spec.prims.genirq import flow_not_serving
+from ircheck.spec.resolve import DeviceInfo
+from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
+
+
+def takes(devices: list[DeviceInfo], cpu: int) -> bool:
+    """Whether `cpu` may take interrupts from these devices (`on cpuK` routes them)."""
+    return not devices or any(dv.cpu is None or dv.cpu == cpu for dv in devices)
+
+
+def lower_entries(m: Model, cpu: CpuState) -> None:
+    b = m.b
+    for k, inc in enumerate(m.incs):
+        ctrl = m.controller_of(inc)
+        if inc.spurious or ctrl is None:
+            continue
+        rule = ctrl.entry(inc)
+        if rule.cpu0_only and cpu.index != 0:
+            continue  # one local APIC: cpu0's
+        if not takes(rule.sources, cpu.index):
+            continue
+        gate = "trap gate, IF stays 1" if inc.gate.trap else "interrupt gate, IF=0"
+        fair = f"cpu{cpu.index} takes vector {inc.vector:#x}"
+        first = len(b.trans)
+        pending = rule.pending
+        if inc.kind == "flow":
+            pending = And(pending, flow_not_serving(m, inc))
+        line = m.gate_line.get(inc.vector, 0)
+        if inc.kind == "flow":
+            assert inc.irq is not None
+            line = inc.irq.actions[0].line
+            gate = "genirq flow handler, IF=0"
+        label = Label(f"cpu{cpu.index}", f"{rule.what} -> {inc.gate.handler} ({gate})", line, cpu.index, "entry")
+        for guard, ctrl_ups in rule.guards:
+            entry_transitions(m, cpu, label, And(Eq(V(cpu.IF), C(1)), guard), ctrl_ups, inc, fair)
+        if k not in b.entries:
+            b.entries[k] = []
+            b.entry_requests[k] = (rule.req_name, pending, rule.req_msg, line)
+        b.entries[k].extend(range(first, len(b.trans)))
+    for c in m.controllers:
+        lower_extra_entries(m, cpu, c)
+
+
+def lower_extra_entries(m: Model, cpu: CpuState, ctrl: Controller) -> None:
+    b = m.b
+    extra = ctrl.extra_entries(cpu.index, m.incs)
+    first = len(b.trans)
+    for e in extra.entries:
+        guard = And(Eq(V(cpu.IF), C(1)), e.guard) if e.needs_if else e.guard
+        if e.target is None:
+            assert b.halted is not None
+            b.add(e.label, guard, {**e.ups, b.halted: C(1)}, cpu.group, e.violates, (e.fair,))
+        else:
+            entry_transitions(m, cpu, e.label, guard, e.ups, e.target, e.fair, e.violates)
+    if extra.request is not None and m.enabled("no_starvation"):
+        req_name, pending, msg = extra.request
+        b.requests.append(Request("no_starvation", req_name, pending, frozenset(range(first, len(b.trans))), msg, 0))
+
+
+def lower_requests(m: Model) -> None:
+    """no_starvation: a raised request must be taken by some CPU's INTA."""
+    if not m.enabled("no_starvation"):
+        return
+    for k, ids in sorted(m.b.entries.items()):
+        req_name, pending, req_msg, line = m.b.entry_requests[k]
+        m.b.requests.append(Request("no_starvation", req_name, pending, frozenset(ids), req_msg, line))
+
+
+def lower_devices(m: Model) -> None:
+    for dev in m.d.devices.values():
+        lower_device(m, dev)
+
+
+def lower_device(m: Model, dev: DeviceInfo) -> None:
+    left = m.left[dev.name]
+    have = TRUE if left is None else Bin(">", V(left), C(0))
+    ups: dict[int, Expr] = {} if left is None else {left: Bin("-", V(left), C(1))}
+    rule = next(c for c in m.controllers if c.owns_device(dev)).raise_rule(dev)
+    bit = Eq(Bit(V(rule.reg), rule.bit), C(1))
+    label = Label(f"device {dev.name}", f"raise {rule.where}{rule.src}", dev.line, None, "device")
+    m.b.add(label, And(have, Not(bit)), {**ups, rule.reg: Bin("|", V(rule.reg), C(1 << rule.bit))}, None)
+    if not dev.level:
+        m.b.add(Label(f"device {dev.name}", f"raise {rule.where} again{rule.src}: already pending", dev.line, None,
+                      "device"), And(have, bit), ups, None, (("no_lost_irq", rule.lost),))
+
+
+# -- statements on controllers
+def lower_ack(m: Model, ctx: Context, st: ast.Simple) -> None:
+    assert isinstance(st.arg, ast.Name)
+    dev = m.d.devices[st.arg.name]
+    ctrl = next(c for c in m.controllers if c.owns_device(dev))
+    m.b.add(ctx.label(ctx.node.text), ctx.here, {**ctx.nxt, **ctrl.ack(dev)}, ctx.group)
+
+
+def lower_mask(m: Model, ctx: Context, st: ast.Simple) -> None:
+    """mask/unmask PIC.n: IMR[n] := 1 / 0."""
+    arg = st.arg
+    assert isinstance(arg, ast.LineRef)
+    imr = m.pics[arg.pic].imr
+    assert imr is not None
+    bit = 1 << arg.input
+    ups = dict(ctx.nxt)
+    ups[imr] = Bin("|", V(imr), C(bit)) if st.op == "mask" else Bin("&", V(imr), C(0xFF ^ bit))
+    m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+
+
+def eoi_target(m: Model, st: ast.Simple, inc: Incarnation | None) -> tuple[Controller, str | None, int | None] | None:
+    arg = st.arg
+    if isinstance(arg, ast.LineRef):
+        return m.bank, arg.pic, arg.input
+    if isinstance(arg, ast.Name):
+        named = next((c for c in m.controllers if arg.name in c.eoi_chips()), None)
+        return None if named is None else (named, arg.name, None)
+    if inc is not None:
+        ctrl = m.controller_of(inc)
+        if ctrl is not None:
+            return ctrl, ctrl.chip_of(inc), None
+    chips = [(c, chip) for c in m.controllers for chip in c.eoi_chips()]
+    if len(chips) == 1:
+        return chips[0][0], chips[0][1], None
+    m.b.diags.append(Diagnostic("IRQ304", "plain `eoi` in a handler that no controller's interrupt enters: "
+                                "which controller?", m.d.path, st.span.line, st.span.column,
+                                "write `eoi master` or `eoi master.3`"))
+    return None
+
+
+def lower_eoi(m: Model, ctx: Context, st: ast.Simple) -> None:
+    inc, here, g = ctx.inc, ctx.here, ctx.group
+    label, ups = ctx.label(ctx.node.text), dict(ctx.nxt)
+    target = eoi_target(m, st, inc)
+    if target is None:
+        return
+    ctrl, chip, specific = target
+    rule = ctrl.eoi_rule(chip, specific)
+    extra: list[tuple[str, str]] = []
+    if inc is not None and inc.kind == "flow":
+        extra.append(("eoi_balanced", f"EOI to {rule.who} from a request_irq handler: the flow handler already "
+                                      "acked and EOId this IRQ (L1), so this EOI ends some other level's service "
+                                      "early (or none)"))
+    if inc is not None and inc.spurious and inc.pic is not None and rule.chip is inc.pic and specific in (None, 7):
+        extra.append(("eoi_balanced", f"EOI to {inc.pic.name} from the handler of a spurious IRQ7: ISR[7] was never "
+                                      "set, so this EOI ends some other level's service early (or none)"))
+    if rule.auto is not None:
+        m.b.add(label, here, ups, g, [("eoi_balanced", rule.auto)] + extra)
+        return
+    any_busy: list[Expr] = []
+    for guard, effect, _bit in rule.variants:
+        m.b.add(label, And(here, guard), {**ups, **effect}, g, extra)
+        any_busy.append(guard)
+    m.b.add(label, And(here, Not(Or(*any_busy))), ups, g, extra + [("eoi_balanced", rule.nothing)])

@@ -1,0 +1,133 @@
+"""The dispatch tables: statement and CFG-node name -> the function that lowers it, and the walk
+over one CPU's locations that uses them.
+
+`NODE_LOWERINGS[node.kind](model, ctx)` lowers one location; a plain statement location ("stmt")
+goes on to `STMT_LOWERINGS[stmt.op](model, ctx, stmt)`. `goto` and `end` take no step (gotos are
+compiled away, a finished thread stops). Every statement the resolver accepts has an entry here
+(tests/spec/test_dispatch.py); `iret` and `call` are CFG nodes, `synchronize_irq` a `sync_wait` node.
+
+`lower_cpu(model, cpu)` builds, for one CPU (its frame state passed as a value): every location of
+every incarnation (as a frame on this CPU) and of its tasks, task wake-ups, task switches, the
+controllers' entries and softirq/tasklet runs - in this order, which is the transition order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ircheck.grammar import ast
+from ircheck.spec.cfg import Node
+from ircheck.spec.context import Context, CpuState, Incarnation, Task
+from ircheck.spec.delivery import lower_ack, lower_entries, lower_eoi, lower_mask
+from ircheck.spec.frames import lower_iret, lower_sync, running
+from ircheck.spec.model import Model
+from ircheck.spec.prims import control, data, deferred, genirq, genirq_flow, irqflags, locks, sched, waitq
+from ircheck.spec.ts import And, Bin, C, Eq, Expr, Label, V
+
+StmtLowering = Callable[[Model, Context, ast.Simple], None]
+NodeLowering = Callable[[Model, Context], None]
+
+
+def _stmt(m: Model, ctx: Context) -> None:
+    st = ctx.node.stmt
+    if not isinstance(st, ast.Simple):  # a spinning empty loop
+        control.lower_jump(m, ctx)
+        return
+    STMT_LOWERINGS[st.op](m, ctx, st)
+
+
+def _nothing(m: Model, ctx: Context) -> None:
+    """goto (compiled away), end (a finished thread takes no step)."""
+
+
+def _iret(m: Model, ctx: Context) -> None:
+    lower_iret(m, ctx)
+
+
+STMT_LOWERINGS: dict[str, StmtLowering] = {
+    # bare metal
+    "nop": data.lower_step, "read": data.lower_step, "write": data.lower_step,
+    "set": data.lower_flag, "clear": data.lower_flag,
+    "inc": data.lower_counter, "dec": data.lower_counter,
+    "cli": irqflags.lower_cli_sti, "sti": irqflags.lower_cli_sti,
+    "ack": lower_ack, "mask": lower_mask, "unmask": lower_mask, "eoi": lower_eoi,
+    "int": lower_sync, "fault": lower_sync,
+    # locks
+    **{op: locks.lower_acquire for op in sorted(locks.ACQUIRE_OPS)},
+    **{op: locks.lower_release for op in sorted(locks.RELEASE_OPS)},
+    # IRQ flags and BH
+    "local_irq_save": irqflags.lower_flags_op, "local_irq_restore": irqflags.lower_flags_op,
+    "local_bh_disable": irqflags.lower_flags_op, "local_bh_enable": irqflags.lower_flags_op,
+    # wait queues
+    "sleep": waitq.lower_sleep, "wake_up": waitq.lower_wake_up,
+    # deferred work
+    "raise_softirq": deferred.lower_raise_softirq, "tasklet_schedule": deferred.lower_tasklet_schedule,
+    "queue_work": deferred.lower_queue_work,
+    # genirq
+    "disable_irq": genirq.lower_irq_call, "disable_irq_nosync": genirq.lower_irq_call,
+    "enable_irq": genirq.lower_irq_call, "free_irq": genirq.lower_irq_call,
+    "return": genirq.lower_return,
+}
+
+NODE_LOWERINGS: dict[str, NodeLowering] = {
+    "stmt": _stmt, "goto": _nothing, "end": _nothing,
+    "call": control.lower_jump, "ret": control.lower_jump, "test": control.lower_test, "iret": _iret,
+    "wait_prepare": waitq.lower_wait_prepare, "wait_test": waitq.lower_wait_test,
+    "wait_sleep": waitq.lower_wait_sleep,
+    "sync_wait": genirq.lower_sync_wait, "thread_done": genirq.lower_thread_done,
+    "flow_entry": genirq_flow.lower_flow_entry, "flow_done": genirq_flow.lower_flow_done,
+    "flow_end": genirq_flow.lower_flow_end,
+}
+
+# statements that are CFG nodes of their own kind rather than "stmt" locations
+NODE_STATEMENTS = {"iret": "iret", "call": "call", "synchronize_irq": "sync_wait"}
+
+
+def frame_context(m: Model, cpu: CpuState, node: Node, i: int, inc: Incarnation) -> Context:
+    """Location i of `inc`'s body as a frame on `cpu`."""
+    here: Expr = Eq(V(cpu.pc), C(inc.base + i))
+    if inc.kind == "gate":
+        actor = f"handler {inc.gate.handler}"
+    elif inc.kind == "flow":
+        assert inc.irq is not None
+        actor = f"handler {node.routines[1]}" if len(node.routines) > 1 else f"irq {inc.irq.irq} flow"
+    else:
+        actor = inc.describe(False)
+    base = inc.base
+
+    def goto(j: int) -> dict[int, Expr]:
+        return {cpu.pc: C(base + j)}
+
+    def lab(text: str, kind: str = "handler") -> Label:
+        return Label(actor, text, node.line, cpu.index, kind)
+
+    return Context("hardirq" if inc.hardirq else "softirq", inc, None, -1, here,
+                   Bin("+", C(m.frame_owner_base(cpu.index) - 1), V(cpu.depth)), actor, cpu, node, goto, lab, 0)
+
+
+def task_context(cpu: CpuState, node: Node, i: int, ti: int, task: Task) -> Context:
+    """Location i of `task`'s body, task ti on `cpu`."""
+    pcv = task.pc
+    here = And(Eq(V(pcv), C(i)), running(cpu, ti))
+    actor = task.label
+
+    def goto(j: int) -> dict[int, Expr]:
+        return {pcv: C(j)}
+
+    def lab(text: str, kind: str = "thread") -> Label:
+        return Label(actor, text, node.line, cpu.index, kind)
+
+    return Context("task", None, task, ti, here, C(task.ident), actor, cpu, node, goto, lab, task.code.cpl)
+
+
+def lower_cpu(m: Model, cpu: CpuState) -> None:
+    for inc in m.incs:
+        for i, node in enumerate(inc.body.nodes):
+            NODE_LOWERINGS[node.kind](m, frame_context(m, cpu, node, i, inc))
+    for ti, task in enumerate(cpu.tasks):
+        for i, node in enumerate(task.body.nodes):
+            NODE_LOWERINGS[node.kind](m, task_context(cpu, node, i, ti, task))
+        deferred.lower_task_wake(m, cpu, ti, task)
+    sched.lower_switches(m, cpu)
+    lower_entries(m, cpu)
+    deferred.lower_soft_entries(m, cpu)

@@ -1,0 +1,172 @@
+"""Every way into frame code, and what all CPUs share: location numbering, tasks, the depth bound.
+
+* `discover`: incarnations (a gate vector per controller request and per vector reached by `int n`,
+  `fault v` and NMI along x86.py's static chains; spurious IR7/15; one genirq *flow* per
+  `request_irq` line, compiled by cfg.compile_flow; one per softirq and tasklet) and the task
+  bodies (threads, irq threads, work items). A vector reached by `int n` that is also a
+  controller input keeps the controller's identity. A chain that ends in a triple fault makes
+  `may_halt` true (the lowering then adds `cpu0.shutdown`).
+* `number`: the incarnations' bodies laid end to end give one frame pc numbering (0 = no frame),
+  the same on every CPU, with the name of the frame each location belongs to.
+* `depth_bound`: frames per CPU. With finite budgets and edge lines every frame is paid for by a
+  raise, a synchronous event or one softirq run, so the sum is exact and never hit; otherwise
+  (`raises any`, level lines) it is NEST_CAP and reaching it is a tagged model bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ircheck.grammar import ast
+from ircheck.spec.cfg import Body, Compiler
+from ircheck.spec.context import Incarnation, Task
+from ircheck.spec.controllers.apic import LocalApic
+from ircheck.spec.controllers.pic8259 import Pic8259
+from ircheck.spec.controllers.protocol import Controller
+from ircheck.spec.resolve import CodeInfo, Design, IrqLine
+from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_int
+
+NEST_CAP = 8  # handler frames per CPU when nothing in the model bounds nesting (raises any, level lines)
+
+Want = Callable[..., None]
+
+
+@dataclass
+class Found:
+    incs: list[Incarnation]
+    task_bodies: list[tuple[CodeInfo, Body]]
+    may_halt: bool
+
+
+def irq_of_thread(d: Design, name: str) -> IrqLine | None:
+    """The requested line whose action has thread `name`."""
+    for irq in d.irqs.values():
+        if any(a.thread == name for a in irq.actions):
+            return irq
+    return None
+
+
+def _is_sync(n: object) -> bool:
+    st = getattr(n, "stmt", None)
+    return getattr(n, "kind", "") == "stmt" and isinstance(st, ast.Simple) and st.op in ("int", "fault")
+
+
+def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
+             controllers: Sequence[Controller]) -> Found:
+    comp = Compiler(d)
+    found: dict[tuple[int, bool], Incarnation] = {}
+    todo: list[Incarnation] = []
+    halts = [False]
+
+    def want(vec: int, spurious: bool = False, pic: Pic8259 | None = None, inp: int | None = None,
+             apic: LocalApic | None = None) -> None:
+        if (vec, spurious) in found or vec not in gates:
+            return
+        g = gates[vec]
+        inc = Incarnation(vec, g, comp.compile(d.code[g.handler], "iret"), spurious, pic, inp, apic)
+        found[(vec, spurious)] = inc
+        todo.append(inc)
+
+    def sync_targets(dl: Delivery) -> None:
+        if dl.shutdown:
+            halts[0] = True
+        elif dl.vector is not None:
+            want(dl.vector)
+
+    def scan_sync(body: Body, cpl: int) -> None:
+        for n in body.nodes:
+            if _is_sync(n):
+                assert isinstance(n.stmt, ast.Simple) and isinstance(n.stmt.arg, ast.Num)
+                v = n.stmt.arg.value
+                sync_targets(deliver_int(v, cpl, gates) if n.stmt.op == "int" else deliver_exception(v, gates))
+
+    requested = {(irq.pic, irq.input) for irq in d.irqs.values()}
+    for dev in d.devices.values():
+        if dev.kind == "pic" and (dev.pic, dev.input) in requested:
+            continue  # a genirq line: entered through its flow handler (below)
+        ctrl = next(c for c in controllers if c.owns_device(dev))
+        for w in ctrl.ways_in(dev):
+            if w.exception:
+                sync_targets(deliver_exception(w.vector, gates))
+            else:
+                want(w.vector, w.spurious, w.pic, w.input, w.apic)
+    extra = kernel_incarnations(d, comp, pics)
+    todo.extend(extra)
+    task_bodies = compile_tasks(d, comp)
+    for c, body in task_bodies:
+        scan_sync(body, c.cpl)
+    while todo:
+        scan_sync(todo.pop().body, 0)
+    # a pic vector also reached by `int n` keeps its pic identity
+    return Found([found[k] for k in sorted(found)] + extra, task_bodies, halts[0])
+
+
+def kernel_incarnations(d: Design, comp: Compiler, pics: dict[str, Pic8259]) -> list[Incarnation]:
+    out: list[Incarnation] = []
+    for n, irq in sorted(d.irqs.items()):
+        pic = pics[irq.pic]
+        level = any(dv.level for dv in d.devices.values()
+                    if dv.kind == "pic" and dv.pic == irq.pic and dv.input == irq.input)
+        flow = "handle_level_irq" if level else "handle_edge_irq"
+        actions: list[tuple[CodeInfo | None, str]] = []
+        for a in irq.actions:
+            if a.handler is None:
+                actions.append((None, "irq_default_primary_handler: return IRQ_WAKE_THREAD"))
+            else:
+                actions.append((d.code[a.handler], f"return IRQ_HANDLED (end of {a.handler})"))
+        body = comp.compile_flow(f"irq{n}", flow, actions, irq.actions[0].line)
+        out.append(Incarnation(pic.info.base + irq.input, GateInfo(flow, False, 0), body, False, pic,
+                               irq.input, None, kind="flow", irq=irq))
+    soft = [c for c in d.code.values() if c.kind in ("softirq", "tasklet")]
+    for k, code in enumerate(soft):
+        body = comp.compile(code, "iret")
+        body.nodes[0].text = f"end of {code.kind} {code.name}"
+        out.append(Incarnation(256 + k, GateInfo(code.name, True, 0), body, kind=code.kind, code=code))
+    return out
+
+
+def compile_tasks(d: Design, comp: Compiler) -> list[tuple[CodeInfo, Body]]:
+    out: list[tuple[CodeInfo, Body]] = []
+    for c in d.code.values():
+        if c.kind == "thread":
+            out.append((c, comp.compile(c, "end")))
+        elif c.kind == "irq_thread":
+            irq = irq_of_thread(d, c.name)
+            done = f"irq thread {c.name} returns"
+            if irq is not None and irq.oneshot:
+                done += f": unmask IRQ {irq.irq} (IRQF_ONESHOT)"
+            out.append((c, comp.compile_task(c, done)))
+        elif c.kind == "work":
+            out.append((c, comp.compile_task(c)))
+    return out
+
+
+def number(incs: list[Incarnation], single_pic: bool) -> tuple[list[str], list[str]]:
+    """Sets each incarnation's `base`; returns (frame owner, location name) per frame pc value."""
+    frame_owner = ["-"]
+    loc_names = ["-"]
+    for inc in incs:
+        inc.base = len(loc_names)
+        desc = inc.describe(single_pic)
+        for n in inc.body.nodes:
+            frame_owner.append(desc)
+            loc_names.append(f"{inc.gate.handler}@{n.line}")
+    return frame_owner, loc_names
+
+
+def depth_bound(d: Design, incs: list[Incarnation], task_bodies: list[tuple[CodeInfo, Body]]) -> int:
+    finite = [dev.raises for dev in d.devices.values()]
+    sync = sum(1 for inc in incs for n in inc.body.nodes if _is_sync(n))
+    sync += 1 if any(_is_sync(n) for _c, b in task_bodies for n in b.nodes) else 0
+    soft = 1 if any(inc.kind in ("softirq", "tasklet") for inc in incs) else 0
+    if any(r is None for r in finite) or any(dev.level for dev in d.devices.values()):
+        return NEST_CAP  # a level line re-interrupts without a new raise: bound it, honestly
+    return max(1, sum(r for r in finite if r is not None) + sync + soft)
+
+
+def make_tasks(task_bodies: list[tuple[CodeInfo, Body]]) -> list[Task]:
+    tasks: list[Task] = []
+    for c, body in task_bodies:
+        tasks.append(Task(c, body, c.cpu, len(tasks) + 1))
+    return tasks

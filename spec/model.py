@@ -1,0 +1,175 @@
+"""What every rule of the lowering reads: the design and the variables laid out for it, as values.
+
+`Model(design, checks, builder)` creates every variable, in the order of the state layout
+(controllers, device budgets, NMI, objects, shutdown, kernel objects, then per CPU: see
+variables.py), and keeps their indices, the incarnations and their location numbering, the tasks
+and the frame depth bound. After `__init__` nothing here changes; the rules (frames.py,
+delivery.py, prims/, properties.py) read it and add transitions to `builder` only.
+It also answers the questions many rules ask: is a check enabled, which controller an
+incarnation came through, what a condition of the model means as an expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ircheck.grammar import ast
+from ircheck.spec.build import Builder
+from ircheck.spec.cfg import Body, Node
+from ircheck.spec.context import CpuState, Incarnation, Layout, Task
+from ircheck.spec.controllers.apic import LocalApic
+from ircheck.spec.controllers.apic_ctl import ApicController
+from ircheck.spec.controllers.nmi import NmiController
+from ircheck.spec.controllers.pic8259 import Pic8259
+from ircheck.spec.controllers.pic_bank import PicBank
+from ircheck.spec.controllers.protocol import Controller
+from ircheck.spec.incarnations import depth_bound, discover, make_tasks, number
+from ircheck.spec.resolve import CheckSpec, Design
+from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, In, Not, Or, V
+from ircheck.spec.variables import KernelVars, make_cpu, object_vars, owner_names
+from ircheck.spec.x86 import GateInfo
+
+At = Callable[[set[int], set[int]], Expr]  # at(task locations, frame locations) -> "the slot is there"
+
+
+def make_pics(d: Design, b: Builder) -> dict[str, Pic8259]:
+    pics: dict[str, Pic8259] = {}
+    for p in d.pics.values():
+        irr = b.var(f"{p.name}.IRR", 256, 0, "bits")
+        isr = None if p.auto_eoi else b.var(f"{p.name}.ISR", 256, 0, "bits")
+        imr = b.var(f"{p.name}.IMR", 256, p.mask, "bits") if p.masked_ever else None
+        prio = b.var(f"{p.name}.priority", 8, 0) if p.rotate else None
+        pics[p.name] = Pic8259(p, irr, isr, imr, prio)
+    return pics
+
+
+def make_apic(d: Design, b: Builder) -> LocalApic | None:
+    if not d.apics:
+        return None
+    vecs = sorted({dev.input for dev in d.devices.values() if dev.kind == "apic"})
+    info = next(iter(d.apics.values()))
+    n = max(len(vecs), 1)
+    bits = tuple(f"{v:#x}" for v in vecs)
+    return LocalApic(info, vecs, b.var(f"{info.name}.IRR", 1 << n, 0, "bits", bits, width=n),
+                     b.var(f"{info.name}.ISR", 1 << n, 0, "bits", bits, width=n))
+
+
+class Model:
+    def __init__(self, d: Design, checks: list[CheckSpec], b: Builder) -> None:
+        self.d = d
+        self.b = b
+        self.checks = checks
+        self.layout = Layout(path=d.path)
+        self.gates = {v: GateInfo(g.handler, g.trap, g.dpl) for v, g in d.gates.items()}
+        self.gate_line = {v: g.line for v, g in d.gates.items()}
+        self.pics = make_pics(d, b)
+        self.apic = make_apic(d, b)
+        self.bank = PicBank(d, self.pics)
+        self.controllers: list[Controller] = [self.bank]
+        if self.apic is not None:
+            self.controllers.append(ApicController(d, self.apic))
+        self.left: dict[str, int | None] = {}
+        for dev in d.devices.values():
+            self.left[dev.name] = (None if dev.raises is None else
+                                   b.var(f"{dev.name}.raises_left", dev.raises + 1, dev.raises))
+        if any(dev.kind == "nmi" for dev in d.devices.values()):
+            self.controllers.append(NmiController(d, b, self.gates))
+        self.obj = object_vars(d, b)
+        found = discover(d, self.gates, self.pics, self.controllers)
+        self.incs = found.incs
+        self.task_bodies = found.task_bodies
+        if found.may_halt:
+            b.halted = b.var("cpu0.shutdown", 2, 0, "bool")
+        self.frame_owner, self.loc_names = number(self.incs, len(self.pics) == 1 and self.apic is None)
+        self.maxdepth = depth_bound(d, self.incs, self.task_bodies)
+        self.tasks = make_tasks(self.task_bodies)
+        kv = KernelVars(d, b, self.pics, self.tasks, self.incs, self.maxdepth)
+        self.lock, self.lock_kind, self.desc = kv.lock, kv.lock_kind, kv.desc
+        self.softirqs, self.tasklet = kv.softirqs, kv.tasklet
+        self.cpus: list[CpuState] = [make_cpu(d, b, c, self.tasks, self.incs, self.softirqs, self.maxdepth,
+                                              self.loc_names, self.frame_owner, self.layout)
+                                     for c in range(d.cpus)]
+
+    # -- questions
+    def enabled(self, check: str) -> bool:
+        return any(c.name == check for c in self.checks)
+
+    def controller_of(self, inc: Incarnation) -> Controller | None:
+        """The controller `inc` is entered through (None: only `int n`/`fault v`/NMI chains, softirqs)."""
+        return next((c for c in self.controllers if c.owns(inc)), None)
+
+    def inc_for(self, vector: int) -> Incarnation:
+        for inc in self.incs:
+            if inc.vector == vector and not inc.spurious:
+                return inc
+        raise AssertionError(f"no incarnation for vector {vector}")
+
+    def frame_owner_base(self, cpu: int) -> int:
+        """The lock-owner number of the frame at depth 1 on `cpu` (depth k: base + k - 1)."""
+        return len(self.tasks) + 1 + cpu * self.maxdepth
+
+    def owner_names(self) -> tuple[str, ...]:
+        return owner_names(self.d, self.tasks, self.maxdepth)
+
+    @staticmethod
+    def locs(body: Body, pred: Callable[[Node], bool]) -> set[int]:
+        return {i for i, n in enumerate(body.nodes) if pred(n)}
+
+    def frame_locs(self, pred: Callable[[Node], bool]) -> set[int]:
+        return {inc.base + i for inc in self.incs for i, n in enumerate(inc.body.nodes) if pred(n)}
+
+    def task_named(self, name: str | None) -> Task | None:
+        return next((t for t in self.tasks if t.code.name == name), None)
+
+    def contexts(self) -> list[tuple[int, At, str, int | None]]:
+        """Every context slot: (owner number, at(task-locs, frame-locs) -> Expr, name, cpu)."""
+        out: list[tuple[int, At, str, int | None]] = []
+        for t in self.tasks:
+            def at_task(tl: set[int], _fl: set[int], t: Task = t) -> Expr:
+                return In(V(t.pc), tl)
+            out.append((t.ident, at_task, t.label, t.cpu))
+        for cpu in self.cpus:
+            base = self.frame_owner_base(cpu.index)
+            for k in range(1, self.maxdepth + 1):
+                def at(_tl: set[int], fl: set[int], cpu: CpuState = cpu, k: int = k) -> Expr:
+                    top = And(Eq(V(cpu.depth), C(k)), In(V(cpu.pc), fl))
+                    if k - 1 < len(cpu.saved_pc):
+                        return Or(top, And(Bin(">", V(cpu.depth), C(k)), In(V(cpu.saved_pc[k - 1]), fl)))
+                    return top
+                out.append((base + k - 1, at, f"cpu{cpu.index} frame {k}", cpu.index))
+        return out
+
+    # -- expressions of the model
+    def cond(self, e: ast.Expr, inc: Incarnation | None) -> Expr:
+        if isinstance(e, ast.Name):
+            o = self.d.objects[e.name]
+            v = V(self.obj[e.name])
+            return v if o.kind == "flag" else Not(Eq(v, C(0)))
+        if isinstance(e, ast.Not):
+            return Not(self.cond(e.arg, inc))
+        if isinstance(e, ast.BoolOp):
+            parts = [self.cond(a, inc) for a in e.args]
+            return And(*parts) if e.op == "and" else Or(*parts)
+        if isinstance(e, ast.Compare):
+            return Bin(e.op, self.value(e.left, inc), self.value(e.right, inc))
+        if isinstance(e, ast.InService):
+            assert inc is not None
+            ctrl = self.controller_of(inc)
+            return FALSE if ctrl is None else ctrl.in_service(inc)
+        if isinstance(e, ast.Bool):
+            return TRUE if e.value else FALSE
+        return Not(Eq(self.value(e, inc), C(0)))
+
+    def value(self, e: ast.Expr, inc: Incarnation | None) -> Expr:
+        if isinstance(e, ast.Name):
+            return V(self.obj[e.name])
+        if isinstance(e, ast.Num):
+            return C(e.value)
+        if isinstance(e, ast.Bool):
+            return C(int(e.value))
+        if isinstance(e, ast.Arith):
+            out = self.value(e.args[0], inc)
+            for op, a in zip(e.ops, e.args[1:], strict=True):
+                out = Bin(op, out, self.value(a, inc))
+            return out
+        return self.cond(e, inc)

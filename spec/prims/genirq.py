@@ -1,0 +1,172 @@
+"""genirq's descriptor and calls (L5, L6): disable_irq, enable_irq, free_irq, synchronize_irq, return.
+
+Per requested line n (context.Descriptor): `inprogress`, `pending`, `depth` (disable count),
+`ret` (what the actions returned), `freed`. Guarded commands at `here`, pc moving on, the rest
+unchanged:
+
+* `disable_irq n` / `disable_irq_nosync n`: `depth := depth + 1` (data.count_up: a tagged bound at
+  the top); disable_irq also waits (its `sync_wait` location: guard `irq_idle`) and may sleep
+  (waitq.sleep_variants);
+* `enable_irq n`: guard `depth = 0`: nothing, tagged eoi_balanced ("Unbalanced enable");
+  `depth > 1`: `depth := depth - 1`; `depth = 1`: `depth := 0` and unmask (if not freed); on an
+  edge line with `pending = 1` the edge is resent: `pending := 0`, `IRR[n] := 1` - tagged
+  no_lost_irq when that IRR bit is already set;
+* `free_irq n`: `freed := 1`, `IMR[n] := 1`, after waiting like synchronize_irq;
+* `sync_wait` (synchronize_irq, the waits of disable_irq/free_irq): guard `irq_idle(n)`: no
+  handler in progress and every thread of the line idle and not woken;
+* `return handled|none|wake_thread` in an action: `ret := ret | bit` (bit 0 handled, `wake_bit`);
+* `thread_done` of an IRQF_ONESHOT thread: unmask when `may_unmask` (depth 0, not freed).
+
+Controller-side helpers of the flow (`mask`, `unmask`, `chip_ack`) act on the line's 8259A.
+"""
+
+from __future__ import annotations
+
+from ircheck.grammar import ast
+from ircheck.spec.context import Context, Descriptor, Incarnation, Task
+from ircheck.spec.model import Model
+from ircheck.spec.prims.data import count_up
+from ircheck.spec.prims.waitq import Variants, sleep_variants
+from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, Ite, Label, Not, V
+from ircheck.spec.variables import DISABLE_OPS
+
+
+def irq_threads(m: Model, dsc: Descriptor) -> list[Task]:
+    names = {a.thread for a in dsc.irq.actions if a.thread}
+    return [t for t in m.tasks if t.code.name in names]
+
+
+def irq_idle(m: Model, dsc: Descriptor) -> Expr:
+    """synchronize_irq's condition: no handler runs and no thread of the line is woken or running."""
+    parts = [Eq(V(dsc.inprogress), C(0))]
+    for t in irq_threads(m, dsc):
+        assert t.wake is not None
+        parts += [Eq(V(t.wake), C(0)), Eq(V(t.pc), C(0))]
+    return And(*parts)
+
+
+def flow_not_serving(m: Model, inc: Incarnation) -> Expr:
+    """A level request that a handler or a oneshot thread is already serving is not waiting."""
+    assert inc.irq is not None
+    dsc = m.desc[inc.irq.irq]
+    parts = [Eq(V(dsc.inprogress), C(0))]
+    for a in inc.irq.actions:
+        t = m.task_named(a.thread)
+        if t is not None and a.oneshot and t.wake is not None:
+            parts += [Eq(V(t.wake), C(0)), Eq(V(t.pc), C(0))]
+    return And(*parts)
+
+
+def wake_bit(dsc: Descriptor, action: int) -> int:
+    """The bit of `irq{n}.ret` that records "action returned IRQ_WAKE_THREAD": bit 0 is "some
+    action returned IRQ_HANDLED", bit 1 + j the j-th action that has a thread. The bits are
+    OR-ed in by each action's `return` (or its end), so the variable has 2^(1 + threads) values,
+    not one per combination of every action's result."""
+    j = sum(1 for a in dsc.irq.actions[:action] if a.thread is not None)
+    return 2 << j
+
+
+def mask(dsc: Descriptor) -> dict[int, Expr]:
+    imr = dsc.pic.imr
+    assert imr is not None
+    return {imr: Bin("|", V(imr), C(1 << dsc.irq.input))}
+
+
+def unmask(dsc: Descriptor, when: Expr) -> dict[int, Expr]:
+    imr = dsc.pic.imr
+    assert imr is not None
+    return {imr: Ite(when, Bin("&", V(imr), C(0xFF ^ (1 << dsc.irq.input))), V(imr))}
+
+
+def may_unmask(dsc: Descriptor) -> Expr:
+    return And(Eq(V(dsc.depth), C(0)), TRUE if dsc.freed is None else Eq(V(dsc.freed), C(0)))
+
+
+def chip_ack(m: Model, dsc: Descriptor) -> dict[int, Expr]:
+    """The chip's ack: a specific EOI for the line (and the master's cascade input)."""
+    pic = dsc.pic
+    out: dict[int, Expr] = {}
+    if pic.isr is not None:
+        out[pic.isr] = Bin("&", V(pic.isr), C(0xFF ^ (1 << dsc.irq.input)))
+    if pic.info.cascade is not None:
+        master = m.pics[pic.info.cascade[0]]
+        if master.isr is not None:
+            out[master.isr] = Bin("&", V(master.isr), C(0xFF ^ (1 << pic.info.cascade[1])))
+    return out
+
+
+def lower_sync_wait(m: Model, ctx: Context) -> None:
+    st = ctx.node.stmt
+    assert isinstance(st, ast.Simple) and isinstance(st.arg, ast.Num)
+    dsc = m.desc[st.arg.value]
+    waits: Variants = [(TRUE, [])]
+    if st.op != "disable_irq":  # disable_irq's sleep is judged at its first step
+        waits = sleep_variants(m, ctx, f"{st.op} {st.arg.value}")
+    label = ctx.label(ctx.node.text)
+    for guard, vio in waits:
+        m.b.add(label, And(ctx.here, guard, irq_idle(m, dsc)), ctx.nxt, ctx.group, vio)
+
+
+def lower_thread_done(m: Model, ctx: Context) -> None:
+    ups = dict(ctx.nxt)
+    t = ctx.task
+    if t is not None and t.irq is not None and t.irq.oneshot:
+        dsc = m.desc[t.irq.irq]
+        ups.update(unmask(dsc, may_unmask(dsc)))
+    m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+
+
+def lower_return(m: Model, ctx: Context, st: ast.Simple) -> None:
+    arg = st.arg
+    assert isinstance(arg, ast.Name) and ctx.inc is not None
+    dsc = m.desc[ctx.inc.irq.irq] if ctx.inc.irq else None
+    assert dsc is not None
+    ups = dict(ctx.nxt)
+    bit = wake_bit(dsc, ctx.node.action) if arg.name == "wake_thread" else int(arg.name == "handled")
+    if bit:
+        ups[dsc.ret] = Bin("|", V(dsc.ret), C(bit))
+    m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+
+
+def lower_irq_call(m: Model, ctx: Context, st: ast.Simple) -> None:
+    op = st.op
+    assert isinstance(st.arg, ast.Num)
+    n = st.arg.value
+    dsc = m.desc[n]
+    label = ctx.label(ctx.node.text)
+    here, g = ctx.here, ctx.group
+    dv = V(dsc.depth)
+    ups = dict(ctx.nxt)
+    if op in DISABLE_OPS:
+        tags = sleep_variants(m, ctx, f"disable_irq {n}") if op == "disable_irq" else [(TRUE, [])]
+        for guard, vio in tags:
+            for guard2, u, bound in count_up(m.b, dsc.depth, guard, f"{op} {n}", label.line, ups):
+                m.b.add(label, And(here, guard2), u, g, vio + bound)
+    elif op == "enable_irq":
+        m.b.add(label, And(here, Eq(dv, C(0))), ups, g,
+                [("eoi_balanced", f"WARNING: Unbalanced enable for IRQ {n}: enable_irq at depth 0 (L5)")])
+        m.b.add(label, And(here, Bin(">", dv, C(1))), {**ups, dsc.depth: Bin("-", dv, C(1))}, g)
+        last = {**ups, dsc.depth: C(0)}
+        last.update(unmask(dsc, TRUE if dsc.freed is None else Eq(V(dsc.freed), C(0))))
+        if not dsc.level:  # a pending edge is resent once (check_irq_resend)
+            pic, bit = dsc.pic, 1 << dsc.irq.input
+            resend = {**last, dsc.pending: C(0), pic.irr: Bin("|", V(pic.irr), C(bit))}
+            latched = Eq(Bin("&", V(pic.irr), C(bit)), C(bit))
+            rlabel = Label(label.actor, label.action + ": resend the pending edge", label.line, label.cpu,
+                           label.context)
+            m.b.add(rlabel, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(1)), Not(latched)), resend, g)
+            m.b.add(rlabel, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(1)), latched), resend, g,
+                    [("no_lost_irq", f"IRQ {n}: the PENDING edge resent by enable_irq merges with an edge "
+                                     f"already latched in {pic.name}.IRR[{dsc.irq.input}]: one of them is lost")])
+            m.b.add(label, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(0))), last, g)
+        else:
+            m.b.add(label, And(here, Eq(dv, C(1))), last, g)
+    elif op == "free_irq":
+        if dsc.freed is not None:
+            ups[dsc.freed] = C(1)
+        pic, bit = dsc.pic, 1 << dsc.irq.input
+        assert pic.imr is not None
+        ups[pic.imr] = Bin("|", V(pic.imr), C(bit))
+        m.b.add(label, here, ups, g)
+    else:  # pragma: no cover - synchronize_irq is a sync_wait node only
+        raise AssertionError(op)

@@ -1,0 +1,156 @@
+"""The genirq flow handler (L1-L3, L8, L9): handle_edge_irq / handle_level_irq around the actions.
+
+A `request_irq` line is entered through a flow incarnation whose locations are `flow_entry`, the
+actions' code with a `flow_done` after each, and `flow_end`. Guarded commands at `here`, the rest
+unchanged:
+
+* `flow_entry`, level line: the chip is masked and acked (`IMR[n] := 1`, the ISR bits cleared:
+  genirq.chip_ack); guard `inprogress = 1` (busy on another CPU): leave it masked, go to the end;
+  guard `inprogress = 0 and disabled`: also `pending := 1`; otherwise `inprogress := 1,
+  pending := 0` and run the actions;
+* `flow_entry`, edge line: acked; guard `inprogress = 1 or disabled`: `pending := 1`, mask, go to
+  the end - tagged no_lost_irq if `pending` was already 1; otherwise ack, `inprogress := 1`,
+  `pending := 0` (and mask under IRQF_ONESHOT), run the actions;
+* `flow_done` of action k: `ret := ret | bit` (IRQ_HANDLED, or its thread's wake bit for a NULL
+  primary handler);
+* `flow_end`: per value class of `ret`: `ret = 0`: nobody cared - `depth := max(depth, 1)`, mask,
+  tagged no_lost_irq (L9); else wake the threads whose bits are set (`wake := 1`), and unless
+  IRQF_ONESHOT holds the line for a woken thread, unmask if not disabled; on an edge line with
+  `pending = 1` and not disabled the actions run again (`pending := 0`), else `inprogress := 0`
+  and the flow returns. `ret := 0` always. With at most NAMED_WAKES threads the label names
+  every woken thread (one transition per set); with more, a fixed few transitions whose updates
+  test the bits.
+"""
+
+from __future__ import annotations
+
+from ircheck.spec.context import Context, Descriptor
+from ircheck.spec.model import Model
+from ircheck.spec.prims.genirq import chip_ack, mask, unmask, wake_bit
+from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, In, Ite, Label, Not, Or, V
+
+NAMED_WAKES = 3  # threads of one line that a flow end's label names one by one (see `lower_flow_end`)
+
+
+def disabled_expr(dsc: Descriptor) -> Expr:
+    return Or(Bin(">", V(dsc.depth), C(0)), FALSE if dsc.freed is None else Eq(V(dsc.freed), C(1)))
+
+
+def lower_flow_entry(m: Model, ctx: Context) -> None:
+    assert ctx.inc is not None and ctx.inc.irq is not None
+    node, goto, here, g = ctx.node, ctx.goto, ctx.here, ctx.group
+    label = ctx.label(node.text)
+    dsc = m.desc[ctx.inc.irq.irq]
+    n = dsc.irq.irq
+    busy, pend = V(dsc.inprogress), V(dsc.pending)
+    disabled = disabled_expr(dsc)
+
+    def lab(text: str) -> Label:
+        return Label(label.actor, text, label.line, label.cpu, label.context)
+
+    ack = chip_ack(m, dsc)
+    run = {**goto(node.next), **ack, dsc.inprogress: C(1), dsc.pending: C(0)}
+    if dsc.level or dsc.irq.oneshot:
+        run.update(mask(dsc))
+    if dsc.level:
+        masked_ack = {**goto(node.alt), **ack, **mask(dsc)}
+        m.b.add(lab(f"{label.action} (mask+ack): IRQ {n} in progress on another CPU: leave it masked"),
+                And(here, Eq(busy, C(1))), masked_ack, g)
+        m.b.add(lab(f"{label.action} (mask+ack): IRQ {n} disabled: mark PENDING, leave it masked"),
+                And(here, Eq(busy, C(0)), disabled), {**masked_ack, dsc.pending: C(1)}, g)
+        m.b.add(lab(f"{label.action} (mask+ack), run the handlers"), And(here, Eq(busy, C(0)), Not(disabled)),
+                run, g)
+        return
+    blocked = Or(Eq(busy, C(1)), disabled)
+    away = {**goto(node.alt), **ack, **mask(dsc), dsc.pending: C(1)}
+    text = f"{label.action}: IRQ {n} disabled or in progress elsewhere: set PENDING, mask"
+    m.b.add(lab(text), And(here, blocked, Eq(pend, C(0))), away, g)
+    m.b.add(lab(text), And(here, blocked, Eq(pend, C(1))), away, g,
+            [("no_lost_irq", f"IRQ {n}: an edge arrived while genirq PENDING was already set: the two "
+                             "arrivals give one run (L3)")])
+    m.b.add(lab(f"{label.action}, run the handlers"), And(here, Not(blocked)), run, g)
+
+
+def lower_flow_done(m: Model, ctx: Context) -> None:
+    assert ctx.inc is not None and ctx.inc.irq is not None
+    node = ctx.node
+    dsc = m.desc[ctx.inc.irq.irq]
+    a = dsc.irq.actions[node.action]
+    bit = wake_bit(dsc, node.action) if a.handler is None else 1
+    m.b.add(ctx.label(node.text), ctx.here, {**ctx.goto(node.next), dsc.ret: Bin("|", V(dsc.ret), C(bit))}, ctx.group)
+
+
+def lower_flow_end(m: Model, ctx: Context) -> None:
+    """The flow handler's end (L2, L3, L8, L9): nobody cared, wake the threads asked for, re-run
+    while PENDING, unmask. Transitions: one per set of woken threads while a line has at most
+    NAMED_WAKES threads (the label names them), else a fixed few whose updates test the bits."""
+    assert ctx.inc is not None and ctx.inc.irq is not None
+    dsc = m.desc[ctx.inc.irq.irq]
+    threaded = [(k, a) for k, a in enumerate(dsc.irq.actions) if a.thread is not None]
+    full = (1 << len(threaded)) - 1
+    flow_end_variant(m, ctx, dsc, Eq(V(dsc.ret), C(0)), [], False, False)
+    if len(threaded) <= NAMED_WAKES:
+        for woken in range(full + 1):  # the order of the former one-transition-per-value lowering
+            vals = {woken << 1, (woken << 1) | 1} - {0}
+            flow_end_variant(m, ctx, dsc, In(V(dsc.ret), vals),
+                             [(threaded[j][1].thread, TRUE) for j in range(len(threaded)) if woken >> j & 1],
+                             woken != 0, False)
+    else:
+        wakes = [(a.thread, Eq(Bit(V(dsc.ret), 1 + j), C(1))) for j, (_k, a) in enumerate(threaded)]
+        anybody = Bin(">", V(dsc.ret), C(1))
+        if dsc.irq.oneshot:  # IRQF_ONESHOT holds the line masked when a thread was woken
+            flow_end_variant(m, ctx, dsc, anybody, wakes, True, True)
+            flow_end_variant(m, ctx, dsc, Eq(V(dsc.ret), C(1)), [], False, False)
+        else:
+            flow_end_variant(m, ctx, dsc, Not(Eq(V(dsc.ret), C(0))), wakes, False, True)
+
+
+def flow_end_variant(m: Model, ctx: Context, dsc: Descriptor, when: Expr, wakes: list[tuple[str | None, Expr]],
+                     woke: bool, generic: bool) -> None:
+    """The end of the flow for the `ret` values `when` selects: `wakes` (a thread, the condition
+    under which it is woken: TRUE, or its bit of `ret`); `woke`: some thread is woken (IRQF_ONESHOT
+    keeps the line masked); `generic`: the label does not name the threads."""
+    node, goto = ctx.node, ctx.goto
+    disabled = disabled_expr(dsc)
+    n = dsc.irq.irq
+    here, g, cpu = ctx.here, ctx.group, ctx.cpu.index
+    actor = ctx.who
+    line = dsc.irq.actions[0].line
+    base = And(here, when)
+    ups: dict[int, Expr] = {dsc.ret: C(0)}
+    words: list[str] = []
+    for name, cond in wakes:
+        t = m.task_named(name)
+        assert t is not None and t.wake is not None
+        ups[t.wake] = C(1) if cond == TRUE else Ite(cond, C(1), V(t.wake))
+        if not generic:
+            words.append(f"wake {name}")
+    if generic:
+        words.append("wake the threads whose handlers returned IRQ_WAKE_THREAD")
+    tags: list[tuple[str, str]] = []
+    nobody = when == Eq(V(dsc.ret), C(0))
+    if nobody:
+        words.append("nobody cared: disable the line")
+        tags.append(("no_lost_irq", f"irq {n}: nobody cared (every handler returned IRQ_NONE): the kernel "
+                                    "disables the line and its later interrupts are never handled (L9)"))
+        ups[dsc.depth] = Ite(Eq(V(dsc.depth), C(0)), C(1), V(dsc.depth))
+        ups.update(mask(dsc))
+    hold = dsc.irq.oneshot and woke
+    done = {**ups, **goto(node.alt), dsc.inprogress: C(0)}
+    if not nobody and not hold:
+        done.update(unmask(dsc, Not(disabled)))
+    what = "; ".join(words)
+    if not dsc.level and not nobody:
+        rerun = {**ups, **goto(node.next), dsc.pending: C(0)}
+        if not hold:
+            rerun.update(unmask(dsc, TRUE))
+        again = And(Eq(V(dsc.pending), C(1)), Not(disabled))
+        m.b.add(Label(actor, f"IRQ {n}: PENDING was set while the handlers ran: run them again (L3)"
+                      + (f"; {what}" if what else ""), line, cpu, "handler"),
+                And(base, again), rerun, g, tags)
+        m.b.add(Label(actor, f"IRQ {n} handlers done" + (f": {what}" if what else ""), line, cpu,
+                      "handler"), And(base, Not(again)), done, g, tags)
+    else:
+        m.b.add(Label(actor, f"IRQ {n} handlers done" + (f": {what}" if what else "")
+                      + (", line stays masked for the thread (IRQF_ONESHOT)" if hold else ""),
+                      line, cpu, "handler"), base, done, g, tags)

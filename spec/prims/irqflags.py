@@ -1,0 +1,77 @@
+"""IRQ flags and bottom halves (K1): cli/sti, local_irq_save/restore, local_bh_disable/enable.
+
+Guarded commands at a location guarded by `here`, the pc moving on; unnamed variables unchanged:
+
+* `cli` / `sti`: `IF := 0` / `IF := 1`;
+* `local_irq_save` (and the IF part of `spin_lock_irqsave`), per save slot (a task's own, or the
+  frame's at `depth = k`): guard `nsave < top`: `flags := IF if nsave = 0 else flags`, `IF := 0`,
+  `nsave := nsave + 1`; at the top a tagged bound (data.count_up). Only the outermost save saves IF;
+* `local_irq_restore` (`spin_unlock_irqrestore`): `IF := flags if nsave <= 1 else 0`,
+  `flags := 0 if nsave <= 1 else flags`, `nsave := max(nsave - 1, 0)`: only the last restore
+  restores IF. A context with no slot (it never saves) just sets IF := 0 on a save;
+* `spin_lock_irq` / `spin_unlock_irq`: `IF := 0` / `IF := 1`;
+* `local_bh_disable` (`spin_lock_bh`) in a task that counts: `bh := bh + 1` (count_up);
+  `local_bh_enable` (`spin_unlock_bh`): `bh := max(bh - 1, 0)`. In hardirq and softirq context
+  BH is already off: nothing changes.
+"""
+
+from __future__ import annotations
+
+from ircheck.grammar import ast
+from ircheck.spec.context import Context
+from ircheck.spec.model import Model
+from ircheck.spec.prims.data import Effect, count_up
+from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, Ite, V
+from ircheck.spec.variables import BH_OFF_OPS, SAVE_OPS
+
+
+def irq_effects(m: Model, op: str, ctx: Context, line: int = 0) -> list[Effect]:
+    """(guard, updates, tags) of what `op` does to IF and the BH count, per frame depth where it
+    matters. The saved-IF stack of local_irq_save/spin_lock_irqsave is kept as the outermost
+    saved IF plus the nesting count: only the outermost save saves IF (the inner ones see IF
+    off), only the last restore restores it. Both counts are exact (`count_up`)."""
+    IF = ctx.cpu.IF
+    if op in ("spin_lock_irq",):
+        return [(TRUE, {IF: C(0)}, [])]
+    if op == "spin_unlock_irq":
+        return [(TRUE, {IF: C(1)}, [])]
+    if op in ("spin_lock_bh", "local_bh_disable", "spin_unlock_bh", "local_bh_enable"):
+        t = ctx.task
+        if t is None or t.bh is None:
+            return [(TRUE, {}, [])]  # softirq and hardirq context: BH is already off
+        if op in BH_OFF_OPS:
+            return count_up(m.b, t.bh, TRUE, op, line, {})
+        return [(TRUE, {t.bh: Ite(Bin(">", V(t.bh), C(0)), Bin("-", V(t.bh), C(1)), C(0))}, [])]
+    if op in ("spin_lock_irqsave", "local_irq_save", "spin_unlock_irqrestore", "local_irq_restore"):
+        save = op in SAVE_OPS
+        slots: list[tuple[Expr, int, int]] = []
+        if ctx.task is not None:
+            if ctx.task.flags is not None and ctx.task.nsave is not None:
+                slots.append((TRUE, ctx.task.flags, ctx.task.nsave))
+        else:
+            for k, (fv, nv) in enumerate(zip(ctx.cpu.flags, ctx.cpu.nsave, strict=True)):
+                slots.append((Eq(V(ctx.cpu.depth), C(k + 1)), fv, nv))
+        out: list[Effect] = []
+        for guard, fv, nv in slots:
+            n = V(nv)
+            if save:
+                out += count_up(m.b, nv, guard, op, line, {fv: Ite(Eq(n, C(0)), V(IF), V(fv)), IF: C(0)})
+            else:
+                last = Bin("<=", n, C(1))
+                out.append((guard, {IF: Ite(last, V(fv), C(0)), fv: Ite(last, C(0), V(fv)),
+                                    nv: Ite(Bin(">", n, C(0)), Bin("-", n, C(1)), C(0))}, []))
+        return out or [(TRUE, {IF: C(0)} if save else {}, [])]
+    return [(TRUE, {}, [])]
+
+
+def lower_cli_sti(m: Model, ctx: Context, st: ast.Simple) -> None:
+    ups = dict(ctx.nxt)
+    ups[ctx.cpu.IF] = C(1 if st.op == "sti" else 0)
+    m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+
+
+def lower_flags_op(m: Model, ctx: Context, st: ast.Simple) -> None:
+    """local_irq_save/restore, local_bh_disable/enable."""
+    label = ctx.label(ctx.node.text)
+    for guard, e, bound in irq_effects(m, st.op, ctx, ctx.node.line):
+        m.b.add(label, And(ctx.here, guard), {**ctx.nxt, **e}, ctx.group, bound)

@@ -1,0 +1,125 @@
+"""Spinlocks and mutexes (K1-K5), with lockdep's usage facts.
+
+A lock L is `L.owner` (0 free, else the owner number of the holding context: tasks 1..T, then per
+CPU and frame depth). Guarded commands, at `here`, pc moving on, unnamed variables unchanged:
+
+* acquire (`spin_lock*`, `mutex_lock`): guard `L.owner = 0` and the IF/BH effect's guard
+  (irqflags.irq_effects: irqsave saves IF, _irq/_bh as named): `L.owner := me` plus that effect.
+  Spinning is the absence of a step: with L taken the context cannot move. Variants: `mutex_lock`
+  by sleep_in_atomic (waitq.sleep_variants); with lockdep on, by IF (and a task's BH count) -
+  each tagged with the usage facts `use|L|IN-HARDIRQ|...`, `HARDIRQ-ON`, `SOFTIRQ-ON` - and by
+  which other lock the context holds (`dep|A|L|...`, one variant per lock, one for none).
+* release (`spin_unlock*`, `mutex_unlock`): `L.owner := 0` plus the IF/BH effect; guard
+  `L.owner = me`; with `L.owner != me` only the effect happens, tagged lockdep "bad unlock balance".
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from ircheck.grammar import ast
+from ircheck.spec.cfg import Node
+from ircheck.spec.context import Context
+from ircheck.spec.model import Model
+from ircheck.spec.prims.irqflags import irq_effects
+from ircheck.spec.prims.waitq import Variants, sleep_variants
+from ircheck.spec.resolve import SPIN_OPS
+from ircheck.spec.ts import FACT, FALSE, And, Bin, C, Eq, Expr, Not, Or, V
+
+IRQ_OFF_OPS = frozenset({"spin_lock_irqsave", "spin_lock_irq"})
+ACQUIRE_OPS = frozenset(SPIN_OPS) | {"mutex_lock"}
+RELEASE_OPS = frozenset(SPIN_OPS.values()) | {"mutex_unlock"}
+
+
+def holds_spinlock(m: Model, owner: Expr) -> Expr:
+    return Or(*[Eq(V(v), owner) for nm, v in m.lock.items() if m.lock_kind[nm] == "spinlock"])
+
+
+def context_locks(ctx: Context) -> set[str]:
+    body = ctx.task.body if ctx.task is not None else ctx.inc.body if ctx.inc is not None else None
+    if body is None:
+        return set()
+    return {n.stmt.arg.name for n in body.nodes if isinstance(n.stmt, ast.Simple) and n.stmt.op in ACQUIRE_OPS
+            and isinstance(n.stmt.arg, ast.Name)}
+
+
+def acquire_locs(m: Model, lk: str, spin_only: bool = False) -> tuple[dict[int, set[int]], set[int]]:
+    """Where `lk` is acquired: per task (owner number) its locations, and the frame locations."""
+    ops = frozenset(SPIN_OPS) if spin_only else ACQUIRE_OPS
+
+    def hit(n: Node) -> bool:
+        st = n.stmt
+        return n.kind == "stmt" and isinstance(st, ast.Simple) and st.op in ops and \
+            isinstance(st.arg, ast.Name) and st.arg.name == lk
+    return {t.ident: m.locs(t.body, hit) for t in m.tasks}, m.frame_locs(hit)
+
+
+def fact_tag(key: str) -> tuple[str, str]:
+    return (FACT, key)
+
+
+def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
+    assert isinstance(st.arg, ast.Name)
+    op, lk, node = st.op, st.arg.name, ctx.node
+    label = ctx.label(node.text)
+    v = m.lock[lk]
+    base = And(ctx.here, Eq(V(v), C(0)))
+    variants: list[Variants] = []
+    if op == "mutex_lock":
+        variants.append(sleep_variants(m, ctx, f"mutex_lock {lk}"))
+    effects = irq_effects(m, op, ctx, node.line)
+    if m.enabled("lockdep"):
+        irq_off = op in IRQ_OFF_OPS
+        usage: Variants = []
+        where = f"{node.line}|{ctx.who}"
+        for on in (1, 0):
+            g_if = Eq(V(ctx.cpu.IF), C(on))
+            facts: list[str] = []
+            if ctx.kind == "hardirq":
+                facts.append(f"use|{lk}|IN-HARDIRQ|{where}")
+            elif ctx.kind == "softirq":
+                facts.append(f"use|{lk}|IN-SOFTIRQ|{where}")
+            if on and not irq_off:
+                facts.append(f"use|{lk}|HARDIRQ-ON|{where}")
+            if on and not irq_off and ctx.kind == "task" and op != "spin_lock_bh":
+                t = ctx.task
+                assert t is not None
+                if t.bh is None:
+                    facts.append(f"use|{lk}|SOFTIRQ-ON|{where}")
+                else:
+                    usage.append((And(g_if, Eq(V(t.bh), C(0))),
+                                  [fact_tag(f) for f in facts + [f"use|{lk}|SOFTIRQ-ON|{where}"]]))
+                    g_if = And(g_if, Bin(">", V(t.bh), C(0)))
+            usage.append((g_if, [fact_tag(f) for f in facts]))
+        variants.append(usage)
+        # one variant per other lock the context may hold (they overlap when it holds several: the
+        # same successor twice, harmless), and one for holding none: linear in the number of locks
+        others = sorted(context_locks(ctx) - {lk})
+        holds = [Eq(V(m.lock[a]), ctx.owner) for a in others]
+        held: Variants = [(And(*[Not(h) for h in holds]), [])]
+        held += [(h, [fact_tag(f"dep|{a}|{lk}|{where}")]) for a, h in zip(others, holds, strict=True)]
+        variants.append(held)
+    for guard_e, eff, bound in effects:
+        for combo2 in itertools.product(*variants) if variants else [()]:
+            guard = And(base, guard_e, *[c[0] for c in combo2])
+            if guard == FALSE:
+                continue
+            tags = [t for c in combo2 for t in c[1]] + bound
+            ups = dict(ctx.nxt)
+            ups.update(eff)
+            ups[v] = ctx.owner
+            m.b.add(label, guard, ups, ctx.group, tags)
+
+
+def lower_release(m: Model, ctx: Context, st: ast.Simple) -> None:
+    arg, node = st.arg, ctx.node
+    assert isinstance(arg, ast.Name)
+    label, here, g = ctx.label(node.text), ctx.here, ctx.group
+    v = m.lock[arg.name]
+    ups = dict(ctx.nxt)
+    ups[v] = C(0)
+    for guard, e, bound in irq_effects(m, st.op, ctx, node.line):
+        m.b.add(label, And(here, guard, Eq(V(v), ctx.owner)), {**ups, **e}, g, bound)
+        m.b.add(label, And(here, guard, Not(Eq(V(v), ctx.owner))), {**ctx.nxt, **e}, g,
+                [("lockdep", f"bad unlock balance: {ctx.who} releases {arg.name}, which it does not hold "
+                             f"(line {node.line})")] + bound)

@@ -1,0 +1,160 @@
+"""The lowering's variables beyond the controllers': per object, per task, per CPU, per genirq line.
+
+In the order they are created (the order is the state layout):
+
+* per device with a finite budget `NAME.raises_left` (raises..0); `nmi.*` (controllers/nmi.py);
+* per flag/counter its value; `cpu0.shutdown` when a triple fault is possible;
+* per lock `NAME.owner` (0 = free, tasks 1..T, then one number per CPU and frame depth);
+  per tasklet `.scheduled` (0, or 1 + the CPU) and `.running`; per requested line
+  `irqN.inprogress`, `.pending`, `.depth` (0..number of disable_irq sites), `.ret` (bit 0:
+  IRQ_HANDLED, bit 1+j: the j-th threaded action asked for its thread), `.freed` if freed;
+* per CPU: `IF`, `depth`, `pc`, `saved_pc[k]`, `saved_IF[k]`; then per task on it `pc`, and only
+  what its code uses (`state` for wait queues, `bh_disabled`, the saved flags of
+  local_irq_save and their nesting, `wake`/`pending` for irq threads and work); `cur` when the CPU
+  has several tasks; then `softirq_pending` and the per-frame saved flags.
+
+Every counter is sized exactly from the code (`count_sites`): at its top a step is a tagged bound.
+"""
+
+from __future__ import annotations
+
+from ircheck.grammar import ast
+from ircheck.spec.build import Builder
+from ircheck.spec.cfg import Body
+from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, Task
+from ircheck.spec.controllers.pic8259 import Pic8259
+from ircheck.spec.incarnations import irq_of_thread
+from ircheck.spec.resolve import Design
+
+SAVE_OPS = ("spin_lock_irqsave", "local_irq_save")
+BH_OFF_OPS = ("spin_lock_bh", "local_bh_disable")
+DISABLE_OPS = ("disable_irq", "disable_irq_nosync")
+SAVE_USES = frozenset({"spin_lock_irqsave", "spin_unlock_irqrestore", "local_irq_save", "local_irq_restore"})
+BH_USES = frozenset({"spin_lock_bh", "spin_unlock_bh", "local_bh_disable", "local_bh_enable"})
+
+
+def count_sites(body: Body, ops: tuple[str, ...], arg: int | None = None) -> int:
+    """How many locations of `body` run one of `ops` (on IRQ `arg`): on a path that passes each
+    location once, the nesting those statements build is at most this many (a loop or a
+    context that runs again can pass one twice: then the counter's top is a tagged bound)."""
+    return sum(1 for n in body.nodes if n.kind in ("stmt", "sync_wait") and isinstance(n.stmt, ast.Simple)
+               and n.stmt.op in ops and (arg is None or (isinstance(n.stmt.arg, ast.Num) and n.stmt.arg.value == arg)))
+
+
+def ops_used(ops: frozenset[str], body: Body) -> set[str]:
+    return {n.stmt.op for n in body.nodes if isinstance(n.stmt, ast.Simple) and n.kind == "stmt"} & ops
+
+
+def all_ops(d: Design) -> set[tuple[str, int | str | None]]:
+    out: set[tuple[str, int | str | None]] = set()
+    for c in d.code.values():
+        for st in ast.walk(c.body):
+            if isinstance(st, ast.Simple):
+                a = st.arg
+                out.add((st.op, a.value if isinstance(a, ast.Num) else a.name if isinstance(a, ast.Name) else None))
+    return out
+
+
+def object_vars(d: Design, b: Builder) -> dict[str, int]:
+    obj: dict[str, int] = {}
+    for o in d.objects.values():
+        if o.kind == "flag":
+            obj[o.name] = b.var(o.name, 2, o.init, "bool")
+        elif o.kind == "counter":
+            obj[o.name] = b.var(o.name, o.max + 1, o.init)
+    return obj
+
+
+def owner_names(d: Design, tasks: list[Task], maxdepth: int) -> tuple[str, ...]:
+    names = ["free"] + [t.label for t in tasks]
+    for c in range(d.cpus):
+        names += [f"cpu{c} frame {k}" for k in range(1, maxdepth + 1)]
+    return tuple(names)
+
+
+class KernelVars:
+    """Locks, softirqs, tasklets and genirq descriptors (created in this order)."""
+
+    def __init__(self, d: Design, b: Builder, pics: dict[str, Pic8259], tasks: list[Task],
+                 incs: list[Incarnation], maxdepth: int) -> None:
+        names = owner_names(d, tasks, maxdepth)
+        self.lock: dict[str, int] = {}
+        self.lock_kind: dict[str, str] = {}
+        for o in d.objects.values():
+            if o.kind in ("spinlock", "mutex"):
+                self.lock[o.name] = b.var(f"{o.name}.owner", len(names), 0, "enum", names)
+                self.lock_kind[o.name] = o.kind
+        self.softirqs = [c.name for c in d.code.values() if c.kind == "softirq"]
+        self.tasklet: dict[str, tuple[int, int]] = {}
+        for c in d.code.values():
+            if c.kind == "tasklet":
+                where = ("-",) + tuple(f"cpu{k}" for k in range(d.cpus))
+                self.tasklet[c.name] = (b.var(f"{c.name}.scheduled", d.cpus + 1, 0, "enum", where),
+                                        b.var(f"{c.name}.running", 2, 0, "bool"))
+        self.desc: dict[int, Descriptor] = {}
+        ops = all_ops(d)
+        bodies = [t.body for t in tasks] + [inc.body for inc in incs]
+        for n, irq in sorted(d.irqs.items()):
+            pic = pics[irq.pic]
+            level = any(dv.level for dv in d.devices.values()
+                        if dv.kind == "pic" and dv.pic == irq.pic and dv.input == irq.input)
+            disables = sum(count_sites(body, DISABLE_OPS, n) for body in bodies)
+            freed = b.var(f"irq{n}.freed", 2, 0, "bool") if ("free_irq", n) in ops else None
+            self.desc[n] = Descriptor(
+                irq, b.var(f"irq{n}.inprogress", 2, 0, "bool"), b.var(f"irq{n}.pending", 2, 0, "bool"),
+                b.var(f"irq{n}.depth", disables + 1, 0),
+                b.var(f"irq{n}.ret", 2 << sum(1 for a in irq.actions if a.thread is not None), 0, "hidden"),
+                freed, pic, level)
+
+
+def task_vars(d: Design, b: Builder, t: Task) -> None:
+    nodes = t.body.nodes
+    if any(n.kind in ("wait_prepare", "wait_sleep") for n in nodes):
+        t.state = b.var(f"{t.code.name}.state", 2, 0, "enum", ("running", "sleeping"))
+    if ops_used(BH_USES, t.body):
+        t.bh = b.var(f"{t.code.name}.bh_disabled", count_sites(t.body, BH_OFF_OPS) + 1, 0)
+    if ops_used(SAVE_USES, t.body):
+        t.flags = b.var(f"{t.code.name}.saved_flags", 2, 0, "hidden")
+        t.nsave = b.var(f"{t.code.name}.irq_saves", count_sites(t.body, SAVE_OPS) + 1, 0, "hidden")
+    if t.code.kind == "irq_thread":
+        t.wake = b.var(f"{t.code.name}.wake", 2, 0, "bool")
+        t.irq = irq_of_thread(d, t.code.name)
+    elif t.code.kind == "work":
+        t.wake = b.var(f"{t.code.name}.pending", 2, 0, "bool")
+
+
+def make_cpu(d: Design, b: Builder, cpu: int, tasks: list[Task], incs: list[Incarnation], softirqs: list[str],
+             maxdepth: int, loc_names: list[str], frame_owner: list[str], layout: Layout) -> CpuState:
+    """One CPU's variables (X1, X2, its tasks', the kernel's per-CPU ones); appends its CpuLayout."""
+    p = f"cpu{cpu}."
+    nlocs = len(loc_names)
+    if_var = b.var(p + "IF", 2, 1, "bool")
+    depth = b.var(p + "depth", maxdepth + 1, 0)
+    pc = b.var(p + "pc", nlocs, 0, "loc", tuple(loc_names))
+    saved_pc = [b.var(f"{p}saved_pc[{i}]", nlocs, 0, "loc", tuple(loc_names)) for i in range(max(maxdepth - 1, 0))]
+    saved_if = [b.var(f"{p}saved_IF[{i}]", 2, 0, "hidden") for i in range(maxdepth)]
+    mine = [t for t in tasks if t.cpu == cpu]
+    for t in mine:
+        names = tuple(f"{t.code.name}@{n.line}" if i else f"{t.code.name}:" + ("done" if t.code.kind == "thread"
+                                                                                else "idle")
+                      for i, n in enumerate(t.body.nodes))
+        t.pc = b.var(f"{t.code.name}.pc", len(t.body.nodes), t.body.entry if t.code.kind == "thread" else 0,
+                     "loc", names)
+        task_vars(d, b, t)
+    cur = None
+    if len(mine) > 1:
+        # the CPU starts in its first thread: irq threads and work items start idle, so starting
+        # in one would only add a switch - and make the state space depend on declaration order
+        first = next((i for i, t in enumerate(mine) if t.code.kind == "thread"), 0)
+        cur = b.var(p + "cur", len(mine), first, "loc", tuple(t.code.name for t in mine))
+    st = CpuState(cpu, if_var, depth, pc, saved_pc, saved_if, mine, cur)
+    if softirqs:
+        st.softirq = b.var(f"cpu{cpu}.softirq_pending", 1 << len(softirqs), 0, "bits", tuple(softirqs), len(softirqs))
+    if any(ops_used(SAVE_USES, inc.body) for inc in incs):
+        most = max(count_sites(inc.body, SAVE_OPS) for inc in incs)
+        for k in range(maxdepth):
+            st.flags.append(b.var(f"cpu{cpu}.frame_flags[{k}]", 2, 0, "hidden"))
+            st.nsave.append(b.var(f"cpu{cpu}.frame_saves[{k}]", most + 1, 0, "hidden"))
+    layout.cpus.append(CpuLayout(cpu, if_var, depth, pc, saved_pc, cur, [(t.label, t.pc) for t in mine],
+                                 frame_owner, [t.code.cpl for t in mine]))
+    return st
