@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ircheck.spec.cfg import Body, Node
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
-from ircheck.spec.resolve import Action, CodeInfo, IrqLine
+from ircheck.spec.design import Action, CodeInfo, IrqLine
 from ircheck.spec.ts import Expr, Label
 from ircheck.spec.x86 import GateInfo, name
 

@@ -22,10 +22,10 @@ from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
 from ircheck.spec.context import Context, CpuState, Incarnation
 from ircheck.spec.controllers.protocol import Controller
+from ircheck.spec.design import DeviceInfo
 from ircheck.spec.frames import entry_transitions
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import flow_not_serving
-from ircheck.spec.resolve import DeviceInfo
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
 
 

@@ -24,7 +24,7 @@ from ircheck.spec.context import Incarnation, Task
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.protocol import Controller
-from ircheck.spec.resolve import CodeInfo, Design, IrqLine
+from ircheck.spec.design import CodeInfo, Design, IrqLine
 from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_int
 
 NEST_CAP = 8  # handler frames per CPU when nothing in the model bounds nesting (raises any, level lines)

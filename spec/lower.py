@@ -25,12 +25,13 @@ from ircheck.spec.build import Builder
 from ircheck.spec.checks import ALL_CHECKS, DEFAULT_CHECKS, PARAM_CHECKS
 from ircheck.spec.context import CpuLayout, Incarnation, Layout
 from ircheck.spec.delivery import lower_devices, lower_requests
+from ircheck.spec.design import CheckSpec, Design
 from ircheck.spec.dispatch import lower_cpu
 from ircheck.spec.incarnations import NEST_CAP
 from ircheck.spec.model import Model
 from ircheck.spec.prims.sched import cpu_unfinished
 from ircheck.spec.properties import judge_of, kernel_checks, lower_checks
-from ircheck.spec.resolve import SUPPORTED_CHECKS, CheckSpec, Design
+from ircheck.spec.resolve import SUPPORTED_CHECKS
 from ircheck.spec.ts import BOUND, And, C, Eq, Or, TransitionSystem, V
 
 __all__ = ["NEST_CAP", "CpuLayout", "Incarnation", "Layout", "check_names", "lower"]

@@ -23,8 +23,8 @@ from ircheck.spec.controllers.nmi import NmiController
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.pic_bank import PicBank
 from ircheck.spec.controllers.protocol import Controller
+from ircheck.spec.design import CheckSpec, Design
 from ircheck.spec.incarnations import depth_bound, discover, make_tasks, number
-from ircheck.spec.resolve import CheckSpec, Design
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, In, Not, Or, V
 from ircheck.spec.variables import KernelVars, make_cpu, object_vars, owner_names
 from ircheck.spec.x86 import GateInfo

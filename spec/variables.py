@@ -23,8 +23,8 @@ from ircheck.spec.build import Builder
 from ircheck.spec.cfg import Body
 from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, Task
 from ircheck.spec.controllers.pic8259 import Pic8259
+from ircheck.spec.design import Design
 from ircheck.spec.incarnations import irq_of_thread
-from ircheck.spec.resolve import Design
 
 SAVE_OPS = ("spin_lock_irqsave", "local_irq_save")
 BH_OFF_OPS = ("spin_lock_bh", "local_bh_disable")

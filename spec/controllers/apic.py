@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ircheck.spec.controllers.pic8259 import bitmask
-from ircheck.spec.resolve import ApicInfo
+from ircheck.spec.design import ApicInfo
 from ircheck.spec.ts import FALSE, And, Bin, Bit, C, Eq, Expr, Ite, Not, V
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from ircheck.spec.context import Incarnation
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.protocol import EntryRule, EoiRule, ExtraEntries, RaiseRule, Way
-from ircheck.spec.resolve import Design, DeviceInfo
+from ircheck.spec.design import Design, DeviceInfo
 from ircheck.spec.ts import Bit, C, Eq, Expr, V
 
 

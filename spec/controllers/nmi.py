@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from ircheck.spec.build import Builder
 from ircheck.spec.context import Incarnation
 from ircheck.spec.controllers.protocol import EntryRule, EoiRule, ExtraEntries, ExtraEntry, RaiseRule, Way
-from ircheck.spec.resolve import Design, DeviceInfo
+from ircheck.spec.design import Design, DeviceInfo
 from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Label, V
 from ircheck.spec.x86 import GateInfo, deliver_exception
 

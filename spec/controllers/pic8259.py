@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ircheck.spec.resolve import PicInfo
+from ircheck.spec.design import PicInfo
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Not, Or, V
 
 

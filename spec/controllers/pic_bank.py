@@ -33,7 +33,7 @@ from ircheck.spec.controllers.protocol import (
     RaiseRule,
     Way,
 )
-from ircheck.spec.resolve import Design, DeviceInfo
+from ircheck.spec.design import Design, DeviceInfo
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Label, V
 
 

@@ -28,7 +28,7 @@ from typing import Protocol
 from ircheck.spec.context import Incarnation
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
-from ircheck.spec.resolve import DeviceInfo
+from ircheck.spec.design import DeviceInfo
 from ircheck.spec.ts import Expr, Label
 
 Guards = list[tuple[Expr, dict[int, Expr]]]  # (guard, controller updates) variants

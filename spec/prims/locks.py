@@ -20,15 +20,17 @@ import itertools
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context
+from ircheck.spec.language import ACQUIRES, RELEASES, SPIN_PAIRS, STATEMENTS, Flags
 from ircheck.spec.model import Model
 from ircheck.spec.prims.irqflags import irq_effects
 from ircheck.spec.prims.waitq import Variants, sleep_variants
-from ircheck.spec.resolve import SPIN_OPS
 from ircheck.spec.ts import FACT, FALSE, And, Bin, C, Eq, Expr, Not, Or, V
 
-IRQ_OFF_OPS = frozenset({"spin_lock_irqsave", "spin_lock_irq"})
-ACQUIRE_OPS = frozenset(SPIN_OPS) | {"mutex_lock"}
-RELEASE_OPS = frozenset(SPIN_OPS.values()) | {"mutex_unlock"}
+# the acquisitions that turn IRQs off themselves (lockdep: no HARDIRQ-ON usage)
+IRQ_OFF_OPS = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.acquire
+                        and s.irq_flags in (Flags.SAVE, Flags.DISABLE))
+ACQUIRE_OPS = ACQUIRES  # the statements that take a lock (spec/language.py)
+RELEASE_OPS = RELEASES
 
 
 def holds_spinlock(m: Model, owner: Expr) -> Expr:
@@ -45,7 +47,7 @@ def context_locks(ctx: Context) -> set[str]:
 
 def acquire_locs(m: Model, lk: str, spin_only: bool = False) -> tuple[dict[int, set[int]], set[int]]:
     """Where `lk` is acquired: per task (owner number) its locations, and the frame locations."""
-    ops = frozenset(SPIN_OPS) if spin_only else ACQUIRE_OPS
+    ops = frozenset(SPIN_PAIRS) if spin_only else ACQUIRE_OPS
 
     def hit(n: Node) -> bool:
         st = n.stmt
