@@ -21,7 +21,7 @@ The fields of a `Statement` (what each one means, precisely):
   handler bound with request_irq (`return`). Everything else is judged by the checks
   (sleeping in atomic context is `no_sleep_in_atomic`, not a resolve error).
 * `layer` - `Layer.BARE` for the hardware/bare-metal statements (resolve's first group,
-  lowered by spec/lower.py), `Layer.KERNEL` for the Linux layer (spec/kernel.py).
+  lowered by spec/lower.py), `Layer.KERNEL` for the Linux layer (spec/prims/, through spec/dispatch.py).
 * `shape` - how the CFG builder compiles it (`Shape`): one step, an inlined call, the frame
   end, a three-step wait, ... (spec/cfg.py).
 * `sleeps` - it may sleep (schedule()): judged by `no_sleep_in_atomic` (D4) and moved out of
@@ -206,7 +206,7 @@ STATEMENTS: tuple[Statement, ...] = (
               shape=Shape.CALL),
     Statement("int", Syntax.NUMBER, Object.VECTOR, "x86_sync", _BARE),
     Statement("fault", Syntax.NUMBER, Object.VECTOR, "x86_sync", _BARE),
-    # ---- the Linux kernel layer (spec/kernel.py)
+    # ---- the Linux kernel layer (spec/prims/)
     Statement("local_irq_save", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.SAVE),
     Statement("local_irq_restore", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.RESTORE),
     Statement("local_bh_disable", Syntax.BARE, Object.BH, "bh", _KERNEL, bh=Flags.DISABLE),
