@@ -10,8 +10,9 @@ import re
 
 import pytest
 
-from ircheck.grammar import ast, parser
+from ircheck.grammar import ast
 from ircheck.grammar.parser import KEYWORD_RULES, keywords, parse
+from ircheck.grammar.syntax_errors import DECL_WORDS, STATEMENT_WORDS
 from ircheck.spec import (
     contexts_graph,
     dispatch,
@@ -104,8 +105,8 @@ def test_the_grammar_keyword_rules_come_from_the_table() -> None:
     assert set(KEYWORD_RULES) == {"op0", "op1", "irqop", "waitop", "objkind", "codekind"}
     assert {kw for kws in KEYWORD_RULES.values() for kw in kws} <= STATEMENT_KEYWORDS | DECLARATION_KEYWORDS
     assert STATEMENT_KEYWORDS | DECLARATION_KEYWORDS <= keywords()
-    assert parser._STATEMENT_WORDS == STATEMENT_KEYWORDS | CONTROL
-    assert parser._DECL_WORDS == DECLARATION_KEYWORDS
+    assert STATEMENT_WORDS == STATEMENT_KEYWORDS | CONTROL
+    assert DECL_WORDS == DECLARATION_KEYWORDS
 
 
 def _operand_text(s: Statement) -> str:
