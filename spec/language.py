@@ -287,6 +287,8 @@ SPIN_PAIRS: dict[str, str] = {s.keyword: s.lock.pair for s in STATEMENTS
 IRQ_CALLS = frozenset(s.keyword for s in STATEMENTS if s.syntax is Syntax.IRQ)
 # process context: scheduled, may sleep, may be placed `on cpuK`
 TASK_KINDS = frozenset(d.keyword for d in DECLARATIONS if d.context == "task")
+# the primitives that lower statements (each a mechanism of the hardware or the kernel)
+PRIMITIVES = frozenset(s.primitive for s in STATEMENTS)
 # softirq context: softirqs and tasklets
 SOFTIRQ_KINDS = frozenset(d.keyword for d in DECLARATIONS if d.context == "softirq")
 # statements that read or write shared data (data races, the contexts graph)

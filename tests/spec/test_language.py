@@ -81,6 +81,15 @@ def test_entries_are_consistent() -> None:
     assert {s.keyword for s in STATEMENTS if s.place is not Place.ANY} == {"iret", "return"}
 
 
+def test_the_primitives() -> None:
+    """The mechanisms the lowering has one primitive for; statements of one primitive share a layer."""
+    assert language.PRIMITIVES == {
+        "irq_flags", "bh", "iret", "nop", "eoi", "imr", "device_ack", "data", "flag", "counter", "call", "x86_sync",
+        "spinlock", "mutex", "sleep", "wait_queue", "softirq", "tasklet", "work", "genirq"}
+    for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
+        assert len({s.layer for s in STATEMENTS if s.primitive == p}) == 1, p
+
+
 def test_lock_pairs_point_at_each_other() -> None:
     for s in STATEMENTS:
         if s.lock is not None:
