@@ -11,100 +11,37 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ircheck.codegen import no_tick, watching
-from ircheck.explicit import Explicit, Limits, PhaseStopped, PhaseWatch, RawViolation, SearchResult
+from ircheck.compact import CompactExplicit
+from ircheck.coverage import after_search
+from ircheck.engine_choice import run_auto
+from ircheck.explicit import Explicit
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
 from ircheck.grammar.parser import parse, parse_file
+from ircheck.limits import Limits, Stopped, Ticker, phase_watch
+from ircheck.outcome import SearchResult
+from ircheck.pipeline import InternalError as InternalError  # the API's: an engine disagreed
+from ircheck.pipeline import judge_facts, verdicts
 from ircheck.reduce import DEFAULT as DEFAULT_REDUCTION
-from ircheck.reduce import parse_reduction, plan
-from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Report, Stats
-from ircheck.spec.checks import BY_NAME, Presented
-from ircheck.spec.explain import explain, stacks_text, unfinished_contexts
+from ircheck.reduce import parse_reduction, plan, search_reduced
+from ircheck.result import HOLDS, INCONCLUSIVE, CheckResult, Report, Stats
 from ircheck.spec.lower import check_names, lower
 from ircheck.spec.resolve import resolve
-from ircheck.spec.step import ReplayError, find_step, fire, replay
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import default_memory_limit_mb, peak_rss_mb
 
 ENGINES = ("auto", "explicit", "smt")
 
 
-class InternalError(Exception):
-    """An engine disagreed with the reference semantics: a bug in ircheck, never shown as a result."""
-
-
-def build(model: ast.Model, checks: Sequence[str] | None = None, watch: PhaseWatch | None = None) -> TransitionSystem:
+def build(model: ast.Model, checks: Sequence[str] | None = None, watch: Ticker | None = None) -> TransitionSystem:
     """Resolve and lower a parsed model (raises IrcheckError on bad input; `watch`: the limits, which
-    stop a long lowering with `PhaseStopped`)."""
+    stop a long lowering with `limits.Stopped`)."""
     return lower(resolve(model), list(checks) if checks is not None else None,
                  watch.during("the lowering").tick if watch is not None else None)
 
 
 def compile_source(text: str, path: str = "<string>", checks: Sequence[str] | None = None) -> TransitionSystem:
     return build(parse(text, path), checks)
-
-
-def _trace(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> tuple[list[int], list[tuple[int, ...]], int | None]:
-    """Transition indices and states of a raw counterexample, replayed through the reference step()."""
-    unpack = eng.pk.unpack
-    packed = list(v.path)
-    states = [unpack(s) for s in packed]
-    steps: list[int] = []
-    for a, b in zip(states, states[1:], strict=False):
-        steps.append(find_step(ts, a, b))
-    loop_start = None
-    if v.last is not None:
-        steps.append(v.last)
-        states.append(fire(ts, states[-1], v.last))
-    if v.cycle:
-        loop_start = len(steps)
-        cyc = [unpack(s) for s in v.cycle]
-        for a, b in zip(cyc, cyc[1:], strict=False):
-            steps.append(find_step(ts, a, b))
-            states.append(b)
-    replayed = replay(ts, steps)
-    if replayed != states:
-        raise InternalError(f"trace for {v.check} does not replay through the reference semantics")
-    return steps, states, loop_start
-
-
-def _result(ts: TransitionSystem, eng: Explicit, v: RawViolation) -> CheckResult:
-    try:
-        steps, states, loop_start = _trace(ts, eng, v)
-    except ReplayError as e:
-        raise InternalError(f"{v.check}: {e}") from e
-    liveness = v.cycle is not None or v.check in {r.check for r in ts.requests}
-    bad = len(steps) - 1 if steps and not liveness else None
-    trace = explain(ts, states, steps, bad)
-    message = v.message
-    presented = BY_NAME[v.check].presented if v.check in BY_NAME else Presented.PLAIN  # the catalogue's
-    if presented is Presented.STUCK and not v.whole:
-        stuck = unfinished_contexts(ts, states[-1])
-        if stuck:
-            message += ": " + ", ".join(stuck) + " can never move again"
-    if presented is Presented.STACKS:
-        message += f" ({stacks_text(ts, states[-1])})"
-    if loop_start is not None:
-        span = f"step {len(steps)} repeats" if loop_start + 1 == len(steps) else \
-            f"steps {loop_start + 1}-{len(steps)} repeat"
-        message += f" (the run loops: {span} for ever)"
-    elif presented is Presented.TERMINAL:
-        message += " (after the last step no CPU can take it)"
-    names = [var.name for var in ts.vars]
-    full = [dict(zip(names, s, strict=True)) for s in states]
-    return CheckResult(v.check, VIOLATED, message, trace, loop_start + 1 if loop_start is not None else None,
-                       v.line, states=full)
-
-
-def judge_facts(ts: TransitionSystem, res: SearchResult) -> None:
-    """Checks judged over every reachable fact (lockdep): a violation found on a partial search is
-    still real; "holds" needs the complete search, which the caller already requires."""
-    if ts.judge is None or not res.facts:
-        return
-    for fv in ts.judge(list(res.facts)):  # discovery order: the shallowest witnesses first
-        if fv.check in ts.checks and fv.check not in res.violations:
-            w = res.facts[fv.witness]
-            res.violations[fv.check] = RawViolation(fv.check, fv.message, w.path, w.last, line=fv.line)
 
 
 def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | None = None,
@@ -130,10 +67,9 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
         if workers > 1 or store != "dict":
             raise IrcheckError([Diagnostic("IRQ902", "--engine smt runs in one process with no state store",
                                            "<command line>", 0, 0, "leave out --workers/--store")])
-        from ircheck.smt import run_smt
+        from ircheck.smt import run_smt  # z3 is imported only when this engine runs (start-up time)
         return run_smt(ts, timeout, max_memory_mb or default_memory_limit_mb(), progress=progress)
     if engine == "auto" and workers == 1 and store == "dict":  # explicit when it fits (checker/engine_choice.py)
-        from ircheck.engine_choice import run_auto
         return run_auto(ts, max_states, timeout, max_memory_mb, progress, reduction=reduction, deadline=deadline)
     limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(), deadline, max_traces)
     eng: Explicit
@@ -141,44 +77,27 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
     the_plan = plan(ts, parse_reduction(reduction), workers, store)
     refind = 0
     if the_plan.applied:  # verdicts from the reduced graph, counterexamples re-found unreduced
-        from ircheck.reduce import search_reduced
         outcome = search_reduced(ts, the_plan, limits, progress)
         eng, refind, res = outcome.engine, outcome.refind_states, outcome.result
     elif store != "dict":
-        from ircheck.compact import CompactExplicit
         if workers > 1:
             raise ValueError("a compact store runs in one process: use workers=1")
         eng = CompactExplicit(ts, limits, progress, store=store)
     elif workers > 1:
+        # multiprocessing costs ~0.7 MB of every run's memory: loaded only for --workers (no cycle hidden)
         from ircheck.parallel import ParallelExplicit
         eng = ParallelExplicit(ts, limits, progress, workers=workers)
     else:
         eng = Explicit(ts, limits, progress)
     if not the_plan.applied:
         res = eng.run()
-    unproved = res.unproved  # compact searches and stopped graph analyses: not "holds"
     judge_facts(ts, res)
-    out: list[CheckResult] = []
-    for name in ts.checks:
-        v = res.violations.get(name)
-        if v is not None:
-            out.append(_result(ts, eng, v))
-            out[-1].more = [_result(ts, eng, w) for w in res.more.get(name, [])]
-        elif res.bound_hit:
-            out.append(CheckResult(name, INCONCLUSIVE, note=res.bound_hit + "; the model is only explored up to it"))
-        elif not res.complete:
-            out.append(CheckResult(name, INCONCLUSIVE,
-                                   note=f"search stopped ({res.stopped_by}) after {res.states} states"))
-        elif name in unproved:
-            out.append(CheckResult(name, INCONCLUSIVE, note=unproved[name]))
-        else:
-            out.append(CheckResult(name, HOLDS))
+    out = verdicts(ts, eng.pk.unpack, res)
     stats = Stats(getattr(eng, "label", "explicit"), res.states, res.transitions, res.depth, res.seconds,
                   res.peak_mb, res.complete and not res.bound_hit and not res.analysis_stopped,
                   res.stopped_by or res.analysis_stopped or ("nesting bound" if res.bound_hit else ""),
                   reductions=the_plan.applied, reduction_note=the_plan.note, refind_states=refind)
     if store == "dict" and not res.bound_hit and not res.analysis_stopped:  # what can never happen
-        from ircheck.coverage import after_search
         # --workers keeps the states in the workers unless a graph analysis brought them back: what the
         # parent's `seen` lacks is confirmed by an unreduced search, as for a reduced one (same warnings)
         partial = bool(the_plan.applied) or len(eng.seen) < res.states
@@ -197,7 +116,7 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
     t0 = time.perf_counter()  # --timeout counts from here: the lowering and code generation included
     limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(),
                     t0 + timeout if timeout else None)
-    watch = PhaseWatch(limits)
+    watch = phase_watch(limits)
     try:
         try:
             ts = build(model, checks, watch)
@@ -208,7 +127,7 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
                                                          workers, store, reduction, limits.deadline, max_traces)
             # the seconds --timeout counts: from the model's start, the lowering and code generation included
             report.stats.seconds = max(report.stats.seconds, time.perf_counter() - t0)
-        except PhaseStopped as stop:  # a limit before the search could store a state: nothing is decided
+        except Stopped as stop:  # a limit before the search could store a state: nothing is decided
             names = check_names(resolve(model), list(checks) if checks is not None else None)
             report.checks = [CheckResult(c, INCONCLUSIVE, note=f"stopped ({stop.reason}) before the search")
                              for c in names]

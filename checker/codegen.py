@@ -36,7 +36,7 @@ _TICK: list[Callable[[], None]] = []  # what `compile_ts` calls per transition g
 @contextmanager
 def watching(tick: Callable[[], None]) -> Iterator[None]:
     """Code generated inside the block calls `tick()` once per transition or property generated and
-    per function compiled: the caller's limits (`explicit.PhaseWatch`) stop a long generation.
+    per function compiled: the caller's limits (`limits.Ticker`) stop a long generation.
     Only the first `compile_ts` of the block is watched (the model's engine, before its search): a
     later one (the unreduced re-search, a coverage confirmation, Houdini's sampler) runs under the
     limits of the engine that started it, which report a stop with what was found so far."""

@@ -45,19 +45,14 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ircheck.explicit import (
-    DEADLOCK,
-    STARVATION,
-    Explicit,
-    Limits,
-    RawViolation,
-    SearchResult,
-    Watch,
-    _Stop,
-    searching,
-)
+from ircheck.explicit import Explicit
+from ircheck.limits import ALL_VIOLATED, INTERRUPTED, OUT_OF_MEMORY, Limits, Watch
+from ircheck.liveness import deadlocks
+from ircheck.outcome import RawViolation, SearchResult
+from ircheck.spec.checks import DEADLOCK_CHECK
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import peak_rss_mb
+from ircheck.triage import SearchStop, Triage, searching
 
 STORES = ("dict", "compact", "hash")
 HASH_BITS = 62
@@ -182,18 +177,14 @@ class CompactExplicit(Explicit):
     def run(self) -> CompactResult:
         ts = self.ts
         res = CompactResult()
-        checks = set(ts.checks)
-        trans_checks = {ti: t.violates for ti, t in enumerate(ts.transitions) if t.violates}
+        triage = Triage(ts)
         succ, props, unfinished = self.code.succ, self.code.props, self.code.unfinished
         has_props = bool(ts.state_props)
-        want_deadlock = DEADLOCK in checks
-        live = {r.check for r in ts.requests} & checks
-        safety = {c for c in checks if c not in (STARVATION, DEADLOCK) and c not in live}
+        want_deadlock = triage.deadlock
         quiet: list[int] = []
-        # violations as the default engine records them, but with the state instead of the path
-        stubs: dict[str, tuple[int, int | None, str, int]] = {}  # check -> (state, transition, message, line)
-        fact_stubs: dict[str, tuple[int, int, str, int]] = {}    # fact -> (state, transition, check, line)
-        fact_check, bound_check = ts.fact_check, ts.bound_check
+        # violations and facts as the default engine records them, but with the path [state] (the
+        # state they are found in): `_finish` rebuilds the paths
+        stubs, record = res.violations, triage.record
         lim = self.limits
         t0 = self.started = time.perf_counter()
         watch = Watch(lim, t0, self.progress)
@@ -208,7 +199,7 @@ class CompactExplicit(Explicit):
                 if bad & 1:
                     p = ts.state_props[k]
                     if p.check not in stubs:
-                        stubs[p.check] = (t, None, p.message, p.line)
+                        stubs[p.check] = RawViolation(p.check, p.message, [t], None, line=p.line)
                 bad >>= 1
                 k += 1
 
@@ -237,14 +228,7 @@ class CompactExplicit(Explicit):
                     transitions += len(out)
                     if vio:
                         for ti in vio:
-                            for check, msg in trans_checks[ti]:
-                                if check == bound_check:
-                                    res.bound_hit = res.bound_hit or msg
-                                elif check == fact_check:
-                                    if msg not in fact_stubs:
-                                        fact_stubs[msg] = (s, ti, check, ts.transitions[ti].label.line)
-                                elif check not in stubs and check in checks:
-                                    stubs[check] = (s, ti, msg, ts.transitions[ti].label.line)
+                            record(res, ti, lambda: [s])  # noqa: B023 - called at once
                     if want_deadlock and ncpu == 0 and unfinished(s):
                         quiet.append(s)
                     for t in out:
@@ -281,10 +265,10 @@ class CompactExplicit(Explicit):
                     if n >= watch.next:  # the limits, as explicit.Watch judges them (the table
                         why = watch.look(n, depth)  # grows in place: no doubling to foresee)
                         if why:
-                            res.complete, res.stopped_by = False, why
-                            raise _Stop
-                if safety and safety <= set(stubs) and not (checks & ({STARVATION, DEADLOCK} | live)):
-                    res.stopped_by = "every check already violated"
+                            res.complete, res.stopped_by = False, str(why)
+                            raise SearchStop
+                if triage.decided(stubs):
+                    res.stopped_by = str(ALL_VIOLATED)
                     break
                 frontier = nxt
                 if frontier:
@@ -293,53 +277,57 @@ class CompactExplicit(Explicit):
         frontier = nxt = []
         res.states, res.transitions, res.depth = n, transitions, depth
         res.omission = 0.0 if exact else omission_bound(n)
-        self._finish(res, stubs, fact_stubs, quiet, live, t0)
+        self._finish(res, quiet, set(triage.live), t0)
         return res
 
-    def _finish(self, res: CompactResult, stubs: dict[str, tuple[int, int | None, str, int]],
-                fact_stubs: dict[str, tuple[int, int, str, int]], quiet: list[int], live: set[str],
-                t0: float) -> None:
-        """Counterexample paths (one exact BFS to the deepest target), deadlocks, verdict notes."""
+    def _finish(self, res: CompactResult, quiet: list[int], live: set[str], t0: float) -> None:
+        """Counterexample paths (one exact BFS to the deepest target), deadlocks, verdict notes.
+
+        `res.violations` and `res.facts` hold stubs: the path is [the state they end in]."""
         ts = self.ts
         checks = set(ts.checks)
+        stubs, fact_stubs = res.violations, res.facts
         needed = set(fact_stubs)
         if ts.judge is not None and fact_stubs:
             needed = {fv.witness for fv in ts.judge(list(fact_stubs))}
-        targets = [st[0] for st in stubs.values()] + [fact_stubs[f][0] for f in sorted(needed)]
+        targets = [v.path[0] for v in stubs.values()] + [fact_stubs[f].path[0] for f in sorted(needed)]
         if targets:
             self._rebuild(targets)
         lost = False
-        for check, (s, ti, msg, line) in stubs.items():
-            if s in self._paths:
-                res.violations[check] = RawViolation(check, msg, self._paths[s], ti, line=line)
+        for check, v in list(stubs.items()):
+            if v.path[0] in self._paths:
+                v.path = self._paths[v.path[0]]
             else:
+                del stubs[check]
                 lost = True
-        for fact, (s, ti, check, line) in fact_stubs.items():
-            path = self._paths.get(s) if fact in needed else []
+        for fact, v in list(fact_stubs.items()):
+            path = self._paths.get(v.path[0]) if fact in needed else []
             if path is None:
+                del fact_stubs[fact]
                 lost = True
                 continue
-            res.facts[fact] = RawViolation(check, fact, path, ti, line=line)
+            v.path = path
+        rebuilding = "while rebuilding counterexamples"
         if lost:
             res.complete = False
-            res.stopped_by = f"{self._rebuild_stop} while rebuilding counterexamples"
-        if res.stopped_by == "every check already violated":
+            res.stopped_by = f"{self._rebuild_stop} {rebuilding}"
+        if res.stopped_by == str(ALL_VIOLATED):
             res.complete = True
-        if res.complete and not res.bound_hit and DEADLOCK in checks and DEADLOCK not in res.violations:
-            from ircheck.liveness import deadlocks
+        deadlock = DEADLOCK_CHECK in checks and DEADLOCK_CHECK not in res.violations
+        if res.complete and not res.bound_hit and deadlock:
             try:
-                v = deadlocks(self, quiet)  # calls self.path_to: one exact BFS to that state
-                if v:
-                    res.violations[DEADLOCK] = v
+                stuck = deadlocks(self, quiet)  # calls self.path_to: one exact BFS to that state
+                if stuck:
+                    res.violations[DEADLOCK_CHECK] = stuck
                 elif self._rebuild_stop:
-                    res.complete, res.stopped_by = False, f"{self._rebuild_stop} while rebuilding counterexamples"
+                    res.complete, res.stopped_by = False, f"{self._rebuild_stop} {rebuilding}"
             except KeyboardInterrupt:
-                res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+                res.complete, res.stopped_by = False, str(INTERRUPTED)
             except _Lost:
                 res.complete = False
-                res.stopped_by = f"{self._rebuild_stop} while rebuilding counterexamples"
-        if ts.waits and DEADLOCK in checks and DEADLOCK not in res.violations:
-            live = live | {DEADLOCK}  # a context blocked for ever is judged on the whole graph too
+                res.stopped_by = f"{self._rebuild_stop} {rebuilding}"
+        if ts.waits and DEADLOCK_CHECK in checks and DEADLOCK_CHECK not in res.violations:
+            live = live | {DEADLOCK_CHECK}  # a context blocked for ever is judged on the whole graph too
         for check in sorted(live - set(res.violations)):
             res.unproved[check] = (f"not decided by a compact search: {check} is judged on the whole state graph, "
                                    "which --compact does not keep; run without --compact")
@@ -384,10 +372,10 @@ class CompactExplicit(Explicit):
                     if len(seen) >= checked + 4096:
                         checked = len(seen)
                         if deadline is not None and time.perf_counter() > deadline:
-                            self._rebuild_stop = f"--timeout {lim.timeout:g}s"
+                            self._rebuild_stop = str(lim.timed_out())
                             break
                         if lim.max_memory_mb and peak_rss_mb() > lim.max_memory_mb:
-                            self._rebuild_stop = f"memory limit {lim.max_memory_mb:.0f} MB"
+                            self._rebuild_stop = str(lim.out_of_memory())
                             break
                     if not left:
                         break
@@ -396,9 +384,9 @@ class CompactExplicit(Explicit):
                     continue
                 break
         except KeyboardInterrupt:
-            self._rebuild_stop = "interrupted (Ctrl-C)"
+            self._rebuild_stop = str(INTERRUPTED)
         except MemoryError:
-            self._rebuild_stop = "out of memory"
+            self._rebuild_stop = str(OUT_OF_MEMORY)
         finally:
             if gc_was:
                 gc.enable()

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from ircheck.explicit import Explicit
+from ircheck.limits import Limits
 from ircheck.spec.coverage import Table, table
 from ircheck.spec.ts import Expr, TransitionSystem
 
@@ -156,7 +158,6 @@ def after_search(ts: TransitionSystem, eng: Any, complete: bool, reduced: bool, 
     groups = [it.transitions for it in tab.items]
     got = happened(ts, eng.pk.off, eng.pk.width, eng.seen, groups, eng.code.succ_ids)
     if (reduced and len(got) < sum(1 for g in groups if g)) or (reduced and _COUNTING):
-        from ircheck.explicit import Explicit, Limits
         full = Explicit(ts, Limits(max_states=CONFIRM_STATES))
         res = full.run()
         if not res.complete or res.bound_hit:

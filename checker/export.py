@@ -10,9 +10,10 @@ import networkx as nx
 
 from ircheck.api import build, run_engine
 from ircheck.codegen import Packing
-from ircheck.explicit import Explicit, Limits, PhaseStopped, PhaseWatch
+from ircheck.explicit import Explicit
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse_file
+from ircheck.limits import Limits, Stopped, phase_watch
 from ircheck.promela import to_promela
 from ircheck.result import CheckResult
 from ircheck.spec.explain import changes
@@ -123,7 +124,7 @@ def main(argv: Sequence[str]) -> int:
         return 2 if e.code else 0
     limits = Limits(None, args.timeout, args.max_memory or default_memory_limit_mb(),
                     time.perf_counter() + args.timeout if args.timeout else None)
-    watch = PhaseWatch(limits)
+    watch = phase_watch(limits)
     try:
         ts = build(parse_file(args.model), checks, watch)
         if args.promela:
@@ -145,7 +146,7 @@ def main(argv: Sequence[str]) -> int:
     except IrcheckError as e:
         print(e.render(), file=sys.stderr)
         return 2
-    except PhaseStopped as stop:
+    except Stopped as stop:
         print(f"ircheck export: {shown_path(args.model)}: stopped ({stop.reason}), nothing exported", file=sys.stderr)
         return 3
     return 0

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 
 from ircheck.api import build
 from ircheck.codegen import watching
-from ircheck.explicit import Explicit, Limits, PhaseStopped, PhaseWatch
+from ircheck.explicit import Explicit
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse_file
+from ircheck.limits import Limits, Stopped, phase_watch
 from ircheck.spec.contexts_graph import ContextGraph, context_graph
 from ircheck.sysinfo import default_memory_limit_mb
 
@@ -33,11 +34,11 @@ _SHAPE = {"hardirq": "box", "softirq": "hexagon", "tasklet": "hexagon", "thread"
 def contexts_of_file(path: str, max_states: int = GRAPH_MAX_STATES, timeout: float = GRAPH_TIMEOUT,
                      max_memory_mb: float | None = None) -> ContextGraph:
     """Parse, lower with no checks, explore, and build the context graph (raises IrcheckError, and
-    PhaseStopped when --timeout or the memory ceiling stops the lowering or code generation: the
+    `limits.Stopped` when --timeout or the memory ceiling stops the lowering or code generation: the
     limits count from the start, as a check's do)."""
     model = parse_file(path)
     limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(), time.perf_counter() + timeout)
-    watch = PhaseWatch(limits)
+    watch = phase_watch(limits)
     ts = build(model, [], watch)
     with watching(watch.during("code generation").tick):
         eng = Explicit(ts, limits)
@@ -136,7 +137,7 @@ def graph_main(argv: Sequence[str]) -> int:
     except IrcheckError as e:
         print(e.render(), file=sys.stderr)
         return 2
-    except PhaseStopped as stop:
+    except Stopped as stop:
         print(f"ircheck graph: {shown_path(args.model)}: stopped ({stop.reason}), no graph drawn", file=sys.stderr)
         return 3
     render = dot if args.dot else mermaid if args.mermaid else text

@@ -13,52 +13,19 @@ moves inside it.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from ircheck.sysinfo import peak_rss_mb
+from ircheck.limits import NO_LIMIT, Ticker
+from ircheck.outcome import RawViolation
+from ircheck.spec.checks import DEADLOCK_CHECK
 
 if TYPE_CHECKING:
-    from ircheck.explicit import Explicit, RawViolation
+    from ircheck.explicit import Explicit
 
 
-class AnalysisStopped(Exception):
-    """A limit ended a graph analysis: the checks it had not decided are inconclusive."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Budget:
-    """The search's --timeout and memory ceiling, still counting during the graph analyses.
-
-    The analyses can take longer than the search (one successor computation and a few dicts per
-    pending state), so they look at the clock as the search does; `tick()` is cheap enough to call
-    once per state visited (the memory is read every 16K ticks)."""
-
-    def __init__(self, deadline: float | None = None, timeout: float | None = None,
-                 max_memory_mb: float | None = None, phase: str = "") -> None:
-        self.deadline, self.timeout, self.max_memory_mb = deadline, timeout, max_memory_mb
-        self.phase = f" during {phase}" if phase else ""  # named in the stop reason
-        self._n = 0
-
-    def tick(self) -> None:
-        self._n += 1
-        if self.deadline is not None and time.perf_counter() > self.deadline:
-            raise AnalysisStopped(f"--timeout {self.timeout:g}s{self.phase}")
-        if self.max_memory_mb and not self._n & 0x3FFF and peak_rss_mb() > self.max_memory_mb:
-            raise AnalysisStopped(f"memory limit {self.max_memory_mb:.0f} MB{self.phase}")
-
-
-_NO_LIMIT = Budget()
-
-
-def deadlocks(eng: Explicit, quiet: list[int], budget: Budget = _NO_LIMIT) -> RawViolation | None:
+def deadlocks(eng: Explicit, quiet: list[int], budget: Ticker = NO_LIMIT) -> RawViolation | None:
     """A quiet state (no CPU can step, something unfinished) from which only quiet states are reachable."""
-    from ircheck.explicit import DEADLOCK, RawViolation
-
     if not quiet:
         return None
     qset = set(quiet)
@@ -78,11 +45,11 @@ def deadlocks(eng: Explicit, quiet: list[int], budget: Budget = _NO_LIMIT) -> Ra
                 changed = True
     for q in quiet:  # BFS order: the first one is the shallowest
         if q not in escapes:
-            return RawViolation(DEADLOCK, eng.ts.deadlock_message, eng.path_to(q))
+            return RawViolation(DEADLOCK_CHECK, eng.ts.deadlock_message, eng.path_to(q))
     return None
 
 
-def blocked_forever(eng: Explicit, budget: Budget = _NO_LIMIT) -> RawViolation | None:
+def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | None:
     """`ts.waits`: the shallowest state where wait k is blocked and every state reachable from it
     is blocked the same way (no continuation releases the resource, whatever else keeps running).
 
@@ -91,8 +58,6 @@ def blocked_forever(eng: Explicit, budget: Budget = _NO_LIMIT) -> RawViolation |
     a state escapes on bit k when a successor that has bit k escapes on it. What never escapes
     is a deadlock. Only the blocked states' successors are computed, and only the states that do
     not escape at once keep them."""
-    from ircheck.explicit import DEADLOCK, RawViolation
-
     waits = eng.ts.waits
     if not waits or eng.code.blocked is None:
         return None
@@ -147,12 +112,12 @@ def blocked_forever(eng: Explicit, budget: Budget = _NO_LIMIT) -> RawViolation |
             k = (rest & -rest).bit_length() - 1
             w = waits[k]
             msg = w.explain(eng.pk.unpack(s)) if w.explain is not None else w.message
-            return RawViolation(DEADLOCK, msg, eng.path_to(s), None, line=w.line, whole=True)
+            return RawViolation(DEADLOCK_CHECK, msg, eng.path_to(s), None, line=w.line, whole=True)
     return None
 
 
 def _tarjan(nodes: list[int], edges: dict[int, list[tuple[int, int]]],
-            budget: Budget = _NO_LIMIT) -> list[list[int]]:
+            budget: Ticker = NO_LIMIT) -> list[list[int]]:
     """Iterative Tarjan SCC over `nodes`; edges[v] = [(transition, w)] restricted to nodes."""
     index: dict[int, int] = {}
     low: dict[int, int] = {}
@@ -222,10 +187,8 @@ def _path_within(start: int, goal: set[int], edges: dict[int, list[tuple[int, in
 
 
 def starvation(eng: Explicit, checks: set[str] | None = None,
-               budget: Budget = _NO_LIMIT) -> list[RawViolation]:
+               budget: Ticker = NO_LIMIT) -> list[RawViolation]:
     """For each request (of `checks`), the shallowest fair run on which it stays pending for ever."""
-    from ircheck.explicit import RawViolation
-
     ts = eng.ts
     out: list[RawViolation] = []
     fair_of = [t.fair for t in ts.transitions]

@@ -70,9 +70,13 @@ from multiprocessing.connection import Connection
 from operator import itemgetter
 from typing import Any
 
-from ircheck.explicit import DEADLOCK, STARVATION, Explicit, Limits, RawViolation, SearchResult
+from ircheck.explicit import Explicit
+from ircheck.limits import ALL_VIOLATED, INTERRUPTED, OUT_OF_MEMORY, Limits, Reason, Stop
+from ircheck.outcome import RawViolation, SearchResult
+from ircheck.spec.checks import DEADLOCK_CHECK
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import peak_rss_mb
+from ircheck.triage import Triage
 
 _PRIME = 1_000_003  # owner(t) = (t & mask) % _PRIME % workers
 _CHECK_EVERY = 4096
@@ -150,7 +154,7 @@ class _Part:
         code = self.eng.code
         succ, props, unfinished = code.succ, code.props, code.unfinished
         checks = set(ts.checks)
-        want_deadlock = DEADLOCK in checks
+        want_deadlock = DEADLOCK_CHECK in checks
         trans_checks = {ti: t.violates for ti, t in enumerate(ts.transitions) if t.violates}
         bound_check, fact_check = ts.bound_check, ts.fact_check
         seen = self.seen
@@ -345,7 +349,7 @@ def _worker_main(prefix: _Part, me: int, n: int, mask: int, conn: Connection, pe
                 continue
             conn.send(getattr(part, msg[0])(*msg[1:]))
     except MemoryError:
-        _send_quietly(conn, ("error", "out of memory"))
+        _send_quietly(conn, ("error", str(OUT_OF_MEMORY)))
     except (EOFError, BrokenPipeError, ConnectionResetError):
         _send_quietly(conn, ("error", _PEER_GONE))
     except BaseException:  # noqa: BLE001 - report any failure to the parent, then exit
@@ -453,14 +457,13 @@ class ParallelExplicit(Explicit):
             return super().run()
         ts = self.ts
         res = SearchResult()
-        checks = set(ts.checks)
         lim = self.limits
         t0 = self.started = time.perf_counter()
         deadline = time.monotonic() + lim.timeout if lim.timeout else None
-        want_deadlock = DEADLOCK in checks
-        live = {r.check for r in ts.requests} & checks  # judged on the graph after the search
+        triage = Triage(ts)
+        want_deadlock = triage.deadlock
+        live = triage.live  # judged on the graph after the search
         keep_levels = want_deadlock or bool(live)
-        safety = {c for c in checks if c not in (STARVATION, DEADLOCK) and c not in live}
         found = res.violations
         if ts.state_props:
             self.seen[self.init] = None  # path_to(init) for a broken initial state
@@ -501,20 +504,20 @@ class ParallelExplicit(Explicit):
                     new = sum(c[0] for c in cut)
                     transitions -= sum(c[1] for c in cut)
                     cands = [c for c in cands if c[0] < cutoff]
-                    stop = f"--max-states {lim.max_states}"
+                    stop = str(Stop(Reason.MAX_STATES, lim.max_states))
                 states += new
                 self._take(cands, res)
                 stopped = {r[3] for r in replies if r[3]}
                 if "memory" in stopped or (lim.max_memory_mb and self._n > 1 and
                                            peak_rss_mb() + sum(peaks) > lim.max_memory_mb):
-                    stop = stop or f"memory limit {lim.max_memory_mb:.0f} MB"
+                    stop = stop or str(lim.out_of_memory())
                 if "timeout" in stopped or (deadline is not None and time.monotonic() > deadline):
-                    stop = stop or f"--timeout {lim.timeout:g}s"
+                    stop = stop or str(lim.timed_out())
                 if stop:
                     res.complete, res.stopped_by = False, stop
                     break
-                if safety and safety <= set(found) and not (checks & ({STARVATION, DEADLOCK} | live)):
-                    res.complete, res.stopped_by = True, "every check already violated"
+                if triage.decided(found):
+                    res.complete, res.stopped_by = True, str(ALL_VIOLATED)
                     break
                 if not new:
                     break
@@ -524,17 +527,17 @@ class ParallelExplicit(Explicit):
             if res.complete and not res.bound_hit and keep_levels:
                 quiet = self._gather()
         except KeyboardInterrupt:
-            res.complete, res.stopped_by = False, "interrupted (Ctrl-C)"
+            res.complete, res.stopped_by = False, str(INTERRUPTED)
         except _WorkerFailed as e:
             self._shutdown()
             if e.killed:  # SIGKILL, most likely the kernel's out-of-memory killer: a limit, not a bug
                 res.complete, res.stopped_by = False, f"{e} (out of memory?)"
-            elif str(e) == "out of memory":
-                res.complete, res.stopped_by = False, "out of memory"
+            elif str(e) == str(OUT_OF_MEMORY):
+                res.complete, res.stopped_by = False, str(OUT_OF_MEMORY)
             else:
                 raise RuntimeError(f"a --workers process failed:\n{e}") from None
         except MemoryError:
-            res.complete, res.stopped_by = False, "out of memory"
+            res.complete, res.stopped_by = False, str(OUT_OF_MEMORY)
         finally:
             self._shutdown()
             self._prefix = None
@@ -724,6 +727,6 @@ class ParallelExplicit(Explicit):
 
 def liveness_after_search(eng: Explicit, res: SearchResult, quiet: list[int]) -> None:
     """The serial engine's graph analyses on the gathered states (`eng.seen` in serial BFS order)."""
-    if res.stopped_by == "every check already violated":
+    if res.stopped_by == str(ALL_VIOLATED):
         return
     eng.analyse_graph(res, quiet)

@@ -36,22 +36,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ircheck.explicit import (
-    DEADLOCK,
-    STARVATION,
-    Explicit,
-    Limits,
-    RawViolation,
-    SearchResult,
-    Watch,
-    _Stop,
-    searching,
-)
+from ircheck.explicit import Explicit
+from ircheck.limits import ALL_VIOLATED, Limits, Watch
+from ircheck.outcome import RawViolation, SearchResult
+from ircheck.pipeline import judge_facts
 from ircheck.por import PorTables, por_tables
+from ircheck.spec.checks import on_graph
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import peak_rss_mb
+from ircheck.triage import SearchStop, Triage, searching
 
 REDUCTIONS = ("por", "merge", "symmetry")
 CHOICES = ("all", "none", *REDUCTIONS)
@@ -85,7 +80,7 @@ class Plan:
 
 def full_graph_checks(ts: TransitionSystem) -> list[str]:
     """The enabled checks judged on the whole state graph (deadlock, liveness requests)."""
-    live = {DEADLOCK, STARVATION} | {r.check for r in ts.requests}
+    live = on_graph(ts.checks) | {r.check for r in ts.requests}
     return [c for c in ts.checks if c in live]
 
 
@@ -142,10 +137,10 @@ class ReducedExplicit(Explicit):
         ts = self.ts
         res = SearchResult()
         checks = set(ts.checks)
-        trans_checks = {ti: t.violates for ti, t in enumerate(ts.transitions) if t.violates}
+        triage = Triage(ts)
         props = self.code.props
         has_props = bool(ts.state_props)
-        found, facts, fact_check, bound = res.violations, res.facts, ts.fact_check, ts.bound_check
+        found = res.violations
         tables = self.plan.tables
         merge = "merge" in self.plan.applied
         canon = self.plan.canon
@@ -157,16 +152,9 @@ class ReducedExplicit(Explicit):
         seen[init] = None
         counters = [0, 0]  # transitions, merged states
 
-        def note_vio(vio: list[int]) -> None:
+        def note_vio(vio: list[int]) -> None:  # no paths: the unreduced re-search finds them
             for ti in vio:
-                for check, msg in trans_checks[ti]:
-                    if check == bound:
-                        res.bound_hit = res.bound_hit or msg
-                    elif check == fact_check:
-                        if msg not in facts:
-                            facts[msg] = RawViolation(check, msg, [], ti, line=ts.transitions[ti].label.line)
-                    elif check not in found and check in checks:
-                        found[check] = RawViolation(check, msg, [], ti, line=ts.transitions[ti].label.line)
+                triage.record(res, ti, list)
 
         def note_props(bad: int) -> None:
             k = 0
@@ -246,10 +234,10 @@ class ReducedExplicit(Explicit):
                     if len(seen) >= watch.next:  # the limits, as explicit.Watch judges them
                         why = watch.look(len(seen), depth, seen)
                         if why:
-                            res.complete, res.stopped_by = False, why
-                            raise _Stop
+                            res.complete, res.stopped_by = False, str(why)
+                            raise SearchStop
                 if checks and checks <= set(found):  # nothing left to decide (complete stays true)
-                    res.stopped_by = "every check already violated"
+                    res.stopped_by = str(ALL_VIOLATED)
                     break
                 frontier = nxt_level
                 if frontier:
@@ -338,10 +326,6 @@ def search_reduced(ts: TransitionSystem, the_plan: Plan, limits: Limits,
     Should it stop early (a limit), the checks it could not re-find are `unproved` (inconclusive
     with a note) - never shown with a trace the reference semantics has not replayed.
     """
-    from dataclasses import replace
-
-    from ircheck.api import judge_facts
-
     t0 = time.perf_counter()
     red = ReducedExplicit(ts, the_plan, limits, progress)
     res = red.run()
@@ -355,7 +339,7 @@ def search_reduced(ts: TransitionSystem, the_plan: Plan, limits: Limits,
         full = Explicit(replace(ts, checks=violated), replace(limits, timeout=left), progress)
         again = full.run()
         if left is not None and again.stopped_by.startswith("--timeout"):
-            again.stopped_by = f"--timeout {limits.timeout:g}s"
+            again.stopped_by = str(limits.timed_out())
         judge_facts(full.ts, again)
         unproved: dict[str, str] = {}
         for c in violated:

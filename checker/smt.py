@@ -2,7 +2,7 @@
 
 `run_smt` decides what it can of every enabled check and returns the same
 CheckResults and Stats as the explicit engine: counterexamples are RawViolations
-of packed states, turned into traces by `api._result`, which replays them
+of packed states, turned into traces by `pipeline.violation_result`, which replays them
 through spec/step.py (a trace that does not replay is an InternalError).
 
 One depth at a time, k = 0, 1, 2, ...:
@@ -34,10 +34,12 @@ from dataclasses import dataclass, field
 import z3
 
 from ircheck.codegen import Compiled, Packing, compile_ts
-from ircheck.explicit import DEADLOCK, RawViolation, SearchResult
+from ircheck.limits import Stopped
+from ircheck.outcome import RawViolation, SearchResult
+from ircheck.pipeline import judge_facts, violation_result
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Stats
 from ircheck.smt_bmc import EXHAUST_CAP, Bmc, Hit, Target, quiet_escapes
-from ircheck.smt_budget import Budget, Share, Stopped
+from ircheck.smt_budget import Budget, Share
 from ircheck.smt_encode import Encoding, Unsupported
 from ircheck.smt_induction import STEP_CAP, Induction, due
 from ircheck.smt_l2s import LoopProver
@@ -46,6 +48,7 @@ from ircheck.smt_liveness import Lasso
 from ircheck.smt_liveness import due as lasso_due
 from ircheck.smt_spacer import QUERY_CAP as SPACER_CAP
 from ircheck.smt_spacer import Spacer
+from ircheck.spec.checks import DEADLOCK_CHECK
 from ircheck.spec.ts import TransitionSystem, evaluate
 from ircheck.sysinfo import peak_rss_mb
 
@@ -122,10 +125,10 @@ class SmtEngine:
                     t_ = tg.setdefault("check:" + check, Target("check:" + check, "check", check))
                     if ti not in t_.trans:
                         t_.trans.append(ti)
-        if DEADLOCK in checks:
-            tg["quiet"] = Target("quiet", "quiet", DEADLOCK)
+        if DEADLOCK_CHECK in checks:
+            tg["quiet"] = Target("quiet", "quiet", DEADLOCK_CHECK)
             for w in range(len(ts.waits)):
-                tg[f"wait:{w}"] = Target(f"wait:{w}", "wait", DEADLOCK, request=w)
+                tg[f"wait:{w}"] = Target(f"wait:{w}", "wait", DEADLOCK_CHECK, request=w)
         for r, req in enumerate(ts.requests):
             if req.check in checks:
                 tg[f"terminal:{r}"] = Target(f"terminal:{r}", "terminal", req.check, request=r)
@@ -406,12 +409,12 @@ class SmtEngine:
                 esc = quiet_escapes(self.enc, q, self.budget, self.max_depth, wait)
             if esc is False:
                 self.found.add(t.key)
-                if DEADLOCK not in res.violations:
+                if DEADLOCK_CHECK not in res.violations:
                     msg, line = self.ts.deadlock_message, 0
                     if wait is not None:
                         w = self.ts.waits[wait]
                         msg, line = (w.explain(q) if w.explain is not None else w.message), w.line
-                    res.violations[DEADLOCK] = RawViolation(DEADLOCK, msg, [self.pk.pack(s) for s in h.states],
+                    res.violations[DEADLOCK_CHECK] = RawViolation(DEADLOCK_CHECK, msg, [self.pk.pack(s) for s in h.states],
                                                             line=line, whole=wait is not None)
                 return
             if esc is None:
@@ -512,15 +515,13 @@ def run_smt(ts: TransitionSystem, timeout: float | None = None, max_memory_mb: f
     """Every enabled check of `ts` decided by the Z3 engine, as `api.run_engine` returns them.
     progress: the progress line's callback (states -1, the BMC depth, seconds); timeout_shown: the
     --timeout to name when it stops the run (the user's, when `auto` hands over what is left of it)."""
-    from ircheck.api import _result
-
     eng = SmtEngine(ts, timeout, max_memory_mb, max_depth, progress, timeout_shown)
     run = eng.run()
     res = run.res
     out: list[CheckResult] = []
     for name, status, note in verdicts(eng, run):
         v = res.violations.get(name)
-        out.append(_result(ts, eng, v) if v is not None else CheckResult(name, status, note=note))
+        out.append(violation_result(ts, eng.pk.unpack, v) if v is not None else CheckResult(name, status, note=note))
     ks = list(run.proved_k.values())
     decided = all(c.status != INCONCLUSIVE for c in out)
     stats = Stats("smt", 0, 0, res.depth, res.seconds, res.peak_mb, decided and not res.stopped_by,
@@ -544,8 +545,6 @@ def verdicts(eng: SmtEngine, run: SmtRun) -> list[tuple[str, str, str]]:
 
     Kept apart from the CheckResults so that tests on hand-built systems (no presentation data)
     can read the verdicts and the raw counterexamples."""
-    from ircheck.api import judge_facts
-
     ts, res = eng.ts, run.res
     judge_facts(ts, res)
     by_check: dict[str, list[Target]] = {}

@@ -3,7 +3,7 @@
 Z3 cannot be stopped from Python in the middle of `check()`, so each call gets
 the time that is left as its own `timeout`, Z3's global `memory_max_size` caps
 its heap, and between calls `check()` here compares the clock and the peak RSS
-with the limits. A solver answer "unknown" is turned into `Stopped` with the
+with the limits. A solver answer "unknown" is turned into `limits.Stopped` with the
 reason, so the engine reports "inconclusive" with what it knew so far.
 """
 
@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import z3
 
+from ircheck.limits import Reason, Stop, Stopped
 from ircheck.sysinfo import peak_rss_mb
 
 
@@ -84,14 +85,6 @@ class Share:
             self.budget.phase = was
 
 
-class Stopped(Exception):
-    """A limit was reached (or Ctrl-C): `reason` is the text of Stats.stopped_by."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 class Budget:
     def __init__(self, timeout: float | None, max_memory_mb: float | None) -> None:
         self.t0 = time.perf_counter()
@@ -104,7 +97,10 @@ class Budget:
             z3.set_param("memory_max_size", max(64, int(max_memory_mb)))
 
     def _during(self) -> str:
-        return f" during Z3 {self.phase}" if self.phase else " during Z3"
+        return f"during Z3 {self.phase}" if self.phase else "during Z3"
+
+    def _timed_out(self) -> Stopped:
+        return Stopped(Stop(Reason.TIMEOUT, self.timeout or 0.0, self._during()))
 
     def left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.perf_counter()
@@ -113,9 +109,9 @@ class Budget:
         """Between solver calls: raise Stopped when the time or memory is used up."""
         left = self.left()
         if left is not None and left <= 0:
-            raise Stopped(f"--timeout {self.timeout:g}s{self._during()}")
+            raise self._timed_out()
         if self.max_memory_mb and peak_rss_mb() > self.max_memory_mb:
-            raise Stopped(f"memory limit {self.max_memory_mb:.0f} MB{self._during()}")
+            raise Stopped(Stop(Reason.MEMORY, self.max_memory_mb, self._during()))
 
     def solve(self, solver: z3.Solver, *assumptions: z3.BoolRef, cap: float | None = None) -> z3.CheckSatResult:
         """solver.check() within the budget: sat or unsat, else Stopped.
@@ -146,7 +142,7 @@ class Budget:
             if cap is not None:
                 return r  # a capped query (a proof attempt) that ran out of its cap or gave up: not proved this way
             if timed_out:
-                raise Stopped(f"--timeout {self.timeout:g}s{self._during()}")
+                raise self._timed_out()
             self.check()
             raise Stopped(f"z3 gave up ({why})")
         return r

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from ircheck.api import InternalError, check_source
+from ircheck.api import check_source
 from ircheck.grammar.diagnostics import IrcheckError
 from ircheck.grammar.parser import parse
+from ircheck.pipeline import InternalError
 from ircheck.result import HOLDS, VIOLATED, Report
 from ircheck.spec.repairs import Candidate, EditConflict, candidates, combine
 

@@ -2,7 +2,7 @@
 
 Everything else reads it: the grammar's check names and the report order (spec/resolve.py), the
 defaults, which checks take a parameter, which the Promela export carries (checker/promela.py),
-the SARIF rule texts (checker/formats.py), how a violation is presented (checker/api.py) and the
+the SARIF rule texts (checker/formats.py), how a violation is presented (checker/pipeline.py) and the
 command line"s `--check` (checker/cli.py). A check"s rule lives in docs/semantics.md.
 
 Kinds: SAFETY - a state property or a tagged transition, found during the search (shortest trace);
@@ -13,6 +13,7 @@ reachable fact after the search (lockdep).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -44,6 +45,12 @@ class CheckInfo:
     implicit: bool          # not a `check` line of its own: runs wherever it applies (counter_range)
     short: str
     full: str
+    # when several liveness requests of this check fail, how the shallowest one's message names the
+    # others: (where a message's subject ends, the text before the others' subjects); None: it does not
+    others: tuple[str, str] | None = None
+    # judged on the whole state graph after the search even when the model gives it no request or
+    # wait: while it is enabled the search keeps the full graph (no reductions, no early stop)
+    whole_graph: bool = False
 
 
 CATALOGUE: tuple[CheckInfo, ...] = (
@@ -57,7 +64,8 @@ CATALOGUE: tuple[CheckInfo, ...] = (
               short="A raised interrupt request is never delivered",
               full=("On some fair run a raised request is never delivered: a missing EOI, a line masked for ever, cli "
               "for ever, or a higher-priority line firing for ever. CPUs keep executing (weak fairness) and "
-              "take a request that is deliverable again and again (strong fairness for interrupt acknowledge).")),
+              "take a request that is deliverable again and again (strong fairness for interrupt acknowledge)."),
+              others=(" is raised", "; also never delivered on some run: "), whole_graph=True),
     CheckInfo("no_deadlock", Kind.DEADLOCK, default=True, param=None, exported=True,
               presented=Presented.STUCK, implicit=False,
               short="A context waits for ever",
@@ -65,7 +73,7 @@ CATALOGUE: tuple[CheckInfo, ...] = (
               "and devices keep doing (a circular wait, a lock held by a finished context, a holder that never "
               "reaches its release); no CPU can ever step again while some context is unfinished; AA, ABBA, a "
               "handler spinning on a lock held by what it interrupted on its CPU, "
-              "disable_irq/free_irq/synchronize_irq inside the IRQ's own handler.")),
+              "disable_irq/free_irq/synchronize_irq inside the IRQ's own handler."), whole_graph=True),
     CheckInfo("no_reentry", Kind.SAFETY, default=True, param=None, exported=True,
               presented=Presented.STACKS, implicit=False,
               short="A non-reentrant handler or function is entered twice",
@@ -131,3 +139,28 @@ IMPLICIT_CHECKS = tuple(c.name for c in CATALOGUE if c.implicit)
 DEFAULT_CHECKS = tuple(c.name for c in CATALOGUE if c.default)
 PARAM_CHECKS = frozenset(c.name for c in CATALOGUE if c.param is not None)
 EXPORTED = frozenset(c.name for c in CATALOGUE if c.exported)
+
+
+def _one(kind: Kind) -> str:
+    (name,) = (c.name for c in CATALOGUE if c.kind is kind)
+    return name
+
+
+# the check whose violations are the quiet states and the waits blocked for ever (`ts.unfinished`,
+# `ts.waits`): the engines attribute those to it without naming it
+DEADLOCK_CHECK = _one(Kind.DEADLOCK)
+
+
+def on_graph(checks: Iterable[str]) -> frozenset[str]:
+    """The checks of `checks` the catalogue judges on the whole state graph (`whole_graph`); with
+    the model's liveness requests, what a search must keep the full graph for."""
+    return frozenset(c for c in checks if c in BY_NAME and BY_NAME[c].whole_graph)
+
+
+def with_others(check: str, best: str, others: Iterable[str]) -> str:
+    """The message of `check`'s shallowest violation `best`, naming the subjects of the `others`
+    (the catalogue's `others`: "IRQ 3 (...) is raised but never delivered; also never delivered on
+    some run: IRQ 4 (...)"); `best` unchanged for a check that does not gather them or with none."""
+    how = BY_NAME[check].others if check in BY_NAME else None
+    subjects = [m.split(how[0])[0] for m in others] if how is not None else []
+    return best + how[1] + ", ".join(subjects) if how is not None and subjects else best

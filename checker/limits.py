@@ -1,0 +1,201 @@
+"""The limits of a run and why a run stopped: one `Limits` object, one `Stop` value, one exception.
+
+Every engine and analysis reads the same `Limits` (--max-states, --timeout, the memory ceiling,
+--max-traces) and says why it stopped with a `Stop`: a `Reason` (what ran out), the limit's value,
+and the phase it ran out in. `str(stop)` is the only place the stop text is formatted; it is the
+report's `stopped_by` and the notes of the checks left inconclusive, so its wording is fixed:
+
+    --max-states N | --timeout Ts | memory limit M MB | interrupted (Ctrl-C) | out of memory
+    | every check already violated        followed by " during PHASE" / " while PHASE" if any
+
+The watchers of this module look at the limits: `Watch` in a search loop (judged each time the
+store has grown by up to `Watch.EVERY` states), `Ticker` in every other phase (the lowering, code
+generation, the graph analyses after a search: one `tick()` per unit of work). Both raise or
+return the same `Stopped`/`Stop`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from ircheck.sysinfo import peak_rss_mb
+
+
+@dataclass
+class Limits:
+    max_states: int | None = None
+    timeout: float | None = None
+    max_memory_mb: float | None = None
+    # the instant (time.perf_counter) at which --timeout runs out when it counts from the start of
+    # the model's check (the lowering and code generation included); None: from the search's start
+    deadline: float | None = None
+    max_traces: int = 1  # --max-traces: counterexamples kept per check (the first is the shortest)
+
+    def deadline_from(self, t0: float) -> float | None:
+        """When --timeout runs out: `deadline` if the run set one, else `timeout` seconds after t0."""
+        return self.deadline if self.deadline is not None else (t0 + self.timeout if self.timeout else None)
+
+    def timed_out(self, phase: str = "") -> Stop:
+        return Stop(Reason.TIMEOUT, self.timeout or 0.0, phase)
+
+    def out_of_memory(self, phase: str = "") -> Stop:
+        return Stop(Reason.MEMORY, self.max_memory_mb or 0.0, phase)
+
+
+class Reason(Enum):
+    """What ran out."""
+
+    MAX_STATES = "max-states"
+    TIMEOUT = "timeout"
+    MEMORY = "memory"          # the memory ceiling (--max-memory or the default)
+    INTERRUPTED = "interrupted"
+    OUT_OF_MEMORY = "out of memory"  # an allocation failed
+    ALL_VIOLATED = "all violated"    # nothing left to decide: not a limit (the search is complete)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why a run or a phase stopped. `phase`: "" (the search), else the words after the reason,
+    preposition included ("during code generation", "during Z3 BMC", "while rebuilding
+    counterexamples")."""
+
+    reason: Reason
+    limit: float = 0.0
+    phase: str = ""
+
+    def __str__(self) -> str:
+        r = self.reason
+        if r is Reason.MAX_STATES:
+            text = f"--max-states {int(self.limit)}"
+        elif r is Reason.TIMEOUT:
+            text = f"--timeout {self.limit:g}s"
+        elif r is Reason.MEMORY:
+            text = f"memory limit {self.limit:.0f} MB"
+        elif r is Reason.INTERRUPTED:
+            text = "interrupted (Ctrl-C)"
+        elif r is Reason.OUT_OF_MEMORY:
+            text = "out of memory"
+        else:
+            text = "every check already violated"
+        return f"{text} {self.phase}" if self.phase else text
+
+    def within(self, phase: str) -> Stop:
+        """The same stop, told as happening in `phase`."""
+        return Stop(self.reason, self.limit, phase)
+
+
+INTERRUPTED = Stop(Reason.INTERRUPTED)
+OUT_OF_MEMORY = Stop(Reason.OUT_OF_MEMORY)
+ALL_VIOLATED = Stop(Reason.ALL_VIOLATED)
+
+
+class Stopped(Exception):
+    """A limit stopped a phase; `reason` is its text (a `Stop`, or a solver's own words)."""
+
+    def __init__(self, stop: Stop | str) -> None:
+        super().__init__(str(stop))
+        self.stop = stop
+        self.reason = str(stop)
+
+
+class Ticker:
+    """--timeout and the memory ceiling in a phase that is not a search loop. `tick()` is called once
+    per unit of work: it looks at the clock every time and at the peak memory every `every` ticks,
+    and raises `Stopped` naming the phase ("--timeout 5s during code generation")."""
+
+    def __init__(self, limits: Limits, deadline: float | None, phase: str = "", every: int = 64) -> None:
+        self.limits, self.deadline, self.every = limits, deadline, every
+        self.phase = phase
+        self._n = 0
+
+    def during(self, phase: str) -> Ticker:
+        self.phase = phase
+        return self
+
+    def tick(self) -> None:
+        lim = self.limits
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise Stopped(lim.timed_out(self._words()))
+        self._n += 1
+        if lim.max_memory_mb and not self._n % self.every and peak_rss_mb() > lim.max_memory_mb:
+            raise Stopped(lim.out_of_memory(self._words()))
+
+    def _words(self) -> str:
+        return f"during {self.phase}" if self.phase else ""
+
+
+def phase_watch(limits: Limits) -> Ticker:
+    """The watcher of the phases before a search (the lowering, code generation): --timeout counts
+    from `limits.deadline`, else from now."""
+    return Ticker(limits, limits.deadline_from(time.perf_counter()))
+
+
+NO_LIMIT = Ticker(Limits(), None)
+
+
+class Watch:
+    """The limits of one search, looked at each time the store has grown by `EVERY` states.
+
+    The memory ceiling is judged on the peak so far *and* on the growth the store is about to make:
+    a dict doubles its table when it fills to two thirds, the new table (twice the old one) being
+    allocated while the old one is still alive - a jump of a third of the process at once, which
+    a look every few thousand states cannot catch after the fact. The jump comes when the store
+    reaches twice the size at which it last resized, so from one look before it, the search stops
+    if the peak plus the new table would pass the ceiling.
+    """
+
+    EVERY = 4096
+    FIRST = 64
+    PERIOD = 0.1  # seconds between looks at most, roughly (see `look`)
+
+    def __init__(self, limits: Limits, t0: float,
+                 progress: Callable[[int, int, float], None] | None = None) -> None:
+        self.limits, self.t0, self.progress = limits, t0, progress
+        self.deadline = limits.deadline_from(t0)
+        self.step = self.FIRST  # states until the next look: doubles up to EVERY while states come fast
+        self.next = self.step if limits.max_states is None else min(self.step, limits.max_states)
+        self._table = 0       # the store's size in bytes at the last look
+        self._resize_at = 0   # the state count at which it will next double (0: not known yet)
+        self._last = (0, t0)  # (states, instant) at the last look
+
+    def look(self, n: int, depth: int, store: object = None) -> Stop | None:
+        """Why the search must stop now (None if it goes on); `n` states stored, `store` the dict
+        (trimmed to exactly --max-states states when that is the reason)."""
+        lim = self.limits
+        now = time.perf_counter()
+        # the next look after EVERY states, or sooner when states come slowly (thousands of successors
+        # each, or huge states): about PERIOD seconds apart, so --timeout acts within a fraction of it
+        last_n, last_t = self._last
+        if now - last_t > self.PERIOD and n > last_n:
+            self.step = max(1, min(self.EVERY, int((n - last_n) * self.PERIOD / (now - last_t))))
+        else:
+            self.step = min(self.EVERY, 2 * self.step)
+        step = self.step
+        self._last = (n, now)
+        self.next = n + step
+        if lim.max_states is not None:
+            self.next = min(self.next, lim.max_states)
+        if self.progress:
+            self.progress(n, depth, now - self.t0)
+        if lim.max_states is not None and n >= lim.max_states:
+            if isinstance(store, dict):  # the last expansion went past N: keep the first N states
+                while len(store) > lim.max_states:
+                    store.popitem()
+            return Stop(Reason.MAX_STATES, lim.max_states)
+        if self.deadline is not None and now > self.deadline:
+            return lim.timed_out()
+        if lim.max_memory_mb:
+            peak = peak_rss_mb()
+            if store is not None:
+                table = sys.getsizeof(store)
+                if table != self._table:
+                    self._table, self._resize_at = table, 2 * last_n  # it doubled after last_n
+                if self._resize_at and n + step >= self._resize_at:
+                    peak += 2 * table / 1048576.0
+            if peak > lim.max_memory_mb:
+                return lim.out_of_memory()
+        return None
