@@ -44,6 +44,22 @@ def _args(prog: str, argv: Sequence[str], build: object, epilog: str | None = No
         return 2 if e.code else 0
 
 
+class FormatChanged(Exception):
+    """The canonical form would not read back as the same model with the same comments (a printer bug)."""
+
+
+def canonical(source: str, path: str) -> str:
+    """`source` in canonical layout (`grammar.printer.format_source`). Raises IrcheckError for bad
+    input and `FormatChanged` when the result would not parse back to the same declarations with the
+    same comments, so that a printer bug is never written out (`ircheck fmt`, the language server)."""
+    model = parse(source, path)
+    out = format_source(model.source)
+    again = parse(out, path)
+    if again.decls != model.decls or comments(out) != comments(model.source):
+        raise FormatChanged(path)
+    return out
+
+
 def fmt_main(argv: Sequence[str]) -> int:
     """Print a model in canonical layout; --check exits 1 if it would change, --write rewrites it.
 
@@ -63,12 +79,11 @@ def fmt_main(argv: Sequence[str]) -> int:
     for path in args.models:
         try:
             model = parse_file(path)
-            out = format_source(model.source)
-            again = parse(out, path)  # the canonical form must read back (a printer bug is never written out)
+            out = canonical(model.source, path)  # must read back (a printer bug is never written out)
         except IrcheckError as e:
             print(e.render(), file=sys.stderr)
             return 2
-        if again.decls != model.decls or comments(out) != comments(model.source):
+        except FormatChanged:
             print(f"ircheck fmt: internal error: formatting {shown_path(path)} would change the model or its "
                   "comments; the file is left as it is (please report this)", file=sys.stderr)
             return 4
