@@ -60,6 +60,7 @@ SUBCOMMANDS = {
     "trace": "draw the counterexamples of a model's violated checks (Mermaid or DOT)",
     "replay": "step a saved counterexample (--format json or itf) through a model again",
     "simulate": "random runs of a model, printed like traces (--seed S --steps N --runs R); exit 1 if one breaks a check",
+    "lsp": "run the language server for editors on stdin/stdout (needs pip install 'ircheck[lsp]')",
 }
 
 EXIT_HELP = """exit status:
@@ -290,6 +291,9 @@ def _subcommand(name: str, argv: list[str], run: _Run) -> int:
     if name == "export":
         from ircheck.export import main as export_main
         return export_main(argv)
+    if name == "lsp":
+        from ircheck.lsp import lsp_main
+        return lsp_main(argv)
     if name == "simulate":
         from ircheck.simulate import simulate_main
         return simulate_main(argv)
