@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
-from ircheck.spec.checks import EXPORTED
+from ircheck.spec.checks import DEADLOCK_CHECK, EXPORTED
 from ircheck.spec.ts import FALSE, Expr, Not, TransitionSystem, bounds, fold_ranges
 
 SAFETY_EXPORTED = EXPORTED  # the catalogue's exported checks (spec/checks.py)
@@ -155,9 +155,9 @@ def to_promela(ts: TransitionSystem) -> str:
         out.append("hidden int " + ", ".join(f"t{k}" for k in range(width)) + ";")
     props = [p for p in ts.state_props if p.check in checks and p.check in SAFETY_EXPORTED]
     oks = [_e(p.ok) for p in props]
-    if "no_deadlock" in checks and ts.waits:  # a context blocked for ever: the part a state shows alone
+    if DEADLOCK_CHECK in checks and ts.waits:  # a context blocked for ever: the part a state shows alone
         oks += [_e(Not(w.surely)) for w in ts.waits if w.surely != FALSE]
-        out.append("/* no_deadlock: exported are every CPU stuck with work unfinished, and a context blocked on a "
+        out.append(f"/* {DEADLOCK_CHECK}: exported are every CPU stuck with work unfinished, and a context blocked on a "
                    "lock that a finished thread, a circular wait or such a chain holds; a context blocked for ever "
                    "otherwise (a holder asleep for ever, an IRQ that never becomes idle) is judged by ircheck "
                    "only */")
@@ -182,7 +182,7 @@ def to_promela(ts: TransitionSystem) -> str:
             body.append(f"assert({ok})")
         stmts = "; ".join(body) if body else "skip"
         out.append(f"  :: d_step {{ {_e(t.guard)} -> {stmts} }}  /* {ti}: {_comment(t.label.actor + ': ' + t.label.action)} */")
-    if "no_deadlock" in checks:
+    if DEADLOCK_CHECK in checks:
         out.append(f"  :: else -> assert(!{_e(ts.unfinished)}); break")
     else:
         out.append("  :: else -> break")

@@ -19,6 +19,7 @@ import pytest
 from ircheck.api import check_file
 from ircheck.report import text
 from ircheck.result import Report
+from ircheck.spec.checks import IMPLICIT_CHECKS
 
 _EXPECT = re.compile(r"^#\s*expect:\s*(.+)$", re.M)
 _STATUS = ("holds", "violated", "inconclusive")
@@ -72,7 +73,7 @@ class IrqFile(pytest.File):
             if name not in names:  # the header names a check the model does not run: a failing item
                 yield IrqItem.from_parent(self, name=name, report=report, check=name, expected=want)
         for name in names:
-            want = stated.get(name, "holds" if expected is None or name == "counter_range" else "")
+            want = stated.get(name, "holds" if expected is None or name in IMPLICIT_CHECKS else "")
             if want:
                 yield IrqItem.from_parent(self, name=name, report=report, check=name, expected=want)
 
