@@ -9,7 +9,7 @@
 from ircheck.api import check_file, check_model, check_source
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
 from ircheck.result import CheckResult, Report, Stats
+from ircheck.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["check_file", "check_source", "check_model", "Report", "CheckResult", "Stats", "Diagnostic",
            "IrcheckError", "__version__"]

@@ -11,20 +11,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ircheck.codegen import no_tick, watching
-from ircheck.compact import CompactExplicit
-from ircheck.coverage import after_search
 from ircheck.engine_choice import run_auto
-from ircheck.explicit import Explicit
+from ircheck.explicit_run import run_explicit
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
 from ircheck.grammar.parser import parse, parse_file
 from ircheck.limits import Limits, Stopped, Ticker, phase_watch
-from ircheck.outcome import SearchResult
 from ircheck.pipeline import InternalError as InternalError  # the API's: an engine disagreed
-from ircheck.pipeline import judge_facts, verdicts
 from ircheck.reduce import DEFAULT as DEFAULT_REDUCTION
-from ircheck.reduce import parse_reduction, plan, search_reduced
-from ircheck.result import HOLDS, INCONCLUSIVE, CheckResult, Report, Stats
+from ircheck.result import INCONCLUSIVE, CheckResult, Report, Stats
 from ircheck.spec.lower import check_names, lower
 from ircheck.spec.resolve import resolve
 from ircheck.spec.ts import TransitionSystem
@@ -71,39 +66,8 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
         return run_smt(ts, timeout, max_memory_mb or default_memory_limit_mb(), progress=progress)
     if engine == "auto" and workers == 1 and store == "dict":  # explicit when it fits (checker/engine_choice.py)
         return run_auto(ts, max_states, timeout, max_memory_mb, progress, reduction=reduction, deadline=deadline)
-    limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(), deadline, max_traces)
-    eng: Explicit
-    res: SearchResult
-    the_plan = plan(ts, parse_reduction(reduction), workers, store)
-    refind = 0
-    if the_plan.applied:  # verdicts from the reduced graph, counterexamples re-found unreduced
-        outcome = search_reduced(ts, the_plan, limits, progress)
-        eng, refind, res = outcome.engine, outcome.refind_states, outcome.result
-    elif store != "dict":
-        if workers > 1:
-            raise ValueError("a compact store runs in one process: use workers=1")
-        eng = CompactExplicit(ts, limits, progress, store=store)
-    elif workers > 1:
-        # multiprocessing costs ~0.7 MB of every run's memory: loaded only for --workers (no cycle hidden)
-        from ircheck.parallel import ParallelExplicit
-        eng = ParallelExplicit(ts, limits, progress, workers=workers)
-    else:
-        eng = Explicit(ts, limits, progress)
-    if not the_plan.applied:
-        res = eng.run()
-    judge_facts(ts, res)
-    out = verdicts(ts, eng.pk.unpack, res)
-    stats = Stats(getattr(eng, "label", "explicit"), res.states, res.transitions, res.depth, res.seconds,
-                  res.peak_mb, res.complete and not res.bound_hit and not res.analysis_stopped,
-                  res.stopped_by or res.analysis_stopped or ("nesting bound" if res.bound_hit else ""),
-                  reductions=the_plan.applied, reduction_note=the_plan.note, refind_states=refind)
-    if store == "dict" and not res.bound_hit and not res.analysis_stopped:  # what can never happen
-        # --workers keeps the states in the workers unless a graph analysis brought them back: what the
-        # parent's `seen` lacks is confirmed by an unreduced search, as for a reduced one (same warnings)
-        partial = bool(the_plan.applied) or len(eng.seen) < res.states
-        stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", partial,
-                                      all(c.status == HOLDS for c in out))
-    return out, stats
+    return run_explicit(ts, max_states, timeout, max_memory_mb, progress, workers, store, reduction, deadline,
+                        max_traces)
 
 
 def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: str = "auto",

@@ -15,30 +15,42 @@ not fit the model (see `ircheck.tools.replay_main`).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
-import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 
 from ircheck.api import ENGINES, check_file
+from ircheck.cli_args import (
+    KNOWN_CHECKS,
+    MEGABYTES,
+    POSITIVE_INT,
+    SECONDS,
+    SUBCOMMANDS,
+    Interrupts,
+    check_names,
+)
 from ircheck.compact import STORES
 from ircheck.coverage import Warn, counting, coverage_text
+from ircheck.export import main as export_main
 from ircheck.formats import itf_doc, junit, sarif
-from ircheck.grammar.diagnostics import Diagnostic, did_you_mean, shown_path
+from ircheck.grammar.diagnostics import Diagnostic, shown_path
+from ircheck.graph import graph_main
+from ircheck.lsp import lsp_main
 from ircheck.progress import Progress, wanted
 from ircheck.reduce import DEFAULT as REDUCTION_DEFAULT
 from ircheck.reduce import parse_reduction
 from ircheck.report import json_doc, stats_text, text
 from ircheck.result import VIOLATED, Report
-from ircheck.spec.checks import ALL_CHECKS, IMPLICIT_CHECKS
+from ircheck.simulate import simulate_main
+from ircheck.spec.checks import DEADLOCK_CHECK, IMPLICIT_CHECKS
 from ircheck.suggest import CANDIDATE_MAX_STATES, CANDIDATE_TIMEOUT, Suggestions, suggest, suggestions_text
+from ircheck.tools import fmt_main, replay_main, trace_main
+from ircheck.version import __version__
 
 FORMATS = ("text", "json", "itf", "sarif", "junit")
 
@@ -47,21 +59,6 @@ HOLDS_STATUS, VIOLATED_STATUS, INPUT_STATUS, INCONCLUSIVE_STATUS, INTERNAL_STATU
 WORST = (INTERNAL_STATUS, INPUT_STATUS, VIOLATED_STATUS, INCONCLUSIVE_STATUS)
 PIPE_STATUS = 141  # stdout closed before anything was decided (128 + SIGPIPE, as a shell reports it)
 REPORT_BUG = "please report it with the model and this command at the project's issue tracker"
-
-# An implicit check (the catalogue's `implicit`, spec/checks.py: counter_range) is not a `check` line of
-# its own: it runs wherever it applies. Selecting it with --check keeps it (and no other check unless
-# named too).
-KNOWN_CHECKS = ALL_CHECKS + IMPLICIT_CHECKS
-
-SUBCOMMANDS = {
-    "graph": "draw which contexts preempt which, run in parallel, and share locks and data",
-    "export": "write the model's transition system as Promela (SPIN) or its state graph as DOT",
-    "fmt": "print a model in canonical form (--check: exit 1 if it is not, --write: rewrite it)",
-    "trace": "draw the counterexamples of a model's violated checks (Mermaid or DOT)",
-    "replay": "step a saved counterexample (--format json or itf) through a model again",
-    "simulate": "random runs of a model, printed like traces (--seed S --steps N --runs R); exit 1 if one breaks a check",
-    "lsp": "run the language server for editors on stdin/stdout (needs pip install 'ircheck[lsp]')",
-}
 
 EXIT_HELP = """exit status:
   0  every check holds
@@ -72,53 +69,11 @@ EXIT_HELP = """exit status:
 with several models the worst wins: 4 > 2 > 1 > 3 > 0"""
 
 
-def _version() -> str:
-    from ircheck import __version__
-    return __version__
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2)
-
-
-def positive(kind: Callable[[str], float], what: str) -> Callable[[str], float]:
-    """An argparse type: a positive finite number (`nan`, `inf`, 0 and negatives are refused)."""
-    def convert(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}")
-        return value
-    convert.__name__ = what  # argparse names the type in some messages
-    return convert
-
-
-POSITIVE_INT = positive(int, "a positive whole number")
-SECONDS = positive(float, "a positive finite number of seconds")
-MEGABYTES = positive(float, "a positive finite number of MB")
-
-
-def check_names(groups: Sequence[str] | None, error: Callable[[str], object]) -> list[str] | None:
-    """The --check values (repeatable, comma lists) as the list the API takes, or None for the
-    model's own checks. An empty list or an unknown name is a usage error (`error` does not return).
-    `counter_range` alone selects only it: it runs whenever a counter changes."""
-    if groups is None:
-        return None
-    names = [c.strip() for group in groups for c in group.split(",")]
-    if not names or any(not n for n in names):
-        error(f"--check needs a non-empty comma list of checks, not {','.join(groups)!r}; "
-              f"known checks: {', '.join(KNOWN_CHECKS)}")
-    for n in names:
-        if n not in KNOWN_CHECKS:
-            hint = did_you_mean(n, KNOWN_CHECKS)
-            error(f"--check: unknown check '{n}' (IRQ401){'; ' + hint if hint else ''}; "
-                  f"known checks: {', '.join(KNOWN_CHECKS)}")
-    return [n for n in dict.fromkeys(names) if n not in IMPLICIT_CHECKS]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                       "       ircheck {" + ",".join(SUBCOMMANDS) + "} ...  (ircheck COMMAND --help)",
                 description="Model-check interrupt designs written in .irq files.",
                 epilog=f"commands:\n{commands}\n\n{EXIT_HELP}")
-    p.add_argument("--version", action="version", version=f"ircheck {_version()}")
+    p.add_argument("--version", action="version", version=f"ircheck {__version__}")
     p.add_argument("models", nargs="+", metavar="MODEL.irq|DIR",
                    help="models to check; a directory stands for the *.irq files in it (sorted, not recursive)")
     p.add_argument("--check", action="append", default=None, metavar="NAME[,NAME]",
@@ -148,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reduction", default=REDUCTION_DEFAULT, metavar="R[,R]",
                    help="state-space reductions: none, all, or a comma list of por (partial-order), merge "
                         "(one-successor states are not stored), symmetry (declared identical components). "
-                        f"Default {REDUCTION_DEFAULT}. They serve the safety checks; with no_deadlock or a "
+                        f"Default {REDUCTION_DEFAULT}. They serve the safety checks; with {DEADLOCK_CHECK} or a "
                         "liveness check, or with --workers/--store, the search is unreduced. Verdicts and "
                         "counterexamples are those of --reduction none")
     p.add_argument("--store", choices=STORES, default="dict",
@@ -177,64 +132,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true",
                    help="on an internal error, print the Python traceback as well")
     return p
-
-
-SIGNALS = {signal.SIGINT: "Ctrl-C"} | ({signal.SIGTERM: "SIGTERM"} if hasattr(signal, "SIGTERM") else {}) \
-    | ({signal.SIGHUP: "SIGHUP"} if hasattr(signal, "SIGHUP") else {})
-
-
-class _Interrupts:
-    """SIGINT, SIGTERM and SIGHUP all end the run the way Ctrl-C does: as a KeyboardInterrupt, which
-    the engine turns into "inconclusive" (stopping its worker processes), remembered, so that the
-    command reports what it found and stops after the model it interrupted instead of going on to
-    the next one. `name` says which signal it was ("Ctrl-C", "SIGTERM", "SIGHUP").
-
-    A process forked by the engine (`--workers`) inherits these handlers: there a SIGTERM or SIGHUP
-    (from the parent stopping it, or sent to the whole process group) ends that process at once,
-    quietly, as the default action would; the parent, which stops its workers itself, decides."""
-
-    def __init__(self) -> None:
-        self.hit = False
-        self.name = "Ctrl-C"
-        self._pid = os.getpid()
-        self._old: dict[int, object] = {}
-        self._held = False
-
-    def hold(self) -> None:
-        """From now on a signal is only remembered: the document being printed is printed whole."""
-        self._held = True
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if os.getpid() != self._pid:  # a forked worker process
-            if signum == signal.SIGINT:
-                return  # Ctrl-C reaches the whole process group: the parent handles it
-            os._exit(128 + signum)
-        if not self.hit:
-            self.name = SIGNALS.get(signal.Signals(signum), f"signal {signum}")
-        self.hit = True
-        if not self._held:
-            raise KeyboardInterrupt
-
-    def __enter__(self) -> _Interrupts:
-        for signum in SIGNALS:
-            try:
-                self._old[signum] = signal.signal(signum, self._on_signal)
-            except ValueError:  # not the main thread: leave the signals alone
-                break
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, old in self._old.items():
-            signal.signal(signum, old)  # type: ignore[arg-type]
-        self._old = {}
-
-    def relabel(self, report: Report) -> None:
-        """The engines say "interrupted (Ctrl-C)"; name the signal that really stopped the run."""
-        if self.name == "Ctrl-C":
-            return
-        said, meant = "interrupted (Ctrl-C)", f"interrupted ({self.name})"
-        report.stats.stopped_by = report.stats.stopped_by.replace(said, meant)
-        report.checks = [replace(c, note=c.note.replace(said, meant)) for c in report.checks]
 
 
 def _worst(codes: Sequence[int]) -> int:
@@ -285,20 +182,9 @@ def _subcommand(name: str, argv: list[str], run: _Run) -> int:
     run.engine = {"graph": "explicit", "export": "explicit", "fmt": "none", "replay": "reference semantics",
                   "simulate": "reference semantics"}.get(
         name, "auto")
-    if name == "graph":
-        from ircheck.graph import graph_main
-        return graph_main(argv)
-    if name == "export":
-        from ircheck.export import main as export_main
-        return export_main(argv)
-    if name == "lsp":
-        from ircheck.lsp import lsp_main
-        return lsp_main(argv)
-    if name == "simulate":
-        from ircheck.simulate import simulate_main
-        return simulate_main(argv)
-    from ircheck.tools import fmt_main, replay_main, trace_main
-    return {"fmt": fmt_main, "trace": trace_main, "replay": replay_main}[name](argv)
+    mains = {"graph": graph_main, "export": export_main, "simulate": simulate_main, "fmt": fmt_main,
+             "trace": trace_main, "replay": replay_main, "lsp": lsp_main}
+    return mains[name](argv)
 
 
 def model_paths(args: Sequence[str], error: Callable[[str], object]) -> list[str]:
@@ -327,7 +213,7 @@ def _warnings(r: Report, asked: list[str] | None) -> list[str]:
         return ["the model declares nothing (the file is empty or only comments): every check holds trivially"]
     if not r.checks:
         return [f"no check ran: --check {','.join(asked or ())} selects none of its checks "
-                "(counter_range runs only where a counter changes)"]
+                f"({', '.join(IMPLICIT_CHECKS)} runs only where a counter changes)"]
     return []
 
 
@@ -358,7 +244,7 @@ def _main(argv: list[str], run: _Run) -> int:
     codes: list[int] = []
     timings = not args.no_timings
     progress = Progress() if wanted(sys.stderr, args.quiet) else None
-    with _Interrupts() as interrupts:
+    with Interrupts() as interrupts:
         for i, path in enumerate(paths):
             run.model = path
             try:

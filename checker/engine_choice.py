@@ -22,6 +22,8 @@ import math
 import time
 from collections.abc import Callable
 
+from ircheck.explicit_run import run_explicit
+from ircheck.reduce import DEFAULT
 from ircheck.result import VIOLATED, CheckResult, Stats
 from ircheck.spec.ts import TransitionSystem
 
@@ -37,18 +39,15 @@ def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None
              progress: Callable[[int, int, float], None] | None = None,
              budget: int = AUTO_EXPLICIT_STATES, reduction: str | None = None,
              deadline: float | None = None) -> tuple[list[CheckResult], Stats]:
-    from ircheck.api import run_engine
-    from ircheck.reduce import DEFAULT
-
     reduction = reduction or DEFAULT
 
     bound = domain_bound(ts)
     if max_states is not None or bound <= budget:
-        return run_engine(ts, "explicit", max_states, timeout, max_memory_mb, progress, reduction=reduction,
-                          deadline=deadline)
-    t0 = time.perf_counter()
-    out, stats = run_engine(ts, "explicit", budget, timeout, max_memory_mb, progress, reduction=reduction,
+        return run_explicit(ts, max_states, timeout, max_memory_mb, progress, reduction=reduction,
                             deadline=deadline)
+    t0 = time.perf_counter()
+    out, stats = run_explicit(ts, budget, timeout, max_memory_mb, progress, reduction=reduction,
+                              deadline=deadline)
     if stats.complete or stats.stopped_by != f"--max-states {budget}":
         return out, stats
     # what BFS found before its budget ran out stands (a shortest trace, replayed): Z3 decides the rest
@@ -58,7 +57,7 @@ def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None
         return out, stats
     end = deadline if deadline is not None else (None if timeout is None else t0 + timeout)
     left = None if end is None else max(0.1, end - time.perf_counter())
-    from ircheck.smt import run_smt
+    from ircheck.smt import run_smt  # z3 is loaded only on this fallback (start-up time and memory)
     smt_out, smt_stats = run_smt(dataclasses.replace(ts, checks=rest), left, max_memory_mb, progress=progress,
                                  timeout_shown=timeout)
     by_name = {c.name: c for c in smt_out} | found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections.abc import Sequence
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 import networkx as nx
 
 from ircheck.api import build, run_engine
+from ircheck.cli_args import MEGABYTES, SECONDS, SUBCOMMANDS, check_names
 from ircheck.codegen import Packing
 from ircheck.explicit import Explicit
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
@@ -103,9 +105,7 @@ def to_dot(g: nx.DiGraph) -> str:
 
 
 def main(argv: Sequence[str]) -> int:
-    import argparse
 
-    from ircheck.cli import MEGABYTES, SECONDS, SUBCOMMANDS, check_names
     p = argparse.ArgumentParser(prog="ircheck export", description=SUBCOMMANDS["export"] + ".")
     kind = p.add_mutually_exclusive_group(required=True)
     kind.add_argument("--promela", action="store_true", help="Promela for SPIN (safety checks as assertions)")

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from ircheck.grammar.diagnostics import Diagnostic, shown_path
 from ircheck.result import INCONCLUSIVE, VIOLATED, CheckResult, Report
 from ircheck.spec.checks import CATALOGUE
+from ircheck.version import __version__
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 ITF_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
@@ -34,11 +35,6 @@ CHECK_DESCRIPTIONS: dict[str, tuple[str, str]] = {c.name: (c.short, c.full) for 
 
 _CODE_KINDS = {"0": "syntax error", "1": "name error", "2": "hardware well-formedness error",
                "3": "code context error", "4": "check error", "9": "not supported yet"}
-
-
-def _version() -> str:
-    from ircheck import __version__  # at call time: safe whatever order the package imports modules in
-    return __version__
 
 
 # ---- SARIF ----------------------------------------------------------------------------
@@ -205,7 +201,7 @@ def sarif_doc(reports: Sequence[Report]) -> dict[str, object]:
                 results.append(_check_result(r, c, i))
             elif c.status == INCONCLUSIVE:
                 results.append(_inconclusive_result(r, c, i))
-    driver = {"name": "ircheck", "version": _version(), "rules": rules}
+    driver = {"name": "ircheck", "version": __version__, "rules": rules}
     base = {SRCROOT: {"uri": PurePosixPath(os.getcwd()).as_uri().rstrip("/") + "/"
                       if not PureWindowsPath(os.getcwd()).drive else PureWindowsPath(os.getcwd()).as_uri() + "/",
                       "description": {"text": "the directory ircheck ran in"}}}
@@ -331,7 +327,7 @@ def itf_traces(report: Report) -> list[dict[str, object]]:
             states.append(state)
         doc: dict[str, object] = {
             "#meta": {"format": "ITF", "format-description": ITF_DESCRIPTION,
-                      "description": f"ircheck {_version()}: {c.name} violated: {c.message}",
+                      "description": f"ircheck {__version__}: {c.name} violated: {c.message}",
                       "source": report.model, "check": c.name},
             "vars": names, "states": states}
         if c.loop_start is not None:

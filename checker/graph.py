@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 
 from ircheck.api import build
+from ircheck.cli_args import MEGABYTES, POSITIVE_INT, SECONDS, SUBCOMMANDS
 from ircheck.codegen import watching
 from ircheck.explicit import Explicit
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
@@ -117,7 +118,6 @@ def mermaid(g: ContextGraph, path: str) -> str:
 
 
 def graph_main(argv: Sequence[str]) -> int:
-    from ircheck.cli import MEGABYTES, POSITIVE_INT, SECONDS, SUBCOMMANDS
     p = argparse.ArgumentParser(prog="ircheck graph", description=SUBCOMMANDS["graph"] + ".")
     p.add_argument("--contexts", action="store_true", required=True,
                    help="the context graph (the only graph so far)")

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ircheck.tools import _args
+from ircheck.tools import subcommand_args
 
 MISSING = "ircheck lsp: the language server needs pygls and lsprotocol: pip install 'ircheck[lsp]'"
 
@@ -19,7 +19,7 @@ def lsp_main(argv: Sequence[str]) -> int:
     """Serve one editor over stdio until it exits (0); 2 when the extra is missing or an option is bad."""
     def build(p: argparse.ArgumentParser) -> None:
         p.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default and only transport)")
-    args = _args("ircheck lsp", argv, build)
+    args = subcommand_args("ircheck lsp", argv, build)
     if isinstance(args, int):
         return args
     try:

@@ -67,7 +67,7 @@ class Progress:
 
     def __init__(self, stream: TextIO | None = None, *, force_terminal: bool | None = None,
                  min_interval: float = 0.12) -> None:
-        from rich.console import Console
+        from rich.console import Console  # rich (~50 ms to import) only when a progress line is shown
 
         self.console = Console(file=stream if stream is not None else sys.stderr, force_terminal=force_terminal,
                                highlight=False, soft_wrap=False)
@@ -79,11 +79,11 @@ class Progress:
         self.updates = 0  # lines drawn (for tests)
 
     def _text(self, words: str) -> Text:
-        from rich.text import Text
+        from rich.text import Text  # see __init__
         return Text(words, style="dim", no_wrap=True, overflow="ellipsis")
 
     def start(self, model: str) -> Callback:
-        from rich.live import Live
+        from rich.live import Live  # see __init__
 
         self.stop()
         self._model = model

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ircheck.codegen import Packing
 from ircheck.explicit import Explicit
 from ircheck.limits import ALL_VIOLATED, Limits, Watch
 from ircheck.outcome import RawViolation, SearchResult
@@ -45,6 +46,7 @@ from ircheck.pipeline import judge_facts
 from ircheck.por import PorTables, por_tables
 from ircheck.spec.checks import on_graph
 from ircheck.spec.ts import TransitionSystem
+from ircheck.symmetry import canonicaliser
 from ircheck.sysinfo import peak_rss_mb
 from ircheck.triage import SearchStop, Triage, searching
 
@@ -92,7 +94,6 @@ def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: 
     blocked = full_graph_checks(ts)
     if blocked:
         return Plan(note=f"reductions off: {', '.join(blocked)} is judged on the full state graph")
-    from ircheck.codegen import Packing
     pk = Packing.of(ts)
     out = Plan()
     notes: list[str] = []
@@ -103,7 +104,6 @@ def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: 
         else:
             notes.append("por: no CPU's steps are ever independent of the others")
     if "symmetry" in wanted:
-        from ircheck.symmetry import canonicaliser
         canon, why = canonicaliser(ts, pk)
         if canon is not None:
             out.canon = canon

@@ -17,11 +17,14 @@ import random
 import sys
 from collections.abc import Sequence
 
+from ircheck.api import build
+from ircheck.cli_args import POSITIVE_INT
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse_file
 from ircheck.spec.explain import explain
 from ircheck.spec.step import enabled, fire
 from ircheck.spec.ts import TransitionSystem, evaluate
+from ircheck.tools import subcommand_args
 
 
 def _run(ts: TransitionSystem, rng: random.Random, steps: int) -> tuple[list[int], list[tuple[int, ...]], str, str]:
@@ -51,9 +54,6 @@ def _run(ts: TransitionSystem, rng: random.Random, steps: int) -> tuple[list[int
 
 
 def simulate_main(argv: Sequence[str]) -> int:
-    from ircheck.api import build
-    from ircheck.cli import POSITIVE_INT
-    from ircheck.tools import _args
 
     def build_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("model", metavar="MODEL.irq")
@@ -61,7 +61,7 @@ def simulate_main(argv: Sequence[str]) -> int:
                        "the same seed gives the same runs")
         p.add_argument("--steps", type=POSITIVE_INT, default=100, metavar="N", help="steps per run (default 100)")
         p.add_argument("--runs", type=POSITIVE_INT, default=1, metavar="R", help="runs (default 1)")
-    args = _args("ircheck simulate", argv, build_args)
+    args = subcommand_args("ircheck simulate", argv, build_args)
     if isinstance(args, int):
         return args
     source = ""

@@ -10,17 +10,23 @@ why); `replay` see `replay_main` (0 replays without the violation, 1 reproduced,
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ircheck.api import check_file
+from ircheck.api import ENGINES, build, check_file
+from ircheck.cli_args import POSITIVE_INT, SECONDS, SUBCOMMANDS, Interrupts, check_names
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
 from ircheck.grammar.parser import parse, parse_file
 from ircheck.grammar.printer import comments, format_source
 from ircheck.pictures import dot, mermaid
 from ircheck.report import text
 from ircheck.result import INCONCLUSIVE, VIOLATED
+from ircheck.spec.checks import IMPLICIT_CHECKS
+from ircheck.spec.explain import changes
+from ircheck.spec.step import enabled, fire
+from ircheck.spec.ts import TransitionSystem, evaluate
 
 REPLAY_REPRODUCED = 1
 REPLAY_DOES_NOT_FIT = 5
@@ -30,14 +36,12 @@ REPLAY_EPILOG = ("exit status: 0 the trace replays but the check is not broken a
                  "possible, or the states differ)")
 
 
-def _args(prog: str, argv: Sequence[str], build: object, epilog: str | None = None) -> argparse.Namespace | int:
-    from ircheck.cli import SUBCOMMANDS
+def subcommand_args(prog: str, argv: Sequence[str], build: object, epilog: str | None = None) -> argparse.Namespace | int:
     p = argparse.ArgumentParser(prog=prog, description=SUBCOMMANDS[prog.split()[-1]] + ".", epilog=epilog)
     build(p)  # type: ignore[operator]
     try:
         args = p.parse_args(list(argv))
         if "check" in args and isinstance(args.check, list):
-            from ircheck.cli import check_names
             args.check = check_names(args.check, p.error)
         return args
     except SystemExit as e:
@@ -72,7 +76,7 @@ def fmt_main(argv: Sequence[str]) -> int:
         p.add_argument("models", nargs="+", metavar="MODEL.irq")
         p.add_argument("--write", action="store_true", help="rewrite the files in place")
         p.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical form")
-    args = _args("ircheck fmt", argv, build)
+    args = subcommand_args("ircheck fmt", argv, build)
     if isinstance(args, int):
         return args
     worst = 0
@@ -104,8 +108,6 @@ def trace_main(argv: Sequence[str]) -> int:
     says which, and how to pick another). When nothing is violated, say why there
     is nothing to draw: every check holds (0), or the run was stopped before a verdict (3: the notes
     of the undecided checks say by what - a limit, or Ctrl-C/SIGTERM)."""
-    from ircheck.api import ENGINES
-    from ircheck.cli import POSITIVE_INT, SECONDS, _Interrupts
 
     def build(p: argparse.ArgumentParser) -> None:
         kind = p.add_mutually_exclusive_group()
@@ -117,10 +119,10 @@ def trace_main(argv: Sequence[str]) -> int:
         p.add_argument("--engine", choices=ENGINES, default="auto")
         p.add_argument("--max-states", type=POSITIVE_INT, default=None, metavar="N")
         p.add_argument("--timeout", type=SECONDS, default=None, metavar="S")
-    args = _args("ircheck trace", argv, build)
+    args = subcommand_args("ircheck trace", argv, build)
     if isinstance(args, int):
         return args
-    with _Interrupts() as interrupts:
+    with Interrupts() as interrupts:
         report = check_file(args.model, args.check, args.engine, args.max_states, args.timeout)
         if interrupts.hit:
             interrupts.relabel(report)
@@ -181,13 +183,12 @@ def replay_main(argv: Sequence[str]) -> int:
     trace file or the model cannot be read, or holds no violated check); 5 the trace does not fit
     the model (a step is not possible there, or an ITF state differs).
     """
-    import json
 
     def build_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("trace", metavar="TRACE.json|TRACE.itf.json")
         p.add_argument("model", metavar="MODEL.irq")
         p.add_argument("--check", default=None, metavar="NAME", help="which violated check of the file to replay")
-    args = _args("ircheck replay", argv, build_args, REPLAY_EPILOG)
+    args = subcommand_args("ircheck replay", argv, build_args, REPLAY_EPILOG)
     if isinstance(args, int):
         return args
     try:
@@ -226,14 +227,10 @@ def replay_main(argv: Sequence[str]) -> int:
 
 
 def _build_for(model: object, name: str) -> object:
-    from ircheck.api import build
-    return build(model, [name] if name != "counter_range" else [])  # type: ignore[arg-type]
+    return build(model, [name] if name not in IMPLICIT_CHECKS else [])  # type: ignore[arg-type]
 
 
 def _replay_json(model: object, name: str, check: dict[str, object], path: str) -> int:
-    from ircheck.spec.explain import changes
-    from ircheck.spec.step import enabled, fire
-    from ircheck.spec.ts import TransitionSystem
 
     ts = _build_for(model, name)
     assert isinstance(ts, TransitionSystem)
@@ -258,9 +255,6 @@ def _replay_json(model: object, name: str, check: dict[str, object], path: str) 
 
 
 def _replay_itf(model: object, name: str, itf: dict[str, object], path: str) -> int:
-    from ircheck.spec.explain import changes
-    from ircheck.spec.step import enabled, fire
-    from ircheck.spec.ts import TransitionSystem
 
     names = [str(v) for v in itf["vars"]]  # type: ignore[attr-defined]
     raw = itf["states"]
@@ -268,7 +262,6 @@ def _replay_itf(model: object, name: str, itf: dict[str, object], path: str) -> 
     ts = _build_for(model, name)
     assert isinstance(ts, TransitionSystem)
     if [v.name for v in ts.vars] != names:  # the run had other checks on: the model's own set
-        from ircheck.api import build
         other = build(model, None)  # type: ignore[arg-type]
         if [v.name for v in other.vars] == names:
             ts = other
@@ -301,7 +294,6 @@ def _replay_itf(model: object, name: str, itf: dict[str, object], path: str) -> 
 
 
 def _verdict(ts: object, name: str, s: tuple[int, ...], last: int | None) -> int:
-    from ircheck.spec.ts import TransitionSystem, evaluate
     assert isinstance(ts, TransitionSystem)
     broken = (last is not None and any(c == name for c, _m in ts.transitions[last].violates)) or any(
         p.check == name and not evaluate(p.ok, s) for p in ts.state_props)

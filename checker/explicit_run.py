@@ -1,0 +1,65 @@
+"""The explicit-state engines end to end: the engine that fits the store, the workers and the
+reductions asked for, its raw result turned into verdicts by checker/pipeline.py, the run's `Stats`,
+and (with the dict store) what the model says can happen but never did (checker/coverage.py).
+
+Which engine: a reduced search (checker/reduce.py) when `reduce.plan` finds a reduction sound for
+the enabled checks (verdicts from the reduced graph, counterexamples re-found unreduced); else the
+compact or hash store (checker/compact.py), several processes (checker/parallel.py), or the plain
+BFS (checker/explicit.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ircheck.compact import CompactExplicit
+from ircheck.coverage import after_search
+from ircheck.explicit import Explicit
+from ircheck.limits import Limits
+from ircheck.outcome import SearchResult
+from ircheck.pipeline import judge_facts, verdicts
+from ircheck.reduce import DEFAULT as DEFAULT_REDUCTION
+from ircheck.reduce import parse_reduction, plan, search_reduced
+from ircheck.result import HOLDS, CheckResult, Stats
+from ircheck.spec.ts import TransitionSystem
+from ircheck.sysinfo import default_memory_limit_mb
+
+
+def run_explicit(ts: TransitionSystem, max_states: int | None = None, timeout: float | None = None,
+                 max_memory_mb: float | None = None, progress: Callable[[int, int, float], None] | None = None,
+                 workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION,
+                 deadline: float | None = None, max_traces: int = 1) -> tuple[list[CheckResult], Stats]:
+    """Every enabled check of `ts` by an explicit-state search (the arguments as `api.run_engine`'s)."""
+    limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(), deadline, max_traces)
+    eng: Explicit
+    res: SearchResult
+    the_plan = plan(ts, parse_reduction(reduction), workers, store)
+    refind = 0
+    if the_plan.applied:  # verdicts from the reduced graph, counterexamples re-found unreduced
+        outcome = search_reduced(ts, the_plan, limits, progress)
+        eng, refind, res = outcome.engine, outcome.refind_states, outcome.result
+    elif store != "dict":
+        if workers > 1:
+            raise ValueError("a compact store runs in one process: use workers=1")
+        eng = CompactExplicit(ts, limits, progress, store=store)
+    elif workers > 1:
+        # multiprocessing costs ~0.7 MB of every run's memory: loaded only for --workers (no cycle hidden)
+        from ircheck.parallel import ParallelExplicit
+        eng = ParallelExplicit(ts, limits, progress, workers=workers)
+    else:
+        eng = Explicit(ts, limits, progress)
+    if not the_plan.applied:
+        res = eng.run()
+    judge_facts(ts, res)
+    out = verdicts(ts, eng.pk.unpack, res)
+    stats = Stats(getattr(eng, "label", "explicit"), res.states, res.transitions, res.depth, res.seconds,
+                  res.peak_mb, res.complete and not res.bound_hit and not res.analysis_stopped,
+                  res.stopped_by or res.analysis_stopped or ("nesting bound" if res.bound_hit else ""),
+                  reductions=the_plan.applied, reduction_note=the_plan.note, refind_states=refind)
+    if store == "dict" and not res.bound_hit and not res.analysis_stopped:  # what can never happen
+        # --workers keeps the states in the workers unless a graph analysis brought them back: what the
+        # parent's `seen` lacks is confirmed by an unreduced search, as for a reduced one (same warnings)
+        partial = bool(the_plan.applied) or len(eng.seen) < res.states
+        stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", partial,
+                                      all(c.status == HOLDS for c in out))
+    return out, stats
