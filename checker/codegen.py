@@ -19,7 +19,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ircheck.spec.ts import Expr, Not, TransitionSystem, variables_of
+from ircheck.spec.expr import (
+    BinOp,
+    Cond,
+    Const,
+    Expr,
+    LNot,
+    Member,
+    NAry,
+    Ref,
+    children,
+    conjuncts,
+    eq_var_const,
+    is_leaf,
+)
+from ircheck.spec.ts import Not, TransitionSystem, variables_of
+from ircheck.spec.walker import Visitor
 
 SPILL = 40  # expression levels written inline; deeper parts become helper functions (see `_Gen.helper`)
 # transitions per generated successor function: a system with more is split into functions of this many
@@ -102,6 +117,7 @@ class _Gen:
         # generated once as a function of the state (see `shared_call`), not copied into every guard
         self.shared: dict[int, Expr] = self.find_shared()
         self.shared_names: dict[int, str] = {}
+        self.values = _Values(self)  # value-context text of one expression (see `cv`)
 
     def find_shared(self) -> dict[int, Expr]:
         """The guard conjuncts that several transitions share by reference and that are not small (the
@@ -111,7 +127,7 @@ class _Gen:
         exprs: dict[int, Expr] = {}
         for t in self.ts.transitions:
             for c in self.conjuncts(t.guard):
-                if c[0] not in ("c", "v") and self.eq_var_const(c) is None:
+                if not is_leaf(c) and self.eq_var_const(c) is None:
                     uses[id(c)] = uses.get(id(c), 0) + 1
                     exprs[id(c)] = c
         sizes: dict[int, int] = {}
@@ -146,7 +162,7 @@ class _Gen:
 
     def cb(self, e: Expr) -> str:
         """Condition context: any truthy Python value."""
-        if self.level >= SPILL and e[0] not in ("c", "v"):
+        if self.level >= SPILL and not is_leaf(e):
             return self.helper(e, True)
         self.level += 1
         try:
@@ -156,11 +172,11 @@ class _Gen:
 
     def cv(self, e: Expr) -> str:
         """Value context: an int (bools from comparisons are ints in Python)."""
-        if self.level >= SPILL and e[0] not in ("c", "v"):
+        if self.level >= SPILL and not is_leaf(e):
             return self.helper(e, False)
         self.level += 1
         try:
-            return self._cv(e)
+            return self.values.handler(e)(e)  # (not `visit`: one stack frame less per level)
         finally:
             self.level -= 1
 
@@ -185,30 +201,11 @@ class _Gen:
         return f"{name}({args})"
 
     def _cb(self, e: Expr) -> str:
-        op = e[0]
-        if op == "and":
-            return "(" + " and ".join(self.cb(a) for a in e[1:]) + ")"
-        if op == "or":
-            return "(" + " or ".join(self.cb(a) for a in e[1:]) + ")"
-        if op == "not":
-            return f"(not {self.cb(e[1])})"
+        if type(e) is NAry:
+            return "(" + f" {e.op.value} ".join(self.cb(a) for a in e.args) + ")"
+        if type(e) is LNot:
+            return f"(not {self.cb(e.a)})"
         return self.cv(e)
-
-    def _cv(self, e: Expr) -> str:
-        op = e[0]
-        if op == "c":
-            return str(int(e[1]))
-        if op == "v":
-            return self.read(int(e[1])) if self.inline else f"x{int(e[1])}"
-        if op in ("and", "or", "not"):
-            return f"(1 if {self.cb(e)} else 0)"
-        if op == "in":
-            return f"({self.cv(e[1])} in {self.setname(e[2])})"
-        if op == "ite":
-            return f"({self.cv(e[2])} if {self.cb(e[1])} else {self.cv(e[3])})"
-        if op in ("+", "-", "&", "|", "^", "<<", ">>", "==", "!=", "<", "<=", ">", ">="):
-            return f"({self.cv(e[1])} {op} {self.cv(e[2])})"
-        raise ValueError(f"cannot compile operator {op!r}")
 
     @staticmethod
     def vars_of(e: Expr, out: set[int]) -> set[int]:
@@ -231,8 +228,8 @@ class _Gen:
                 deltas.append(f"(({self.cv(e)} - {self.read(vi)}) << {o})")
                 continue
             clear |= ((1 << w) - 1) << o
-            if e[0] == "c":
-                const |= int(e[1]) << o
+            if type(e) is Const:
+                const |= e.k << o
             else:
                 v = self.cv(e)
                 parts.append(v if o == 0 else f"({v} << {o})")
@@ -246,13 +243,11 @@ class _Gen:
 
     @staticmethod
     def conjuncts(e: Expr) -> list[Expr]:
-        return list(e[1:]) if e[0] == "and" else [e]
+        return list(conjuncts(e))
 
     @staticmethod
     def eq_var_const(c: Expr) -> tuple[int, int] | None:
-        if c[0] == "==" and c[1][0] == "v" and c[2][0] == "c":
-            return int(c[1][1]), int(c[2][1])
-        return None
+        return eq_var_const(c)
 
     def open_case(self, ti: int, conj: list[Expr], ind: str, have: set[int]) -> str:
         """The code of one transition up to its successor: the variables it reads that are not read
@@ -397,10 +392,38 @@ def _size(e: Expr, memo: dict[int, int], cap: int) -> int:
     while work and n < cap:
         x = work.pop()
         n += 1
-        if x[0] not in ("c", "v"):
-            work.extend(a for a in x[1:] if isinstance(a, tuple))
+        work.extend(children(x))
     memo[id(e)] = n
     return n
+
+
+class _Values(Visitor[str]):
+    """The Python text of an expression in value context (an int; comparisons give bools, which
+    are ints); operands go through `_Gen.cv`/`_Gen.cb`, which spill deep parts into helpers."""
+
+    def __init__(self, gen: _Gen) -> None:
+        self.gen = gen
+
+    def visit_const(self, e: Const) -> str:
+        return str(int(e.k))
+
+    def visit_ref(self, e: Ref) -> str:
+        return self.gen.read(e.i) if self.gen.inline else f"x{e.i}"
+
+    def visit_not_(self, e: LNot) -> str:
+        return f"(1 if {self.gen.cb(e)} else 0)"
+
+    def visit_nary(self, e: NAry) -> str:
+        return f"(1 if {self.gen.cb(e)} else 0)"
+
+    def visit_member(self, e: Member) -> str:
+        return f"({self.gen.cv(e.a)} in {self.gen.setname(e.values)})"
+
+    def visit_cond(self, e: Cond) -> str:
+        return f"({self.gen.cv(e.a)} if {self.gen.cb(e.c)} else {self.gen.cv(e.b)})"
+
+    def visit_binop(self, e: BinOp) -> str:
+        return f"({self.gen.cv(e.a)} {e.op.value} {self.gen.cv(e.b)})"
 
 
 @dataclass

@@ -14,7 +14,7 @@ state graph: a stopped, reduced (POR, symmetry, merge), compact or parallel sear
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -23,7 +23,9 @@ from typing import Any
 from ircheck.explicit import Explicit
 from ircheck.limits import Limits
 from ircheck.spec.coverage import Table, table
+from ircheck.spec.expr import BinOp, Cond, Const, LNot, Member, NAry, Ref
 from ircheck.spec.ts import Expr, TransitionSystem
+from ircheck.spec.walker import Fold
 
 _COUNTING: list[bool] = []
 
@@ -70,24 +72,39 @@ class Coverage:
     note: str = ""  # why there is nothing to say (a stopped or reduced search)
 
 
+class _Source(Fold[str]):
+    """Python source of an expression over the packed state `s` (our identifiers and integers only)."""
+
+    def __init__(self, off: list[int], width: list[int]) -> None:
+        self.off, self.width = off, width
+
+    def fold_const(self, e: Const) -> str:
+        return str(int(e.k))
+
+    def fold_ref(self, e: Ref) -> str:
+        i = e.i
+        m = (1 << self.width[i]) - 1
+        return f"((s >> {self.off[i]}) & {m})" if self.off[i] else f"(s & {m})"
+
+    def fold_not_(self, e: LNot, a: str) -> str:
+        return f"(0 if {a} else 1)"
+
+    def fold_nary(self, e: NAry, args: Sequence[str]) -> str:
+        return "(1 if (" + f" {e.op.value} ".join(args) + ") else 0)"
+
+    def fold_binop(self, e: BinOp, a: str, b: str) -> str:
+        return f"({a} {e.op.value} {b})"
+
+    def fold_member(self, e: Member, a: str) -> str:
+        return f"({a} in {sorted(int(k) for k in e.values)!r})"
+
+    def fold_cond(self, e: Cond, c: str, a: str, b: str) -> str:
+        return f"({a} if {c} else {b})"
+
+
 def _expr(e: Expr, off: list[int], width: list[int]) -> str:
-    """Python source of `e` over the packed state `s` (our identifiers and integers only)."""
-    op = e[0]
-    if op == "c":
-        return str(int(e[1]))
-    if op == "v":
-        i = int(e[1])
-        m = (1 << width[i]) - 1
-        return f"((s >> {off[i]}) & {m})" if off[i] else f"(s & {m})"
-    if op in ("and", "or"):
-        return "(1 if (" + f" {op} ".join(_expr(a, off, width) for a in e[1:]) + ") else 0)"
-    if op == "not":
-        return f"(0 if {_expr(e[1], off, width)} else 1)"
-    if op == "in":
-        return f"({_expr(e[1], off, width)} in {sorted(int(k) for k in e[2])!r})"
-    if op == "ite":
-        return f"({_expr(e[2], off, width)} if {_expr(e[1], off, width)} else {_expr(e[3], off, width)})"
-    return f"({_expr(e[1], off, width)} {op} {_expr(e[2], off, width)})"
+    """Python source of `e` over the packed state `s` (see `_Source`)."""
+    return _Source(off, width).fold(e)
 
 
 def _scanner(ts: TransitionSystem, off: list[int], width: list[int], groups: list[tuple[int, ...]]) -> Any:

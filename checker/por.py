@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ircheck.codegen import Packing, _Gen
+from ircheck.spec.expr import BinOp, Cond, Const, LNot, Member, NAry, Op, Ref, eq_var_const
+from ircheck.spec.expr import conjuncts as expr_conjuncts
 from ircheck.spec.ts import (
     FALSE,
     TRUE,
@@ -50,6 +52,7 @@ from ircheck.spec.ts import (
     V,
     variables_of,
 )
+from ircheck.spec.walker import Visitor
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,13 @@ def rw_sets(ts: TransitionSystem) -> list[RW]:
         for _vi, e in t.updates:
             reads |= variables_of(e)
         # an update that assigns a variable its own value writes nothing
-        writes = frozenset(vi for vi, e in t.updates if e != ("v", vi))
+        writes = frozenset(vi for vi, e in t.updates if e != V(vi))
         out.append(RW(frozenset(reads), writes))
     return out
 
 
 def conjuncts(e: Expr) -> list[Expr]:
-    return list(e[1:]) if e[0] == "and" else [e]
+    return list(expr_conjuncts(e))
 
 
 def target_checks(ts: TransitionSystem) -> set[str]:
@@ -84,26 +87,41 @@ def target_checks(ts: TransitionSystem) -> set[str]:
     return out
 
 
+class _Substitute(Visitor[Expr]):
+    """An expression with variable i replaced by env[i] (when given), rebuilt with the folding
+    constructors (a `Cond` with equal branches is that branch; a membership of a constant is 0/1)."""
+
+    def __init__(self, env: dict[int, Expr]) -> None:
+        self.env = env
+
+    def visit_const(self, e: Const) -> Expr:
+        return e
+
+    def visit_ref(self, e: Ref) -> Expr:
+        return self.env.get(e.i, e)
+
+    def visit_not_(self, e: LNot) -> Expr:
+        return Not(self.visit(e.a))
+
+    def visit_nary(self, e: NAry) -> Expr:
+        args = [self.visit(a) for a in e.args]
+        return And(*args) if e.op is Op.AND else Or(*args)
+
+    def visit_binop(self, e: BinOp) -> Expr:
+        return Bin(e.op, self.visit(e.a), self.visit(e.b))
+
+    def visit_member(self, e: Member) -> Expr:
+        a = self.visit(e.a)
+        return C(int(a.k in e.values)) if type(a) is Const else Member(a, e.values)
+
+    def visit_cond(self, e: Cond) -> Expr:
+        c, a, b = self.visit(e.c), self.visit(e.a), self.visit(e.b)
+        return a if a == b else Ite(c, a, b)
+
+
 def fold(e: Expr, env: dict[int, Expr]) -> Expr:
     """e with variable i replaced by env[i] (when given) and constant parts computed."""
-    op = e[0]
-    if op == "c":
-        return e
-    if op == "v":
-        return env.get(e[1], e)
-    if op == "and":
-        return And(*(fold(a, env) for a in e[1:]))
-    if op == "or":
-        return Or(*(fold(a, env) for a in e[1:]))
-    if op == "not":
-        return Not(fold(e[1], env))
-    if op == "in":
-        a = fold(e[1], env)
-        return C(int(a[1] in e[2])) if a[0] == "c" else ("in", a, e[2])
-    if op == "ite":
-        c, a, b = fold(e[1], env), fold(e[2], env), fold(e[3], env)
-        return a if a == b else Ite(c, a, b)
-    return Bin(op, fold(e[1], env), fold(e[2], env))
+    return _Substitute(env).visit(e)
 
 
 def changes(prop: Expr, guard: Expr, updates: tuple[tuple[int, Expr], ...]) -> bool:
@@ -113,8 +131,9 @@ def changes(prop: Expr, guard: Expr, updates: tuple[tuple[int, Expr], ...]) -> b
     from one statement of a routine to the next leaves "two frames inside the routine" alone."""
     pinned: dict[int, Expr] = {}
     for c in conjuncts(guard):
-        if c[0] == "==" and c[1][0] == "v" and c[2][0] == "c":
-            pinned[c[1][1]] = c[2]
+        xk = eq_var_const(c)
+        if xk is not None:
+            pinned[xk[0]] = C(xk[1])
     after = dict(pinned)
     for vi, u in updates:
         after[vi] = fold(u, pinned)
@@ -170,9 +189,7 @@ class _SplitGen(_Gen):
 
 def _negated_eq(lit: Expr) -> tuple[int, int] | None:
     """lit = not (x == k) -> (x, k)."""
-    if lit[0] == "not" and lit[1][0] == "==" and lit[1][1][0] == "v" and lit[1][2][0] == "c":
-        return int(lit[1][1][1]), int(lit[1][2][1])
-    return None
+    return eq_var_const(lit.a) if type(lit) is LNot else None
 
 
 def _merge_clauses(clauses: list[frozenset[Expr]]) -> list[Expr]:

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
 from ircheck.spec.checks import DEADLOCK_CHECK, EXPORTED
+from ircheck.spec.expr import BinOp, Cond, Const, LNot, Member, NAry, Op, Ref, children
 from ircheck.spec.ts import FALSE, Expr, Not, TransitionSystem, bounds, fold_ranges
+from ircheck.spec.walker import Fold
 
 SAFETY_EXPORTED = EXPORTED  # the catalogue's exported checks (spec/checks.py)
 
@@ -32,26 +35,36 @@ def _comment(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.,:;()\[\]<>=+\- ]", "_", text)[:100]
 
 
+class _Text(Fold[str]):
+    """Promela text of an expression (`c -> a : b` for a conditional, `||` of `==` for membership)."""
+
+    def fold_const(self, e: Const) -> str:
+        return str(int(e.k))
+
+    def fold_ref(self, e: Ref) -> str:
+        return f"v{e.i}"
+
+    def fold_not_(self, e: LNot, a: str) -> str:
+        return f"(!{a})"
+
+    def fold_nary(self, e: NAry, args: Sequence[str]) -> str:
+        return "(" + (" && " if e.op is Op.AND else " || ").join(args) + ")"
+
+    def fold_binop(self, e: BinOp, a: str, b: str) -> str:
+        return f"({a} {e.op.value} {b})"
+
+    def fold_member(self, e: Member, a: str) -> str:
+        return "(" + " || ".join(f"{a} == {k}" for k in sorted(e.values)) + ")"
+
+    def fold_cond(self, e: Cond, c: str, a: str, b: str) -> str:
+        return f"({c} -> {a} : {b})"
+
+
+_TEXT = _Text()
+
+
 def _e(e: Expr) -> str:
-    op = e[0]
-    if op == "c":
-        return str(int(e[1]))
-    if op == "v":
-        return f"v{int(e[1])}"
-    if op == "and":
-        return "(" + " && ".join(_e(a) for a in e[1:]) + ")"
-    if op == "or":
-        return "(" + " || ".join(_e(a) for a in e[1:]) + ")"
-    if op == "not":
-        return f"(!{_e(e[1])})"
-    if op == "in":
-        x = _e(e[1])
-        return "(" + " || ".join(f"{x} == {k}" for k in sorted(e[2])) + ")"
-    if op == "ite":
-        return f"({_e(e[1])} -> {_e(e[2])} : {_e(e[3])})"
-    if op in ("+", "-", "&", "|", "^", "<<", ">>", "==", "!=", "<", "<=", ">", ">="):
-        return f"({_e(e[1])} {op} {_e(e[2])})"
-    raise ValueError(f"cannot export operator {op!r}")
+    return _TEXT.fold(e)
 
 
 def _type(size: int) -> str:
@@ -97,10 +110,6 @@ def _int32(ts: TransitionSystem) -> TransitionSystem:
                                unfinished=fit(ts.unfinished, 0))
 
 
-def _is_expr(x: object) -> bool:
-    return isinstance(x, tuple) and bool(x) and isinstance(x[0], str)
-
-
 def _wide(e: Expr, sizes: list[int], rng: dict[Expr, tuple[int, int]]) -> bool:
     """Some subexpression of e may leave the 32-bit range."""
     work = [e]
@@ -109,8 +118,7 @@ def _wide(e: Expr, sizes: list[int], rng: dict[Expr, tuple[int, int]]) -> bool:
         lo, hi = bounds(x, sizes, rng)
         if lo < INT_MIN or hi > INT_MAX:
             return True
-        if x[0] not in ("c", "v"):
-            work.extend(a for a in x[1:] if _is_expr(a))
+        work.extend(children(x))
     return False
 
 
@@ -120,10 +128,10 @@ def _refuse(ts: TransitionSystem, e: Expr, line: int) -> None:
     work = [e]
     while work:
         x = work.pop()
-        if x[0] == "c":
-            consts.append(int(x[1]))
-        elif x[0] != "v":
-            work.extend(a for a in x[1:] if _is_expr(a))
+        if type(x) is Const:
+            consts.append(x.k)
+        else:
+            work.extend(children(x))
     k = max(consts, key=abs, default=0)
     path = getattr(ts.meta, "path", "") or "<string>"
     col = 0

@@ -22,7 +22,9 @@ from collections.abc import Sequence
 
 import z3
 
+from ircheck.spec.expr import COMPARISON, BinOp, Cond, Const, LNot, Member, NAry, Op, Ref
 from ircheck.spec.ts import Expr, TransitionSystem, bounds, fold_ranges, signed_bits
+from ircheck.spec.walker import Visitor
 
 State = tuple[int, ...]
 
@@ -158,36 +160,7 @@ class Encoding:
         if s is not tmpl:
             got = self._memo[key] = self._at(self._value(e, tmpl), s)
             return got  # type: ignore[return-value]
-        w = self.width
-        op = e[0]
-        r: z3.BitVecRef
-        if op == "c":
-            r = z3.BitVecVal(int(e[1]), w)
-        elif op == "v":
-            x = s[e[1]]
-            r = x if x.size() == w else z3.ZeroExt(w - x.size(), x)
-        elif op in ("and", "or", "not", "==", "!=", "<", "<=", ">", ">=", "in"):
-            r = z3.If(self._condm(e, s), z3.BitVecVal(1, w), z3.BitVecVal(0, w))
-        elif op == "ite":
-            r = z3.If(self._condm(e[1], s), self._value(e[2], s), self._value(e[3], s))
-        else:
-            a, b = self._value(e[1], s), self._value(e[2], s)
-            if op == "+":
-                r = a + b
-            elif op == "-":
-                r = a - b
-            elif op == "&":
-                r = a & b
-            elif op == "|":
-                r = a | b
-            elif op == "^":
-                r = a ^ b
-            elif op == "<<":
-                r = a << b
-            elif op == ">>":
-                r = a >> b  # arithmetic, as Python's >>
-            else:
-                raise Unsupported(f"operator {op!r}")
+        r: z3.BitVecRef = _ValueTerm(self, s).visit(e)
         self._memo[key] = r
         return r
 
@@ -200,32 +173,7 @@ class Encoding:
         return got  # type: ignore[return-value]
 
     def _cond(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BoolRef:
-        op = e[0]
-        if op == "c":
-            return z3.BoolVal(bool(e[1]))
-        if op == "and":
-            return z3.And([self._condm(a, s) for a in e[1:]])
-        if op == "or":
-            return z3.Or([self._condm(a, s) for a in e[1:]])
-        if op == "not":
-            return z3.Not(self._condm(e[1], s))
-        if op == "in":
-            a = self._value(e[1], s)
-            return z3.Or([a == z3.BitVecVal(k, self.width) for k in sorted(e[2])])
-        if op in ("==", "!=", "<", "<=", ">", ">="):
-            a, b = self._value(e[1], s), self._value(e[2], s)
-            if op == "==":
-                return a == b
-            if op == "!=":
-                return a != b
-            if op == "<":
-                return a < b  # signed, as Python ints
-            if op == "<=":
-                return a <= b
-            if op == ">":
-                return a > b
-            return a >= b
-        return self._value(e, s) != z3.BitVecVal(0, self.width)
+        return _BoolTerm(self, s).visit(e)
 
     # ---- transitions
     def guard(self, ti: int, s: list[z3.BitVecRef]) -> z3.BoolRef:
@@ -301,3 +249,101 @@ class Encoding:
         if step.sel is None:
             return None
         return model.eval(step.sel, model_completion=True).as_long()  # type: ignore[union-attr, no-any-return]
+
+
+class _ValueTerm(Visitor[z3.BitVecRef]):
+    """One node as a W-bit term in state s; operands through `Encoding._value`/`_condm` (memoised)."""
+
+    def __init__(self, enc: Encoding, s: list[z3.BitVecRef]) -> None:
+        self.enc, self.s = enc, s
+
+    def visit_const(self, e: Const) -> z3.BitVecRef:
+        return z3.BitVecVal(e.k, self.enc.width)
+
+    def visit_ref(self, e: Ref) -> z3.BitVecRef:
+        x, w = self.s[e.i], self.enc.width
+        return x if x.size() == w else z3.ZeroExt(w - x.size(), x)
+
+    def _boolean(self, e: Expr) -> z3.BitVecRef:
+        w = self.enc.width
+        return z3.If(self.enc._condm(e, self.s), z3.BitVecVal(1, w), z3.BitVecVal(0, w))
+
+    def visit_not_(self, e: LNot) -> z3.BitVecRef:
+        return self._boolean(e)
+
+    def visit_nary(self, e: NAry) -> z3.BitVecRef:
+        return self._boolean(e)
+
+    def visit_member(self, e: Member) -> z3.BitVecRef:
+        return self._boolean(e)
+
+    def visit_cond(self, e: Cond) -> z3.BitVecRef:
+        return z3.If(self.enc._condm(e.c, self.s), self.enc._value(e.a, self.s), self.enc._value(e.b, self.s))
+
+    def visit_binop(self, e: BinOp) -> z3.BitVecRef:
+        if e.op in COMPARISON:
+            return self._boolean(e)
+        a, b = self.enc._value(e.a, self.s), self.enc._value(e.b, self.s)
+        op = e.op
+        if op is Op.ADD:
+            return a + b
+        if op is Op.SUB:
+            return a - b
+        if op is Op.BAND:
+            return a & b
+        if op is Op.BOR:
+            return a | b
+        if op is Op.XOR:
+            return a ^ b
+        if op is Op.SHL:
+            return a << b
+        if op is Op.SHR:
+            return a >> b  # arithmetic, as Python's >>
+        raise Unsupported(f"operator {op.value!r}")
+
+
+class _BoolTerm(Visitor[z3.BoolRef]):
+    """One node as a Bool in state s (non-zero is true, as in the reference evaluator)."""
+
+    def __init__(self, enc: Encoding, s: list[z3.BitVecRef]) -> None:
+        self.enc, self.s = enc, s
+
+    def _nonzero(self, e: Expr) -> z3.BoolRef:
+        return self.enc._value(e, self.s) != z3.BitVecVal(0, self.enc.width)
+
+    def visit_const(self, e: Const) -> z3.BoolRef:
+        return z3.BoolVal(bool(e.k))
+
+    def visit_ref(self, e: Ref) -> z3.BoolRef:
+        return self._nonzero(e)
+
+    def visit_not_(self, e: LNot) -> z3.BoolRef:
+        return z3.Not(self.enc._condm(e.a, self.s))
+
+    def visit_nary(self, e: NAry) -> z3.BoolRef:
+        parts = [self.enc._condm(a, self.s) for a in e.args]
+        return z3.And(parts) if e.op is Op.AND else z3.Or(parts)
+
+    def visit_member(self, e: Member) -> z3.BoolRef:
+        a = self.enc._value(e.a, self.s)
+        return z3.Or([a == z3.BitVecVal(k, self.enc.width) for k in sorted(e.values)])
+
+    def visit_cond(self, e: Cond) -> z3.BoolRef:
+        return self._nonzero(e)
+
+    def visit_binop(self, e: BinOp) -> z3.BoolRef:
+        if e.op not in COMPARISON:
+            return self._nonzero(e)
+        a, b = self.enc._value(e.a, self.s), self.enc._value(e.b, self.s)
+        op = e.op
+        if op is Op.EQ:
+            return a == b
+        if op is Op.NE:
+            return a != b
+        if op is Op.LT:
+            return a < b  # signed, as Python ints
+        if op is Op.LE:
+            return a <= b
+        if op is Op.GT:
+            return a > b
+        return a >= b

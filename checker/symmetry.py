@@ -14,21 +14,47 @@ re-finds each violation in the unreduced graph, so traces are concrete and repla
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ircheck.codegen import Packing
+from ircheck.spec.expr import BinOp, Cond, Const, LNot, Member, NAry, Ref
 from ircheck.spec.ts import Expr, Transition, TransitionSystem
+from ircheck.spec.walker import Fold
 
 MAX_GROUP = 720  # permutations kept (6! : six identical components); larger groups are cut
 
 
+class _Rename(Fold[Expr]):
+    """The same nodes over renamed variables (nothing folded)."""
+
+    def __init__(self, perm: tuple[int, ...]) -> None:
+        self.perm = perm
+
+    def fold_const(self, e: Const) -> Expr:
+        return e
+
+    def fold_ref(self, e: Ref) -> Expr:
+        return Ref(self.perm[e.i])
+
+    def fold_not_(self, e: LNot, a: Expr) -> Expr:
+        return LNot(a)
+
+    def fold_nary(self, e: NAry, args: Sequence[Expr]) -> Expr:
+        return NAry(e.op, tuple(args))
+
+    def fold_binop(self, e: BinOp, a: Expr, b: Expr) -> Expr:
+        return BinOp(e.op, a, b)
+
+    def fold_member(self, e: Member, a: Expr) -> Expr:
+        return Member(a, e.values)
+
+    def fold_cond(self, e: Cond, c: Expr, a: Expr, b: Expr) -> Expr:
+        return Cond(c, a, b)
+
+
 def rename(e: Expr, perm: tuple[int, ...]) -> Expr:
     """The expression with variable i replaced by variable perm[i]."""
-    if e[0] == "v":
-        return ("v", perm[e[1]])
-    if e[0] == "c":
-        return e
-    return (e[0], *(rename(a, perm) if isinstance(a, tuple) else a for a in e[1:]))
+    return _Rename(perm).fold(e)
 
 
 def _shape(ts: TransitionSystem, perm: tuple[int, ...]) -> tuple[object, ...]:

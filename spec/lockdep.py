@@ -1,8 +1,8 @@
 """lockdep's rules (K4, K5) judged over every reachable usage, and its way of telling them.
 
-The lowering tags each lock acquisition with facts (see `TransitionSystem.judge`):
-`use|LOCK|USAGE|LINE|WHO` (USAGE: IN-HARDIRQ, HARDIRQ-ON, IN-SOFTIRQ, SOFTIRQ-ON) and
-`dep|HELD|TAKEN|LINE|WHO` (TAKEN acquired while HELD is held). The engine reports
+The lowering tags each lock acquisition with facts (see `TransitionSystem.judge`): the keys of
+`tags.UseFact` (a lock's usage: IN-HARDIRQ, HARDIRQ-ON, IN-SOFTIRQ, SOFTIRQ-ON) and `tags.DepFact`
+(a lock acquired while another is held), read back with `tags.parse_fact`. The engine reports
 every fact some reachable state enables; this module finds the rule a set of facts
 breaks, like lockdep does from the usages it has seen - except that "seen" here
 means reachable on any interleaving, not only on the runs that happened.
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from ircheck.spec.tags import DepFact, UseFact, parse_fact
 from ircheck.spec.ts import FactViolation
 
 CHECK = "lockdep"
@@ -45,11 +46,11 @@ def _parse(facts: Sequence[str] | AbstractSet[str]) -> tuple[list[Usage], list[D
     uses: list[Usage] = []
     deps: list[Dep] = []
     for rank, key in enumerate(ordered):
-        parts = key.split("|")
-        if parts[0] == "use" and len(parts) == 5:
-            uses.append(Usage(parts[1], parts[2], int(parts[3]), parts[4], key, rank))
-        elif parts[0] == "dep" and len(parts) == 5:
-            deps.append(Dep(parts[1], parts[2], int(parts[3]), parts[4], key, rank))
+        fact = parse_fact(key)
+        if isinstance(fact, UseFact):
+            uses.append(Usage(fact.lock, fact.usage, fact.line, fact.who, key, rank))
+        elif isinstance(fact, DepFact):
+            deps.append(Dep(fact.held, fact.taken, fact.line, fact.who, key, rank))
     return uses, deps
 
 

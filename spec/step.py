@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 
+from ircheck.spec.expr import conjuncts, eq_var_const
 from ircheck.spec.ts import TransitionSystem, evaluate
 
 State = tuple[int, ...]
@@ -34,9 +35,10 @@ class _Index:
         buckets: dict[int, dict[int, int]] = {}  # variable -> value -> how many guards pin it there
         for g in self.guards:
             pin: dict[int, int] = {}
-            for c in (g[1:] if g[0] == "and" else (g,)):
-                if c[0] == "==" and c[1][0] == "v" and c[2][0] == "c" and c[1][1] not in pin:
-                    pin[c[1][1]] = int(c[2][1])
+            for c in conjuncts(g):
+                xk = eq_var_const(c)
+                if xk is not None and xk[0] not in pin:
+                    pin[xk[0]] = xk[1]
             pins.append(pin)
             for v, k in pin.items():
                 buckets.setdefault(v, {})

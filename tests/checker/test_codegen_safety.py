@@ -7,6 +7,7 @@ import re
 import ircheck
 from ircheck.api import compile_source
 from ircheck.codegen import Packing, compile_ts
+from ircheck.spec.expr import Expr, LNot, NAry, Op
 from ircheck.spec.ts import Bin, C, Label, StateProp, Transition, TransitionSystem, V, Var, evaluate
 from tests.support.generators import hostile_model
 
@@ -66,9 +67,9 @@ def test_deep_expressions_stay_within_pythons_parenthesis_limit() -> None:
 def test_hand_built_expression_130_deep_compiles_and_agrees_with_the_reference() -> None:
     """130 levels of not/and/< (generated Python nested 200+ parentheses: SyntaxError before
     helpers): the successor and property functions agree with spec.ts.evaluate in every state."""
-    e: tuple = V(0)  # type: ignore[type-arg]
+    e: Expr = V(0)
     for i in range(130):
-        e = Bin("<", C(i % 3), e) if i % 2 else ("not", ("and", Bin("<", V(0), C(2)), e))
+        e = Bin("<", C(i % 3), e) if i % 2 else LNot(NAry(Op.AND, (Bin("<", V(0), C(2)), e)))
     ts = TransitionSystem([Var("c", 4)], [Transition(Label("x", "y"), e, ((0, Bin("+", V(0), C(1))),))],
                           [StateProp("invariant", e, "m")], checks=["invariant"])
     fns = compile_ts(ts, Packing.of(ts))

@@ -25,7 +25,7 @@ from ircheck.cli import main
 from ircheck.explicit import Explicit, Limits
 from ircheck.reduce import REDUCTIONS, ReducedExplicit, full_graph_checks, parse_reduction, plan
 from ircheck.result import Report
-from ircheck.spec.ts import C, Eq, Label, StateProp, Transition, TransitionSystem, V, Var
+from ircheck.spec.ts import And, Bin, C, Eq, Label, StateProp, Transition, TransitionSystem, V, Var
 from tests.conftest import MODELS, ROOT
 from tests.support.generators import hostile_model, kernel_models, models
 from tests.support.naive import small_enough
@@ -188,9 +188,9 @@ def _twins(hint: list[tuple[int, ...]]) -> TransitionSystem:
     lbl = Label("d", "tick")
     ts = TransitionSystem(vars=[Var("a", 4, 3), Var("b", 4, 3), Var("n", 8)], transitions=[], checks=["invariant"])
     for me in (0, 1):
-        ts.transitions.append(Transition(lbl, ("and", (">", V(me), C(0)), ("<", V(2), C(7))),
-                                         ((me, ("-", V(me), C(1))), (2, ("+", V(2), C(1))))))
-    ts.state_props.append(StateProp("invariant", ("<=", V(2), C(6)), "too many"))
+        ts.transitions.append(Transition(lbl, And(Bin(">", V(me), C(0)), Bin("<", V(2), C(7))),
+                                         ((me, Bin("-", V(me), C(1))), (2, Bin("+", V(2), C(1))))))
+    ts.state_props.append(StateProp("invariant", Bin("<=", V(2), C(6)), "too many"))
     ts.symmetries = hint
     return ts
 
@@ -207,7 +207,7 @@ def test_symmetry_shrinks_a_verified_declaration_and_drops_a_wrong_one() -> None
 
 def test_symmetry_keeps_violations_and_their_shortest_traces() -> None:
     ts = _twins([(1, 0, 2)])
-    ts.state_props[0] = StateProp("invariant", ("<=", V(2), C(4)), "too many")
+    ts.state_props[0] = StateProp("invariant", Bin("<=", V(2), C(4)), "too many")
     off, _ = run_engine(ts, "explicit", reduction="none")
     on, stats = run_engine(ts, "explicit", reduction="symmetry")
     assert stats.reductions == ("symmetry",)

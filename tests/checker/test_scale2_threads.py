@@ -15,6 +15,7 @@ import pytest
 
 from ircheck.api import check_source, compile_source
 from ircheck.codegen import Packing, compile_ts
+from ircheck.spec.expr import BinOp, Cond, NAry, Op
 from ircheck.spec.ts import And, C, Eq, Not, Or, V
 
 
@@ -30,7 +31,7 @@ def test_thousand_threads_compile_linearly() -> None:
     assert len(c.source) < 4_000_000  # ~1.4 MB; was 104 MB
     switches = [t for t in ts.transitions if t.label.action.startswith("switch to")]
     assert len(switches) == 1000
-    assert len({id(t.guard[-1]) for t in switches}) == 1  # one shared predicate, not 1,000 copies
+    assert len({id(t.guard.args[-1]) for t in switches if isinstance(t.guard, NAry)}) == 1  # one shared predicate, not 1,000 copies
 
 
 @pytest.mark.slow
@@ -70,21 +71,23 @@ def test_shared_predicate_same_graph_as_the_or() -> None:
     eng = Explicit(ts)
     res = eng.run()
     assert res.complete
-    ite = ts.transitions[sw[0]].guard[-1]
+    first = ts.transitions[sw[0]].guard
+    assert isinstance(first, NAry)
+    ite = first.args[-1]
     leaves = []
     work = [ite]
     while work:
         x = work.pop()
-        if x[0] == "ite" and x[1][0] == "<" and x[1][1] == V(cur):
-            work += [x[3], x[2]]
+        if isinstance(x, Cond) and isinstance(x.c, BinOp) and x.c.op is Op.LT and x.c.a == V(cur):
+            work += [x.b, x.a]
         else:
             leaves.append(x)
     assert len(leaves) == 3
     for k, ti in enumerate(sw):
         g = ts.transitions[ti].guard
-        assert g[0] == "and" and g[-1] is ite
-        old = And(*g[1:-1], Or(*[And(Eq(V(cur), C(j)), leaves[j]) for j in range(3) if j != k]))
-        assert Not(Eq(V(cur), C(k))) in ts.transitions[ti].guard
+        assert isinstance(g, NAry) and g.op is Op.AND and g.args[-1] is ite
+        old = And(*g.args[:-1], Or(*[And(Eq(V(cur), C(j)), leaves[j]) for j in range(3) if j != k]))
+        assert Not(Eq(V(cur), C(k))) in g.args
         for s in eng.seen:
             st = eng.pk.unpack(s)
             assert evaluate(ts.transitions[ti].guard, st) == evaluate(old, st)

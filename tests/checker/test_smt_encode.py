@@ -18,6 +18,7 @@ from ircheck.api import _trace, run_engine
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from ircheck.smt import SmtEngine, SmtRun, verdicts
 from ircheck.smt_encode import Encoding, expression_width
+from ircheck.spec.expr import from_tuple
 from ircheck.spec.ts import (
     TRUE,
     Bin,
@@ -169,7 +170,7 @@ def exprs() -> st.SearchStrategy[tuple]:  # type: ignore[type-arg]
         return st.one_of(st.tuples(ops, sub, sub), shift, st.tuples(st.just("not"), sub),
                          st.tuples(st.just("ite"), sub, sub, sub),
                          st.tuples(st.just("in"), sub, st.frozensets(st.integers(-3, 9), min_size=1)))
-    return st.recursive(leaf, grow, max_leaves=8)
+    return st.recursive(leaf, grow, max_leaves=8).map(from_tuple)
 
 
 @settings(max_examples=150, deadline=None)
@@ -261,7 +262,7 @@ def wide_exprs() -> st.SearchStrategy[tuple]:  # type: ignore[type-arg]
         return st.one_of(st.tuples(ops, sub, sub), st.tuples(st.just("not"), sub),
                          st.tuples(st.just("ite"), sub, sub, sub),
                          st.tuples(st.just("in"), sub, st.frozensets(st.sampled_from([0, 3, 2**40]), min_size=1)))
-    return st.recursive(leaf, grow, max_leaves=10)
+    return st.recursive(leaf, grow, max_leaves=10).map(from_tuple)
 
 
 @settings(max_examples=200, deadline=None)

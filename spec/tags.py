@@ -1,0 +1,70 @@
+"""Typed tags: the reserved `Transition.violates` check names and lockdep's facts, defined once.
+
+- `Tag`: the check names of a `violates` pair that are not checks. `Tag.BOUND` (`"__bound__"`):
+  taking the step runs into a bound of the model (every check not violated is then inconclusive
+  with the pair's message); `Tag.FACT` (`"__fact__"`): the step makes the fact named by the pair's
+  second element true (see `TransitionSystem.judge`). A `Tag` is a `str` equal to, and hashing
+  like, its value, so a tag and a plain check name share the `violates` pairs, sets and dicts of
+  check names, and `isinstance(check, Tag)` tells them apart.
+- `UseFact` / `DepFact`: lockdep's facts, `use|LOCK|USAGE|LINE|WHO` (USAGE: IN-HARDIRQ,
+  HARDIRQ-ON, IN-SOFTIRQ, SOFTIRQ-ON) and `dep|HELD|TAKEN|LINE|WHO` (TAKEN acquired while HELD is
+  held). Engines carry a fact as its `key` (a string: facts are keys of the engines' results);
+  `parse_fact` turns a key back into the typed fact, the only place that reads that spelling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Tag(StrEnum):
+    BOUND = "__bound__"
+    FACT = "__fact__"
+
+    def __hash__(self) -> int:  # like the str it equals (Enum hashes by member name)
+        return str.__hash__(self)
+
+
+BOUND = Tag.BOUND  # the default `TransitionSystem.bound_check` tag: a step runs into a model bound
+FACT = Tag.FACT  # the default `TransitionSystem.fact_check` tag
+
+
+@dataclass(frozen=True)
+class UseFact:
+    """Lock `lock` is used with `usage` (IN-HARDIRQ, HARDIRQ-ON, IN-SOFTIRQ, SOFTIRQ-ON) by `who`."""
+
+    lock: str
+    usage: str
+    line: int
+    who: str
+
+    @property
+    def key(self) -> str:
+        return f"use|{self.lock}|{self.usage}|{self.line}|{self.who}"
+
+
+@dataclass(frozen=True)
+class DepFact:
+    """`who` acquires `taken` while holding `held`."""
+
+    held: str
+    taken: str
+    line: int
+    who: str
+
+    @property
+    def key(self) -> str:
+        return f"dep|{self.held}|{self.taken}|{self.line}|{self.who}"
+
+
+def parse_fact(key: str) -> UseFact | DepFact | None:
+    """The typed fact a key spells (None: not a lockdep fact)."""
+    parts = key.split("|")
+    if len(parts) != 5:
+        return None
+    if parts[0] == "use":
+        return UseFact(parts[1], parts[2], int(parts[3]), parts[4])
+    if parts[0] == "dep":
+        return DepFact(parts[1], parts[2], int(parts[3]), parts[4])
+    return None
