@@ -41,7 +41,8 @@ def _stage(root: Path) -> Path:
     pkg = top / "ircheck"
     pkg.mkdir()
     for f in (root / "checker").iterdir():
-        (pkg / f.name).symlink_to(f)
+        if f.name not in ("spec", "grammar"):  # a worktree may link them into checker/ (its own stage)
+            (pkg / f.name).symlink_to(f)
     (pkg / "spec").symlink_to(root / "spec")
     (pkg / "grammar").symlink_to(root / "grammar")
     return top
