@@ -103,6 +103,29 @@ class Node:
     def __hash__(self) -> int:
         return self._h
 
+    def __eq__(self, other: object) -> bool:
+        """Same kind, operator and operands, compared without recursion (deep expressions too)."""
+        if self is other:
+            return True
+        if not isinstance(other, Node):
+            return False
+        work: list[tuple[Node, Node]] = [(self, other)]
+        while work:
+            a, b = work.pop()
+            if a is b:
+                continue
+            if type(a) is not type(b) or a._h != b._h or not a._same_head(b):
+                return False
+            ka, kb = children(cast(Expr, a)), children(cast(Expr, b))
+            if len(ka) != len(kb):
+                return False
+            work.extend(zip(ka, kb, strict=True))
+        return True
+
+    def _same_head(self, other: Node) -> bool:
+        """Equal apart from the operands (`other` is of the same kind)."""
+        return getattr(self, "op", None) is getattr(other, "op", None)
+
 
 _set = object.__setattr__
 
@@ -119,6 +142,9 @@ class Const(Node):
 
     def __eq__(self, other: object) -> bool:
         return self is other or (type(other) is Const and other.k == self.k)
+
+    def _same_head(self, other: Node) -> bool:
+        return self.k == cast(Const, other).k
 
     def __repr__(self) -> str:
         return f"('c', {self.k!r})"
@@ -140,6 +166,9 @@ class Ref(Node):
     def __eq__(self, other: object) -> bool:
         return self is other or (type(other) is Ref and other.i == self.i)
 
+    def _same_head(self, other: Node) -> bool:
+        return self.i == cast(Ref, other).i
+
     def __repr__(self) -> str:
         return f"('v', {self.i!r})"
 
@@ -155,11 +184,6 @@ class LNot(Node):
     def __init__(self, a: Expr) -> None:
         _set(self, "a", a)
         _set(self, "_h", hash(("not", a)))
-
-    __hash__ = Node.__hash__  # (defining __eq__ would unset it)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is LNot and other._h == self._h and other.a == self.a)
 
     def __repr__(self) -> str:
         return f"('not', {self.a!r})"
@@ -178,12 +202,6 @@ class NAry(Node):
         _set(self, "op", op)
         _set(self, "args", args)
         _set(self, "_h", hash((op.value, *args)))
-
-    __hash__ = Node.__hash__  # (defining __eq__ would unset it)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is NAry and other._h == self._h and other.op is self.op
-                                 and other.args == self.args)
 
     def __repr__(self) -> str:
         return "(" + ", ".join([repr(self.op.value), *map(repr, self.args)]) + ")"
@@ -205,12 +223,6 @@ class BinOp(Node):
         _set(self, "b", b)
         _set(self, "_h", hash((op.value, a, b)))
 
-    __hash__ = Node.__hash__  # (defining __eq__ would unset it)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is BinOp and other._h == self._h and other.op is self.op
-                                 and other.a == self.a and other.b == self.b)
-
     def __repr__(self) -> str:
         return f"({self.op.value!r}, {self.a!r}, {self.b!r})"
 
@@ -229,11 +241,8 @@ class Member(Node):
         _set(self, "values", values)
         _set(self, "_h", hash(("in", a, values)))
 
-    __hash__ = Node.__hash__  # (defining __eq__ would unset it)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is Member and other._h == self._h and other.a == self.a
-                                 and other.values == self.values)
+    def _same_head(self, other: Node) -> bool:
+        return self.values == cast(Member, other).values
 
     def __repr__(self) -> str:
         return f"('in', {self.a!r}, {self.values!r})"
@@ -254,12 +263,6 @@ class Cond(Node):
         _set(self, "a", a)
         _set(self, "b", b)
         _set(self, "_h", hash(("ite", c, a, b)))
-
-    __hash__ = Node.__hash__  # (defining __eq__ would unset it)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is Cond and other._h == self._h and other.c == self.c
-                                 and other.a == self.a and other.b == self.b)
 
     def __repr__(self) -> str:
         return f"('ite', {self.c!r}, {self.a!r}, {self.b!r})"
