@@ -355,19 +355,14 @@ def Not(a: Expr) -> Expr:
     return LNot(a)
 
 
-def Bin(op: Op | str, a: Expr | tuple[object, ...], b: Expr | tuple[object, ...]) -> Expr:
-    """A binary operation, folded when both sides are constants.
-
-    An operand may still be a nested tuple of the old representation (spec/lower.py builds one
-    `("ite", c, C(1), C(0))` for `no_reentry`): it is converted by `from_tuple`, unfolded."""
+def Bin(op: Op | str, a: Expr, b: Expr) -> Expr:
+    """A binary operation, folded when both sides are constants."""
     o = Op(op)
-    x = from_tuple(a)
-    y = from_tuple(b)
-    if type(x) is Const and type(y) is Const:
-        return C(apply(o, x.k, y.k))
+    if type(a) is Const and type(b) is Const:
+        return C(apply(o, a.k, b.k))
     if o not in BINARY:
         raise ValueError(f"not a binary operator: {o.value!r}")
-    return BinOp(o, x, y)
+    return BinOp(o, a, b)
 
 
 def Eq(a: Expr, b: Expr) -> Expr:
@@ -395,7 +390,8 @@ def Ite(c: Expr, a: Expr, b: Expr) -> Expr:
 
 
 def from_tuple(t: object) -> Expr:
-    """A node from the nested-tuple representation this IR replaced, as is (no folding)."""
+    """A node from the nested-tuple representation this IR replaced, as is (no folding): for tests
+    and tools that write expressions as tuples."""
     if isinstance(t, (Const, Ref, LNot, NAry, BinOp, Member, Cond)):
         return t
     if not isinstance(t, tuple) or not t:

@@ -65,12 +65,12 @@ def test_not_bin_in_ite_fold() -> None:
     assert C(True) == Const(1) and type(C(True).k) is int
 
 
-def test_bin_accepts_the_one_tuple_the_lowering_still_builds() -> None:
-    """spec/lower.py's `no_reentry` count adds `("ite", t, C(1), C(0))`: converted as is, unfolded."""
-    got = Bin("+", C(0), ("ite", V(1), C(1), C(0)))
-    assert got == BinOp(Op.ADD, C(0), Cond(V(1), C(1), C(0)))
+def test_tuples_of_the_old_representation_convert_as_they_are() -> None:
+    assert from_tuple(("+", ("c", 0), ("ite", ("v", 1), ("c", 1), ("c", 0)))) == \
+        BinOp(Op.ADD, C(0), Cond(V(1), C(1), C(0)))
     assert from_tuple(("ite", TRUE, C(1), C(0))) == Cond(TRUE, C(1), C(0))  # not folded to C(1)
     assert from_tuple(("in", ("v", 0), frozenset({1}))) == Member(V(0), frozenset({1}))
+    assert from_tuple(("and", ("v", 0), ("not", ("v", 1)))) == NAry(Op.AND, (V(0), LNot(V(1))))
     with pytest.raises(ValueError):
         Bin("and", V(0), V(1))
 
