@@ -31,7 +31,7 @@ class InternalError(Exception):
     """An engine disagreed with the reference semantics: a bug in ircheck, never shown as a result."""
 
 
-def _trace(ts: TransitionSystem, unpack: Unpack,
+def replayed_trace(ts: TransitionSystem, unpack: Unpack,
            v: RawViolation) -> tuple[list[int], list[tuple[int, ...]], int | None]:
     """Transition indices and states of a raw counterexample, replayed through the reference step()."""
     packed = list(v.path)
@@ -58,7 +58,7 @@ def _trace(ts: TransitionSystem, unpack: Unpack,
 def violation_result(ts: TransitionSystem, unpack: Unpack, v: RawViolation) -> CheckResult:
     """The violated CheckResult of raw violation v (`unpack`: the engine's packed state -> values)."""
     try:
-        steps, states, loop_start = _trace(ts, unpack, v)
+        steps, states, loop_start = replayed_trace(ts, unpack, v)
     except ReplayError as e:
         raise InternalError(f"{v.check}: {e}") from e
     liveness = v.cycle is not None or v.check in {r.check for r in ts.requests}
@@ -95,9 +95,20 @@ def judge_facts(ts: TransitionSystem, res: SearchResult) -> None:
             res.violations[fv.check] = RawViolation(fv.check, fv.message, w.path, w.last, line=fv.line)
 
 
-def verdicts(ts: TransitionSystem, unpack: Unpack, res: SearchResult) -> list[CheckResult]:
-    """Every enabled check of a state-space search, in report order (see the module docstring);
-    `res.more`: the further counterexamples of --max-traces."""
+Judge = Callable[[str], tuple[str, str]]
+
+
+def bound_note(res: SearchResult) -> str:
+    return res.bound_hit + "; the model is only explored up to it"
+
+
+def verdicts(ts: TransitionSystem, unpack: Unpack, res: SearchResult, judge: Judge | None = None) -> list[CheckResult]:
+    """Every enabled check, in report order, after `judge_facts`: violated (with its trace, and
+    `res.more`: the further counterexamples of --max-traces), else inconclusive when the model
+    bound was hit, else the engine's own `judge` (status, note) if it has one (the Z3 engine: how
+    it proved it, or what is missing), else inconclusive when the search stopped or an analysis
+    left the check undecided (`res.unproved`), else holds."""
+    judge_facts(ts, res)
     out: list[CheckResult] = []
     for name in ts.checks:
         v = res.violations.get(name)
@@ -105,7 +116,10 @@ def verdicts(ts: TransitionSystem, unpack: Unpack, res: SearchResult) -> list[Ch
             out.append(violation_result(ts, unpack, v))
             out[-1].more = [violation_result(ts, unpack, w) for w in res.more.get(name, [])]
         elif res.bound_hit:
-            out.append(CheckResult(name, INCONCLUSIVE, note=res.bound_hit + "; the model is only explored up to it"))
+            out.append(CheckResult(name, INCONCLUSIVE, note=bound_note(res)))
+        elif judge is not None:
+            status, note = judge(name)
+            out.append(CheckResult(name, status, note=note))
         elif not res.complete:
             out.append(CheckResult(name, INCONCLUSIVE,
                                    note=f"search stopped ({res.stopped_by}) after {res.states} states"))

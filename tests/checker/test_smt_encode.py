@@ -14,7 +14,8 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ircheck.api import _trace, run_engine
+from ircheck.api import run_engine
+from ircheck.pipeline import replayed_trace
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from ircheck.smt import SmtEngine, SmtRun, verdicts
 from ircheck.smt_encode import Encoding, expression_width
@@ -61,7 +62,7 @@ class Smt:
         self.eng = SmtEngine(ts, **kw)  # type: ignore[arg-type]
         self.run: SmtRun = self.eng.run()
         self.verdict = {name: (status, note) for name, status, note in verdicts(self.eng, self.run)}
-        self.traces = {name: _trace(ts, self.eng, v) for name, v in self.run.res.violations.items()}
+        self.traces = {name: replayed_trace(ts, self.eng.pk.unpack, v) for name, v in self.run.res.violations.items()}
 
     def status(self, check: str) -> str:
         return self.verdict[check][0]
