@@ -17,7 +17,7 @@ from ircheck.coverage import after_search
 from ircheck.explicit import Explicit
 from ircheck.limits import Limits
 from ircheck.outcome import SearchResult
-from ircheck.pipeline import judge_facts, verdicts
+from ircheck.pipeline import verdicts
 from ircheck.reduce import DEFAULT as DEFAULT_REDUCTION
 from ircheck.reduce import parse_reduction, plan, search_reduced
 from ircheck.result import HOLDS, CheckResult, Stats
@@ -50,7 +50,6 @@ def run_explicit(ts: TransitionSystem, max_states: int | None = None, timeout: f
         eng = Explicit(ts, limits, progress)
     if not the_plan.applied:
         res = eng.run()
-    judge_facts(ts, res)
     out = verdicts(ts, eng.pk.unpack, res)
     stats = Stats(getattr(eng, "label", "explicit"), res.states, res.transitions, res.depth, res.seconds,
                   res.peak_mb, res.complete and not res.bound_hit and not res.analysis_stopped,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from ircheck.codegen import Compiled
 from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding, State, Step
 from ircheck.spec.ts import evaluate
@@ -279,3 +280,36 @@ def quiet_escapes(enc: Encoding, q: State, budget: Budget, max_depth: int, wait:
         if budget.solve(path.solver) == z3.unsat:
             return False
     return None
+
+
+REGION_CAP = 200_000  # states of a deadlock candidate's quiet/blocked region explored before Z3 is asked
+
+
+def region_escapes(code: Compiled, s0: int, wait: int | None, budget: Budget) -> bool | None:
+    """The escape question for the packed candidate s0 answered by exploring, with the compiled
+    successor function, the quiet (blocked on `wait`) states reachable from it: True at the first
+    successor outside them, False when they are exhausted (exact), None past REGION_CAP states
+    (then the Z3 escape query `quiet_escapes` decides). A candidate's region is often small even
+    when the model is not, while the Z3 query has to exhaust its loop-free paths."""
+
+    def inside(x: int) -> bool:
+        if wait is not None:
+            return bool(code.blocked(x) >> wait & 1)
+        return code.succ(x, [], []) == 0 and bool(code.unfinished(x))
+
+    seen, todo = {s0}, [s0]
+    while todo:
+        if len(seen) % 1024 == 0:
+            budget.check()
+        out: list[int] = []
+        code.succ(todo.pop(), out, [])
+        for x in out:
+            if x in seen:
+                continue
+            if not inside(x):
+                return True
+            if len(seen) >= REGION_CAP:
+                return None
+            seen.add(x)
+            todo.append(x)
+    return False
