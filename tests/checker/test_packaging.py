@@ -23,8 +23,8 @@ def test_wheel_contains_every_module(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     wheel = next(tmp_path.glob("ircheck-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {f"{pkg}/{f.name}" for folder, pkg in FOLDERS.items()
-                for f in (ROOT / folder).iterdir() if f.suffix in (".py", ".lark")}
+    expected = {f"{pkg}/{f.relative_to(ROOT / folder).as_posix()}" for folder, pkg in FOLDERS.items()
+                for f in (ROOT / folder).rglob("*") if f.suffix in (".py", ".lark")}  # subpackages too
     missing = expected - names
     assert not missing, f"missing from the wheel: {sorted(missing)}"
     assert any(n.endswith("entry_points.txt") for n in names)
