@@ -147,7 +147,6 @@ class Descriptor:
     depth: int
     ret: int
     freed: int | None
-    pic: Pic8259
     level: bool
 
 

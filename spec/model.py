@@ -23,7 +23,7 @@ from ircheck.spec.controllers.nmi import NmiController
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.pic_bank import PicBank
 from ircheck.spec.controllers.protocol import Controller
-from ircheck.spec.design import CheckSpec, Design
+from ircheck.spec.design import CheckSpec, Design, IrqLine
 from ircheck.spec.incarnations import depth_bound, discover, make_tasks, number
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, In, Not, Or, V
 from ircheck.spec.variables import KernelVars, make_cpu, object_vars, owner_names
@@ -83,7 +83,7 @@ class Model:
         self.frame_owner, self.loc_names = number(self.incs, len(self.pics) == 1 and self.apic is None)
         self.maxdepth = depth_bound(d, self.incs, self.task_bodies)
         self.tasks = make_tasks(self.task_bodies)
-        kv = KernelVars(d, b, self.pics, self.tasks, self.incs, self.maxdepth)
+        kv = KernelVars(d, b, self.tasks, self.incs, self.maxdepth)
         self.lock, self.lock_kind, self.desc = kv.lock, kv.lock_kind, kv.desc
         self.softirqs, self.tasklet = kv.softirqs, kv.tasklet
         self.cpus: list[CpuState] = [make_cpu(d, b, c, self.tasks, self.incs, self.softirqs, self.maxdepth,
@@ -97,6 +97,10 @@ class Model:
     def controller_of(self, inc: Incarnation) -> Controller | None:
         """The controller `inc` is entered through (None: only `int n`/`fault v`/NMI chains, softirqs)."""
         return next((c for c in self.controllers if c.owns(inc)), None)
+
+    def line_controller(self, irq: IrqLine) -> Controller:
+        """The controller whose input a request_irq line is (its chip operations serve genirq)."""
+        return next(c for c in self.controllers if irq.pic in c.eoi_chips())
 
     def inc_for(self, vector: int) -> Incarnation:
         for inc in self.incs:

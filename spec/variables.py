@@ -22,7 +22,6 @@ from ircheck.grammar import ast
 from ircheck.spec.build import Builder
 from ircheck.spec.cfg import Body
 from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, Task
-from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.design import Design
 from ircheck.spec.incarnations import irq_of_thread
 
@@ -75,7 +74,7 @@ def owner_names(d: Design, tasks: list[Task], maxdepth: int) -> tuple[str, ...]:
 class KernelVars:
     """Locks, softirqs, tasklets and genirq descriptors (created in this order)."""
 
-    def __init__(self, d: Design, b: Builder, pics: dict[str, Pic8259], tasks: list[Task],
+    def __init__(self, d: Design, b: Builder, tasks: list[Task],
                  incs: list[Incarnation], maxdepth: int) -> None:
         names = owner_names(d, tasks, maxdepth)
         self.lock: dict[str, int] = {}
@@ -95,7 +94,6 @@ class KernelVars:
         ops = all_ops(d)
         bodies = [t.body for t in tasks] + [inc.body for inc in incs]
         for n, irq in sorted(d.irqs.items()):
-            pic = pics[irq.pic]
             level = any(dv.level for dv in d.devices.values()
                         if dv.kind == "pic" and dv.pic == irq.pic and dv.input == irq.input)
             disables = sum(count_sites(body, DISABLE_OPS, n) for body in bodies)
@@ -104,7 +102,7 @@ class KernelVars:
                 irq, b.var(f"irq{n}.inprogress", 2, 0, "bool"), b.var(f"irq{n}.pending", 2, 0, "bool"),
                 b.var(f"irq{n}.depth", disables + 1, 0),
                 b.var(f"irq{n}.ret", 2 << sum(1 for a in irq.actions if a.thread is not None), 0, "hidden"),
-                freed, pic, level)
+                freed, level)
 
 
 def task_vars(d: Design, b: Builder, t: Task) -> None:

@@ -31,10 +31,11 @@ from ircheck.spec.controllers.protocol import (
     ExtraEntry,
     Guards,
     RaiseRule,
+    Resend,
     Way,
 )
 from ircheck.spec.design import Design, DeviceInfo
-from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Label, V
+from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Label, V
 
 
 class PicBank:
@@ -195,3 +196,34 @@ class PicBank:
             return {}
         irr = self.pics[dev.pic].irr
         return {irr: Bin("&", V(irr), C(0xFF ^ (1 << dev.input)))}
+
+    # -- genirq's chip operations on a request_irq line (IMR, the ack as a specific EOI, IRR resend)
+    def line_mask(self, chip: str, n: int) -> dict[int, Expr]:
+        """IMR[n] := 1."""
+        imr = self.pics[chip].imr
+        assert imr is not None
+        return {imr: Bin("|", V(imr), C(1 << n))}
+
+    def line_unmask(self, chip: str, n: int, when: Expr) -> dict[int, Expr]:
+        """IMR[n] := 0 if `when`, else unchanged."""
+        imr = self.pics[chip].imr
+        assert imr is not None
+        return {imr: Ite(when, Bin("&", V(imr), C(0xFF ^ (1 << n))), V(imr))}
+
+    def line_ack(self, chip: str, n: int) -> dict[int, Expr]:
+        """The chip's ack: a specific EOI for the line (ISR[n] := 0) and the master's cascade input."""
+        pic = self.pics[chip]
+        out: dict[int, Expr] = {}
+        if pic.isr is not None:
+            out[pic.isr] = Bin("&", V(pic.isr), C(0xFF ^ (1 << n)))
+        if pic.info.cascade is not None:
+            master = self.pics[pic.info.cascade[0]]
+            if master.isr is not None:
+                out[master.isr] = Bin("&", V(master.isr), C(0xFF ^ (1 << pic.info.cascade[1])))
+        return out
+
+    def line_resend(self, chip: str, n: int) -> Resend:
+        """IRR[n] := 1; latched: IRR[n] was already 1."""
+        pic, bit = self.pics[chip], 1 << n
+        return Resend({pic.irr: Bin("|", V(pic.irr), C(bit))}, Eq(Bin("&", V(pic.irr), C(bit)), C(bit)),
+                      f"{pic.name}.IRR[{n}]")

@@ -13,6 +13,8 @@ A controller owns the registers of its requests and answers, without changing an
 * `eoi_chips()` / `eoi_rule(chip, specific)` - the chips an `eoi` may name and what the EOI does;
 * `in_service(inc)` and `iret_checks(inc)` - the frame's own in-service bits (eoi_balanced at IRET);
 * `ack(dev)` - what the device-level `ack DEV` statement changes here (a level line drops);
+* `line_mask`, `line_unmask`, `line_ack`, `line_resend` - genirq's chip operations on a request_irq
+  line (mask, unmask when a condition holds, the ack at flow entry, the resend of a pending edge);
 * `iret_updates(cpu)` - what any IRET on `cpu` changes in the controller (NMI blocking ends, X7).
 
 The lowering (`delivery.py`, `frames.py`) adds the frame push, IF and the fairness groups; it never
@@ -103,6 +105,16 @@ class EoiRule:
     auto: str | None = None
 
 
+@dataclass(frozen=True)
+class Resend:
+    """Re-raising a line in the chip (genirq's check_irq_resend): `updates`; `latched`: the request
+    is already there (the two merge); `where`: the register bit, for messages."""
+
+    updates: dict[int, Expr]
+    latched: Expr
+    where: str
+
+
 class Controller(Protocol):
     def ways_in(self, dev: DeviceInfo) -> list[Way]: ...
 
@@ -129,3 +141,12 @@ class Controller(Protocol):
     def iret_updates(self, cpu: int) -> dict[int, Expr]: ...
 
     def ack(self, dev: DeviceInfo) -> dict[int, Expr]: ...
+
+    # -- a request_irq line `chip`.`n` (genirq's irq_chip operations)
+    def line_mask(self, chip: str, n: int) -> dict[int, Expr]: ...
+
+    def line_unmask(self, chip: str, n: int, when: Expr) -> dict[int, Expr]: ...
+
+    def line_ack(self, chip: str, n: int) -> dict[int, Expr]: ...
+
+    def line_resend(self, chip: str, n: int) -> Resend: ...

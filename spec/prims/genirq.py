@@ -17,7 +17,8 @@ unchanged:
 * `return handled|none|wake_thread` in an action: `ret := ret | bit` (bit 0 handled, `wake_bit`);
 * `thread_done` of an IRQF_ONESHOT thread: unmask when `may_unmask` (depth 0, not freed).
 
-Controller-side helpers of the flow (`mask`, `unmask`, `chip_ack`) act on the line's 8259A.
+The chip operations (`mask`, `unmask`, `chip_ack`, the resend) go through the line's controller
+(controllers/protocol.py `line_*`), whatever chip it is.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ircheck.spec.context import Context, Descriptor, Incarnation, Task
 from ircheck.spec.model import Model
 from ircheck.spec.prims.data import count_up
 from ircheck.spec.prims.waitq import Variants, sleep_variants
-from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, Ite, Label, Not, V
+from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, Label, Not, V
 from ircheck.spec.variables import DISABLE_OPS
 
 
@@ -66,16 +67,14 @@ def wake_bit(dsc: Descriptor, action: int) -> int:
     return 2 << j
 
 
-def mask(dsc: Descriptor) -> dict[int, Expr]:
-    imr = dsc.pic.imr
-    assert imr is not None
-    return {imr: Bin("|", V(imr), C(1 << dsc.irq.input))}
+def mask(m: Model, dsc: Descriptor) -> dict[int, Expr]:
+    """The line's chip masks it (the controller's `line_mask`)."""
+    return m.line_controller(dsc.irq).line_mask(dsc.irq.pic, dsc.irq.input)
 
 
-def unmask(dsc: Descriptor, when: Expr) -> dict[int, Expr]:
-    imr = dsc.pic.imr
-    assert imr is not None
-    return {imr: Ite(when, Bin("&", V(imr), C(0xFF ^ (1 << dsc.irq.input))), V(imr))}
+def unmask(m: Model, dsc: Descriptor, when: Expr) -> dict[int, Expr]:
+    """The line's chip unmasks it when `when` holds (the controller's `line_unmask`)."""
+    return m.line_controller(dsc.irq).line_unmask(dsc.irq.pic, dsc.irq.input, when)
 
 
 def may_unmask(dsc: Descriptor) -> Expr:
@@ -83,16 +82,8 @@ def may_unmask(dsc: Descriptor) -> Expr:
 
 
 def chip_ack(m: Model, dsc: Descriptor) -> dict[int, Expr]:
-    """The chip's ack: a specific EOI for the line (and the master's cascade input)."""
-    pic = dsc.pic
-    out: dict[int, Expr] = {}
-    if pic.isr is not None:
-        out[pic.isr] = Bin("&", V(pic.isr), C(0xFF ^ (1 << dsc.irq.input)))
-    if pic.info.cascade is not None:
-        master = m.pics[pic.info.cascade[0]]
-        if master.isr is not None:
-            out[master.isr] = Bin("&", V(master.isr), C(0xFF ^ (1 << pic.info.cascade[1])))
-    return out
+    """The chip's ack at flow entry (the controller's `line_ack`: for an 8259A a specific EOI)."""
+    return m.line_controller(dsc.irq).line_ack(dsc.irq.pic, dsc.irq.input)
 
 
 def lower_sync_wait(m: Model, ctx: Context) -> None:
@@ -112,7 +103,7 @@ def lower_thread_done(m: Model, ctx: Context) -> None:
     t = ctx.task
     if t is not None and t.irq is not None and t.irq.oneshot:
         dsc = m.desc[t.irq.irq]
-        ups.update(unmask(dsc, may_unmask(dsc)))
+        ups.update(unmask(m, dsc, may_unmask(dsc)))
     m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
 
 
@@ -147,26 +138,24 @@ def lower_irq_call(m: Model, ctx: Context, st: ast.Simple) -> None:
                 [("eoi_balanced", f"WARNING: Unbalanced enable for IRQ {n}: enable_irq at depth 0 (L5)")])
         m.b.add(label, And(here, Bin(">", dv, C(1))), {**ups, dsc.depth: Bin("-", dv, C(1))}, g)
         last = {**ups, dsc.depth: C(0)}
-        last.update(unmask(dsc, TRUE if dsc.freed is None else Eq(V(dsc.freed), C(0))))
+        last.update(unmask(m, dsc, TRUE if dsc.freed is None else Eq(V(dsc.freed), C(0))))
         if not dsc.level:  # a pending edge is resent once (check_irq_resend)
-            pic, bit = dsc.pic, 1 << dsc.irq.input
-            resend = {**last, dsc.pending: C(0), pic.irr: Bin("|", V(pic.irr), C(bit))}
-            latched = Eq(Bin("&", V(pic.irr), C(bit)), C(bit))
+            again = m.line_controller(dsc.irq).line_resend(dsc.irq.pic, dsc.irq.input)
+            resend = {**last, dsc.pending: C(0), **again.updates}
+            latched = again.latched
             rlabel = Label(label.actor, label.action + ": resend the pending edge", label.line, label.cpu,
                            label.context)
             m.b.add(rlabel, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(1)), Not(latched)), resend, g)
             m.b.add(rlabel, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(1)), latched), resend, g,
                     [("no_lost_irq", f"IRQ {n}: the PENDING edge resent by enable_irq merges with an edge "
-                                     f"already latched in {pic.name}.IRR[{dsc.irq.input}]: one of them is lost")])
+                                     f"already latched in {again.where}: one of them is lost")])
             m.b.add(label, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(0))), last, g)
         else:
             m.b.add(label, And(here, Eq(dv, C(1))), last, g)
     elif op == "free_irq":
         if dsc.freed is not None:
             ups[dsc.freed] = C(1)
-        pic, bit = dsc.pic, 1 << dsc.irq.input
-        assert pic.imr is not None
-        ups[pic.imr] = Bin("|", V(pic.imr), C(bit))
+        ups.update(mask(m, dsc))
         m.b.add(label, here, ups, g)
     else:  # pragma: no cover - synchronize_irq is a sync_wait node only
         raise AssertionError(op)

@@ -51,9 +51,9 @@ def lower_flow_entry(m: Model, ctx: Context) -> None:
     ack = chip_ack(m, dsc)
     run = {**goto(node.next), **ack, dsc.inprogress: C(1), dsc.pending: C(0)}
     if dsc.level or dsc.irq.oneshot:
-        run.update(mask(dsc))
+        run.update(mask(m, dsc))
     if dsc.level:
-        masked_ack = {**goto(node.alt), **ack, **mask(dsc)}
+        masked_ack = {**goto(node.alt), **ack, **mask(m, dsc)}
         m.b.add(lab(f"{label.action} (mask+ack): IRQ {n} in progress on another CPU: leave it masked"),
                 And(here, Eq(busy, C(1))), masked_ack, g)
         m.b.add(lab(f"{label.action} (mask+ack): IRQ {n} disabled: mark PENDING, leave it masked"),
@@ -62,7 +62,7 @@ def lower_flow_entry(m: Model, ctx: Context) -> None:
                 run, g)
         return
     blocked = Or(Eq(busy, C(1)), disabled)
-    away = {**goto(node.alt), **ack, **mask(dsc), dsc.pending: C(1)}
+    away = {**goto(node.alt), **ack, **mask(m, dsc), dsc.pending: C(1)}
     text = f"{label.action}: IRQ {n} disabled or in progress elsewhere: set PENDING, mask"
     m.b.add(lab(text), And(here, blocked, Eq(pend, C(0))), away, g)
     m.b.add(lab(text), And(here, blocked, Eq(pend, C(1))), away, g,
@@ -134,16 +134,16 @@ def flow_end_variant(m: Model, ctx: Context, dsc: Descriptor, when: Expr, wakes:
         tags.append(("no_lost_irq", f"irq {n}: nobody cared (every handler returned IRQ_NONE): the kernel "
                                     "disables the line and its later interrupts are never handled (L9)"))
         ups[dsc.depth] = Ite(Eq(V(dsc.depth), C(0)), C(1), V(dsc.depth))
-        ups.update(mask(dsc))
+        ups.update(mask(m, dsc))
     hold = dsc.irq.oneshot and woke
     done = {**ups, **goto(node.alt), dsc.inprogress: C(0)}
     if not nobody and not hold:
-        done.update(unmask(dsc, Not(disabled)))
+        done.update(unmask(m, dsc, Not(disabled)))
     what = "; ".join(words)
     if not dsc.level and not nobody:
         rerun = {**ups, **goto(node.next), dsc.pending: C(0)}
         if not hold:
-            rerun.update(unmask(dsc, TRUE))
+            rerun.update(unmask(m, dsc, TRUE))
         again = And(Eq(V(dsc.pending), C(1)), Not(disabled))
         m.b.add(Label(actor, f"IRQ {n}: PENDING was set while the handlers ran: run them again (L3)"
                       + (f"; {what}" if what else ""), line, cpu, "handler"),
