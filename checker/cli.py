@@ -387,8 +387,8 @@ class _PipeGuard:
 def entry() -> None:
     """Console-script entry (`ircheck`, `python -m ircheck`): main()'s status, also when the reader
     of stdout went away early; 141 only if that somehow ended the run before a status was known."""
-    sys.stdout = _PipeGuard(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = _PipeGuard(sys.stderr)  # type: ignore[assignment]
+    sys.stdout = _PipeGuard(sys.stdout)
+    sys.stderr = _PipeGuard(sys.stderr)
     try:
         code = main()
         sys.stdout.flush()

@@ -74,7 +74,7 @@ class ToAst(Transformer[Token, Any]):
         return ast.Cpus(c[0].value, _span(meta))
 
     def _setting(key: str) -> Any:  # type: ignore[misc]
-        def build(self: Any, meta: Any, c: list[Any]) -> ast.Setting:
+        def build(self: Any, meta: Any, c: list[Any]) -> ast.Setting | tuple[ast.Setting, ast.Setting]:
             value: Any = None
             if c:
                 v = c[0]
@@ -150,8 +150,9 @@ class ToAst(Transformer[Token, Any]):
     def counter_decl(self, meta: Any, c: list[Any]) -> ast.Object:
         opts = {s.key: s.value for s in _settings(c[1:])}
         mx = opts.get("max")
-        return ast.Object("counter", str(c[0]), int(opts.get("init", 0) or 0),
-                          int(mx) if mx is not None else None, _span(meta))
+        init = opts.get("init", 0)
+        assert isinstance(init, int | str) and (mx is None or isinstance(mx, int | str))  # numbers, never a line
+        return ast.Object("counter", str(c[0]), int(init or 0), int(mx) if mx is not None else None, _span(meta))
 
     def code_decl(self, meta: Any, c: list[Any]) -> ast.Code:
         kind, name = c[0], c[1]
@@ -213,7 +214,8 @@ class ToAst(Transformer[Token, Any]):
         return ast.If(c[0], c[1], orelse, _span(meta))
 
     def if_block(self, meta: Any, c: list[Any]) -> ast.If:
-        return c[0]
+        inner: ast.If = c[0]
+        return inner
 
     def while_stmt(self, meta: Any, c: list[Any]) -> ast.While:
         return ast.While(c[0], c[1], _span(meta))
