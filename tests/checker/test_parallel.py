@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 import ircheck
 from ircheck.api import compile_source
 from ircheck.explicit import Explicit, Limits, SearchResult
-from ircheck.parallel import ParallelExplicit, _Part, choose_mask, fork_available, owner
+from ircheck.parallel import ParallelExplicit
+from ircheck.parallel_part import Part, choose_mask, fork_available, owner
 from ircheck.spec.ts import TransitionSystem
 from tests.conftest import MODELS, ROOT
 from tests.support.generators import models as generated_models
@@ -122,7 +123,7 @@ def test_chosen_partition_keeps_steps_local_and_balanced() -> None:
     ts = compile_source(nested_pic(4, 2))
     serial = Explicit(ts)
     serial.run()
-    prefix = _Part.initial(serial, False, None, None)
+    prefix = Part.initial(serial, False, None, None)
     while len(prefix.frontier) < 1000:
         assert prefix.expand(frozenset(), frozenset(), False, True)[0]
     mask = choose_mask(serial, prefix, 2)
@@ -178,9 +179,9 @@ def test_ctrl_c_stops_workers_and_keeps_violations() -> None:
 
 
 def test_worker_failure_is_an_error_not_a_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: _Part) -> None:
+    def broken(self: Part) -> None:
         raise ValueError("boom")
-    monkeypatch.setattr(_Part, "densify", broken)
+    monkeypatch.setattr(Part, "densify", broken)
     ts = compile_source(nested_pic(3, 1))
     with pytest.raises(RuntimeError, match="boom"):
         ParallelExplicit(ts, workers=2, min_frontier=1).run()
@@ -231,13 +232,13 @@ def test_killed_worker_is_inconclusive(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
     import signal
 
-    real = _Part.densify
+    real = Part.densify
 
-    def killed(self: _Part) -> None:
+    def killed(self: Part) -> None:
         if self.me == 1 and self.level >= 3:
             os.kill(os.getpid(), signal.SIGKILL)
         real(self)
-    monkeypatch.setattr(_Part, "densify", killed)
+    monkeypatch.setattr(Part, "densify", killed)
     ts = compile_source(nested_pic(4, 2))
     res = ParallelExplicit(ts, Limits(timeout=60), workers=2, min_frontier=1).run()
     assert not res.complete and "killed" in res.stopped_by
