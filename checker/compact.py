@@ -41,10 +41,10 @@ from __future__ import annotations
 import gc
 import random
 import time
-from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ircheck.compact_table import HASH_BITS, LOAD, Table, omission_bound
 from ircheck.explicit import Explicit
 from ircheck.limits import ALL_VIOLATED, INTERRUPTED, OUT_OF_MEMORY, Limits, Watch
 from ircheck.liveness import deadlocks
@@ -55,97 +55,12 @@ from ircheck.sysinfo import peak_rss_mb
 from ircheck.triage import SearchStop, Triage, searching
 
 STORES = ("dict", "compact", "hash")
-HASH_BITS = 62
-_EBIT = 1 << 63  # epoch bit: flipped for every entry by each in-place growth
-_LOAD = 0.75
 _INITIAL = 1 << 20  # slots (8 MB): each growth rehashes every entry in Python, so start with room
 
 
 @dataclass
 class CompactResult(SearchResult):
     omission: float = 0.0  # bound on P(some state was missed); `unproved` says which checks it leaves open
-
-
-def _is_prime(n: int) -> bool:
-    if n < 2:
-        return False
-    for p in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):
-        if n % p == 0:
-            return n == p
-    d, r = n - 1, 0
-    while d % 2 == 0:
-        d //= 2
-        r += 1
-    for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):  # deterministic below 3.3e24
-        x = pow(a, d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(r - 1):
-            x = x * x % n
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
-
-
-def next_prime(n: int) -> int:
-    n = max(n, 3) | 1
-    while not _is_prime(n):
-        n += 2
-    return n
-
-
-def omission_bound(states: int, bits: int = HASH_BITS) -> float:
-    """P(two of `states` stored states share a hash) <= C(states, 2) * 2^(1-bits) (multiply-shift)."""
-    return min(1.0, states * (states - 1) / 2 * 2.0 ** (1 - bits))
-
-
-class Table:
-    """Open addressing over array('Q'): 0 is empty; a word is key | epoch bit, key in [1, 2^62]."""
-
-    def __init__(self, capacity: int) -> None:
-        self.cap = next_prime(max(capacity, 1021))
-        self.words = array("Q", bytes(8 * self.cap))
-        self.epoch = 0
-        self.count = 0
-
-    @property
-    def grow_at(self) -> int:
-        return int(self.cap * _LOAD)
-
-    def grow(self) -> None:
-        """Capacity x1.5 (next prime), rehashed in place: the old and new arrays never coexist."""
-        tab, old = self.words, self.cap
-        new = next_prime(old * 3 // 2)
-        add = new - old
-        while add > 0:  # extend in 8 MB chunks: no big temporary
-            k = min(add, 1 << 20)
-            tab.frombytes(bytes(8 * k))
-            add -= k
-        en = self.epoch ^ _EBIT
-        c1 = new - 1
-        for i in range(old):
-            x = tab[i]
-            if not x or (x & _EBIT) == en:
-                continue  # empty, or moved already
-            tab[i] = 0
-            y = x ^ _EBIT
-            while y:
-                j = y % new
-                z = tab[j]
-                if z and (z & _EBIT) == en:
-                    step = 1 + (y >> 20) % c1
-                    while True:
-                        j += step
-                        if j >= new:
-                            j -= new
-                        z = tab[j]
-                        if not z or (z & _EBIT) != en:
-                            break
-                tab[j] = y
-                y = z ^ _EBIT if z else 0  # an entry not moved yet was displaced: place it next
-        self.cap, self.epoch = new, en
 
 
 class CompactExplicit(Explicit):
@@ -189,7 +104,7 @@ class CompactExplicit(Explicit):
         t0 = self.started = time.perf_counter()
         watch = Watch(lim, t0, self.progress)
         max_states = lim.max_states
-        tab = self.table = Table(int(max_states / _LOAD) + 64 if max_states else _INITIAL)
+        tab = self.table = Table(int(max_states / LOAD) + 64 if max_states else _INITIAL)
         exact, a, w = self.exact, self.hash_a, self.hash_w
         wmask, shift = (1 << w) - 1, w - HASH_BITS
 

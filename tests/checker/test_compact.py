@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 
 import ircheck
 from ircheck.api import compile_source
-from ircheck.compact import CompactExplicit, CompactResult, Table, next_prime, omission_bound
+from ircheck.compact import CompactExplicit, CompactResult
+from ircheck.compact_table import Table, next_prime, omission_bound
 from ircheck.explicit import Explicit, Limits, SearchResult
 from ircheck.spec.ts import TransitionSystem
 from tests.conftest import MODELS, ROOT
