@@ -90,7 +90,8 @@ class Encoding:
         self.width = expression_width(ts, self._folded)
         self.vwidth = [max(1, (v.size - 1).bit_length()) for v in ts.vars]
         self._states: dict[tuple[str, int], list[z3.BitVecRef]] = {}
-        self._memo: dict[tuple[int, Expr], z3.ExprRef] = {}  # (id of the state list, expr) -> term
+        # (id of the state list, expr, or ("?", expr) for its Bool, or ("whole",)) -> term
+        self._memo: dict[tuple[int, object], z3.ExprRef] = {}
         # one step over template states @a -> @b with selector @sel, built on first use (see `step`)
         self._template: tuple[list[z3.BitVecRef], list[z3.BitVecRef], z3.BitVecRef, z3.BoolRef] | None = None
 
@@ -120,7 +121,7 @@ class Encoding:
         got = self._memo.get(key)
         if got is None:
             got = self._memo[key] = s[0] if len(s) == 1 else z3.Concat(*s)
-        return got  # type: ignore[return-value]
+        return got
 
     def same(self, a: list[z3.BitVecRef], b: list[z3.BitVecRef]) -> z3.BoolRef:
         return self.whole(a) == self.whole(b) if a else z3.BoolVal(True)
@@ -155,11 +156,11 @@ class Encoding:
         key = (id(s), e)
         got = self._memo.get(key)
         if got is not None:
-            return got  # type: ignore[return-value]
+            return got
         tmpl = self.state("@a", 0)
         if s is not tmpl:
             got = self._memo[key] = self._at(self._value(e, tmpl), s)
-            return got  # type: ignore[return-value]
+            return got
         r: z3.BitVecRef = _ValueTerm(self, s).visit(e)
         self._memo[key] = r
         return r
@@ -170,7 +171,7 @@ class Encoding:
         if got is None:
             tmpl = self.state("@a", 0)
             got = self._memo[key] = self._cond(e, s) if s is tmpl else self._at(self._condm(e, tmpl), s)
-        return got  # type: ignore[return-value]
+        return got
 
     def _cond(self, e: Expr, s: list[z3.BitVecRef]) -> z3.BoolRef:
         return _BoolTerm(self, s).visit(e)
@@ -243,12 +244,12 @@ class Encoding:
 
     # ---- models back to states
     def decode(self, model: z3.ModelRef, s: list[z3.BitVecRef]) -> State:
-        return tuple(model.eval(x, model_completion=True).as_long() for x in s)  # type: ignore[union-attr]
+        return tuple(model.eval(x, model_completion=True).as_long() for x in s)
 
     def decode_fired(self, model: z3.ModelRef, step: Step) -> int | None:
         if step.sel is None:
             return None
-        return model.eval(step.sel, model_completion=True).as_long()  # type: ignore[union-attr, no-any-return]
+        return model.eval(step.sel, model_completion=True).as_long()  # type: ignore[no-any-return]
 
 
 class _ValueTerm(Visitor[z3.BitVecRef]):

@@ -26,6 +26,7 @@ from ircheck.spec.design import DeviceInfo
 from ircheck.spec.frames import entry_transitions
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import flow_not_serving
+from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
 
 
@@ -46,7 +47,7 @@ def lower_entries(m: Model, cpu: CpuState) -> None:
         if not takes(rule.sources, cpu.index):
             continue
         gate = "trap gate, IF stays 1" if inc.gate.trap else "interrupt gate, IF=0"
-        fair = f"cpu{cpu.index} takes vector {inc.vector:#x}"
+        fair = acknowledge(cpu.index, f"vector {inc.vector:#x}")
         first = len(b.trans)
         pending = rule.pending
         if inc.kind == "flow":

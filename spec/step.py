@@ -69,7 +69,7 @@ _INDEX: dict[int, tuple[weakref.ref[TransitionSystem], _Index]] = {}
 def _candidates(ts: TransitionSystem, s: State) -> list[int]:
     """Transition indices in order, a superset of those enabled in s (see `_Index`)."""
     got = _INDEX.get(id(ts))
-    if got is None or got[0]() is not ts or len(got[1].guards) != len(ts.transitions):  # type: ignore[union-attr]
+    if got is None or len(got[1].guards) != len(ts.transitions) or got[0]() is not ts:
         for k in [k for k, (ref, _ix) in _INDEX.items() if ref() is None]:
             del _INDEX[k]
         got = _INDEX[id(ts)] = (weakref.ref(ts), _Index(ts))

@@ -10,6 +10,10 @@
   HARDIRQ-ON, IN-SOFTIRQ, SOFTIRQ-ON) and `dep|HELD|TAKEN|LINE|WHO` (TAKEN acquired while HELD is
   held). Engines carry a fact as its `key` (a string: facts are keys of the engines' results);
   `parse_fact` turns a key back into the typed fact, the only place that reads that spelling.
+- `Acknowledge`: the fairness group of one interrupt acknowledge (`acknowledge(0, "vector 0x21")`
+  is "cpu0 takes vector 0x21"), under strong fairness: the CPU samples INTR at every instruction
+  boundary, so a request deliverable again and again is taken. A `str` (groups are names in
+  traces and reports); `isinstance(group, Acknowledge)` is the rule, not the spelling.
 """
 
 from __future__ import annotations
@@ -68,3 +72,19 @@ def parse_fact(key: str) -> UseFact | DepFact | None:
     if parts[0] == "dep":
         return DepFact(parts[1], parts[2], int(parts[3]), parts[4])
     return None
+
+
+class Acknowledge(str):
+    """A fairness group under strong fairness (see the module docstring); build it with `acknowledge`."""
+
+    __slots__ = ()
+
+
+def acknowledge(cpu: int, what: str) -> Acknowledge:
+    """The strong-fairness group of CPU `cpu` taking `what` ("vector 0x21", "NMI")."""
+    return Acknowledge(f"cpu{cpu} takes {what}")
+
+
+def is_strong(group: str) -> bool:
+    """Is `group` under strong fairness (an interrupt acknowledge)?"""
+    return isinstance(group, Acknowledge)

@@ -27,6 +27,7 @@ from ircheck.spec.controllers.protocol import (
     Way,
 )
 from ircheck.spec.design import Design, DeviceInfo
+from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Label, V
 from ircheck.spec.x86 import GateInfo, deliver_exception
 
@@ -59,7 +60,7 @@ class NmiController:
             return ExtraEntries()
         dl = deliver_exception(2, self.gates)
         guard = And(Eq(V(self.pending), C(1)), Eq(V(self.blocked), C(0)))
-        fair = f"cpu{cpu} takes NMI"
+        fair = acknowledge(cpu, "NMI")
         ctrl: dict[int, Expr] = {self.pending: C(0), self.blocked: C(1)}
         story = "; ".join(dl.events)
         src = ", ".join(dv.name for dv in self.d.devices.values() if dv.kind == "nmi")

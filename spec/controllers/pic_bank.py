@@ -35,6 +35,7 @@ from ircheck.spec.controllers.protocol import (
     Way,
 )
 from ircheck.spec.design import Design, DeviceInfo
+from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Label, V
 
 
@@ -140,7 +141,7 @@ class PicBank:
                     label = Label(f"cpu{cpu}", f"{dev.name} drops IRQ {n} before INTA: spurious {seven}, vector "
                                   f"{spur.vector:#x} -> {spur.gate.handler}, {pic.name}.ISR[7] not set",
                                   dev.line, cpu, "entry")
-                    out.append(ExtraEntry(label, guard, dict(ups), spur, f"cpu{cpu} takes vector {spur.vector:#x}"))
+                    out.append(ExtraEntry(label, guard, dict(ups), spur, acknowledge(cpu, f"vector {spur.vector:#x}")))
         return ExtraEntries(out)
 
     def eoi_chips(self) -> list[str]:

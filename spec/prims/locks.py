@@ -24,6 +24,7 @@ from ircheck.spec.language import ACQUIRES, RELEASES, SPIN_PAIRS, STATEMENTS, Fl
 from ircheck.spec.model import Model
 from ircheck.spec.prims.irqflags import irq_effects
 from ircheck.spec.prims.waitq import Variants, sleep_variants
+from ircheck.spec.tags import DepFact, UseFact
 from ircheck.spec.ts import FACT, FALSE, And, Bin, C, Eq, Expr, Not, Or, V
 
 # the acquisitions that turn IRQs off themselves (lockdep: no HARDIRQ-ON usage)
@@ -56,8 +57,9 @@ def acquire_locs(m: Model, lk: str, spin_only: bool = False) -> tuple[dict[int, 
     return {t.ident: m.locs(t.body, hit) for t in m.tasks}, m.frame_locs(hit)
 
 
-def fact_tag(key: str) -> tuple[str, str]:
-    return (FACT, key)
+def fact_tag(fact: UseFact | DepFact) -> tuple[str, str]:
+    """The `violates` pair that makes `fact` true (engines carry it as its key)."""
+    return (FACT, fact.key)
 
 
 def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
@@ -73,24 +75,24 @@ def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
     if m.enabled("lockdep"):
         irq_off = op in IRQ_OFF_OPS
         usage: Variants = []
-        where = f"{node.line}|{ctx.who}"
+        line, who = node.line, ctx.who
         for on in (1, 0):
             g_if = Eq(V(ctx.cpu.IF), C(on))
-            facts: list[str] = []
+            facts: list[UseFact] = []
             if ctx.kind == "hardirq":
-                facts.append(f"use|{lk}|IN-HARDIRQ|{where}")
+                facts.append(UseFact(lk, "IN-HARDIRQ", line, who))
             elif ctx.kind == "softirq":
-                facts.append(f"use|{lk}|IN-SOFTIRQ|{where}")
+                facts.append(UseFact(lk, "IN-SOFTIRQ", line, who))
             if on and not irq_off:
-                facts.append(f"use|{lk}|HARDIRQ-ON|{where}")
+                facts.append(UseFact(lk, "HARDIRQ-ON", line, who))
             if on and not irq_off and ctx.kind == "task" and op != "spin_lock_bh":
                 t = ctx.task
                 assert t is not None
                 if t.bh is None:
-                    facts.append(f"use|{lk}|SOFTIRQ-ON|{where}")
+                    facts.append(UseFact(lk, "SOFTIRQ-ON", line, who))
                 else:
                     usage.append((And(g_if, Eq(V(t.bh), C(0))),
-                                  [fact_tag(f) for f in facts + [f"use|{lk}|SOFTIRQ-ON|{where}"]]))
+                                  [fact_tag(f) for f in [*facts, UseFact(lk, "SOFTIRQ-ON", line, who)]]))
                     g_if = And(g_if, Bin(">", V(t.bh), C(0)))
             usage.append((g_if, [fact_tag(f) for f in facts]))
         variants.append(usage)
@@ -99,7 +101,7 @@ def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
         others = sorted(context_locks(ctx) - {lk})
         holds = [Eq(V(m.lock[a]), ctx.owner) for a in others]
         held: Variants = [(And(*[Not(h) for h in holds]), [])]
-        held += [(h, [fact_tag(f"dep|{a}|{lk}|{where}")]) for a, h in zip(others, holds, strict=True)]
+        held += [(h, [fact_tag(DepFact(a, lk, line, who))]) for a, h in zip(others, holds, strict=True)]
         variants.append(held)
     for guard_e, eff, bound in effects:
         for combo2 in itertools.product(*variants) if variants else [()]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
+from ircheck.api import compile_source
 from ircheck.spec import expr
 from ircheck.spec.expr import (
     CATEGORIES,
@@ -33,7 +35,17 @@ from ircheck.spec.expr import (
     from_tuple,
 )
 from ircheck.spec.expr_algebra import MAX_DEPTH, balanced, depth, evaluate, terms, variables_of
-from ircheck.spec.tags import BOUND, FACT, DepFact, Tag, UseFact, parse_fact
+from ircheck.spec.tags import (
+    BOUND,
+    FACT,
+    Acknowledge,
+    DepFact,
+    Tag,
+    UseFact,
+    acknowledge,
+    is_strong,
+    parse_fact,
+)
 from ircheck.spec.ts import Bin
 from ircheck.spec.walker import Fold, Visitor
 
@@ -250,3 +262,24 @@ def test_equal_hashes_are_not_taken_for_equality() -> None:
     assert hash(C(-1)) == hash(C(-2)) and C(-1) != C(-2)  # hash(-1) == hash(-2) in CPython
     assert Bin("+", V(0), C(-1)) != Bin("+", V(0), C(-2))
     assert In(V(0), {1, 2}) != In(V(0), {1, 3})
+
+
+def test_acknowledge_groups_are_typed() -> None:
+    g = acknowledge(1, "vector 0x21")
+    assert g == "cpu1 takes vector 0x21" and isinstance(g, Acknowledge) and is_strong(g)
+    assert not is_strong("cpu1") and pickle.loads(pickle.dumps(g)) == g
+
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.mark.parametrize("name", ["x86_nmi_reenters_logger", "x86_apic_class_nesting", "kbd_uart_with_eoi",
+                                  "kernel_lockdep_safe_to_unsafe", "kernel_abba_lockdep_only"])
+def test_the_lowering_tags_are_typed(name: str) -> None:
+    """Strong fairness is exactly the acknowledge groups; every fact the lowering tags is a lockdep fact."""
+    ts = compile_source((MODELS / f"{name}.irq").read_text(encoding="utf-8"))
+    groups = {g for t in ts.transitions for g in t.fair}
+    assert ts.strong == {g for g in groups if isinstance(g, Acknowledge)}
+    keys = [m for t in ts.transitions for c, m in t.violates if c == ts.fact_check]
+    assert all(parse_fact(k) is not None for k in keys)
+    assert ("lockdep" in name) == bool(keys)
