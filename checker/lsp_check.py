@@ -8,7 +8,7 @@ file; a report item with a line but no column covers its whole line.
 
 The rules of the check on save (`run_check`): `check_source` with the explicit engine under
 `MAX_STATES` states and `TIMEOUT` seconds, then, when a check is violated, `suggest` under
-`SUGGEST_TIMEOUT` seconds in all. Each violated check is an error at its violation's line (the
+`SUGGEST_TIMEOUT` seconds in all; a newer edit of the document stops it (`superseded`). Each violated check is an error at its violation's line (the
 check's `line`, else the last step's) whose related information is its counterexample, one entry
 per step at the line the step executes; an inconclusive check is a warning at its `check` line (or
 line 1) saying why; the report's warnings (something can never happen, a vacuous check) are
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lsprotocol import types
@@ -103,9 +104,21 @@ class Checked:
     fixes: list[Fix] = field(default_factory=list)
 
 
-def run_check(source: str, path: str, version: int | None) -> Checked:
-    """The check on save under the short budget, and the repairs when a check is violated."""
-    report = check_source(source, path, engine="explicit", max_states=MAX_STATES, timeout=TIMEOUT)
+def run_check(source: str, path: str, version: int | None, superseded: Callable[[], bool]) -> Checked | None:
+    """The check on save under the short budget, and the repairs when a check is violated; None as
+    soon as `superseded()` says a newer edit made it pointless: the search asks at each of its
+    progress reports and stops the way Ctrl-C stops it, and the repairs are not searched."""
+    def progress(states: int, depth: int, seconds: float) -> None:
+        if superseded():
+            raise KeyboardInterrupt
+
+    try:
+        report = check_source(source, path, engine="explicit", max_states=MAX_STATES, timeout=TIMEOUT,
+                              progress=progress)
+    except KeyboardInterrupt:  # stopped outside the search (the lowering): not a result
+        return None
+    if superseded():
+        return None
     fixes: list[Fix] = []
     if report.verdict == VIOLATED:
         fixes = suggest(source, path, original=report, max_states=MAX_STATES, timeout=TIMEOUT,

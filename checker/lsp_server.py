@@ -6,9 +6,9 @@ What it does, per open document (full text sync):
   results of an earlier check on save are dropped, since they belong to another version;
 * on save, and on the command `ircheck.check` (argument: the document's URI): the check itself under a
   short budget and `--suggest`'s repairs (`lsp_check.run_check`), in one worker thread so the reading
-  loop never waits for it. A run whose document changed before it started is skipped; a result for a
-  version that is no longer current is dropped (a newer edit supersedes it). Its diagnostics are
-  published with the front end's;
+  loop never waits for it. A newer edit supersedes it: a run whose document changed before it started
+  is skipped, a running search stops at its next progress report, and a result for a version that is
+  no longer current is dropped. Its diagnostics are published with the front end's;
 * hover, go to definition, references, completion and document symbols from `lsp_symbols` and
   `lsp_hover`; code actions: the repairs of the last check of the current version (a request waits
   for a check in progress); formatting: `ircheck fmt`.
@@ -83,10 +83,13 @@ class IrcheckServer(LanguageServer):
         doc = self.doc(uri)
         source, path, version = doc.source, doc.path, doc.version
 
+        def superseded() -> bool:
+            return self.versions.get(uri) != version
+
         def job() -> Checked | None:
-            if self.versions.get(uri) != version:  # edited while it waited in the queue
+            if superseded():  # edited while it waited in the queue
                 return None
-            return run_check(source, path, version)
+            return run_check(source, path, version, superseded)
 
         future = asyncio.get_running_loop().run_in_executor(self.checker, job)
         self.running[uri] = future

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -12,12 +13,21 @@ from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
 
 from ircheck.api import check_source
-from ircheck.lsp_check import Checked, check_diagnostics, code_points, format_edits, item_range, text_edits
+from ircheck.lsp_check import (
+    Checked,
+    check_diagnostics,
+    code_points,
+    format_edits,
+    item_range,
+    run_check,
+    text_edits,
+)
 from ircheck.lsp_server import CHECK_COMMAND
 from ircheck.spec.checks import ALL_CHECKS
 from ircheck.spec.language import DECLARATIONS
 from tests.conftest import MODELS, ROOT
 from tests.support.cli import argv
+from tests.support.generators import nested_pic_file
 
 LOST_WAKEUP = MODELS / "lang_lost_wakeup.irq"
 DEADLOCK = MODELS / "lang_deadlock_spin_lock.irq"
@@ -44,20 +54,27 @@ class Client(LanguageClient):
 
 
 def drive(scenario: Callable[[Client], Awaitable[None]], *options: str) -> None:
-    """Start the server (`ircheck lsp OPTIONS`), initialise a session, run `scenario` (at most 60 s),
-    shut the server down; the server must exit with status 0."""
+    """Start the server (`ircheck lsp OPTIONS`), initialise a session, run `scenario` (at most 30 s),
+    shut the server down; the server must exit with status 0 and write nothing on stderr."""
     async def main() -> None:
         client = Client()
         await client.start_io(*argv("lsp", *options))
+        server = client._server
+        assert server is not None and server.stderr is not None
+        stderr = asyncio.create_task(server.stderr.read())  # drained, so the server never blocks on it
         try:
             await client.initialize_async(t.InitializeParams(capabilities=t.ClientCapabilities()))
             client.initialized(t.InitializedParams())
-            await asyncio.wait_for(scenario(client), 60)
+            await asyncio.wait_for(scenario(client), 30)
             await client.shutdown_async(None)
             client.exit(None)
+            await asyncio.wait_for(server.wait(), 10)
         finally:
+            if server.returncode is None:  # the scenario failed: do not wait for an exit that is not coming
+                server.kill()
             await client.stop()
-        assert client._server is not None and client._server.returncode == 0
+            said = (await stderr).decode(errors="replace")
+        assert server.returncode == 0 and said == "", said
     asyncio.run(main())
 
 
@@ -294,3 +311,36 @@ def test_the_vscode_extension_starts_the_server_with_the_one_grammar() -> None:
     assert pkg["contributes"]["configuration"]["properties"]["ircheck.server.command"]["default"] == ["ircheck", "lsp"]
     client = (ext / "extension.js").read_text()
     assert f'command: "{CHECK_COMMAND}"' in client and "TransportKind.stdio" in client
+
+
+def test_a_newer_edit_stops_a_running_check(tmp_path: Path) -> None:
+    big = Path(nested_pic_file(tmp_path)).read_text()  # 2.5 million states: seconds, unless stopped
+    asked: list[float] = []
+
+    def superseded() -> bool:  # the edit comes while the search runs
+        asked.append(time.monotonic())
+        return len(asked) > 1
+
+    assert run_check(big, "big.irq", 1, superseded) is None
+    # the search asked at its progress reports, stopped at the second, and the repairs never ran
+    assert len(asked) == 3 and time.monotonic() - asked[1] < 2.0
+
+
+def test_the_check_result_of_an_old_version_is_never_published() -> None:
+    text = DEADLOCK.read_text()
+    uri = uri_of(DEADLOCK)
+    broken = text.replace("spin_lock rx_lock;", "spin_lok rx_lock;", 1)
+
+    async def scenario(client: Client) -> None:
+        assert await opened(client, uri, text) == []
+        client.text_document_did_save(t.DidSaveTextDocumentParams(text_document=doc(uri)))
+        typo = [error(rng(14, 18, 26), "IRQ003",
+                      "unexpected 'spin_lok'; expected a statement, ';', '}'\nhint: did you mean 'spin_lock'?")]
+        assert await changed(client, uri, 2, broken) == typo
+        # the command checks the current version; the saved version's violations never show up
+        result = await client.workspace_execute_command_async(t.ExecuteCommandParams(
+            command=CHECK_COMMAND, arguments=[uri]))
+        assert result == {"verdict": "error", "checks": {}, "fixes": []}
+        assert await client.published(uri) == typo
+        assert client.inbox.empty()
+    drive(scenario)
