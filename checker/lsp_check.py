@@ -179,12 +179,17 @@ def text_edits(before: str, after: str) -> list[types.TextEdit]:
             if tag != "equal"]
 
 
-def fix_actions(checked: Checked, uri: str, source: str,
-                diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+def fix_actions(checked: Checked, uri: str, source: str, diagnostics: list[types.Diagnostic],
+                where: types.Range) -> list[types.CodeAction]:
     """Each repair `--suggest` found as a quick fix: a workspace edit of the document, attached to the
-    violated checks' diagnostics; the first (the smallest) is preferred."""
+    violated checks' diagnostics; the first (the smallest) is preferred. Offered where the editor asks
+    (`where`) only when those lines hold a violated check's diagnostic or a line the repairs change."""
     names = {c.name for c in checked.report.checks if c.status == VIOLATED}
     violated = [d for d in diagnostics if d.source == SOURCE and d.code in names]
+    lines = {ln for d in violated for ln in range(d.range.start.line, d.range.end.line + 1)}
+    lines |= {c.line - 1 for f in checked.fixes for c in f.repairs}
+    if not lines & set(range(where.start.line, where.end.line + 1)):
+        return []
     return [types.CodeAction(title=f"ircheck: {f.description}", kind=types.CodeActionKind.QuickFix,
                              diagnostics=violated or None, is_preferred=i == 0,
                              edit=types.WorkspaceEdit(changes={uri: text_edits(source, f.source)}))

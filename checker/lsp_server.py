@@ -220,7 +220,7 @@ def make_server() -> IrcheckServer:
         if checked is None or not checked.fixes:
             return None
         source = ls.doc(uri).source
-        return fix_actions(checked, uri, source, check_diagnostics(checked, uri, source))
+        return fix_actions(checked, uri, source, check_diagnostics(checked, uri, source), params.range) or None
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: IrcheckServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:

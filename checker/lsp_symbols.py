@@ -12,7 +12,7 @@ Read lexically, so that it works on text that does not parse yet (the user is ty
 * a declaration's extent runs from its keyword to the brace that closes its first `{` before the next
   declaration, or to its name when it has no block.
 
-Lines and columns here are 0-based and count code points; `lsp_text.py` converts them to the
+Lines and columns here are 0-based and count code points; `lsp_check.py` converts them to the
 protocol's UTF-16 positions.
 """
 

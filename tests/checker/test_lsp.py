@@ -252,6 +252,9 @@ def test_fixable_lockdep_bug_gives_the_irqsave_repair_as_a_code_action() -> None
                 range=rng(15, 0, 0, end_line=16),
                 new_text="thread app on cpu0 { spin_lock_irqsave rx_lock; write rx_ring; "
                          "spin_unlock_irqrestore rx_lock }\n"),)}))]
+        # not offered away from the violations and the repaired lines
+        assert await client.text_document_code_action_async(t.CodeActionParams(
+            text_document=doc(uri), range=rng(0, 0, 0), context=t.CodeActionContext(diagnostics=[]))) is None
         # an edit makes the check's results stale: only the front end's (none) are left, and no repair
         assert await changed(client, uri, 2, text + "\n") == []
         assert await client.text_document_code_action_async(t.CodeActionParams(
