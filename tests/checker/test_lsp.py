@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from lsprotocol import types as t
 from pygls.lsp.client import LanguageClient
 
 from ircheck.api import check_source
+from ircheck.cli import main
 from ircheck.lsp_check import (
     Checked,
     check_diagnostics,
@@ -347,3 +350,12 @@ def test_the_check_result_of_an_old_version_is_never_published() -> None:
         assert await client.published(uri) == typo
         assert client.inbox.empty()
     drive(scenario)
+
+
+def test_without_the_extra_lsp_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("pygls", "lsprotocol", "ircheck.lsp_server"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    assert main(["lsp"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "ircheck lsp: the language server needs pygls and lsprotocol: pip install 'ircheck[lsp]'")
