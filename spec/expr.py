@@ -126,6 +126,10 @@ class Node:
         """Equal apart from the operands (`other` is of the same kind)."""
         return getattr(self, "op", None) is getattr(other, "op", None)
 
+    def __reduce__(self) -> tuple[type[Node], tuple[object, ...]]:
+        """Pickled as its constructor call (the fields are the slots, in the constructor's order)."""
+        return (type(self), tuple(getattr(self, name) for name in type(self).__slots__))
+
 
 _set = object.__setattr__
 
@@ -149,9 +153,6 @@ class Const(Node):
     def __repr__(self) -> str:
         return f"('c', {self.k!r})"
 
-    def __reduce__(self) -> tuple[type[Const], tuple[int]]:
-        return (Const, (self.k,))
-
 
 class Ref(Node):
     __slots__ = ("i",)
@@ -172,9 +173,6 @@ class Ref(Node):
     def __repr__(self) -> str:
         return f"('v', {self.i!r})"
 
-    def __reduce__(self) -> tuple[type[Ref], tuple[int]]:
-        return (Ref, (self.i,))
-
 
 class LNot(Node):
     __slots__ = ("a",)
@@ -187,9 +185,6 @@ class LNot(Node):
 
     def __repr__(self) -> str:
         return f"('not', {self.a!r})"
-
-    def __reduce__(self) -> tuple[type[LNot], tuple[Expr]]:
-        return (LNot, (self.a,))
 
 
 class NAry(Node):
@@ -205,9 +200,6 @@ class NAry(Node):
 
     def __repr__(self) -> str:
         return "(" + ", ".join([repr(self.op.value), *map(repr, self.args)]) + ")"
-
-    def __reduce__(self) -> tuple[type[NAry], tuple[Op, tuple[Expr, ...]]]:
-        return (NAry, (self.op, self.args))
 
 
 class BinOp(Node):
@@ -225,9 +217,6 @@ class BinOp(Node):
 
     def __repr__(self) -> str:
         return f"({self.op.value!r}, {self.a!r}, {self.b!r})"
-
-    def __reduce__(self) -> tuple[type[BinOp], tuple[Op, Expr, Expr]]:
-        return (BinOp, (self.op, self.a, self.b))
 
 
 class Member(Node):
@@ -247,9 +236,6 @@ class Member(Node):
     def __repr__(self) -> str:
         return f"('in', {self.a!r}, {self.values!r})"
 
-    def __reduce__(self) -> tuple[type[Member], tuple[Expr, frozenset[int]]]:
-        return (Member, (self.a, self.values))
-
 
 class Cond(Node):
     __slots__ = ("c", "a", "b")
@@ -266,9 +252,6 @@ class Cond(Node):
 
     def __repr__(self) -> str:
         return f"('ite', {self.c!r}, {self.a!r}, {self.b!r})"
-
-    def __reduce__(self) -> tuple[type[Cond], tuple[Expr, Expr, Expr]]:
-        return (Cond, (self.c, self.a, self.b))
 
 
 Expr = Const | Ref | LNot | NAry | BinOp | Member | Cond
