@@ -285,7 +285,7 @@ class ParallelExplicit(Explicit):
 
         The serial engine checks --max-states after expanding each state: it stops after the state
         (rank r) whose successors bring the count to the limit, with that state's steps and
-        violations, and keeps the first `budget` new states (explicit.Watch).
+        violations, and keeps the first `budget` new states (limits.Watch).
         """
         m = len(self.ts.transitions) + 2
         if budget <= 0:

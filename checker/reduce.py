@@ -136,7 +136,6 @@ class ReducedExplicit(Explicit):
     def run(self) -> SearchResult:  # noqa: C901 - one loop, kept flat for speed
         ts = self.ts
         res = SearchResult()
-        checks = set(ts.checks)
         triage = Triage(ts)
         props = self.code.props
         has_props = bool(ts.state_props)
@@ -231,12 +230,13 @@ class ReducedExplicit(Explicit):
                                 bad = props(e)
                                 if bad:
                                     note_props(bad)
-                    if len(seen) >= watch.next:  # the limits, as explicit.Watch judges them
+                    if len(seen) >= watch.next:  # the limits, as limits.Watch judges them
                         why = watch.look(len(seen), depth, seen)
                         if why:
                             res.complete, res.stopped_by = False, str(why)
                             raise SearchStop
-                if checks and checks <= set(found):  # nothing left to decide (complete stays true)
+                if triage.decided(found):  # nothing left to decide (complete stays true; `plan` keeps
+                    # the checks judged on the whole graph out of a reduced search)
                     res.stopped_by = str(ALL_VIOLATED)
                     break
                 frontier = nxt_level
