@@ -32,6 +32,7 @@ from ircheck.spec.model import Model
 from ircheck.spec.prims.sched import cpu_unfinished
 from ircheck.spec.properties import judge_of, kernel_checks, lower_checks
 from ircheck.spec.resolve import SUPPORTED_CHECKS
+from ircheck.spec.tags import is_strong
 from ircheck.spec.ts import BOUND, And, C, Eq, Or, TransitionSystem, V
 
 __all__ = ["NEST_CAP", "CpuLayout", "Incarnation", "Layout", "check_names", "lower"]
@@ -102,7 +103,7 @@ def lower(design: Design, checks: list[str] | None = None, tick: Callable[[], No
         ordered.append("counter_range")
     return TransitionSystem(b.vars, b.trans, b.props, b.requests, unfinished, ordered,
                             BOUND, groups=tuple(sorted({g for t in b.trans for g in t.fair})),
-                            strong=frozenset(g for t in b.trans for g in t.fair if " takes " in g),
+                            strong=frozenset(g for t in b.trans for g in t.fair if is_strong(g)),
                             meta=m.layout, judge=judge_of(m), symmetries=device_symmetries(m), waits=b.waits)
 
 
