@@ -228,12 +228,18 @@ def _held_forever(low: Model, entries: list[tuple[int, Expr, tuple[str, str | in
     for lk, v in low.lock.items():
         done = [And(Eq(V(v), C(t.ident)), task_done(t)) for t in low.tasks if t.code.kind == "thread"]
         fin[lk] = Or(*done)
-    g: nx.DiGraph[str] = nx.DiGraph()
-    g.add_edges_from(holds_waits)
+    # the graph's nodes are the locks' indices, not their names: networkx enumerates cycles through
+    # sets of nodes, and sets of strings iterate in an order that changes with the hash seed (the
+    # Promela export must be the same bytes on every run); ints iterate the same way on every run
+    order = sorted({lk for edge in holds_waits for lk in edge})
+    index = {lk: i for i, lk in enumerate(order)}
+    g: nx.DiGraph[int] = nx.DiGraph()
+    g.add_edges_from((index[a], index[b]) for a, b in holds_waits)
     cyc: dict[str, Expr] = {lk: FALSE for lk in low.lock}
-    for n, cycle in enumerate(nx.simple_cycles(g)):
+    for n, numbered in enumerate(nx.simple_cycles(g)):
         if n >= MAX_CYCLES:
             break
+        cycle = [order[i] for i in numbered]
         term = And(*[holds_waits[(a, cycle[(i + 1) % len(cycle)])] for i, a in enumerate(cycle)])
         for lk in cycle:
             cyc[lk] = Or(cyc[lk], term)
