@@ -215,11 +215,16 @@ class Compiler:
         return None
 
     def wake_condition(self) -> ast.Expr | None:
-        """`if not F { sleep_on Q }`: the sleeper waits for F (the test it passed, negated)."""
+        """The condition a `sleep_on` waits for (W1): everything tested on the way to it, negated.
+
+        The sleeper reached the sleep because every enclosing test (of `if`/`while`, across inlined
+        calls) took the branch it is in: `if not a { if not b { sleep_on Q } }` passed `not a` and
+        `not b`, so it waits for `a or b` (any of them turning true is a reason to wake). None when no
+        test encloses it (no condition: not judged)."""
         if not self.tests:
             return None
-        c = self.tests[-1]
-        return c.arg if isinstance(c, ast.Not) else ast.Not(c)
+        wants = [c.arg if isinstance(c, ast.Not) else ast.Not(c) for c in self.tests]
+        return wants[0] if len(wants) == 1 else ast.BoolOp("or", tuple(wants))
 
     @staticmethod
     def resolve_gotos(body: Body) -> None:

@@ -1491,6 +1491,33 @@ def test_w1_test_then_sleep_loses_the_wake_up() -> None:
                   and m.v(s, "cpu0.depth") == 0 and m.v(s, "nic.raises_left") == 0)
 
 
+NESTED = WAKE.replace("flag rx_ready", "flag rx_ready\nflag tx_done")
+
+
+@pytest.mark.parametrize("sets", ["rx_ready", "tx_done"])
+def test_w1_nested_tests_wait_for_either(sets: str) -> None:
+    """W1 (include/linux/wait.h `___wait_event`: the condition is everything tested between marking the
+    task and schedule()): `if not a { if not b { sleep_on Q } }` waits for `a or b`, so an ISR setting
+    either one before the sleep loses the wake-up - the outer flag too, which the innermost test alone
+    missed ("holds" before issue 16)."""
+    text = NESTED.replace("WAIT", "if not rx_ready {\n        if not tx_done { sleep_on rx_wait }\n    }").replace(
+        "    set rx_ready\n", f"    set {sets}\n")
+    res = check(text, "no_lost_wakeup")
+    assert res.status == "violated"
+    assert "sleeps for ever on rx_wait although `rx_ready or tx_done` is true" in res.message
+    assert res.states[-1]["app.state"] == 1 and res.states[-1][sets] == 1
+
+
+def test_w1_nested_tests_hold_when_the_waiter_tests_after_marking() -> None:
+    """The same two ways out tested after prepare_to_wait (wait_event's order, W2) lose nothing."""
+    text = NESTED.replace("WAIT", "wait_event rx_wait until rx_ready or tx_done")
+    assert check(text, "no_lost_wakeup").status == "holds"
+    # and a nested hand-written wait whose ISR sets neither flag has nothing to lose
+    quiet = NESTED.replace("WAIT", "if not rx_ready {\n        if not tx_done { sleep_on rx_wait }\n    }").replace(
+        "    set rx_ready\n", "")
+    assert check(quiet, "no_lost_wakeup").status == "holds"
+
+
 @pytest.mark.parametrize("wait", ["wait_event rx_wait until rx_ready", "epoll_wait rx_wait until rx_ready"])
 def test_w2_prepare_then_test_never_loses_it(wait: str) -> None:
     text = WAKE.replace("WAIT", wait)
