@@ -149,7 +149,7 @@ def judge(facts: Sequence[str] | AbstractSet[str]) -> list[FactViolation]:
         head = cycle[0]
         msg = f"possible circular locking dependency: {steps}.\n{_abba_scenario(head.held, head.taken)}"
         out.append(FactViolation(CHECK, msg, cycle[-1].key, cycle[-1].line))
-    for inside, on, irq, word in PAIRS:  # K5: irq-safe -> irq-unsafe dependency
+    for inside, on, irq, word in PAIRS:  # K5: irq-safe -> irq-unsafe dependency, over paths
         safe: dict[str, Usage] = {}
         unsafe: dict[str, Usage] = {}
         for u in uses:  # the first usage of each kind per lock
@@ -157,12 +157,58 @@ def judge(facts: Sequence[str] | AbstractSet[str]) -> list[FactViolation]:
                 safe.setdefault(u.lock, u)
             elif u.usage == on:
                 unsafe.setdefault(u.lock, u)
-        # the witness is the dependency, the earliest the search found
-        d = next((d for d in deps if d.held in safe and d.taken in unsafe and d.taken not in safe), None)
-        if d is not None:
-            u = unsafe[d.taken]
-            msg = (f"{word.upper()}-safe -> {word.upper()}-unsafe lock order detected: {d.who} takes {d.taken} "
-                   f"while holding {d.held} (line {d.line}); {d.held} is taken in {word} context, {d.taken} with "
-                   f"{word}s enabled at line {u.line} ({u.who}).\n{_safe_unsafe_scenario(d.held, d.taken, irq)}")
-            out.append(FactViolation(CHECK, msg, d.key, d.line))
+        chain = _safe_to_unsafe(deps, safe, unsafe)
+        if chain:
+            first, last = chain[0], chain[-1]
+            u = unsafe[last.taken]
+            steps = "; ".join(f"{d.who} takes {d.taken} while holding {d.held} (line {d.line})" for d in chain)
+            names = " --> ".join([first.held] + [d.taken for d in chain])
+            told = f"Chain exists of:\n  {names}\n\n" if len(chain) > 1 else ""
+            msg = (f"{word.upper()}-safe -> {word.upper()}-unsafe lock order detected: "
+                   + (f"the dependency chain {names}: " if len(chain) > 1 else "")
+                   + f"{steps}; {first.held} is taken in {word} context, {last.taken} with "
+                   f"{word}s enabled at line {u.line} ({u.who}).\n{told}"
+                   f"{_safe_unsafe_scenario(first.held, last.taken, irq)}")
+            witness = max(chain, key=lambda d: d.rank)
+            out.append(FactViolation(CHECK, msg, witness.key, witness.line))
     return out
+
+
+def _safe_to_unsafe(deps: list[Dep], safe: dict[str, Usage], unsafe: dict[str, Usage]) -> list[Dep]:
+    """K5 over paths (lockdep.c `check_irq_usage`: a backward BFS from the new dependency's source finds
+    the irq-safe locks behind it, a forward BFS from its target the irq-unsafe ones ahead): a chain of
+    dependencies from an irq-safe lock to an irq-unsafe lock that is not itself irq-safe (that one is
+    K4's). The chain complete soonest in the search (its latest dependency the earliest found: a
+    direct edge found first stays the answer), shortest among those; [] when there is none."""
+    for k in range(len(deps)):  # deps in discovery order: the first prefix that holds a chain
+        chain = _shortest_chain(deps[:k + 1], safe, unsafe)
+        if chain:
+            return chain
+    return []
+
+
+def _shortest_chain(deps: list[Dep], safe: dict[str, Usage], unsafe: dict[str, Usage]) -> list[Dep]:
+    """A shortest held -> taken path from a lock in `safe` to one in `unsafe` but not in `safe`
+    (BFS from every safe lock at once, edges in discovery order), as its dependencies."""
+    edges: dict[str, list[Dep]] = {}
+    for d in deps:
+        edges.setdefault(d.held, []).append(d)
+    prev: dict[str, Dep | None] = {lk: None for lk in safe}
+    frontier = list(safe)
+    while frontier:
+        nxt: list[str] = []
+        for lk in frontier:
+            for d in edges.get(lk, []):
+                if d.taken in prev:
+                    continue
+                prev[d.taken] = d
+                if d.taken in unsafe:
+                    path = [d]
+                    back = prev[d.held]
+                    while back is not None:
+                        path.insert(0, back)
+                        back = prev[back.held]
+                    return path
+                nxt.append(d.taken)
+        frontier = nxt
+    return []
