@@ -83,10 +83,11 @@ def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
 
     requested = {(irq.pic, irq.input) for irq in d.irqs.values()}
     for dev in d.devices.values():
-        if dev.kind == "pic" and (dev.pic, dev.input) in requested:
-            continue  # a genirq line: entered through its flow handler (below)
+        genirq = dev.kind == "pic" and (dev.pic, dev.input) in requested
         ctrl = next(c for c in controllers if c.owns_device(dev))
         for w in ctrl.ways_in(dev):
+            if genirq and not w.spurious:
+                continue  # a genirq line: entered through its flow handler (below); its spurious IR7 is not
             if w.exception:
                 sync_targets(deliver_exception(w.vector, gates))
             else:
