@@ -6,7 +6,7 @@ In the order they are created (the order is the state layout):
 * per flag/counter its value; `cpu0.shutdown` when a triple fault is possible;
 * per lock `NAME.owner` (0 = free, tasks 1..T, then one number per CPU and frame depth);
   per tasklet `.scheduled` (0, or 1 + the CPU) and `.running`; per requested line
-  `irqN.inprogress`, `.pending`, `.depth` (0..number of disable_irq sites), `.ret` (bit 0:
+  `irqN.inprogress`, `.pending`, `.depth` (0..`disable_depth_bound`), `.ret` (bit 0:
   IRQ_HANDLED, bit 1+j: the j-th threaded action asked for its thread), `.freed` if freed;
 * per CPU: `IF`, `depth`, `pc`, `saved_pc[k]`, `saved_IF[k]`; then per task on it `pc`, and only
   what its code uses (`state` for wait queues, `bh_disabled`, the saved flags of
@@ -35,9 +35,20 @@ BH_USES = frozenset({"spin_lock_bh", "spin_unlock_bh", "local_bh_disable", "loca
 def count_sites(body: Body, ops: tuple[str, ...], arg: int | None = None) -> int:
     """How many locations of `body` run one of `ops` (on IRQ `arg`): on a path that passes each
     location once, the nesting those statements build is at most this many (a loop or a
-    context that runs again can pass one twice: then the counter's top is a tagged bound)."""
-    return sum(1 for n in body.nodes if n.kind in ("stmt", "sync_wait") and isinstance(n.stmt, ast.Simple)
+    context that runs again can pass one twice: then the counter's top is a tagged bound).
+    Only the statement's own step counts (disable_irq's `sync_wait` step changes no counter)."""
+    return sum(1 for n in body.nodes if n.kind == "stmt" and isinstance(n.stmt, ast.Simple)
                and n.stmt.op in ops and (arg is None or (isinstance(n.stmt.arg, ast.Num) and n.stmt.arg.value == arg)))
+
+
+def disable_depth_bound(d: Design, tasks: list[Task], incs: list[Incarnation], maxdepth: int, n: int) -> int:
+    """The largest `irqN.depth` a run reaches while every disable site is passed once per context (L5):
+    each task's sites once; an incarnation's sites once per frame it can have at a time (`cpus` CPUs,
+    `maxdepth` frames each: a handler may run on every CPU and nest in itself); plus one for the
+    nobody-cared disable (note_interrupt: `desc->depth++`). A run past it is a tagged bound (K6)."""
+    tasks_sites = sum(count_sites(t.body, DISABLE_OPS, n) for t in tasks)
+    frame_sites = sum(count_sites(inc.body, DISABLE_OPS, n) for inc in incs)
+    return tasks_sites + frame_sites * d.cpus * maxdepth + 1
 
 
 def ops_used(ops: frozenset[str], body: Body) -> set[str]:
@@ -92,11 +103,10 @@ class KernelVars:
                                         b.var(f"{c.name}.running", 2, 0, "bool"))
         self.desc: dict[int, Descriptor] = {}
         ops = all_ops(d)
-        bodies = [t.body for t in tasks] + [inc.body for inc in incs]
         for n, irq in sorted(d.irqs.items()):
             level = any(dv.level for dv in d.devices.values()
                         if dv.kind == "pic" and dv.pic == irq.pic and dv.input == irq.input)
-            disables = sum(count_sites(body, DISABLE_OPS, n) for body in bodies)
+            disables = disable_depth_bound(d, tasks, incs, maxdepth, n)
             freed = b.var(f"irq{n}.freed", 2, 0, "bool") if ("free_irq", n) in ops else None
             self.desc[n] = Descriptor(
                 irq, b.var(f"irq{n}.inprogress", 2, 0, "bool"), b.var(f"irq{n}.pending", 2, 0, "bool"),

@@ -13,7 +13,7 @@ unchanged:
   `pending := 0` (and mask under IRQF_ONESHOT), run the actions;
 * `flow_done` of action k: `ret := ret | bit` (IRQ_HANDLED, or its thread's wake bit for a NULL
   primary handler);
-* `flow_end`: per value class of `ret`: `ret = 0`: nobody cared - `depth := max(depth, 1)`, mask,
+* `flow_end`: per value class of `ret`: `ret = 0`: nobody cared - `depth := depth + 1`, mask,
   tagged no_lost_irq (L9); else wake the threads whose bits are set (`wake := 1`), and unless
   IRQF_ONESHOT holds the line for a woken thread, unmask if not disabled; on an edge line with
   `pending = 1` and not disabled the actions run again (`pending := 0`), else `inprogress := 0`
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from ircheck.spec.context import Context, Descriptor
 from ircheck.spec.model import Model
+from ircheck.spec.prims.data import count_up
 from ircheck.spec.prims.genirq import chip_ack, mask, unmask, wake_bit
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, In, Ite, Label, Not, Or, V
 
@@ -109,14 +110,11 @@ def flow_end_variant(m: Model, ctx: Context, dsc: Descriptor, when: Expr, wakes:
                      woke: bool, generic: bool) -> None:
     """The end of the flow for the `ret` values `when` selects: `wakes` (a thread, the condition
     under which it is woken: TRUE, or its bit of `ret`); `woke`: some thread is woken (IRQF_ONESHOT
-    keeps the line masked); `generic`: the label does not name the threads."""
-    node, goto = ctx.node, ctx.goto
-    disabled = disabled_expr(dsc)
+    keeps the line masked); `generic`: the label does not name the threads. Nobody cared counts the
+    disable depth up (note_interrupt: `desc->depth++`; at the counter's top a tagged bound, K6)."""
     n = dsc.irq.irq
-    here, g, cpu = ctx.here, ctx.group, ctx.cpu.index
-    actor = ctx.who
     line = dsc.irq.actions[0].line
-    base = And(here, when)
+    base = And(ctx.here, when)
     ups: dict[int, Expr] = {dsc.ret: C(0)}
     words: list[str] = []
     for name, cond in wakes:
@@ -129,17 +127,31 @@ def flow_end_variant(m: Model, ctx: Context, dsc: Descriptor, when: Expr, wakes:
         words.append("wake the threads whose handlers returned IRQ_WAKE_THREAD")
     tags: list[tuple[str, str]] = []
     nobody = when == Eq(V(dsc.ret), C(0))
+    variants: list[tuple[Expr, dict[int, Expr], list[tuple[str, str]]]] = [(base, {}, [])]
     if nobody:
         words.append("nobody cared: disable the line")
         tags.append(("no_lost_irq", f"irq {n}: nobody cared (every handler returned IRQ_NONE): the kernel "
                                     "disables the line and its later interrupts are never handled (L9)"))
-        ups[dsc.depth] = Ite(Eq(V(dsc.depth), C(0)), C(1), V(dsc.depth))
+        variants = count_up(m.b, dsc.depth, base, "nobody cared", line, {})  # note_interrupt: depth++
         ups.update(mask(m, dsc))
+    for guard, depth, bound in variants:
+        flow_end_steps(m, ctx, dsc, guard, {**ups, **depth}, tags + bound, "; ".join(words), woke, nobody)
+
+
+def flow_end_steps(m: Model, ctx: Context, dsc: Descriptor, base: Expr, ups: dict[int, Expr],
+                   tags: list[tuple[str, str]], what: str, woke: bool, nobody: bool) -> None:
+    """The flow end's steps under `base` with the updates `ups`: re-run while PENDING (edge), or
+    return, unmasking unless disabled or held for a oneshot thread."""
+    node, goto = ctx.node, ctx.goto
+    disabled = disabled_expr(dsc)
+    n = dsc.irq.irq
+    g, cpu = ctx.group, ctx.cpu.index
+    actor = ctx.who
+    line = dsc.irq.actions[0].line
     hold = dsc.irq.oneshot and woke
     done = {**ups, **goto(node.alt), dsc.inprogress: C(0)}
     if not nobody and not hold:
         done.update(unmask(m, dsc, Not(disabled)))
-    what = "; ".join(words)
     if not dsc.level and not nobody:
         rerun = {**ups, **goto(node.next), dsc.pending: C(0)}
         if not hold:

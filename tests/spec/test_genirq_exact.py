@@ -7,6 +7,8 @@ decides: the design that breaks the rule is violated, the one that respects it h
 from __future__ import annotations
 
 import ircheck
+from ircheck.api import compile_source
+from tests.support.naive import distances
 
 PIC = "pic master : i8259 { base 0x20 }\n"
 
@@ -44,3 +46,64 @@ def test_p12_a_may_drop_device_on_a_request_irq_line_gets_its_spurious_ir7() -> 
     res = report(SPURIOUS.replace("SPUR", "eoi")).check("eoi_balanced")
     assert res.status == "violated"
     assert any("spurious" in st.action for st in res.trace)
+
+
+# ---- L5: the disable depth is exact (issue 16 item 10) -------------------------------------------------
+# kernel/irq/manage.c `__disable_irq` (`desc->depth++`), `__enable_irq` (`case 0: WARN "Unbalanced
+# enable"`, `case 1:` unmask, `default: desc->depth--`); kernel/irq/spurious.c `note_interrupt`
+# (nobody cared: `desc->depth++; irq_disable(desc)`).
+
+DEPTH = PIC + """device nic { irq master.3 edge raises 1 }
+request_irq 3 nic_isr
+handler nic_isr { read x }
+data x
+thread t {
+    disable_irq 3
+    disable_irq_nosync 3
+    disable_irq 3
+    ENABLES
+}
+check no_data_race, eoi_balanced, no_starvation
+"""
+
+
+def test_l5_three_disables_need_three_enables() -> None:
+    # the write after two of three enables still runs with the IRQ disabled: no race ...
+    r = report(DEPTH.replace("ENABLES", "enable_irq 3\n    enable_irq 3\n    write x\n    enable_irq 3"))
+    assert [r.check(c).status for c in ("no_data_race", "eoi_balanced", "no_starvation")] == ["holds"] * 3
+    # ... after all three enables the handler may run again: the write races with its read
+    r = report(DEPTH.replace("ENABLES", "enable_irq 3\n    enable_irq 3\n    enable_irq 3\n    write x"))
+    assert r.check("no_data_race").status == "violated"
+    # a fourth enable is unbalanced; after two the handler never runs again, nor is a warning due
+    r = report(DEPTH.replace("ENABLES", "enable_irq 3\n" * 4))
+    assert r.check("eoi_balanced").status == "violated"
+    assert "Unbalanced enable" in r.check("eoi_balanced").message
+    r = report(DEPTH.replace("ENABLES", "enable_irq 3\n" * 2 + "write x"))
+    assert [r.check(c).status for c in ("no_data_race", "eoi_balanced")] == ["holds"] * 2
+
+
+def depths(text: str) -> set[int]:
+    ts = compile_source(text)
+    i = next(k for k, v in enumerate(ts.vars) if v.name == "irq3.depth")
+    return {s[i] for s in distances(ts)}
+
+
+def test_l5_a_disable_depth_beyond_the_sites_of_one_pass_is_a_bound_not_a_clamp() -> None:
+    loop = DEPTH.replace("    disable_irq_nosync 3\n    disable_irq 3\n    ENABLES\n", "    loop { disable_irq_nosync 3 }\n")
+    r = report(loop)
+    assert r.check("no_data_race").status == "inconclusive"
+    assert "irq3.depth reached the model's bound" in r.check("no_data_race").note
+
+
+def test_l9_nobody_cared_counts_the_depth_up_so_a_disable_enable_pair_keeps_it_disabled() -> None:
+    text = PIC + """device nic { irq master.3 edge raises 2 }
+request_irq 3 nic_isr
+handler nic_isr { return none }
+thread t {
+    disable_irq 3
+    enable_irq 3
+}
+"""
+    # disable_irq's depth++ comes before its wait; the running handler's nobody cared adds one more
+    # (note_interrupt), so the thread's enable leaves depth 1: the line stays disabled
+    assert depths(text) == {0, 1, 2}
