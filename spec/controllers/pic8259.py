@@ -105,17 +105,26 @@ class Pic8259:
         return ups
 
     def eoi_nonspecific(self) -> list[tuple[Expr, dict[int, Expr], int | None]]:
-        """P7 (and P10): variants (guard, updates, cleared bit) of a non-specific EOI; guard FALSE never fires."""
+        """P7 (and P10): variants (guard, updates, cleared bit) of a non-specific EOI; guard FALSE never fires.
+
+        It clears the highest-priority set ISR bit; in special mask mode (P9) the highest-priority set
+        ISR bit whose IMR bit is clear (a masked in-service level is skipped and stays in service).
+        """
         assert self.isr is not None
         isr = V(self.isr)
-        if self.prio is None:
+        special = self.info.mode == "special_mask"
+        if self.prio is None and not special:
             # the highest-priority in-service level is the lowest set bit
             return [(Not(Eq(isr, C(0))), {self.isr: Bin("&", isr, Bin("-", isr, C(1)))}, None)]
+        eligible = Bin("&", isr, Bin("^", self.imr_expr(), C(0xFF))) if special else isr
         out: list[tuple[Expr, dict[int, Expr], int | None]] = []
         for g, p in self.variants():
             for i in sorted(range(8), key=lambda k: self.rank(k, p)):
-                guard = And(g, Eq(Bit(isr, i), C(1)), Eq(Bin("&", isr, C(self.above(i, p))), C(0)))
-                out.append((guard, {self.isr: Bin("&", isr, C(0xFF ^ (1 << i))), self.prio: C((i + 1) % 8)}, i))
+                guard = And(g, Eq(Bit(eligible, i), C(1)), Eq(Bin("&", eligible, C(self.above(i, p))), C(0)))
+                ups: dict[int, Expr] = {self.isr: Bin("&", isr, C(0xFF ^ (1 << i)))}
+                if self.prio is not None:
+                    ups[self.prio] = C((i + 1) % 8)
+                out.append((guard, ups, i))
         return out
 
     def in_service(self, n: int) -> Expr:

@@ -157,8 +157,10 @@ class PicBank:
             return EoiRule(ctrl, ctrl.name, [], "", f"EOI to {ctrl.name}, which runs in auto-EOI mode: "
                                                     "nothing is ever in service")
         if specific is None:
-            return EoiRule(ctrl, ctrl.name, ctrl.eoi_nonspecific(),
-                           f"non-specific EOI to {ctrl.name} with nothing in service (ISR = 0)")
+            nothing = (f"non-specific EOI to {ctrl.name} with no unmasked level in service (special mask mode "
+                       "skips masked in-service levels)" if ctrl.info.mode == "special_mask"
+                       else f"non-specific EOI to {ctrl.name} with nothing in service (ISR = 0)")
+            return EoiRule(ctrl, ctrl.name, ctrl.eoi_nonspecific(), nothing)
         bit = Eq(Bit(V(ctrl.isr), specific), C(1))
         return EoiRule(ctrl, ctrl.name, [(bit, {ctrl.isr: Bin("&", V(ctrl.isr), C(0xFF ^ (1 << specific)))}, specific)],
                        f"specific EOI for {ctrl.name}.{specific} while ISR[{specific}] is clear")
