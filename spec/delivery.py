@@ -12,8 +12,8 @@
   entry transitions collected on every CPU (plus NMI's own);
 * statements: `ack DEV` (the controller's `ack`), `mask/unmask PIC.n` (IMR bit), `eoi` (the
   controller's `eoi_rule`: one variant per in-service level it may clear; with none in service the
-  step changes nothing and breaks eoi_balanced; an EOI in a request_irq handler or for a spurious
-  IR7 is always unbalanced).
+  step changes nothing and breaks eoi_balanced; an EOI in a request_irq handler or a non-specific
+  EOI for a spurious IR7 is always unbalanced, a specific EOI of level 7 there is harmless, P12).
 """
 
 from __future__ import annotations
@@ -164,7 +164,8 @@ def lower_eoi(m: Model, ctx: Context, st: ast.Simple) -> None:
         extra.append(("eoi_balanced", f"EOI to {rule.who} from a request_irq handler: the flow handler already "
                                       "acked and EOId this IRQ (L1), so this EOI ends some other level's service "
                                       "early (or none)"))
-    if inc is not None and inc.spurious and inc.pic is not None and rule.chip is inc.pic and specific in (None, 7):
+    spurious_own = inc is not None and inc.spurious and inc.pic is not None and rule.chip is inc.pic
+    if spurious_own and specific is None:
         extra.append(("eoi_balanced", f"EOI to {inc.pic.name} from the handler of a spurious IRQ7: ISR[7] was never "
                                       "set, so this EOI ends some other level's service early (or none)"))
     if rule.auto is not None:
@@ -174,4 +175,6 @@ def lower_eoi(m: Model, ctx: Context, st: ast.Simple) -> None:
     for guard, effect, _bit in rule.variants:
         m.b.add(label, And(here, guard), {**ups, **effect}, g, extra)
         any_busy.append(guard)
-    m.b.add(label, And(here, Not(Or(*any_busy))), ups, g, extra + [("eoi_balanced", rule.nothing)])
+    # P12: a specific EOI of level 7 from the spurious IR7 entry finds ISR[7] clear and is harmless
+    harmless = spurious_own and specific == 7
+    m.b.add(label, And(here, Not(Or(*any_busy))), ups, g, extra + ([] if harmless else [("eoi_balanced", rule.nothing)]))

@@ -10,8 +10,8 @@ Variables, per chip in declaration order: `NAME.IRR`, `NAME.ISR` (absent under a
   above it" (a slave's INT drives its master's cascade input, P11), updates `Pic8259.inta`
   (edge: IRR[n] := 0; ISR[n] := 1, or rotation under auto-EOI), plus the master's INTA of the
   cascade input, which is level-like; everything else is framed;
-* spurious IR7/15 (P12, cpu0): the request falls before INTA: IRR[n] := 0 and the chip delivers
-  its IR7 vector with no ISR bit set;
+* spurious IR7/15 (P12, cpu0): the request falls before INTA and no other input of the chip is
+  deliverable instead: IRR[n] := 0 and the chip delivers its IR7 vector with no ISR bit set;
 * EOI: non-specific clears the highest in-service level (P7, rotating under P10), specific clears
   ISR[k]; with nothing to clear the step changes nothing and breaks eoi_balanced;
 * IRET of a gate frame entered through input n breaks eoi_balanced while ISR[n] is set, and, for
@@ -36,7 +36,7 @@ from ircheck.spec.controllers.protocol import (
 )
 from ircheck.spec.design import Design, DeviceInfo
 from ircheck.spec.tags import acknowledge
-from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Label, V
+from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Label, Not, Or, V
 
 
 class PicBank:
@@ -137,12 +137,21 @@ class PicBank:
             drop = {pic.irr: Bin("&", V(pic.irr), C(0xFF ^ (1 << n)))}
             seven = "IRQ 15" if pic.info.cascade else "IRQ 7"
             for g, p in pic.variants():
-                for guard, ups in self.through_master(pic, And(g, pic.deliverable(n, p, self.req(pic))), drop):
+                mine = And(g, pic.deliverable(n, p, self.req(pic)), Not(self.other_deliverable(pic, n, p)))
+                for guard, ups in self.through_master(pic, mine, drop):
                     label = Label(f"cpu{cpu}", f"{dev.name} drops IRQ {n} before INTA: spurious {seven}, vector "
                                   f"{spur.vector:#x} -> {spur.gate.handler}, {pic.name}.ISR[7] not set",
                                   dev.line, cpu, "entry")
                     out.append(ExtraEntry(label, guard, dict(ups), spur, acknowledge(cpu, f"vector {spur.vector:#x}")))
         return ExtraEntries(out)
+
+    def other_deliverable(self, pic: Pic8259, n: int, p: int) -> Expr:
+        """P12: with input n's request gone, some other input of `pic` (a device's or a slave's cascade
+        input) is deliverable, so INTA acknowledges it instead of giving the spurious IR7."""
+        req = Bin("&", self.req(pic), C(0xFF ^ (1 << n)))
+        cascades = self.slaves.get(pic.name, {})
+        others = sorted((set(self.inputs[pic.name]) | set(cascades)) - {n})
+        return Or(*[pic.deliverable(i, p, req, i if i in cascades else None) for i in others])
 
     def eoi_chips(self) -> list[str]:
         return list(self.pics)

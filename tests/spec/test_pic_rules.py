@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ircheck
+from ircheck.api import compile_source
+from tests.support.naive import Naive, bit
 
 SMM = "pic master : i8259 { base 0x20  mode special_mask }\n"
 
@@ -47,3 +49,36 @@ handler serial_isr { mask master.3; unmask master.3; eoi }
 check eoi_balanced
 """)
     assert fixed.check("eoi_balanced").status == "holds"
+
+
+# ---- P12 spurious IR7: only when nothing else can be acknowledged; a specific EOI 7 is harmless ---
+
+SPURIOUS = """pic master : i8259 { base 0x20 }
+device kbd  { irq master.1 level raises 1 may_drop }
+device disk { irq master.3 edge raises 1 }
+idt { 0x21 -> kbd_isr  interrupt_gate dpl 0
+      0x23 -> disk_isr interrupt_gate dpl 0
+      0x27 -> spur_isr interrupt_gate dpl 0 }
+handler kbd_isr { ack kbd; eoi }
+handler disk_isr { eoi }
+handler spur_isr { %s }
+check eoi_balanced
+"""
+
+
+def test_spurious_ir7_only_when_no_other_request_can_be_acknowledged() -> None:
+    # 8259A data sheet (an input that goes inactive before INTA gives IR7 only if nothing else
+    # is requesting); QEMU hw/intc/i8259.c pic_read_irq: pic_get_irq finds no other request
+    ts = compile_source(SPURIOUS % "nop")
+    irr = next(i for i, v in enumerate(ts.vars) if v.name == "master.IRR")
+    naive = Naive(ts)
+    spurious = [(s, ti) for s, out in naive.succ.items() for ti, _ in out if "spurious" in ts.transitions[ti].label.action]
+    assert spurious, "the kbd's request may still drop before INTA"
+    assert all(not bit(s[irr], 3) for s, _ in spurious)
+
+
+def test_spurious_ir7_specific_eoi_7_is_harmless_nonspecific_is_not() -> None:
+    # Linux arch/x86/kernel/i8259.c mask_and_ack_8259A: a spurious IRQ7 gets no EOI; a specific
+    # EOI of level 7 finds ISR[7] clear and changes nothing
+    assert ircheck.check_source(SPURIOUS % "eoi master.7").check("eoi_balanced").status == "holds"
+    assert ircheck.check_source(SPURIOUS % "eoi").check("eoi_balanced").status == "violated"
