@@ -164,9 +164,10 @@ def lower_eoi(m: Model, ctx: Context, st: ast.Simple) -> None:
         extra.append(("eoi_balanced", f"EOI to {rule.who} from a request_irq handler: the flow handler already "
                                       "acked and EOId this IRQ (L1), so this EOI ends some other level's service "
                                       "early (or none)"))
-    spurious_own = inc is not None and inc.spurious and inc.pic is not None and rule.chip is inc.pic
-    if spurious_own and specific is None:
-        extra.append(("eoi_balanced", f"EOI to {inc.pic.name} from the handler of a spurious IRQ7: ISR[7] was never "
+    spurious_pic = inc.pic if inc is not None and inc.spurious and rule.chip is inc.pic else None
+    spurious_own = spurious_pic is not None
+    if spurious_pic is not None and specific is None:
+        extra.append(("eoi_balanced", f"EOI to {spurious_pic.name} from the handler of a spurious IRQ7: ISR[7] was never "
                                       "set, so this EOI ends some other level's service early (or none)"))
     if rule.auto is not None:
         m.b.add(label, here, ups, g, [("eoi_balanced", rule.auto)] + extra)
