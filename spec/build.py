@@ -47,8 +47,16 @@ class Builder:
     def var(self, nm: str, size: int, init: int = 0, kind: str = "int",
             names: tuple[str, ...] = (), width: int = 8) -> int:
         """A new variable with domain 0..max(size, 2)-1; returns its index."""
+        self.watch()
         self.vars.append(Var(nm, max(size, 2), init, kind, names, width))
         return len(self.vars) - 1
+
+    def watch(self) -> None:
+        """One unit of work done: the caller's watch (--timeout, --max-memory) may stop the lowering
+        here. Called per variable and per transition, and by loops that build per-task expressions
+        before any transition (a model of 10,000 threads must stop within its --timeout)."""
+        if self.tick is not None:
+            self.tick()
 
     def add(self, label: Label, guard: Expr, updates: dict[int, Expr], group: str | None,
             violates: Tags = (), extra_fair: tuple[str, ...] = (), fair_step: bool = True) -> None:
@@ -65,8 +73,7 @@ class Builder:
             return
         ups = tuple(sorted((k, v) for k, v in updates.items() if v != V(k)))
         fair = ((group,) if group and fair_step else ()) + extra_fair
-        if self.tick is not None:
-            self.tick()
+        self.watch()
         self.trans.append(Transition(label, guard, ups, group=group, fair=fair, violates=tuple(violates)))
 
     def size(self, v: int) -> int:

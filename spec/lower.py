@@ -18,6 +18,7 @@ space and of the traces.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError, did_you_mean
@@ -83,7 +84,23 @@ def device_symmetries(m: Model) -> list[tuple[int, ...]]:
 
 def lower(design: Design, checks: list[str] | None = None, tick: Callable[[], None] | None = None) -> TransitionSystem:
     """Lower a resolved design; `checks` (from --check) narrows the model's own check list; `tick`
-    is called once per transition added (it may raise to stop a lowering that runs out of time)."""
+    is called once per variable and transition added (it may raise to stop a lowering that runs out
+    of time).
+
+    The cyclic garbage collector is off meanwhile: the lowering allocates millions of small objects
+    (frozen expression nodes, labels, transitions) that form no cycles, and each full collection
+    walks all of them - on 10,000 threads a pause of half a second between two ticks, so --timeout
+    overshot by that much (issue 21 item 7); it is switched back on afterwards."""
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        return _lower(design, checks, tick)
+    finally:
+        if gc_was:
+            gc.enable()
+
+
+def _lower(design: Design, checks: list[str] | None, tick: Callable[[], None] | None) -> TransitionSystem:
     b = Builder(tick)
     m = Model(design, select_checks(design, checks, b.diags), b)
     for cpu in m.cpus:
@@ -104,7 +121,8 @@ def lower(design: Design, checks: list[str] | None = None, tick: Callable[[], No
     return TransitionSystem(b.vars, b.trans, b.props, b.requests, unfinished, ordered,
                             BOUND, groups=tuple(sorted({g for t in b.trans for g in t.fair})),
                             strong=frozenset(g for t in b.trans for g in t.fair if is_strong(g)),
-                            meta=m.layout, judge=judge_of(m), symmetries=device_symmetries(m), waits=b.waits)
+                            meta=m.layout, judge=judge_of(m), symmetries=device_symmetries(m), waits=b.waits,
+                            tick=b.tick)
 
 
 def check_names(design: Design, checks: list[str] | None = None) -> list[str]:

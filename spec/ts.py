@@ -19,7 +19,7 @@ reference evaluator, depth and rebalancing, value ranges) is in `spec/expr_algeb
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from typing import Any
 
 from ircheck.spec.expr import (
@@ -198,6 +198,9 @@ class TransitionSystem:
     # Per-context waits (see `Wait`), judged after the search for `no_deadlock`: a blocked state
     # from which no state without the block is reachable violates it.
     waits: list[Wait] = field(default_factory=list)
+    # not kept: called once per transition while the expressions are balanced (__post_init__), so that a
+    # caller's --timeout/--max-memory watch can stop that phase too (it may raise; issue 21 item 7)
+    tick: InitVar[Callable[[], None] | None] = None
 
     def init(self) -> tuple[int, ...]:
         return tuple(v.init for v in self.vars)
@@ -208,7 +211,7 @@ class TransitionSystem:
                 return i
         raise KeyError(name)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, tick: Callable[[], None] | None) -> None:
         """Every expression nests at most MAX_DEPTH deep (`balanced`), so that engines, exporters and
         generated code may walk expressions recursively whatever the model says: a condition of
         1,000 terms is a sum 10 deep, not 1,000. Subexpressions shared by reference (the lowering
@@ -216,6 +219,8 @@ class TransitionSystem:
         the cost is linear in the distinct subexpressions, not in the expressions' unshared size."""
         sh = Balancing()
         for k, t in enumerate(self.transitions):
+            if tick is not None:
+                tick()
             g = balanced(t.guard, MAX_DEPTH, sh)
             ups = tuple((vi, balanced(e, MAX_DEPTH, sh)) for vi, e in t.updates)
             if g is not t.guard or any(a[1] is not b[1] for a, b in zip(ups, t.updates, strict=True)):

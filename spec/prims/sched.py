@@ -66,7 +66,13 @@ def task_unfinished(m: Model, t: Task) -> Expr:
 
 
 def cpu_unfinished(m: Model, cpu: CpuState) -> Expr:
-    return Or(Bin(">", V(cpu.depth), C(0)), *[task_unfinished(m, t) for t in cpu.tasks])
+    return Or(Bin(">", V(cpu.depth), C(0)), *[_watched(m, task_unfinished(m, t)) for t in cpu.tasks])
+
+
+def _watched(m: Model, e: Expr) -> Expr:
+    """`e`, after one tick of the lowering's watch (per-task loops that add no transition)."""
+    m.b.watch()
+    return e
 
 
 def lower_switches(m: Model, cpu: CpuState) -> None:
@@ -80,7 +86,7 @@ def lower_switches(m: Model, cpu: CpuState) -> None:
     # guard (ts, codegen and the engines keep the sharing): the guards grow linearly in the tasks.
     # A binary decision on cur picks the current task's predicate (cur lies in 0..len(tasks)-1);
     # with cur != ti in the guard this is the old "some other task is current and yields"
-    yields = [task_yields(m, cpu, t) for t in tasks]
+    yields = [_watched(m, task_yields(m, cpu, t)) for t in tasks]
 
     def pick(lo: int, hi: int) -> Expr:
         if hi - lo == 1:
