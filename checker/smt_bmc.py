@@ -24,7 +24,8 @@ import z3
 from ircheck.codegen import Compiled
 from ircheck.smt_budget import Budget
 from ircheck.smt_encode import Encoding, State, Step
-from ircheck.spec.ts import evaluate
+from ircheck.spec.checks import DEADLOCK_CHECK
+from ircheck.spec.ts import TransitionSystem, evaluate
 
 EXHAUST_CAP = 1.0  # seconds for one "is there a loop-free path of k steps" query
 
@@ -313,3 +314,35 @@ def region_escapes(code: Compiled, s0: int, wait: int | None, budget: Budget) ->
             seen.add(x)
             todo.append(x)
     return False
+
+
+def targets_of(ts: TransitionSystem) -> list[Target]:
+    """What the Z3 engine looks for, per enabled check: the state properties and violating
+    transitions of each check ("check:NAME"), the model bound ("bound"), each lockdep fact
+    ("fact:KEY"), quiet states and each wait blocked for ever for the deadlock check ("quiet",
+    "wait:k"), and per liveness request a pending state with no fair step ("terminal:r") and one
+    pending at all ("pending:r")."""
+    checks = set(ts.checks)
+    tg: dict[str, Target] = {}
+    for pi, p in enumerate(ts.state_props):
+        if p.check in checks:
+            tg.setdefault("check:" + p.check, Target("check:" + p.check, "check", p.check)).props.append(pi)
+    for ti, t in enumerate(ts.transitions):
+        for check, msg in t.violates:
+            if check == ts.bound_check:
+                tg.setdefault("bound", Target("bound", "bound", msg)).trans.append(ti)
+            elif check == ts.fact_check:
+                tg.setdefault("fact:" + msg, Target("fact:" + msg, "fact", msg)).trans.append(ti)
+            elif check in checks:
+                t_ = tg.setdefault("check:" + check, Target("check:" + check, "check", check))
+                if ti not in t_.trans:
+                    t_.trans.append(ti)
+    if DEADLOCK_CHECK in checks:
+        tg["quiet"] = Target("quiet", "quiet", DEADLOCK_CHECK)
+        for w in range(len(ts.waits)):
+            tg[f"wait:{w}"] = Target(f"wait:{w}", "wait", DEADLOCK_CHECK, request=w)
+    for r, req in enumerate(ts.requests):
+        if req.check in checks:
+            tg[f"terminal:{r}"] = Target(f"terminal:{r}", "terminal", req.check, request=r)
+            tg[f"pending:{r}"] = Target(f"pending:{r}", "pending", req.check, request=r)
+    return list(tg.values())

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from ircheck.codegen import Compiled, Packing, compile_ts
 from ircheck.limits import INTERRUPTED, Stopped
 from ircheck.outcome import RawViolation, SearchResult
-from ircheck.smt_bmc import EXHAUST_CAP, Bmc, Hit, Target, quiet_escapes, region_escapes
+from ircheck.smt_bmc import EXHAUST_CAP, Bmc, Hit, Target, quiet_escapes, region_escapes, targets_of
 from ircheck.smt_budget import Budget, Share
 from ircheck.smt_encode import Encoding, Unsupported
 from ircheck.smt_induction import STEP_CAP, Induction, due
@@ -96,33 +96,8 @@ class SmtEngine:
 
     # ---- targets
     def make_targets(self) -> None:
-        ts = self.ts
-        checks = set(ts.checks)
-        live = {r.check for r in ts.requests}
-        tg: dict[str, Target] = {}
-        for pi, p in enumerate(ts.state_props):
-            if p.check in checks:
-                tg.setdefault("check:" + p.check, Target("check:" + p.check, "check", p.check)).props.append(pi)
-        for ti, t in enumerate(ts.transitions):
-            for check, msg in t.violates:
-                if check == ts.bound_check:
-                    tg.setdefault("bound", Target("bound", "bound", msg)).trans.append(ti)
-                elif check == ts.fact_check:
-                    tg.setdefault("fact:" + msg, Target("fact:" + msg, "fact", msg)).trans.append(ti)
-                elif check in checks:
-                    t_ = tg.setdefault("check:" + check, Target("check:" + check, "check", check))
-                    if ti not in t_.trans:
-                        t_.trans.append(ti)
-        if DEADLOCK_CHECK in checks:
-            tg["quiet"] = Target("quiet", "quiet", DEADLOCK_CHECK)
-            for w in range(len(ts.waits)):
-                tg[f"wait:{w}"] = Target(f"wait:{w}", "wait", DEADLOCK_CHECK, request=w)
-        for r, req in enumerate(ts.requests):
-            if req.check in checks:
-                tg[f"terminal:{r}"] = Target(f"terminal:{r}", "terminal", req.check, request=r)
-                tg[f"pending:{r}"] = Target(f"pending:{r}", "pending", req.check, request=r)
-        self.targets = list(tg.values())
-        self.live_checks = live & checks
+        self.targets = targets_of(self.ts)
+        self.live_checks = {r.check for r in self.ts.requests} & set(self.ts.checks)
 
     def open_targets(self) -> list[Target]:
         return [t for t in self.targets if t.key not in self.found and t.key not in self.proved]
