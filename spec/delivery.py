@@ -26,6 +26,7 @@ from ircheck.spec.design import DeviceInfo
 from ircheck.spec.frames import entry_transitions
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import flow_not_serving
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
 
@@ -57,7 +58,8 @@ def lower_entries(m: Model, cpu: CpuState) -> None:
             assert inc.irq is not None
             line = inc.irq.actions[0].line
             gate = "genirq flow handler, IF=0"
-        label = Label(f"cpu{cpu.index}", f"{rule.what} -> {inc.gate.handler} ({gate})", line, cpu.index, "entry")
+        label = Label(f"cpu{cpu.index}", f"{rule.what} -> {inc.gate.handler} ({gate})", line, cpu.index, "entry",
+                      StepKind.DELIVER, inc.gate.handler)
         for guard, ctrl_ups in rule.guards:
             entry_transitions(m, cpu, label, And(Eq(V(cpu.IF), C(1)), guard), ctrl_ups, inc, fair)
         if k not in b.entries:
@@ -104,11 +106,12 @@ def lower_device(m: Model, dev: DeviceInfo) -> None:
     ups: dict[int, Expr] = {} if left is None else {left: Bin("-", V(left), C(1))}
     rule = next(c for c in m.controllers if c.owns_device(dev)).raise_rule(dev)
     bit = Eq(Bit(V(rule.reg), rule.bit), C(1))
-    label = Label(f"device {dev.name}", f"raise {rule.where}{rule.src}", dev.line, None, "device")
+    label = Label(f"device {dev.name}", f"raise {rule.where}{rule.src}", dev.line, None, "device", StepKind.RAISE,
+                  dev.name)
     m.b.add(label, And(have, Not(bit)), {**ups, rule.reg: Bin("|", V(rule.reg), C(1 << rule.bit))}, None)
     if not dev.level:
         m.b.add(Label(f"device {dev.name}", f"raise {rule.where} again{rule.src}: already pending", dev.line, None,
-                      "device"), And(have, bit), ups, None, (("no_lost_irq", rule.lost),))
+                      "device", StepKind.RAISE, dev.name), And(have, bit), ups, None, (("no_lost_irq", rule.lost),))
 
 
 # -- statements on controllers

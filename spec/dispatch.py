@@ -21,7 +21,9 @@ from ircheck.spec.context import Context, CpuState, Incarnation, Task
 from ircheck.spec.delivery import lower_ack, lower_entries, lower_eoi, lower_mask
 from ircheck.spec.frames import lower_iret, lower_sync, running
 from ircheck.spec.model import Model
+from ircheck.spec.node_steps import node_step
 from ircheck.spec.prims import control, data, deferred, genirq, genirq_flow, irqflags, locks, sched, waitq
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import And, Bin, C, Eq, Expr, Label, V
 
 StmtLowering = Callable[[Model, Context, ast.Simple], None]
@@ -83,6 +85,13 @@ NODE_LOWERINGS: dict[str, NodeLowering] = {
 NODE_STATEMENTS = {"iret": "iret", "call": "call", "synchronize_irq": "sync_wait"}
 
 
+def step_label(actor: str, text: str, node: Node, cpu: int, context: str, step: StepKind | None,
+               target: str | None, hardirq: bool = True) -> Label:
+    """The label of a step at `node`: its kind and target are `node_step(node, hardirq)`'s unless given."""
+    kind, tgt = node_step(node, hardirq)
+    return Label(actor, text, node.line, cpu, context, step or kind, tgt if target is None else target)
+
+
 def frame_context(m: Model, cpu: CpuState, node: Node, i: int, inc: Incarnation) -> Context:
     """Location i of `inc`'s body as a frame on `cpu`."""
     here: Expr = Eq(V(cpu.pc), C(inc.base + i))
@@ -98,8 +107,8 @@ def frame_context(m: Model, cpu: CpuState, node: Node, i: int, inc: Incarnation)
     def goto(j: int) -> dict[int, Expr]:
         return {cpu.pc: C(base + j)}
 
-    def lab(text: str, kind: str = "handler") -> Label:
-        return Label(actor, text, node.line, cpu.index, kind)
+    def lab(text: str, kind: str = "handler", step: StepKind | None = None, target: str | None = None) -> Label:
+        return step_label(actor, text, node, cpu.index, kind, step, target, inc.hardirq)
 
     return Context("hardirq" if inc.hardirq else "softirq", inc, None, -1, here,
                    Bin("+", C(m.frame_owner_base(cpu.index) - 1), V(cpu.depth)), actor, cpu, node, goto, lab, 0)
@@ -114,8 +123,8 @@ def task_context(cpu: CpuState, node: Node, i: int, ti: int, task: Task) -> Cont
     def goto(j: int) -> dict[int, Expr]:
         return {pcv: C(j)}
 
-    def lab(text: str, kind: str = "thread") -> Label:
-        return Label(actor, text, node.line, cpu.index, kind)
+    def lab(text: str, kind: str = "thread", step: StepKind | None = None, target: str | None = None) -> Label:
+        return step_label(actor, text, node, cpu.index, kind, step, target)
 
     return Context("task", None, task, ti, here, C(task.ident), actor, cpu, node, goto, lab, task.code.cpl)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from ircheck.grammar import ast
 from ircheck.spec.context import Context, CpuState, Incarnation
 from ircheck.spec.model import Model
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import BOUND, And, C, Eq, Expr, Label, Not, V
 from ircheck.spec.x86 import deliver_exception, deliver_int, name
 
@@ -114,7 +115,7 @@ def lower_sync(m: Model, ctx: Context, st: ast.Simple) -> None:
     if dl.shutdown:
         assert m.b.halted is not None
         text = f"{head}: {story}" if story else head
-        m.b.add(lab(text, "halt"), here, {m.b.halted: C(1)}, cpu.group, dl.checks_broken())
+        m.b.add(lab(text, "halt", StepKind.HALT), here, {m.b.halted: C(1)}, cpu.group, dl.checks_broken())
         return
     assert dl.vector is not None
     target = m.inc_for(dl.vector)
@@ -126,6 +127,6 @@ def lower_sync(m: Model, ctx: Context, st: ast.Simple) -> None:
     for d in range(m.maxdepth + 1):
         g = And(here, Eq(V(cpu.depth), C(d)))
         if d == m.maxdepth:
-            m.b.add(lab(text, "sync"), g, {}, cpu.group, bound_violation(m))
+            m.b.add(lab(text, "sync", target=target.gate.handler), g, {}, cpu.group, bound_violation(m))
             continue
-        m.b.add(lab(text, "sync"), g, push(cpu, d, target, dict(ctx.nxt)), cpu.group, dl.checks_broken())
+        m.b.add(lab(text, "sync", target=target.gate.handler), g, push(cpu, d, target, dict(ctx.nxt)), cpu.group, dl.checks_broken())

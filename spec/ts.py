@@ -52,6 +52,7 @@ from ircheck.spec.expr_algebra import (
     terms,
     variables_of,
 )
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import BOUND, FACT
 
 OPS = frozenset(Op)  # every operator of the IR
@@ -90,13 +91,16 @@ class Var:
 
 @dataclass(frozen=True)
 class Label:
-    """Who takes a step and what it is: shown in traces, never interpreted by engines."""
+    """Who takes a step and what it is: shown in traces, never interpreted by engines; `kind` and
+    `target` say structurally what `action` says in English."""
 
     actor: str          # e.g. "device nic", "cpu0", "thread app", "handler nic_isr"
     action: str         # e.g. "raise IRQ 3", "eoi", "take IRQ 3 (vector 0x23)"
     line: int = 0       # source line of the statement or declaration
     cpu: int | None = None
     context: str = ""   # the code context (handler/thread name) or "" for devices
+    kind: StepKind = StepKind.STATEMENT  # what the step is (spec/step_kind.py): readers decide by it
+    target: str = ""    # the handler/task/lock/queue/device the step enters, wakes or acts on
 
 
 @dataclass(frozen=True)

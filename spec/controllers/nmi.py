@@ -27,6 +27,7 @@ from ircheck.spec.controllers.protocol import (
     Way,
 )
 from ircheck.spec.design import Design, DeviceInfo
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Label, V
 from ircheck.spec.x86 import GateInfo, deliver_exception
@@ -66,7 +67,7 @@ class NmiController:
         src = ", ".join(dv.name for dv in self.d.devices.values() if dv.kind == "nmi")
         request = (f"NMI ({src})", Eq(V(self.pending), C(1)), f"NMI ({src}) is raised but never delivered")
         if dl.shutdown:
-            label = Label(f"cpu{cpu}", f"take NMI: {story}", 0, cpu, "entry")
+            label = Label(f"cpu{cpu}", f"take NMI: {story}", 0, cpu, "entry", StepKind.HALT)
             return ExtraEntries([ExtraEntry(label, guard, ctrl, None, fair, dl.checks_broken(), False)], request)
         assert dl.vector is not None
         target = next(i for i in incs if i.vector == dl.vector and not i.spurious)
@@ -75,7 +76,7 @@ class NmiController:
         if story:
             text = f"take NMI: {story} -> {target.gate.handler} ({gate})"
         line = self.d.gates[2].line if 2 in self.d.gates else 0
-        label = Label(f"cpu{cpu}", text, line, cpu, "entry")
+        label = Label(f"cpu{cpu}", text, line, cpu, "entry", StepKind.DELIVER, target.gate.handler)
         return ExtraEntries([ExtraEntry(label, guard, ctrl, target, fair, dl.checks_broken(), False)], request)
 
     def eoi_chips(self) -> list[str]:

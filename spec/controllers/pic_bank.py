@@ -35,6 +35,7 @@ from ircheck.spec.controllers.protocol import (
     Way,
 )
 from ircheck.spec.design import Design, DeviceInfo
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Label, Not, Or, V
 
@@ -141,7 +142,7 @@ class PicBank:
                 for guard, ups in self.through_master(pic, mine, drop):
                     label = Label(f"cpu{cpu}", f"{dev.name} drops IRQ {n} before INTA: spurious {seven}, vector "
                                   f"{spur.vector:#x} -> {spur.gate.handler}, {pic.name}.ISR[7] not set",
-                                  dev.line, cpu, "entry")
+                                  dev.line, cpu, "entry", StepKind.SPURIOUS, spur.gate.handler)
                     out.append(ExtraEntry(label, guard, dict(ups), spur, acknowledge(cpu, f"vector {spur.vector:#x}")))
         return ExtraEntries(out)
 

@@ -21,6 +21,7 @@ from ircheck.spec.context import Context, CpuState, Task
 from ircheck.spec.frames import push, running
 from ircheck.spec.model import Model
 from ircheck.spec.prims.sched import task_bh, task_blocked, task_done
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, Ite, Label, Or, V
 
 
@@ -80,13 +81,13 @@ def lower_soft_entries(m: Model, cpu: CpuState) -> None:
             ups[sched] = C(0)
             ups[run] = C(1)
             what = f"run tasklet {inc.code.name} (TASKLET_SOFTIRQ)"
-        m.b.add(Label(f"cpu{cpu.index}", what, inc.code.line, cpu.index, "entry"), g, ups, cpu.group)
+        m.b.add(Label(f"cpu{cpu.index}", what, inc.code.line, cpu.index, "entry", StepKind.RUN, inc.code.name), g, ups, cpu.group)
 
 
 def lower_task_wake(m: Model, cpu: CpuState, ti: int, t: Task) -> None:
     if t.wake is None:
         return
     what = "woken (IRQTF_RUNTHREAD): runs" if t.code.kind == "irq_thread" else "a worker runs it"
-    m.b.add(Label(t.label, what, t.code.line, cpu.index, "thread"),
+    m.b.add(Label(t.label, what, t.code.line, cpu.index, "thread", StepKind.RUN, t.code.name),
             And(Eq(V(t.pc), C(0)), running(cpu, ti), Eq(V(t.wake), C(1))),
             {t.wake: C(0), t.pc: C(t.body.entry)}, cpu.group)

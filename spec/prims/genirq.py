@@ -144,7 +144,7 @@ def lower_irq_call(m: Model, ctx: Context, st: ast.Simple) -> None:
             resend = {**last, dsc.pending: C(0), **again.updates}
             latched = again.latched
             rlabel = Label(label.actor, label.action + ": resend the pending edge", label.line, label.cpu,
-                           label.context)
+                           label.context, label.kind, label.target)
             m.b.add(rlabel, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(1)), Not(latched)), resend, g)
             m.b.add(rlabel, And(here, Eq(dv, C(1)), Eq(V(dsc.pending), C(1)), latched), resend, g,
                     [("no_lost_irq", f"IRQ {n}: the PENDING edge resent by enable_irq merges with an edge "

@@ -28,6 +28,7 @@ from ircheck.spec.context import Context, Descriptor
 from ircheck.spec.model import Model
 from ircheck.spec.prims.data import count_up
 from ircheck.spec.prims.genirq import chip_ack, mask, unmask, wake_bit
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, In, Ite, Label, Not, Or, V
 
 NAMED_WAKES = 3  # threads of one line that a flow end's label names one by one (see `lower_flow_end`)
@@ -47,7 +48,7 @@ def lower_flow_entry(m: Model, ctx: Context) -> None:
     disabled = disabled_expr(dsc)
 
     def lab(text: str) -> Label:
-        return Label(label.actor, text, label.line, label.cpu, label.context)
+        return Label(label.actor, text, label.line, label.cpu, label.context, label.kind, label.target)
 
     ack = chip_ack(m, dsc)
     run = {**goto(node.next), **ack, dsc.inprogress: C(1), dsc.pending: C(0)}
@@ -158,11 +159,11 @@ def flow_end_steps(m: Model, ctx: Context, dsc: Descriptor, base: Expr, ups: dic
             rerun.update(unmask(m, dsc, TRUE))
         again = And(Eq(V(dsc.pending), C(1)), Not(disabled))
         m.b.add(Label(actor, f"IRQ {n}: PENDING was set while the handlers ran: run them again (L3)"
-                      + (f"; {what}" if what else ""), line, cpu, "handler"),
+                      + (f"; {what}" if what else ""), line, cpu, "handler", StepKind.FLOW),
                 And(base, again), rerun, g, tags)
         m.b.add(Label(actor, f"IRQ {n} handlers done" + (f": {what}" if what else ""), line, cpu,
-                      "handler"), And(base, Not(again)), done, g, tags)
+                      "handler", StepKind.FLOW), And(base, Not(again)), done, g, tags)
     else:
         m.b.add(Label(actor, f"IRQ {n} handlers done" + (f": {what}" if what else "")
                       + (", line stays masked for the thread (IRQF_ONESHOT)" if hold else ""),
-                      line, cpu, "handler"), base, done, g, tags)
+                      line, cpu, "handler", StepKind.FLOW), base, done, g, tags)

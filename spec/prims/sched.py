@@ -19,6 +19,7 @@ from ircheck.spec.context import CpuState, Task
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import irq_idle
 from ircheck.spec.prims.locks import holds_spinlock
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import FALSE, And, Bin, C, Eq, Expr, In, Ite, Label, Not, Or, V
 
 
@@ -98,5 +99,6 @@ def lower_switches(m: Model, cpu: CpuState) -> None:
     for ti, task in enumerate(tasks):
         g = And(Eq(V(cpu.depth), C(0)), Not(Eq(V(cur), C(ti))), task_runnable(m, task), gives_way)
         # a switch is not progress: a run that only switches tasks is not a fair run of the CPU
-        m.b.add(Label(f"cpu{cpu.index}", f"switch to {task.label}", task.code.line, cpu.index, "switch"),
+        m.b.add(Label(f"cpu{cpu.index}", f"switch to {task.label}", task.code.line, cpu.index, "switch", StepKind.SWITCH,
+                    task.label),
                 g, {cur: C(ti), cpu.IF: C(1)}, cpu.group, fair_step=False)
