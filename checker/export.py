@@ -20,7 +20,7 @@ from ircheck.promela import to_promela
 from ircheck.result import CheckResult
 from ircheck.spec.explain import changes
 from ircheck.spec.step import find_step
-from ircheck.spec.ts import TransitionSystem
+from ircheck.spec.ts import CPU_CONTEXTS, TransitionSystem
 from ircheck.sysinfo import default_memory_limit_mb
 
 DOT_LIMIT = 300  # states: a larger picture cannot be read (and dot takes minutes to lay it out)
@@ -35,7 +35,7 @@ def _pcs(ts: TransitionSystem, vals: tuple[int, ...]) -> list[str]:
 def _who(ts: TransitionSystem, ti: int) -> str:
     """Who takes a transition and what it does: `cpu0 handler tick: eoi`, `device nic: raise IRQ 3`."""
     lab = ts.transitions[ti].label
-    actor = lab.actor if lab.cpu is None or lab.actor.startswith("cpu") else f"cpu{lab.cpu} {lab.actor}"
+    actor = lab.actor if lab.cpu is None or lab.context in CPU_CONTEXTS else f"cpu{lab.cpu} {lab.actor}"
     return f"{actor}: {lab.action}"
 
 

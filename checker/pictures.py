@@ -5,7 +5,8 @@ check per invocation. Lanes are the contexts of the trace - devices, and per CPU
 idle) and each handler frame: Mermaid participants, DOT clusters - so nesting reads as an arrow from
 the interrupted context into the handler, IRET as the arrow back, and a `wake_up` that wakes a
 sleeping task as an arrow to the sleeper's lane. The violating step is marked, the loop of a lasso
-too, and the check's message is shown whole (wrapped at word boundaries, never cut).
+too, and the check's message is shown whole (wrapped at word boundaries, never cut). What a step
+is comes from its `kind`, `target` and `lane` (spec/step_kind.py, spec/explain.py), never from its text.
 """
 
 from __future__ import annotations
@@ -16,22 +17,12 @@ import textwrap
 from ircheck.grammar.diagnostics import shown_path
 from ircheck.result import CheckResult
 from ircheck.spec.explain import Step
-
-
-def _lifeline(context: str) -> str:
-    """`cpu0 irq 3 nic_isr (nested over thread app)` -> `cpu0 irq 3 nic_isr`."""
-    return re.sub(r"\s*\((nested )?over .*\)$", "", context)
-
-
-def _target(action: str) -> str | None:
-    """The handler a step enters (`take IRQ 3: ... -> nic_isr (...)`), if any."""
-    m = re.search(r"-> (\w+) \(", action)
-    return m.group(1) if m else None
+from ircheck.spec.step_kind import StepKind
 
 
 def _woken(step: Step) -> list[str]:
     """The tasks a `wake_up` step wakes: those whose state leaves `sleeping` in it."""
-    if not step.action.startswith("wake_up"):
+    if step.kind is not StepKind.WAKE_UP:
         return []
     return [k[: -len(".state")] for k, (a, b) in step.changes.items() if k.endswith(".state") and a == "sleeping"
             and b != "sleeping"]
@@ -78,7 +69,7 @@ def mermaid(check: CheckResult, model: str | None = None) -> str:
     active: dict[str, int] = {}  # activation depth per participant: never deactivate an inactive one
     seen: list[str] = []
     for k, step in enumerate(check.trace):
-        who = _lifeline(step.context)
+        who = step.lane
         seen.append(who)
         me = ident(who)
         text = f"{step.number}. {_m(step.action)}"
@@ -89,19 +80,19 @@ def mermaid(check: CheckResult, model: str | None = None) -> str:
         if check.loop_start == step.number:
             body.append(f"    Note over {me}: loop starts here (steps {step.number}-{check.trace[-1].number} "
                         "repeat for ever)")
-        if step.context.startswith("device"):
+        if step.kind is StepKind.RAISE:
             body.append(f"    Note over {me}: {text}")
         elif sleepers:
             for lane in sleepers:
                 body.append(f"    {me}-){ident(lane)}: {text} (wakes {_m(lane)})")
-        elif _target(step.action) and nxt is not None and _lifeline(nxt.context) != who:
-            callee = ident(_lifeline(nxt.context))
+        elif step.kind.enters_handler and nxt is not None and nxt.lane != who:
+            callee = ident(nxt.lane)
             active[callee] = active.get(callee, 0) + 1
             body.append(f"    {me}->>+{callee}: {text}")
-        elif step.action.startswith("iret") and nxt is not None and not nxt.context.startswith("device") \
-                and _lifeline(nxt.context) != who and active.get(me, 0) > 0:
+        elif step.kind is StepKind.RETURN and nxt is not None and nxt.kind is not StepKind.RAISE \
+                and nxt.lane != who and active.get(me, 0) > 0:
             active[me] -= 1
-            body.append(f"    {me}-->>-{ident(_lifeline(nxt.context))}: {text}")
+            body.append(f"    {me}-->>-{ident(nxt.lane)}: {text}")
         else:
             body.append(f"    Note over {me}: {text}")
         if step.note == "violation":
@@ -139,7 +130,7 @@ def dot(check: CheckResult, model: str | None = None) -> str:
     out += ["  node [shape=box, fontname=monospace, fontsize=9];", "  edge [fontname=monospace, fontsize=8];"]
     lanes: dict[str, list[Step]] = {}
     for step in check.trace:
-        lanes.setdefault(_lifeline(step.context), []).append(step)
+        lanes.setdefault(step.lane, []).append(step)
     for i, (lane, steps) in enumerate(lanes.items()):
         out.append(f"  subgraph cluster_{i} {{")
         out.append(f"    label={_label([lane])}; style=rounded; color=gray;")
@@ -155,14 +146,14 @@ def dot(check: CheckResult, model: str | None = None) -> str:
         out.append(f"  n{a.number} -> n{b.number};")
     seen: list[str] = []
     for k, step in enumerate(check.trace):
-        seen.append(_lifeline(step.context))
+        seen.append(step.lane)
         for task in _woken(step):
             found = _lane_of_task(task, seen)
             if found is None:
                 continue
             lane = found
-            later = next((s for s in check.trace[k + 1:] if _lifeline(s.context) == lane), None)
-            earlier = [s for s in check.trace[:k] if _lifeline(s.context) == lane]
+            later = next((s for s in check.trace[k + 1:] if s.lane == lane), None)
+            earlier = [s for s in check.trace[:k] if s.lane == lane]
             to = later or (earlier[-1] if earlier else None)
             if to is not None:
                 out.append(f"  n{step.number} -> n{to.number} [color=blue, fontcolor=blue, style=bold, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ircheck.spec.context import CpuLayout, Layout
+from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import TransitionSystem, Var
 
 State = tuple[int, ...]
@@ -17,6 +18,11 @@ State = tuple[int, ...]
 
 @dataclass
 class Step:
+    """One step of a trace as a person reads it (`context`: `action`), and as a program reads it:
+    `kind`, `actor` and `target` are its label's (spec/step_kind.py), `lane` is `context` without
+    what the frame interrupted (`cpu0 irq 3 nic_isr` for `cpu0 irq 3 nic_isr (nested over thread
+    app)`). Only the text fields and `changes` go into JSON (schemas/report.schema.json is closed)."""
+
     number: int
     context: str
     action: str
@@ -24,6 +30,10 @@ class Step:
     changes: dict[str, tuple[str, str]] = field(default_factory=dict)
     cpu: int | None = None
     note: str = ""  # e.g. "violation" on the step that breaks the property
+    kind: StepKind = StepKind.STATEMENT
+    actor: str = ""
+    target: str = ""
+    lane: str = ""
 
     def to_json(self) -> dict[str, object]:
         d: dict[str, object] = {"step": self.number, "context": self.context, "action": self.action,
@@ -75,22 +85,32 @@ def frames(cpu: CpuLayout, s: State) -> list[str]:
     return out
 
 
-def context_of(ts: TransitionSystem, s: State, ti: int) -> str:
+def lane_of(ts: TransitionSystem, s: State, ti: int) -> tuple[str, str]:
+    """(lane, below): who takes step `ti` in state `s` (`cpu0 irq 3 nic_isr`, `cpu1 thread app`,
+    `device nic`) and, for a handler's step, the frame it is nested over ("" when none, or idle)."""
     t = ts.transitions[ti]
     layout: Layout = ts.meta
     lab = t.label
     if lab.cpu is None or layout is None:
-        return lab.actor
+        return lab.actor, ""
     cpu = layout.cpus[lab.cpu]
     stack = frames(cpu, s)
     prefix = f"cpu{lab.cpu}"
     if lab.context == "handler":
-        top = stack[-1]
         below = stack[-2] if len(stack) > 1 else "idle"
-        return f"{prefix} {top}" if below == "idle" else f"{prefix} {top} (nested over {below})"
+        return f"{prefix} {stack[-1]}", "" if below == "idle" else below
     if lab.context in ("entry", "switch"):
-        return f"{prefix} {stack[-1]}"
-    return f"{prefix} {lab.actor}"
+        return f"{prefix} {stack[-1]}", ""
+    return f"{prefix} {lab.actor}", ""
+
+
+def _context(lane: str, below: str) -> str:
+    return f"{lane} (nested over {below})" if below else lane
+
+
+def context_of(ts: TransitionSystem, s: State, ti: int) -> str:
+    """The lane of `lane_of`, with `(nested over BELOW)` when a handler interrupted something."""
+    return _context(*lane_of(ts, s, ti))
 
 
 def _running_cpl(cpu: CpuLayout, s: State) -> int:
@@ -109,7 +129,7 @@ def privilege_note(ts: TransitionSystem, s: State, ti: int) -> str:
     cpu = layout.cpus[lab.cpu]
     depth = s[cpu.depth_var]
     if lab.context == "handler":
-        if lab.action.startswith("iret") and depth == 1 and _running_cpl(cpu, s) == 3:
+        if lab.kind is StepKind.RETURN and depth == 1 and _running_cpl(cpu, s) == 3:
             return "  [CPL 0 -> 3: IRET pops EIP, CS, EFLAGS, ESP, SS]"
         return ""
     if depth == 0 and _running_cpl(cpu, s) == 3:
@@ -121,9 +141,11 @@ def explain(ts: TransitionSystem, states: list[State], steps: list[int], bad_ste
     out = []
     for k, ti in enumerate(steps):
         t = ts.transitions[ti]
-        st = Step(k + 1, context_of(ts, states[k], ti), t.label.action + privilege_note(ts, states[k], ti),
-                  t.label.line,
-                  changes(ts, states[k], states[k + 1]), t.label.cpu)
+        lane, below = lane_of(ts, states[k], ti)
+        st = Step(k + 1, _context(lane, below),
+                  t.label.action + privilege_note(ts, states[k], ti), t.label.line,
+                  changes(ts, states[k], states[k + 1]), t.label.cpu,
+                  kind=t.label.kind, actor=t.label.actor, target=t.label.target, lane=lane)
         if bad_step is not None and k == bad_step:
             st.note = "violation"
         out.append(st)

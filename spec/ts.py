@@ -103,6 +103,10 @@ class Label:
     target: str = ""    # the handler/task/lock/queue/device the step enters, wakes or acts on
 
 
+# the label contexts of steps the CPU itself takes (an entry, a task switch): their actor is `cpuN`
+CPU_CONTEXTS = frozenset({"entry", "switch"})
+
+
 @dataclass(frozen=True)
 class Transition:
     label: Label

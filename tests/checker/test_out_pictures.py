@@ -19,6 +19,7 @@ from ircheck.export import DOT_LIMIT
 from ircheck.pictures import dot, mermaid
 from ircheck.result import CheckResult, Report
 from ircheck.spec.explain import Step
+from ircheck.spec.step_kind import StepKind
 from tests.conftest import MODELS, ROOT
 
 DOT = shutil.which("dot")
@@ -230,11 +231,14 @@ def test_long_messages_wrap_at_words() -> None:
 
 def test_wake_up_is_an_arrow_to_the_sleeper() -> None:
     steps = [Step(1, "cpu1 thread app", "wait_event q: prepare_to_wait (state = sleeping)", 9,
-                  {"app.state": ("running", "sleeping")}),
-             Step(2, "device nic", "raise IRQ 3 (master.3, edge)", 4),
-             Step(3, "cpu0 idle", "take IRQ 3: INTA, vector 0x23 -> nic_isr (interrupt gate, IF=0)", 5),
-             Step(4, "cpu0 irq 3 nic_isr", "wake_up q", 7, {"app.state": ("sleeping", "running")}),
-             Step(5, "cpu1 thread app", "wait_event q: test ready  (false)", 9, {}, note="violation")]
+                  {"app.state": ("running", "sleeping")}, kind=StepKind.SLEEP, lane="cpu1 thread app"),
+             Step(2, "device nic", "raise IRQ 3 (master.3, edge)", 4, kind=StepKind.RAISE, lane="device nic"),
+             Step(3, "cpu0 idle", "take IRQ 3: INTA, vector 0x23 -> nic_isr (interrupt gate, IF=0)", 5,
+                  kind=StepKind.DELIVER, target="nic_isr", lane="cpu0 idle"),
+             Step(4, "cpu0 irq 3 nic_isr", "wake_up q", 7, {"app.state": ("sleeping", "running")},
+                  kind=StepKind.WAKE_UP, target="q", lane="cpu0 irq 3 nic_isr"),
+             Step(5, "cpu1 thread app", "wait_event q: test ready  (false)", 9, {}, note="violation",
+                  kind=StepKind.SLEEP, target="q", lane="cpu1 thread app")]
     c = CheckResult("invariant", "violated", "made up", steps)
     m = mermaid(c)
     assert "    P3-)P0: 4. wake_up q (wakes cpu1 thread app)" in m

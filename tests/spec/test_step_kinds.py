@@ -8,7 +8,7 @@ import re
 from ircheck.api import compile_source
 from ircheck.spec.checks import ALL_CHECKS, PARAM_CHECKS
 from ircheck.spec.step_kind import StepKind
-from ircheck.spec.ts import Label
+from ircheck.spec.ts import CPU_CONTEXTS, Label
 from tests.conftest import MODELS
 
 _ENTERS = re.compile(r"-> (\w+) \(")  # what pictures.py parsed before labels carried a target
@@ -39,9 +39,12 @@ def test_kind_and_target_agree_with_the_label_text() -> None:
         assert (lab.kind is StepKind.RAISE) == (lab.context == "device"), where
         if lab.kind is StepKind.RAISE:
             assert lab.actor == f"device {lab.target}", where
+        assert lab.actor.startswith("device") == (lab.kind is StepKind.RAISE), where
         assert (lab.kind is StepKind.WAKE_UP) == lab.action.startswith("wake_up"), where
         assert (lab.kind is StepKind.RETURN) == lab.action.startswith("iret"), where
         if lab.kind in (StepKind.LOCK, StepKind.UNLOCK, StepKind.WAKE_UP, StepKind.SWITCH, StepKind.RUN):
             assert lab.target, where
+        if lab.cpu is not None:  # checker/export.py names the CPU unless the actor is the CPU
+            assert lab.actor.startswith("cpu") == (lab.context in CPU_CONTEXTS), where
         if lab.context in ("entry", "switch", "device", "sync", "halt"):
             assert lab.kind is not StepKind.STATEMENT, where
