@@ -139,9 +139,6 @@ def request_irqs(sc: Scope) -> None:
         if isinstance(thread, str) and not sc.want(ast.Name(thread, opts["thread"].span), ("irq_thread",),
                                                    "irq_thread"):
             ok = False
-        if oneshot and thread is None:
-            sc.err("IRQ503", f"request_irq {r.irq}: `oneshot` needs a `thread`", opts["oneshot"].span)
-            ok = False
         if shared and dev_id is None:
             sc.err("IRQ502", f"request_irq {r.irq}: -EINVAL, a shared IRQ needs a dev_id", r.span,
                    "add `dev_id DEVICE`: free_irq and the handler use it to tell the sharers apart")

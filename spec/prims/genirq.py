@@ -15,7 +15,9 @@ unchanged:
 * `sync_wait` (synchronize_irq, the waits of disable_irq/free_irq): guard `irq_idle(n)`: no
   handler in progress and every thread of the line idle and not woken;
 * `return handled|none|wake_thread` in an action: `ret := ret | bit` (bit 0 handled, `wake_bit`);
-* `thread_done` of an IRQF_ONESHOT thread: unmask when `may_unmask` (depth 0, not freed).
+* `thread_done` of a thread on an IRQF_ONESHOT line (irq_finalize_oneshot): guard `inprogress = 0`;
+  unmask when `may_unmask` (depth 0, not freed), the thread was not woken again, and every other
+  thread of the line is idle and not woken (`threads_oneshot_clear`).
 
 The chip operations (`mask`, `unmask`, `chip_ack`, the resend) go through the line's controller
 (controllers/protocol.py `line_*`), whatever chip it is.
@@ -98,13 +100,31 @@ def lower_sync_wait(m: Model, ctx: Context) -> None:
         m.b.add(label, And(ctx.here, guard, irq_idle(m, dsc)), ctx.nxt, ctx.group, vio)
 
 
+def threads_oneshot_clear(m: Model, dsc: Descriptor, but: Task | None = None) -> Expr:
+    """`desc->threads_oneshot` has no bit set (but `but`'s): every irq thread of the line is idle and
+    not woken (a bit is set by `__irq_wake_thread` and cleared when that thread's run ends)."""
+    parts: list[Expr] = []
+    for t in irq_threads(m, dsc):
+        if t is not but:
+            assert t.wake is not None
+            parts += [Eq(V(t.wake), C(0)), Eq(V(t.pc), C(0))]
+    return And(*parts)
+
+
 def lower_thread_done(m: Model, ctx: Context) -> None:
+    """The end of an irq thread's run. On an IRQF_ONESHOT line, irq_finalize_oneshot (L8): wait while a
+    flow handler is in progress; if the thread was woken again meanwhile (`wake = 1`) its bit stays
+    set and nothing is unmasked; else unmask when no other thread's bit is set and the IRQ is not
+    disabled."""
     ups = dict(ctx.nxt)
     t = ctx.task
+    guard = ctx.here
     if t is not None and t.irq is not None and t.irq.oneshot:
+        assert t.wake is not None
         dsc = m.desc[t.irq.irq]
-        ups.update(unmask(m, dsc, may_unmask(dsc)))
-    m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+        guard = And(guard, Eq(V(dsc.inprogress), C(0)))
+        ups.update(unmask(m, dsc, And(may_unmask(dsc), Eq(V(t.wake), C(0)), threads_oneshot_clear(m, dsc, t))))
+    m.b.add(ctx.label(ctx.node.text), guard, ups, ctx.group)
 
 
 def lower_return(m: Model, ctx: Context, st: ast.Simple) -> None:

@@ -10,12 +10,13 @@ unchanged:
   pending := 0` and run the actions;
 * `flow_entry`, edge line: acked; guard `inprogress = 1 or disabled`: `pending := 1`, mask, go to
   the end - tagged no_lost_irq if `pending` was already 1; otherwise ack, `inprogress := 1`,
-  `pending := 0` (and mask under IRQF_ONESHOT), run the actions;
+  `pending := 0`, run the actions (never a mask for IRQF_ONESHOT: handle_edge_irq, L3);
 * `flow_done` of action k: `ret := ret | bit` (IRQ_HANDLED, or its thread's wake bit for a NULL
   primary handler);
 * `flow_end`: per value class of `ret`: `ret = 0`: nobody cared - `depth := depth + 1`, mask,
   tagged no_lost_irq (L9); else wake the threads whose bits are set (`wake := 1`), and unless
-  IRQF_ONESHOT holds the line for a woken thread, unmask if not disabled; on an edge line with
+  IRQF_ONESHOT holds a level line (a thread woken now, or one of an earlier run not finished:
+  genirq.threads_oneshot_clear), unmask if not disabled; on an edge line with
   `pending = 1` and not disabled the actions run again (`pending := 0`), else `inprogress := 0`
   and the flow returns. `ret := 0` always. With at most NAMED_WAKES threads the label names
   every woken thread (one transition per set); with more, a fixed few transitions whose updates
@@ -27,7 +28,7 @@ from __future__ import annotations
 from ircheck.spec.context import Context, Descriptor
 from ircheck.spec.model import Model
 from ircheck.spec.prims.data import count_up
-from ircheck.spec.prims.genirq import chip_ack, mask, unmask, wake_bit
+from ircheck.spec.prims.genirq import chip_ack, mask, threads_oneshot_clear, unmask, wake_bit
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, In, Ite, Label, Not, Or, V
 
@@ -52,7 +53,7 @@ def lower_flow_entry(m: Model, ctx: Context) -> None:
 
     ack = chip_ack(m, dsc)
     run = {**goto(node.next), **ack, dsc.inprogress: C(1), dsc.pending: C(0)}
-    if dsc.level or dsc.irq.oneshot:
+    if dsc.level:  # handle_edge_irq never masks, not even for IRQF_ONESHOT (L3)
         run.update(mask(m, dsc))
     if dsc.level:
         masked_ack = {**goto(node.alt), **ack, **mask(m, dsc)}
@@ -149,10 +150,12 @@ def flow_end_steps(m: Model, ctx: Context, dsc: Descriptor, base: Expr, ups: dic
     g, cpu = ctx.group, ctx.cpu.index
     actor = ctx.who
     line = dsc.irq.actions[0].line
-    hold = dsc.irq.oneshot and woke
+    hold = dsc.level and dsc.irq.oneshot and woke  # cond_unmask_irq: only the level flow holds it
     done = {**ups, **goto(node.alt), dsc.inprogress: C(0)}
     if not nobody and not hold:
-        done.update(unmask(m, dsc, Not(disabled)))
+        # cond_unmask_irq: not while a oneshot thread of an earlier run still has its bit set
+        idle = threads_oneshot_clear(m, dsc) if dsc.level and dsc.irq.oneshot else TRUE
+        done.update(unmask(m, dsc, And(Not(disabled), idle)))
     if not dsc.level and not nobody:
         rerun = {**ups, **goto(node.next), dsc.pending: C(0)}
         if not hold:

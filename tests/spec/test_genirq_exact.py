@@ -107,3 +107,77 @@ thread t {
     # disable_irq's depth++ comes before its wait; the running handler's nobody cared adds one more
     # (note_interrupt), so the thread's enable leaves depth 1: the line stays disabled
     assert depths(text) == {0, 1, 2}
+
+
+# ---- L3/L8: IRQF_ONESHOT (issue 16 item 8) ----------------------------------------------------------------
+# kernel/irq/chip.c: `handle_level_irq` masks (mask_ack_irq) and `cond_unmask_irq` leaves the line
+# masked while `desc->threads_oneshot` is not 0; `handle_edge_irq` never masks for IRQF_ONESHOT.
+# kernel/irq/manage.c `irq_finalize_oneshot`: clears the thread's bit and unmasks only when no bit is
+# left; `__setup_irq`: IRQF_ONESHOT without a thread is accepted, sharers must agree on it (-EBUSY).
+
+ONESHOT = PIC + """device nic { irq master.4 TRIG raises 2 }
+request_irq 4 h thread t oneshot
+data x
+handler h {
+    write x
+    return wake_thread
+}
+irq_thread t {
+    read x
+    ACK
+}
+check no_data_race
+"""
+
+
+def test_l8_an_edge_oneshot_line_runs_the_primary_handler_again_while_the_thread_runs() -> None:
+    # handle_edge_irq does not mask: the second edge's primary handler races with the thread
+    res = report(ONESHOT.replace("TRIG", "edge").replace("ACK", "nop")).check("no_data_race")
+    assert res.status == "violated"
+    assert any("irq_thread t" in st.context for st in res.trace)
+    # handle_level_irq keeps the oneshot line masked until the thread returns: no race
+    text = ONESHOT.replace("TRIG", "level").replace("ACK", "ack nic")
+    assert status(text, "no_data_race") == "holds"
+
+
+SHARED_ONESHOT = PIC + """device a { irq master.4 level raises 1 shared }
+device b { irq master.4 level raises 1 shared }
+request_irq 4 ha shared dev_id a thread ta oneshot
+request_irq 4 hb shared dev_id b thread tb oneshot
+data x
+handler ha { return wake_thread }
+handler hb { return wake_thread }
+irq_thread ta {
+    ack a
+    TA
+}
+irq_thread tb {
+    ack b
+    write x
+}
+check no_data_race
+"""
+
+
+def test_l8_a_shared_oneshot_line_is_unmasked_only_when_every_woken_thread_has_finished() -> None:
+    text = SHARED_ONESHOT.replace("TA", "nop")
+    ts = compile_source(text)
+    idx = {v.name: k for k, v in enumerate(ts.vars)}
+    busy = [s for s in distances(ts) if s[idx["ta.wake"]] or s[idx["tb.wake"]]
+            or ts.vars[idx["ta.pc"]].names[s[idx["ta.pc"]]] != "ta:idle"
+            or ts.vars[idx["tb.pc"]].names[s[idx["tb.pc"]]] != "tb:idle"]
+    # threads_oneshot: while either thread is woken or running, the line stays masked
+    assert busy and all(s[idx["master.IMR"]] >> 4 & 1 for s in busy)
+
+
+def test_l8_oneshot_without_a_thread_is_accepted_and_must_be_set_by_every_sharer() -> None:
+    base = PIC + """device a { irq master.4 level raises 1 shared }
+device b { irq master.4 level raises 1 shared }
+request_irq 4 ha shared dev_id a oneshot
+request_irq 4 hb shared dev_id b OPT
+handler ha { ack a }
+handler hb { ack b }
+"""
+    assert report(base.replace("OPT", "oneshot")).check("no_starvation").status == "holds"
+    errs = ircheck.check_source(base.replace("OPT", "")).errors
+    assert [d.code for d in errs] == ["IRQ501"] and "IRQF_ONESHOT" in errs[0].message
