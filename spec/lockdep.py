@@ -143,6 +143,7 @@ def judge(facts: Sequence[str] | AbstractSet[str]) -> list[FactViolation]:
                    f"{x.line} ({x.who}) and with {word}s enabled at line {u.line} ({u.who}); a {word} on the "
                    f"CPU that holds it spins for ever.\n{_irq_scenario(u.lock, irq)}")
             out.append(FactViolation(CHECK, msg, u.key, u.line))
+    out += _nmi_usage(uses)
     cycle = _cycle(deps)  # K5: a lock order cycle (ABBA, or longer)
     if cycle:
         steps = "; ".join(f"{d.who} takes {d.taken} while holding {d.held} (line {d.line})" for d in cycle)
@@ -171,6 +172,24 @@ def judge(facts: Sequence[str] | AbstractSet[str]) -> list[FactViolation]:
                    f"{_safe_unsafe_scenario(first.held, last.taken, irq)}")
             witness = max(chain, key=lambda d: d.rank)
             out.append(FactViolation(CHECK, msg, witness.key, witness.line))
+    return out
+
+
+def _nmi_usage(uses: list[Usage]) -> list[FactViolation]:
+    """K4, NMI (lockdep.c `verify_lock_unused`, `print_usage_bug(.., LOCK_USED, LOCK_USAGE_STATES)`):
+    a lock taken in NMI context that is used outside NMI context at all. NMIs cannot be masked, so
+    no lock is NMI-safe: the NMI may arrive while the same CPU holds it. The pair complete soonest in
+    the search; its later usage is the witness."""
+    out: list[FactViolation] = []
+    pairs = [(n, u) for n in uses if n.usage == "IN-NMI" for u in uses if u.lock == n.lock and u.usage == "USED"]
+    if pairs:
+        n, u = min(pairs, key=lambda p: (max(p[0].rank, p[1].rank), p[0].rank, p[1].rank))
+        w = n if n.rank > u.rank else u
+        msg = (f"inconsistent {{INITIAL USE}} -> {{IN-NMI}} usage: {n.lock} is taken in NMI context at line "
+               f"{n.line} ({n.who}) and used outside NMI context at line {u.line} ({u.who}); an NMI cannot be "
+               f"masked, so it can arrive while this CPU holds {n.lock} and spin for ever.\n"
+               f"{_irq_scenario(n.lock, 'NMI')}")
+        out.append(FactViolation(CHECK, msg, w.key, w.line))
     return out
 
 

@@ -36,7 +36,8 @@ FACT = Tag.FACT  # the default `TransitionSystem.fact_check` tag
 
 @dataclass(frozen=True)
 class UseFact:
-    """Lock `lock` is used with `usage` (IN-HARDIRQ, HARDIRQ-ON, IN-SOFTIRQ, SOFTIRQ-ON) by `who`."""
+    """Lock `lock` is used with `usage` (IN-HARDIRQ, HARDIRQ-ON, IN-SOFTIRQ, SOFTIRQ-ON; IN-NMI and USED
+    for the NMI rule) by `who`."""
 
     lock: str
     usage: str

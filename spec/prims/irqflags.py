@@ -21,7 +21,8 @@ from ircheck.grammar import ast
 from ircheck.spec.context import Context
 from ircheck.spec.model import Model
 from ircheck.spec.prims.data import Effect, count_up
-from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, Ite, V
+from ircheck.spec.prims.held_usage import held_on_usages, save_slots
+from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Ite, V
 from ircheck.spec.variables import BH_OFF_OPS, SAVE_OPS
 
 
@@ -44,15 +45,8 @@ def irq_effects(m: Model, op: str, ctx: Context, line: int = 0) -> list[Effect]:
         return [(TRUE, {t.bh: Ite(Bin(">", V(t.bh), C(0)), Bin("-", V(t.bh), C(1)), C(0))}, [])]
     if op in ("spin_lock_irqsave", "local_irq_save", "spin_unlock_irqrestore", "local_irq_restore"):
         save = op in SAVE_OPS
-        slots: list[tuple[Expr, int, int]] = []
-        if ctx.task is not None:
-            if ctx.task.flags is not None and ctx.task.nsave is not None:
-                slots.append((TRUE, ctx.task.flags, ctx.task.nsave))
-        else:
-            for k, (fv, nv) in enumerate(zip(ctx.cpu.flags, ctx.cpu.nsave, strict=True)):
-                slots.append((Eq(V(ctx.cpu.depth), C(k + 1)), fv, nv))
         out: list[Effect] = []
-        for guard, fv, nv in slots:
+        for guard, fv, nv in save_slots(ctx):
             n = V(nv)
             if save:
                 out += count_up(m.b, nv, guard, op, line, {fv: Ite(Eq(n, C(0)), V(IF), V(fv)), IF: C(0)})
@@ -65,13 +59,17 @@ def irq_effects(m: Model, op: str, ctx: Context, line: int = 0) -> list[Effect]:
 
 
 def lower_cli_sti(m: Model, ctx: Context, st: ast.Simple) -> None:
+    """With lockdep, `sti` is split by the locks held (held_usage.held_on_usages, K4)."""
     ups = dict(ctx.nxt)
     ups[ctx.cpu.IF] = C(1 if st.op == "sti" else 0)
-    m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+    for held, tags in held_on_usages(m, ctx, st.op):
+        m.b.add(ctx.label(ctx.node.text), And(ctx.here, held), ups, ctx.group, tags)
 
 
 def lower_flags_op(m: Model, ctx: Context, st: ast.Simple) -> None:
-    """local_irq_save/restore, local_bh_disable/enable."""
+    """local_irq_save/restore, local_bh_disable/enable (with lockdep split by the locks held when a
+    restore or local_bh_enable turns IRQs or BH on: held_usage.held_on_usages, K4)."""
     label = ctx.label(ctx.node.text)
     for guard, e, bound in irq_effects(m, st.op, ctx, ctx.node.line):
-        m.b.add(label, And(ctx.here, guard), {**ctx.nxt, **e}, ctx.group, bound)
+        for held, tags in held_on_usages(m, ctx, st.op):
+            m.b.add(label, And(ctx.here, guard, held), {**ctx.nxt, **e}, ctx.group, tags + bound)

@@ -8,7 +8,9 @@ CPU and frame depth). Guarded commands, at `here`, pc moving on, unnamed variabl
   Spinning is the absence of a step: with L taken the context cannot move. Variants: `mutex_lock`
   by sleep_in_atomic (waitq.sleep_variants); with lockdep on, by IF (and a task's BH count) -
   each tagged with the usage facts `use|L|IN-HARDIRQ|...`, `HARDIRQ-ON`, `SOFTIRQ-ON` - and by
-  which other lock the context holds (`dep|A|L|...`, one variant per lock, one for none).
+  which other lock the context holds (`dep|A|L|...`, one variant per lock, one for none). In an NMI
+  handler only `IN-NMI` (held_usage.py: NMI context, and the usages of locks held when IRQs or BH
+  get enabled, which split the releases that enable them).
 * release (`spin_unlock*`, `mutex_unlock`): `L.owner := 0` plus the IF/BH effect; guard
   `L.owner = me`; with `L.owner != me` only the effect happens, tagged lockdep "bad unlock balance".
 """
@@ -22,10 +24,11 @@ from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context
 from ircheck.spec.language import ACQUIRES, RELEASES, SPIN_PAIRS, STATEMENTS, Flags
 from ircheck.spec.model import Model
+from ircheck.spec.prims.held_usage import context_locks, fact_tag, held_on_usages, in_nmi, nmi_locks
 from ircheck.spec.prims.irqflags import irq_effects
 from ircheck.spec.prims.waitq import Variants, sleep_variants
 from ircheck.spec.tags import DepFact, UseFact
-from ircheck.spec.ts import FACT, FALSE, And, Bin, C, Eq, Expr, Not, Or, V
+from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, Not, Or, V
 
 # the acquisitions that turn IRQs off themselves (lockdep: no HARDIRQ-ON usage)
 IRQ_OFF_OPS = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.acquire
@@ -36,14 +39,6 @@ RELEASE_OPS = RELEASES
 
 def holds_spinlock(m: Model, owner: Expr) -> Expr:
     return Or(*[Eq(V(v), owner) for nm, v in m.lock.items() if m.lock_kind[nm] == "spinlock"])
-
-
-def context_locks(ctx: Context) -> set[str]:
-    body = ctx.task.body if ctx.task is not None else ctx.inc.body if ctx.inc is not None else None
-    if body is None:
-        return set()
-    return {n.stmt.arg.name for n in body.nodes if isinstance(n.stmt, ast.Simple) and n.stmt.op in ACQUIRE_OPS
-            and isinstance(n.stmt.arg, ast.Name)}
 
 
 def acquire_locs(m: Model, lk: str, spin_only: bool = False) -> tuple[dict[int, set[int]], set[int]]:
@@ -57,11 +52,6 @@ def acquire_locs(m: Model, lk: str, spin_only: bool = False) -> tuple[dict[int, 
     return {t.ident: m.locs(t.body, hit) for t in m.tasks}, m.frame_locs(hit)
 
 
-def fact_tag(fact: UseFact | DepFact) -> tuple[str, str]:
-    """The `violates` pair that makes `fact` true (engines carry it as its key)."""
-    return (FACT, fact.key)
-
-
 def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
     assert isinstance(st.arg, ast.Name)
     op, lk, node = st.op, st.arg.name, ctx.node
@@ -72,8 +62,11 @@ def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
     if op == "mutex_lock":
         variants.append(sleep_variants(m, ctx, f"mutex_lock {lk}"))
     effects = irq_effects(m, op, ctx, node.line)
-    if m.enabled("lockdep"):
+    if m.enabled("lockdep") and in_nmi(ctx):  # verify_lock_unused: no usage, no dependency (K4)
+        variants.append([(TRUE, [fact_tag(UseFact(lk, "IN-NMI", node.line, ctx.who))])])
+    elif m.enabled("lockdep"):
         irq_off = op in IRQ_OFF_OPS
+        used_in_nmi = lk in nmi_locks(m)
         usage: Variants = []
         line, who = node.line, ctx.who
         for on in (1, 0):
@@ -83,6 +76,8 @@ def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
                 facts.append(UseFact(lk, "IN-HARDIRQ", line, who))
             elif ctx.kind == "softirq":
                 facts.append(UseFact(lk, "IN-SOFTIRQ", line, who))
+            if used_in_nmi:  # LOCK_USED, for the NMI rule (verify_lock_unused)
+                facts.append(UseFact(lk, "USED", line, who))
             if on and not irq_off:
                 facts.append(UseFact(lk, "HARDIRQ-ON", line, who))
             if on and not irq_off and ctx.kind == "task" and op != "spin_lock_bh":
@@ -123,7 +118,8 @@ def lower_release(m: Model, ctx: Context, st: ast.Simple) -> None:
     ups = dict(ctx.nxt)
     ups[v] = C(0)
     for guard, e, bound in irq_effects(m, st.op, ctx, node.line):
-        m.b.add(label, And(here, guard, Eq(V(v), ctx.owner)), {**ups, **e}, g, bound)
+        for held, tags in held_on_usages(m, ctx, st.op, arg.name):  # K4: the other locks held
+            m.b.add(label, And(here, guard, held, Eq(V(v), ctx.owner)), {**ups, **e}, g, tags + bound)
         m.b.add(label, And(here, guard, Not(Eq(V(v), ctx.owner))), {**ctx.nxt, **e}, g,
                 [("lockdep", f"bad unlock balance: {ctx.who} releases {arg.name}, which it does not hold "
                              f"(line {node.line})")] + bound)

@@ -61,3 +61,60 @@ def test_k5_chain_judged_from_facts() -> None:
     direct = judge(use + [DepFact("A", "D", 7, "t").key])
     assert len(direct) == 1 and "chain" not in direct[0].message
     assert direct[0].message.startswith("HARDIRQ-safe -> HARDIRQ-unsafe lock order detected: t takes D while holding A")
+
+
+HELD = """pic master : i8259 { base 0x20 }
+device nic { irq master.3 edge raises 1 }
+spinlock A
+spinlock B
+request_irq 3 isr
+handler isr { spin_lock A; spin_unlock A }
+thread t0 on cpu0 { BODY }
+check lockdep
+"""
+
+
+def test_k4_a_lock_held_when_irqs_get_enabled_is_hardirq_on() -> None:
+    """mark_held_locks (lockdep.c `lockdep_hardirqs_on_prepare`): A is taken with IRQs off, but still
+    held when `spin_unlock_irq B` turns them on: HARDIRQ-ON, against the handler's IN-HARDIRQ (before
+    issue 16: "holds")."""
+    res = lockdep(HELD.replace("BODY", "spin_lock_irq B; spin_lock A; spin_unlock_irq B; spin_unlock A"))
+    assert res.status == "violated"
+    assert res.message.startswith("inconsistent {IN-HARDIRQ-W} -> {HARDIRQ-ON-W} usage: A ")
+    assert res.trace[-1].action == "spin_unlock_irq B"
+    for on in ("sti", "local_irq_restore"):  # the other ways IRQs get enabled
+        body = "cli; spin_lock A; sti; spin_unlock A" if on == "sti" else \
+            "local_irq_save; spin_lock A; local_irq_restore; spin_unlock A"
+        assert lockdep(HELD.replace("BODY", body)).status == "violated", on
+
+
+def test_k4_locks_released_before_irqs_get_enabled_hold() -> None:
+    assert lockdep(HELD.replace("BODY", "spin_lock_irq B; spin_lock A; spin_unlock A; spin_unlock_irq B")
+                   ).status == "holds"
+    # a restore that is not the last one leaves IRQs off: nothing is marked
+    assert lockdep(HELD.replace("BODY", "local_irq_save; local_irq_save; spin_lock A; local_irq_restore; "
+                                        "spin_unlock A; local_irq_restore")).status == "holds"
+
+
+NMI = """pic master : i8259 { base 0x20 }
+device wdt { nmi raises 1 }
+idt { 0x02 -> nmi_h interrupt_gate dpl 0 }
+spinlock A
+handler nmi_h { spin_lock A; spin_unlock A }
+thread t0 on cpu0 { BODY }
+check lockdep
+"""
+
+
+def test_k4_a_lock_taken_in_nmi_and_elsewhere_is_a_usage_bug() -> None:
+    """verify_lock_unused: no lock is NMI-safe; IRQs off around the other use do not help (before
+    issue 16 the NMI's acquisition was an ordinary IN-HARDIRQ usage and this held)."""
+    res = lockdep(NMI.replace("BODY", "spin_lock_irqsave A; spin_unlock_irqrestore A"))
+    assert res.status == "violated"
+    assert res.message.startswith("inconsistent {INITIAL USE} -> {IN-NMI} usage: A is taken in NMI context "
+                                  "at line 5 (handler nmi_h) and used outside NMI context at line 6 (thread t0)")
+    assert "<NMI>" in res.message
+
+
+def test_k4_a_lock_only_nmi_takes_holds() -> None:
+    assert lockdep(NMI.replace("BODY", "nop")).status == "holds"

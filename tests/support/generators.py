@@ -236,7 +236,7 @@ KERNEL_CHECKS = ("no_lost_irq", "no_deadlock", "no_reentry", "eoi_balanced", "no
 LOCKS = ("l0", "l1")
 KERNEL_CONCEPTS = {"cpus 2", "spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_lock_bh", "mutex_lock",
                    "local_irq_save", "local_bh_disable", "request_irq", "thread", "oneshot", "softirq", "tasklet", "work",
-                   "wait_event", "sleep_on", "if not e { sleep_on q }", "wake_up", "disable_irq", "disable_irq_nosync", "enable_irq", "sleep",
+                   "wait_event", "sleep_on", "if not e { sleep_on q }", "spin_unlock_irq l1; spin_unlock l0", "wake_up", "disable_irq", "disable_irq_nosync", "enable_irq", "sleep",
                    "raise_softirq", "tasklet_schedule", "queue_work", "return none", "on cpu1", "level", "raises any",
                    "busy on cpu", "mutex_lock m }", "local_irq_save; local_irq_save; local_irq_save; local_irq_save",
                    "local_bh_disable; local_bh_disable; local_bh_disable; local_bh_disable",
@@ -265,6 +265,7 @@ def _kernel_stmt(draw: st.DrawFn, process: bool, irq_ctx: bool) -> str:
         opts += ["local_irq_save; write x; local_irq_restore", "local_bh_disable; write x; local_bh_enable", "sleep",
                  "wait_event q until f", "if not f { sleep_on q }", "disable_irq 3; enable_irq 3",
                  "if not f { if not e { sleep_on q } }",  # W1: the sleeper waits for `f or e`
+                 "spin_lock_irq l1; spin_lock l0; spin_unlock_irq l1; spin_unlock l0",  # K4: l0 held, IRQs on
                  "disable_irq_nosync 3; enable_irq 3", "enable_irq 3", "mutex_lock m",
                  # nesting past every former clamp (issue 23): the counters must stay exact
                  "local_irq_save; " * 4 + "local_irq_restore; " * 3 + "write x; local_irq_restore",
