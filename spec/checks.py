@@ -107,7 +107,8 @@ CATALOGUE: tuple[CheckInfo, ...] = (
               short="EOI and IRET do not match the interrupts in service",
               full=("An EOI with nothing in service or under auto-EOI, an EOI from a spurious IRQ7 entry or from a "
               "request_irq handler, an IRET with the handler's own interrupt (or a slave's master level) still "
-              "in service, or an unbalanced enable_irq.")),
+              "in service, an unbalanced enable_irq, or a request_irq handler that returns with interrupts "
+              "enabled (the kernel's WARN).")),
     CheckInfo("no_gp", Kind.SAFETY, default=True, param=None, exported=True,
               presented=Presented.PLAIN, implicit=False,
               short="A general protection fault or a missing gate",

@@ -127,6 +127,22 @@ def lower_thread_done(m: Model, ctx: Context) -> None:
     m.b.add(ctx.label(ctx.node.text), guard, ups, ctx.group)
 
 
+def handler_exit(m: Model, ctx: Context, guard: Expr, ups: dict[int, Expr], handler: str | None,
+                 ) -> list[tuple[Expr, dict[int, Expr], list[tuple[str, str]]]]:
+    """The return of a request_irq action's handler (L1, `__handle_irq_event_percpu`): with IF = 0
+    as it was entered; with IF = 1 the kernel WARNs "irq N handler F enabled interrupts" (tagged
+    eoi_balanced) and disables them again (`IF := 0`)."""
+    if handler is None:  # irq_default_primary_handler: IF untouched
+        return [(guard, ups, [])]
+    assert ctx.inc is not None and ctx.inc.irq is not None
+    n = ctx.inc.irq.irq
+    on = Eq(V(ctx.cpu.IF), C(1))
+    return [(And(guard, Not(on)), ups, []),
+            (And(guard, on), {**ups, ctx.cpu.IF: C(0)},
+             [("eoi_balanced", f"WARNING: irq {n} handler {handler} enabled interrupts: it returned with IF=1; "
+                               "the kernel disables them again (L1)")])]
+
+
 def lower_return(m: Model, ctx: Context, st: ast.Simple) -> None:
     arg = st.arg
     assert isinstance(arg, ast.Name) and ctx.inc is not None
@@ -136,7 +152,9 @@ def lower_return(m: Model, ctx: Context, st: ast.Simple) -> None:
     bit = wake_bit(dsc, ctx.node.action) if arg.name == "wake_thread" else int(arg.name == "handled")
     if bit:
         ups[dsc.ret] = Bin("|", V(dsc.ret), C(bit))
-    m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+    handler = dsc.irq.actions[ctx.node.action].handler
+    for guard, u, tags in handler_exit(m, ctx, ctx.here, ups, handler):
+        m.b.add(ctx.label(ctx.node.text), guard, u, ctx.group, tags)
 
 
 def lower_irq_call(m: Model, ctx: Context, st: ast.Simple) -> None:

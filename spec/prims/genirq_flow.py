@@ -28,7 +28,7 @@ from __future__ import annotations
 from ircheck.spec.context import Context, Descriptor
 from ircheck.spec.model import Model
 from ircheck.spec.prims.data import count_up
-from ircheck.spec.prims.genirq import chip_ack, mask, threads_oneshot_clear, unmask, wake_bit
+from ircheck.spec.prims.genirq import chip_ack, handler_exit, mask, threads_oneshot_clear, unmask, wake_bit
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, In, Ite, Label, Not, Or, V
 
@@ -80,7 +80,9 @@ def lower_flow_done(m: Model, ctx: Context) -> None:
     dsc = m.desc[ctx.inc.irq.irq]
     a = dsc.irq.actions[node.action]
     bit = wake_bit(dsc, node.action) if a.handler is None else 1
-    m.b.add(ctx.label(node.text), ctx.here, {**ctx.goto(node.next), dsc.ret: Bin("|", V(dsc.ret), C(bit))}, ctx.group)
+    ups = {**ctx.goto(node.next), dsc.ret: Bin("|", V(dsc.ret), C(bit))}
+    for guard, u, tags in handler_exit(m, ctx, ctx.here, ups, a.handler):
+        m.b.add(ctx.label(node.text), guard, u, ctx.group, tags)
 
 
 def lower_flow_end(m: Model, ctx: Context) -> None:

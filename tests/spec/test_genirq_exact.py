@@ -181,3 +181,27 @@ handler hb { ack b }
     assert report(base.replace("OPT", "oneshot")).check("no_starvation").status == "holds"
     errs = ircheck.check_source(base.replace("OPT", "")).errors
     assert [d.code for d in errs] == ["IRQ501"] and "IRQF_ONESHOT" in errs[0].message
+
+
+# ---- L1: a handler that enables interrupts (issue 16 item 9) ----------------------------------------------
+# kernel/irq/handle.c `__handle_irq_event_percpu`: after `action->handler()` returns,
+# `WARN_ONCE(!irqs_disabled(), "irq %u handler %pS enabled interrupts\n")` and `local_irq_disable()`.
+
+ENABLES = PIC + """device nic { irq master.3 edge raises 1 }
+request_irq 3 nic_isr
+spinlock l
+handler nic_isr {
+    BODY
+}
+check eoi_balanced
+"""
+
+
+def test_l1_a_handler_returning_with_irqs_enabled_is_the_kernels_warning() -> None:
+    for body in ("spin_lock_irq l\n    spin_unlock_irq l", "sti", "sti\n    return handled"):
+        res = report(ENABLES.replace("BODY", body)).check("eoi_balanced")
+        assert res.status == "violated", body
+        assert "irq 3 handler nic_isr enabled interrupts" in res.message and "(L1)" in res.message
+    # the irqsave flavour restores IF=0; the WARN looks at IF when the handler returns, as the kernel does
+    for body in ("spin_lock_irqsave l\n    spin_unlock_irqrestore l", "sti\n    cli"):
+        assert status(ENABLES.replace("BODY", body), "eoi_balanced") == "holds", body
