@@ -2,7 +2,8 @@
 
 * device raise (the environment, no CPU): with budget left (`raises_left > 0`, decremented), the
   controller's `raise_rule` bit: clear -> set; already set -> unchanged (an edge is lost:
-  no_lost_irq). Level lines never lose a raise;
+  no_lost_irq). Level lines never lose a raise; a sharer of a wired-OR level line (P2) raises
+  while its own assertion is clear, whatever the line;
 * entries, per CPU: for every incarnation a controller owns, each INTA variant (`EntryRule.guards`)
   guarded by `IF = 1` becomes a push (frames.entry_transitions) plus the controller's updates, if the
   CPU takes the request's devices (`on cpuK`); then the controllers' extra entries (spurious IR7/15,
@@ -108,10 +109,16 @@ def lower_device(m: Model, dev: DeviceInfo) -> None:
     bit = Eq(Bit(V(rule.reg), rule.bit), C(1))
     label = Label(f"device {dev.name}", f"raise {rule.where}{rule.src}", dev.line, None, "device", StepKind.RAISE,
                   dev.name)
-    m.b.add(label, And(have, Not(bit)), {**ups, rule.reg: Bin("|", V(rule.reg), C(1 << rule.bit))}, None)
+    ups[rule.reg] = Bin("|", V(rule.reg), C(1 << rule.bit))
+    if rule.own is not None:
+        # a sharer of a wired-OR level line asserts whenever it is not asserting itself (P2)
+        m.b.add(label, And(have, Eq(V(rule.own), C(0))), {**ups, rule.own: C(1)}, None)
+        return
+    m.b.add(label, And(have, Not(bit)), ups, None)
     if not dev.level:
+        again = {k: e for k, e in ups.items() if k != rule.reg}
         m.b.add(Label(f"device {dev.name}", f"raise {rule.where} again{rule.src}: already pending", dev.line, None,
-                      "device", StepKind.RAISE, dev.name), And(have, bit), ups, None, (("no_lost_irq", rule.lost),))
+                      "device", StepKind.RAISE, dev.name), And(have, bit), again, None, (("no_lost_irq", rule.lost),))
 
 
 # -- statements on controllers

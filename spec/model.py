@@ -21,7 +21,7 @@ from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.apic_ctl import ApicController
 from ircheck.spec.controllers.nmi import NmiController
 from ircheck.spec.controllers.pic8259 import Pic8259
-from ircheck.spec.controllers.pic_bank import PicBank
+from ircheck.spec.controllers.pic_bank import PicBank, wired_or_sharers
 from ircheck.spec.controllers.protocol import Controller
 from ircheck.spec.design import CheckSpec, Design, IrqLine
 from ircheck.spec.incarnations import depth_bound, discover, make_tasks, number
@@ -64,7 +64,8 @@ class Model:
         self.gate_line = {v: g.line for v, g in d.gates.items()}
         self.pics = make_pics(d, b)
         self.apic = make_apic(d, b)
-        self.bank = PicBank(d, self.pics)
+        self.bank = PicBank(d, self.pics, {dev.name: b.var(f"{dev.name}.asserting", 2, 0, "bool")
+                                           for dev in wired_or_sharers(d)})
         self.controllers: list[Controller] = [self.bank]
         if self.apic is not None:
             self.controllers.append(ApicController(d, self.apic))

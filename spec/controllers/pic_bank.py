@@ -40,10 +40,22 @@ from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Label, Not, Or, V
 
 
+def wired_or_sharers(d: Design) -> list[DeviceInfo]:
+    """The devices of level 8259A lines that two or more devices share (P2: the line is their wired OR)."""
+    lines: dict[tuple[str, int], list[DeviceInfo]] = {}
+    for dev in d.devices.values():
+        if dev.kind == "pic" and dev.level:
+            lines.setdefault((dev.pic, dev.input), []).append(dev)
+    return [dev for devs in lines.values() if len(devs) > 1 for dev in devs]
+
+
 class PicBank:
-    def __init__(self, d: Design, pics: dict[str, Pic8259]) -> None:
+    def __init__(self, d: Design, pics: dict[str, Pic8259], asserting: dict[str, int]) -> None:
+        """`asserting`: per sharer of a wired-OR level line (`wired_or_sharers`), its bool variable
+        `DEV.asserting` (the device drives the line)."""
         self.d = d
         self.pics = pics
+        self.asserting = asserting
         # which master input each slave drives, and the inputs that have devices
         self.slaves: dict[str, dict[int, Pic8259]] = {}
         for p in pics.values():
@@ -105,7 +117,8 @@ class PicBank:
         kind = "level" if dev.level else "edge"
         where, what = f"IRQ {dev.input}", f"{dev.pic}.IRR[{dev.input}]"
         return RaiseRule(self.pics[dev.pic].irr, dev.input, where, f" ({dev.pic}.{dev.input}, {kind})",
-                         f"{where} edge from {dev.name} arrived while {what} was still set: the request is lost")
+                         f"{where} edge from {dev.name} arrived while {what} was still set: the request is lost",
+                         self.asserting.get(dev.name))
 
     def owns(self, inc: Incarnation) -> bool:
         return inc.pic is not None
@@ -204,11 +217,19 @@ class PicBank:
         return {}
 
     def ack(self, dev: DeviceInfo) -> dict[int, Expr]:
-        """`ack DEV` on a level line lowers the line: IRR[n] := 0 (an edge line has nothing to drop)."""
+        """`ack DEV` on a level line quiets DEV: IRR[n] := 0 (an edge line has nothing to drop). On a
+        wired-OR line (P2) DEV.asserting := 0 and the line stays high while another sharer asserts:
+        IRR[n] := (some other sharer's `asserting` is 1)."""
         if not dev.level:
             return {}
         irr = self.pics[dev.pic].irr
-        return {irr: Bin("&", V(irr), C(0xFF ^ (1 << dev.input)))}
+        low = Bin("&", V(irr), C(0xFF ^ (1 << dev.input)))
+        own = self.asserting.get(dev.name)
+        if own is None:
+            return {irr: low}
+        others = [Eq(V(self.asserting[o.name]), C(1)) for o in wired_or_sharers(self.d)
+                  if o.pic == dev.pic and o.input == dev.input and o.name != dev.name]
+        return {own: C(0), irr: Ite(Or(*others), Bin("|", V(irr), C(1 << dev.input)), low)}
 
     # -- genirq's chip operations on a request_irq line (IMR, the ack as a specific EOI, IRR resend)
     def line_mask(self, chip: str, n: int) -> dict[int, Expr]:

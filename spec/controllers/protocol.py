@@ -52,13 +52,16 @@ class Way:
 
 @dataclass(frozen=True)
 class RaiseRule:
-    """A device raise: sets bit `bit` of variable `reg`; texts for the label and the lost edge."""
+    """A device raise: sets bit `bit` of variable `reg`; texts for the label and the lost edge.
+    `own`: the device's own assertion on a wired-OR level line (P2): the raise needs it clear, sets
+    it and sets the line's bit whatever the other sharers do."""
 
     reg: int
     bit: int
     where: str
     src: str
     lost: str
+    own: int | None = None
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,20 @@ handler h_d0 { ack d0; eoi master; set f1 }
 check no_lost_irq, no_starvation, no_deadlock, no_reentry, eoi_balanced
 check invariant c <= 1
 """,
+    # a wired-OR level line (P2): one sharer acked, the other keeps the line high
+    """pic master : i8259 { base 0x20 }
+device d0 { irq master.3 level raises 2  shared }
+device d0s { irq master.3 level raises 1  shared }
+device d1 { irq master.5 edge raises 1 }
+idt { 0x23 -> h_d0 interrupt_gate dpl 0
+      0x25 -> h_d1 interrupt_gate dpl 0 }
+flag f0
+flag f1
+counter c max 2
+handler h_d0 { ack d0; if f0 { ack d0s }; eoi }
+handler h_d1 { eoi; set f0 }
+check no_lost_irq, no_starvation, no_deadlock, no_reentry, eoi_balanced
+""",
 ])
 def test_engine_agrees_on_fixed_models(text: str) -> None:
     agree(text)

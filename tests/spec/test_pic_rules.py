@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ircheck
 from ircheck.api import compile_source
-from tests.support.naive import Naive, bit
+from tests.support.naive import Naive, bit, reachable
 
 SMM = "pic master : i8259 { base 0x20  mode special_mask }\n"
 
@@ -82,3 +82,52 @@ def test_spurious_ir7_specific_eoi_7_is_harmless_nonspecific_is_not() -> None:
     # EOI of level 7 finds ISR[7] clear and changes nothing
     assert ircheck.check_source(SPURIOUS % "eoi master.7").check("eoi_balanced").status == "holds"
     assert ircheck.check_source(SPURIOUS % "eoi").check("eoi_balanced").status == "violated"
+
+
+# ---- P2 a shared level line is the wired OR of its sharers' requests -----------------------------
+
+WIRED = """pic master : i8259 { base 0x20 }
+device a { irq master.3 level raises 1 shared }
+device b { irq master.3 level raises 1 shared }
+device disk { irq master.5 edge raises 1 }
+idt { 0x23 -> line3_isr interrupt_gate dpl 0
+      0x25 -> disk_isr interrupt_gate dpl 0 }
+handler line3_isr { %s; eoi }
+handler disk_isr { eoi }
+check no_starvation
+"""
+
+
+def test_wired_or_ack_of_one_sharer_leaves_the_line_high() -> None:
+    # QEMU hw/pci/pci.c pci_change_irq_level counts the asserting devices of an INTx line; the
+    # 8259A (pic_set_irq, level) follows the line: quieting a alone leaves b's request, a storm
+    r = ircheck.check_source(WIRED % "ack a")
+    c = r.check("no_starvation")
+    assert c.status == "violated" and "IRQ 5 (disk)" in c.message
+    assert ircheck.check_source(WIRED % "ack a; ack b").check("no_starvation").status == "holds"
+
+
+def test_wired_or_sharer_asserts_while_the_line_is_high() -> None:
+    _, states = reachable(WIRED % "ack a; ack b")
+    assert any(s["a.asserting"] and s["b.asserting"] for s in states)
+    # the line is exactly the OR of its sharers outside the handler's acks
+    assert all(bit(s["master.IRR"], 3) == (s["a.asserting"] | s["b.asserting"]) for s in states)
+
+
+KERNEL_WIRED = """pic master : i8259 { base 0x20 }
+device eth { irq master.5 level raises 1 shared }
+device usb { irq master.5 level raises 1 shared }
+device disk { irq master.6 edge raises 1 }
+request_irq 5 eth_isr shared dev_id eth
+request_irq 5 usb_isr shared dev_id usb
+request_irq 6 disk_isr
+handler eth_isr { ack eth }
+handler usb_isr { %s }
+handler disk_isr { nop }
+check no_starvation
+"""
+
+
+def test_wired_or_under_request_irq_a_driver_that_never_quiets_its_device_storms() -> None:
+    assert ircheck.check_source(KERNEL_WIRED % "nop").check("no_starvation").status == "violated"
+    assert ircheck.check_source(KERNEL_WIRED % "ack usb").check("no_starvation").status == "holds"

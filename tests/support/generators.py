@@ -1,8 +1,9 @@
 """Every model generator of the test suite, in one place (issue 15 item 7).
 
 - `models()`: hypothesis strategy for small well-formed bare-metal models as `.irq` text (one 8259A
-  at base 0x20, 1-3 edge/level devices, a gate and a handler per device, an optional thread, random
-  statements); `BARE_CONCEPTS` is what it must produce.
+  at base 0x20, 1-3 edge/level devices, a level one sometimes shared with a second device (the
+  wired OR, P2), a gate and a handler per device, an optional thread, random statements);
+  `BARE_CONCEPTS` is what it must produce.
 - `x86_models()`: what the x86 layer (docs/semantics.md X1-X9) brought: a slave 8259A on a cascade
   with its two EOIs, the special fully nested and special mask modes, automatic rotation, spurious
   IR7 (`may_drop`, `if in_service`), a local APIC with TPR and vector classes, NMIs, software
@@ -84,9 +85,15 @@ def models(draw: st.DrawFn) -> str:
     auto = draw(st.integers(0, 3)) == 0
     out = ["pic master : i8259 { base 0x20%s }" % ("  eoi auto" if auto else "")]
     gates = []
+    sharers: dict[str, str] = {}  # device -> the second device on its wired-OR level line (P2)
     for name, n in devices:
         trig = draw(st.sampled_from(["edge", "level"]))
-        out.append(f"device {name} {{ irq master.{n} {trig} raises {draw(st.integers(1, 2))} }}")
+        if trig == "level" and draw(st.integers(0, 3)) == 0:
+            sharers[name] = f"{name}s"
+        shared = "  shared" if name in sharers else ""
+        out.append(f"device {name} {{ irq master.{n} {trig} raises {draw(st.integers(1, 2))}{shared} }}")
+        if name in sharers:
+            out.append(f"device {sharers[name]} {{ irq master.{n} level raises 1  shared }}")
         gate = draw(st.sampled_from(["interrupt_gate", "trap_gate"]))
         gates.append(f"{0x20 + n:#x} -> h_{name} {gate} dpl 0")
     out.append("idt { " + "\n      ".join(gates) + " }")
@@ -94,7 +101,10 @@ def models(draw: st.DrawFn) -> str:
     out.append("flag f1")
     out.append(f"counter {COUNTER} max 2")
     for name, n in devices:
-        out.append(f"handler h_{name} {{ {draw(_bare_block((name, n), devices, 0, 1, 3))} }}")
+        body = draw(_bare_block((name, n), devices, 0, 1, 3))
+        if name in sharers and draw(st.booleans()):
+            body += f"; ack {sharers[name]}"
+        out.append(f"handler h_{name} {{ {body} }}")
     if draw(st.booleans()):
         body = draw(_bare_block(None, devices, 0, 1, 3))
         if draw(st.booleans()):
@@ -112,7 +122,7 @@ def models(draw: st.DrawFn) -> str:
 BARE_CONCEPTS = {"eoi auto", "edge", "level", "raises 1", "raises 2", "interrupt_gate", "trap_gate", "flag f0",
                  "counter c max 2", "nop", "eoi;", "eoi master", "eoi master.", "sti", "cli", "set f", "clear f",
                  "inc c", "dec c", "ack d", "mask master.", "unmask master.", "if f", "if not f", "} else {",
-                 "thread t on cpu0", "loop {", "check max_nesting", "check invariant"}
+                 "thread t on cpu0", "loop {", "check max_nesting", "check invariant", "  shared }"}
 
 
 # ---- x86 (cascade, special modes, APIC, NMI, software interrupts, faults) -------------------------
