@@ -85,15 +85,12 @@ def models(draw: st.DrawFn) -> str:
     auto = draw(st.integers(0, 3)) == 0
     out = ["pic master : i8259 { base 0x20%s }" % ("  eoi auto" if auto else "")]
     gates = []
-    sharers: dict[str, str] = {}  # device -> the second device on its wired-OR level line (P2)
+    at: dict[str, tuple[int, int]] = {}  # level device -> (its line in `out`, its handler's)
     for name, n in devices:
         trig = draw(st.sampled_from(["edge", "level"]))
-        if trig == "level" and draw(st.integers(0, 3)) == 0:
-            sharers[name] = f"{name}s"
-        shared = "  shared" if name in sharers else ""
-        out.append(f"device {name} {{ irq master.{n} {trig} raises {draw(st.integers(1, 2))}{shared} }}")
-        if name in sharers:
-            out.append(f"device {sharers[name]} {{ irq master.{n} level raises 1  shared }}")
+        if trig == "level":
+            at[name] = (len(out), 0)
+        out.append(f"device {name} {{ irq master.{n} {trig} raises {draw(st.integers(1, 2))} }}")
         gate = draw(st.sampled_from(["interrupt_gate", "trap_gate"]))
         gates.append(f"{0x20 + n:#x} -> h_{name} {gate} dpl 0")
     out.append("idt { " + "\n      ".join(gates) + " }")
@@ -101,10 +98,9 @@ def models(draw: st.DrawFn) -> str:
     out.append("flag f1")
     out.append(f"counter {COUNTER} max 2")
     for name, n in devices:
-        body = draw(_bare_block((name, n), devices, 0, 1, 3))
-        if name in sharers and draw(st.booleans()):
-            body += f"; ack {sharers[name]}"
-        out.append(f"handler h_{name} {{ {body} }}")
+        if name in at:
+            at[name] = (at[name][0], len(out))
+        out.append(f"handler h_{name} {{ {draw(_bare_block((name, n), devices, 0, 1, 3))} }}")
     if draw(st.booleans()):
         body = draw(_bare_block(None, devices, 0, 1, 3))
         if draw(st.booleans()):
@@ -115,7 +111,21 @@ def models(draw: st.DrawFn) -> str:
         out.append(f"check max_nesting {draw(st.integers(0, 2))}")
     if draw(st.booleans()):
         out.append(f"check invariant {draw(st.sampled_from(INVARIANTS))}")
+    if at and draw(st.integers(0, 2)) == 0:
+        # drawn last, so the models drawn before wired-OR sharing existed stay as they were
+        _share_level_line(out, draw(st.sampled_from(sorted(at))), at, draw(st.booleans()))
     return "\n".join(out) + "\n"
+
+
+def _share_level_line(out: list[str], name: str, at: dict[str, tuple[int, int]], ack: bool) -> None:
+    """Make `name`'s level line a wired OR (P2): a second device `NAMEs` shares it, both `shared`;
+    with `ack` the line's handler quiets the sharer too (without, the sharer keeps the line high)."""
+    dev, handler = at[name]
+    if ack:
+        out[handler] = out[handler][:-2] + f"; ack {name}s }}"
+    line = out[dev][out[dev].index("irq "):-2].split()[1]
+    out[dev] = out[dev][:-2] + "  shared }"
+    out.insert(dev + 1, f"device {name}s {{ irq {line} level raises 1  shared }}")
 
 
 # what `models()` must produce, each at least once in a derandomized run (the coverage test)
