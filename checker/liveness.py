@@ -293,4 +293,50 @@ def _lasso(entry: int, comp: list[int], edges: dict[int, list[tuple[int, int]]],
         if cur != entry:
             back = _path_within(cur, {entry}, edges, cset)
             cycle += back[1:]
+    return _shortest_turn(cycle, edges, fair_of, groups, strong, full)
+
+
+SHORTEN_LIMIT = 400  # loops longer than this are reported as built (the search below is quadratic)
+
+
+def _loop_fair(loop: list[int], edges: dict[int, list[tuple[int, int]]], full: dict[int, list[tuple[int, int]]],
+               fair_of: list[tuple[str, ...]], groups: tuple[str, ...], strong: frozenset[str]) -> bool:
+    """Whether repeating the closed walk `loop` (first state = last) for ever is fair: each weakly
+    fair group is taken on it or disabled in one of its states; each strongly fair group is taken
+    on it or disabled in all of them."""
+    taken: set[str] = set()
+    for v, w in zip(loop, loop[1:], strict=False):
+        for ti, x in edges[v]:
+            if x == w:
+                taken.update(fair_of[ti])
+    for g in groups:
+        if g in taken:
+            continue
+        enabled = [any(g in fair_of[ti] for ti, _w in full[v]) for v in loop[:-1]]
+        if all(enabled) if g not in strong else any(enabled):
+            return False
+    return True
+
+
+def _shortest_turn(cycle: list[int], edges: dict[int, list[tuple[int, int]]],
+                   fair_of: list[tuple[str, ...]], groups: tuple[str, ...], strong: frozenset[str],
+                   full: dict[int, list[tuple[int, int]]] | None = None) -> list[int]:
+    """One turn of the loop: the walk `_lasso` built may go round more than once (meeting one group
+    after another); cut out every stretch between two visits of the same state as long as what is
+    left is still a fair loop from the same entry, so the loop printed repeats once."""
+    if full is None or len(cycle) > SHORTEN_LIMIT:
+        return cycle
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(cycle) - 1):
+            for j in range(len(cycle) - 1, i, -1):
+                if cycle[j] != cycle[i] or (i == 0 and j == len(cycle) - 1):
+                    continue
+                cut = cycle[:i] + cycle[j:]
+                if len(cut) > 1 and _loop_fair(cut, edges, full, fair_of, groups, strong):
+                    cycle, changed = cut, True
+                    break
+            if changed:
+                break
     return cycle

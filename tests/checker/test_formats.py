@@ -23,7 +23,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMA_SHA256 = "03b3c591cf1a1a87c5e29119785ec9671e07a38f5f5a761d2deeea0e07faa738"
 
 LOST = "models/lang_lost_irq.irq"                   # safety: 2 steps, no_lost_irq violated
-LASSO = "models/x86_timer_storm_fully_nested.irq"   # liveness lasso: steps 3-12 repeat
+LASSO = "models/x86_timer_storm_fully_nested.irq"   # liveness lasso: steps 3-7 repeat
 STUCK = "models/lang_starvation_no_eoi.irq"         # starvation without a loop: nothing can take it
 HOLDS = "models/nic_single_raise.irq"
 
@@ -154,7 +154,7 @@ def test_junit_counts_and_bodies(reports: dict[str, Report]) -> None:
     failure = suites[1].find("testcase[@name='no_starvation']/failure")
     assert failure is not None and failure.text is not None
     assert failure.get("message") == reports[LASSO].check("no_starvation").message
-    assert failure.text.startswith("lasso, 12 steps:") and "<- loop starts" in failure.text
+    assert failure.text.startswith("lasso, 7 steps:") and "<- loop starts" in failure.text
     lost = suites[0].find("testcase/failure")
     assert lost is not None and lost.text is not None and "<- violation" in lost.text
     assert "master.IRR[3] 0->1" in lost.text
