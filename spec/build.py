@@ -39,6 +39,8 @@ class Builder:
         self.waits: list[Wait] = []
         self.diags: list[Diagnostic] = []
         self.halted: int | None = None
+        # X1: per CPU group, its STI-shadow variable; every step of that CPU ends the shadow
+        self.sti_shadow: dict[str, int] = {}
         self.uses_counters = False
         # no_starvation: per incarnation index, the transitions that take its request, and the request
         self.entries: dict[int, list[int]] = {}
@@ -66,11 +68,15 @@ class Builder:
         and again (even if not continuously, as in `loop { cli; nop; sti; nop }`) is taken.
 
         The rule: once `halted` exists the guard is `halted == 0 and guard`; a guard that is the
-        constant FALSE adds nothing; updates `v := v` are dropped and the rest sorted by variable."""
+        constant FALSE adds nothing; a step of a CPU with an STI-shadow variable (`sti_shadow`) that
+        does not set it clears it (X1); updates `v := v` are dropped and the rest sorted by variable."""
         if self.halted is not None:
             guard = And(Eq(V(self.halted), C(0)), guard)
         if guard == FALSE:
             return
+        shadow = self.sti_shadow.get(group) if group else None
+        if shadow is not None and shadow not in updates:
+            updates = {**updates, shadow: C(0)}  # the instruction after STI has completed (X1)
         ups = tuple(sorted((k, v) for k, v in updates.items() if v != V(k)))
         fair = ((group,) if group and fair_step else ()) + extra_fair
         self.watch()

@@ -99,6 +99,7 @@ class CpuState:
     softirq: int | None = None          # pending softirq bits
     flags: list[int] = field(default_factory=list)  # per frame depth: local_irq_save slot
     nsave: list[int] = field(default_factory=list)
+    sti_shadow: int | None = None       # X1: 1 after an STI that set IF, until the CPU's next step
 
     @property
     def group(self) -> str:

@@ -5,7 +5,7 @@
   no_lost_irq). Level lines never lose a raise; a sharer of a wired-OR level line (P2) raises
   while its own assertion is clear, whatever the line;
 * entries, per CPU: for every incarnation a controller owns, each INTA variant (`EntryRule.guards`)
-  guarded by `IF = 1` becomes a push (frames.entry_transitions) plus the controller's updates, if the
+  guarded by `IF = 1` and no STI shadow (X1) becomes a push (frames.entry_transitions) plus the controller's updates, if the
   CPU takes the request's devices (`on cpuK`); then the controllers' extra entries (spurious IR7/15,
   NMI - the latter ignores IF). A request_irq line's request is pending only while its descriptor
   is not already serving it;
@@ -30,6 +30,12 @@ from ircheck.spec.prims.genirq import flow_not_serving
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
+
+
+def maskable(cpu: CpuState) -> Expr:
+    """X1: the CPU takes a maskable interrupt now: IF = 1 and no STI shadow."""
+    on = Eq(V(cpu.IF), C(1))
+    return on if cpu.sti_shadow is None else And(on, Eq(V(cpu.sti_shadow), C(0)))
 
 
 def takes(devices: list[DeviceInfo], cpu: int) -> bool:
@@ -62,7 +68,7 @@ def lower_entries(m: Model, cpu: CpuState) -> None:
         label = Label(f"cpu{cpu.index}", f"{rule.what} -> {inc.gate.handler} ({gate})", line, cpu.index, "entry",
                       StepKind.DELIVER, inc.gate.handler)
         for guard, ctrl_ups in rule.guards:
-            entry_transitions(m, cpu, label, And(Eq(V(cpu.IF), C(1)), guard), ctrl_ups, inc, fair)
+            entry_transitions(m, cpu, label, And(maskable(cpu), guard), ctrl_ups, inc, fair)
         if k not in b.entries:
             b.entries[k] = []
             b.entry_requests[k] = (rule.req_name, pending, rule.req_msg, line)
@@ -76,7 +82,7 @@ def lower_extra_entries(m: Model, cpu: CpuState, ctrl: Controller) -> None:
     extra = ctrl.extra_entries(cpu.index, m.incs)
     first = len(b.trans)
     for e in extra.entries:
-        guard = And(Eq(V(cpu.IF), C(1)), e.guard) if e.needs_if else e.guard
+        guard = And(maskable(cpu), e.guard) if e.needs_if else e.guard
         if e.target is None:
             assert b.halted is not None
             b.add(e.label, guard, {**e.ups, b.halted: C(1)}, cpu.group, e.violates, (e.fair,))

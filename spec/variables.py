@@ -29,6 +29,7 @@ SAVE_OPS = ("spin_lock_irqsave", "local_irq_save")
 BH_OFF_OPS = ("spin_lock_bh", "local_bh_disable")
 DISABLE_OPS = ("disable_irq", "disable_irq_nosync")
 SAVE_USES = frozenset({"spin_lock_irqsave", "spin_unlock_irqrestore", "local_irq_save", "local_irq_restore"})
+STI_USES = frozenset({"sti"})
 BH_USES = frozenset({"spin_lock_bh", "spin_unlock_bh", "local_bh_disable", "local_bh_enable"})
 
 
@@ -156,6 +157,8 @@ def make_cpu(d: Design, b: Builder, cpu: int, tasks: list[Task], incs: list[Inca
         first = next((i for i, t in enumerate(mine) if t.code.kind == "thread"), 0)
         cur = b.var(p + "cur", len(mine), first, "loc", tuple(t.code.name for t in mine))
     st = CpuState(cpu, if_var, depth, pc, saved_pc, saved_if, mine, cur)
+    if any(ops_used(STI_USES, body) for body in [inc.body for inc in incs] + [t.body for t in mine]):
+        st.sti_shadow = b.sti_shadow[st.group] = b.var(f"cpu{cpu}.sti_shadow", 2, 0, "bool")
     if softirqs:
         st.softirq = b.var(f"cpu{cpu}.softirq_pending", 1 << len(softirqs), 0, "bits", tuple(softirqs), len(softirqs))
     if any(ops_used(SAVE_USES, inc.body) for inc in incs):

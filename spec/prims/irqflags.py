@@ -2,7 +2,8 @@
 
 Guarded commands at a location guarded by `here`, the pc moving on; unnamed variables unchanged:
 
-* `cli` / `sti`: `IF := 0` / `IF := 1`;
+* `cli` / `sti`: `IF := 0` / `IF := 1`; `sti` with IF = 0 opens the STI shadow (X1, see
+  `lower_cli_sti`);
 * `local_irq_save` (and the IF part of `spin_lock_irqsave`), per save slot (a task's own, or the
   frame's at `depth = k`): guard `nsave < top`: `flags := IF if nsave = 0 else flags`, `IF := 0`,
   `nsave := nsave + 1`; at the top a tagged bound (data.count_up). Only the outermost save saves IF;
@@ -59,11 +60,25 @@ def irq_effects(m: Model, op: str, ctx: Context, line: int = 0) -> list[Effect]:
 
 
 def lower_cli_sti(m: Model, ctx: Context, st: ast.Simple) -> None:
-    """With lockdep, `sti` is split by the locks held (held_usage.held_on_usages, K4)."""
+    """With lockdep, `sti` is split by the locks held (held_usage.held_on_usages, K4).
+
+    X1 (SDM vol. 2B STI): an `sti` that sets IF (it was 0) opens the STI shadow, `sti_shadow := 1`:
+    no maskable interrupt is taken until the CPU's next step (build.Builder.add clears it) - except
+    where the context ends right after the `sti` (a thread's last statement: the idle loop's next
+    instruction follows at once)."""
     ups = dict(ctx.nxt)
     ups[ctx.cpu.IF] = C(1 if st.op == "sti" else 0)
+    shadow = ctx.cpu.sti_shadow
+    if st.op == "sti" and shadow is not None and not ends_after(ctx):
+        ups[shadow] = Ite(Eq(V(ctx.cpu.IF), C(0)), C(1), C(0))
     for held, tags in held_on_usages(m, ctx, st.op):
         m.b.add(ctx.label(ctx.node.text), And(ctx.here, held), ups, ctx.group, tags)
+
+
+def ends_after(ctx: Context) -> bool:
+    """The statement at `ctx` is its context's last: the next location is the body's end."""
+    body = ctx.task.body if ctx.task is not None else ctx.inc.body if ctx.inc is not None else None
+    return body is not None and body.nodes[ctx.node.next].kind == "end"
 
 
 def lower_flags_op(m: Model, ctx: Context, st: ast.Simple) -> None:

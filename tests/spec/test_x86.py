@@ -286,3 +286,36 @@ check no_gp, no_double_fault
 """)
     assert r.check("no_gp").status == "violated"
     assert r.check("no_double_fault").status == "holds"
+
+
+# ---- X1 the STI shadow (SDM vol. 2B STI) ---------------------------------------------------------
+
+STI_LOOP = """pic master : i8259 { base 0x20 }
+device d { irq master.3 edge raises 1 }
+idt { 0x23 -> h interrupt_gate dpl 0 }
+handler h { eoi }
+thread t on cpu0 { cli; loop { %s } }
+check no_starvation
+"""
+
+
+def test_sti_cli_opens_no_window() -> None:
+    # an STI that sets IF inhibits interrupts until the next instruction has completed
+    assert ircheck.check_source(STI_LOOP % "sti; cli").check("no_starvation").status == "violated"
+    assert ircheck.check_source(STI_LOOP % "sti; nop; cli").check("no_starvation").status == "holds"
+
+
+NEST = """pic master : i8259 { base 0x20 }
+device a { irq master.1 edge raises 1 }
+device b { irq master.3 edge raises 1 }
+idt { 0x21 -> a_isr interrupt_gate dpl 0
+      0x23 -> b_isr interrupt_gate dpl 0 }
+handler a_isr { eoi; %s }
+handler b_isr { eoi }
+check max_nesting 1
+"""
+
+
+def test_sti_just_before_iret_lets_nothing_nest() -> None:
+    assert ircheck.check_source(NEST % "sti").check("max_nesting").status == "holds"
+    assert ircheck.check_source(NEST % "sti; nop").check("max_nesting").status == "violated"
