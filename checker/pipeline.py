@@ -23,6 +23,7 @@ from ircheck.spec.checks import BY_NAME, Presented
 from ircheck.spec.explain import explain, stacks_text, unfinished_contexts
 from ircheck.spec.step import ReplayError, find_step, fire, replay
 from ircheck.spec.ts import TransitionSystem
+from ircheck.spec.waits import wait_for_edges
 
 Unpack = Callable[[int], tuple[int, ...]]
 
@@ -70,6 +71,9 @@ def violation_result(ts: TransitionSystem, unpack: Unpack, v: RawViolation) -> C
         stuck = unfinished_contexts(ts, states[-1])
         if stuck:
             message += ": " + ", ".join(stuck) + " can never move again"
+        edges = wait_for_edges(ts.waits, states[-1])  # issue 16 item 17: the locks and who waits for whom
+        if edges:
+            message += f" (wait-for: {edges})"
     if presented is Presented.STACKS:
         message += f" ({stacks_text(ts, states[-1])})"
     if loop_start is not None:

@@ -24,7 +24,7 @@ nested interrupt preempted it, so a nested interrupt does not count as the waite
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import networkx as nx
 
@@ -251,3 +251,14 @@ def _held_forever(low: Model, entries: list[tuple[int, Expr, tuple[str, str | in
             break  # a shorter chain is still sound; the export stays readable
         held = deeper
     return held
+
+
+def wait_for_edges(waits: Sequence[Wait], s: State) -> str:
+    """The wait-for edges of a stuck state in the user's words (who waits for which lock, held by
+    whom, until the chain closes or ends), told from the first wait blocked in `s`; "" when none is.
+    A deadlock found as a state property (AA, ABBA, K3) or a quiet state names its locks this way."""
+    for w in waits:
+        if w.explain is not None and evaluate(w.blocked, s):
+            story = w.explain(s)
+            return story.split("): ", 1)[1] if "): " in story else story
+    return ""
