@@ -21,8 +21,8 @@ EXCEPTIONS: dict[int, tuple[str, str]] = {
     20: ("#VE", "fault"), 21: ("#CP", "fault"),
 }
 ERROR_CODE = frozenset({8, 10, 11, 12, 13, 14, 17, 21})  # X5
-CONTRIBUTORY = frozenset({0, 10, 11, 12, 13})             # X8
-PAGE_FAULT = 14
+CONTRIBUTORY = frozenset({0, 10, 11, 12, 13, 21})         # X8: #DE, #TS, #NP, #SS, #GP, #CP
+PAGE_FAULT_CLASS = frozenset({14, 20})                     # X8: #PF, #VE
 DOUBLE_FAULT = 8
 NOT_PRESENT = 11  # #NP: delivery through a gate that is not present
 GP = 13
@@ -34,10 +34,11 @@ def name(v: int) -> str:
 
 
 def klass(v: int) -> str:
-    """X8's classes: contributory, page_fault, double_fault or benign."""
+    """X8's classes (SDM vol. 3A table 6-4, current editions): contributory {0, 10-13, 21 (#CP)},
+    page_fault {14, 20 (#VE)}, double_fault {8}, benign the rest."""
     if v in CONTRIBUTORY:
         return "contributory"
-    if v == PAGE_FAULT:
+    if v in PAGE_FAULT_CLASS:
         return "page_fault"
     if v == DOUBLE_FAULT:
         return "double_fault"

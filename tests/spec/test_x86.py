@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ircheck
+from ircheck.spec.x86 import klass
 from tests.support.naive import bit, reachable
 
 PC = "pic master : i8259 { base 0x20 }\npic slave : i8259 { base 0x28  cascade master.2 }\n"
@@ -286,6 +287,21 @@ check no_gp, no_double_fault
 """)
     assert r.check("no_gp").status == "violated"
     assert r.check("no_double_fault").status == "holds"
+
+
+def test_ve_is_page_fault_class_and_cp_contributory() -> None:
+    # SDM vol. 3A table 6-4 (current editions): #VE (20) with #PF, #CP (21) contributory; an absent
+    # gate gives #NP (contributory) while delivering them: #DF. A benign #BP (3) is handled serially.
+    for v in (20, 21):
+        r = ircheck.check_source(f"""idt {{ 8 -> df interrupt_gate dpl 0
+      11 -> np interrupt_gate dpl 0 }}
+handler df {{ nop }}
+handler np {{ nop }}
+thread t {{ fault {v} }}
+check no_gp, no_double_fault
+""")
+        assert r.check("no_double_fault").status == "violated", v
+    assert klass(20) == "page_fault" and klass(21) == "contributory" and klass(3) == "benign"
 
 
 # ---- X1 the STI shadow (SDM vol. 2B STI) ---------------------------------------------------------
