@@ -118,7 +118,9 @@ def lower_device(m: Model, dev: DeviceInfo) -> None:
     ups[rule.reg] = Bin("|", V(rule.reg), C(1 << rule.bit))
     if rule.own is not None:
         # a sharer of a wired-OR level line asserts whenever it is not asserting itself (P2)
-        m.b.add(label, And(have, Eq(V(rule.own), C(0))), {**ups, rule.own: C(1)}, None)
+        assert rule.drivers is not None
+        m.b.add(label, And(have, Eq(V(rule.own), C(0))),
+                {**ups, rule.own: C(1), rule.drivers: Bin("+", V(rule.drivers), C(1))}, None)
         return
     m.b.add(label, And(have, Not(bit)), ups, None)
     if not dev.level:

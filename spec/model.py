@@ -64,8 +64,11 @@ class Model:
         self.gate_line = {v: g.line for v, g in d.gates.items()}
         self.pics = make_pics(d, b)
         self.apic = make_apic(d, b)
-        self.bank = PicBank(d, self.pics, {dev.name: b.var(f"{dev.name}.asserting", 2, 0, "bool")
-                                           for dev in wired_or_sharers(d)})
+        sharers = wired_or_sharers(d)
+        lines = sorted({(dev.pic, dev.input) for dev in sharers})
+        self.bank = PicBank(d, self.pics, {dev.name: b.var(f"{dev.name}.asserting", 2, 0, "bool") for dev in sharers},
+                            {ln: b.var(f"{ln[0]}.{ln[1]}.drivers", 1 + sum((dev.pic, dev.input) == ln for dev in sharers))
+                             for ln in lines})
         self.controllers: list[Controller] = [self.bank]
         if self.apic is not None:
             self.controllers.append(ApicController(d, self.apic))

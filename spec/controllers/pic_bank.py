@@ -50,12 +50,18 @@ def wired_or_sharers(d: Design) -> list[DeviceInfo]:
 
 
 class PicBank:
-    def __init__(self, d: Design, pics: dict[str, Pic8259], asserting: dict[str, int]) -> None:
+    def __init__(self, d: Design, pics: dict[str, Pic8259], asserting: dict[str, int],
+                 drivers: dict[tuple[str, int], int]) -> None:
         """`asserting`: per sharer of a wired-OR level line (`wired_or_sharers`), its bool variable
-        `DEV.asserting` (the device drives the line)."""
+        `DEV.asserting` (the device drives the line); `drivers`: per such line (chip, input), how many
+        of its sharers assert it (`CHIP.N.drivers`, the sum of their `asserting` bits, as QEMU's
+        pci_change_irq_level counts them). The count is a function of the bits, so it adds no state;
+        it keeps each `ack` a constant-size command instead of an OR over every other sharer (which
+        made the generated code quadratic in the sharers)."""
         self.d = d
         self.pics = pics
         self.asserting = asserting
+        self.drivers = drivers
         # which master input each slave drives, and the inputs that have devices
         self.slaves: dict[str, dict[int, Pic8259]] = {}
         for p in pics.values():
@@ -118,7 +124,7 @@ class PicBank:
         where, what = f"IRQ {dev.input}", f"{dev.pic}.IRR[{dev.input}]"
         return RaiseRule(self.pics[dev.pic].irr, dev.input, where, f" ({dev.pic}.{dev.input}, {kind})",
                          f"{where} edge from {dev.name} arrived while {what} was still set: the request is lost",
-                         self.asserting.get(dev.name))
+                         self.asserting.get(dev.name), self.drivers.get((dev.pic, dev.input)))
 
     def owns(self, inc: Incarnation) -> bool:
         return inc.pic is not None
@@ -219,7 +225,7 @@ class PicBank:
     def ack(self, dev: DeviceInfo) -> dict[int, Expr]:
         """`ack DEV` on a level line quiets DEV: IRR[n] := 0 (an edge line has nothing to drop). On a
         wired-OR line (P2) DEV.asserting := 0 and the line stays high while another sharer asserts:
-        IRR[n] := (some other sharer's `asserting` is 1)."""
+        drivers := drivers - DEV.asserting, IRR[n] := (that new count > 0)."""
         if not dev.level:
             return {}
         irr = self.pics[dev.pic].irr
@@ -227,9 +233,9 @@ class PicBank:
         own = self.asserting.get(dev.name)
         if own is None:
             return {irr: low}
-        others = [Eq(V(self.asserting[o.name]), C(1)) for o in wired_or_sharers(self.d)
-                  if o.pic == dev.pic and o.input == dev.input and o.name != dev.name]
-        return {own: C(0), irr: Ite(Or(*others), Bin("|", V(irr), C(1 << dev.input)), low)}
+        count = self.drivers[(dev.pic, dev.input)]
+        left = Bin("-", V(count), V(own))
+        return {own: C(0), count: left, irr: Ite(Bin(">", left, C(0)), Bin("|", V(irr), C(1 << dev.input)), low)}
 
     # -- genirq's chip operations on a request_irq line (IMR, the ack as a specific EOI, IRR resend)
     def line_mask(self, chip: str, n: int) -> dict[int, Expr]:

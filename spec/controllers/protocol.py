@@ -54,7 +54,8 @@ class Way:
 class RaiseRule:
     """A device raise: sets bit `bit` of variable `reg`; texts for the label and the lost edge.
     `own`: the device's own assertion on a wired-OR level line (P2): the raise needs it clear, sets
-    it and sets the line's bit whatever the other sharers do."""
+    it and sets the line's bit whatever the other sharers do; `drivers`: that line's count of
+    asserting sharers, which the raise increments."""
 
     reg: int
     bit: int
@@ -62,6 +63,7 @@ class RaiseRule:
     src: str
     lost: str
     own: int | None = None
+    drivers: int | None = None
 
 
 @dataclass(frozen=True)
