@@ -148,7 +148,8 @@ class Descriptor:
     depth: int
     ret: int
     freed: int | None
-    level: bool
+    level: bool           # the line's trigger (L5: a level IRQ's PENDING is not resent)
+    edge_flow: bool       # the line's flow is handle_edge_irq (L3), else handle_level_irq (L2): L0
 
 
 # ---- presentation data: how explain.py names things ---------------------------------------

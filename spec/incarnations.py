@@ -103,13 +103,19 @@ def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
     return Found([found[k] for k in sorted(found)] + extra, task_bodies, halts[0])
 
 
+def flow_handler(irq: IrqLine) -> str:
+    """The flow handler of a request_irq line (L0): x86 Linux gives every legacy 8259A line
+    `handle_level_irq`, edge-triggered or not (arch/x86/kernel/irqinit.c `init_ISA_irqs`). The
+    edge flow (`handle_edge_irq`) is that of I/O APIC edge pins and MSI, which are not modelled."""
+    del irq  # every request_irq line is an 8259A input (IRQ501 refuses the rest)
+    return "handle_level_irq"
+
+
 def kernel_incarnations(d: Design, comp: Compiler, pics: dict[str, Pic8259]) -> list[Incarnation]:
     out: list[Incarnation] = []
     for n, irq in sorted(d.irqs.items()):
         pic = pics[irq.pic]
-        level = any(dv.level for dv in d.devices.values()
-                    if dv.kind == "pic" and dv.pic == irq.pic and dv.input == irq.input)
-        flow = "handle_level_irq" if level else "handle_edge_irq"
+        flow = flow_handler(irq)
         actions: list[tuple[CodeInfo | None, str]] = []
         for a in irq.actions:
             if a.handler is None:

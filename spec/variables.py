@@ -23,7 +23,7 @@ from ircheck.spec.build import Builder
 from ircheck.spec.cfg import Body
 from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, Task
 from ircheck.spec.design import Design
-from ircheck.spec.incarnations import irq_of_thread
+from ircheck.spec.incarnations import flow_handler, irq_of_thread
 
 SAVE_OPS = ("spin_lock_irqsave", "local_irq_save")
 BH_OFF_OPS = ("spin_lock_bh", "local_bh_disable")
@@ -113,7 +113,7 @@ class KernelVars:
                 irq, b.var(f"irq{n}.inprogress", 2, 0, "bool"), b.var(f"irq{n}.pending", 2, 0, "bool"),
                 b.var(f"irq{n}.depth", disables + 1, 0),
                 b.var(f"irq{n}.ret", 2 << sum(1 for a in irq.actions if a.thread is not None), 0, "hidden"),
-                freed, level)
+                freed, level, flow_handler(irq) == "handle_edge_irq")
 
 
 def task_vars(d: Design, b: Builder, t: Task) -> None:

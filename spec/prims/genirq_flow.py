@@ -53,9 +53,9 @@ def lower_flow_entry(m: Model, ctx: Context) -> None:
 
     ack = chip_ack(m, dsc)
     run = {**goto(node.next), **ack, dsc.inprogress: C(1), dsc.pending: C(0)}
-    if dsc.level:  # handle_edge_irq never masks, not even for IRQF_ONESHOT (L3)
+    if not dsc.edge_flow:  # handle_edge_irq never masks, not even for IRQF_ONESHOT (L3)
         run.update(mask(m, dsc))
-    if dsc.level:
+    if not dsc.edge_flow:
         masked_ack = {**goto(node.alt), **ack, **mask(m, dsc)}
         m.b.add(lab(f"{label.action} (mask+ack): IRQ {n} in progress on another CPU: leave it masked"),
                 And(here, Eq(busy, C(1))), masked_ack, g)
@@ -152,13 +152,13 @@ def flow_end_steps(m: Model, ctx: Context, dsc: Descriptor, base: Expr, ups: dic
     g, cpu = ctx.group, ctx.cpu.index
     actor = ctx.who
     line = dsc.irq.actions[0].line
-    hold = dsc.level and dsc.irq.oneshot and woke  # cond_unmask_irq: only the level flow holds it
+    hold = not dsc.edge_flow and dsc.irq.oneshot and woke  # cond_unmask_irq: only the level flow holds it
     done = {**ups, **goto(node.alt), dsc.inprogress: C(0)}
     if not nobody and not hold:
         # cond_unmask_irq: not while a oneshot thread of an earlier run still has its bit set
-        idle = threads_oneshot_clear(m, dsc) if dsc.level and dsc.irq.oneshot else TRUE
+        idle = threads_oneshot_clear(m, dsc) if not dsc.edge_flow and dsc.irq.oneshot else TRUE
         done.update(unmask(m, dsc, And(Not(disabled), idle)))
-    if not dsc.level and not nobody:
+    if dsc.edge_flow and not nobody:
         rerun = {**ups, **goto(node.next), dsc.pending: C(0)}
         if not hold:
             rerun.update(unmask(m, dsc, TRUE))

@@ -34,7 +34,7 @@ def test_two_cpus_one_nic_once_exact_states() -> None:
 
 def test_one_size_up_has_strictly_more_states() -> None:
     small = _holds(2, 1, 1)
-    assert _holds(2, 1, 2) == 10_064 > small  # a second raise
+    assert _holds(2, 1, 2) == 9_362 > small  # a second raise (it waits in the masked IRR during a run: L0)
     assert _holds(2, 2, 1) == 19_199 > small  # a second NIC (a tasklet next to the softirq)
 
 

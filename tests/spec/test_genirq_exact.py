@@ -130,14 +130,18 @@ check no_data_race
 """
 
 
-def test_l8_an_edge_oneshot_line_runs_the_primary_handler_again_while_the_thread_runs() -> None:
-    # handle_edge_irq does not mask: the second edge's primary handler races with the thread
-    res = report(ONESHOT.replace("TRIG", "edge").replace("ACK", "nop")).check("no_data_race")
+def test_l8_oneshot_keeps_an_8259a_line_masked_until_the_thread_returns_edge_or_level() -> None:
+    # every 8259A line uses handle_level_irq (L0), which masks a oneshot line until the thread returns:
+    # the primary handler never runs while the thread does, whatever the trigger. (handle_edge_irq,
+    # which does not mask for oneshot, is the I/O APIC edge pins' and MSI's flow: not modelled yet.)
+    for trig, ack in (("edge", "nop"), ("level", "ack nic")):
+        text = ONESHOT.replace("TRIG", trig).replace("ACK", ack)
+        assert status(text, "no_data_race") == "holds", trig
+    # without oneshot the level flow unmasks at its end: the next interrupt's primary races the thread
+    text = ONESHOT.replace("TRIG", "edge").replace("ACK", "nop").replace(" oneshot", "")
+    res = report(text).check("no_data_race")
     assert res.status == "violated"
     assert any("irq_thread t" in st.context for st in res.trace)
-    # handle_level_irq keeps the oneshot line masked until the thread returns: no race
-    text = ONESHOT.replace("TRIG", "level").replace("ACK", "ack nic")
-    assert status(text, "no_data_race") == "holds"
 
 
 SHARED_ONESHOT = PIC + """device a { irq master.4 level raises 1 shared }

@@ -746,7 +746,7 @@ def test_l1_eoi_inside_a_request_irq_handler_is_unbalanced() -> None:
     assert "request_irq handler" in res.message and "(L1)" in res.message
     assert res.line == L1.splitlines().index("    BODY             # H2") + 1
     assert actions(res)[-1] == "eoi" and res.trace[-1].note
-    assert res.trace[2].action == "handle_edge_irq: ack, run the handlers"
+    assert res.trace[2].action == "handle_level_irq: ack (mask+ack), run the handlers"  # L0: every 8259A line
     assert res.trace[2].changes["master.ISR[3]"] == ("1", "0")  # the flow handler acked the 8259A
 
 
@@ -808,7 +808,7 @@ def test_l2_a_level_line_disabled_in_its_handler_stays_masked() -> None:
     assert max(m.v(s, "cpu0.depth") for s in m.states) == 1
 
 
-# ---- L3, L4: edge flow on two CPUs -----------------------------------------------------------------
+# ---- L0, L4: an edge line on two CPUs -----------------------------------------------------------------
 
 EDGE2 = PIC + """cpus 2
 device nic { irq master.3 edge raises RAISES }
@@ -828,52 +828,20 @@ def edge2(raises: int, extra: str = "nop") -> str:
     return EDGE2.replace("RAISES", str(raises)).replace("EXTRA", extra)
 
 
-def test_l3_an_edge_during_a_run_on_another_cpu_gives_exactly_one_rerun() -> None:
-    m = Model(edge2(2))
-    away = [(s, t) for s, ti, t in m.edges() if "disabled or in progress elsewhere: set PENDING" in m.action(ti)]
-    assert away
-    for s, t in away:  # the other CPU leaves at once: PENDING set, line masked, handler not run there
-        assert m.v(s, "irq3.inprogress") == 1 and m.v(t, "irq3.pending") == 1
-        assert m.v(t, "master.IMR") == 0b1000
-    reruns = [(s, ti, t) for s, ti, t in m.edges() if m.action(ti).startswith("IRQ 3: PENDING was set")]
-    assert {m.cpu_of(ti) for _s, ti, _t in reruns} == {0, 1}
-    for s, ti, t in reruns:  # the CPU that ran the handler runs it again from the top, unmasked
-        assert m.v(s, "n") == 1 and m.v(t, "irq3.pending") == 0 and m.v(t, "master.IMR") == 0
-        assert m.at(t, f"cpu{m.cpu_of(ti)}.pc", "H1")
-    # two edges, two runs, never three: the flag is cleared by the re-run
-    assert m.values("n") == {0, 1, 2}
-    assert m.some(lambda s: m.v(s, "n") == 2 and m.v(s, "irq3.pending") == 0 and m.v(s, "cpu0.depth") == 0
-                  and m.v(s, "cpu1.depth") == 0 and m.v(s, "master.IRR") == 0)
-
-
-def test_l3_an_edge_while_pending_is_already_set_is_lost() -> None:
-    # the handler unmasks its own line, so a third edge reaches the flow handler while PENDING is set
-    m = Model(edge2(3, "nop").replace("write d          # H2", "unmask master.3  # H2"))
-    lost = m.violating("no_lost_irq")
-    l3 = [(s, ti, t) for s, ti, t in lost if "genirq PENDING was already set" in
-          dict(m.ts.transitions[ti].violates)["no_lost_irq"]]
-    assert l3
-    for s, _ti, t in l3:
-        assert m.v(s, "irq3.pending") == 1 and m.v(t, "irq3.pending") == 1  # a flag: one re-run for both
-        assert m.v(s, "irq3.inprogress") == 1
-    # without the unmask the flow handler's mask keeps the line quiet: that drop never happens
+def test_l0_an_edge_8259a_line_uses_the_level_flow_and_its_edges_latch_in_the_masked_irr() -> None:
+    """L0 (arch/x86/kernel/irqinit.c init_ISA_irqs: handle_level_irq for every 8259A line): the flow
+    masks and acks at entry, so an edge during a run (on either CPU) latches in the masked IRR and is
+    served after the unmask; the edge flow's PENDING is never used and no edge is dropped by genirq."""
     m = Model(edge2(3))
+    assert m.values("irq3.pending") == {0}
+    runs = [(s, t) for s, ti, t in m.edges() if m.action(ti) == "handle_level_irq: ack (mask+ack), run the handlers"]
+    assert runs and all(m.v(t, "master.IMR") == 0b1000 for _s, t in runs)
+    latched = [s for s in m.states if m.v(s, "irq3.inprogress") == 1 and m.v(s, "master.IRR") == 0b1000
+               and m.v(s, "master.IMR") == 0b1000]
+    assert latched
+    assert {m.v(s, "n") for s in m.reach_from(latched)} >= {1, 2, 3}
     assert not [1 for _s, ti, _t in m.violating("no_lost_irq")
                 if "PENDING" in dict(m.ts.transitions[ti].violates)["no_lost_irq"]]
-
-
-def test_l3_an_edge_arriving_while_genirq_masked_the_line_latches_in_irr() -> None:
-    """P4 with L3: during cpu0's first run, edge 2 makes cpu1 set PENDING and mask the line; edge 3 then
-    latches in the masked IRR (it is not merged into PENDING) and is served after the re-run unmasks."""
-    m = Model(edge2(3))
-    latched = [s for s in m.states if m.v(s, "n") == 1 and m.v(s, "irq3.inprogress") == 1
-               and m.v(s, "irq3.pending") == 1 and m.v(s, "master.IRR") == 0b1000
-               and m.v(s, "master.IMR") == 0b1000 and m.v(s, "nic.raises_left") == 0]
-    assert latched
-    after = m.reach_from(latched)
-    assert {m.v(s, "n") for s in after} == {1, 2, 3}
-    assert not [1 for s in after if m.v(s, "n") < 3 and m.v(s, "cpu0.depth") == 0 and m.v(s, "cpu1.depth") == 0
-                and m.v(s, "master.IRR") == 0 and m.v(s, "irq3.pending") == 0]  # nothing is dropped
 
 
 def test_l4_one_descriptor_never_runs_on_two_cpus_at_once() -> None:
@@ -1049,11 +1017,12 @@ def test_l6_disable_irq_nosync_in_the_own_handler_is_fine() -> None:
     assert r.check("no_sleep_in_atomic").status == "holds"
     m = Model(text)
     assert m.some(lambda s: m.anywhere(s, 0, "HN"))
-    # the line stays disabled after the handler returns: a later edge only sets PENDING (and masks)
+    # the line stays disabled after the handler returns, and masked (handle_level_irq, L0: its
+    # cond_unmask_irq skips a disabled line): a later edge waits in the masked IRR
     assert m.values("n") == {0, 1}
     done = [s for s in m.states if m.v(s, "cpu0.depth") == 0 and m.v(s, "n") == 1]
-    assert done and all(m.v(s, "irq3.depth") == 1 for s in done)
-    assert m.some(lambda s: m.v(s, "cpu0.depth") == 0 and m.v(s, "irq3.pending") == 1
+    assert done and all(m.v(s, "irq3.depth") == 1 and m.v(s, "master.IMR") == 0b1000 for s in done)
+    assert m.some(lambda s: m.v(s, "cpu0.depth") == 0 and m.v(s, "master.IRR") == 0b1000
                   and m.v(s, "master.IMR") == 0b1000)
 
 
