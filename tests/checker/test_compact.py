@@ -157,8 +157,10 @@ def test_nested_pic_5_hash_compacted() -> None:
     ts = compile_source(nested_pic(5, 2))
     eng = CompactExplicit(ts, store="compact")  # 91-bit states: hash compaction
     res = eng.run()
-    assert not eng.exact and res.states == 770825 and res.complete
-    assert eng.table is not None and 8 * eng.table.cap / res.states <= 16
+    # 408,845 states since the STI shadow (X1: no interrupt between `sti` and the next instruction;
+    # 770,825 before); the table is at least a third full (8-byte slots: at most 24 bytes a state)
+    assert not eng.exact and res.states == 408845 and res.complete
+    assert eng.table is not None and 8 * eng.table.cap / res.states <= 24
     assert 1e-8 < res.omission < 1e-6
 
 
