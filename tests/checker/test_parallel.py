@@ -110,7 +110,8 @@ def test_nested_pic_with_default_start_up() -> None:
     ts = compile_source(nested_pic(4, 2))
     eng = assert_same(ts, workers=2, min_frontier=1000)
     assert eng.forked_at is not None and eng.forked_at > 0
-    assert sum(eng.loads) > 20000 and min(eng.loads) > 0.3 * sum(eng.loads)
+    # 21,665 states (with the STI shadow, X1): the workers expand most of them, both a fair share
+    assert sum(eng.loads) > 15000 and min(eng.loads) > 0.3 * sum(eng.loads)
 
 
 def test_small_space_never_forks() -> None:
@@ -213,7 +214,7 @@ def test_generated_models_same_as_serial_many(text: str) -> None:
 @pytest.mark.slow
 def test_nested_pic_5_same_as_serial() -> None:
     eng = assert_same(compile_source(nested_pic(5, 2)), workers=2)
-    assert sum(eng.loads) > 700000
+    assert sum(eng.loads) > 350000  # of 408,845 states (with the STI shadow, X1)
 
 
 def test_cli_workers_prints_the_same_report(capsys: pytest.CaptureFixture[str]) -> None:

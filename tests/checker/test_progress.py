@@ -150,7 +150,7 @@ def test_progress_not_shown_when_stderr_is_not_a_terminal(capsys: pytest.Capture
 # ---- subprocesses: pipe vs terminal ----------------------------------------------------------------
 
 def test_no_progress_output_on_a_pipe(tmp_path: Path) -> None:
-    p = subprocess.run(argv("--max-states", "200000", nested_pic_file(tmp_path, 5, 2)), capture_output=True,
+    p = subprocess.run(argv("--max-states", "200000", nested_pic_file(tmp_path, 6, 2)), capture_output=True,
                        text=True, env=_env(), timeout=120)
     assert p.returncode == 3, p.stderr
     assert p.stderr == ""  # nothing at all on a non-terminal stderr: no progress, no escape codes
@@ -193,7 +193,7 @@ def _spawn_on_pty(args: list[str]) -> tuple[subprocess.Popen[bytes], int]:
 
 @posix_only
 def test_progress_on_a_terminal_then_erased(tmp_path: Path) -> None:
-    model = nested_pic_file(tmp_path, 5, 2)
+    model = nested_pic_file(tmp_path, 6, 2)  # more states than the limit: nested-PIC 5 has 188,930 (POR)
     proc, master = _spawn_on_pty(argv("--max-states", "400000", model))
     try:
         out, _ = proc.communicate(timeout=120)
@@ -210,7 +210,7 @@ def test_progress_on_a_terminal_then_erased(tmp_path: Path) -> None:
 
 @posix_only
 def test_quiet_shows_no_progress_on_a_terminal(tmp_path: Path) -> None:
-    proc, master = _spawn_on_pty(argv("-q", "--max-states", "200000", nested_pic_file(tmp_path, 5, 2)))
+    proc, master = _spawn_on_pty(argv("-q", "--max-states", "200000", nested_pic_file(tmp_path, 6, 2)))
     try:
         out, _ = proc.communicate(timeout=120)
         err = _read_pty(master, proc)
