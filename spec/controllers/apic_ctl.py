@@ -16,12 +16,19 @@ from collections.abc import Sequence
 
 from ircheck.spec.context import Incarnation
 from ircheck.spec.controllers.apic import LocalApic
-from ircheck.spec.controllers.protocol import EntryRule, EoiRule, ExtraEntries, RaiseRule, Resend, Way
+from ircheck.spec.controllers.protocol import (
+    EntryRule,
+    EoiRule,
+    ExtraEntries,
+    NoRequestIrqLines,
+    RaiseRule,
+    Way,
+)
 from ircheck.spec.design import Design, DeviceInfo
 from ircheck.spec.ts import Bit, C, Eq, Expr, V
 
 
-class ApicController:
+class ApicController(NoRequestIrqLines):
     def __init__(self, d: Design, apic: LocalApic) -> None:
         self.d = d
         self.apic = apic
@@ -73,16 +80,3 @@ class ApicController:
 
     def ack(self, dev: DeviceInfo) -> dict[int, Expr]:
         return {}
-
-    # no request_irq line is bound to this controller (resolve: request_irq names an 8259A input)
-    def line_mask(self, chip: str, n: int) -> dict[int, Expr]:  # pragma: no cover
-        raise AssertionError("request_irq lines are 8259A inputs")
-
-    def line_unmask(self, chip: str, n: int, when: Expr) -> dict[int, Expr]:  # pragma: no cover
-        raise AssertionError("request_irq lines are 8259A inputs")
-
-    def line_ack(self, chip: str, n: int) -> dict[int, Expr]:  # pragma: no cover
-        raise AssertionError("request_irq lines are 8259A inputs")
-
-    def line_resend(self, chip: str, n: int) -> Resend:  # pragma: no cover
-        raise AssertionError("request_irq lines are 8259A inputs")

@@ -22,8 +22,8 @@ from ircheck.spec.controllers.protocol import (
     EoiRule,
     ExtraEntries,
     ExtraEntry,
+    NoRequestIrqLines,
     RaiseRule,
-    Resend,
     Way,
 )
 from ircheck.spec.design import Design, DeviceInfo
@@ -33,7 +33,7 @@ from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Label, V
 from ircheck.spec.x86 import GateInfo, deliver_exception
 
 
-class NmiController:
+class NmiController(NoRequestIrqLines):
     def __init__(self, d: Design, b: Builder, gates: dict[int, GateInfo]) -> None:
         self.d = d
         self.gates = gates
@@ -99,16 +99,3 @@ class NmiController:
 
     def ack(self, dev: DeviceInfo) -> dict[int, Expr]:
         return {}
-
-    # no request_irq line is bound to this controller (resolve: request_irq names an 8259A input)
-    def line_mask(self, chip: str, n: int) -> dict[int, Expr]:  # pragma: no cover
-        raise AssertionError("request_irq lines are 8259A inputs")
-
-    def line_unmask(self, chip: str, n: int, when: Expr) -> dict[int, Expr]:  # pragma: no cover
-        raise AssertionError("request_irq lines are 8259A inputs")
-
-    def line_ack(self, chip: str, n: int) -> dict[int, Expr]:  # pragma: no cover
-        raise AssertionError("request_irq lines are 8259A inputs")
-
-    def line_resend(self, chip: str, n: int) -> Resend:  # pragma: no cover
-        raise AssertionError("request_irq lines are 8259A inputs")

@@ -155,3 +155,20 @@ class Controller(Protocol):
     def line_ack(self, chip: str, n: int) -> dict[int, Expr]: ...
 
     def line_resend(self, chip: str, n: int) -> Resend: ...
+
+
+class NoRequestIrqLines:
+    """genirq's chip operations for a controller that no request_irq line is bound to (resolve:
+    request_irq names an 8259A input): the local APIC and NMI."""
+
+    def line_mask(self, chip: str, n: int) -> dict[int, Expr]:  # pragma: no cover
+        raise AssertionError("request_irq lines are 8259A inputs")
+
+    def line_unmask(self, chip: str, n: int, when: Expr) -> dict[int, Expr]:  # pragma: no cover
+        raise AssertionError("request_irq lines are 8259A inputs")
+
+    def line_ack(self, chip: str, n: int) -> dict[int, Expr]:  # pragma: no cover
+        raise AssertionError("request_irq lines are 8259A inputs")
+
+    def line_resend(self, chip: str, n: int) -> Resend:  # pragma: no cover
+        raise AssertionError("request_irq lines are 8259A inputs")
