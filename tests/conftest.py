@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support.fixtures import in_root  # noqa: F401  (the shared fixtures, for every test module)
+
+# Generated models are drawn the same way on every run ("ci", the default), so that the suite's time and
+# verdicts are reproducible and a CI failure can be replayed; `IRCHECK_HYPOTHESIS=explore` draws new ones.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("IRCHECK_HYPOTHESIS", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
