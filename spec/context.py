@@ -139,6 +139,16 @@ class Context:
 
 
 @dataclass
+class RwVars:
+    """An rwlock's variables (R1): `writer` the writer's owner number (0: none); `readers` per context
+    slot that may read it (owner number -> its read-nesting count): a task whose code reads it, and
+    every frame slot when some frame's code does. The set of readers is the slots with count > 0."""
+
+    writer: int
+    readers: dict[int, int]
+
+
+@dataclass
 class Descriptor:
     """The genirq state of one requested line (L2-L5, L9): variable indices."""
 

@@ -23,6 +23,7 @@ from ircheck.spec.frames import lower_iret, lower_sync, running
 from ircheck.spec.model import Model
 from ircheck.spec.node_steps import node_step
 from ircheck.spec.prims import control, data, deferred, genirq, genirq_flow, irqflags, locks, sched, waitq
+from ircheck.spec.prims import rwlock as rw
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import And, Bin, C, Eq, Expr, Label, V
 
@@ -57,6 +58,8 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     # locks
     **{op: locks.lower_acquire for op in sorted(locks.ACQUIRE_OPS)},
     **{op: locks.lower_release for op in sorted(locks.RELEASE_OPS)},
+    **{op: rw.lower_rw_acquire for op in sorted(rw.RW_ACQUIRE_OPS)},
+    **{op: rw.lower_rw_release for op in sorted(rw.RW_RELEASE_OPS)},
     # IRQ flags and BH
     "local_irq_save": irqflags.lower_flags_op, "local_irq_restore": irqflags.lower_flags_op,
     "local_bh_disable": irqflags.lower_flags_op, "local_bh_enable": irqflags.lower_flags_op,

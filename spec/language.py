@@ -71,6 +71,7 @@ class Object(Enum):
     COUNTER = "a counter"
     FUNCTION = "a function"
     SPINLOCK = "a spinlock"
+    RWLOCK = "a readers-writer lock"
     MUTEX = "a mutex"
     WAIT_QUEUE = "a wait queue"
     TASK = "the running task"
@@ -129,13 +130,15 @@ class Operand:
 
 @dataclass(frozen=True, slots=True)
 class LockUse:
-    """`acquire` or release of a `kind` lock (spinlock | mutex) of `flavour` (plain | irqsave | irq
-    | bh | mutex); `pair` is the statement that undoes it (the release of an acquire and back)."""
+    """`acquire` or release of a `kind` lock (spinlock | mutex | rwlock) of `flavour` (plain | irqsave
+    | irq | bh | mutex); `pair` is the statement that undoes it (the release of an acquire and back);
+    `read`: an rwlock's reader side (`read_lock*`, R1), False for its writer and every other lock."""
 
     acquire: bool
     kind: str
     flavour: str
     pair: str
+    read: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +175,27 @@ class Declaration:
 _BARE, _KERNEL = Layer.BARE, Layer.KERNEL
 _LOCK = Operand(("spinlock",), "spinlock")
 _MUTEX = Operand(("mutex",), "mutex")
+_RWLOCK = Operand(("rwlock",), "rwlock")
 _QUEUE = Operand(("waitqueue",), "waitqueue")
 
 
 def _spin(keyword: str, pair: str, flavour: str, acquire: bool, irq: Flags, bh: Flags) -> Statement:
     return Statement(keyword, Syntax.NAME, Object.SPINLOCK, "spinlock", _KERNEL, _LOCK,
                      lock=LockUse(acquire, "spinlock", flavour, pair), irq_flags=irq, bh=bh)
+
+
+def _rw(side: str, flavour: str, irq: Flags, bh: Flags) -> tuple[Statement, Statement]:
+    """An rwlock's acquire and release of one side (read | write) and flavour (R1): the IF/BH effects
+    are the spinlock flavour's (K1), `_irqsave` pairs with `_irqrestore`."""
+    suffix = {"plain": ("", ""), "irqsave": ("_irqsave", "_irqrestore"), "irq": ("_irq", "_irq"),
+              "bh": ("_bh", "_bh")}[flavour]
+    take, drop = f"{side}_lock{suffix[0]}", f"{side}_unlock{suffix[1]}"
+    undo = {Flags.SAVE: Flags.RESTORE, Flags.DISABLE: Flags.ENABLE, Flags.NONE: Flags.NONE}
+    read = side == "read"
+    return (Statement(take, Syntax.NAME, Object.RWLOCK, "rwlock", _KERNEL, _RWLOCK,
+                      lock=LockUse(True, "rwlock", flavour, drop, read), irq_flags=irq, bh=bh),
+            Statement(drop, Syntax.NAME, Object.RWLOCK, "rwlock", _KERNEL, _RWLOCK,
+                      lock=LockUse(False, "rwlock", flavour, take, read), irq_flags=undo[irq], bh=undo[bh]))
 
 
 def _irq_call(keyword: str, shape: Shape, sleeps: bool) -> Statement:
@@ -219,6 +237,9 @@ STATEMENTS: tuple[Statement, ...] = (
     _spin("spin_unlock_irq", "spin_lock_irq", "irq", False, Flags.ENABLE, _N),
     _spin("spin_lock_bh", "spin_unlock_bh", "bh", True, _N, Flags.DISABLE),
     _spin("spin_unlock_bh", "spin_lock_bh", "bh", False, _N, Flags.ENABLE),
+    *[st for side in ("read", "write") for st in (
+        *_rw(side, "plain", _N, _N), *_rw(side, "irqsave", Flags.SAVE, _N),
+        *_rw(side, "irq", Flags.DISABLE, _N), *_rw(side, "bh", _N, Flags.DISABLE))],
     Statement("mutex_lock", Syntax.NAME, Object.MUTEX, "mutex", _KERNEL, _MUTEX, sleeps=True,
               lock=LockUse(True, "mutex", "mutex", "mutex_unlock")),
     Statement("mutex_unlock", Syntax.NAME, Object.MUTEX, "mutex", _KERNEL, _MUTEX,
@@ -254,6 +275,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     Declaration("request_irq", "request_irq_decl", ""),
     Declaration("spinlock", "objkind", "spinlock"),
     Declaration("mutex", "objkind", "mutex"),
+    Declaration("rwlock", "objkind", "rwlock"),
     Declaration("data", "objkind", "data"),
     Declaration("waitqueue", "objkind", "waitqueue"),
     Declaration("flag", "flag_decl", "flag"),
@@ -283,6 +305,17 @@ RELEASES = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and not
 # spinlock acquire -> its release, in table order (resolve.SPIN_OPS, the repairs)
 SPIN_PAIRS: dict[str, str] = {s.keyword: s.lock.pair for s in STATEMENTS
                               if s.lock is not None and s.lock.acquire and s.lock.kind == "spinlock"}
+# rwlock statements (R1): the reader side's and the writer side's acquisitions
+RW_READ_ACQUIRES = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.kind == "rwlock"
+                             and s.lock.acquire and s.lock.read)
+RW_WRITE_ACQUIRES = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.kind == "rwlock"
+                              and s.lock.acquire and not s.lock.read)
+RW_OPS = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.kind == "rwlock")
+# the IF/BH effects by table row (K1): the statements that save IF, that disable BH, and every user
+SAVE_OPS = tuple(s.keyword for s in STATEMENTS if s.irq_flags is Flags.SAVE)
+SAVE_USES = frozenset(s.keyword for s in STATEMENTS if s.irq_flags in (Flags.SAVE, Flags.RESTORE))
+BH_OFF_OPS = tuple(s.keyword for s in STATEMENTS if s.bh is Flags.DISABLE)
+BH_USES = frozenset(s.keyword for s in STATEMENTS if s.bh is not Flags.NONE)
 # statements whose operand is a Linux IRQ number (checked against the request_irq bindings)
 IRQ_CALLS = frozenset(s.keyword for s in STATEMENTS if s.syntax is Syntax.IRQ)
 # process context: scheduled, may sleep, may be placed `on cpuK`

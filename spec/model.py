@@ -89,7 +89,7 @@ class Model:
         self.tasks = make_tasks(self.task_bodies)
         kv = KernelVars(d, b, self.tasks, self.incs, self.maxdepth)
         self.lock, self.lock_kind, self.desc = kv.lock, kv.lock_kind, kv.desc
-        self.softirqs, self.tasklet = kv.softirqs, kv.tasklet
+        self.softirqs, self.tasklet, self.rwlock = kv.softirqs, kv.tasklet, kv.rwlock
         self.cpus: list[CpuState] = [make_cpu(d, b, c, self.tasks, self.incs, self.softirqs, self.maxdepth,
                                               self.loc_names, self.frame_owner, self.layout)
                                      for c in range(d.cpus)]

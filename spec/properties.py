@@ -23,7 +23,7 @@ from ircheck.spec.cfg import Node
 from ircheck.spec.lockdep import judge as lockdep_judge
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import irq_threads
-from ircheck.spec.prims.locks import acquire_locs
+from ircheck.spec.prims.locks import SPIN_ACQUIRES, acquire_locs
 from ircheck.spec.prims.waitq import queue_of
 from ircheck.spec.ts import (
     FALSE,
@@ -161,7 +161,7 @@ def lock_wait_props(m: Model) -> None:
         for lk, v in m.lock.items():
             if m.lock_kind[lk] != "spinlock":
                 continue
-            _tl, fl = acquire_locs(m, lk, spin_only=True)
+            _tl, fl = acquire_locs(m, lk, SPIN_ACQUIRES)
             if not fl:
                 continue
             terms = [And(Eq(V(cpu.depth), C(d)), In(V(cpu.pc), fl), In(V(v), mine | set(range(base, base + d - 1))))

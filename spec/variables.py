@@ -21,16 +21,15 @@ from __future__ import annotations
 from ircheck.grammar import ast
 from ircheck.spec.build import Builder
 from ircheck.spec.cfg import Body
-from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, Task
+from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, RwVars, Task
 from ircheck.spec.design import Design
 from ircheck.spec.incarnations import flow_handler, irq_of_thread
+from ircheck.spec.language import BH_OFF_OPS, BH_USES, RW_READ_ACQUIRES, SAVE_OPS, SAVE_USES
 
-SAVE_OPS = ("spin_lock_irqsave", "local_irq_save")
-BH_OFF_OPS = ("spin_lock_bh", "local_bh_disable")
+__all__ = ["BH_OFF_OPS", "BH_USES", "SAVE_OPS", "SAVE_USES"]  # the IF/BH users, read from spec/language.py
+
 DISABLE_OPS = ("disable_irq", "disable_irq_nosync")
-SAVE_USES = frozenset({"spin_lock_irqsave", "spin_unlock_irqrestore", "local_irq_save", "local_irq_restore"})
 STI_USES = frozenset({"sti"})
-BH_USES = frozenset({"spin_lock_bh", "spin_unlock_bh", "local_bh_disable", "local_bh_enable"})
 
 
 def count_sites(body: Body, ops: tuple[str, ...], arg: int | None = None) -> int:
@@ -95,6 +94,10 @@ class KernelVars:
             if o.kind in ("spinlock", "mutex"):
                 self.lock[o.name] = b.var(f"{o.name}.owner", len(names), 0, "enum", names)
                 self.lock_kind[o.name] = o.kind
+        self.rwlock: dict[str, RwVars] = {}
+        for o in d.objects.values():
+            if o.kind == "rwlock":
+                self.rwlock[o.name] = rw_vars(d, b, o.name, names, tasks, incs, maxdepth)
         self.softirqs = [c.name for c in d.code.values() if c.kind == "softirq"]
         self.tasklet: dict[str, tuple[int, int]] = {}
         for c in d.code.values():
@@ -114,6 +117,30 @@ class KernelVars:
                 b.var(f"irq{n}.depth", disables + 1, 0),
                 b.var(f"irq{n}.ret", 2 << sum(1 for a in irq.actions if a.thread is not None), 0, "hidden"),
                 freed, level, flow_handler(irq) == "handle_edge_irq")
+
+
+def read_sites(body: Body, lock: str) -> int:
+    """How many locations of `body` read-acquire `lock` (the read nesting a pass builds at most)."""
+    return sum(1 for n in body.nodes if n.kind == "stmt" and isinstance(n.stmt, ast.Simple)
+               and n.stmt.op in RW_READ_ACQUIRES and isinstance(n.stmt.arg, ast.Name) and n.stmt.arg.name == lock)
+
+
+def rw_vars(d: Design, b: Builder, lock: str, names: tuple[str, ...], tasks: list[Task],
+            incs: list[Incarnation], maxdepth: int) -> RwVars:
+    """`L.writer`, then `L.readers.<slot>` per task that reads L and, when some frame's code reads L,
+    per CPU and frame depth; each count sized exactly from the read sites (a deeper nesting is a
+    tagged bound, data.count_up)."""
+    writer = b.var(f"{lock}.writer", len(names), 0, "enum", names)
+    readers: dict[int, int] = {}
+    for t in tasks:
+        if (n := read_sites(t.body, lock)) > 0:
+            readers[t.ident] = b.var(f"{lock}.readers.{t.code.name}", n + 1, 0)
+    most = max((read_sites(inc.body, lock) for inc in incs), default=0)
+    if most > 0:
+        base = len(tasks) + 1
+        for ident in range(base, base + d.cpus * maxdepth):
+            readers[ident] = b.var(f"{lock}.readers.{names[ident].replace(' ', '')}", most + 1, 0)
+    return RwVars(writer, readers)
 
 
 def task_vars(d: Design, b: Builder, t: Task) -> None:

@@ -4,6 +4,9 @@ A *wait* is a context slot (a task, or the handler frame at depth k on a CPU) at
 cannot proceed while a resource is taken:
 
 - an acquisition (`spin_lock*`, `mutex_lock`) of lock L while `L.owner != free`;
+- an rwlock's `write_lock*` while it has a writer or readers, its `read_lock*` while it has a
+  writer or - in process context - a waiting writer (R1, prims/rwlock.py); the story names the
+  writer, or the readers, or the waiting writer the reader queues behind;
 - `disable_irq n` / `synchronize_irq n` / `free_irq n`'s wait while IRQ n is busy (a handler in
   progress, or one of its threads woken or running: `synchronize_irq`, kernel/irq/manage.c).
 
@@ -30,9 +33,11 @@ import networkx as nx
 
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
+from ircheck.spec.language import RW_READ_ACQUIRES, RW_WRITE_ACQUIRES
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import irq_idle, irq_threads
 from ircheck.spec.prims.locks import acquire_locs
+from ircheck.spec.prims.rwlock import in_interrupt_at, read_blocked, write_blocked
 from ircheck.spec.prims.sched import queue_sleeping, task_done
 from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Not, Or, V, Wait, evaluate
 
@@ -62,12 +67,27 @@ def context_waits(low: Model) -> list[Wait]:
             here = at(tl.get(ident, set()), fl)
             if here != FALSE:
                 entries.append((ident, And(here, Not(Eq(V(v), C(0)))), ("lock", lk)))
+        for lk in low.rwlock:
+            for side, ops in (("write", RW_WRITE_ACQUIRES), ("read", RW_READ_ACQUIRES)):
+                tl, fl = acquire_locs(low, lk, ops)
+                for irq, t_locs, f_locs in in_interrupt_at(low, ident, tl.get(ident, set()), fl):
+                    here = at(t_locs, f_locs)
+                    if here == FALSE:
+                        continue
+                    busy = write_blocked(low, lk) if side == "write" else read_blocked(low, lk, C(ident), irq)
+                    entries.append((ident, And(here, busy), (side, lk)))
         for n, dsc in sorted(low.desc.items()):
             hit = _sync_on(n)
             tl = {t.ident: low.locs(t.body, hit) for t in low.tasks}
             here = at(tl.get(ident, set()), low.frame_locs(hit))
             if here != FALSE:
                 entries.append((ident, And(here, Not(irq_idle(low, dsc))), ("irq", n)))
+
+    writing_at: dict[tuple[int, str], Expr] = {}  # (slot, rwlock): the slot is at a write_lock of it
+    for lk in low.rwlock:
+        tl, fl = acquire_locs(low, lk, RW_WRITE_ACQUIRES)
+        for ident, at, _nm, _cpu in ctxs:
+            writing_at[(ident, lk)] = at(tl.get(ident, set()), fl)
 
     def who(ident: int, s: State) -> str:
         """A slot in the words of a trace: `thread a`, or `cpu0 irq 3 nic_isr` for a frame."""
@@ -116,7 +136,28 @@ def context_waits(low: Model) -> list[Wait]:
         if kind == "lock":
             assert isinstance(what, str)
             return f"{low.lock_kind[what]} {what}"
+        if kind in ("read", "write"):
+            return f"rwlock {what} ({kind})"
         return f"IRQ {what} to be idle (disable_irq/synchronize_irq/free_irq)"
+
+    def holder(cur: int, kind: str, what: str, s: State) -> tuple[int, str]:
+        """Who keeps `cur` waiting for lock `what` (`kind`: lock, read, write), and how to say it.
+        Of several readers the story follows the first blocked one (else the first)."""
+        if kind == "lock":
+            owner = s[low.lock[what]]
+            return owner, f"held by {who(owner, s)}"
+        rw = low.rwlock[what]
+        if s[rw.writer] != 0:
+            return s[rw.writer], f"write-held by {who(s[rw.writer], s)}"
+        if kind == "read":  # R1: no active writer, so a waiting writer it queues behind
+            waiting = [i for i, _at, _n, _c in ctxs if i != cur and evaluate(writing_at[(i, what)], s)]
+            if waiting:
+                return waiting[0], (f"behind the waiting writer {who(waiting[0], s)} (qrwlock: a reader in process "
+                                    "context queues behind a waiting writer)")
+        readers = [i for i, v in rw.readers.items() if s[v] > 0]
+        readers.sort(key=lambda i: blocked_on(i, s) is None)
+        names = ", ".join(who(i, s) for i in readers)
+        return (readers[0] if readers else 0), f"read-held by {names or 'nobody'}"
 
     def story(ident: int, res: tuple[str, str | int], s: State) -> str:
         """Follow who holds what from the waiter until the chain closes or ends."""
@@ -142,8 +183,8 @@ def context_waits(low: Model) -> list[Wait]:
                 return "a release that can never come): " + "; ".join(links) + \
                     f", and IRQ {what} never becomes idle"
             assert isinstance(what, str)
-            owner = s[low.lock[what]]
-            links.append(f"{who(cur, s)} waits for {resource_text(cur_res)}, held by {who(owner, s)}")
+            owner, held_by = holder(cur, kind, what, s)
+            links.append(f"{who(cur, s)} waits for {resource_text(cur_res)}, {held_by}")
             if owner == cur:
                 return "waits for itself): " + "; ".join(links) + ", that is itself (AA)"
             if owner in chain:
@@ -196,9 +237,10 @@ def _first_line(low: Model, ident: int, res: tuple[str, str | int]) -> int:
     if t is None:
         return 0
     kind, what = res
-    if kind == "lock":
+    if kind in ("lock", "read", "write"):
         assert isinstance(what, str)
-        locs = acquire_locs(low, what)[0].get(ident, set())
+        ops = {"read": RW_READ_ACQUIRES, "write": RW_WRITE_ACQUIRES}.get(kind)
+        locs = (acquire_locs(low, what) if ops is None else acquire_locs(low, what, ops))[0].get(ident, set())
     else:
         locs = low.locs(t.body, _sync_on(int(what)))
     return min((t.body.nodes[i].line for i in locs), default=0)

@@ -94,7 +94,7 @@ def held_on_usages(m: Model, ctx: Context, op: str, released: str | None = None)
     if not m.enabled("lockdep"):
         return [(TRUE, [])]
     hard, soft = _turns_on(m, ctx, op)
-    locks = sorted(context_locks(ctx) - {released} if released else context_locks(ctx))
+    locks = sorted(context_locks(ctx) & set(m.lock) - {released})
     if (hard == FALSE and soft == FALSE) or not locks:
         return [(TRUE, [])]
     line, who = ctx.node.line, ctx.who

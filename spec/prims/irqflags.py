@@ -20,32 +20,35 @@ from __future__ import annotations
 
 from ircheck.grammar import ast
 from ircheck.spec.context import Context
+from ircheck.spec.language import STATEMENT, Flags
 from ircheck.spec.model import Model
 from ircheck.spec.prims.data import Effect, count_up
 from ircheck.spec.prims.held_usage import held_on_usages, save_slots
 from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Ite, V
-from ircheck.spec.variables import BH_OFF_OPS, SAVE_OPS
 
 
 def irq_effects(m: Model, op: str, ctx: Context, line: int = 0) -> list[Effect]:
     """(guard, updates, tags) of what `op` does to IF and the BH count, per frame depth where it
-    matters. The saved-IF stack of local_irq_save/spin_lock_irqsave is kept as the outermost
-    saved IF plus the nesting count: only the outermost save saves IF (the inner ones see IF
-    off), only the last restore restores it. Both counts are exact (`count_up`)."""
+    matters, read from its row of spec/language.py (`irq_flags`, `bh`): every lock flavour (K1,
+    spinlock and rwlock alike, R1) gets the same effect. The saved-IF stack of local_irq_save and the
+    `_irqsave` locks is kept as the outermost saved IF plus the nesting count: only the outermost
+    save saves IF (the inner ones see IF off), only the last restore restores it. Both counts are
+    exact (`count_up`)."""
     IF = ctx.cpu.IF
-    if op in ("spin_lock_irq",):
+    row = STATEMENT[op]
+    if row.irq_flags is Flags.DISABLE:
         return [(TRUE, {IF: C(0)}, [])]
-    if op == "spin_unlock_irq":
+    if row.irq_flags is Flags.ENABLE:
         return [(TRUE, {IF: C(1)}, [])]
-    if op in ("spin_lock_bh", "local_bh_disable", "spin_unlock_bh", "local_bh_enable"):
+    if row.bh is not Flags.NONE:
         t = ctx.task
         if t is None or t.bh is None:
             return [(TRUE, {}, [])]  # softirq and hardirq context: BH is already off
-        if op in BH_OFF_OPS:
+        if row.bh is Flags.DISABLE:
             return count_up(m.b, t.bh, TRUE, op, line, {})
         return [(TRUE, {t.bh: Ite(Bin(">", V(t.bh), C(0)), Bin("-", V(t.bh), C(1)), C(0))}, [])]
-    if op in ("spin_lock_irqsave", "local_irq_save", "spin_unlock_irqrestore", "local_irq_restore"):
-        save = op in SAVE_OPS
+    if row.irq_flags in (Flags.SAVE, Flags.RESTORE):
+        save = row.irq_flags is Flags.SAVE
         out: list[Effect] = []
         for guard, fv, nv in save_slots(ctx):
             n = V(nv)

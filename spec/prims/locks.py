@@ -22,28 +22,30 @@ import itertools
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context
-from ircheck.spec.language import ACQUIRES, RELEASES, SPIN_PAIRS, STATEMENTS, Flags
+from ircheck.spec.language import ACQUIRES, RELEASES, RW_OPS, SPIN_PAIRS, STATEMENTS, Flags
 from ircheck.spec.model import Model
 from ircheck.spec.prims.held_usage import context_locks, fact_tag, held_on_usages, in_nmi, nmi_locks
 from ircheck.spec.prims.irqflags import irq_effects
-from ircheck.spec.prims.waitq import Variants, sleep_variants
+from ircheck.spec.prims.waitq import Variants, atomic_locks_held, sleep_variants
 from ircheck.spec.tags import DepFact, UseFact
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, Not, Or, V
 
 # the acquisitions that turn IRQs off themselves (lockdep: no HARDIRQ-ON usage)
 IRQ_OFF_OPS = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.acquire
                         and s.irq_flags in (Flags.SAVE, Flags.DISABLE))
-ACQUIRE_OPS = ACQUIRES  # the statements that take a lock (spec/language.py)
-RELEASE_OPS = RELEASES
+ACQUIRE_OPS = ACQUIRES - RW_OPS  # the statements that take a spinlock or mutex (spec/language.py)
+RELEASE_OPS = RELEASES - RW_OPS
+SPIN_ACQUIRES = frozenset(SPIN_PAIRS)
 
 
 def holds_spinlock(m: Model, owner: Expr) -> Expr:
-    return Or(*[Eq(V(v), owner) for nm, v in m.lock.items() if m.lock_kind[nm] == "spinlock"])
+    """Owner number `owner` (a task's) holds a spinlock or an rwlock (either side): atomic context."""
+    return Or(*[h for _nm, h in atomic_locks_held(m, owner)])
 
 
-def acquire_locs(m: Model, lk: str, spin_only: bool = False) -> tuple[dict[int, set[int]], set[int]]:
-    """Where `lk` is acquired: per task (owner number) its locations, and the frame locations."""
-    ops = frozenset(SPIN_PAIRS) if spin_only else ACQUIRE_OPS
+def acquire_locs(m: Model, lk: str, ops: frozenset[str] = ACQUIRES) -> tuple[dict[int, set[int]], set[int]]:
+    """Where `lk` is acquired by one of `ops` (default: any acquisition): per task (owner number) its
+    locations, and the frame locations."""
 
     def hit(n: Node) -> bool:
         st = n.stmt
@@ -93,7 +95,7 @@ def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
         variants.append(usage)
         # one variant per other lock the context may hold (they overlap when it holds several: the
         # same successor twice, harmless), and one for holding none: linear in the number of locks
-        others = sorted(context_locks(ctx) - {lk})
+        others = sorted(context_locks(ctx) & set(m.lock) - {lk})
         holds = [Eq(V(m.lock[a]), ctx.owner) for a in others]
         held: Variants = [(And(*[Not(h) for h in holds]), [])]
         held += [(h, [fact_tag(DepFact(a, lk, line, who))]) for a, h in zip(others, holds, strict=True)]

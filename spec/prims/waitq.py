@@ -23,7 +23,7 @@ from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context
 from ircheck.spec.model import Model
-from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, In, Ite, Not, V
+from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, In, Ite, Not, Or, V
 
 Variants = list[tuple[Expr, list[tuple[str, str]]]]
 
@@ -37,6 +37,18 @@ def queue_of(n: Node) -> str | None:
     return None
 
 
+def atomic_locks_held(m: Model, owner: Expr) -> list[tuple[str, Expr]]:
+    """(what, "owner holds it") per lock whose holder may not sleep or be preempted: each spinlock,
+    and each rwlock's writer side and reader side (R1: both are spinning locks)."""
+    out = [(f"spinlock {nm}", Eq(V(v), owner)) for nm, v in m.lock.items() if m.lock_kind[nm] == "spinlock"]
+    for nm, rw in m.rwlock.items():
+        out.append((f"rwlock {nm} (write)", Eq(V(rw.writer), owner)))
+        reads = [And(Eq(owner, C(ident)), Bin(">", V(v), C(0))) for ident, v in rw.readers.items()]
+        if reads:
+            out.append((f"rwlock {nm} (read)", Or(*reads)))
+    return out
+
+
 def sleep_variants(m: Model, ctx: Context, what: str) -> Variants:
     if not m.enabled("no_sleep_in_atomic"):
         return [(TRUE, [])]
@@ -46,11 +58,11 @@ def sleep_variants(m: Model, ctx: Context, what: str) -> Variants:
     t = ctx.task
     assert t is not None
     irqs_on = Eq(V(ctx.cpu.IF), C(1))
-    held = [(nm, Eq(V(v), C(t.ident))) for nm, v in m.lock.items() if m.lock_kind[nm] == "spinlock"]
+    held = atomic_locks_held(m, C(t.ident))
     out: Variants = [(Not(irqs_on), [("no_sleep_in_atomic", f"{bug}, with IRQs disabled")])]
     free = irqs_on
     for nm, h in held:
-        out.append((And(free, h), [("no_sleep_in_atomic", f"{bug}, holding spinlock {nm}")]))
+        out.append((And(free, h), [("no_sleep_in_atomic", f"{bug}, holding {nm}")]))
         free = And(free, Not(h))
     if t.bh is not None:
         out.append((And(free, Bin(">", V(t.bh), C(0))), [("no_sleep_in_atomic", f"{bug}, with BH disabled")]))

@@ -44,7 +44,7 @@ from ircheck.spec.language import (
     Syntax,
 )
 from ircheck.spec.lower import lower
-from ircheck.spec.prims import locks
+from ircheck.spec.prims import locks, rwlock
 from ircheck.spec.resolve import resolve as resolve_model
 from tests.conftest import ROOT
 
@@ -69,7 +69,8 @@ def test_entries_are_consistent() -> None:
     for s in STATEMENTS:
         assert (s.operand is not None) == (s.syntax in (Syntax.NAME, Syntax.WAIT)), s.keyword
         if s.lock is not None:
-            assert s.acts_on is (language.Object.SPINLOCK if s.lock.kind == "spinlock" else language.Object.MUTEX)
+            assert s.acts_on is {"spinlock": language.Object.SPINLOCK, "rwlock": language.Object.RWLOCK,
+                                 "mutex": language.Object.MUTEX}[s.lock.kind]
             if s.lock.flavour in ("irqsave", "irq"):
                 assert s.irq_flags is not Flags.NONE and s.bh is Flags.NONE, s.keyword
             elif s.lock.flavour == "bh":
@@ -85,7 +86,7 @@ def test_the_primitives() -> None:
     """The mechanisms the lowering has one primitive for; statements of one primitive share a layer."""
     assert language.PRIMITIVES == {
         "irq_flags", "bh", "iret", "nop", "eoi", "imr", "device_ack", "data", "flag", "counter", "call", "x86_sync",
-        "spinlock", "mutex", "sleep", "wait_queue", "softirq", "tasklet", "work", "genirq"}
+        "spinlock", "rwlock", "mutex", "sleep", "wait_queue", "softirq", "tasklet", "work", "genirq"}
     for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
         assert len({s.layer for s in STATEMENTS if s.primitive == p}) == 1, p
 
@@ -120,7 +121,7 @@ def test_the_grammar_keyword_rules_come_from_the_table() -> None:
 
 def _operand_text(s: Statement) -> str:
     """A well-formed operand for statement `s` in `_MODEL`."""
-    names = {"spinlock": "l", "mutex": "m", "waitqueue": "q", "data": "d", "flag": "f", "counter": "c",
+    names = {"spinlock": "l", "rwlock": "rw", "mutex": "m", "waitqueue": "q", "data": "d", "flag": "f", "counter": "c",
              "function": "fn", "device": "nic", "softirq": "s", "tasklet": "t", "work": "w"}
     if s.syntax is Syntax.WAIT:
         assert s.operand is not None
@@ -142,6 +143,7 @@ handler gate_h {{ {in_handler} }}
 handler sys_h {{ nop }}
 handler pf_h {{ nop }}
 spinlock l
+rwlock rw
 mutex m
 data d
 waitqueue q
@@ -222,8 +224,8 @@ def test_the_cfg_shapes() -> None:
 def test_the_lowering_sets_agree_with_the_table() -> None:
     """The lowering's op sets (spec/prims/locks.py, spec/variables.py) and its statement dispatch
     (spec/dispatch.py; tests/spec/test_dispatch.py checks it against every CFG shape) equal the table's views."""
-    assert locks.ACQUIRE_OPS == ACQUIRES
-    assert locks.RELEASE_OPS == RELEASES
+    assert locks.ACQUIRE_OPS | rwlock.RW_ACQUIRE_OPS == ACQUIRES and not locks.ACQUIRE_OPS & rwlock.RW_ACQUIRE_OPS
+    assert locks.RELEASE_OPS | rwlock.RW_RELEASE_OPS == RELEASES and not locks.RELEASE_OPS & rwlock.RW_RELEASE_OPS
     assert locks.IRQ_OFF_OPS == {s.keyword for s in STATEMENTS if s.lock and s.irq_flags in (Flags.SAVE,
                                                                                               Flags.DISABLE)}
     assert set(variables.SAVE_OPS) == {s.keyword for s in STATEMENTS if s.irq_flags is Flags.SAVE}
@@ -280,7 +282,7 @@ def test_repairs_and_contexts_graph_read_the_table() -> None:
                                        ("spin_lock_irqsave", "spin_unlock_irqrestore", "irqsave"))
     assert repairs_locks._BH == {"softirq", "tasklet"}
     assert contexts_graph._LOCKS == ACQUIRES == {"spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_lock_bh",
-                                                 "mutex_lock"}
+                                                 "mutex_lock", *rwlock.RW_ACQUIRE_OPS}
     assert contexts_graph._DATA == {"read", "write"}
 
 
