@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ircheck.spec.cfg import Body, Node
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
-from ircheck.spec.design import Action, CodeInfo, IrqLine
+from ircheck.spec.design import Action, CodeInfo, IrqLine, irq_name
 from ircheck.spec.ts import Expr, Label
 from ircheck.spec.x86 import GateInfo, name
 
@@ -50,10 +50,9 @@ class Incarnation:
             names = ", ".join(a.handler or "NULL" for a in self.irq.actions)
             return f"irq {self.irq.irq} {names}"
         if self.spurious and self.pic is not None:
-            return f"spurious irq {self.pic.name}.7 {self.gate.handler}"
+            return f"spurious {irq_name(self.pic.info, 7, pin=not single_pic, word='irq')} {self.gate.handler}"
         if self.pic is not None and self.input is not None:
-            where = str(self.input) if single_pic and self.pic.info.cascade is None else f"{self.pic.name}.{self.input}"
-            return f"irq {where} {self.gate.handler}"
+            return f"{irq_name(self.pic.info, self.input, pin=not single_pic, word='irq')} {self.gate.handler}"
         if self.apic is not None:
             return f"vector {self.vector:#x} {self.gate.handler}"
         if self.vector == 2:

@@ -27,6 +27,53 @@ class PicInfo:
     mode: str = "fully_nested"  # fully_nested | special_mask | special_fully_nested
     rotate: bool = False        # automatic rotation: the level just serviced becomes lowest
     cascade: tuple[str, int] | None = None  # a slave: the master input its INT drives
+    irq_base: int | None = None  # the Linux IRQ number of input 0 (`isa_irqs`): 0 the master, 8 its slave
+
+
+def isa_irqs(pics: dict[str, PicInfo]) -> None:
+    """Number the 8259A inputs as Linux does on the x86 cascade (arch/x86/kernel/i8259.c
+    `mask_8259A_irq` and `mask_and_ack_8259A`: IRQ n with `n & 8` is the slave's input `n & 7`;
+    arch/x86/include/asm/irq_vectors.h `NR_IRQS_LEGACY` = 16 ISA IRQs; docs/semantics.md P11):
+    the master's inputs are IRQ 0-7 and its slave's IRQ 8-15 (slave input N is IRQ 8+N, whatever master
+    input the slave's INT drives). The master is the first controller declared that is no slave, the
+    slave the first one declared that cascades into it; any other 8259A has no Linux IRQ number."""
+    masters = [p for p in pics.values() if p.cascade is None]
+    for p in pics.values():
+        p.irq_base = None
+    if not masters:
+        return
+    masters[0].irq_base = 0
+    slaves = [p for p in pics.values() if p.cascade is not None and p.cascade[0] == masters[0].name]
+    if slaves:
+        slaves[0].irq_base = 8
+
+
+def isa_line(pics: dict[str, PicInfo], irq: int) -> tuple[str, int] | None:
+    """Linux IRQ number -> (8259A, input), the inverse of `isa_irqs`' numbering; None if no input has it."""
+    for p in pics.values():
+        if p.irq_base is not None and p.irq_base <= irq < p.irq_base + 8:
+            return p.name, irq - p.irq_base
+    return None
+
+
+def irq_pin(pic: PicInfo, n: int, *notes: str) -> str:
+    """What follows a line's IRQ number: its chip and pin and the `notes`, in parentheses
+    (` (slave.6, disk)`)."""
+    return f" ({', '.join((f'{pic.name}.{n}', *notes))})"
+
+
+def irq_name(pic: PicInfo, n: int, *notes: str, pin: bool = True, word: str = "IRQ") -> str:
+    """The one way every trace, message and report names 8259A input `pic`.`n`: its Linux IRQ number
+    (`isa_irqs`), then the chip and pin and the `notes` in parentheses - `IRQ 14 (slave.6, disk)`,
+    `IRQ 3 (master.3, edge)`. `pin=False` (the compact places - a take step, a lane - of a design with
+    one 8259A and no local APIC, where the number names the line alone) leaves out the chip and pin:
+    `IRQ 3`, `IRQ 3 (nic)`. An input without a Linux number is named by its chip and pin: `IRQ pic2.3`."""
+    if pic.irq_base is None:
+        return f"{word} {pic.name}.{n}" + (f" ({', '.join(notes)})" if notes else "")
+    number = f"{word} {pic.irq_base + n}"
+    if pin:
+        return number + irq_pin(pic, n, *notes)
+    return number + (f" ({', '.join(notes)})" if notes else "")
 
 
 @dataclass
@@ -130,3 +177,8 @@ class Design:
     checks: list[CheckSpec] = field(default_factory=list)
     explicit_checks: bool = False
     irqs: dict[int, IrqLine] = field(default_factory=dict)  # request_irq bindings by IRQ number
+
+    @property
+    def one_pic(self) -> bool:
+        """A single 8259A and no local APIC: compact places name its lines by number alone (`irq_name`)."""
+        return len(self.pics) == 1 and not self.apics

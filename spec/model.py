@@ -84,7 +84,7 @@ class Model:
         self.task_bodies = found.task_bodies
         if found.may_halt:
             b.halted = b.var("cpu0.shutdown", 2, 0, "bool")
-        self.frame_owner, self.loc_names = number(self.incs, len(self.pics) == 1 and self.apic is None)
+        self.frame_owner, self.loc_names = number(self.incs, d.one_pic)
         self.maxdepth = depth_bound(d, self.incs, self.task_bodies)
         self.tasks = make_tasks(self.task_bodies)
         kv = KernelVars(d, b, self.tasks, self.incs, self.maxdepth)

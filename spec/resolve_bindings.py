@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
-from ircheck.spec.design import Action, DeviceInfo, IrqLine
+from ircheck.spec.design import Action, DeviceInfo, IrqLine, irq_name, isa_irqs, isa_line
 from ircheck.spec.resolve_scope import Scope
 
 
@@ -33,6 +33,7 @@ def bindings(sc: Scope) -> None:
         if p.cascade and any(q.cascade and q.cascade[0] == p.name for q in sc.d.pics.values()):
             sc.diags.append(Diagnostic("IRQ218", f"'{p.name}' is both a slave and a master", sc.path,
                                        p.line, 1))
+    isa_irqs(sc.d.pics)
     bound: dict[str, int] = {}
     for g in sorted(sc.d.gates.values(), key=lambda g: g.line):
         if g.handler in bound:
@@ -41,7 +42,7 @@ def bindings(sc: Scope) -> None:
                                        "give each vector its own handler"))
         bound[g.handler] = g.vector
     seen_lines: dict[tuple[str, int], DeviceInfo] = {}
-    requested = {irq_line(sc, r.irq) for r in sc.requests}
+    requested = {isa_line(sc.d.pics, r.irq) for r in sc.requests}
     for dev in sc.d.devices.values():
         if dev.kind == "apic":
             if not sc.d.apics:
@@ -62,7 +63,7 @@ def bindings(sc: Scope) -> None:
         if pic is None:
             continue
         if any(q.cascade == (pic.name, dev.input) for q in sc.d.pics.values()):
-            sc.diags.append(Diagnostic("IRQ216", f"{dev.pic}.{dev.input} carries the slave's INT; a device "
+            sc.diags.append(Diagnostic("IRQ216", f"{irq_name(pic, dev.input)} carries the slave's INT; a device "
                                        "cannot share it", sc.path, dev.line, 1))
             continue
         if dev.may_drop and pic.base + 7 not in sc.d.gates:
@@ -72,15 +73,15 @@ def bindings(sc: Scope) -> None:
         key = (dev.pic, dev.input)
         other = seen_lines.get(key)
         if other and not (other.shared and dev.shared):
-            sc.diags.append(Diagnostic("IRQ216", f"line {dev.pic}.{dev.input} is used by '{other.name}' and "
+            sc.diags.append(Diagnostic("IRQ216", f"line {irq_name(pic, dev.input)} is used by '{other.name}' and "
                                        f"'{dev.name}'", sc.path, dev.line, 1, "mark both devices `shared`"))
         elif other and other.level != dev.level:
-            sc.diags.append(Diagnostic("IRQ216", f"shared line {dev.pic}.{dev.input} mixes edge and level",
+            sc.diags.append(Diagnostic("IRQ216", f"shared line {irq_name(pic, dev.input)} mixes edge and level",
                                        sc.path, dev.line, 1))
         seen_lines[key] = dev
         vec = pic.base + dev.input
         if vec not in sc.d.gates and (dev.pic, dev.input) not in requested:
-            sc.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' raises {dev.pic}.{dev.input} = vector "
+            sc.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' raises {irq_name(pic, dev.input)} = vector "
                                        f"{vec:#x}, which has no gate", sc.path, dev.line, 1,
                                        f"add `idt {{ {vec:#x} -> HANDLER interrupt_gate dpl 0 }}`"))
     for c in sc.d.code.values():
@@ -94,20 +95,6 @@ def bindings(sc: Scope) -> None:
         elif dev.kind in ("apic", "nmi") and dev.cpu not in (None, 0):
             sc.diags.append(Diagnostic("IRQ213", f"device '{dev.name}': one local APIC (cpu0's) is modelled; "
                                        "its sources and NMIs go to cpu0", sc.path, dev.line, 1))
-
-
-def irq_line(sc: Scope, n: int) -> tuple[str, int] | None:
-    """Linux IRQ number -> 8259A input: 0-7 the master's, 8-15 the slave's."""
-    masters = [p for p in sc.d.pics.values() if p.cascade is None]
-    if not masters:
-        return None
-    master = masters[0]
-    if 0 <= n <= 7:
-        return master.name, n
-    slaves = [p for p in sc.d.pics.values() if p.cascade and p.cascade[0] == master.name]
-    if 8 <= n <= 15 and slaves:
-        return slaves[0].name, n - 8
-    return None
 
 
 def request_irqs(sc: Scope) -> None:
@@ -143,7 +130,7 @@ def request_irqs(sc: Scope) -> None:
             sc.err("IRQ502", f"request_irq {r.irq}: -EINVAL, a shared IRQ needs a dev_id", r.span,
                    "add `dev_id DEVICE`: free_irq and the handler use it to tell the sharers apart")
             ok = False
-        where = irq_line(sc, r.irq)
+        where = isa_line(sc.d.pics, r.irq)
         if where is None:
             sc.err("IRQ501", f"request_irq {r.irq}: no 8259A input is IRQ {r.irq}", r.span,
                    "IRQ 0-7 are the master's inputs, 8-15 the slave's")

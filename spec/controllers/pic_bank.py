@@ -34,7 +34,7 @@ from ircheck.spec.controllers.protocol import (
     Resend,
     Way,
 )
-from ircheck.spec.design import Design, DeviceInfo
+from ircheck.spec.design import Design, DeviceInfo, irq_name, irq_pin
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Label, Not, Or, V
@@ -121,8 +121,9 @@ class PicBank:
 
     def raise_rule(self, dev: DeviceInfo) -> RaiseRule:
         kind = "level" if dev.level else "edge"
-        where, what = f"IRQ {dev.input}", f"{dev.pic}.IRR[{dev.input}]"
-        return RaiseRule(self.pics[dev.pic].irr, dev.input, where, f" ({dev.pic}.{dev.input}, {kind})",
+        info = self.pics[dev.pic].info
+        where, what = irq_name(info, dev.input, pin=False), f"{dev.pic}.IRR[{dev.input}]"
+        return RaiseRule(self.pics[dev.pic].irr, dev.input, where, irq_pin(info, dev.input, kind),
                          f"{where} edge from {dev.name} arrived while {what} was still set: the request is lost",
                          self.asserting.get(dev.name), self.drivers.get((dev.pic, dev.input)))
 
@@ -133,14 +134,14 @@ class PicBank:
         assert inc.pic is not None and inc.input is not None
         pic, n = inc.pic, inc.input
         srcs = [dv for dv in self.d.devices.values() if dv.kind == "pic" and dv.pic == pic.name and dv.input == n]
-        where = f"{pic.name}.{n}" if pic.info.cascade else str(n)
+        where = irq_name(pic.info, n, pin=not self.d.one_pic)
         pending = Eq(Bit(V(pic.irr), n), C(1))
         if self.is_level(pic, n) and pic.isr is not None:
             pending = And(pending, Eq(Bit(V(pic.isr), n), C(0)))
         src = ", ".join(dv.name for dv in srcs)
-        return EntryRule(self.deliver_guards(pic, n), f"take IRQ {where}: INTA, vector {inc.vector:#x}", srcs,
-                         pending, f"IRQ {n} ({pic.name}.{n}, {src})",
-                         f"IRQ {where} ({src}) is raised but never delivered: the request waits for ever in "
+        return EntryRule(self.deliver_guards(pic, n), f"take {where}: INTA, vector {inc.vector:#x}", srcs,
+                         pending, irq_name(pic.info, n, src),
+                         f"{irq_name(pic.info, n, src)} is raised but never delivered: the request waits for ever in "
                          f"{pic.name}.IRR[{n}]")
 
     def extra_entries(self, cpu: int, incs: Sequence[Incarnation]) -> ExtraEntries:
@@ -155,11 +156,11 @@ class PicBank:
             n = dev.input
             spur = next(i for i in incs if i.spurious and i.pic is pic)
             drop = {pic.irr: Bin("&", V(pic.irr), C(0xFF ^ (1 << n)))}
-            seven = "IRQ 15" if pic.info.cascade else "IRQ 7"
+            seven, dropped = irq_name(pic.info, 7, pin=False), irq_name(pic.info, n, pin=not self.d.one_pic)
             for g, p in pic.variants():
                 mine = And(g, pic.deliverable(n, p, self.req(pic)), Not(self.other_deliverable(pic, n, p)))
                 for guard, ups in self.through_master(pic, mine, drop):
-                    label = Label(f"cpu{cpu}", f"{dev.name} drops IRQ {n} before INTA: spurious {seven}, vector "
+                    label = Label(f"cpu{cpu}", f"{dev.name} drops {dropped} before INTA: spurious {seven}, vector "
                                   f"{spur.vector:#x} -> {spur.gate.handler}, {pic.name}.ISR[7] not set",
                                   dev.line, cpu, "entry", StepKind.SPURIOUS, spur.gate.handler)
                     out.append(ExtraEntry(label, guard, dict(ups), spur, acknowledge(cpu, f"vector {spur.vector:#x}")))
@@ -205,7 +206,7 @@ class PicBank:
         if inc.kind != "gate":
             return out  # the flow handler acked the controller on entry
         if pic is not None and inc.input is not None and not inc.spurious and pic.isr is not None:
-            out.append((pic.in_service(inc.input), f"{h} returns (IRET) with IRQ {inc.input} still in service on "
+            out.append((pic.in_service(inc.input), f"{h} returns (IRET) with {irq_name(pic.info, inc.input, pin=False)} still in service on "
                                                    f"{pic.name}: no EOI was sent"))
         if pic is not None and pic.info.cascade is not None:
             master = self.pics[pic.info.cascade[0]]

@@ -103,7 +103,7 @@ def test_wired_or_ack_of_one_sharer_leaves_the_line_high() -> None:
     # 8259A (pic_set_irq, level) follows the line: quieting a alone leaves b's request, a storm
     r = ircheck.check_source(WIRED % "ack a")
     c = r.check("no_starvation")
-    assert c.status == "violated" and "IRQ 5 (disk)" in c.message
+    assert c.status == "violated" and "IRQ 5 (master.5, disk)" in c.message
     assert ircheck.check_source(WIRED % "ack a; ack b").check("no_starvation").status == "holds"
 
 

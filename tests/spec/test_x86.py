@@ -40,7 +40,7 @@ handler uart_isr { eoi }
 check no_starvation, eoi_balanced
 """)
     assert r.check("no_starvation").status == "violated"
-    assert "IRQ 4 (uart)" in r.check("no_starvation").message
+    assert "IRQ 4 (master.4, uart)" in r.check("no_starvation").message
     assert r.check("eoi_balanced").status == "violated"
     assert "master.ISR[2] still set" in r.check("eoi_balanced").message
 
