@@ -177,7 +177,7 @@ def _setting_value(s: ast.Setting) -> str:
 
 _PIC_KEYS = ("base", "mode", "eoi", "rotate", "mask", "cascade")
 _FLAG_KEYS = {"nmi": "nmi", "raises_any": "raises any", "shared": "shared", "may_drop": "may_drop",
-              "oneshot": "oneshot", "reentrant": "reentrant", "nonreentrant": "nonreentrant"}
+              "on_kick": "on_kick", "oneshot": "oneshot", "reentrant": "reentrant", "nonreentrant": "nonreentrant"}
 
 
 def _settings(settings: tuple[ast.Setting, ...], allowed: tuple[str, ...]) -> list[str]:
@@ -217,7 +217,7 @@ def decl_text(d: ast.Decl) -> str:
         words = _settings(d.settings, ("tpr",))
         return f"apic {d.name} {_braced(words)}" if words else f"apic {d.name}"
     if isinstance(d, ast.Device):
-        keys = ("irq", "vector", "trigger", "nmi", "raises", "raises_any", "shared", "may_drop", "on")
+        keys = ("irq", "vector", "trigger", "nmi", "raises", "raises_any", "shared", "may_drop", "on_kick", "on")
         return f"device {d.name} {_braced(_settings(d.settings, keys))}"
     if isinstance(d, ast.Idt):
         if not d.entries:

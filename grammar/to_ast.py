@@ -98,6 +98,7 @@ class ToAst(Transformer[Token, Any]):
     dev_raises_any = _setting("raises_any")
     dev_shared = _setting("shared")
     dev_may_drop = _setting("may_drop")
+    dev_on_kick = _setting("on_kick")
     dev_cpu = _setting("on")
     req_shared = _setting("shared")
     req_dev_id = _setting("dev_id")

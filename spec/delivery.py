@@ -1,6 +1,7 @@
 """Requests from devices to CPUs, through the `Controller` protocol (controllers/protocol.py).
 
-* device raise (the environment, no CPU): with budget left (`raises_left > 0`, decremented), the
+* device raise (the environment, no CPU): with budget left (`raises_left > 0`, decremented; for an
+  `on_kick` device its unanswered kicks, `kicks > 0`, decremented: one raise per kick, after it), the
   controller's `raise_rule` bit: clear -> set; already set -> unchanged (an edge is lost:
   no_lost_irq). Level lines never lose a raise; a sharer of a wired-OR level line (P2) raises
   while its own assertion is clear, whatever the line;
@@ -11,7 +12,8 @@
   is not already serving it;
 * no_starvation: one `Request` per incarnation: pending as the controller says, delivered by the
   entry transitions collected on every CPU (plus NMI's own);
-* statements: `ack DEV` (the controller's `ack`), `mask/unmask PIC.n` (IMR bit), `eoi` (the
+* statements: `kick DEV` (an `on_kick` device: `kicks := kicks + 1`; at KICK_CAP unanswered kicks
+  the step is a tagged model bound, never a dropped kick), `ack DEV` (the controller's `ack`), `mask/unmask PIC.n` (IMR bit), `eoi` (the
   controller's `eoi_rule`: one variant per in-service level it may clear; with none in service the
   step changes nothing and breaks eoi_balanced; an EOI in a request_irq handler or a non-specific
   EOI for a spurious IR7 is always unbalanced, a specific EOI of level 7 there is harmless, P12).
@@ -23,13 +25,13 @@ from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
 from ircheck.spec.context import Context, CpuState, Incarnation
 from ircheck.spec.controllers.protocol import Controller
-from ircheck.spec.design import DeviceInfo
+from ircheck.spec.design import KICK_CAP, DeviceInfo
 from ircheck.spec.frames import entry_transitions
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import flow_not_serving
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
-from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
+from ircheck.spec.ts import BOUND, TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
 
 
 def maskable(cpu: CpuState) -> Expr:
@@ -129,7 +131,21 @@ def lower_device(m: Model, dev: DeviceInfo) -> None:
                       "device", StepKind.RAISE, dev.name), And(have, bit), again, None, (("no_lost_irq", rule.lost),))
 
 
-# -- statements on controllers
+# -- statements on devices and controllers
+def lower_kick(m: Model, ctx: Context, st: ast.Simple) -> None:
+    """`kick DEV`: one more raise of DEV is allowed, at any later moment (the environment's raise
+    transition consumes it). With KICK_CAP kicks unanswered the step runs into the model bound."""
+    assert isinstance(st.arg, ast.Name)
+    kicks = m.left[st.arg.name]
+    assert kicks is not None
+    label = ctx.label(ctx.node.text)
+    below = Bin("<", V(kicks), C(KICK_CAP))
+    m.b.add(label, And(ctx.here, below), {**ctx.nxt, kicks: Bin("+", V(kicks), C(1))}, ctx.group)
+    m.b.add(label, And(ctx.here, Not(below)), {}, ctx.group,
+            ((BOUND, f"`kick {st.arg.name}` with {KICK_CAP} kicks of {st.arg.name} not yet answered by a raise: "
+                     f"the model bound of {KICK_CAP} outstanding kicks per device"),))
+
+
 def lower_ack(m: Model, ctx: Context, st: ast.Simple) -> None:
     assert isinstance(st.arg, ast.Name)
     dev = m.d.devices[st.arg.name]

@@ -13,6 +13,9 @@ from ircheck.grammar import ast
 
 MAX_CPUS = 4
 MAX_RAISES = 64
+# kicks of an `on_kick` device not yet answered by a raise: a kick beyond this many is a model bound
+# (the step is tagged and every check not violated is inconclusive, never a silent loss)
+KICK_CAP = 3
 MAX_COUNTER = 1023
 DEFAULT_COUNTER_MAX = 255
 
@@ -95,6 +98,7 @@ class DeviceInfo:
     kind: str = "pic"   # pic | apic | nmi
     may_drop: bool = False  # the request may fall before INTA (spurious IRQ7/15)
     cpu: int | None = None  # `on cpuK`: only that CPU takes it; None = any CPU
+    on_kick: bool = False   # raises once per `kick DEV` (then `raises` is None: no total budget)
 
 
 @dataclass

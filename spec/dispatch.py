@@ -18,7 +18,7 @@ from collections.abc import Callable
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context, CpuState, Incarnation, Task
-from ircheck.spec.delivery import lower_ack, lower_entries, lower_eoi, lower_mask
+from ircheck.spec.delivery import lower_ack, lower_entries, lower_eoi, lower_kick, lower_mask
 from ircheck.spec.frames import lower_iret, lower_sync, running
 from ircheck.spec.model import Model
 from ircheck.spec.node_steps import node_step
@@ -53,7 +53,7 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     "set": data.lower_flag, "clear": data.lower_flag,
     "inc": data.lower_counter, "dec": data.lower_counter,
     "cli": irqflags.lower_cli_sti, "sti": irqflags.lower_cli_sti,
-    "ack": lower_ack, "mask": lower_mask, "unmask": lower_mask, "eoi": lower_eoi,
+    "ack": lower_ack, "kick": lower_kick, "mask": lower_mask, "unmask": lower_mask, "eoi": lower_eoi,
     "int": lower_sync, "fault": lower_sync,
     # locks
     **{op: locks.lower_acquire for op in sorted(locks.ACQUIRE_OPS)},

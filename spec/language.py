@@ -214,6 +214,7 @@ STATEMENTS: tuple[Statement, ...] = (
     Statement("mask", Syntax.LINE, Object.LINE, "imr", _BARE),
     Statement("unmask", Syntax.LINE, Object.LINE, "imr", _BARE),
     Statement("ack", Syntax.NAME, Object.DEVICE, "device_ack", _BARE, Operand(("device",), "device")),
+    Statement("kick", Syntax.NAME, Object.DEVICE, "device_kick", _BARE, Operand(("device",), "device")),
     Statement("read", Syntax.NAME, Object.DATA, "data", _BARE, Operand(("data", "flag", "counter"), "data object")),
     Statement("write", Syntax.NAME, Object.DATA, "data", _BARE, Operand(("data", "flag", "counter"), "data object")),
     Statement("set", Syntax.NAME, Object.FLAG, "flag", _BARE, Operand(("flag",), "flag")),

@@ -71,7 +71,8 @@ def device_symmetries(m: Model) -> list[tuple[int, ...]]:
     for dev in m.d.devices.values():
         vi = m.left.get(dev.name)
         if vi is not None:
-            key = (dev.pic, dev.input, dev.level, dev.raises, dev.shared, dev.kind, dev.may_drop, dev.cpu)
+            key = (dev.pic, dev.input, dev.level, dev.raises, dev.shared, dev.kind, dev.may_drop, dev.cpu,
+                   dev.on_kick)
             alike.setdefault(key, []).append(vi)
     out: list[tuple[int, ...]] = []
     for vis in alike.values():

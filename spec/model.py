@@ -23,7 +23,7 @@ from ircheck.spec.controllers.nmi import NmiController
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.pic_bank import PicBank, wired_or_sharers
 from ircheck.spec.controllers.protocol import Controller
-from ircheck.spec.design import CheckSpec, Design, IrqLine
+from ircheck.spec.design import KICK_CAP, CheckSpec, Design, IrqLine
 from ircheck.spec.incarnations import depth_bound, discover, make_tasks, number
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, In, Not, Or, V
 from ircheck.spec.variables import KernelVars, make_cpu, object_vars, owner_names
@@ -74,8 +74,11 @@ class Model:
             self.controllers.append(ApicController(d, self.apic))
         self.left: dict[str, int | None] = {}
         for dev in d.devices.values():
-            self.left[dev.name] = (None if dev.raises is None else
-                                   b.var(f"{dev.name}.raises_left", dev.raises + 1, dev.raises))
+            if dev.on_kick:  # the kicks not yet answered: a raise takes one, `kick` adds one (KICK_CAP)
+                self.left[dev.name] = b.var(f"{dev.name}.kicks", KICK_CAP + 1, 0)
+            else:
+                self.left[dev.name] = (None if dev.raises is None else
+                                       b.var(f"{dev.name}.raises_left", dev.raises + 1, dev.raises))
         if any(dev.kind == "nmi" for dev in d.devices.values()):
             self.controllers.append(NmiController(d, b, self.gates))
         self.obj = object_vars(d, b)

@@ -1,6 +1,7 @@
 """Resolution of code bodies: every statement's operand is a declared name of the kind
 spec/language.py's table says (IRQ102/IRQ103), appears where the table allows it (IRQ303 `iret`
 outside a handler, IRQ307 `return` outside a request_irq handler), and its numbers are in range;
+`kick DEV` names an `on_kick` device (IRQ311);
 conditions name flags and counters; genirq calls name bound lines; calls do not recurse (IRQ306).
 """
 
@@ -71,6 +72,10 @@ def simple(sc: Scope, ctx: CodeInfo, st: ast.Simple) -> None:
     elif entry.operand is not None:
         assert isinstance(arg, ast.Name)
         sc.want(arg, entry.operand.kinds, entry.operand.what)
+        dev = sc.d.devices.get(arg.name) if op == "kick" else None
+        if dev is not None and not dev.on_kick:
+            sc.err("IRQ311", f"`kick {arg.name}`: device '{arg.name}' is not on_kick (it raises by itself)",
+                   st.span, f"declare `device {arg.name} {{ ... on_kick }}` to make it raise once per kick")
     elif entry.syntax is Syntax.LINE:
         assert isinstance(arg, ast.LineRef)
         if sc.check_line(arg) and arg.pic in sc.d.pics:

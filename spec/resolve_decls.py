@@ -105,7 +105,8 @@ def decl_device(sc: Scope, d: ast.Device) -> None:
     level, raises, shared = False, 1, False
     vector: int | None = None
     nmi = may_drop = False
-    have_raises = False
+    raises_at: ast.Span | None = None  # the `raises` setting, if any
+    on_kick: ast.Span | None = None
     cpu: int | None = None
     for s in d.settings:
         if s.key == "irq":
@@ -118,9 +119,9 @@ def decl_device(sc: Scope, d: ast.Device) -> None:
             if s.value > MAX_RAISES:
                 sc.err("IRQ205", f"raises {s.value} is more than {MAX_RAISES}", s.span,
                        "use `raises any` for an unbounded source")
-            raises, have_raises = min(s.value, MAX_RAISES), True
+            raises, raises_at = min(s.value, MAX_RAISES), s.span
         elif s.key == "raises_any":
-            raises, have_raises = -1, True
+            raises, raises_at = -1, s.span
         elif s.key == "shared":
             shared = True
         elif s.key == "vector":
@@ -134,22 +135,30 @@ def decl_device(sc: Scope, d: ast.Device) -> None:
             nmi = True
         elif s.key == "may_drop":
             may_drop = True
+        elif s.key == "on_kick":
+            on_kick = s.span
         elif s.key == "on":
             cpu = sc.cpu_name(str(s.value), s.span)
-    del have_raises
+    if on_kick is not None and raises_at is not None:
+        sc.err("IRQ205", f"device '{d.name}' is on_kick: it raises once per `kick {d.name}`, so a `raises` "
+               "budget does not apply", raises_at,
+               "remove `raises` (the kicks bound it), or drop `on_kick` for a device that raises by itself")
+    kicked = on_kick is not None
+    if kicked:
+        raises = -1
     if nmi:
         if line is not None or vector is not None:
             sc.err("IRQ206", f"device '{d.name}' is an NMI source and cannot also have an IRQ line", d.span)
             return
         sc.d.devices[d.name] = DeviceInfo(d.name, "", 2, False, None if raises < 0 else raises, False,
-                                          d.span.line, "nmi", cpu=cpu)
+                                          d.span.line, "nmi", cpu=cpu, on_kick=kicked)
         return
     if vector is not None:
         if level:
             sc.unsupported("level-triggered APIC sources (IOAPIC remote IRR)", d.span, KERNEL)
             return
         sc.d.devices[d.name] = DeviceInfo(d.name, "", vector, False, None if raises < 0 else raises, shared,
-                                          d.span.line, "apic", may_drop, cpu)
+                                          d.span.line, "apic", may_drop, cpu, kicked)
         return
     if line is None:
         sc.err("IRQ206", f"device '{d.name}' has no interrupt line", d.span,
@@ -158,7 +167,8 @@ def decl_device(sc: Scope, d: ast.Device) -> None:
     if not sc.check_line(line):
         return
     sc.d.devices[d.name] = DeviceInfo(d.name, line.pic, line.input, level,
-                                      None if raises < 0 else raises, shared, d.span.line, "pic", may_drop, cpu)
+                                      None if raises < 0 else raises, shared, d.span.line, "pic", may_drop, cpu,
+                                      kicked)
 
 
 def decl_idt(sc: Scope, d: ast.Idt) -> None:

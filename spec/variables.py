@@ -2,7 +2,8 @@
 
 In the order they are created (the order is the state layout):
 
-* per device with a finite budget `NAME.raises_left` (raises..0); `nmi.*` (controllers/nmi.py);
+* per device with a finite budget `NAME.raises_left` (raises..0), per `on_kick` device `NAME.kicks`
+  (0..KICK_CAP: kicks not yet answered by a raise); `nmi.*` (controllers/nmi.py);
 * per flag/counter its value; `cpu0.shutdown` when a triple fault is possible;
 * per lock `NAME.owner` (0 = free, tasks 1..T, then one number per CPU and frame depth);
   per tasklet `.scheduled` (0, or 1 + the CPU) and `.running`; per requested line

@@ -101,7 +101,7 @@ pic_settings = _flat(st.one_of(
 device_settings = _flat(st.one_of(
     _with_trigger("irq", line_refs), _with_trigger("vector", nums), _setting("nmi", st.none()),
     _setting("raises", small), _setting("raises_any", st.none()), _setting("shared", st.none()),
-    _setting("may_drop", st.none()), _setting("on", names)), max_size=5)
+    _setting("may_drop", st.none()), _setting("on_kick", st.none()), _setting("on", names)), max_size=5)
 request_options = _flat(st.one_of(
     _setting("shared", st.none()), _setting("dev_id", names), _setting("thread", names),
     _setting("oneshot", st.none())))

@@ -85,8 +85,8 @@ def test_entries_are_consistent() -> None:
 def test_the_primitives() -> None:
     """The mechanisms the lowering has one primitive for; statements of one primitive share a layer."""
     assert language.PRIMITIVES == {
-        "irq_flags", "bh", "iret", "nop", "eoi", "imr", "device_ack", "data", "flag", "counter", "call", "x86_sync",
-        "spinlock", "rwlock", "mutex", "sleep", "wait_queue", "softirq", "tasklet", "work", "genirq"}
+        "irq_flags", "bh", "iret", "nop", "eoi", "imr", "device_ack", "device_kick", "data", "flag", "counter", "call",
+        "x86_sync", "spinlock", "rwlock", "mutex", "sleep", "wait_queue", "softirq", "tasklet", "work", "genirq"}
     for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
         assert len({s.layer for s in STATEMENTS if s.primitive == p}) == 1, p
 
@@ -134,7 +134,7 @@ def _operand_text(s: Statement) -> str:
 
 _MODEL = """
 pic master : i8259 {{ base 0x20 }}
-device nic {{ irq master.3 edge }}
+device nic {{ irq master.3 edge on_kick }}
 device kbd {{ irq master.1 edge }}
 idt {{ 0x21 -> gate_h interrupt_gate dpl 0; 0x80 -> sys_h trap_gate dpl 3; 0x0e -> pf_h interrupt_gate dpl 0 }}
 request_irq 3 nic_h
