@@ -38,6 +38,14 @@ class Dep:
     who: str
     key: str
     rank: int
+    how: str = ""  # "" exclusive to exclusive, else lockdep-design's `xy` (E, N, R)
+
+
+def _strong(prev: Dep | None, d: Dep) -> bool:
+    """`prev` then `d` is a strong path (lockdep-design.rst, "Recursive read locks"; lockdep.c
+    `bfs_next`/`__bfs` with `only_xr`): no `-(*R)->` followed by `-(S*)->`, i.e. a lock reached by
+    a recursive read is not left from a read of it."""
+    return prev is None or not (prev.how[1:] == "R" and d.how[:1] in ("N", "R"))
 
 
 def _parse(facts: Sequence[str] | AbstractSet[str]) -> tuple[list[Usage], list[Dep]]:
@@ -50,7 +58,7 @@ def _parse(facts: Sequence[str] | AbstractSet[str]) -> tuple[list[Usage], list[D
         if isinstance(fact, UseFact):
             uses.append(Usage(fact.lock, fact.usage, fact.line, fact.who, key, rank))
         elif isinstance(fact, DepFact):
-            deps.append(Dep(fact.held, fact.taken, fact.line, fact.who, key, rank))
+            deps.append(Dep(fact.held, fact.taken, fact.line, fact.who, key, rank, fact.how))
     return uses, deps
 
 
@@ -89,35 +97,41 @@ def _safe_unsafe_scenario(safe: str, unsafe: str, irq: str) -> str:
 
 
 def _cycle(deps: list[Dep]) -> list[Dep]:
-    """A shortest cycle in the held -> taken graph, as the dependencies around it, ending with the one
-    found last. Among the shortest, the one complete soonest in the search (the smallest latest
-    discovery rank), so the witness is the shallowest and no name decides which cycle is shown."""
+    """A shortest strong cycle in the held -> taken graph (K5: lockdep reports a circle of dependencies
+    only if it is strong, `_strong`, around the wrap too), as the dependencies around it, ending with
+    the one found last. Among the shortest, the one complete soonest in the search (the smallest
+    latest discovery rank), so the witness is the shallowest and no name decides which cycle is shown."""
     edges: dict[str, list[Dep]] = {}
     for d in deps:  # discovery order
         edges.setdefault(d.held, []).append(d)
     best: list[Dep] = []
     for start in edges:
-        prev: dict[str, Dep] = {}
-        frontier = [start]
-        found: Dep | None = None
-        while frontier and found is None:
-            nxt: list[str] = []
-            for lk in frontier:
-                for d in edges.get(lk, []):
+        # BFS over (lock, reached by a recursive read?): the two states allow different next edges
+        seen: set[tuple[str, bool]] = {(start, False)}
+        frontier: list[list[Dep]] = [[]]
+        found: list[Dep] = []
+        while frontier and not found:
+            nxt: list[list[Dep]] = []
+            for path in frontier:
+                came = path[-1] if path else None
+                for d in edges.get(path[-1].taken if path else start, []):
+                    if not _strong(came, d):
+                        continue
                     if d.taken == start:
-                        found = d
-                        break
-                    if d.taken not in prev:
-                        prev[d.taken] = d
-                        nxt.append(d.taken)
-                if found is not None:
+                        if _strong(d, (path + [d])[0]):  # the wrap: the cycle is strong all round
+                            found = path + [d]
+                            break
+                        continue
+                    key = (d.taken, d.how[1:] == "R")
+                    if key not in seen:
+                        seen.add(key)
+                        nxt.append(path + [d])
+                if found:
                     break
             frontier = nxt
-        if found is None:
+        if not found:
             continue
-        path = [found]
-        while path[0].held != start:
-            path.insert(0, prev[path[0].held])
+        path = found
         if not best or (len(path), max(d.rank for d in path)) < (len(best), max(d.rank for d in best)):
             best = path
     if best:  # rotate: the dependency that closes the cycle last is the witness, at the end
@@ -143,6 +157,8 @@ def judge(facts: Sequence[str] | AbstractSet[str]) -> list[FactViolation]:
                    f"{x.line} ({x.who}) and with {word}s enabled at line {u.line} ({u.who}); a {word} on the "
                    f"CPU that holds it spins for ever.\n{_irq_scenario(u.lock, irq)}")
             out.append(FactViolation(CHECK, msg, u.key, u.line))
+        elif (read := _read_inconsistency(uses, inside, on, irq, word)) is not None:
+            out.append(read)
     out += _nmi_usage(uses)
     cycle = _cycle(deps)  # K5: a lock order cycle (ABBA, or longer)
     if cycle:
@@ -153,9 +169,9 @@ def judge(facts: Sequence[str] | AbstractSet[str]) -> list[FactViolation]:
     for inside, on, irq, word in PAIRS:  # K5: irq-safe -> irq-unsafe dependency, over paths
         safe: dict[str, Usage] = {}
         unsafe: dict[str, Usage] = {}
-        for u in uses:  # the first usage of each kind per lock
-            if u.usage == inside:
-                safe.setdefault(u.lock, u)
+        for u in uses:  # the first usage of each kind per lock; a read in IRQ context makes a lock safe
+            if u.usage in (inside, inside + "-R"):  # too (LOCKF_USED_IN_IRQ_READ), only a write with IRQs
+                safe.setdefault(u.lock, u)          # on makes it unsafe (`exclusive_mask`: LOCK_ENABLED_*)
             elif u.usage == on:
                 unsafe.setdefault(u.lock, u)
         chain = _safe_to_unsafe(deps, safe, unsafe)
@@ -173,6 +189,30 @@ def judge(facts: Sequence[str] | AbstractSet[str]) -> list[FactViolation]:
             witness = max(chain, key=lambda d: d.rank)
             out.append(FactViolation(CHECK, msg, witness.key, witness.line))
     return out
+
+
+def _read_inconsistency(uses: list[Usage], inside: str, on: str, irq: str, word: str) -> FactViolation | None:
+    """K4 with readers (lockdep.c `mark_lock_irq`: `valid_state(.., excl_bit)` and, for a write only,
+    `excl_bit + LOCK_USAGE_READ_MASK`): an IN usage and an ON usage of one lock conflict unless both
+    are reads - a lock read in hardirq context and read with hardirqs on is fine (the reader in the
+    IRQ is recursive, R1), written on either side it is not. Told as lockdep does, the usage found
+    first -> the later one (`print_usage_bug`: {prev} -> {new}); the later one is the witness.
+    Write/write pairs are the caller's."""
+    def name(u: Usage) -> str:
+        return u.usage if u.usage.endswith("-R") else u.usage + "-W"
+    pairs = [(x, u) for u in uses if u.usage in (on, on + "-R") for x in uses
+             if x.lock == u.lock and x.usage in (inside, inside + "-R") and "-R" in x.usage + u.usage
+             and not (x.usage.endswith("-R") and u.usage.endswith("-R"))]
+    if not pairs:
+        return None
+    x, u = min(pairs, key=lambda p: (max(p[0].rank, p[1].rank), min(p[0].rank, p[1].rank)))
+    first, later = (x, u) if x.rank < u.rank else (u, x)
+    how = {True: "read", False: "written"}
+    msg = (f"inconsistent {{{name(first)}}} -> {{{name(later)}}} usage: {u.lock} is {how[x.usage.endswith('-R')]} in "
+           f"{word} context at line {x.line} ({x.who}) and {how[u.usage.endswith('-R')]} with {word}s enabled at "
+           f"line {u.line} ({u.who}); a {word} on the CPU that holds it spins for ever (readers may share it, "
+           f"a writer excludes them).\n{_irq_scenario(u.lock, irq)}")
+    return FactViolation(CHECK, msg, later.key, later.line)
 
 
 def _nmi_usage(uses: list[Usage]) -> list[FactViolation]:

@@ -24,6 +24,7 @@ from ircheck.spec.lockdep import judge as lockdep_judge
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import irq_threads
 from ircheck.spec.prims.locks import SPIN_ACQUIRES, acquire_locs
+from ircheck.spec.prims.rwlock import recursion_props
 from ircheck.spec.prims.waitq import queue_of
 from ircheck.spec.ts import (
     FALSE,
@@ -88,6 +89,8 @@ def kernel_checks(m: Model) -> None:
         race_props(m)
     if m.enabled("no_deadlock") or m.enabled("lockdep"):
         lock_wait_props(m)
+    if m.enabled("lockdep"):
+        recursion_props(m)
     if m.enabled("no_deadlock"):
         self_wait_props(m)
         thread_self_wait_props(m)
@@ -236,6 +239,6 @@ def lost_wakeup_requests(m: Model) -> None:
 
 
 def judge_of(m: Model) -> Callable[[Sequence[str]], list[FactViolation]] | None:
-    if not m.enabled("lockdep") or not m.lock:
+    if not m.enabled("lockdep") or not (m.lock or m.rwlock):
         return None
     return lockdep_judge

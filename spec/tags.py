@@ -51,27 +51,28 @@ class UseFact:
 
 @dataclass(frozen=True)
 class DepFact:
-    """`who` acquires `taken` while holding `held`."""
+    """`who` acquires `taken` while holding `held`; `how` the edge's kind when a reader is involved
+    (lockdep-design.rst `-(xy)->`, x how `held` is held, y how `taken` is taken, each E exclusive,
+    N non-recursive read, R recursive read; "" for exclusive to exclusive)."""
 
     held: str
     taken: str
     line: int
     who: str
+    how: str = ""
 
     @property
     def key(self) -> str:
-        return f"dep|{self.held}|{self.taken}|{self.line}|{self.who}"
+        return f"dep|{self.held}|{self.taken}|{self.line}|{self.who}" + (f"|{self.how}" if self.how else "")
 
 
 def parse_fact(key: str) -> UseFact | DepFact | None:
     """The typed fact a key spells (None: not a lockdep fact)."""
     parts = key.split("|")
-    if len(parts) != 5:
-        return None
-    if parts[0] == "use":
+    if parts[0] == "use" and len(parts) == 5:
         return UseFact(parts[1], parts[2], int(parts[3]), parts[4])
-    if parts[0] == "dep":
-        return DepFact(parts[1], parts[2], int(parts[3]), parts[4])
+    if parts[0] == "dep" and len(parts) in (5, 6):
+        return DepFact(parts[1], parts[2], int(parts[3]), parts[4], parts[5] if len(parts) == 6 else "")
     return None
 
 

@@ -44,6 +44,35 @@ def context_locks(ctx: Context) -> set[str]:
             and isinstance(n.stmt.arg, ast.Name)}
 
 
+def my_readers(m: Model, ctx: Context, lock: str) -> list[tuple[Expr, int]]:
+    """(guard, count variable) of the running context's read count of rwlock `lock` (R1): a task's
+    own; a frame's at each depth (none when the slot never reads it)."""
+    rw = m.rwlock[lock]
+    if ctx.task is not None:
+        v = rw.readers.get(ctx.task.ident)
+        return [] if v is None else [(TRUE, v)]
+    base = m.frame_owner_base(ctx.cpu.index)
+    return [(Eq(V(ctx.cpu.depth), C(k)), rw.readers[base + k - 1]) for k in range(1, m.maxdepth + 1)
+            if base + k - 1 in rw.readers]
+
+
+def held_locks(m: Model, ctx: Context, but: str | None = None) -> list[tuple[str, Expr, str]]:
+    """(lock, "the running context holds it", how) per lock its code takes but `but`: a spinlock or
+    mutex it owns and an rwlock it write-holds (how ""), an rwlock it read-holds ("R" in interrupt
+    context, where every read is recursive; "N" in a task - K5, `read_lock_is_recursive`)."""
+    out: list[tuple[str, Expr, str]] = []
+    for lk in sorted(context_locks(ctx) - {but}):
+        if lk in m.lock:
+            out.append((lk, Eq(V(m.lock[lk]), ctx.owner), ""))
+        elif lk in m.rwlock:
+            out.append((lk, Eq(V(m.rwlock[lk].writer), ctx.owner), ""))
+            reads = my_readers(m, ctx, lk)
+            if reads:
+                out.append((lk, Or(*[And(g, Bin(">", V(v), C(0))) for g, v in reads]),
+                            "N" if ctx.kind == "task" else "R"))
+    return out
+
+
 def save_slots(ctx: Context) -> list[tuple[Expr, int, int]]:
     """(guard, flags variable, nesting-count variable) of the saved-IF slot the context uses: a task's
     own, or the frame's at `depth = k`. Empty for a task that never saves."""
@@ -94,15 +123,15 @@ def held_on_usages(m: Model, ctx: Context, op: str, released: str | None = None)
     if not m.enabled("lockdep"):
         return [(TRUE, [])]
     hard, soft = _turns_on(m, ctx, op)
-    locks = sorted(context_locks(ctx) & set(m.lock) - {released})
-    if (hard == FALSE and soft == FALSE) or not locks:
+    held = held_locks(m, ctx, released)
+    if (hard == FALSE and soft == FALSE) or not held:
         return [(TRUE, [])]
     line, who = ctx.node.line, ctx.who
-    holds = {lk: Eq(V(m.lock[lk]), ctx.owner) for lk in locks}
-    out: Variants = [(Or(And(Not(hard), Not(soft)), And(*[Not(h) for h in holds.values()])), [])]
-    for lk, h in holds.items():
-        on_hard = [fact_tag(UseFact(lk, "HARDIRQ-ON", line, who))]
-        on_soft = [fact_tag(UseFact(lk, "SOFTIRQ-ON", line, who))]
+    out: Variants = [(Or(And(Not(hard), Not(soft)), And(*[Not(h) for _lk, h, _how in held])), [])]
+    for lk, h, how in held:
+        r = "-R" if how else ""  # K4: a read-held lock gets the READ usages (LOCK_ENABLED_*_READ)
+        on_hard = [fact_tag(UseFact(lk, "HARDIRQ-ON" + r, line, who))]
+        on_soft = [fact_tag(UseFact(lk, "SOFTIRQ-ON" + r, line, who))]
         for guard, tags in ((And(h, hard, soft), on_hard + on_soft), (And(h, hard, Not(soft)), on_hard),
                             (And(h, soft, Not(hard)), on_soft)):
             if guard != FALSE:

@@ -22,9 +22,9 @@ import itertools
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context
-from ircheck.spec.language import ACQUIRES, RELEASES, RW_OPS, SPIN_PAIRS, STATEMENTS, Flags
+from ircheck.spec.language import ACQUIRES, BH_OFF_OPS, RELEASES, RW_OPS, SPIN_PAIRS, STATEMENTS, Flags
 from ircheck.spec.model import Model
-from ircheck.spec.prims.held_usage import context_locks, fact_tag, held_on_usages, in_nmi, nmi_locks
+from ircheck.spec.prims.held_usage import fact_tag, held_locks, held_on_usages, in_nmi, nmi_locks
 from ircheck.spec.prims.irqflags import irq_effects
 from ircheck.spec.prims.waitq import Variants, atomic_locks_held, sleep_variants
 from ircheck.spec.tags import DepFact, UseFact
@@ -64,42 +64,7 @@ def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
     if op == "mutex_lock":
         variants.append(sleep_variants(m, ctx, f"mutex_lock {lk}"))
     effects = irq_effects(m, op, ctx, node.line)
-    if m.enabled("lockdep") and in_nmi(ctx):  # verify_lock_unused: no usage, no dependency (K4)
-        variants.append([(TRUE, [fact_tag(UseFact(lk, "IN-NMI", node.line, ctx.who))])])
-    elif m.enabled("lockdep"):
-        irq_off = op in IRQ_OFF_OPS
-        used_in_nmi = lk in nmi_locks(m)
-        usage: Variants = []
-        line, who = node.line, ctx.who
-        for on in (1, 0):
-            g_if = Eq(V(ctx.cpu.IF), C(on))
-            facts: list[UseFact] = []
-            if ctx.kind == "hardirq":
-                facts.append(UseFact(lk, "IN-HARDIRQ", line, who))
-            elif ctx.kind == "softirq":
-                facts.append(UseFact(lk, "IN-SOFTIRQ", line, who))
-            if used_in_nmi:  # LOCK_USED, for the NMI rule (verify_lock_unused)
-                facts.append(UseFact(lk, "USED", line, who))
-            if on and not irq_off:
-                facts.append(UseFact(lk, "HARDIRQ-ON", line, who))
-            if on and not irq_off and ctx.kind == "task" and op != "spin_lock_bh":
-                t = ctx.task
-                assert t is not None
-                if t.bh is None:
-                    facts.append(UseFact(lk, "SOFTIRQ-ON", line, who))
-                else:
-                    usage.append((And(g_if, Eq(V(t.bh), C(0))),
-                                  [fact_tag(f) for f in [*facts, UseFact(lk, "SOFTIRQ-ON", line, who)]]))
-                    g_if = And(g_if, Bin(">", V(t.bh), C(0)))
-            usage.append((g_if, [fact_tag(f) for f in facts]))
-        variants.append(usage)
-        # one variant per other lock the context may hold (they overlap when it holds several: the
-        # same successor twice, harmless), and one for holding none: linear in the number of locks
-        others = sorted(context_locks(ctx) & set(m.lock) - {lk})
-        holds = [Eq(V(m.lock[a]), ctx.owner) for a in others]
-        held: Variants = [(And(*[Not(h) for h in holds]), [])]
-        held += [(h, [fact_tag(DepFact(a, lk, line, who))]) for a, h in zip(others, holds, strict=True)]
-        variants.append(held)
+    variants += lockdep_variants(m, ctx, op, lk)
     for guard_e, eff, bound in effects:
         for combo2 in itertools.product(*variants) if variants else [()]:
             guard = And(base, guard_e, *[c[0] for c in combo2])
@@ -110,6 +75,58 @@ def lower_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
             ups.update(eff)
             ups[v] = ctx.owner
             m.b.add(label, guard, ups, ctx.group, tags)
+
+
+def lockdep_variants(m: Model, ctx: Context, op: str, lk: str, read: str = "") -> list[Variants]:
+    """The lockdep variants of acquisition `op` of `lk` (none without the check): its usages, split
+    by IF (and a task's BH count), and the dependency on each other lock the context may hold.
+    `read` is "" for an exclusive acquisition, else lockdep's reader kind (R1, K4, K5): "R" a
+    recursive read (`read_lock_is_recursive()`: in interrupt), "N" a non-recursive one (a queued
+    rwlock's reader in process context); a read's usages are the `-R` ones (`LOCK_USED_IN_*_READ`,
+    `LOCK_ENABLED_*_READ`). In NMI context only IN-NMI (verify_lock_unused, K4)."""
+    if not m.enabled("lockdep"):
+        return []
+    line, who = ctx.node.line, ctx.who
+    if in_nmi(ctx):
+        return [[(TRUE, [fact_tag(UseFact(lk, "IN-NMI", line, who))])]]
+    r = "-R" if read else ""
+    irq_off = op in IRQ_OFF_OPS
+    used_in_nmi = lk in nmi_locks(m)
+    usage: Variants = []
+    for on in (1, 0):
+        g_if = Eq(V(ctx.cpu.IF), C(on))
+        facts: list[UseFact] = []
+        if ctx.kind == "hardirq":
+            facts.append(UseFact(lk, "IN-HARDIRQ" + r, line, who))
+        elif ctx.kind == "softirq":
+            facts.append(UseFact(lk, "IN-SOFTIRQ" + r, line, who))
+        if used_in_nmi:  # LOCK_USED, for the NMI rule (verify_lock_unused)
+            facts.append(UseFact(lk, "USED", line, who))
+        if on and not irq_off:
+            facts.append(UseFact(lk, "HARDIRQ-ON" + r, line, who))
+        if on and not irq_off and ctx.kind == "task" and op not in BH_OFF_OPS:
+            t = ctx.task
+            assert t is not None
+            if t.bh is None:
+                facts.append(UseFact(lk, "SOFTIRQ-ON" + r, line, who))
+            else:
+                usage.append((And(g_if, Eq(V(t.bh), C(0))),
+                              [fact_tag(f) for f in [*facts, UseFact(lk, "SOFTIRQ-ON" + r, line, who)]]))
+                g_if = And(g_if, Bin(">", V(t.bh), C(0)))
+        usage.append((g_if, [fact_tag(f) for f in facts]))
+    # one variant per other lock the context may hold (they overlap when it holds several: the
+    # same successor twice, harmless), and one for holding none: linear in the number of locks
+    others = held_locks(m, ctx, lk)
+    held: Variants = [(And(*[Not(h) for _a, h, _r in others]), [])]
+    held += [(h, [fact_tag(DepFact(a, lk, line, who, dep_kind(hr, read)))]) for a, h, hr in others]
+    return [usage, held]
+
+
+def dep_kind(held: str, taken: str) -> str:
+    """lockdep-design.rst's edge notation `-(xy)->` for holding a lock as `held` and taking the next as
+    `taken` ("" exclusive, "R" recursive read, "N" non-recursive read): "" for exclusive to
+    exclusive (the key keeps its old spelling), else x, y in E/N/R."""
+    return "" if not held and not taken else (held or "E") + (taken or "E")
 
 
 def lower_release(m: Model, ctx: Context, st: ast.Simple) -> None:

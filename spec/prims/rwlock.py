@@ -25,14 +25,17 @@ A frame's slot is the one at the CPU's current depth: one guarded variant per de
 
 from __future__ import annotations
 
+import itertools
+
 from ircheck.grammar import ast
 from ircheck.spec.context import Context, RwVars
 from ircheck.spec.language import BH_OFF_OPS, RW_OPS, RW_READ_ACQUIRES, RW_WRITE_ACQUIRES, lock_use
 from ircheck.spec.model import Model
 from ircheck.spec.prims.data import count_up
+from ircheck.spec.prims.held_usage import held_on_usages, my_readers
 from ircheck.spec.prims.irqflags import irq_effects
-from ircheck.spec.prims.locks import acquire_locs
-from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, Not, Or, V
+from ircheck.spec.prims.locks import acquire_locs, lockdep_variants
+from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, Not, Or, StateProp, V
 
 RW_ACQUIRE_OPS = RW_READ_ACQUIRES | RW_WRITE_ACQUIRES
 RW_RELEASE_OPS = RW_OPS - RW_ACQUIRE_OPS
@@ -51,18 +54,6 @@ def waiting_writer(m: Model, lock: str, but: Expr) -> Expr:
     tl, fl = acquire_locs(m, lock, RW_WRITE_ACQUIRES)
     at = Or(*[And(at(tl.get(ident, set()), fl), Not(Eq(but, C(ident)))) for ident, at, _n, _c in m.contexts()])
     return And(at, readers_present(rw))
-
-
-def my_readers(m: Model, ctx: Context, lock: str) -> list[tuple[Expr, int]]:
-    """(guard, count variable) of the running context's read count of `lock`: a task's own; a frame's
-    at each depth."""
-    rw = m.rwlock[lock]
-    if ctx.task is not None:
-        v = rw.readers.get(ctx.task.ident)
-        return [] if v is None else [(TRUE, v)]
-    base = m.frame_owner_base(ctx.cpu.index)
-    return [(Eq(V(ctx.cpu.depth), C(k)), rw.readers[base + k - 1]) for k in range(1, m.maxdepth + 1)
-            if base + k - 1 in rw.readers]
 
 
 def in_interrupt(ctx: Context, op: str) -> Expr:
@@ -100,22 +91,34 @@ def write_blocked(m: Model, lock: str) -> Expr:
 
 
 def lower_rw_acquire(m: Model, ctx: Context, st: ast.Simple) -> None:
+    """The guarded commands of the module docstring, times lockdep's variants (locks.lockdep_variants:
+    a read's usages are the `-R` ones; it is a recursive read "R" where `in_interrupt()`, else "N")."""
     assert isinstance(st.arg, ast.Name)
     op, lk, node = st.op, st.arg.name, ctx.node
     rw = m.rwlock[lk]
     label = ctx.label(node.text)
     read = op in RW_READ_ACQUIRES
-    for guard_e, eff, bound in irq_effects(m, op, ctx, node.line):
-        if not read:
-            m.b.add(label, And(ctx.here, guard_e, Not(write_blocked(m, lk))),
-                    {**ctx.nxt, **eff, rw.writer: ctx.owner}, ctx.group, bound)
+    irq = in_interrupt(ctx, op)
+    kinds = [(irq, "R"), (Not(irq), "N")] if read else [(TRUE, "")]
+    for g_kind, kind in kinds:
+        if g_kind == FALSE:
             continue
-        free = Not(read_blocked(m, lk, ctx.owner, in_interrupt(ctx, op)))
-        for g_slot, v in my_readers(m, ctx, lk):
-            for g, ups, tags in count_up(m.b, v, And(ctx.here, guard_e, g_slot, free), op, node.line,
-                                         {**ctx.nxt, **eff}):
-                if g != FALSE:
-                    m.b.add(label, g, ups, ctx.group, bound + tags)
+        variants = lockdep_variants(m, ctx, op, lk, kind)
+        for guard_e, eff, bound in irq_effects(m, op, ctx, node.line):
+            for combo in itertools.product(*variants) if variants else [()]:
+                g_ld = And(g_kind, *[c[0] for c in combo])
+                facts = [t for c in combo for t in c[1]]
+                if not read:
+                    g = And(ctx.here, guard_e, g_ld, Not(write_blocked(m, lk)))
+                    if g != FALSE:
+                        m.b.add(label, g, {**ctx.nxt, **eff, rw.writer: ctx.owner}, ctx.group, facts + bound)
+                    continue
+                free = Not(read_blocked(m, lk, ctx.owner, irq))
+                for g_slot, v in my_readers(m, ctx, lk):
+                    for g, ups, tags in count_up(m.b, v, And(ctx.here, guard_e, g_ld, g_slot, free), op, node.line,
+                                                 {**ctx.nxt, **eff}):
+                        if g != FALSE:
+                            m.b.add(label, g, ups, ctx.group, facts + bound + tags)
 
 
 def lower_rw_release(m: Model, ctx: Context, st: ast.Simple) -> None:
@@ -127,15 +130,43 @@ def lower_rw_release(m: Model, ctx: Context, st: ast.Simple) -> None:
     bad = [("lockdep", f"bad unlock balance: {ctx.who} releases {lk} ({'read' if read else 'write'}), which it "
                        f"does not hold (line {node.line})")]
     for guard_e, eff, bound in irq_effects(m, op, ctx, node.line):
-        base = And(ctx.here, guard_e)
-        if not read:
-            mine = Eq(V(rw.writer), ctx.owner)
-            m.b.add(label, And(base, mine), {**ctx.nxt, **eff, rw.writer: C(0)}, ctx.group, bound)
-            m.b.add(label, And(base, Not(mine)), {**ctx.nxt, **eff}, ctx.group, bad + bound)
-            continue
-        held: Expr = FALSE
-        for g_slot, v in my_readers(m, ctx, lk):
-            h = And(g_slot, Bin(">", V(v), C(0)))
-            held = Or(held, h)
-            m.b.add(label, And(base, h), {**ctx.nxt, **eff, v: Bin("-", V(v), C(1))}, ctx.group, bound)
-        m.b.add(label, And(base, Not(held)), {**ctx.nxt, **eff}, ctx.group, bad + bound)
+        for g_on, on_tags in held_on_usages(m, ctx, op, lk):  # K4: the other locks held as IRQs/BH go on
+            base = And(ctx.here, guard_e, g_on)
+            if not read:
+                mine = Eq(V(rw.writer), ctx.owner)
+                m.b.add(label, And(base, mine), {**ctx.nxt, **eff, rw.writer: C(0)}, ctx.group, on_tags + bound)
+                m.b.add(label, And(base, Not(mine)), {**ctx.nxt, **eff}, ctx.group, on_tags + bad + bound)
+                continue
+            held: Expr = FALSE
+            for g_slot, v in my_readers(m, ctx, lk):
+                h = And(g_slot, Bin(">", V(v), C(0)))
+                held = Or(held, h)
+                m.b.add(label, And(base, h), {**ctx.nxt, **eff, v: Bin("-", V(v), C(1))}, ctx.group, on_tags + bound)
+            m.b.add(label, And(base, Not(held)), {**ctx.nxt, **eff}, ctx.group, on_tags + bad + bound)
+
+
+def recursion_props(m: Model) -> None:
+    """lockdep's "possible recursive locking detected" for rwlocks (K5, lockdep.c `check_deadlock`:
+    `if ((next->read == 2) && prev->read) continue;`): a context that holds L (either side) reaches
+    an acquisition of L - except a recursive read (in interrupt, `read_lock_is_recursive`) while it
+    holds L only for reading. A process-context reader's second read is reported: with a queued
+    rwlock a waiting writer between the two deadlocks them (R1)."""
+    ctxs = m.contexts()
+    for lk, rw in m.rwlock.items():
+        wt, wf = acquire_locs(m, lk, RW_WRITE_ACQUIRES)
+        rt, rf = acquire_locs(m, lk, RW_READ_ACQUIRES)
+        terms: list[Expr] = []
+        for ident, at, _nm, _cpu in ctxs:
+            writes = Eq(V(rw.writer), C(ident))
+            v = rw.readers.get(ident)
+            reads = FALSE if v is None else Bin(">", V(v), C(0))
+            terms.append(And(at(wt.get(ident, set()), wf), Or(writes, reads)))
+            terms.append(And(at(rt.get(ident, set()), rf), writes))
+            for irq, t_locs, f_locs in in_interrupt_at(m, ident, rt.get(ident, set()), rf):
+                terms.append(And(at(t_locs, f_locs), reads, Not(irq)))
+        bad = Or(*terms)
+        if bad != FALSE:
+            m.b.props.append(StateProp(
+                "lockdep", Not(bad), f"WARNING: possible recursive locking detected: {lk} is acquired again by "
+                f"the context that holds it (only a recursive read - a reader in interrupt context - may take a "
+                f"read-held rwlock again)\n  CPU0\n  ----\n  lock({lk});\n  lock({lk});\n *** DEADLOCK ***", 0))
