@@ -15,7 +15,8 @@ from ircheck.grammar.printer import format_source
 from ircheck.promela import to_promela
 from ircheck.spec.design import KICK_CAP
 from ircheck.spec.step_kind import StepKind
-from tests.support.naive import Naive
+from tests.support.generators import examples, models
+from tests.support.naive import Naive, agree, small_enough
 from tests.support.spin import needs_spin, spin_violates
 
 CARD = """pic master : i8259 { base 0x20 }
@@ -186,3 +187,14 @@ def test_p1b_under_z3() -> None:
 def test_p1b_under_spin(tmp_path: Path) -> None:
     assert spin_violates(to_promela(compile_source(card("kick card; kick card"), checks=["no_lost_irq"])), tmp_path)
     assert not spin_violates(to_promela(compile_source(card("kick card"), checks=["no_lost_irq"])), tmp_path)
+
+
+# ---- the differential generator draws on_kick devices and kicks ------------------------------------
+
+def test_p1b_generated_on_kick_models_agree_with_the_naive_search() -> None:
+    """The bare-metal generator's on_kick models (fixed seed): the explicit engine's states, verdicts
+    and shortest traces are the naive BFS's (tests/support/naive.py `agree`)."""
+    kicked = [t for t in examples(models(), 120) if "on_kick" in t and small_enough(t, 20_000)]
+    assert len(kicked) >= 3 and any("thread t" in t for t in kicked)
+    for text in kicked:
+        agree(text)
