@@ -221,13 +221,15 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
             cset = set(comp)
             if len(comp) == 1:
                 v = comp[0]
-                if not any(fair_of[ti] for ti, _w in full[v]):
+                if not any(fair_of[ti] for ti, _w in full[v]) and not req.recurs:
                     # no CPU can step: the run may stay here for ever (devices are never obliged to act)
                     bad.append((comp, True))
                     continue
                 if not any(w == v for _ti, w in edges[v]):
                     continue
             inner = [(ti, w) for v in comp for ti, w in edges[v] if w in cset]
+            if req.recurs and not any(ti in req.recurs for ti, _w in inner):
+                continue  # the run the Büchi condition asks for cannot stay here
             moved = {g for ti, _w in inner for g in fair_of[ti]}
             fair = True
             for g in ts.groups:
@@ -255,18 +257,28 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
         prefix = eng.path_to(entry)
         cycle: list[int] | None = None
         if not terminal:
-            cycle = _lasso(entry, comp, edges, full, fair_of, ts.groups, ts.strong)
+            cycle = _lasso(entry, comp, edges, full, fair_of, ts.groups, ts.strong, req.recurs)
         out.append(RawViolation(req.check, req.message, prefix, None, cycle, req.line))
     return out
 
 
 def _lasso(entry: int, comp: list[int], edges: dict[int, list[tuple[int, int]]],
            full: dict[int, list[tuple[int, int]]], fair_of: list[tuple[str, ...]],
-           groups: tuple[str, ...], strong: frozenset[str] = frozenset()) -> list[int]:
-    """A loop from `entry` back to itself inside `comp` that honours every fairness group."""
+           groups: tuple[str, ...], strong: frozenset[str] = frozenset(),
+           recurs: frozenset[int] = frozenset()) -> list[int]:
+    """A loop from `entry` back to itself inside `comp` that honours every fairness group (and,
+    given `recurs`, takes one of those transitions: the request's Büchi condition)."""
     cset = set(comp)
     cycle = [entry]
     cur = entry
+    if recurs:
+        srcs = {v for v in comp if any(ti in recurs and w in cset for ti, w in edges[v])}
+        seg = _path_within(cur, srcs, edges, cset)
+        cycle += seg[1:]
+        cur = seg[-1]
+        nxt = next(w for ti, w in edges[cur] if ti in recurs and w in cset)
+        cycle.append(nxt)
+        cur = nxt
     for g in groups:
         # weak: visit a state where g is disabled, or take a g step inside the component;
         # strong: take a g step whenever the component has one (it was judged fair)
@@ -293,22 +305,27 @@ def _lasso(entry: int, comp: list[int], edges: dict[int, list[tuple[int, int]]],
         if cur != entry:
             back = _path_within(cur, {entry}, edges, cset)
             cycle += back[1:]
-    return _shortest_turn(cycle, edges, fair_of, groups, strong, full)
+    return _shortest_turn(cycle, edges, fair_of, groups, strong, full, recurs)
 
 
 SHORTEN_LIMIT = 400  # loops longer than this are reported as built (the search below is quadratic)
 
 
 def _loop_fair(loop: list[int], edges: dict[int, list[tuple[int, int]]], full: dict[int, list[tuple[int, int]]],
-               fair_of: list[tuple[str, ...]], groups: tuple[str, ...], strong: frozenset[str]) -> bool:
+               fair_of: list[tuple[str, ...]], groups: tuple[str, ...], strong: frozenset[str],
+               recurs: frozenset[int] = frozenset()) -> bool:
     """Whether repeating the closed walk `loop` (first state = last) for ever is fair: each weakly
     fair group is taken on it or disabled in one of its states; each strongly fair group is taken
-    on it or disabled in all of them."""
+    on it or disabled in all of them; and, given `recurs`, one of those transitions is taken."""
     taken: set[str] = set()
+    recurred = not recurs
     for v, w in zip(loop, loop[1:], strict=False):
         for ti, x in edges[v]:
             if x == w:
                 taken.update(fair_of[ti])
+                recurred = recurred or ti in recurs
+    if not recurred:
+        return False
     for g in groups:
         if g in taken:
             continue
@@ -320,7 +337,8 @@ def _loop_fair(loop: list[int], edges: dict[int, list[tuple[int, int]]], full: d
 
 def _shortest_turn(cycle: list[int], edges: dict[int, list[tuple[int, int]]],
                    fair_of: list[tuple[str, ...]], groups: tuple[str, ...], strong: frozenset[str],
-                   full: dict[int, list[tuple[int, int]]] | None = None) -> list[int]:
+                   full: dict[int, list[tuple[int, int]]] | None = None,
+                   recurs: frozenset[int] = frozenset()) -> list[int]:
     """One turn of the loop: the walk `_lasso` built may go round more than once (meeting one group
     after another); cut out every stretch between two visits of the same state as long as what is
     left is still a fair loop from the same entry, so the loop printed repeats once."""
@@ -334,7 +352,7 @@ def _shortest_turn(cycle: list[int], edges: dict[int, list[tuple[int, int]]],
                 if cycle[j] != cycle[i] or (i == 0 and j == len(cycle) - 1):
                     continue
                 cut = cycle[:i] + cycle[j:]
-                if len(cut) > 1 and _loop_fair(cut, edges, full, fair_of, groups, strong):
+                if len(cut) > 1 and _loop_fair(cut, edges, full, fair_of, groups, strong, recurs):
                     cycle, changed = cut, True
                     break
             if changed:

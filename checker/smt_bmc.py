@@ -343,6 +343,7 @@ def targets_of(ts: TransitionSystem) -> list[Target]:
             tg[f"wait:{w}"] = Target(f"wait:{w}", "wait", DEADLOCK_CHECK, request=w)
     for r, req in enumerate(ts.requests):
         if req.check in checks:
-            tg[f"terminal:{r}"] = Target(f"terminal:{r}", "terminal", req.check, request=r)
+            if not req.recurs:  # with a Büchi condition, a run that stops breaks nothing
+                tg[f"terminal:{r}"] = Target(f"terminal:{r}", "terminal", req.check, request=r)
             tg[f"pending:{r}"] = Target(f"pending:{r}", "pending", req.check, request=r)
     return list(tg.values())

@@ -40,7 +40,10 @@ class LoopProver:
         self.members = group_members(enc.ts)
         self.xs, self.ys = enc.state("lx", 0), enc.state("ly", 0)
         self.saved = enc.state("lsv", 0)
-        nflags = 1 + 2 * len(self.groups)  # [saved?] + per group [moved, weak: off seen / strong: on seen]
+        # [saved?] + per group [moved, weak: off seen / strong: on seen] (+ [a `recurs` step taken] when a
+        # request has a Büchi condition: then only a loop that takes one is a violation)
+        self.buchi = any(req.recurs for req in enc.ts.requests)
+        nflags = 1 + 2 * len(self.groups) + int(self.buchi)
         self.f0 = [z3.Bool(f"lf0_{i}") for i in range(nflags)]
         self.step, self.cons = enc.step(self.xs, self.ys, "l2s")
 
@@ -68,6 +71,11 @@ class LoopProver:
         for gi in range(len(self.groups)):
             fresh += [moved[gi], seen[gi]]
             acc += [z3.Or(f0[1 + 2 * gi], moved[gi]), z3.Or(f0[2 + 2 * gi], seen[gi])]
+        recurs = sorted(enc.ts.requests[r].recurs)
+        if self.buchi:
+            took = z3.Or([self.step.fired[ti] for ti in recurs]) if recurs else z3.BoolVal(True)
+            fresh.append(took)
+            acc.append(z3.Or(f0[-1], took))
         step = [enc.domain(ys), *self.cons]
         rules = [([*ys, *sv, *f0], [z3.Not(f0[0]), *step]),        # run on, nothing saved
                  ([*ys, *xs, *fresh], [z3.Not(f0[0]), stay, *step]),  # save this state, the loop starts
@@ -76,6 +84,8 @@ class LoopProver:
         for gi, g in enumerate(self.groups):
             m, s = f0[1 + 2 * gi], f0[2 + 2 * gi]
             fair.append(z3.Or(m, z3.Not(s)) if g in enc.ts.strong else z3.Or(m, s))
+        if self.buchi:
+            fair.append(f0[-1])
         bad = z3.And(f0[0], enc.same(xs, sv), *fair)
         return init, rules, bad
 

@@ -2,7 +2,7 @@
 
 A violation of request r is a run s_0 .. s_l .. s_k with s_k = s_l (the loop
 s_l .. s_k repeats for ever) where r is pending in every loop state and no loop
-step delivers r, and the loop is fair, as the explicit engine judges a
+step delivers r (and, when r has `recurs`, some loop step is one of them), and the loop is fair, as the explicit engine judges a
 strongly connected component:
 - a weak group g: some loop step belongs to g, or g is disabled in some loop state;
 - a strong group g (ts.strong): some loop step belongs to g, or g is disabled in
@@ -90,6 +90,10 @@ class Lasso:
             whole = enc.whole(self.path.state(j))
             cons.append(z3.Implies(z3.Or(start == j, end == j), whole == meet))
         cons += [z3.Implies(in_loop[i], self._piece("stay", i, r)) for i in range(k)]
+        recurs = sorted(ts.requests[r].recurs)
+        if recurs:  # the Büchi condition: some loop step is one of them
+            cons.append(z3.Or([z3.And(in_loop[i], z3.Or([self.path.steps[i].fired[ti] for ti in recurs]))
+                               for i in range(k)]))
         for g in ts.groups:
             moved = z3.Or([z3.And(in_loop[i], self._piece("moved", i, g)) for i in range(k)])
             if g in ts.strong:

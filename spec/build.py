@@ -45,6 +45,8 @@ class Builder:
         # no_starvation: per incarnation index, the transitions that take its request, and the request
         self.entries: dict[int, list[int]] = {}
         self.entry_requests: dict[int, tuple[str, Expr, str, int]] = {}
+        # L9: per IRQ, its flow ends where every handler returned IRQ_NONE, and its other flow ends
+        self.flow_ends: dict[int, tuple[list[int], list[int]]] = {}
 
     def var(self, nm: str, size: int, init: int = 0, kind: str = "int",
             names: tuple[str, ...] = (), width: int = 8) -> int:

@@ -58,12 +58,13 @@ CATALOGUE: tuple[CheckInfo, ...] = (
               presented=Presented.PLAIN, implicit=False,
               short="An interrupt request is lost",
               full=("An edge arrives while the same request is still latched (8259A IRR, APIC IRR, genirq PENDING), "
-              "so the controller drops it; or every handler of a line returns IRQ_NONE (nobody cared).")),
+              "so the controller drops it.")),
     CheckInfo("no_starvation", Kind.LIVENESS, default=True, param=None, exported=False,
               presented=Presented.TERMINAL, implicit=False,
               short="A raised interrupt request is never delivered",
               full=("On some fair run a raised request is never delivered: a missing EOI, a line masked for ever, cli "
-              "for ever, or a higher-priority line firing for ever. CPUs keep executing (weak fairness) and "
+              "for ever, a higher-priority line firing for ever, or a line the kernel disables because it keeps "
+              "interrupting and every run of its handlers returns IRQ_NONE (nobody cared). CPUs keep executing (weak fairness) and "
               "take a request that is deliverable again and again (strong fairness for interrupt acknowledge)."),
               others=(" is raised", "; also never delivered on some run: "), whole_graph=True),
     CheckInfo("no_deadlock", Kind.DEADLOCK, default=True, param=None, exported=True,

@@ -23,6 +23,7 @@ from ircheck.spec.cfg import Node
 from ircheck.spec.lockdep import judge as lockdep_judge
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import irq_threads
+from ircheck.spec.prims.genirq_flow import nobody_cared_requests
 from ircheck.spec.prims.locks import SPIN_ACQUIRES, acquire_locs
 from ircheck.spec.prims.rwlock import recursion_props
 from ircheck.spec.prims.waitq import queue_of
@@ -99,6 +100,8 @@ def kernel_checks(m: Model) -> None:
         sleep_wait_props(m)
     if m.enabled("no_lost_wakeup"):
         lost_wakeup_requests(m)
+    if m.enabled("no_starvation"):
+        nobody_cared_requests(m)
 
 
 def race_props(m: Model) -> None:

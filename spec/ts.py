@@ -133,6 +133,10 @@ class Request:
 
     Judged under weak fairness of every fairness group: a run in which a group
     stays enabled for ever but never moves is not a run.
+
+    With `recurs` (a Büchi condition), only a run that also fires one of `recurs` again and again
+    breaks it: a run that stops, or stays pending without them, does not ("the line keeps
+    interrupting and every run of its handlers returns IRQ_NONE": L9's nobody cared).
     """
 
     check: str
@@ -141,6 +145,7 @@ class Request:
     delivers: frozenset[int]
     message: str
     line: int = 0
+    recurs: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,12 @@ def count_sites(body: Body, ops: tuple[str, ...], arg: int | None = None) -> int
 def disable_depth_bound(d: Design, tasks: list[Task], incs: list[Incarnation], maxdepth: int, n: int) -> int:
     """The largest `irqN.depth` a run reaches while every disable site is passed once per context (L5):
     each task's sites once; an incarnation's sites once per frame it can have at a time (`cpus` CPUs,
-    `maxdepth` frames each: a handler may run on every CPU and nest in itself); plus one for the
-    nobody-cared disable (note_interrupt: `desc->depth++`). A run past it is a tagged bound (K6)."""
+    `maxdepth` frames each: a handler may run on every CPU and nest in itself). (Nobody cared adds
+    no depth: L9 is a liveness request, `genirq_flow.nobody_cared_requests`.) A run past it is a
+    tagged bound (K6)."""
     tasks_sites = sum(count_sites(t.body, DISABLE_OPS, n) for t in tasks)
     frame_sites = sum(count_sites(inc.body, DISABLE_OPS, n) for inc in incs)
-    return tasks_sites + frame_sites * d.cpus * maxdepth + 1
+    return tasks_sites + frame_sites * d.cpus * maxdepth
 
 
 def ops_used(ops: frozenset[str], body: Body) -> set[str]:

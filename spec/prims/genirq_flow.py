@@ -13,8 +13,9 @@ unchanged:
   `pending := 0`, run the actions (never a mask for IRQF_ONESHOT: handle_edge_irq, L3);
 * `flow_done` of action k: `ret := ret | bit` (IRQ_HANDLED, or its thread's wake bit for a NULL
   primary handler);
-* `flow_end`: per value class of `ret`: `ret = 0`: nobody cared - `depth := depth + 1`, mask,
-  tagged no_lost_irq (L9); else wake the threads whose bits are set (`wake := 1`), and unless
+* `flow_end`: per value class of `ret`: `ret = 0` (every handler returned IRQ_NONE) ends as any
+  other run, and counts toward "nobody cared" (L9: see `nobody_cared_requests`); else wake the
+  threads whose bits are set (`wake := 1`); and unless
   IRQF_ONESHOT holds a level line (a thread woken now, or one of an earlier run not finished:
   genirq.threads_oneshot_clear), unmask if not disabled; on an edge line with
   `pending = 1` and not disabled the actions run again (`pending := 0`), else `inprogress := 0`
@@ -25,12 +26,13 @@ unchanged:
 
 from __future__ import annotations
 
+from ircheck.grammar import ast
+from ircheck.spec.cfg import Body
 from ircheck.spec.context import Context, Descriptor
 from ircheck.spec.model import Model
-from ircheck.spec.prims.data import count_up
 from ircheck.spec.prims.genirq import chip_ack, handler_exit, mask, threads_oneshot_clear, unmask, wake_bit
 from ircheck.spec.step_kind import StepKind
-from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, In, Ite, Label, Not, Or, V
+from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, In, Ite, Label, Not, Or, Request, V
 
 NAMED_WAKES = 3  # threads of one line that a flow end's label names one by one (see `lower_flow_end`)
 
@@ -114,10 +116,10 @@ def flow_end_variant(m: Model, ctx: Context, dsc: Descriptor, when: Expr, wakes:
                      woke: bool, generic: bool) -> None:
     """The end of the flow for the `ret` values `when` selects: `wakes` (a thread, the condition
     under which it is woken: TRUE, or its bit of `ret`); `woke`: some thread is woken (IRQF_ONESHOT
-    keeps the line masked); `generic`: the label does not name the threads. Nobody cared counts the
-    disable depth up (note_interrupt: `desc->depth++`; at the counter's top a tagged bound, K6)."""
+    keeps the line masked); `generic`: the label does not name the threads. An unhandled run
+    (`ret = 0`) ends like the others (note_interrupt only counts it: one IRQ_NONE disables nothing);
+    its transitions are recorded for L9's request."""
     n = dsc.irq.irq
-    line = dsc.irq.actions[0].line
     base = And(ctx.here, when)
     ups: dict[int, Expr] = {dsc.ret: C(0)}
     words: list[str] = []
@@ -129,21 +131,42 @@ def flow_end_variant(m: Model, ctx: Context, dsc: Descriptor, when: Expr, wakes:
             words.append(f"wake {name}")
     if generic:
         words.append("wake the threads whose handlers returned IRQ_WAKE_THREAD")
-    tags: list[tuple[str, str]] = []
     nobody = when == Eq(V(dsc.ret), C(0))
-    variants: list[tuple[Expr, dict[int, Expr], list[tuple[str, str]]]] = [(base, {}, [])]
     if nobody:
-        words.append("nobody cared: disable the line")
-        tags.append(("no_lost_irq", f"irq {n}: nobody cared (every handler returned IRQ_NONE): the kernel "
-                                    "disables the line and its later interrupts are never handled (L9)"))
-        variants = count_up(m.b, dsc.depth, base, "nobody cared", line, {})  # note_interrupt: depth++
-        ups.update(mask(m, dsc))
-    for guard, depth, bound in variants:
-        flow_end_steps(m, ctx, dsc, guard, {**ups, **depth}, tags + bound, "; ".join(words), woke, nobody)
+        words.append("every handler returned IRQ_NONE (unhandled)")
+    first = len(m.b.trans)
+    flow_end_steps(m, ctx, dsc, base, ups, [], "; ".join(words), woke)
+    unhandled, handled = m.b.flow_ends.setdefault(n, ([], []))
+    (unhandled if nobody else handled).extend(range(first, len(m.b.trans)))
+
+
+def nobody_cared_requests(m: Model) -> None:
+    """L9 (kernel/irq/spurious.c, note_interrupt / __report_bad_irq): the kernel disables a line
+    ("irq N: nobody cared", "Disabling IRQ #N") when 99,900 of its last 100,000 interrupts were
+    unhandled - a single IRQ_NONE does nothing. The model has no such counter; it asks for the run
+    the threshold stands for: a fair run on which the line keeps interrupting and every run of its
+    handlers returns IRQ_NONE (a no_starvation request with a Büchi condition: the unhandled flow
+    ends again and again, a handled one never). Only lines with a `return none` get one."""
+    for n, (unhandled, handled) in sorted(m.b.flow_ends.items()):
+        dsc = m.desc[n]
+        if not unhandled or not any(_returns_none(inc.body) for inc in m.incs
+                                    if inc.irq is not None and inc.irq.irq == n):
+            continue
+        m.b.requests.append(Request(
+            "no_starvation", f"IRQ {n} (nobody cared)", TRUE, frozenset(handled),
+            f"irq {n}: nobody cared: the line keeps interrupting and every run of its handlers returns "
+            f"IRQ_NONE, so the kernel disables it (\"Disabling IRQ #{n}\") and its later interrupts are "
+            "never handled (L9)",
+            dsc.irq.actions[0].line, recurs=frozenset(unhandled)))
+
+
+def _returns_none(body: Body) -> bool:
+    return any(isinstance(nd.stmt, ast.Simple) and nd.stmt.op == "return" and isinstance(nd.stmt.arg, ast.Name)
+               and nd.stmt.arg.name == "none" for nd in body.nodes)
 
 
 def flow_end_steps(m: Model, ctx: Context, dsc: Descriptor, base: Expr, ups: dict[int, Expr],
-                   tags: list[tuple[str, str]], what: str, woke: bool, nobody: bool) -> None:
+                   tags: list[tuple[str, str]], what: str, woke: bool) -> None:
     """The flow end's steps under `base` with the updates `ups`: re-run while PENDING (edge), or
     return, unmasking unless disabled or held for a oneshot thread."""
     node, goto = ctx.node, ctx.goto
@@ -154,11 +177,11 @@ def flow_end_steps(m: Model, ctx: Context, dsc: Descriptor, base: Expr, ups: dic
     line = dsc.irq.actions[0].line
     hold = not dsc.edge_flow and dsc.irq.oneshot and woke  # cond_unmask_irq: only the level flow holds it
     done = {**ups, **goto(node.alt), dsc.inprogress: C(0)}
-    if not nobody and not hold:
+    if not hold:
         # cond_unmask_irq: not while a oneshot thread of an earlier run still has its bit set
         idle = threads_oneshot_clear(m, dsc) if not dsc.edge_flow and dsc.irq.oneshot else TRUE
         done.update(unmask(m, dsc, And(Not(disabled), idle)))
-    if dsc.edge_flow and not nobody:
+    if dsc.edge_flow:
         rerun = {**ups, **goto(node.next), dsc.pending: C(0)}
         if not hold:
             rerun.update(unmask(m, dsc, TRUE))

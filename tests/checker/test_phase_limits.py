@@ -32,4 +32,6 @@ def test_a_timeout_before_the_search_stops_with_the_phase_named(cmd: list[str], 
     assert rc == 3, err
     assert out == "" and "Traceback" not in err
     assert "stopped (--timeout 1s during " in err, err
-    assert wall < 1 * 1.1 + 3  # interpreter start, parsing 10,000 lines, and the balancing between phases
+    # interpreter start, parsing 10,000 lines, and the balancing between phases; generous for a loaded
+    # machine (it failed once at 5.2 s under load 5 on 2 cores): without the timeout the same run takes minutes
+    assert wall < 1 * 1.1 + 10

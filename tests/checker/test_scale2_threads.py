@@ -105,4 +105,6 @@ def test_timeout_during_the_lowering_of_ten_thousand_threads(tmp_path: Path) -> 
     assert p.returncode == 3 and "Traceback" not in p.stderr
     doc = json.loads(p.stdout)
     assert doc["stats"]["stopped_by"] in ("--timeout 1s during the lowering", "--timeout 1s during code generation")
-    assert wall <= 1 * 1.1 + 1 + 1  # + interpreter start, + the parse before the clock's first look
+    # + interpreter start, + the parse before the clock's first look; generous for a loaded machine (5.6 s
+    # once under load 5 on 2 cores): the whole run without the timeout takes minutes
+    assert wall <= 1 * 1.1 + 10

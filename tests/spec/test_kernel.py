@@ -1174,24 +1174,42 @@ request_irq 3 h shared dev_id nic
 handler h {
     RET
 }
-check no_lost_irq
+check no_lost_irq, no_starvation
 """
 
 
-def test_l9_all_handlers_returning_none_is_nobody_cared() -> None:
+def test_l9_one_irq_none_disables_nothing() -> None:
+    """kernel/irq/spurious.c note_interrupt: an IRQ_NONE is counted (irqs_unhandled); the line is
+    disabled only after 99,900 of 100,000 - not by one unhandled run (issue 16 item 11)."""
     text = NOBODY.replace("RET", "return none").replace("raises 2", "raises 1")
-    res = check(text, "no_lost_irq")
-    assert res.status == "violated"
-    assert "nobody cared" in res.message and "(L9)" in res.message
-    assert actions(res)[-1] == "IRQ 3 handlers done: nobody cared: disable the line"
-    assert actions(res)[-2] == "return none"
+    assert check(text, "no_lost_irq").status == "holds"
+    assert check(text, "no_starvation").status == "holds"
     m = Model(text)
-    ends = [t for _s, ti, t in m.violating("no_lost_irq")]
-    assert ends and all(m.v(t, "irq3.depth") == 1 and m.v(t, "master.IMR") == 0b1000 for t in ends)
+    ends = [t for _s, ti, t in m.edges() if m.action(ti) == "IRQ 3 handlers done: every handler returned "
+            "IRQ_NONE (unhandled)"]
+    # the run ends as any other: unmasked (handle_level_irq's cond_unmask_irq), not disabled
+    assert ends and all(m.v(t, "master.IMR") == 0 and m.v(t, "irq3.inprogress") == 0 for t in ends)
+    assert not any(m.v(s, "irq3.depth") for s in m.states)
+
+
+def test_l9_a_line_that_keeps_interrupting_unhandled_is_nobody_cared() -> None:
+    """L9: a fair run on which the line keeps interrupting and every run of its handlers returns
+    IRQ_NONE (no_starvation, a loop); the same with the handler returning IRQ_HANDLED holds."""
+    text = NOBODY.replace("RET", "return none").replace("raises 2", "raises any")
+    for engine in ("explicit", "smt"):
+        res = ircheck.check_source(text, engine=engine).check("no_starvation")
+        assert res.status == "violated", engine
+        assert res.message.startswith("irq 3: nobody cared: the line keeps interrupting") and "(L9)" in res.message
+        assert res.loop_start is not None, engine
+        loop = [st.action for st in res.trace[res.loop_start - 1:]]
+        assert "IRQ 3 handlers done: every handler returned IRQ_NONE (unhandled)" in loop, engine
+        assert "return none" in loop, engine
+    assert check(NOBODY.replace("RET", "return handled").replace("raises 2", "raises any"),
+                 "no_starvation").status == "holds"
 
 
 def test_l9_one_sharer_handling_it_is_enough() -> None:
-    text = PIC + """device a { irq master.3 edge raises 1 shared }
+    text = PIC + """device a { irq master.3 edge raises any shared }
 device b { irq master.3 edge raises 1 shared }
 request_irq 3 ha shared dev_id a
 request_irq 3 hb shared dev_id b
@@ -1201,12 +1219,12 @@ handler ha {
 handler hb {
     HB
 }
-check no_lost_irq
+check no_starvation
 """
-    m = Model(text.replace("HB", "nop"))  # falls off the end: IRQ_HANDLED
-    assert not [1 for _s, ti, _t in m.violating("no_lost_irq") if "nobody cared" in m.action(ti)]
-    m = Model(text.replace("HB", "return none"))
-    assert [1 for _s, ti, _t in m.violating("no_lost_irq") if "nobody cared" in m.action(ti)]
+    # hb falls off its end (IRQ_HANDLED) on every run of the line: never a run where nobody cared
+    assert check(text.replace("HB", "nop"), "no_starvation").status == "holds"
+    res = check(text.replace("HB", "return none"), "no_starvation")
+    assert res.status == "violated" and "nobody cared" in res.message
 
 
 # ---- D1: softirqs --------------------------------------------------------------------------------
