@@ -21,17 +21,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
 from ircheck.spec.context import Context, CpuState, Incarnation
-from ircheck.spec.controllers.protocol import Controller
+from ircheck.spec.controllers.protocol import Controller, EntryRule
 from ircheck.spec.design import KICK_CAP, DeviceInfo
 from ircheck.spec.frames import entry_transitions
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import flow_not_serving
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
-from ircheck.spec.ts import BOUND, TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
+from ircheck.spec.ts import BOUND, FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
 
 
 def maskable(cpu: CpuState) -> Expr:
@@ -45,8 +47,8 @@ def takes(devices: list[DeviceInfo], cpu: int) -> bool:
     return not devices or any(dv.cpu is None or dv.cpu == cpu for dv in devices)
 
 
-def lower_entries(m: Model, cpu: CpuState) -> None:
-    b = m.b
+def cpu_entries(m: Model, cpu: CpuState) -> Iterator[tuple[int, Incarnation, EntryRule]]:
+    """The incarnations `cpu` may be entered into by a controller's request, with their entry rules."""
     for k, inc in enumerate(m.incs):
         ctrl = m.controller_of(inc)
         if inc.spurious or ctrl is None:
@@ -56,6 +58,22 @@ def lower_entries(m: Model, cpu: CpuState) -> None:
             continue  # one local APIC: cpu0's
         if not takes(rule.sources, cpu.index):
             continue
+        yield k, inc, rule
+
+
+def deliverable(m: Model, cpu: CpuState) -> Expr:
+    """Some interrupt could be taken by `cpu` now: the guard of one of its entries (maskable ones
+    with IF = 1 and no STI shadow, X1; NMI and the extra entries as their controllers say)."""
+    out = [And(maskable(cpu), guard) for _k, _inc, rule in cpu_entries(m, cpu) for guard, _ups in rule.guards]
+    for c in m.controllers:
+        out += [And(maskable(cpu), e.guard) if e.needs_if else e.guard
+                for e in c.extra_entries(cpu.index, m.incs).entries]
+    return Or(*out) if out else FALSE
+
+
+def lower_entries(m: Model, cpu: CpuState) -> None:
+    b = m.b
+    for k, inc, rule in cpu_entries(m, cpu):
         gate = "trap gate, IF stays 1" if inc.gate.trap else "interrupt gate, IF=0"
         fair = acknowledge(cpu.index, f"vector {inc.vector:#x}")
         first = len(b.trans)
@@ -107,6 +125,16 @@ def lower_requests(m: Model) -> None:
 def lower_devices(m: Model) -> None:
     for dev in m.d.devices.values():
         lower_device(m, dev)
+
+
+def raise_enabled(m: Model, dev: DeviceInfo) -> Expr:
+    """Some raise step of `dev` is enabled (lower_device's guards, the lost-edge one included)."""
+    left = m.left[dev.name]
+    have = TRUE if left is None else Bin(">", V(left), C(0))
+    rule = next(c for c in m.controllers if c.owns_device(dev)).raise_rule(dev)
+    if rule.own is not None:
+        return And(have, Eq(V(rule.own), C(0)))
+    return have if not dev.level else And(have, Not(Eq(Bit(V(rule.reg), rule.bit), C(1))))
 
 
 def lower_device(m: Model, dev: DeviceInfo) -> None:

@@ -22,7 +22,18 @@ from ircheck.spec.delivery import lower_ack, lower_entries, lower_eoi, lower_kic
 from ircheck.spec.frames import lower_iret, lower_sync, running
 from ircheck.spec.model import Model
 from ircheck.spec.node_steps import node_step
-from ircheck.spec.prims import control, data, deferred, genirq, genirq_flow, irqflags, locks, sched, waitq
+from ircheck.spec.prims import (
+    control,
+    data,
+    deferred,
+    delay,
+    genirq,
+    genirq_flow,
+    irqflags,
+    locks,
+    sched,
+    waitq,
+)
 from ircheck.spec.prims import rwlock as rw
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import And, Bin, C, Eq, Expr, Label, V
@@ -65,6 +76,8 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     "local_bh_disable": irqflags.lower_flags_op, "local_bh_enable": irqflags.lower_flags_op,
     # wait queues
     "sleep": waitq.lower_sleep, "wake_up": waitq.lower_wake_up,
+    # D6: waiting on purpose
+    "udelay": delay.lower_delay, "mdelay": delay.lower_delay, "msleep": delay.lower_delay,
     # deferred work
     "raise_softirq": deferred.lower_raise_softirq, "tasklet_schedule": deferred.lower_tasklet_schedule,
     "queue_work": deferred.lower_queue_work,

@@ -5,7 +5,7 @@ The rule: by `node.kind` - `iret` RETURN (END at the end of a softirq or tasklet
 its frame without an IRET); `call`, `ret`, `test` CONTROL; `wait_*` SLEEP on the
 queue; `sync_wait` SYNC_WAIT; `flow_*` FLOW; `thread_done` END; `stmt` by its statement: `eoi` EOI,
 `int`/`fault` TRAP, an IF operation IRQ_FLAGS, a lock acquire/release LOCK/UNLOCK on the lock,
-`wake_up` WAKE_UP on the queue, `sleep` SLEEP, anything else STATEMENT. The target is the
+`wake_up` WAKE_UP on the queue, `sleep` and `msleep` SLEEP, anything else STATEMENT. The target is the
 statement's named operand (`call F`: F), "" when it has none.
 """
 
@@ -22,7 +22,7 @@ _BY_NODE = {"iret": StepKind.RETURN, "call": StepKind.CONTROL, "ret": StepKind.C
             "flow_end": StepKind.FLOW, "thread_done": StepKind.END, "end": StepKind.END}
 
 _BY_KEYWORD = {"eoi": StepKind.EOI, "int": StepKind.TRAP, "fault": StepKind.TRAP, "wake_up": StepKind.WAKE_UP,
-               "sleep": StepKind.SLEEP}
+               "sleep": StepKind.SLEEP, "msleep": StepKind.SLEEP}
 
 
 def _target(stmt: ast.Stmt | None) -> str:

@@ -77,7 +77,7 @@ def test_entries_are_consistent() -> None:
                 assert s.bh is not Flags.NONE and s.irq_flags is Flags.NONE, s.keyword
             else:
                 assert s.irq_flags is Flags.NONE and s.bh is Flags.NONE, s.keyword
-    assert SLEEPING == {"mutex_lock", "sleep", "sleep_on", "wait_event", "epoll_wait", "disable_irq", "free_irq",
+    assert SLEEPING == {"mutex_lock", "sleep", "msleep", "sleep_on", "wait_event", "epoll_wait", "disable_irq", "free_irq",
                         "synchronize_irq"}
     assert {s.keyword for s in STATEMENTS if s.place is not Place.ANY} == {"iret", "return"}
 
@@ -86,7 +86,7 @@ def test_the_primitives() -> None:
     """The mechanisms the lowering has one primitive for; statements of one primitive share a layer."""
     assert language.PRIMITIVES == {
         "irq_flags", "bh", "iret", "nop", "eoi", "imr", "device_ack", "device_kick", "data", "flag", "counter", "call",
-        "x86_sync", "spinlock", "rwlock", "mutex", "sleep", "wait_queue", "softirq", "tasklet", "work", "genirq"}
+        "x86_sync", "spinlock", "rwlock", "mutex", "sleep", "delay", "wait_queue", "softirq", "tasklet", "work", "genirq"}
     for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
         assert len({s.layer for s in STATEMENTS if s.primitive == p}) == 1, p
 
