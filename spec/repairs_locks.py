@@ -13,26 +13,36 @@ from ircheck.spec.language import IRQ_CALLS, SLEEPING, SOFTIRQ_KINDS, SPIN_PAIRS
 from ircheck.spec.repair_edits import Candidate, Edit, Source, swap
 from ircheck.spec.repair_model import Facts, arg_name, simples
 
-# the acquisitions lock_flavour changes, with their releases
-_LOCK_PAIRS = {op: SPIN_PAIRS[op] for op in ("spin_lock", "spin_lock_irq")}
+# the acquisitions lock_flavour changes, with their releases: a spinlock's and an rwlock's writer and
+# reader (R1: their flavours are the spinlock's, K1)
+_LOCK_PAIRS = {op: lock_use(op).pair for side in ("spin", "write", "read") for op in (f"{side}_lock", f"{side}_lock_irq")}
 # what it changes them to (acquire, release, flavour): the lighter flavour first (K2: softirq vs user
 # needs only `_bh`)
 _FLAVOURS = tuple((op, SPIN_PAIRS[op], lock_use(op).flavour) for op in ("spin_lock_bh", "spin_lock_irqsave"))
+
+
+def _flavours(lock_op: str) -> tuple[tuple[str, str, str], ...]:
+    """`_FLAVOURS` for the side `lock_op` takes (spin, write or read): the same flavours of its own
+    statements (`write_lock` -> `write_lock_bh`, `write_lock_irqsave`)."""
+    side = lock_op.split("_lock")[0]
+    return tuple((new.replace("spin", side, 1), lock_use(new.replace("spin", side, 1)).pair, tag)
+                 for new, _unlock, tag in _FLAVOURS)
 
 
 def lock_flavour(src: Source, d: Facts) -> Iterator[Candidate]:
     """K1/K2: a lock taken with interrupts (or softirqs) enabled in one context and from a handler
     (softirq) in another: take it with `_irqsave` (`_bh`) in that context, unlocks to match. One
     candidate per context and lock; `spin_lock_irq` (whose unlock re-enables IRQs unconditionally)
-    becomes `_irqsave` too."""
+    becomes `_irqsave` too. The same for an rwlock's writer and reader (R1: a `write_lock` whose
+    reader runs in hard IRQ becomes `write_lock_irqsave`)."""
     for code in d.codes:
         for lock_op, unlock_op in _LOCK_PAIRS.items():
             locks = sorted({arg_name(s) for s in simples(code, lock_op)})
             for lock in locks:
                 takes = [s for s in simples(code, lock_op) if arg_name(s) == lock]
                 drops = [s for s in simples(code, unlock_op) if arg_name(s) == lock]
-                for new_lock, new_unlock, tag in _FLAVOURS:
-                    if lock_op == "spin_lock_irq" and tag == "bh":
+                for new_lock, new_unlock, tag in _flavours(lock_op):
+                    if lock_op.endswith("_lock_irq") and tag == "bh":
                         continue
                     edits = [src.replace_word(s.span, lock_op, new_lock) for s in takes]
                     edits += [src.replace_word(s.span, unlock_op, new_unlock) for s in drops]

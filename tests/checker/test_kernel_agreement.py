@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 import ircheck
 from ircheck.api import compile_source
-from tests.support.generators import KERNEL_CONCEPTS, examples, kernel_models
+from tests.support.generators import KERNEL_CONCEPTS, RWLOCK_CONCEPTS, examples, kernel_models, rwlock_models
 from tests.support.naive import Naive, small_enough
 
 LIVENESS = ("no_deadlock", "no_lost_wakeup", "no_starvation")
@@ -79,3 +79,25 @@ def test_kernel_engine_agrees_with_naive_bfs(text: str) -> None:
 def test_kernel_engine_agrees_with_naive_bfs_many(text: str) -> None:
     assume(small_enough(text, 20000))
     agree(text)
+
+
+def test_rwlock_generator_covers_every_concept() -> None:
+    out = examples(rwlock_models(), 200)
+    seen = {c for c in RWLOCK_CONCEPTS if any(c in ex for ex in out)}
+    assert seen == RWLOCK_CONCEPTS, sorted(RWLOCK_CONCEPTS - seen)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rwlock_models())
+def test_rwlock_engine_agrees_with_naive_bfs(text: str) -> None:
+    """R1/K4/K5: the explicit engine and the reference BFS on generated rwlock models."""
+    assume(small_enough(text, 1500))
+    agree(text)
+
+
+@pytest.mark.parametrize("text", [t for t in examples(rwlock_models(), 12) if small_enough(t, 200)][:4])
+def test_rwlock_z3_agrees_with_explicit(text: str) -> None:
+    """The Z3 engine's verdict on the safety checks equals the explicit engine's (or it is inconclusive)."""
+    explicit = {c.name: c.status for c in ircheck.check_source(text, engine="explicit").checks}
+    for c in ircheck.check_source(text, engine="smt", checks=["no_data_race", "no_deadlock"], timeout=10).checks:
+        assert c.status in (explicit[c.name], "inconclusive"), (text, c.name, c.status, explicit[c.name])

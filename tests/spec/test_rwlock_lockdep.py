@@ -11,7 +11,9 @@ Documentation/locking/lockdep-design.rst "Recursive read locks" (strong dependen
 from __future__ import annotations
 
 import ircheck
+from ircheck.grammar.parser import parse
 from ircheck.spec.lockdep import judge
+from ircheck.spec.repairs import candidates, combine
 from ircheck.spec.tags import DepFact, UseFact
 
 EXAMPLE = """pic master : i8259 { base 0x20 }
@@ -111,3 +113,14 @@ def test_k5_irq_safe_to_read_unsafe_is_not_reported_but_to_write_unsafe_is() -> 
     assert judge([safe, dep, UseFact("B", "HARDIRQ-ON-R", 3, "u").key]) == []
     out = judge([safe, dep, UseFact("B", "HARDIRQ-ON", 3, "u").key])
     assert len(out) == 1 and "HARDIRQ-safe -> HARDIRQ-unsafe lock order detected" in out[0].message
+
+
+def test_the_writer_flavour_repair_makes_the_example_hold() -> None:
+    """--suggest's lock_flavour (K1, K2, R1): a writer whose reader runs in hard IRQ takes the lock with
+    `write_lock_irqsave`; the repaired model holds."""
+    model = parse(EXAMPLE.replace("ISR", READ_ISR).replace("TASK", WRITE_ISR), "ex.irq")
+    fixes = {c.key: combine(model.source, (c,)) for c in candidates(model)}
+    fixed = fixes["irqsave:cfg:tbl_lock"]
+    assert "write_lock_irqsave tbl_lock; write tbl; write_unlock_irqrestore tbl_lock" in fixed
+    assert ircheck.check_source(fixed).check("lockdep").status == "holds"
+    assert ircheck.check_source(fixes["bh:cfg:tbl_lock"]).check("lockdep").status == "violated"  # _bh is not enough

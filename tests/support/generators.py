@@ -12,6 +12,8 @@
   #DF, triple fault); `X86_CONCEPTS`.
 - `kernel_models()`: SMP, spinlocks in every flavour, mutexes, genirq lines (edge and level,
   threaded), softirqs, tasklets, work items, wait queues and the genirq calls; `KERNEL_CONCEPTS`.
+- `rwlock_models()`: one rwlock read and written in every flavour from a handler, a softirq and
+  threads, recursive reads, a dependency through a spinlock; `RWLOCK_CONCEPTS`.
 - `examples(strategy, n)`: n drawn models, the same on every run (for the concept-coverage tests).
 - legal models of unusual shape (`Shape`, `wide_constant`, `call_chain`, ..., `shapes(seed)`): wide
   constants, deep call chains, long sums, long invariants, each with its verdicts known in closed
@@ -362,6 +364,44 @@ def kernel_models(draw: st.DrawFn) -> str:
     if busy:
         out += ["flag g", f"thread busy on cpu{cpus} {{ loop {{ set g; clear g }} }}"]
     out.append("check " + ", ".join(KERNEL_CHECKS))
+    return "\n".join(out) + "\n"
+
+
+# ---- rwlocks (R1, K4, K5) -----------------------------------------------------------------------------
+
+RW_FLAVOURS = {"": ("", ""), "_irqsave": ("_irqsave", "_irqrestore"), "_irq": ("_irq", "_irq"), "_bh": ("_bh", "_bh")}
+RWLOCK_CONCEPTS = {"read_lock L", "read_lock_irqsave", "read_lock_irq", "read_lock_bh", "write_lock L", "write_lock_irqsave",
+                   "write_lock_irq", "write_lock_bh", "read_lock L; read_lock L", "softirq s", "cpus 2",
+                   "raise_softirq s", "spin_lock l0; read_lock L"}
+
+
+@st.composite
+def _rw_stmt(draw: st.DrawFn) -> str:
+    side = draw(st.sampled_from(["read", "write", "nested", "other", "raise"]))
+    if side == "nested":  # qrwlock's recursive read (process context) vs in interrupt
+        return "read_lock L; read_lock L; read x; read_unlock L; read_unlock L"
+    if side == "other":  # a dependency through another lock (K5)
+        return "spin_lock l0; read_lock L; read x; read_unlock L; spin_unlock l0"
+    if side == "raise":
+        return "raise_softirq s"
+    take, drop = RW_FLAVOURS[draw(st.sampled_from(sorted(RW_FLAVOURS)))]
+    access = "read x" if side == "read" else "write x"
+    return f"{side}_lock{take} L; {access}; {side}_unlock{drop} L"
+
+
+@st.composite
+def rwlock_models(draw: st.DrawFn) -> str:
+    """Small models around one rwlock: a reader or writer of every flavour in a handler, a softirq and
+    one or two threads, recursive reads and a dependency through a spinlock; `RWLOCK_CONCEPTS`."""
+    cpus = draw(st.integers(1, 2))
+    out = [f"cpus {cpus}", "pic master : i8259 { base 0x20 }",
+           f"device nic {{ irq master.3 edge raises {draw(st.integers(1, 2))}"
+           + (" on cpu0" if draw(st.booleans()) else "") + " }",
+           "request_irq 3 isr", "rwlock L", "spinlock l0", "data x",
+           f"handler isr {{ {draw(_rw_stmt())} }}", f"softirq s {{ {draw(_rw_stmt())} }}"]
+    for k in range(cpus):
+        out.append(f"thread t{k} on cpu{k} {{ {draw(_rw_stmt())} }}")
+    out.append("check no_deadlock, no_data_race, lockdep, no_sleep_in_atomic")
     return "\n".join(out) + "\n"
 
 
