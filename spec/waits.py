@@ -39,7 +39,7 @@ from ircheck.spec.prims.genirq import irq_idle, irq_threads
 from ircheck.spec.prims.locks import acquire_locs
 from ircheck.spec.prims.rwlock import in_interrupt_at, read_blocked, write_blocked
 from ircheck.spec.prims.sched import queue_sleeping, task_done
-from ircheck.spec.ts import FALSE, And, C, Eq, Expr, Not, Or, V, Wait, evaluate
+from ircheck.spec.ts import FALSE, And, Bin, C, Eq, Expr, Not, Or, V, Wait, evaluate
 
 State = tuple[int, ...]
 
@@ -226,6 +226,8 @@ def context_waits(low: Model) -> list[Wait]:
         sure = FALSE
         if res[0] == "lock":
             sure = And(blocked, Or(Eq(V(low.lock[str(res[1])]), C(ident)), forever[str(res[1])]))
+        elif res[0] in ("read", "write"):
+            sure = And(blocked, _rw_held_forever(low, str(res[1]), res[0] == "write"))
         out.append(Wait(slot_name[ident], blocked,
                         f"deadlock: {slot_name[ident]} waits for {resource_text(res)} for ever", line, explain, sure))
     return out
@@ -244,6 +246,17 @@ def _first_line(low: Model, ident: int, res: tuple[str, str | int]) -> int:
     else:
         locs = low.locs(t.body, _sync_on(int(what)))
     return min((t.body.nodes[i].line for i in locs), default=0)
+
+
+def _rw_held_forever(low: Model, lock: str, readers_too: bool) -> Expr:
+    """rwlock `lock` is write-held (and, with `readers_too`, or read-held) by a plain thread that
+    finished: it is never released (sound, not complete; exported for SPIN as `_held_forever`)."""
+    rw = low.rwlock[lock]
+    threads = [t for t in low.tasks if t.code.kind == "thread"]
+    out = [And(Eq(V(rw.writer), C(t.ident)), task_done(t)) for t in threads]
+    if readers_too:
+        out += [And(Bin(">", V(rw.readers[t.ident]), C(0)), task_done(t)) for t in threads if t.ident in rw.readers]
+    return Or(*out)
 
 
 CHAIN_DEPTH = 3     # holders blocked on holders ... followed this far in `_held_forever`
