@@ -65,21 +65,21 @@ def _spin_agrees_on(text: str, tmp_path: Path) -> None:
                 assert spin_violates(to_promela(one), tmp_path), (text, name)
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(text=models())
 def test_spin_agrees_on_generated_bare_metal_models(text: str, tmp_path: Path) -> None:
     assume(small_enough(text, 4000))
     _spin_agrees_on(text, tmp_path)
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(text=x86_models())
 def test_spin_agrees_on_generated_x86_models(text: str, tmp_path: Path) -> None:
     assume(small_enough(text, 4000))
     _spin_agrees_on(text, tmp_path)
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(text=kernel_models())
 def test_spin_agrees_on_generated_kernel_models(text: str, tmp_path: Path) -> None:
     assume(small_enough(text, 2000))
