@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ircheck.codegen import no_tick, watching
+from ircheck.coverage import Warn
 from ircheck.engine_choice import run_auto
 from ircheck.explicit_run import run_explicit
 from ircheck.grammar import ast
@@ -84,6 +85,7 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
     try:
         try:
             ts = build(model, checks, watch)
+            report.more_warnings += [Warn(line, msg, "input") for line, msg in ts.warnings]
             # the engine's code generation; the Z3 engine generates none before its search (its
             # sampler's code runs under the Z3 engine's own budget)
             with watching(watch.during("code generation").tick if engine != "smt" else no_tick):

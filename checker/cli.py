@@ -273,7 +273,8 @@ def _main(argv: list[str], run: _Run) -> int:
             if interrupts.hit:
                 interrupts.relabel(r)
             warnings = [Warn(1, w, "input") for w in _warnings(r, args.check)]
-            vacuous = [w for w in r.warnings if w.kind == "vacuous"]  # every check holds only because...
+            # every check holds only because...; a design the lowering warns about (X10's exception vectors)
+            vacuous = [w for w in r.warnings if w.kind in ("vacuous", "input")]
             if (warnings or vacuous) and args.strict:
                 r = replace(r, checks=[], errors=[Diagnostic(
                     "IRQ010", f"{w.message} (--strict)", path, w.line, 1, "leave out --strict to accept it")
@@ -281,10 +282,10 @@ def _main(argv: list[str], run: _Run) -> int:
             else:
                 for w in warnings:
                     print(f"ircheck: warning: {shown_path(path)}: {w.message}", file=sys.stderr)
-                r.more_warnings += warnings
-                if args.format == "text":
-                    for w in r.warnings[len(r.more_warnings):]:
+                if args.format == "text":  # the model's own (the lowering's, the search's), with their lines
+                    for w in r.warnings:
                         print(f"ircheck: warning: {shown_path(path)}:{w.line}: {w.message}", file=sys.stderr)
+                r.more_warnings += warnings
             found = _suggest(r, checks, args) if (args.suggest and r.verdict == VIOLATED
                                                   and args.format in ("text", "json")) else None
             reports.append(r)

@@ -120,7 +120,8 @@ class Report:
     source: str = ""
     # `--suggest`: the fixes found (ircheck.suggest.Fix.to_json()); None when not asked for
     suggestions: list[dict[str, object]] | None = None
-    # warnings the command line adds (ircheck.coverage.Warn: an empty model, a --check that selects nothing)
+    # warnings about the input (ircheck.coverage.Warn, kind "input"): the lowering's (an 8259A on exception
+    # vectors, X10) and the command line's (an empty model, a --check that selects nothing)
     more_warnings: list[Any] = field(default_factory=list)
 
     @property

@@ -35,6 +35,7 @@ from ircheck.spec.properties import judge_of, kernel_checks, lower_checks
 from ircheck.spec.resolve import SUPPORTED_CHECKS
 from ircheck.spec.tags import is_strong
 from ircheck.spec.ts import BOUND, And, C, Eq, Or, TransitionSystem, V
+from ircheck.spec.x86 import exception_vector_warnings
 
 __all__ = ["NEST_CAP", "CpuLayout", "Incarnation", "Layout", "check_names", "lower"]
 
@@ -123,6 +124,8 @@ def _lower(design: Design, checks: list[str] | None, tick: Callable[[], None] | 
                             BOUND, groups=tuple(sorted({g for t in b.trans for g in t.fair})),
                             strong=frozenset(g for t in b.trans for g in t.fair if is_strong(g)),
                             meta=m.layout, judge=judge_of(m), symmetries=device_symmetries(m), waits=b.waits,
+                            warnings=exception_vector_warnings(
+                                (p.name, p.base, p.line, p.irq_base) for p in design.pics.values()),
                             tick=b.tick)
 
 

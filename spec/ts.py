@@ -211,6 +211,9 @@ class TransitionSystem:
     # Per-context waits (see `Wait`), judged after the search for `no_deadlock`: a blocked state
     # from which no state without the block is reachable violates it.
     waits: list[Wait] = field(default_factory=list)
+    # what the lowering warns about the design, (line, message): legal but almost surely a mistake
+    # (X10: an 8259A whose vectors are the CPU's exception vectors)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
     # not kept: called once per transition while the expressions are balanced (__post_init__), so that a
     # caller's --timeout/--max-memory watch can stop that phase too (it may raise; issue 21 item 7)
     tick: InitVar[Callable[[], None] | None] = None

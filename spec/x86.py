@@ -9,6 +9,7 @@ lowering time. The lowering turns each chain into a single transition.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # X6: vector -> (mnemonic, class); class is fault | trap | abort | interrupt
@@ -31,6 +32,30 @@ GP = 13
 def name(v: int) -> str:
     mn = EXCEPTIONS.get(v, (f"vector {v:#x}", "interrupt"))[0]
     return f"{mn} (vector {v})" if v in EXCEPTIONS else mn
+
+
+FIRST_FREE_VECTOR = 32  # vectors 0-31 are the CPU's exceptions (architecture-defined or reserved)
+
+
+def exception_vector_warnings(pics: Iterable[tuple[str, int, int, int | None]]) -> list[tuple[int, str]]:
+    """X10: an 8259A (name, base, line, Linux IRQ of its input 0 or None) whose eight vectors overlap
+    the CPU's exception vectors 0-31:
+    the original PC layout (base 0x08) that protected-mode kernels must remap (Linux's
+    arch/x86/kernel/i8259.c `init_8259A` programs 0x20/0x28). Legal, and the model runs it as
+    written - a timer tick then enters the #DF gate - but it deserves a warning naming the overlap."""
+    out: list[tuple[int, str]] = []
+    for pic, base, line, irq0 in pics:
+        hit = [v for v in range(base, base + 8) if v < FIRST_FREE_VECTOR]
+        if not hit:
+            continue
+        first, last = hit[0] - base, hit[-1] - base
+        lines = f"IRQ {irq0 + first}-{irq0 + last}" if irq0 is not None else f"inputs {first}-{last}"
+        names = ", ".join(EXCEPTIONS[v][0] if v in EXCEPTIONS else "reserved" for v in hit)
+        out.append((line, f"pic {pic}: base {base:#04x} puts {lines} on the CPU's exception vectors "
+                          f"{hit[0]}-{hit[-1]} ({names}): a device's interrupt enters the exception's gate and an "
+                          "exception the device's handler (the un-remapped PC layout; Linux programs 0x20 for "
+                          "the master 8259A and 0x28 for the slave: X10)"))
+    return out
 
 
 def klass(v: int) -> str:

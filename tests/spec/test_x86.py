@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import ircheck
 from ircheck.spec.x86 import klass
 from tests.support.naive import bit, reachable
@@ -335,3 +339,45 @@ check max_nesting 1
 def test_sti_just_before_iret_lets_nothing_nest() -> None:
     assert ircheck.check_source(NEST % "sti").check("max_nesting").status == "holds"
     assert ircheck.check_source(NEST % "sti; nop").check("max_nesting").status == "violated"
+
+
+# ---- X10: an 8259A on the exception vectors (issue 16 item 6, the warning) ---------------------------
+# Intel SDM vol. 3A §6.2 "Exception and Interrupt Vectors": vectors 0-31 are architecture-defined or
+# reserved; arch/x86/kernel/i8259.c init_8259A programs the master at 0x20 and the slave at 0x28.
+
+UNREMAPPED = """pic master : i8259 { base BASE }
+device timer { irq master.0 edge raises 1 }
+idt { VEC -> tick interrupt_gate dpl 0 }
+handler tick { eoi }
+check no_lost_irq
+"""
+
+
+def test_x10_an_8259a_on_the_exception_vectors_is_warned_about_with_the_overlap_named() -> None:
+    r = ircheck.check_source(UNREMAPPED.replace("BASE", "0x08").replace("VEC", "0x08"))
+    assert r.check("no_lost_irq").status == "holds"  # legal: the model runs as written
+    assert [(w.kind, w.line) for w in r.warnings] == [("input", 1)]
+    msg = r.warnings[0].message
+    assert msg.startswith("pic master: base 0x08 puts IRQ 0-7 on the CPU's exception vectors 8-15 "
+                          "(#DF, coprocessor overrun, #TS, #NP, #SS, #GP, #PF, reserved)")
+    assert "X10" in msg
+    doc = r.to_json()
+    assert doc["warnings"][0]["kind"] == "input" and doc["warnings"][0]["line"] == 1
+
+
+def test_x10_a_remapped_8259a_gets_no_warning_and_base_0x18_names_the_reserved_vectors() -> None:
+    r = ircheck.check_source(UNREMAPPED.replace("BASE", "0x20").replace("VEC", "0x20"))
+    assert r.warnings == []
+    r = ircheck.check_source(UNREMAPPED.replace("BASE", "0x18").replace("VEC", "0x18"))
+    assert [w.message.split(": ")[1] for w in r.warnings] == [
+        "base 0x18 puts IRQ 0-7 on the CPU's exception vectors 24-31 (reserved, reserved, reserved, reserved, "
+        "reserved, reserved, reserved, reserved)"]
+
+
+def test_x10_strict_turns_the_warning_into_an_error(tmp_path: Path) -> None:
+    m = tmp_path / "pc.irq"
+    m.write_text(UNREMAPPED.replace("BASE", "0x08").replace("VEC", "0x08"))
+    p = subprocess.run([sys.executable, "-m", "ircheck", "--strict", str(m)], capture_output=True, text=True)
+    assert p.returncode == 2 and "pc.irq:1:1: error IRQ010: pic master: base 0x08" in p.stderr
+    p = subprocess.run([sys.executable, "-m", "ircheck", str(m)], capture_output=True, text=True)
+    assert p.returncode == 0 and "ircheck: warning: " in p.stderr and "pc.irq:1: pic master: base 0x08" in p.stderr
