@@ -22,6 +22,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
 from ircheck.grammar.diagnostics import Diagnostic, shown_path
+from ircheck.report import trace_lines
 from ircheck.result import INCONCLUSIVE, VIOLATED, CheckResult, Report
 from ircheck.spec.checks import CATALOGUE
 from ircheck.version import __version__
@@ -73,7 +74,10 @@ def _physical(path: str, line: int, column: int = 0) -> dict[str, object]:
 
 
 def _violation_line(c: CheckResult) -> int:
-    """The model line to point at: the offending step (safety), else the check's own line; at least 1."""
+    """The model line to point at: a deadlock's acquisition that never proceeds, else the offending
+    step (safety), else the check's own line; at least 1."""
+    if c.blocked is not None and c.blocked.line >= 1:
+        return c.blocked.line
     for s in reversed(c.trace):
         if s.note == "violation" and s.line >= 1:
             return s.line
@@ -105,6 +109,10 @@ def _check_result(report: Report, c: CheckResult, rule_index: int) -> dict[str, 
     if c.trace:
         steps = [{"location": {"physicalLocation": _physical(report.model, s.line if s.line >= 1 else 1),
                                "message": {"text": f"{s.context}: {s.action}"}}} for s in c.trace]
+        if c.blocked is not None:  # a deadlock: the acquisition that never proceeds ends the flow
+            b = c.blocked
+            steps.append({"location": {"physicalLocation": _physical(report.model, max(b.line, 1)),
+                                       "message": {"text": f"{b.context}: {b.action} (never proceeds)"}}})
         res["codeFlows"] = [{"threadFlows": [{"locations": steps}]}]
     return res
 
@@ -231,15 +239,7 @@ def _secs(s: float) -> str:
 def trace_text(c: CheckResult, model: str) -> str:
     """A violated check's trace as in the text report (each step at `model:line`)."""
     kind = "lasso" if c.loop_start else "counterexample"
-    out = [f"{kind}, {len(c.trace)} step{'s' if len(c.trace) != 1 else ''}:"]
-    width = max((len(s.context) for s in c.trace), default=0)
-    for s in c.trace:
-        where = f"  [{shown_path(model)}:{s.line}]" if s.line else ""
-        mark = "  <- violation" if s.note == "violation" else ""
-        loop = "  <- loop starts" if c.loop_start == s.number else ""
-        out.append(f"{s.number:>3}  {s.context:<{width}}  {s.action}{where}{mark}{loop}")
-        if s.changes:
-            out.append(f"{'':>3}  {'':<{width}}    " + ", ".join(f"{k} {a}->{b}" for k, (a, b) in s.changes.items()))
+    out = [f"{kind}, {len(c.trace)} step{'s' if len(c.trace) != 1 else ''}:", *trace_lines(c, shown_path(model))]
     out.append(f"=> {c.message}")
     return "\n".join(out)
 

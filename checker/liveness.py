@@ -112,7 +112,7 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
             k = (rest & -rest).bit_length() - 1
             w = waits[k]
             msg = w.explain(eng.pk.unpack(s)) if w.explain is not None else w.message
-            return RawViolation(DEADLOCK_CHECK, msg, eng.path_to(s), None, line=w.line, whole=True)
+            return RawViolation(DEADLOCK_CHECK, msg, eng.path_to(s), None, line=w.line, whole=True, wait=k)
     return None
 
 

@@ -137,6 +137,10 @@ def _violation(c: CheckResult, uri: str, lines: list[str]) -> types.Diagnostic:
         location=types.Location(uri=uri, range=item_range(lines, s.line, 0)),
         message=f"step {s.number}: {s.context}: {s.action}" + (f" <- {s.note}" if s.note else ""))
         for s in c.trace]
+    if c.blocked is not None:  # a deadlock: the acquisition that never proceeds
+        related.append(types.DiagnosticRelatedInformation(
+            location=types.Location(uri=uri, range=item_range(lines, c.blocked.line, 0)),
+            message=f"blocked: {c.blocked.context}: {c.blocked.action} (never proceeds) <- violation"))
     return types.Diagnostic(range=item_range(lines, line, 0), message=f"{c.name} violated: {c.message}",
                             severity=types.DiagnosticSeverity.Error, code=c.name, source=SOURCE,
                             related_information=related or None)

@@ -97,6 +97,10 @@ def mermaid(check: CheckResult, model: str | None = None) -> str:
             body.append(f"    Note over {me}: {text}")
         if step.note == "violation":
             body.append(f"    rect rgb(255, 220, 220)\n    Note over {me}: VIOLATION of {_m(check.name)}\n    end")
+    if check.blocked is not None:  # a deadlock: the acquisition that never proceeds, after the last step
+        me = ident(check.blocked.lane)
+        body.append(f"    rect rgb(255, 220, 220)\n    Note over {me}: {_m(check.blocked.action)} never proceeds: "
+                    f"VIOLATION of {_m(check.name)}\n    end")
     for name, i in ids.items():
         lines.append(f"    participant {i} as {_m(name)}")
     lines += body

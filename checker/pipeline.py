@@ -20,10 +20,10 @@ from collections.abc import Callable
 from ircheck.outcome import RawViolation, SearchResult
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
 from ircheck.spec.checks import BY_NAME, Presented
-from ircheck.spec.explain import explain, stacks_text, unfinished_contexts
+from ircheck.spec.explain import Step, explain, stacks_text, unfinished_contexts
 from ircheck.spec.step import ReplayError, find_step, fire, replay
 from ircheck.spec.ts import TransitionSystem
-from ircheck.spec.waits import wait_for_edges
+from ircheck.spec.waits import blocked_at, wait_for_edges
 
 Unpack = Callable[[int], tuple[int, ...]]
 
@@ -63,10 +63,11 @@ def violation_result(ts: TransitionSystem, unpack: Unpack, v: RawViolation) -> C
     except ReplayError as e:
         raise InternalError(f"{v.check}: {e}") from e
     liveness = v.cycle is not None or v.check in {r.check for r in ts.requests}
-    bad = len(steps) - 1 if steps and not liveness else None
+    presented = BY_NAME[v.check].presented if v.check in BY_NAME else Presented.PLAIN  # the catalogue's
+    blocked = blocked_step(ts, states[-1], len(steps), v.wait) if presented is Presented.STUCK else None
+    bad = len(steps) - 1 if steps and not liveness and blocked is None else None
     trace = explain(ts, states, steps, bad)
     message = v.message
-    presented = BY_NAME[v.check].presented if v.check in BY_NAME else Presented.PLAIN  # the catalogue's
     if presented is Presented.STUCK and not v.whole:
         stuck = unfinished_contexts(ts, states[-1])
         if stuck:
@@ -85,7 +86,18 @@ def violation_result(ts: TransitionSystem, unpack: Unpack, v: RawViolation) -> C
     names = [var.name for var in ts.vars]
     full = [dict(zip(names, s, strict=True)) for s in states]
     return CheckResult(v.check, VIOLATED, message, trace, loop_start + 1 if loop_start is not None else None,
-                       v.line, states=full)
+                       v.line, states=full, blocked=blocked)
+
+
+def blocked_step(ts: TransitionSystem, last: tuple[int, ...], number: int, wait: int | None) -> Step | None:
+    """A deadlock's acquisition that can never proceed (issue 16 item 17, D0): the statement the
+    blocked context is at in the `last` state, marked as the violation, or None when no wait is
+    blocked there (a quiet state with nothing held)."""
+    at = blocked_at(ts.waits, last, wait)
+    if at is None:
+        return None
+    context, action, line = at
+    return Step(number, context, action, line, note="violation", lane=context)
 
 
 def judge_facts(ts: TransitionSystem, res: SearchResult) -> None:

@@ -22,16 +22,24 @@ def _changes(ch: dict[str, tuple[str, str]]) -> str:
     return ", ".join(f"{k} {a}->{b}" for k, (a, b) in ch.items())
 
 
-def _trace_lines(out: list[str], c: CheckResult, where_prefix: str) -> None:
-    """The steps of one counterexample; `file:line` on each, so editors and terminals can jump there."""
-    width = max((len(s.context) for s in c.trace), default=0)
+def trace_lines(c: CheckResult, where_prefix: str) -> list[str]:
+    """The steps of one counterexample; `file:line` on each, so editors and terminals can jump there.
+    A deadlock's acquisition that can never proceed (`CheckResult.blocked`) follows the last step,
+    without a step number (it is not a step taken), and carries the `<- violation` marker."""
+    width = max((len(s.context) for s in [*c.trace, *([c.blocked] if c.blocked else [])]), default=0)
+    out: list[str] = []
     for s in c.trace:
         loop = "  <- loop starts" if c.loop_start == s.number else ""
         mark = "  <- violation" if s.note == "violation" else ""
         where = f"  [{where_prefix}:{s.line}]" if s.line else ""
-        out.append(f"    {s.number:>3}  {s.context:<{width}}  {s.action}{where}{mark}{loop}")
+        out.append(f"{s.number:>3}  {s.context:<{width}}  {s.action}{where}{mark}{loop}")
         if s.changes:
-            out.append(f"    {'':>3}  {'':<{width}}    {_changes(s.changes)}")
+            out.append(f"{'':>3}  {'':<{width}}    {_changes(s.changes)}")
+    b = c.blocked
+    if b is not None:
+        where = f"  [{where_prefix}:{b.line}]" if b.line else ""
+        out.append(f"{'':>3}  {b.context:<{width}}  {b.action} (never proceeds){where}  <- violation")
+    return out
 
 
 def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
@@ -54,7 +62,7 @@ def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
             kind = "lasso" if t.loop_start else "counterexample"
             nth = f" {k + 1} of {len(traces)}" if len(traces) > 1 else ""
             out.append(f"    {kind}{nth}, {len(t.trace)} step{'s' if len(t.trace) != 1 else ''}:")
-            _trace_lines(out, t, shown_path(report.model))
+            out.extend(f"    {ln}" for ln in trace_lines(t, shown_path(report.model)))
             out.append(f"    => {t.message}")
     timed = (f", {st.seconds:.2f} s, {st.states_per_s:,.0f} states/s, peak {st.peak_mb:.0f} MB"
              if timings else "")

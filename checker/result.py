@@ -47,6 +47,10 @@ class CheckResult:
     # --max-traces: further counterexamples of this check, each ending another way (another
     # violating step or failed property), shortest of their kind, in BFS order
     more: list[CheckResult] = field(default_factory=list)
+    # no_deadlock: the acquisition that can never proceed - the statement the blocked context is at
+    # in the last state (spec/waits.py `blocked_at`), not a step taken; it carries the "violation"
+    # note, shown after the last step (`number` is the last step's)
+    blocked: Step | None = None
 
     def to_json(self) -> dict[str, object]:
         d: dict[str, object] = {"name": self.name, "status": self.status}
@@ -54,6 +58,9 @@ class CheckResult:
             d["message"] = self.message
         if self.status == VIOLATED:
             d["trace"] = [step_json(s) for s in self.trace]
+            if self.blocked is not None:
+                d["blocked"] = {"context": self.blocked.context, "action": self.blocked.action,
+                                "line": self.blocked.line}
             if self.loop_start is not None:
                 d["loop_start"] = self.loop_start
             if self.more:

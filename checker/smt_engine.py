@@ -380,7 +380,7 @@ class SmtEngine:
                         w = self.ts.waits[wait]
                         msg, line = (w.explain(q) if w.explain is not None else w.message), w.line
                     res.violations[DEADLOCK_CHECK] = RawViolation(DEADLOCK_CHECK, msg, [self.pk.pack(s) for s in h.states],
-                                                            line=line, whole=wait is not None)
+                                                            line=line, whole=wait is not None, wait=wait)
                 return
             if esc is None:
                 self.run_.undecided_quiet += 1

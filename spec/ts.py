@@ -168,6 +168,8 @@ class Wait:
     # implies "blocked for ever" in the state alone (a sound, incomplete part of the rule, for
     # exports to tools that cannot judge every continuation, such as SPIN's assertions)
     surely: Expr = FALSE
+    # the statement the blocked context is at in a state: (context as a trace names it, text, line)
+    at: Callable[[tuple[int, ...]], tuple[str, str, int]] | None = None
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,22 @@ def context_waits(low: Model) -> list[Wait]:
                 return f"cpu{cpu.index} {cpu.frame_owner[pc]}"
         return names[ident] if 0 <= ident < len(names) else f"owner {ident}"
 
+    def statement_at(ident: int, s: State) -> tuple[str, str, int]:
+        """Where slot `ident` is in `s`, as a trace step names it: (context, statement, line)."""
+        t = task_of.get(ident)
+        if t is not None:
+            node = t.body.nodes[s[t.pc]]
+            return f"cpu{t.cpu} {slot_name[ident]}", node.text, node.line
+        for cpu in low.layout.cpus:
+            base = low.frame_owner_base(cpu.index)
+            k = ident - base + 1
+            if 1 <= k <= min(low.maxdepth, s[cpu.depth_var]):
+                pc = s[cpu.pc_var] if k == s[cpu.depth_var] else s[cpu.saved_pc_vars[k - 1]]
+                inc = next(i for i in low.incs if i.base <= pc < i.base + len(i.body.nodes))
+                node = inc.body.nodes[pc - inc.base]
+                return f"cpu{cpu.index} {cpu.frame_owner[pc]}", node.text, node.line
+        return who(ident, s), "", 0
+
     def present(ident: int, s: State) -> bool:
         """The slot still exists: a task, or a frame at a depth the CPU still has."""
         if ident in task_of:
@@ -228,8 +244,12 @@ def context_waits(low: Model) -> list[Wait]:
             sure = And(blocked, Or(Eq(V(low.lock[str(res[1])]), C(ident)), forever[str(res[1])]))
         elif res[0] in ("read", "write"):
             sure = And(blocked, _rw_held_forever(low, str(res[1]), res[0] == "write"))
+
+        def stuck_at(s: State, ident: int = ident) -> tuple[str, str, int]:
+            return statement_at(ident, s)
         out.append(Wait(slot_name[ident], blocked,
-                        f"deadlock: {slot_name[ident]} waits for {resource_text(res)} for ever", line, explain, sure))
+                        f"deadlock: {slot_name[ident]} waits for {resource_text(res)} for ever", line, explain, sure,
+                        stuck_at))
     return out
 
 
@@ -317,3 +337,17 @@ def wait_for_edges(waits: Sequence[Wait], s: State) -> str:
             story = w.explain(s)
             return story.split("): ", 1)[1] if "): " in story else story
     return ""
+
+
+def blocked_at(waits: Sequence[Wait], s: State, judged: int | None = None) -> tuple[str, str, int] | None:
+    """The acquisition that can never proceed in a stuck state `s` (D0): (context, statement, line) of
+    the blocked context's statement - wait `judged` (the one an engine found blocked for ever), else the
+    first wait blocked in `s`, the one `wait_for_edges` tells the story from; None when none is. It
+    is not a step of the trace (spinning is the absence of a step): the report shows it after the
+    last step, with the `<- violation` marker."""
+    order = [judged] if judged is not None else range(len(waits))
+    for k in order:
+        w = waits[k]
+        if w.at is not None and evaluate(w.blocked, s):
+            return w.at(s)
+    return None
