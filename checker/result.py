@@ -52,21 +52,23 @@ class CheckResult:
     # note, shown after the last step (`number` is the last step's)
     blocked: Step | None = None
 
+    def _blocked_json(self) -> dict[str, object]:
+        b = self.blocked
+        return {} if b is None else {"blocked": {"context": b.context, "action": b.action, "line": b.line}}
+
     def to_json(self) -> dict[str, object]:
         d: dict[str, object] = {"name": self.name, "status": self.status}
         if self.message:
             d["message"] = self.message
         if self.status == VIOLATED:
             d["trace"] = [step_json(s) for s in self.trace]
-            if self.blocked is not None:
-                d["blocked"] = {"context": self.blocked.context, "action": self.blocked.action,
-                                "line": self.blocked.line}
+            d |= self._blocked_json()
             if self.loop_start is not None:
                 d["loop_start"] = self.loop_start
             if self.more:
                 d["more_traces"] = [{"message": m.message, "trace": [step_json(s) for s in m.trace]}
                                     | ({"loop_start": m.loop_start} if m.loop_start is not None else {})
-                                    for m in self.more]
+                                    | m._blocked_json() for m in self.more]
         if self.note:
             d["note"] = self.note
         return d
