@@ -23,7 +23,7 @@ class RawViolation:
     cycle: list[int] | None = None  # liveness: states of the loop, starting and ending at path[-1]
     line: int = 0
     whole: bool = False             # the message tells the whole story (a `Wait`'s): nothing is appended
-    wait: int | None = None         # no_deadlock: the index in `ts.waits` of the wait blocked for ever
+    wait: int | None = None         # a deadlock: the index in `ts.waits` of the wait blocked for ever
 
 
 @dataclass

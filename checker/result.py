@@ -47,7 +47,7 @@ class CheckResult:
     # --max-traces: further counterexamples of this check, each ending another way (another
     # violating step or failed property), shortest of their kind, in BFS order
     more: list[CheckResult] = field(default_factory=list)
-    # no_deadlock: the acquisition that can never proceed - the statement the blocked context is at
+    # a deadlock: the acquisition that can never proceed - the statement the blocked context is at
     # in the last state (spec/waits.py `blocked_at`), not a step taken; it carries the "violation"
     # note, shown after the last step (`number` is the last step's)
     blocked: Step | None = None

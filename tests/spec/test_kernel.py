@@ -979,7 +979,9 @@ def test_l6_waiting_for_the_own_irq_inside_its_handler_deadlocks(call: str) -> N
     assert dl.status == "violated", call
     assert "(L6)" in dl.message and call.split()[0] in dl.message
     assert "inside IRQ 3's own handler" in dl.message
-    assert dl.trace[-1].note  # the step that reaches the wait
+    # the marker is on the wait that never proceeds, the statement after the last step (issue 16 item 17)
+    assert dl.blocked is not None and dl.blocked.note == "violation" and not dl.trace[-1].note
+    assert (dl.blocked.context, dl.blocked.action.split(":")[0]) == ("cpu0 irq 3 h", call)
     m = Model(text)
     assert m.some(lambda s: m.anywhere(s, 0, "HC"))
     assert not m.some(lambda s: m.anywhere(s, 0, "HN"))  # the handler never gets past the wait
