@@ -56,6 +56,17 @@ class InService:
 
 
 @dataclass(frozen=True)
+class AtomicTest:
+    """`if test_and_set F`, `if test_and_clear F`, `if atomic_dec_and_test C` (R4): an atomic
+    read-modify-write whose result is the condition; only a whole `if`/`while` condition, or its
+    `not`."""
+
+    op: str
+    arg: Name
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
 class Not:
     arg: Expr
     span: Span = field(default=NO_SPAN, compare=False)
@@ -83,7 +94,7 @@ class Arith:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-Expr = Name | Num | Bool | InService | Not | BoolOp | Compare | Arith
+Expr = Name | Num | Bool | InService | AtomicTest | Not | BoolOp | Compare | Arith
 
 
 # ---- statements ------------------------------------------------------------------
@@ -144,7 +155,25 @@ class Wait:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-Stmt = Simple | If | While | Loop | Wait
+@dataclass(frozen=True)
+class Choose:
+    """`choose { ... } or { ... }`: one branch, picked by the environment (two or more)."""
+
+    branches: tuple[tuple[Stmt, ...], ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Stmt = Simple | If | While | Loop | Wait | Choose
+
+
+def atomic_test(e: Expr) -> tuple[AtomicTest, bool] | None:
+    """The atomic conditional of a whole condition and whether it is negated (`if not test_and_set
+    F`), or None for a condition that only reads."""
+    if isinstance(e, AtomicTest):
+        return e, False
+    if isinstance(e, Not) and isinstance(e.arg, AtomicTest):
+        return e.arg, True
+    return None
 
 
 def walk(body: tuple[Stmt, ...]) -> Iterator[Stmt]:
@@ -157,6 +186,9 @@ def walk(body: tuple[Stmt, ...]) -> Iterator[Stmt]:
             yield from walk(st.orelse)
         elif isinstance(st, While | Loop):
             yield from walk(st.body)
+        elif isinstance(st, Choose):
+            for branch in st.branches:
+                yield from walk(branch)
 
 
 # ---- declarations ----------------------------------------------------------------

@@ -131,6 +131,8 @@ def _deepest(body: tuple[ast.Stmt, ...]) -> ast.Span | None:
                 work.append((st.orelse, depth + 1))
             elif isinstance(st, ast.While | ast.Loop):
                 work.append((st.body, depth + 1))
+            elif isinstance(st, ast.Choose):
+                work.extend((branch, depth + 1) for branch in st.branches)
     return None
 
 

@@ -27,7 +27,7 @@ def _prec(e: ast.Expr) -> int:
 
 def expr_text(e: ast.Expr) -> str:
     """An expression as the model wrote it, for trace labels (a bare `in_service` included)."""
-    return "in_service" if isinstance(e, ast.InService) else _expr(e, labels=True)
+    return _cond(e, labels=True)
 
 
 def stmt_head(st: ast.Stmt) -> str:
@@ -40,6 +40,8 @@ def stmt_head(st: ast.Stmt) -> str:
         return f"while {expr_text(st.cond)}"
     if isinstance(st, ast.Loop):
         return "loop"
+    if isinstance(st, ast.Choose):
+        return "choose"
     if isinstance(st, ast.Wait):
         return f"{st.op} {st.queue.name} until {expr_text(st.cond)}"
     raise TypeError(type(st).__name__)
@@ -88,6 +90,10 @@ def _expr(e: ast.Expr, labels: bool = False) -> str:
         if labels:
             return "in_service"
         raise _bad("`in_service` inside an expression (only a whole if/while condition)")
+    if isinstance(e, ast.AtomicTest):
+        if labels:
+            return f"{e.op} {e.arg.name}"
+        raise _bad(f"`{e.op}` inside an expression (only a whole if/while condition, or its `not`)")
     if isinstance(e, ast.Not):
         return "not " + sub(e.arg, _PREC["not"])
     if isinstance(e, ast.BoolOp):
@@ -110,8 +116,15 @@ def _expr(e: ast.Expr, labels: bool = False) -> str:
     raise TypeError(type(e).__name__)
 
 
-def _cond(e: ast.Expr) -> str:
-    return "in_service" if isinstance(e, ast.InService) else _expr(e)
+def _cond(e: ast.Expr, labels: bool = False) -> str:
+    """A whole if/while condition: `in_service`, an atomic conditional and its `not` are only
+    spelled here."""
+    if isinstance(e, ast.InService):
+        return "in_service"
+    atomic = ast.atomic_test(e)
+    if atomic is not None:
+        return ("not " if atomic[1] else "") + f"{atomic[0].op} {atomic[0].arg.name}"
+    return _expr(e, labels)
 
 
 def _simple(st: ast.Simple) -> str:
@@ -147,6 +160,15 @@ def _stmt_lines(st: ast.Stmt, depth: int) -> list[str]:
         return _block("loop", st.body, depth)
     if isinstance(st, ast.While):
         return _block(f"while {_cond(st.cond)}", st.body, depth)
+    if isinstance(st, ast.Choose):
+        if len(st.branches) < 2:
+            raise _bad(f"choose with {len(st.branches)} branch(es)")
+        lines = _block("choose", st.branches[0], depth)
+        for branch in st.branches[1:]:
+            more = _block("", branch, depth)
+            lines[-1] += " or " + more[0].lstrip()
+            lines.extend(more[1:])
+        return lines
     if isinstance(st, ast.If):
         lines = _block(f"if {_cond(st.cond)}", st.then, depth)
         orelse = st.orelse

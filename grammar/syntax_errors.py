@@ -14,7 +14,7 @@ from ircheck.grammar.diagnostics import Diagnostic, did_you_mean
 from ircheck.grammar.lalr import keywords, lalr_parser
 from ircheck.spec.language import DECLARATION_KEYWORDS, STATEMENT_KEYWORDS
 
-STATEMENT_WORDS = STATEMENT_KEYWORDS | {"if", "while", "loop"}
+STATEMENT_WORDS = STATEMENT_KEYWORDS | {"if", "while", "loop", "choose"}
 DECL_WORDS = DECLARATION_KEYWORDS
 
 _WORDS = {

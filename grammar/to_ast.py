@@ -44,7 +44,7 @@ class ToAst(Transformer[Token, Any]):
     def trigger(self, meta: Any, c: list[Token]) -> str:
         return str(c[0])
 
-    gate = objkind = codekind = waitop = op0 = op1 = irqop = trigger
+    gate = objkind = codekind = waitop = testop = op0 = op1 = irqop = trigger
 
     # --- top level
     def start(self, meta: Any, c: list[Any]) -> list[Any]:
@@ -221,6 +221,9 @@ class ToAst(Transformer[Token, Any]):
     def while_stmt(self, meta: Any, c: list[Any]) -> ast.While:
         return ast.While(c[0], c[1], _span(meta))
 
+    def choose_stmt(self, meta: Any, c: list[Any]) -> ast.Choose:
+        return ast.Choose(tuple(c), _span(meta))
+
     def loop_stmt(self, meta: Any, c: list[Any]) -> ast.Loop:
         return ast.Loop(c[0], _span(meta))
 
@@ -230,6 +233,9 @@ class ToAst(Transformer[Token, Any]):
     # --- expressions
     def in_service(self, meta: Any, c: list[Any]) -> ast.InService:
         return ast.InService(_span(meta))
+
+    def atomic_test(self, meta: Any, c: list[Any]) -> ast.AtomicTest:
+        return ast.AtomicTest(str(c[0]), ast.Name(str(c[1]), _tspan(c[1])), _span(meta))
 
     def name_ref(self, meta: Any, c: list[Token]) -> ast.Name:
         return ast.Name(str(c[0]), _tspan(c[0]))

@@ -32,6 +32,7 @@ class Node:
     stmt: ast.Stmt | None = None
     next: int = -1
     alt: int = -1             # for tests: where control goes when the condition is false
+    alts: list[int] = field(default_factory=list)  # `choose`: every branch's first location (next = alts[0])
     line: int = 0
     text: str = ""
     cond: ast.Expr | None = None  # wait_*: the condition the sleeper waits for (None: unknown)
@@ -150,6 +151,11 @@ class Compiler:
             if shape is Shape.IRET:
                 return body.add(Node("iret", chain, st, line=line, text="iret"))
             return body.add(Node("stmt", chain, st, next=cont, line=line, text=stmt_head(st)))
+        if isinstance(st, ast.Choose):  # one location, one exit per branch (the environment picks)
+            starts = []
+            for branch in st.branches:
+                starts.append((yield self._emit(body, branch, cont, chain)))
+            return body.add(Node("choose", chain, st, next=starts[0], alts=starts, line=line, text="choose"))
         if isinstance(st, ast.If):
             self.tests.append(st.cond)
             then = yield self._emit(body, st.then, cont, chain)
@@ -223,7 +229,10 @@ class Compiler:
         test encloses it (no condition: not judged)."""
         if not self.tests:
             return None
-        wants = [c.arg if isinstance(c, ast.Not) else ast.Not(c) for c in self.tests]
+        wants = [c.arg if isinstance(c, ast.Not) else ast.Not(c) for c in self.tests
+                 if ast.atomic_test(c) is None]  # an atomic test's outcome is no state to wait for
+        if not wants:
+            return None
         return wants[0] if len(wants) == 1 else ast.BoolOp("or", tuple(wants))
 
     @staticmethod
@@ -246,4 +255,5 @@ class Compiler:
                     n.next = target(n.next)
                 if n.alt >= 0:
                     n.alt = target(n.alt)
+                n.alts = [target(a) for a in n.alts]
         body.entry = target(body.entry)

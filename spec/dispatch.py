@@ -63,6 +63,7 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     "nop": data.lower_step, "read": data.lower_step, "write": data.lower_step,
     "set": data.lower_flag, "clear": data.lower_flag,
     "inc": data.lower_counter, "dec": data.lower_counter,
+    "atomic_inc": data.lower_counter, "atomic_dec": data.lower_counter,
     "cli": irqflags.lower_cli_sti, "sti": irqflags.lower_cli_sti,
     "ack": lower_ack, "kick": lower_kick, "mask": lower_mask, "unmask": lower_mask, "eoi": lower_eoi,
     "int": lower_sync, "fault": lower_sync,
@@ -72,6 +73,7 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     **{op: rw.lower_rw_acquire for op in sorted(rw.RW_ACQUIRE_OPS)},
     **{op: rw.lower_rw_release for op in sorted(rw.RW_RELEASE_OPS)},
     # IRQ flags and BH
+    "local_irq_disable": irqflags.lower_cli_sti, "local_irq_enable": irqflags.lower_cli_sti,
     "local_irq_save": irqflags.lower_flags_op, "local_irq_restore": irqflags.lower_flags_op,
     "local_bh_disable": irqflags.lower_flags_op, "local_bh_enable": irqflags.lower_flags_op,
     # wait queues
@@ -90,6 +92,7 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
 NODE_LOWERINGS: dict[str, NodeLowering] = {
     "stmt": _stmt, "goto": _nothing, "end": _nothing,
     "call": control.lower_jump, "ret": control.lower_jump, "test": control.lower_test, "iret": _iret,
+    "choose": control.lower_choose,
     "wait_prepare": waitq.lower_wait_prepare, "wait_test": waitq.lower_wait_test,
     "wait_sleep": waitq.lower_wait_sleep,
     "sync_wait": genirq.lower_sync_wait, "thread_done": genirq.lower_thread_done,

@@ -53,6 +53,7 @@ class Syntax(Enum):
     NUMBER = "number"         # `int 0x80`, `fault 14`: a vector
     EOI = "eoi"               # `eoi`, `eoi PIC`, `eoi PIC.N`
     RETURN = "return"         # `return handled|none|wake_thread`
+    TEST = "testop"           # `if test_and_set F { }`: an atomic read-modify-write that is a condition
 
 
 class Object(Enum):
@@ -108,6 +109,7 @@ class Shape(Enum):
     SYNC = "sync_wait: wait while a handler of the IRQ runs"
     STEP_THEN_SYNC = "one location (depth++), then sync_wait (disable_irq)"
     SYNC_THEN_STEP = "sync_wait, then one location (free_irq)"
+    TEST = "a test location: the read-modify-write and the branch in one step (R4)"
 
 
 class Flags(Enum):
@@ -177,6 +179,8 @@ _LOCK = Operand(("spinlock",), "spinlock")
 _MUTEX = Operand(("mutex",), "mutex")
 _RWLOCK = Operand(("rwlock",), "rwlock")
 _QUEUE = Operand(("waitqueue",), "waitqueue")
+_COUNTER = Operand(("counter",), "counter")
+_FLAG = Operand(("flag",), "flag")
 
 
 def _spin(keyword: str, pair: str, flavour: str, acquire: bool, irq: Flags, bh: Flags) -> Statement:
@@ -228,6 +232,8 @@ STATEMENTS: tuple[Statement, ...] = (
     # ---- the Linux kernel layer (spec/prims/)
     Statement("local_irq_save", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.SAVE),
     Statement("local_irq_restore", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.RESTORE),
+    Statement("local_irq_disable", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.DISABLE),
+    Statement("local_irq_enable", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.ENABLE),
     Statement("local_bh_disable", Syntax.BARE, Object.BH, "bh", _KERNEL, bh=Flags.DISABLE),
     Statement("local_bh_enable", Syntax.BARE, Object.BH, "bh", _KERNEL, bh=Flags.ENABLE),
     _spin("spin_lock", "spin_unlock", "plain", True, _N, _N),
@@ -265,6 +271,12 @@ STATEMENTS: tuple[Statement, ...] = (
     _irq_call("enable_irq", Shape.STEP, False),
     _irq_call("free_irq", Shape.SYNC_THEN_STEP, True),
     _irq_call("synchronize_irq", Shape.SYNC, True),
+    # atomics (R4): one indivisible step each; the conditionals are `if`/`while` conditions
+    Statement("atomic_inc", Syntax.NAME, Object.COUNTER, "atomic", _KERNEL, _COUNTER),
+    Statement("atomic_dec", Syntax.NAME, Object.COUNTER, "atomic", _KERNEL, _COUNTER),
+    Statement("atomic_dec_and_test", Syntax.TEST, Object.COUNTER, "atomic", _KERNEL, _COUNTER, shape=Shape.TEST),
+    Statement("test_and_set", Syntax.TEST, Object.FLAG, "atomic", _KERNEL, _FLAG, shape=Shape.TEST),
+    Statement("test_and_clear", Syntax.TEST, Object.FLAG, "atomic", _KERNEL, _FLAG, shape=Shape.TEST),
     Statement("return", Syntax.RETURN, Object.IRQ, "genirq", _KERNEL, place=Place.GENIRQ_HANDLER,
               shape=Shape.RETURN),
 )
@@ -330,6 +342,10 @@ PRIMITIVES = frozenset(s.primitive for s in STATEMENTS)
 SOFTIRQ_KINDS = frozenset(d.keyword for d in DECLARATIONS if d.context == "softirq")
 # statements that read or write shared data (data races, the contexts graph)
 DATA_ACCESSES = frozenset(s.keyword for s in STATEMENTS if s.acts_on is Object.DATA)
+# atomic read-modify-writes of a counter or flag (R4): never a data race with each other
+ATOMICS = frozenset(s.keyword for s in STATEMENTS if s.primitive == "atomic")
+# the atomic conditionals (`if test_and_set F { }`): tests that also write (Shape.TEST)
+ATOMIC_TESTS = frozenset(s.keyword for s in STATEMENTS if s.shape is Shape.TEST)
 
 
 def lock_use(keyword: str) -> LockUse:

@@ -2,7 +2,8 @@
 language table (spec/language.py), so a primitive's lowering need not spell them out.
 
 The rule: by `node.kind` - `iret` RETURN (END at the end of a softirq or tasklet body, which pops
-its frame without an IRET); `call`, `ret`, `test` CONTROL; `wait_*` SLEEP on the
+its frame without an IRET); `call`, `ret`, `test`, `choose` CONTROL (a test that is an atomic
+conditional, `if test_and_set F`, STATEMENT on its flag or counter); `wait_*` SLEEP on the
 queue; `sync_wait` SYNC_WAIT; `flow_*` FLOW; `thread_done` END; `stmt` by its statement: `eoi` EOI,
 `int`/`fault` TRAP, an IF operation IRQ_FLAGS, a lock acquire/release LOCK/UNLOCK on the lock,
 `wake_up` WAKE_UP on the queue, `sleep` and `msleep` SLEEP, anything else STATEMENT. The target is the
@@ -17,6 +18,7 @@ from ircheck.spec.language import STATEMENT, Flags
 from ircheck.spec.step_kind import StepKind
 
 _BY_NODE = {"iret": StepKind.RETURN, "call": StepKind.CONTROL, "ret": StepKind.CONTROL, "test": StepKind.CONTROL,
+            "choose": StepKind.CONTROL,
             "wait_prepare": StepKind.SLEEP, "wait_test": StepKind.SLEEP, "wait_sleep": StepKind.SLEEP,
             "sync_wait": StepKind.SYNC_WAIT, "flow_entry": StepKind.FLOW, "flow_done": StepKind.FLOW,
             "flow_end": StepKind.FLOW, "thread_done": StepKind.END, "end": StepKind.END}
@@ -30,6 +32,8 @@ def _target(stmt: ast.Stmt | None) -> str:
         return stmt.queue.name
     if isinstance(stmt, ast.Simple) and isinstance(stmt.arg, ast.Name):
         return stmt.arg.name
+    if isinstance(stmt, ast.If | ast.While) and (atomic := ast.atomic_test(stmt.cond)) is not None:
+        return atomic[0].arg.name
     return ""
 
 
@@ -39,6 +43,8 @@ def node_step(node: Node, hardirq: bool = True) -> tuple[StepKind, str]:
     target = _target(node.stmt)
     if node.kind == "iret" and not hardirq:
         return StepKind.END, target
+    if node.kind == "test" and target:  # an atomic conditional: a statement on its counter or flag
+        return StepKind.STATEMENT, target
     if node.kind != "stmt":
         return _BY_NODE.get(node.kind, StepKind.STATEMENT), target
     if not isinstance(node.stmt, ast.Simple):  # a spinning empty loop

@@ -2,7 +2,9 @@
 spec/language.py's table says (IRQ102/IRQ103), appears where the table allows it (IRQ303 `iret`
 outside a handler, IRQ307 `return` outside a request_irq handler), and its numbers are in range;
 `kick DEV` names an `on_kick` device (IRQ311);
-conditions name flags and counters; genirq calls name bound lines; calls do not recurse (IRQ306).
+conditions name flags and counters (an atomic conditional names the kind the table gives it:
+`test_and_set` a flag, `atomic_dec_and_test` a counter, IRQ103); genirq calls name bound lines;
+calls do not recurse (IRQ306).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ def block(sc: Scope, ctx: CodeInfo, body: tuple[ast.Stmt, ...], loops: tuple[str
             block(sc, ctx, st.body, loops)
         elif isinstance(st, ast.Loop):
             block(sc, ctx, st.body, loops)
+        elif isinstance(st, ast.Choose):
+            for branch in st.branches:
+                block(sc, ctx, branch, loops)
         elif isinstance(st, ast.Wait):
             operand = STATEMENT[st.op].operand
             assert operand is not None
@@ -108,6 +113,10 @@ def simple(sc: Scope, ctx: CodeInfo, st: ast.Simple) -> None:
 def expr(sc: Scope, e: ast.Expr, ctx: CodeInfo | None) -> None:
     if isinstance(e, ast.Name):
         sc.want(e, ("flag", "counter"), "flag or counter")
+    elif isinstance(e, ast.AtomicTest):
+        operand = STATEMENT[e.op].operand
+        assert operand is not None
+        sc.want(e.arg, operand.kinds, operand.what)
     elif isinstance(e, ast.InService):
         if ctx is None or ctx.kind != "handler":
             sc.err("IRQ305", "`in_service` is only meaningful inside a handler", e.span)

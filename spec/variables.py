@@ -30,7 +30,7 @@ from ircheck.spec.language import BH_OFF_OPS, BH_USES, RW_READ_ACQUIRES, SAVE_OP
 __all__ = ["BH_OFF_OPS", "BH_USES", "SAVE_OPS", "SAVE_USES"]  # the IF/BH users, read from spec/language.py
 
 DISABLE_OPS = ("disable_irq", "disable_irq_nosync")
-STI_USES = frozenset({"sti"})
+STI_USES = frozenset({"sti", "local_irq_enable"})
 
 
 def count_sites(body: Body, ops: tuple[str, ...], arg: int | None = None) -> int:

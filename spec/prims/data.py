@@ -6,7 +6,8 @@ to the next location; everything not named is unchanged:
 * `nop`, `read D`, `write D`: only the pc moves (data races are a state property, properties.py);
 * `set F` / `clear F`: `F := 1` / `F := 0`;
 * `inc C`: guard `C != max`: `C := C + 1`; guard `C = max`: only the pc moves, tagged counter_range;
-* `dec C`: guard `C != 0`: `C := C - 1`; guard `C = 0`: only the pc moves, tagged counter_range.
+* `dec C`: guard `C != 0`: `C := C - 1`; guard `C = 0`: only the pc moves, tagged counter_range;
+* `atomic_inc C` / `atomic_dec C` (R4, prims/atomic.py): as `inc C` / `dec C`, one step each.
 
 `count_up(v, ...)`: a model counter v + 1 below its top; at its top the step keeps v and is tagged
 as a model bound (K6), never a silent clamp.
@@ -46,17 +47,20 @@ def lower_flag(m: Model, ctx: Context, st: ast.Simple) -> None:
     m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
 
 
-def lower_counter(m: Model, ctx: Context, st: ast.Simple) -> None:
-    op, arg = st.op, st.arg
-    assert isinstance(arg, ast.Name)
-    label, here, g = ctx.label(ctx.node.text), ctx.here, ctx.group
+def counter_effects(m: Model, name: str, up: bool) -> list[tuple[Expr, dict[int, Expr], tuple[tuple[str, str], ...]]]:
+    """(guard, updates, tags) of counter `name` + 1 (`up`) or - 1: below max / above 0 it counts;
+    at the bound only the pc moves, tagged counter_range (`inc`/`dec`, `atomic_inc`/`atomic_dec`)."""
     m.b.uses_counters = True
-    v = m.obj[arg.name]
-    mx = m.d.objects[arg.name].max
-    ok = Not(Eq(V(v), C(mx) if op == "inc" else C(0)))
-    ups = dict(ctx.nxt)
-    ups[v] = Bin("+" if op == "inc" else "-", V(v), C(1))
-    m.b.add(label, And(here, ok), ups, g)
-    msg = (f"counter {arg.name} would exceed its max {mx}" if op == "inc"
-           else f"counter {arg.name} would go below 0")
-    m.b.add(label, And(here, Not(ok)), dict(ctx.nxt), g, (("counter_range", msg),))
+    v = m.obj[name]
+    mx = m.d.objects[name].max
+    ok = Not(Eq(V(v), C(mx) if up else C(0)))
+    msg = f"counter {name} would exceed its max {mx}" if up else f"counter {name} would go below 0"
+    return [(ok, {v: Bin("+" if up else "-", V(v), C(1))}, ()), (Not(ok), {}, (("counter_range", msg),))]
+
+
+def lower_counter(m: Model, ctx: Context, st: ast.Simple) -> None:
+    """inc, dec, and atomic_inc, atomic_dec (one step each: the same guarded commands, R4)."""
+    assert isinstance(st.arg, ast.Name)
+    label = ctx.label(ctx.node.text)
+    for guard, ups, tags in counter_effects(m, st.arg.name, st.op in ("inc", "atomic_inc")):
+        m.b.add(label, And(ctx.here, guard), {**ctx.nxt, **ups}, ctx.group, tags)

@@ -1,9 +1,11 @@
-"""IRQ flags and bottom halves (K1): cli/sti, local_irq_save/restore, local_bh_disable/enable.
+"""IRQ flags and bottom halves (K1): cli/sti, local_irq_disable/enable, local_irq_save/restore,
+local_bh_disable/enable.
 
 Guarded commands at a location guarded by `here`, the pc moving on; unnamed variables unchanged:
 
 * `cli` / `sti`: `IF := 0` / `IF := 1`; `sti` with IF = 0 opens the STI shadow (X1, see
-  `lower_cli_sti`);
+  `lower_cli_sti`); `local_irq_disable` / `local_irq_enable` are the same (on x86
+  `native_irq_disable`/`native_irq_enable` are `cli`/`sti`, arch/x86/include/asm/irqflags.h);
 * `local_irq_save` (and the IF part of `spin_lock_irqsave`), per save slot (a task's own, or the
   frame's at `depth = k`): guard `nsave < top`: `flags := IF if nsave = 0 else flags`, `IF := 0`,
   `nsave := nsave + 1`; at the top a tagged bound (data.count_up). Only the outermost save saves IF;
@@ -69,10 +71,11 @@ def lower_cli_sti(m: Model, ctx: Context, st: ast.Simple) -> None:
     no maskable interrupt is taken until the CPU's next step (build.Builder.add clears it) - except
     where the context ends right after the `sti` (a thread's last statement: the idle loop's next
     instruction follows at once)."""
+    enable = STATEMENT[st.op].irq_flags is Flags.ENABLE
     ups = dict(ctx.nxt)
-    ups[ctx.cpu.IF] = C(1 if st.op == "sti" else 0)
+    ups[ctx.cpu.IF] = C(1 if enable else 0)
     shadow = ctx.cpu.sti_shadow
-    if st.op == "sti" and shadow is not None and not ends_after(ctx):
+    if enable and shadow is not None and not ends_after(ctx):
         ups[shadow] = Ite(Eq(V(ctx.cpu.IF), C(0)), C(1), C(0))
     for held, tags in held_on_usages(m, ctx, st.op):
         m.b.add(ctx.label(ctx.node.text), And(ctx.here, held), ups, ctx.group, tags)

@@ -12,10 +12,10 @@ SHAPE_NODES: dict[Shape, tuple[str, ...]] = {
     Shape.STEP: ("stmt",), Shape.CALL: ("call", "ret"), Shape.IRET: ("iret",), Shape.RETURN: ("stmt",),
     Shape.WAIT: ("wait_prepare", "wait_test", "wait_sleep"), Shape.SLEEP_ON: ("wait_prepare", "wait_sleep"),
     Shape.SYNC: ("sync_wait",), Shape.STEP_THEN_SYNC: ("stmt", "sync_wait"),
-    Shape.SYNC_THEN_STEP: ("sync_wait", "stmt"),
+    Shape.SYNC_THEN_STEP: ("sync_wait", "stmt"), Shape.TEST: ("test",),
 }
 # locations that are no statement's: control structure (if/while/loop), ends, the genirq flow handler
-STRUCTURE_NODES = {"test", "goto", "end", "thread_done", "flow_entry", "flow_done", "flow_end"}
+STRUCTURE_NODES = {"test", "choose", "goto", "end", "thread_done", "flow_entry", "flow_done", "flow_end"}
 
 
 def test_every_shape_is_known() -> None:

@@ -48,7 +48,7 @@ from ircheck.spec.prims import locks, rwlock
 from ircheck.spec.resolve import resolve as resolve_model
 from tests.conftest import ROOT
 
-CONTROL = frozenset({"if", "while", "loop"})  # control flow: statements of the grammar, not of the table
+CONTROL = frozenset({"if", "while", "loop", "choose"})  # control flow: statements of the grammar, not of the table
 
 
 # ---- the table itself ---------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_entries_are_consistent() -> None:
     """A name operand goes with the one-name syntaxes; a lock with its object; IF/BH effects with locks
     of that flavour; `sleeps` with process-context-only statements."""
     for s in STATEMENTS:
-        assert (s.operand is not None) == (s.syntax in (Syntax.NAME, Syntax.WAIT)), s.keyword
+        assert (s.operand is not None) == (s.syntax in (Syntax.NAME, Syntax.WAIT, Syntax.TEST)), s.keyword
         if s.lock is not None:
             assert s.acts_on is {"spinlock": language.Object.SPINLOCK, "rwlock": language.Object.RWLOCK,
                                  "mutex": language.Object.MUTEX}[s.lock.kind]
@@ -85,8 +85,9 @@ def test_entries_are_consistent() -> None:
 def test_the_primitives() -> None:
     """The mechanisms the lowering has one primitive for; statements of one primitive share a layer."""
     assert language.PRIMITIVES == {
-        "irq_flags", "bh", "iret", "nop", "eoi", "imr", "device_ack", "device_kick", "data", "flag", "counter", "call",
-        "x86_sync", "spinlock", "rwlock", "mutex", "sleep", "delay", "wait_queue", "softirq", "tasklet", "work", "genirq"}
+        "atomic", "bh", "call", "counter", "data", "delay", "device_ack", "device_kick", "eoi", "flag", "genirq",
+        "imr", "iret", "irq_flags", "mutex", "nop", "rwlock", "sleep", "softirq", "spinlock", "tasklet",
+        "wait_queue", "work", "x86_sync"}
     for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
         assert len({s.layer for s in STATEMENTS if s.primitive == p}) == 1, p
 
@@ -112,7 +113,7 @@ def test_the_grammar_keyword_rules_come_from_the_table() -> None:
     for rule in KEYWORD_RULES:
         assert not re.search(rf"^!?{rule}\s*:", text, re.M), rule
         assert re.search(rf"\b{rule}\b", text), f"irq.lark never uses {rule}"
-    assert set(KEYWORD_RULES) == {"op0", "op1", "irqop", "waitop", "objkind", "codekind"}
+    assert set(KEYWORD_RULES) == {"op0", "op1", "irqop", "waitop", "testop", "objkind", "codekind"}
     assert {kw for kws in KEYWORD_RULES.values() for kw in kws} <= STATEMENT_KEYWORDS | DECLARATION_KEYWORDS
     assert STATEMENT_KEYWORDS | DECLARATION_KEYWORDS <= keywords()
     assert STATEMENT_WORDS == STATEMENT_KEYWORDS | CONTROL
@@ -161,6 +162,8 @@ def one_statement_model(s: Statement) -> tuple[str, int]:
     """A model with statement `s` once, where the table says it may appear (a handler for `iret`,
     `eoi`; a request_irq handler for `return`; else a thread), and the line it is on."""
     text = f"{s.keyword} {_operand_text(s)}".strip()
+    if s.syntax is Syntax.TEST:  # an atomic conditional is an `if` condition
+        text = f"if {text} {{ nop }}"
     where = ("in_genirq" if s.place is Place.GENIRQ_HANDLER else
              "in_handler" if s.place is Place.HANDLER or s.syntax is Syntax.EOI else "in_thread")
     slots = {"in_genirq": "nop", "in_handler": "eoi", "in_thread": "nop"}
@@ -177,7 +180,8 @@ def test_every_statement_parses_resolves_and_is_lowered(s: Statement) -> None:
     src, line = one_statement_model(s)
     model = parse(src, "one.irq")
     found = [st for c in model.decls if isinstance(c, ast.Code) for st in ast.walk(c.body)
-             if isinstance(st, ast.Simple | ast.Wait) and st.op == s.keyword]
+             if isinstance(st, ast.Simple | ast.Wait) and st.op == s.keyword
+             or isinstance(st, ast.If) and isinstance(st.cond, ast.AtomicTest) and st.cond.op == s.keyword]
     assert found and found[0].span.line == line
     ts = lower(resolve_model(model))
     labels = [t.label for t in ts.transitions if t.label.line == line]
@@ -233,9 +237,9 @@ def test_the_lowering_sets_agree_with_the_table() -> None:
     # every statement compiled to a plain location has a statement lowering: all but the waits
     # (wait_event/epoll_wait/sleep_on: wait_* nodes), synchronize_irq (a sync_wait node) and the frame
     # and call structure (iret, call: nodes of their own)
-    nodes_only = (Shape.WAIT, Shape.SLEEP_ON, Shape.SYNC, Shape.IRET, Shape.CALL)
+    nodes_only = (Shape.WAIT, Shape.SLEEP_ON, Shape.SYNC, Shape.IRET, Shape.CALL, Shape.TEST)
     assert set(dispatch.STMT_LOWERINGS) == {s.keyword for s in STATEMENTS if s.shape not in nodes_only}
-    assert not {s.keyword for s in STATEMENTS if s.layer is Layer.KERNEL and s.syntax is not Syntax.WAIT} \
+    assert not {s.keyword for s in STATEMENTS if s.layer is Layer.KERNEL and s.syntax not in (Syntax.WAIT, Syntax.TEST)} \
         - {"sleep_on", "synchronize_irq"} - set(dispatch.STMT_LOWERINGS)
 
 
