@@ -72,6 +72,7 @@ class Task:
     pc: int = -1                 # variable index
     state: int | None = None     # 0 running, 1 sleeping (only if it can sleep on a wait queue)
     bh: int | None = None        # local_bh_disable depth (only if its code disables BH)
+    preempt: int | None = None   # preempt_disable depth (only if its code disables preemption)
     wake: int | None = None      # irq_thread: IRQTF_RUNTHREAD; work: PENDING (idle at pc 0 until set)
     irq: IrqLine | None = None   # irq_thread: the line, for IRQF_ONESHOT
     action: Action | None = None

@@ -73,6 +73,7 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     **{op: rw.lower_rw_acquire for op in sorted(rw.RW_ACQUIRE_OPS)},
     **{op: rw.lower_rw_release for op in sorted(rw.RW_RELEASE_OPS)},
     # IRQ flags and BH
+    "preempt_disable": sched.lower_preempt, "preempt_enable": sched.lower_preempt,
     "local_irq_disable": irqflags.lower_cli_sti, "local_irq_enable": irqflags.lower_cli_sti,
     "local_irq_save": irqflags.lower_flags_op, "local_irq_restore": irqflags.lower_flags_op,
     "local_bh_disable": irqflags.lower_flags_op, "local_bh_enable": irqflags.lower_flags_op,

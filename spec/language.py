@@ -32,6 +32,7 @@ The fields of a `Statement` (what each one means, precisely):
   interrupted context's IF as part of the frame return, which is not an IF operation of its
   own (`Flags.NONE`).
 * `bh` - what it does to the task's BH-disable count (`Flags.DISABLE`: +1, `Flags.ENABLE`: -1).
+* `preempt` - what it does to the task's preempt count (`Flags.DISABLE`: +1, `Flags.ENABLE`: -1).
 * `primitive` - the name of the primitive that lowers it (one word per kernel or hardware
   mechanism: `irq_flags`, `spinlock`, `mutex`, `wait_queue`, `genirq`, ...).
 """
@@ -62,6 +63,7 @@ class Object(Enum):
     NOTHING = "nothing"
     IF = "the CPU's IF flag"
     BH = "the task's BH-disable count"
+    PREEMPT = "the task's preempt count"
     FRAME = "the interrupt frame"
     CONTROLLER = "an interrupt controller"
     LINE = "a controller input"
@@ -159,6 +161,7 @@ class Statement:
     lock: LockUse | None = None
     irq_flags: Flags = Flags.NONE
     bh: Flags = Flags.NONE
+    preempt: Flags = Flags.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +237,8 @@ STATEMENTS: tuple[Statement, ...] = (
     Statement("local_irq_restore", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.RESTORE),
     Statement("local_irq_disable", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.DISABLE),
     Statement("local_irq_enable", Syntax.BARE, Object.IF, "irq_flags", _KERNEL, irq_flags=Flags.ENABLE),
+    Statement("preempt_disable", Syntax.BARE, Object.PREEMPT, "preempt", _KERNEL, preempt=Flags.DISABLE),
+    Statement("preempt_enable", Syntax.BARE, Object.PREEMPT, "preempt", _KERNEL, preempt=Flags.ENABLE),
     Statement("local_bh_disable", Syntax.BARE, Object.BH, "bh", _KERNEL, bh=Flags.DISABLE),
     Statement("local_bh_enable", Syntax.BARE, Object.BH, "bh", _KERNEL, bh=Flags.ENABLE),
     _spin("spin_lock", "spin_unlock", "plain", True, _N, _N),
@@ -332,6 +337,8 @@ SAVE_OPS = tuple(s.keyword for s in STATEMENTS if s.irq_flags is Flags.SAVE)
 SAVE_USES = frozenset(s.keyword for s in STATEMENTS if s.irq_flags in (Flags.SAVE, Flags.RESTORE))
 BH_OFF_OPS = tuple(s.keyword for s in STATEMENTS if s.bh is Flags.DISABLE)
 BH_USES = frozenset(s.keyword for s in STATEMENTS if s.bh is not Flags.NONE)
+PREEMPT_OFF_OPS = tuple(s.keyword for s in STATEMENTS if s.preempt is Flags.DISABLE)
+PREEMPT_USES = frozenset(s.keyword for s in STATEMENTS if s.preempt is not Flags.NONE)
 # statements whose operand is a Linux IRQ number (checked against the request_irq bindings)
 IRQ_CALLS = frozenset(s.keyword for s in STATEMENTS if s.syntax is Syntax.IRQ)
 # process context: scheduled, may sleep, may be placed `on cpuK`

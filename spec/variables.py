@@ -10,7 +10,7 @@ In the order they are created (the order is the state layout):
   `irqN.inprogress`, `.pending`, `.depth` (0..`disable_depth_bound`), `.ret` (bit 0:
   IRQ_HANDLED, bit 1+j: the j-th threaded action asked for its thread), `.freed` if freed;
 * per CPU: `IF`, `depth`, `pc`, `saved_pc[k]`, `saved_IF[k]`; then per task on it `pc`, and only
-  what its code uses (`state` for wait queues, `bh_disabled`, the saved flags of
+  what its code uses (`state` for wait queues, `bh_disabled`, `preempt_count`, the saved flags of
   local_irq_save and their nesting, `wake`/`pending` for irq threads and work); `cur` when the CPU
   has several tasks; then `softirq_pending` and the per-frame saved flags.
 
@@ -25,7 +25,15 @@ from ircheck.spec.cfg import Body
 from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, RwVars, Task
 from ircheck.spec.design import Design
 from ircheck.spec.incarnations import flow_handler, irq_of_thread
-from ircheck.spec.language import BH_OFF_OPS, BH_USES, RW_READ_ACQUIRES, SAVE_OPS, SAVE_USES
+from ircheck.spec.language import (
+    BH_OFF_OPS,
+    BH_USES,
+    PREEMPT_OFF_OPS,
+    PREEMPT_USES,
+    RW_READ_ACQUIRES,
+    SAVE_OPS,
+    SAVE_USES,
+)
 
 __all__ = ["BH_OFF_OPS", "BH_USES", "SAVE_OPS", "SAVE_USES"]  # the IF/BH users, read from spec/language.py
 
@@ -151,6 +159,8 @@ def task_vars(d: Design, b: Builder, t: Task) -> None:
         t.state = b.var(f"{t.code.name}.state", 2, 0, "enum", ("running", "sleeping"))
     if ops_used(BH_USES, t.body):
         t.bh = b.var(f"{t.code.name}.bh_disabled", count_sites(t.body, BH_OFF_OPS) + 1, 0)
+    if ops_used(PREEMPT_USES, t.body):
+        t.preempt = b.var(f"{t.code.name}.preempt_count", count_sites(t.body, PREEMPT_OFF_OPS) + 1, 0)
     if ops_used(SAVE_USES, t.body):
         t.flags = b.var(f"{t.code.name}.saved_flags", 2, 0, "hidden")
         t.nsave = b.var(f"{t.code.name}.irq_saves", count_sites(t.body, SAVE_OPS) + 1, 0, "hidden")

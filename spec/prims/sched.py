@@ -4,19 +4,26 @@ Predicates (state expressions) of a task t:
 * done: `pc = 0` (and, for an irq thread or work item, not woken: `wake = 0`);
 * asleep on a queue: at a `wait_sleep` location with `state = 1`; blocked: asleep, or at
   `mutex_lock L` with L taken, or at a `sync_wait` whose line is not idle;
-* yields: done, blocked, or preemptible (IF = 1, BH count 0, holding no spinlock);
+* yields: done, blocked, or preemptible (IF = 1, BH count 0, preempt count 0, holding no spinlock);
 * runnable: neither done nor blocked; unfinished: not at pc 0 and not asleep (or woken).
 
 Switch to task i (CPUs with several tasks, `cur` the current one): guard `depth = 0, cur != i,
 i runnable, the current task yields`: `cur := i`, `IF := 1`. A switch is a CPU step but no
 fairness group's progress (a run that only switches is not fair).
+
+`preempt_disable` in a task whose code uses it: `preempt := preempt + 1` (data.count_up);
+`preempt_enable`: `preempt := max(preempt - 1, 0)` (include/linux/preempt.h; kernel/sched/core.c
+`preempt_schedule` runs at the enable that brings the count to 0: here any later switch). In hardirq
+and softirq context the count changes nothing the model reads (those contexts never yield): only
+the pc moves. Sleeping with the count above 0 is "scheduling while atomic" (waitq.sleep_variants).
 """
 
 from __future__ import annotations
 
 from ircheck.grammar import ast
-from ircheck.spec.context import CpuState, Task
+from ircheck.spec.context import Context, CpuState, Task
 from ircheck.spec.model import Model
+from ircheck.spec.prims.data import count_up
 from ircheck.spec.prims.genirq import irq_idle
 from ircheck.spec.prims.locks import holds_spinlock
 from ircheck.spec.step_kind import StepKind
@@ -52,8 +59,27 @@ def task_bh(t: Task) -> Expr:
     return C(0) if t.bh is None else V(t.bh)
 
 
+def task_preempt(t: Task) -> Expr:
+    return C(0) if t.preempt is None else V(t.preempt)
+
+
+def lower_preempt(m: Model, ctx: Context, st: ast.Simple) -> None:
+    """preempt_disable / preempt_enable (the module docstring)."""
+    t, label = ctx.task, ctx.label(ctx.node.text)
+    if t is None or t.preempt is None:
+        m.b.add(label, ctx.here, dict(ctx.nxt), ctx.group)
+        return
+    if st.op == "preempt_disable":
+        for guard, ups, tags in count_up(m.b, t.preempt, ctx.here, st.op, ctx.node.line, dict(ctx.nxt)):
+            m.b.add(label, guard, ups, ctx.group, tags)
+        return
+    n = V(t.preempt)
+    m.b.add(label, ctx.here, {**ctx.nxt, t.preempt: Ite(Bin(">", n, C(0)), Bin("-", n, C(1)), C(0))}, ctx.group)
+
+
 def task_yields(m: Model, cpu: CpuState, t: Task) -> Expr:
-    preemptible = And(Eq(V(cpu.IF), C(1)), Eq(task_bh(t), C(0)), Not(holds_spinlock(m, C(t.ident))))
+    preemptible = And(Eq(V(cpu.IF), C(1)), Eq(task_bh(t), C(0)), Eq(task_preempt(t), C(0)),
+                      Not(holds_spinlock(m, C(t.ident))))
     return Or(task_done(t), task_blocked(m, t), preemptible)
 
 

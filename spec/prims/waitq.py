@@ -67,6 +67,11 @@ def sleep_variants(m: Model, ctx: Context, what: str) -> Variants:
     if t.bh is not None:
         out.append((And(free, Bin(">", V(t.bh), C(0))), [("no_sleep_in_atomic", f"{bug}, with BH disabled")]))
         free = And(free, Eq(V(t.bh), C(0)))
+    if t.preempt is not None:
+        out.append((And(free, Bin(">", V(t.preempt), C(0))),
+                     [("no_sleep_in_atomic", f"BUG: scheduling while atomic: {what} in {ctx.who}, with preemption "
+                                             "disabled")]))
+        free = And(free, Eq(V(t.preempt), C(0)))
     out.append((free, []))
     return out
 

@@ -242,3 +242,33 @@ def test_spin_agrees_on_the_export(tmp_path: Path) -> None:
     for text, want, where in ((_ALL, False, "ok"), (bad, True, "bad")):
         (tmp_path / where).mkdir()
         assert spin_violates(to_promela(compile_source(text)), tmp_path / where) == want, where
+
+
+# ---- preempt_disable / preempt_enable (D4) -------------------------------------------------------------
+
+_PREEMPT = """data x
+thread a on cpu0 {{ {body} }}
+thread b on cpu0 {{ nop; preempt_disable; write x; preempt_enable }}
+check no_data_race, no_sleep_in_atomic
+"""
+
+
+def test_preempt_disable_keeps_the_other_task_of_the_cpu_out() -> None:
+    """Two tasks on one CPU: with preemption off around each access neither is switched out at it."""
+    assert verdict(_PREEMPT.format(body="preempt_disable; write x; preempt_enable"), "no_data_race") == "holds"
+    assert verdict(_PREEMPT.format(body="nop; write x; nop"), "no_data_race") == "violated"
+
+
+def test_preempt_count_nests_and_an_unbalanced_enable_stays_at_zero() -> None:
+    text = _PREEMPT.format(body="preempt_disable; preempt_disable; preempt_enable; write x; preempt_enable; "
+                                "preempt_enable")
+    assert verdict(text, "no_data_race") == "holds"
+    _, states = reachable(text)
+    assert {s["a.preempt_count"] for s in states} == {0, 1, 2}
+
+
+def test_sleeping_with_preemption_disabled_is_scheduling_while_atomic() -> None:
+    report = ircheck.check_source(_PREEMPT.format(body="preempt_disable; sleep; preempt_enable"))
+    assert report.check("no_sleep_in_atomic").status == "violated"
+    assert "scheduling while atomic" in report.check("no_sleep_in_atomic").message
+    assert verdict(_PREEMPT.format(body="preempt_disable; preempt_enable; sleep"), "no_sleep_in_atomic") == "holds"
