@@ -16,7 +16,15 @@ from hypothesis import HealthCheck, assume, given, settings
 
 import ircheck
 from ircheck.api import compile_source
-from tests.support.generators import KERNEL_CONCEPTS, RWLOCK_CONCEPTS, examples, kernel_models, rwlock_models
+from tests.support.generators import (
+    ATOMIC_CONCEPTS,
+    KERNEL_CONCEPTS,
+    RWLOCK_CONCEPTS,
+    atomic_models,
+    examples,
+    kernel_models,
+    rwlock_models,
+)
 from tests.support.naive import Naive, small_enough
 
 LIVENESS = ("no_deadlock", "no_lost_wakeup", "no_starvation")
@@ -64,6 +72,20 @@ def test_generator_covers_every_kernel_concept() -> None:
     out = examples(kernel_models(), 400)
     seen = {c for c in KERNEL_CONCEPTS if any(c in ex for ex in out)}
     assert seen == KERNEL_CONCEPTS, sorted(KERNEL_CONCEPTS - seen)
+
+
+def test_generator_covers_every_atomic_concept() -> None:
+    out = examples(atomic_models(), 200)
+    seen = {c for c in ATOMIC_CONCEPTS if any(c in ex for ex in out)}
+    assert seen == ATOMIC_CONCEPTS, sorted(ATOMIC_CONCEPTS - seen)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(atomic_models())
+def test_atomics_engine_agrees_with_naive_bfs(text: str) -> None:
+    """R4 atomics, choose, local_irq_disable/enable: the same states and verdicts as the reference."""
+    assume(small_enough(text, 1500))
+    agree(text)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

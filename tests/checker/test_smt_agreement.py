@@ -22,7 +22,7 @@ import ircheck
 from ircheck.api import compile_source
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from ircheck.smt import run_smt
-from tests.support.generators import kernel_models, models
+from tests.support.generators import atomic_models, kernel_models, models
 
 LIVENESS = ("no_starvation", "no_lost_wakeup")
 
@@ -65,6 +65,13 @@ def test_smt_agrees_with_explicit(text: str) -> None:
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(kernel_models())
 def test_smt_agrees_with_explicit_on_kernel_models(text: str) -> None:
+    assume(shallow(text, 8))
+    agree(text)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(atomic_models())
+def test_smt_agrees_with_explicit_on_atomic_models(text: str) -> None:
     assume(shallow(text, 8))
     agree(text)
 

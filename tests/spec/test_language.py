@@ -86,7 +86,7 @@ def test_the_primitives() -> None:
     """The mechanisms the lowering has one primitive for; statements of one primitive share a layer."""
     assert language.PRIMITIVES == {
         "atomic", "bh", "call", "counter", "data", "delay", "device_ack", "device_kick", "eoi", "flag", "genirq",
-        "imr", "iret", "irq_flags", "mutex", "nop", "preempt", "rwlock", "sleep", "softirq", "spinlock", "tasklet"}
+        "imr", "iret", "irq_flags", "mutex", "nop", "preempt", "rwlock", "sleep", "softirq", "spinlock", "tasklet",
         "wait_queue", "work", "x86_sync"}
     for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
         assert len({s.layer for s in STATEMENTS if s.primitive == p}) == 1, p

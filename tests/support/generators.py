@@ -14,6 +14,10 @@
   threaded), softirqs, tasklets, work items, wait queues and the genirq calls; `KERNEL_CONCEPTS`.
 - `rwlock_models()`: one rwlock read and written in every flavour from a handler, a softirq and
   threads, recursive reads, a dependency through a spinlock; `RWLOCK_CONCEPTS`.
+- `atomic_models()`: small SMP models of R4's atomics (`atomic_inc`/`atomic_dec`, the conditionals
+  `atomic_dec_and_test`, `test_and_set`, `test_and_clear`, a `while test_and_set` bit lock), `choose`
+  `local_irq_disable`/`enable` and `preempt_disable`/`enable`, with plain accesses of the same counters beside them;
+  `ATOMIC_CONCEPTS`. Separate from `kernel_models()` so that one's fixed draws stay as they were.
 - `examples(strategy, n)`: n drawn models, the same on every run (for the concept-coverage tests).
 - legal models of unusual shape (`Shape`, `wide_constant`, `call_chain`, ..., `shapes(seed)`): wide
   constants, deep call chains, long sums, long invariants, each with its verdicts known in closed
@@ -402,6 +406,36 @@ def rwlock_models(draw: st.DrawFn) -> str:
     for k in range(cpus):
         out.append(f"thread t{k} on cpu{k} {{ {draw(_rw_stmt())} }}")
     out.append("check no_deadlock, no_data_race, lockdep, no_sleep_in_atomic")
+    return "\n".join(out) + "\n"
+
+
+# ---- atomics, choose, local_irq_disable/enable (R4) ---------------------------------------------------
+
+ATOMIC_CHECKS = ("no_data_race", "no_reentry", "no_deadlock", "eoi_balanced")
+ATOMIC_CONCEPTS = {"atomic_inc c", "atomic_dec c", "inc c", "read c", "if atomic_dec_and_test ref",
+                   "if not test_and_set busy", "if test_and_clear f", "while test_and_set busy { }", "choose {",
+                   "} or { set f } or {", "local_irq_disable", "preempt_disable", "cpus 2"}
+_ATOMIC_ANY = ["atomic_inc c", "atomic_dec c", "inc c", "read c", "if atomic_dec_and_test ref { call crit }",
+               "if not test_and_set busy { call crit; clear busy }", "if test_and_clear f { write x } else { set f }",
+               "choose { atomic_inc c } or { read x }", "choose { nop } or { set f } or { clear f }"]
+_ATOMIC_TASK = ["local_irq_disable; write x; local_irq_enable", "while test_and_set busy { }; call crit; clear busy",
+                "preempt_disable; atomic_inc c; preempt_enable"]
+
+
+@st.composite
+def atomic_models(draw: st.DrawFn) -> str:
+    cpus = draw(st.integers(1, 2))
+
+    def block(task: bool) -> str:
+        opts = _ATOMIC_ANY + (_ATOMIC_TASK if task else [])
+        return "; ".join(draw(st.sampled_from(opts)) for _ in range(draw(st.integers(1, 2))))
+    out = [f"cpus {cpus}", "pic master : i8259 { base 0x20 }",
+           "device nic { irq master.3 edge raises 1" + (" on cpu1" if cpus == 2 and draw(st.booleans()) else "")
+           + " }", "request_irq 3 isr", "counter c max 2", "counter ref max 2 = 2", "flag busy", "flag f", "data x",
+           "function crit nonreentrant { write x }", f"handler isr {{ {block(False)} }}"]
+    for k in range(cpus):
+        out.append(f"thread t{k} on cpu{k} {{ {block(True)} }}")
+    out.append("check " + ", ".join(ATOMIC_CHECKS))
     return "\n".join(out) + "\n"
 
 
