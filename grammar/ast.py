@@ -116,12 +116,14 @@ class Simple:
     """A one-step statement: `op` is its keyword, `arg` its operand if any.
 
     The operand is a `Name` (`read rx_ring`), a `LineRef` (`mask master.3`,
-    `eoi master.3`), a `Num` (`int 0x80`, `disable_irq 3`) or None (`cli`).
+    `eoi master.3`), a `Num` (`int 0x80`, `disable_irq 3`) or None (`cli`). `on` is the CPU of
+    `read X on cpu1` (another CPU's copy of per-CPU data, R3), None for this CPU's.
     """
 
     op: str
     arg: Name | LineRef | Num | None
     span: Span = field(default=NO_SPAN, compare=False)
+    on: Name | None = None
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,8 @@ class RequestIrq:
 
 @dataclass(frozen=True)
 class Object:
-    """`spinlock L`, `mutex M`, `data D`, `waitqueue Q`, `flag F = true`, `counter C max 3`."""
+    """`spinlock L`, `mutex M`, `data D`, `percpu data D` (kind "percpu"), `waitqueue Q`, `flag F = true`,
+    `counter C max 3`."""
 
     kind: str
     name: str

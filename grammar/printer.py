@@ -135,7 +135,7 @@ def _simple(st: ast.Simple) -> str:
         return f"{st.op} {_num(a.value, 'hex' if st.op == 'int' else 'dec')}"
     if isinstance(a, ast.LineRef):
         return f"{st.op} {a.pic}.{_num(a.input)}"
-    return f"{st.op} {a.name}"
+    return f"{st.op} {a.name}" + (f" on {st.on.name}" if st.on is not None else "")
 
 
 def _block(head: str, body: tuple[ast.Stmt, ...], depth: int) -> list[str]:
@@ -275,6 +275,8 @@ def decl_text(d: ast.Decl) -> str:
 
 
 def _object_text(d: ast.Object) -> str:
+    if d.kind == "percpu" and not d.init and d.max is None:
+        return f"percpu data {d.name}"
     if d.kind == "flag":
         if d.max != 1 or d.init not in (0, 1):
             raise _bad(f"flag with init {d.init} max {d.max}")

@@ -144,6 +144,9 @@ class ToAst(Transformer[Token, Any]):
     def simple_decl(self, meta: Any, c: list[Any]) -> ast.Object:
         return ast.Object(c[0], str(c[1]), span=_span(meta))
 
+    def percpu_decl(self, meta: Any, c: list[Any]) -> ast.Object:
+        return ast.Object("percpu", str(c[0]), span=_span(meta))
+
     def flag_decl(self, meta: Any, c: list[Any]) -> ast.Object:
         init = 1 if len(c) > 1 and c[1].value else 0
         return ast.Object("flag", str(c[0]), init, 1, _span(meta))
@@ -183,6 +186,9 @@ class ToAst(Transformer[Token, Any]):
 
     def op1_stmt(self, meta: Any, c: list[Any]) -> ast.Simple:
         return ast.Simple(c[0], ast.Name(str(c[1]), _tspan(c[1])), _span(meta))
+
+    def op1_on_stmt(self, meta: Any, c: list[Any]) -> ast.Simple:
+        return ast.Simple(c[0], ast.Name(str(c[1]), _tspan(c[1])), _span(meta), ast.Name(str(c[2]), _tspan(c[2])))
 
     def irq_stmt(self, meta: Any, c: list[Any]) -> ast.Simple:
         return ast.Simple(c[0], c[1], _span(meta))

@@ -14,13 +14,11 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 
 from ircheck.grammar import ast
 from ircheck.grammar.printer import expr_text
 from ircheck.spec.cfg import Node
-from ircheck.spec.language import ATOMICS
 from ircheck.spec.lockdep import judge as lockdep_judge
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import irq_threads
@@ -28,6 +26,7 @@ from ircheck.spec.prims.genirq_flow import nobody_cared_requests
 from ircheck.spec.prims.locks import SPIN_ACQUIRES, acquire_locs
 from ircheck.spec.prims.rwlock import recursion_props
 from ircheck.spec.prims.waitq import queue_of
+from ircheck.spec.races import race_props
 from ircheck.spec.ts import (
     FALSE,
     And,
@@ -103,77 +102,6 @@ def kernel_checks(m: Model) -> None:
         lost_wakeup_requests(m)
     if m.enabled("no_starvation"):
         nobody_cared_requests(m)
-
-
-_PLAIN_WRITES = ("write", "inc", "dec")   # of a counter or flag; `set`/`clear` are set_bit/clear_bit: marked
-_MARKED = tuple(sorted(ATOMICS | {"set", "clear"}))
-
-
-def _accesses(m: Model, name: str) -> tuple[Callable[[Node], bool], Callable[[Node], bool], Callable[[Node], bool]]:
-    """Whether a location reads `name` plainly, writes it plainly, or writes it marked: an atomic (R4),
-    or `set`/`clear` (the kernel's set_bit/clear_bit are atomic too)."""
-    def simple(n: Node, ops: tuple[str, ...]) -> bool:
-        st = n.stmt
-        return n.kind == "stmt" and isinstance(st, ast.Simple) and st.op in ops and \
-            isinstance(st.arg, ast.Name) and st.arg.name == name
-
-    def atomic(n: Node) -> bool:
-        st = n.stmt
-        if n.kind == "test" and isinstance(st, ast.If | ast.While):
-            test = ast.atomic_test(st.cond)
-            return test is not None and test[0].arg.name == name
-        return simple(n, _MARKED)
-    plain_writes = ("write",) if m.d.objects[name].kind == "data" else _PLAIN_WRITES
-    return (lambda n: simple(n, ("read",))), (lambda n: simple(n, plain_writes)), atomic
-
-
-def _atomic_on(m: Model, name: str) -> bool:
-    """Some atomic statement or conditional (R4) names counter or flag `name`."""
-    for code in m.d.code.values():
-        for st in ast.walk(code.body):
-            if isinstance(st, ast.Simple) and st.op in ATOMICS and isinstance(st.arg, ast.Name) \
-                    and st.arg.name == name:
-                return True
-            if isinstance(st, ast.If | ast.While) and (test := ast.atomic_test(st.cond)) is not None \
-                    and test[0].arg.name == name:
-                return True
-    return False
-
-
-def race_props(m: Model) -> None:
-    """no_data_race: per `data` object, two context slots at a `read`/`write` of it at once, one
-    writing. A counter or flag that some atomic touches (R4) is judged too, as the LKMM judges
-    plain and marked accesses (tools/memory-model/Documentation/explanation.txt, "data race": at
-    least one access plain, at least one a store): an atomic is a store that never races another
-    atomic (nor `set`/`clear`, set_bit/clear_bit); `write`/`inc`/`dec` are plain stores, `read` a
-    plain load (a condition that tests it is a marked read, READ_ONCE, and is no access here)."""
-    for o in m.d.objects.values():
-        if o.kind not in ("data", "counter", "flag"):
-            continue
-        reads, writes, atomics = _accesses(m, o.name)
-        fr, fw, fa = m.frame_locs(reads), m.frame_locs(writes), m.frame_locs(atomics)
-        if o.kind != "data" and not _atomic_on(m, o.name):
-            continue  # a counter or flag no atomic touches: not shared data (section 8)
-        slots: list[tuple[Expr, Expr, Expr]] = []  # (reading, writing, atomic) per context slot
-        for t in m.tasks:
-            tr, tw, ta = m.locs(t.body, reads), m.locs(t.body, writes), m.locs(t.body, atomics)
-            if tr or tw or ta:
-                slots.append((In(V(t.pc), tr), In(V(t.pc), tw), In(V(t.pc), ta)))
-        if fr or fw or fa:
-            for cpu in m.cpus:
-                for pcv in [cpu.pc] + cpu.saved_pc:
-                    slots.append((In(V(pcv), fr), In(V(pcv), fw), In(V(pcv), fa)))
-        if not any(w != FALSE or a != FALSE for _r, w, a in slots):
-            continue
-        pairs = [Or(And(w1, Or(r2, w2, a2)), And(r1, Or(w2, a2)), And(a1, Or(r2, w2))) if o.kind != "data"
-                 else Or(And(w1, Or(r2, w2)), And(r1, w2))
-                 for (r1, w1, a1), (r2, w2, a2) in itertools.combinations(slots, 2)]
-        race = Or(*pairs)
-        if race != FALSE:
-            what = "" if o.kind == "data" else f" (a plain access of the {o.kind} alongside an atomic one)"
-            m.b.props.append(StateProp("no_data_race", Not(race),
-                                       f"data race on {o.name}: two contexts can access it at once, at least one "
-                                       f"writing, with no common lock held{what}", o.line))
 
 
 def lock_wait_props(m: Model) -> None:

@@ -1,7 +1,8 @@
 """Resolution of code bodies: every statement's operand is a declared name of the kind
 spec/language.py's table says (IRQ102/IRQ103), appears where the table allows it (IRQ303 `iret`
 outside a handler, IRQ307 `return` outside a request_irq handler), and its numbers are in range;
-`kick DEV` names an `on_kick` device (IRQ311);
+`kick DEV` names an `on_kick` device (IRQ311); `read X on cpuK` names per-CPU data (IRQ312) and a CPU
+of the system (IRQ213);
 conditions name flags and counters (an atomic conditional names the kind the table gives it:
 `test_and_set` a flag, `atomic_dec_and_test` a counter, IRQ103); genirq calls name bound lines;
 calls do not recurse (IRQ306).
@@ -76,7 +77,8 @@ def simple(sc: Scope, ctx: CodeInfo, st: ast.Simple) -> None:
         sc.err(code, f"`{stmt_head(st)}` outside {entry.place.value} (in {ctx.kind} '{ctx.name}')", st.span, hint)
     elif entry.operand is not None:
         assert isinstance(arg, ast.Name)
-        sc.want(arg, entry.operand.kinds, entry.operand.what)
+        if sc.want(arg, entry.operand.kinds, entry.operand.what) and st.on is not None:
+            remote(sc, st, arg)
         dev = sc.d.devices.get(arg.name) if op == "kick" else None
         if dev is not None and not dev.on_kick:
             sc.err("IRQ311", f"`kick {arg.name}`: device '{arg.name}' is not on_kick (it raises by itself)",
@@ -108,6 +110,19 @@ def simple(sc: Scope, ctx: CodeInfo, st: ast.Simple) -> None:
         if found[1].thread is None:
             sc.err("IRQ308", f"`return wake_thread` in {ctx.name}, but its request_irq has no thread",
                    st.span, f"add `thread T` to request_irq {found[0].irq}")
+
+
+def remote(sc: Scope, st: ast.Simple, arg: ast.Name) -> None:
+    """`read X on cpuK` / `write X on cpuK` (R3): X is per-CPU data (IRQ312) and cpuK a CPU of the
+    system (IRQ213)."""
+    assert st.on is not None
+    if sc.kind_of(arg.name) != "percpu":
+        sc.err("IRQ312", f"`{stmt_head(st)}`: only per-CPU data has a copy per CPU ('{arg.name}' is "
+               f"a {sc.kind_of(arg.name)})", st.on.span, f"declare it `percpu data {arg.name}`, or drop `on {st.on.name}`")
+        return
+    k = sc.cpu_name(st.on.name, st.on.span)
+    if k is not None and k >= sc.d.cpus:
+        sc.err("IRQ213", f"`{stmt_head(st)}`: the system has {sc.d.cpus} CPU(s)", st.on.span)
 
 
 def expr(sc: Scope, e: ast.Expr, ctx: CodeInfo | None) -> None:

@@ -272,3 +272,54 @@ def test_sleeping_with_preemption_disabled_is_scheduling_while_atomic() -> None:
     assert report.check("no_sleep_in_atomic").status == "violated"
     assert "scheduling while atomic" in report.check("no_sleep_in_atomic").message
     assert verdict(_PREEMPT.format(body="preempt_disable; preempt_enable; sleep"), "no_sleep_in_atomic") == "holds"
+
+
+# ---- R3: per-CPU data ---------------------------------------------------------------------------------
+
+_PERCPU = TWO + """pic master : i8259 {{ base 0x20 }}
+device nic {{ irq master.3 edge raises 1 on cpu1 }}
+request_irq 3 nic_isr
+percpu data rx_stats
+handler nic_isr {{ read rx_stats; write rx_stats }}
+thread a on cpu0 {{ {a} }}
+thread b on cpu1 {{ {b} }}
+check no_data_race
+"""
+_RW = "read rx_stats; write rx_stats"
+
+
+def test_percpu_copies_on_two_cpus_never_race() -> None:
+    """Thread a (cpu0) and thread b (cpu1, IRQs off around its update) touch their own copies."""
+    text = _PERCPU.format(a=_RW, b=f"local_irq_disable; {_RW}; local_irq_enable")
+    assert verdict(text, "no_data_race") == "holds"
+    shared = text.replace("percpu data rx_stats", "data rx_stats")
+    assert verdict(shared, "no_data_race") == "violated"  # the same design on one shared copy races
+
+
+def test_percpu_data_races_with_the_handler_nested_on_its_cpu() -> None:
+    report = ircheck.check_source(_PERCPU.format(a=_RW, b=_RW))
+    c = report.check("no_data_race")
+    assert c.status == "violated" and "one CPU's copy of per-CPU data" in c.message
+    assert all(step.cpu == 1 for step in c.trace if "rx_stats" in step.action)
+
+
+def test_a_remote_read_races_with_that_cpus_writer() -> None:
+    text = _PERCPU.format(a="read rx_stats on cpu1", b=f"local_irq_disable; {_RW}; local_irq_enable")
+    assert verdict(text, "no_data_race") == "violated"
+    own = _PERCPU.format(a="read rx_stats on cpu0; write rx_stats", b=f"local_irq_disable; {_RW}; local_irq_enable")
+    assert verdict(own, "no_data_race") == "holds"
+
+
+@pytest.mark.parametrize(("stmt", "code", "col"), [("read d on cpu1", "IRQ312", 22), ("read p on cpu7", "IRQ213", 22),
+                                                   ("read p on core1", "IRQ213", 22)])
+def test_on_cpu_needs_percpu_data_and_a_cpu(stmt: str, code: str, col: int) -> None:
+    report = ircheck.check_source(f"cpus 2\ndata d\npercpu data p\nthread t {{ {stmt} }}\n", "m.irq")
+    assert report.errors and report.errors[0].code == code, [d.render() for d in report.errors]
+    assert (report.errors[0].line, report.errors[0].column) == (4, col)
+
+
+def test_fmt_keeps_percpu() -> None:
+    model = parse(_PERCPU.format(a="read rx_stats on cpu1", b=_RW))
+    text = model_text(model)
+    assert "percpu data rx_stats" in text and "read rx_stats on cpu1" in text
+    assert parse(text).decls == model.decls

@@ -16,7 +16,7 @@
   threads, recursive reads, a dependency through a spinlock; `RWLOCK_CONCEPTS`.
 - `atomic_models()`: small SMP models of R4's atomics (`atomic_inc`/`atomic_dec`, the conditionals
   `atomic_dec_and_test`, `test_and_set`, `test_and_clear`, a `while test_and_set` bit lock), `choose`
-  `local_irq_disable`/`enable` and `preempt_disable`/`enable`, with plain accesses of the same counters beside them;
+  `local_irq_disable`/`enable`, `preempt_disable`/`enable` and per-CPU data (R3), with plain accesses of the same counters beside them;
   `ATOMIC_CONCEPTS`. Separate from `kernel_models()` so that one's fixed draws stay as they were.
 - `examples(strategy, n)`: n drawn models, the same on every run (for the concept-coverage tests).
 - legal models of unusual shape (`Shape`, `wide_constant`, `call_chain`, ..., `shapes(seed)`): wide
@@ -414,10 +414,12 @@ def rwlock_models(draw: st.DrawFn) -> str:
 ATOMIC_CHECKS = ("no_data_race", "no_reentry", "no_deadlock", "eoi_balanced")
 ATOMIC_CONCEPTS = {"atomic_inc c", "atomic_dec c", "inc c", "read c", "if atomic_dec_and_test ref",
                    "if not test_and_set busy", "if test_and_clear f", "while test_and_set busy { }", "choose {",
-                   "} or { set f } or {", "local_irq_disable", "preempt_disable", "cpus 2"}
+                   "} or { set f } or {", "local_irq_disable", "preempt_disable", "cpus 2", "write p",
+                   "read p on cpu0"}
 _ATOMIC_ANY = ["atomic_inc c", "atomic_dec c", "inc c", "read c", "if atomic_dec_and_test ref { call crit }",
                "if not test_and_set busy { call crit; clear busy }", "if test_and_clear f { write x } else { set f }",
-               "choose { atomic_inc c } or { read x }", "choose { nop } or { set f } or { clear f }"]
+               "choose { atomic_inc c } or { read x }", "choose { nop } or { set f } or { clear f }", "write p",
+               "read p on cpu0"]
 _ATOMIC_TASK = ["local_irq_disable; write x; local_irq_enable", "while test_and_set busy { }; call crit; clear busy",
                 "preempt_disable; atomic_inc c; preempt_enable"]
 
@@ -432,6 +434,7 @@ def atomic_models(draw: st.DrawFn) -> str:
     out = [f"cpus {cpus}", "pic master : i8259 { base 0x20 }",
            "device nic { irq master.3 edge raises 1" + (" on cpu1" if cpus == 2 and draw(st.booleans()) else "")
            + " }", "request_irq 3 isr", "counter c max 2", "counter ref max 2 = 2", "flag busy", "flag f", "data x",
+           "percpu data p",
            "function crit nonreentrant { write x }", f"handler isr {{ {block(False)} }}"]
     for k in range(cpus):
         out.append(f"thread t{k} on cpu{k} {{ {block(True)} }}")

@@ -1,0 +1,126 @@
+"""no_data_race: which context slots access which object at once (section 7, R3, R4).
+
+A context slot is a task's pc, or one frame position of a CPU (its pc or a saved pc). A slot is
+*at* an access when its pc is at a location that accesses the object. The rule, per object:
+
+* `data D`: two slots at a `read`/`write` of D at once, at least one a `write`;
+* a counter or flag that some atomic names (R4), as the LKMM judges plain and marked accesses
+  (tools/memory-model/Documentation/explanation.txt, "data race": at least one access plain, at
+  least one a store): the atomics and `set`/`clear` (set_bit/clear_bit) are marked stores that never
+  race each other; `write`/`inc`/`dec` are plain stores, `read` a plain load; a condition that tests
+  it is a marked read (READ_ONCE) and no access. A counter or flag no atomic names is not judged;
+* `percpu data X` (R3): per CPU k, the accesses of cpuk's copy - the plain `read X`/`write X` of
+  the contexts on cpuk (its tasks and its frames, nested on one CPU), and `read X on cpuk` /
+  `write X on cpuk` from any CPU - judged as `data`; contexts on different CPUs touching their own
+  copies never race.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from ircheck.grammar import ast
+from ircheck.spec.cfg import Node
+from ircheck.spec.language import ATOMICS
+from ircheck.spec.model import Model
+from ircheck.spec.ts import FALSE, And, Expr, In, Not, Or, StateProp, V
+
+Pred = Callable[[Node], bool]
+Preds = tuple[Pred, Pred, Pred]  # reads, plain writes, marked (atomic) writes
+
+_PLAIN_WRITES = ("write", "inc", "dec")   # of a counter or flag; `set`/`clear` are set_bit/clear_bit: marked
+_MARKED = tuple(sorted(ATOMICS | {"set", "clear"}))
+
+
+def _simple(n: Node, ops: tuple[str, ...], name: str, copy: int | None = None, cpu: int = 0) -> bool:
+    """Location n runs one of `ops` on `name`; for per-CPU data (`copy` given), on copy `copy` from
+    a context of `cpu` (its own copy, or an explicit `on cpuK`)."""
+    st = n.stmt
+    if not (n.kind == "stmt" and isinstance(st, ast.Simple) and st.op in ops and isinstance(st.arg, ast.Name)
+            and st.arg.name == name):
+        return False
+    return copy is None or (cpu if st.on is None else int(st.on.name[3:])) == copy
+
+
+def _accesses(m: Model, name: str) -> Preds:
+    """Whether a location reads `name` plainly, writes it plainly, or writes it marked."""
+    def atomic(n: Node) -> bool:
+        st = n.stmt
+        if n.kind == "test" and isinstance(st, ast.If | ast.While):
+            test = ast.atomic_test(st.cond)
+            return test is not None and test[0].arg.name == name
+        return _simple(n, _MARKED, name)
+    plain_writes = ("write",) if m.d.objects[name].kind == "data" else _PLAIN_WRITES
+    return (lambda n: _simple(n, ("read",), name)), (lambda n: _simple(n, plain_writes, name)), atomic
+
+
+def _atomic_on(m: Model, name: str) -> bool:
+    """Some atomic statement or conditional (R4) names counter or flag `name`."""
+    for code in m.d.code.values():
+        for st in ast.walk(code.body):
+            if isinstance(st, ast.Simple) and st.op in ATOMICS and isinstance(st.arg, ast.Name) \
+                    and st.arg.name == name:
+                return True
+            if isinstance(st, ast.If | ast.While) and (test := ast.atomic_test(st.cond)) is not None \
+                    and test[0].arg.name == name:
+                return True
+    return False
+
+
+def _slots(m: Model, preds: Callable[[int], Preds]) -> list[tuple[Expr, Expr, Expr]]:
+    """(reading, writing, marked) per context slot that has an access: the tasks, then each CPU's
+    frame positions; `preds(cpu)` says what accesses the object from a context of that CPU."""
+    slots: list[tuple[Expr, Expr, Expr]] = []
+    for t in m.tasks:
+        r, w, a = preds(t.cpu)
+        tr, tw, ta = m.locs(t.body, r), m.locs(t.body, w), m.locs(t.body, a)
+        if tr or tw or ta:
+            slots.append((In(V(t.pc), tr), In(V(t.pc), tw), In(V(t.pc), ta)))
+    for cpu in m.cpus:
+        r, w, a = preds(cpu.index)
+        fr, fw, fa = m.frame_locs(r), m.frame_locs(w), m.frame_locs(a)
+        if fr or fw or fa:
+            for pcv in [cpu.pc] + cpu.saved_pc:
+                slots.append((In(V(pcv), fr), In(V(pcv), fw), In(V(pcv), fa)))
+    return slots
+
+
+def _race(slots: list[tuple[Expr, Expr, Expr]], marked: bool) -> Expr:
+    """Two slots at once, one writing; with `marked`, not both marked."""
+    if not any(w != FALSE or a != FALSE for _r, w, a in slots):
+        return FALSE
+    return Or(*[Or(And(w1, Or(r2, w2, a2)), And(r1, Or(w2, a2)), And(a1, Or(r2, w2))) if marked
+                else Or(And(w1, Or(r2, w2)), And(r1, w2))
+                for (r1, w1, a1), (r2, w2, a2) in itertools.combinations(slots, 2)])
+
+
+def _percpu_preds(name: str, copy: int) -> Callable[[int], Preds]:
+    def preds(cpu: int) -> Preds:
+        return ((lambda n: _simple(n, ("read",), name, copy, cpu)), (lambda n: _simple(n, ("write",), name, copy, cpu)),
+                (lambda n: False))
+    return preds
+
+
+def _same_everywhere(preds: Preds) -> Callable[[int], Preds]:
+    """Shared data: the same accesses from a context of any CPU."""
+    def on(_cpu: int) -> Preds:
+        return preds
+    return on
+
+
+def race_props(m: Model) -> None:
+    """The module docstring's rule, one state property per object that can race."""
+    for o in m.d.objects.values():
+        if o.kind == "percpu":
+            race = Or(*[_race(_slots(m, _percpu_preds(o.name, k)), False) for k in range(m.d.cpus)])
+            what = " (one CPU's copy of per-CPU data: nested on its CPU, or read `on cpuK` from another)"
+        elif o.kind == "data" or (o.kind in ("counter", "flag") and _atomic_on(m, o.name)):
+            race = _race(_slots(m, _same_everywhere(_accesses(m, o.name))), o.kind != "data")
+            what = "" if o.kind == "data" else f" (a plain access of the {o.kind} alongside an atomic one)"
+        else:
+            continue  # a counter or flag no atomic touches: not shared data (section 8)
+        if race != FALSE:
+            m.b.props.append(StateProp("no_data_race", Not(race),
+                                       f"data race on {o.name}: two contexts can access it at once, at least one "
+                                       f"writing, with no common lock held{what}", o.line))
