@@ -20,7 +20,10 @@ from collections.abc import Callable
 from ircheck.outcome import RawViolation, SearchResult
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
 from ircheck.spec.checks import BY_NAME, Presented
+from ircheck.spec.context import Layout
+from ircheck.spec.design import SPURIOUS
 from ircheck.spec.explain import Step, explain, stacks_text, unfinished_contexts
+from ircheck.spec.interrupts import counts, counts_text
 from ircheck.spec.step import ReplayError, find_step, fire, replay
 from ircheck.spec.ts import TransitionSystem
 from ircheck.spec.waits import blocked_at, wait_for_edges
@@ -85,8 +88,12 @@ def violation_result(ts: TransitionSystem, unpack: Unpack, v: RawViolation) -> C
         message += " (after the last step no CPU can take it)"
     names = [var.name for var in ts.vars]
     full = [dict(zip(names, s, strict=True)) for s in states]
+    layout = ts.meta if isinstance(ts.meta, Layout) else None
+    irqs = {} if layout is None else counts(layout, steps)
     return CheckResult(v.check, VIOLATED, message, trace, loop_start + 1 if loop_start is not None else None,
-                       v.line, states=full, blocked=blocked)
+                       v.line, states=full, blocked=blocked,
+                       interrupts={("SPU" if n == SPURIOUS else str(n)): per for n, per in irqs.items()},
+                       interrupts_text="" if layout is None else counts_text(layout, irqs))
 
 
 def blocked_step(ts: TransitionSystem, last: tuple[int, ...], number: int, wait: int | None) -> Step | None:

@@ -64,6 +64,8 @@ def text(report: Report, verbose: bool = False, timings: bool = True) -> str:
             out.append(f"    {kind}{nth}, {len(t.trace)} step{'s' if len(t.trace) != 1 else ''}:")
             out.extend(f"    {ln}" for ln in trace_lines(t, shown_path(report.model)))
             out.append(f"    => {t.message}")
+            if t.interrupts_text:
+                out.append(f"    /proc/interrupts after it: {t.interrupts_text}")
     timed = (f", {st.seconds:.2f} s, {st.states_per_s:,.0f} states/s, peak {st.peak_mb:.0f} MB"
              if timings else "")
     if st.smt:

@@ -51,6 +51,10 @@ class CheckResult:
     # in the last state (spec/waits.py `blocked_at`), not a step taken; it carries the "violation"
     # note, shown after the last step (`number` is the last step's)
     blocked: Step | None = None
+    # C1: the /proc/interrupts counts the counterexample leaves: row ("3", "SPU") -> per-CPU count,
+    # and the same as one line of text
+    interrupts: dict[str, list[int]] = field(default_factory=dict)
+    interrupts_text: str = ""
 
     def _blocked_json(self) -> dict[str, object]:
         b = self.blocked
@@ -63,12 +67,15 @@ class CheckResult:
         if self.status == VIOLATED:
             d["trace"] = [step_json(s) for s in self.trace]
             d |= self._blocked_json()
+            if self.interrupts:
+                d["interrupts"] = self.interrupts
             if self.loop_start is not None:
                 d["loop_start"] = self.loop_start
             if self.more:
                 d["more_traces"] = [{"message": m.message, "trace": [step_json(s) for s in m.trace]}
                                     | ({"loop_start": m.loop_start} if m.loop_start is not None else {})
-                                    | m._blocked_json() for m in self.more]
+                                    | m._blocked_json()
+                                    | ({"interrupts": m.interrupts} if m.interrupts else {}) for m in self.more]
         if self.note:
             d["note"] = self.note
         return d

@@ -94,7 +94,19 @@ class Arith:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-Expr = Name | Num | Bool | InService | AtomicTest | Not | BoolOp | Compare | Arith
+@dataclass(frozen=True)
+class IrqCount:
+    """`irqs(X)` / `irqs(X, cpuK)` (C1): how many interrupts of IRQ X (a device's line, or an IRQ
+    number) were handled, on every CPU or on cpuK, as /proc/interrupts counts them. `fn` is the word
+    before the parenthesis (resolution refuses any other than `irqs`)."""
+
+    fn: str
+    what: Name | Num
+    cpu: Name | None = None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Expr = Name | Num | Bool | InService | AtomicTest | Not | BoolOp | Compare | Arith | IrqCount
 
 
 # ---- statements ------------------------------------------------------------------

@@ -86,6 +86,9 @@ def _expr(e: ast.Expr, labels: bool = False) -> str:
         return _num(e.value)
     if isinstance(e, ast.Bool):
         return "true" if e.value else "false"
+    if isinstance(e, ast.IrqCount):
+        what = e.what.name if isinstance(e.what, ast.Name) else _num(e.what.value)
+        return f"{e.fn}({what}" + (f", {e.cpu.name}" if e.cpu is not None else "") + ")"
     if isinstance(e, ast.InService):
         if labels:
             return "in_service"
@@ -323,9 +326,11 @@ def model_text(model: ast.Model) -> str:
 #   a line that starts with `}` is indented like the line that opened the block;
 # - between two tokens on a line: one space, or the author's run of two or more (column alignment,
 #   and the two spaces that separate settings); none around `.` and inside `( )`, none before `;`
-#   and `,`; at least two spaces before an end-of-line comment;
+#   and `,`, nor between a function's name and its `(`; at least two spaces before an end-of-line comment;
 # - trailing blanks go, runs of blank lines become one, none at the start or the end of the file.
 # The tokens themselves are never changed, so the model reads back as the same tree.
+
+FUNCTIONS = ("irqs",)  # a call's `(` follows its name with no space: `irqs(nic, cpu1)` (C1)
 
 _TOKEN = re.compile(r"#[^\n]*|0[xX][0-9a-fA-F]+|0[bB][01]+|[A-Za-z0-9_]+|->|<=|>=|==|!=|\S")
 
@@ -334,7 +339,7 @@ def _gap(a: str, b: str, original: str) -> str:
     if b.startswith("#"):
         run = original.replace("\t", " ")
         return run if len(run) >= 2 else "  "
-    if a == "." or b == "." or a == "(" or b == ")" or b in (";", ","):
+    if a == "." or b == "." or a == "(" or b == ")" or b in (";", ",") or (b == "(" and a in FUNCTIONS):
         return ""
     run = original.replace("\t", " ")
     return run if len(run) >= 2 else " "

@@ -246,6 +246,14 @@ class ToAst(Transformer[Token, Any]):
     def name_ref(self, meta: Any, c: list[Token]) -> ast.Name:
         return ast.Name(str(c[0]), _tspan(c[0]))
 
+    def count_of(self, meta: Any, c: list[Any]) -> ast.Name | ast.Num:
+        x = c[0]
+        return x if isinstance(x, ast.Num) else ast.Name(str(x), _tspan(x))
+
+    def irq_count(self, meta: Any, c: list[Any]) -> ast.IrqCount:
+        cpu = ast.Name(str(c[2]), _tspan(c[2])) if len(c) > 2 else None
+        return ast.IrqCount(str(c[0]), c[1], cpu, _span(meta))
+
     def not_(self, meta: Any, c: list[Any]) -> ast.Not:
         return ast.Not(c[0], _span(meta))
 

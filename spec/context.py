@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ircheck.spec.cfg import Body, Node
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
-from ircheck.spec.design import Action, CodeInfo, IrqLine, irq_name
+from ircheck.spec.design import Action, CodeInfo, IrqLine, Row, irq_name
 from ircheck.spec.ts import Expr, Label
 from ircheck.spec.x86 import GateInfo, name
 
@@ -183,3 +183,8 @@ class CpuLayout:
 class Layout:
     cpus: list[CpuLayout] = field(default_factory=list)
     path: str = ""
+    # C1: transition index -> (Linux IRQ, CPU) for every step that handles an interrupt as
+    # kstat_irqs counts it (a counterexample's /proc/interrupts counts are read off its steps)
+    handled: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # C1: the rows of /proc/interrupts (spec/interrupts.py `Row`), by IRQ
+    rows: dict[int, Row] = field(default_factory=dict)

@@ -27,10 +27,11 @@ from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
 from ircheck.spec.context import Context, CpuState, Incarnation
 from ircheck.spec.controllers.protocol import Controller, EntryRule
-from ircheck.spec.design import KICK_CAP, DeviceInfo
+from ircheck.spec.design import KICK_CAP, SPURIOUS, DeviceInfo
 from ircheck.spec.frames import entry_transitions
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import flow_not_serving
+from ircheck.spec.prims.kstat import counted, note_handled
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import BOUND, FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, Label, Not, Or, Request, V
@@ -71,6 +72,13 @@ def deliverable(m: Model, cpu: CpuState) -> Expr:
     return Or(*out) if out else FALSE
 
 
+def gate_irq(inc: Incarnation) -> int | None:
+    """The Linux IRQ number of a gate incarnation's 8259A input (C1), None for any other way in."""
+    if inc.spurious or inc.pic is None or inc.input is None or inc.pic.info.irq_base is None:
+        return None
+    return inc.pic.info.irq_base + inc.input
+
+
 def lower_entries(m: Model, cpu: CpuState) -> None:
     b = m.b
     for k, inc, rule in cpu_entries(m, cpu):
@@ -87,8 +95,13 @@ def lower_entries(m: Model, cpu: CpuState) -> None:
             gate = "genirq flow handler, IF=0"
         label = Label(f"cpu{cpu.index}", f"{rule.what} -> {inc.gate.handler} ({gate})", line, cpu.index, "entry",
                       StepKind.DELIVER, inc.gate.handler)
+        irq = None if inc.kind != "gate" else gate_irq(inc)
         for guard, ctrl_ups in rule.guards:
-            entry_transitions(m, cpu, label, And(maskable(cpu), guard), ctrl_ups, inc, fair)
+            for g2, ups2, tags in counted(m, irq, cpu.index, And(maskable(cpu), guard), ctrl_ups, line):
+                at = len(b.trans)
+                entry_transitions(m, cpu, label, g2, ups2, inc, fair, tuple(tags))
+                if not tags:
+                    note_handled(m, at, irq, cpu.index)
         if k not in b.entries:
             b.entries[k] = []
             b.entry_requests[k] = (rule.req_name, pending, rule.req_msg, line)
@@ -107,7 +120,10 @@ def lower_extra_entries(m: Model, cpu: CpuState, ctrl: Controller) -> None:
             assert b.halted is not None
             b.add(e.label, guard, {**e.ups, b.halted: C(1)}, cpu.group, e.violates, (e.fair,))
         else:
+            at = len(b.trans)
             entry_transitions(m, cpu, e.label, guard, e.ups, e.target, e.fair, e.violates)
+            if e.target.spurious:
+                note_handled(m, at, SPURIOUS, cpu.index)
     if extra.request is not None and m.enabled("no_starvation"):
         req_name, pending, msg = extra.request
         b.requests.append(Request("no_starvation", req_name, pending, frozenset(range(first, len(b.trans))), msg, 0))

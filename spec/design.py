@@ -17,6 +17,8 @@ MAX_RAISES = 64
 # (the step is tagged and every check not violated is inconclusive, never a silent loss)
 KICK_CAP = 3
 MAX_COUNTER = 1023
+# a /proc/interrupts count (C1) the model's budgets do not bound exactly is kept up to this value
+KSTAT_CAP = 4
 DEFAULT_COUNTER_MAX = 255
 
 @dataclass
@@ -77,6 +79,67 @@ def irq_name(pic: PicInfo, n: int, *notes: str, pin: bool = True, word: str = "I
     if pin:
         return number + irq_pin(pic, n, *notes)
     return number + (f" ({', '.join(notes)})" if notes else "")
+
+
+def device_irq(d: Design, dev: DeviceInfo) -> int | None:
+    """The Linux IRQ number of `dev`'s line (the row of /proc/interrupts it is counted in, C1; what
+    probe_irq_off should return for it, C2): an 8259A input's `isa_irqs` number; None for a source
+    with no Linux IRQ number (a bare local-APIC vector, NMI, an 8259A beyond the cascade). The one
+    place that maps a device to its IRQ: another controller (the I/O APIC's GSIs) plugs in here."""
+    if dev.kind != "pic" or dev.pic not in d.pics:
+        return None
+    pic = d.pics[dev.pic]
+    return None if pic.irq_base is None else pic.irq_base + dev.input
+
+
+def counted_irq(d: Design, e: ast.IrqCount) -> int | None:
+    """The IRQ number `irqs(X)` reads (resolution has checked it): X's line, or X itself."""
+    if isinstance(e.what, ast.Num):
+        return e.what.value
+    dev = d.devices.get(e.what.name)
+    return None if dev is None else device_irq(d, dev)
+
+
+def kstat_cap(d: Design, irq: int) -> int:
+    """The bound of IRQ `irq`'s per-CPU count (C1, exact as K6 asks): with only edge devices of finite
+    budgets on the line every handled interrupt is paid for by a raise, so their sum is never passed;
+    otherwise (`raises any`, `on_kick`, a level line that interrupts again without a new raise)
+    KSTAT_CAP, and a count that would pass it is a tagged model bound (inconclusive, never "holds")."""
+    devs = irq_devices(d, irq)
+    if devs and all(not dv.level and dv.raises is not None and not dv.on_kick for dv in devs):
+        return max(1, sum(dv.raises or 0 for dv in devs))
+    return KSTAT_CAP
+
+
+def irq_devices(d: Design, irq: int) -> list[DeviceInfo]:
+    """The devices on Linux IRQ `irq` (sharers of a line share its /proc/interrupts row)."""
+    return [dv for dv in d.devices.values() if device_irq(d, dv) == irq]
+
+
+def irq_label(d: Design, irq: int) -> str:
+    """IRQ `irq` named as every trace names a line (`irq_name`): `IRQ 3 (master.3)`."""
+    line = isa_line(d.pics, irq)
+    if line is None:
+        return f"IRQ {irq}"
+    return irq_name(d.pics[line[0]], line[1])
+
+
+SPURIOUS = -1  # the SPU row of /proc/interrupts: a spurious IR7/15 entry (not a handled IRQ)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of /proc/interrupts (C1, spec/interrupts.py): the IRQ (SPURIOUS for `SPU`), the chip's
+    name, the flow handler's, the actions' names."""
+
+    irq: int
+    chip: str
+    flow: str
+    actions: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return "SPU" if self.irq == SPURIOUS else str(self.irq)
 
 
 @dataclass
@@ -181,6 +244,9 @@ class Design:
     checks: list[CheckSpec] = field(default_factory=list)
     explicit_checks: bool = False
     irqs: dict[int, IrqLine] = field(default_factory=dict)  # request_irq bindings by IRQ number
+    # C1: the IRQ numbers whose /proc/interrupts counts some expression reads (`irqs(X)`); only
+    # these are kept in the state
+    counted: set[int] = field(default_factory=set)
 
     @property
     def one_pic(self) -> bool:

@@ -23,8 +23,9 @@ from ircheck.spec.controllers.nmi import NmiController
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.pic_bank import PicBank, wired_or_sharers
 from ircheck.spec.controllers.protocol import Controller
-from ircheck.spec.design import KICK_CAP, CheckSpec, Design, IrqLine
+from ircheck.spec.design import KICK_CAP, CheckSpec, Design, IrqLine, counted_irq, kstat_cap
 from ircheck.spec.incarnations import depth_bound, discover, make_tasks, number
+from ircheck.spec.interrupts import rows
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, In, Not, Or, V
 from ircheck.spec.variables import KernelVars, make_cpu, object_vars, owner_names
 from ircheck.spec.x86 import GateInfo
@@ -59,7 +60,7 @@ class Model:
         self.d = d
         self.b = b
         self.checks = checks
-        self.layout = Layout(path=d.path)
+        self.layout = Layout(path=d.path, rows=rows(d))
         self.gates = {v: GateInfo(g.handler, g.trap, g.dpl) for v, g in d.gates.items()}
         self.gate_line = {v: g.line for v, g in d.gates.items()}
         self.pics = make_pics(d, b)
@@ -96,6 +97,10 @@ class Model:
         self.cpus: list[CpuState] = [make_cpu(d, b, c, self.tasks, self.incs, self.softirqs, self.maxdepth,
                                               self.loc_names, self.frame_owner, self.layout)
                                      for c in range(d.cpus)]
+        # C1: the counts an expression reads, per (IRQ, CPU), last in the state (models that read none
+        # keep their layout)
+        self.kstat: dict[tuple[int, int], int] = {
+            (n, c): b.var(f"irqs({n}, cpu{c})", kstat_cap(d, n) + 1, 0) for n in sorted(d.counted) for c in range(d.cpus)}
 
     # -- questions
     def enabled(self, check: str) -> bool:
@@ -171,6 +176,16 @@ class Model:
             return TRUE if e.value else FALSE
         return Not(Eq(self.value(e, inc), C(0)))
 
+    def irq_count(self, e: ast.IrqCount) -> Expr:
+        """`irqs(X)`: the sum of IRQ X's per-CPU counts; `irqs(X, cpuK)`: cpuK's (C1)."""
+        n = counted_irq(self.d, e)
+        assert n is not None
+        cpus = range(self.d.cpus) if e.cpu is None else [int(e.cpu.name[3:])]
+        out: Expr = V(self.kstat[(n, cpus[0])])
+        for k in cpus[1:]:
+            out = Bin("+", out, V(self.kstat[(n, k)]))
+        return out
+
     def value(self, e: ast.Expr, inc: Incarnation | None) -> Expr:
         if isinstance(e, ast.Name):
             return V(self.obj[e.name])
@@ -178,6 +193,8 @@ class Model:
             return C(e.value)
         if isinstance(e, ast.Bool):
             return C(int(e.value))
+        if isinstance(e, ast.IrqCount):
+            return self.irq_count(e)
         if isinstance(e, ast.Arith):
             out = self.value(e.args[0], inc)
             for op, a in zip(e.ops, e.args[1:], strict=True):

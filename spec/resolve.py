@@ -38,6 +38,7 @@ from ircheck.spec.design import (  # the Design classes are read from here too
 from ircheck.spec.language import ACQUIRES, BARE_STATEMENTS, IRQ_CALLS, RELEASES, SPIN_PAIRS, TASK_KINDS
 from ircheck.spec.resolve_bindings import bindings, request_irqs
 from ircheck.spec.resolve_code import block, irq_statements, recursion
+from ircheck.spec.resolve_counts import irq_counts
 from ircheck.spec.resolve_decls import DECLARE
 from ircheck.spec.resolve_scope import Scope
 
@@ -76,6 +77,7 @@ def resolve(model: ast.Model) -> Design:
     for c in s.d.code.values():
         block(s, c, c.body, ())
     irq_statements(s)
+    irq_counts(s)
     recursion(s)
     if s.diags:
         s.diags.sort(key=lambda x: (x.line, x.column, x.code))

@@ -143,6 +143,8 @@ def expr(sc: Scope, e: ast.Expr, ctx: CodeInfo | None) -> None:
     elif isinstance(e, ast.Compare):
         expr(sc, e.left, ctx)
         expr(sc, e.right, ctx)
+    elif isinstance(e, ast.IrqCount):
+        sc.irq_counts.append(e)  # its IRQ is known after the bindings (resolve_counts.irq_counts)
 
 
 def irq_statements(sc: Scope) -> None:

@@ -31,6 +31,7 @@ from ircheck.spec.cfg import Body
 from ircheck.spec.context import Context, Descriptor
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import chip_ack, handler_exit, mask, threads_oneshot_clear, unmask, wake_bit
+from ircheck.spec.prims.kstat import counted, note_handled
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, In, Ite, Label, Not, Or, Request, V
 
@@ -63,8 +64,8 @@ def lower_flow_entry(m: Model, ctx: Context) -> None:
                 And(here, Eq(busy, C(1))), masked_ack, g)
         m.b.add(lab(f"{label.action} (mask+ack): IRQ {n} disabled: mark PENDING, leave it masked"),
                 And(here, Eq(busy, C(0)), disabled), {**masked_ack, dsc.pending: C(1)}, g)
-        m.b.add(lab(f"{label.action} (mask+ack), run the handlers"), And(here, Eq(busy, C(0)), Not(disabled)),
-                run, g)
+        handle(m, ctx, n, lab(f"{label.action} (mask+ack), run the handlers"), And(here, Eq(busy, C(0)), Not(disabled)),
+               run)
         return
     blocked = Or(Eq(busy, C(1)), disabled)
     away = {**goto(node.alt), **ack, **mask(m, dsc), dsc.pending: C(1)}
@@ -73,7 +74,15 @@ def lower_flow_entry(m: Model, ctx: Context) -> None:
     m.b.add(lab(text), And(here, blocked, Eq(pend, C(1))), away, g,
             [("no_lost_irq", f"IRQ {n}: an edge arrived while genirq PENDING was already set: the two "
                              "arrivals give one run (L3)")])
-    m.b.add(lab(f"{label.action}, run the handlers"), And(here, Not(blocked)), run, g)
+    handle(m, ctx, n, lab(f"{label.action}, run the handlers"), And(here, Not(blocked)), run)
+
+
+def handle(m: Model, ctx: Context, n: int, label: Label, guard: Expr, run: dict[int, Expr]) -> None:
+    """The flow runs the actions: kstat_incr_irqs_this_cpu counts it (C1, prims/kstat.py)."""
+    first = len(m.b.trans)
+    for g2, ups, tags in counted(m, n, ctx.cpu.index, guard, run, label.line):
+        m.b.add(label, g2, ups, ctx.group, tags)
+    note_handled(m, first, n, ctx.cpu.index)
 
 
 def lower_flow_done(m: Model, ctx: Context) -> None:
