@@ -41,6 +41,7 @@ from ircheck.formats import itf_doc, junit, sarif
 from ircheck.grammar.diagnostics import Diagnostic, shown_path
 from ircheck.graph import graph_main
 from ircheck.lsp import lsp_main
+from ircheck.proc_interrupts import interrupts_main
 from ircheck.progress import Progress, wanted
 from ircheck.reduce import DEFAULT as REDUCTION_DEFAULT
 from ircheck.reduce import parse_reduction
@@ -179,11 +180,12 @@ def internal_error(e: BaseException, model: str, engine: str, debug: bool) -> in
 def _subcommand(name: str, argv: list[str], run: _Run) -> int:
     if "--debug" in argv:
         argv = [a for a in argv if a != "--debug"]
-    run.engine = {"graph": "explicit", "export": "explicit", "fmt": "none", "replay": "reference semantics",
+    run.engine = {"graph": "explicit", "export": "explicit", "interrupts": "explicit", "fmt": "none", "replay": "reference semantics",
                   "simulate": "reference semantics"}.get(
         name, "auto")
     mains = {"graph": graph_main, "export": export_main, "simulate": simulate_main, "fmt": fmt_main,
-             "trace": trace_main, "replay": replay_main, "lsp": lsp_main}
+             "trace": trace_main, "replay": replay_main, "lsp": lsp_main,
+             "interrupts": interrupts_main}
     return mains[name](argv)
 
 

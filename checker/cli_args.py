@@ -32,6 +32,7 @@ SUBCOMMANDS = {
     "trace": "draw the counterexamples of a model's violated checks (Mermaid or DOT)",
     "replay": "step a saved counterexample (--format json or itf) through a model again",
     "simulate": "random runs of a model, printed like traces (--seed S --steps N --runs R); exit 1 if one breaks a check",
+    "interrupts": "print the design's /proc/interrupts: per IRQ and CPU the largest count a run reaches, or unbounded",
     "lsp": "run the language server for editors on stdin/stdout (needs pip install 'ircheck[lsp]')",
 }
 
