@@ -56,6 +56,15 @@ class InService:
 
 
 @dataclass(frozen=True)
+class Woken:
+    """`if woken`: the task's last timed wait (`schedule_timeout`, `wait_event_timeout`,
+    `wait_for_completion_timeout`) ended by a wake-up (or its condition), not by its timeout (R5, R6);
+    only a whole `if`/`while` condition, or its `not`, in process context."""
+
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
 class AtomicTest:
     """`if test_and_set F`, `if test_and_clear F`, `if atomic_dec_and_test C` (R4): an atomic
     read-modify-write whose result is the condition; only a whole `if`/`while` condition, or its
@@ -106,7 +115,7 @@ class IrqCount:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-Expr = Name | Num | Bool | InService | AtomicTest | Not | BoolOp | Compare | Arith | IrqCount
+Expr = Name | Num | Bool | InService | Woken | AtomicTest | Not | BoolOp | Compare | Arith | IrqCount
 
 
 # ---- statements ------------------------------------------------------------------

@@ -93,6 +93,10 @@ def _expr(e: ast.Expr, labels: bool = False) -> str:
         if labels:
             return "in_service"
         raise _bad("`in_service` inside an expression (only a whole if/while condition)")
+    if isinstance(e, ast.Woken):
+        if labels:
+            return "woken"
+        raise _bad("`woken` inside an expression (only a whole if/while condition, or its `not`)")
     if isinstance(e, ast.AtomicTest):
         if labels:
             return f"{e.op} {e.arg.name}"
@@ -124,6 +128,10 @@ def _cond(e: ast.Expr, labels: bool = False) -> str:
     spelled here."""
     if isinstance(e, ast.InService):
         return "in_service"
+    if isinstance(e, ast.Woken):
+        return "woken"
+    if isinstance(e, ast.Not) and isinstance(e.arg, ast.Woken):
+        return "not woken"
     atomic = ast.atomic_test(e)
     if atomic is not None:
         return ("not " if atomic[1] else "") + f"{atomic[0].op} {atomic[0].arg.name}"

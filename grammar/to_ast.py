@@ -240,6 +240,9 @@ class ToAst(Transformer[Token, Any]):
     def in_service(self, meta: Any, c: list[Any]) -> ast.InService:
         return ast.InService(_span(meta))
 
+    def woken_test(self, meta: Any, c: list[Any]) -> ast.Woken:
+        return ast.Woken(_span(meta))
+
     def atomic_test(self, meta: Any, c: list[Any]) -> ast.AtomicTest:
         return ast.AtomicTest(str(c[0]), ast.Name(str(c[1]), _tspan(c[1])), _span(meta))
 

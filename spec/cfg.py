@@ -188,6 +188,8 @@ class Compiler:
             test = body.add(Node("wait_test", chain, st, next=cont, alt=sleep, line=line,
                                  text=f"{st.op} {q}: test {expr_text(st.cond)}", cond=st.cond))
             body.nodes[prep].next = test
+            if st.op == "wait_event_timeout":  # R5: a timed-out sleeper tests once more, then gives up
+                body.nodes[sleep].alt = test
             return prep
         if not isinstance(st, ast.Simple):
             return None
@@ -200,6 +202,18 @@ class Compiler:
                                   text=f"{st.op} {arg.name}: schedule() until woken", cond=wants))
             return body.add(Node("wait_prepare", chain, st, next=sleep, line=line,
                                  text=f"{st.op} {arg.name}: state = sleeping", cond=wants))
+        if shape is Shape.SCHEDULE:  # R5: sleeps while marked sleeping; waits for what the tests say (W1)
+            return body.add(Node("wait_sleep", chain, st, next=cont, line=line,
+                                 text=f"{st.op}: sleep until woken (if still marked sleeping)",
+                                 cond=self.wake_condition()))
+        if shape is Shape.COMPLETION:  # R6: done? take it : queue and sleep; woken: take it or sleep again
+            assert isinstance(arg, ast.Name)
+            c = arg.name
+            sleep = body.add(Node("wait_sleep", chain, st, next=cont, line=line,
+                                  text=f"{st.op} {c}: sleep until completed"))
+            body.nodes[sleep].alt = sleep
+            return body.add(Node("wait_prepare", chain, st, next=cont, alt=sleep, line=line,
+                                 text=f"{st.op} {c}: done?"))
         if shape in (Shape.SYNC, Shape.STEP_THEN_SYNC, Shape.SYNC_THEN_STEP):
             assert isinstance(arg, ast.Num)
             n = arg.value
@@ -221,7 +235,7 @@ class Compiler:
         return None
 
     def wake_condition(self) -> ast.Expr | None:
-        """The condition a `sleep_on` waits for (W1): everything tested on the way to it, negated.
+        """The condition a `sleep_on` or `schedule` waits for (W1): everything tested on the way to it, negated.
 
         The sleeper reached the sleep because every enclosing test (of `if`/`while`, across inlined
         calls) took the branch it is in: `if not a { if not b { sleep_on Q } }` passed `not a` and
@@ -230,7 +244,7 @@ class Compiler:
         if not self.tests:
             return None
         wants = [c.arg if isinstance(c, ast.Not) else ast.Not(c) for c in self.tests
-                 if ast.atomic_test(c) is None]  # an atomic test's outcome is no state to wait for
+                 if ast.atomic_test(c) is None and not _is_woken(c)]  # no state to wait for
         if not wants:
             return None
         return wants[0] if len(wants) == 1 else ast.BoolOp("or", tuple(wants))
@@ -257,3 +271,8 @@ class Compiler:
                     n.alt = target(n.alt)
                 n.alts = [target(a) for a in n.alts]
         body.entry = target(body.entry)
+
+
+def _is_woken(c: ast.Expr) -> bool:
+    """`woken` / `not woken`: how the last timed wait ended, no state a sleeper waits for."""
+    return isinstance(c, ast.Woken) or (isinstance(c, ast.Not) and isinstance(c.arg, ast.Woken))

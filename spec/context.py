@@ -78,6 +78,10 @@ class Task:
     action: Action | None = None
     flags: int | None = None     # local_irq_save slot and nesting count
     nsave: int | None = None
+    # R5/R6: per wait queue or completion it queues on explicitly, its entry: 0 not queued, 1 queued
+    # (non-exclusive), 2 + r queued exclusive at rank r among the exclusive entries (0 = first)
+    entries: dict[str, int] = field(default_factory=dict)
+    woken: int | None = None     # R5/R6: 1 = the last timed wait ended by a wake-up, 0 = by its timeout
 
     @property
     def label(self) -> str:

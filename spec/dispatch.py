@@ -20,9 +20,11 @@ from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context, CpuState, Incarnation, Task
 from ircheck.spec.delivery import lower_ack, lower_entries, lower_eoi, lower_kick, lower_mask
 from ircheck.spec.frames import lower_iret, lower_sync, running
+from ircheck.spec.language import ENTRY_OPS
 from ircheck.spec.model import Model
 from ircheck.spec.node_steps import node_step
 from ircheck.spec.prims import (
+    completion,
     control,
     data,
     deferred,
@@ -33,11 +35,13 @@ from ircheck.spec.prims import (
     locks,
     sched,
     waitq,
+    waitq_api,
 )
 from ircheck.spec.prims import rwlock as rw
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import And, Bin, C, Eq, Expr, Label, V
 
+COMPLETION_WAITS = frozenset({"wait_for_completion", "wait_for_completion_timeout"})
 StmtLowering = Callable[[Model, Context, ast.Simple], None]
 NodeLowering = Callable[[Model, Context], None]
 
@@ -48,6 +52,43 @@ def _stmt(m: Model, ctx: Context) -> None:
         control.lower_jump(m, ctx)
         return
     STMT_LOWERINGS[st.op](m, ctx, st)
+
+
+def _op(ctx: Context) -> str:
+    st = ctx.node.stmt
+    return st.op if isinstance(st, ast.Simple | ast.Wait) else ""
+
+
+def _wait_prepare(m: Model, ctx: Context) -> None:
+    """A wait's first step: wait_event/epoll_wait/sleep_on (W1, W2), the entry-based waits (R5), a
+    completion (R6)."""
+    st = ctx.node.stmt
+    if isinstance(st, ast.Wait) and st.op in ENTRY_OPS:
+        waitq_api.lower_event_prepare(m, ctx, st)
+    elif _op(ctx) in COMPLETION_WAITS:
+        completion.lower_wait_prepare(m, ctx)
+    else:
+        waitq.lower_wait_prepare(m, ctx)
+
+
+def _wait_test(m: Model, ctx: Context) -> None:
+    st = ctx.node.stmt
+    if isinstance(st, ast.Wait) and st.op in ENTRY_OPS:
+        waitq_api.lower_event_test(m, ctx, st)
+    else:
+        waitq.lower_wait_test(m, ctx)
+
+
+def _wait_sleep(m: Model, ctx: Context) -> None:
+    st = ctx.node.stmt
+    if isinstance(st, ast.Wait) and st.op in ENTRY_OPS:
+        waitq_api.lower_event_sleep(m, ctx, st)
+    elif _op(ctx) in COMPLETION_WAITS:
+        completion.lower_wait_sleep(m, ctx)
+    elif _op(ctx) in ("schedule", "schedule_timeout"):
+        waitq_api.lower_schedule(m, ctx)
+    else:
+        waitq.lower_wait_sleep(m, ctx)
 
 
 def _nothing(m: Model, ctx: Context) -> None:
@@ -78,7 +119,12 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     "local_irq_save": irqflags.lower_flags_op, "local_irq_restore": irqflags.lower_flags_op,
     "local_bh_disable": irqflags.lower_flags_op, "local_bh_enable": irqflags.lower_flags_op,
     # wait queues
-    "sleep": waitq.lower_sleep, "wake_up": waitq.lower_wake_up,
+    "sleep": waitq.lower_sleep, "wake_up": waitq_api.lower_wake_up,
+    "prepare_to_wait": waitq_api.lower_prepare, "prepare_to_wait_exclusive": waitq_api.lower_prepare,
+    "finish_wait": waitq_api.lower_finish, "wake_up_all": waitq_api.lower_wake_up_all,
+    # completions (R6)
+    "complete": completion.lower_complete, "complete_all": completion.lower_complete,
+    "reinit_completion": completion.lower_reinit,
     # D6: waiting on purpose
     "udelay": delay.lower_delay, "mdelay": delay.lower_delay, "msleep": delay.lower_delay,
     # deferred work
@@ -94,8 +140,7 @@ NODE_LOWERINGS: dict[str, NodeLowering] = {
     "stmt": _stmt, "goto": _nothing, "end": _nothing,
     "call": control.lower_jump, "ret": control.lower_jump, "test": control.lower_test, "iret": _iret,
     "choose": control.lower_choose,
-    "wait_prepare": waitq.lower_wait_prepare, "wait_test": waitq.lower_wait_test,
-    "wait_sleep": waitq.lower_wait_sleep,
+    "wait_prepare": _wait_prepare, "wait_test": _wait_test, "wait_sleep": _wait_sleep,
     "sync_wait": genirq.lower_sync_wait, "thread_done": genirq.lower_thread_done,
     "flow_entry": genirq_flow.lower_flow_entry, "flow_done": genirq_flow.lower_flow_done,
     "flow_end": genirq_flow.lower_flow_end,
@@ -157,6 +202,7 @@ def lower_cpu(m: Model, cpu: CpuState) -> None:
         for i, node in enumerate(task.body.nodes):
             NODE_LOWERINGS[node.kind](m, task_context(cpu, node, i, ti, task))
         deferred.lower_task_wake(m, cpu, ti, task)
+        waitq_api.lower_timeouts(m, task, completion.timeout_dequeues(task))
     sched.lower_switches(m, cpu)
     lower_entries(m, cpu)
     deferred.lower_soft_entries(m, cpu)

@@ -77,6 +77,7 @@ class Object(Enum):
     RWLOCK = "a readers-writer lock"
     MUTEX = "a mutex"
     WAIT_QUEUE = "a wait queue"
+    COMPLETION = "a completion"
     TASK = "the running task"
     SOFTIRQ = "a softirq"
     TASKLET = "a tasklet"
@@ -112,6 +113,8 @@ class Shape(Enum):
     STEP_THEN_SYNC = "one location (depth++), then sync_wait (disable_irq)"
     SYNC_THEN_STEP = "sync_wait, then one location (free_irq)"
     TEST = "a test location: the read-modify-write and the branch in one step (R4)"
+    SCHEDULE = "wait_sleep: sleep while marked sleeping (R5), waiting for what the enclosing tests say (W1)"
+    COMPLETION = "wait_prepare (done? take it : queue and sleep), wait_sleep (woken: take it or sleep again) (R6)"
 
 
 class Flags(Enum):
@@ -182,6 +185,7 @@ _LOCK = Operand(("spinlock",), "spinlock")
 _MUTEX = Operand(("mutex",), "mutex")
 _RWLOCK = Operand(("rwlock",), "rwlock")
 _QUEUE = Operand(("waitqueue",), "waitqueue")
+_COMPLETION = Operand(("completion",), "completion")
 _COUNTER = Operand(("counter",), "counter")
 _FLAG = Operand(("flag",), "flag")
 
@@ -269,6 +273,26 @@ STATEMENTS: tuple[Statement, ...] = (
               sleeps=True),
     Statement("epoll_wait", Syntax.WAIT, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE, shape=Shape.WAIT,
               sleeps=True),
+    # the wait-queue API (R5): explicit queue entries, exclusive waiters, timeouts
+    Statement("prepare_to_wait", Syntax.NAME, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE),
+    Statement("prepare_to_wait_exclusive", Syntax.NAME, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE),
+    Statement("finish_wait", Syntax.NAME, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE),
+    Statement("schedule", Syntax.BARE, Object.TASK, "wait_queue", _KERNEL, shape=Shape.SCHEDULE, sleeps=True),
+    Statement("schedule_timeout", Syntax.BARE, Object.TASK, "wait_queue", _KERNEL, shape=Shape.SCHEDULE,
+              sleeps=True),
+    Statement("wait_event_exclusive", Syntax.WAIT, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE,
+              shape=Shape.WAIT, sleeps=True),
+    Statement("wait_event_timeout", Syntax.WAIT, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE,
+              shape=Shape.WAIT, sleeps=True),
+    Statement("wake_up_all", Syntax.NAME, Object.WAIT_QUEUE, "wait_queue", _KERNEL, _QUEUE),
+    # completions (R6)
+    Statement("complete", Syntax.NAME, Object.COMPLETION, "completion", _KERNEL, _COMPLETION),
+    Statement("complete_all", Syntax.NAME, Object.COMPLETION, "completion", _KERNEL, _COMPLETION),
+    Statement("reinit_completion", Syntax.NAME, Object.COMPLETION, "completion", _KERNEL, _COMPLETION),
+    Statement("wait_for_completion", Syntax.NAME, Object.COMPLETION, "completion", _KERNEL, _COMPLETION,
+              shape=Shape.COMPLETION, sleeps=True),
+    Statement("wait_for_completion_timeout", Syntax.NAME, Object.COMPLETION, "completion", _KERNEL, _COMPLETION,
+              shape=Shape.COMPLETION, sleeps=True),
     Statement("raise_softirq", Syntax.NAME, Object.SOFTIRQ, "softirq", _KERNEL, Operand(("softirq",), "softirq")),
     Statement("tasklet_schedule", Syntax.NAME, Object.TASKLET, "tasklet", _KERNEL,
               Operand(("tasklet",), "tasklet")),
@@ -302,6 +326,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     Declaration("data", "objkind", "data"),
     Declaration("percpu", "percpu_decl", "percpu"),
     Declaration("waitqueue", "objkind", "waitqueue"),
+    Declaration("completion", "objkind", "completion"),
     Declaration("flag", "flag_decl", "flag"),
     Declaration("counter", "counter_decl", "counter"),
     Declaration("handler", "codekind", "handler", "hardirq"),
@@ -356,6 +381,13 @@ DATA_ACCESSES = frozenset(s.keyword for s in STATEMENTS if s.acts_on is Object.D
 ATOMICS = frozenset(s.keyword for s in STATEMENTS if s.primitive == "atomic")
 # the atomic conditionals (`if test_and_set F { }`): tests that also write (Shape.TEST)
 ATOMIC_TESTS = frozenset(s.keyword for s in STATEMENTS if s.shape is Shape.TEST)
+# timed waits (R5, R6): they may return without a wake-up; `if woken` tests how the last one ended
+TIMED_WAITS = frozenset({"schedule_timeout", "wait_event_timeout", "wait_for_completion_timeout"})
+# waits with an explicit queue entry (R5, R6): the task's place in the queue is a variable of its own
+ENTRY_OPS = frozenset({"prepare_to_wait", "prepare_to_wait_exclusive", "wait_event_exclusive", "wait_event_timeout",
+                       "wait_for_completion", "wait_for_completion_timeout"})
+EXCLUSIVE_OPS = frozenset({"prepare_to_wait_exclusive", "wait_event_exclusive", "wait_for_completion",
+                           "wait_for_completion_timeout"})
 
 
 def lock_use(keyword: str) -> LockUse:

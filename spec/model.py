@@ -94,6 +94,7 @@ class Model:
         kv = KernelVars(d, b, self.tasks, self.incs, self.maxdepth)
         self.lock, self.lock_kind, self.desc = kv.lock, kv.lock_kind, kv.desc
         self.softirqs, self.tasklet, self.rwlock = kv.softirqs, kv.tasklet, kv.rwlock
+        self.completion = kv.completion  # R6: per completion (done, erased or None)
         self.cpus: list[CpuState] = [make_cpu(d, b, c, self.tasks, self.incs, self.softirqs, self.maxdepth,
                                               self.loc_names, self.frame_owner, self.layout)
                                      for c in range(d.cpus)]

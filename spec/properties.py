@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from ircheck.grammar import ast
 from ircheck.grammar.printer import expr_text
 from ircheck.spec.cfg import Node
+from ircheck.spec.language import TIMED_WAITS
 from ircheck.spec.lockdep import judge as lockdep_judge
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import irq_threads
@@ -197,14 +198,32 @@ def sleep_wait_props(m: Model) -> None:
 
 
 def lost_wakeup_requests(m: Model) -> None:
+    """Per sleep location with a known condition (W1; a timed sleep never sleeps for ever, R5): pending
+    while the task sleeps there with its condition true. Per wait_for_completion sleep of a completion
+    that is reinitialised (R6): pending while it sleeps there after a complete nobody took was erased."""
     for t in m.tasks:
         if t.state is None:
             continue
         for i, n in enumerate(t.body.nodes):
-            if n.kind != "wait_sleep" or n.cond is None:
+            st = n.stmt
+            op = st.op if isinstance(st, ast.Simple | ast.Wait) else ""
+            if n.kind != "wait_sleep" or op in TIMED_WAITS:
                 continue
-            q = queue_of(n)
-            pending = And(Eq(V(t.pc), C(i)), Eq(V(t.state), C(1)), m.cond(n.cond, None))
+            asleep = And(Eq(V(t.pc), C(i)), Eq(V(t.state), C(1)))
+            if op == "wait_for_completion":
+                c = queue_of(n)
+                assert c is not None
+                erased = m.completion[c][1]
+                if erased is not None:
+                    m.b.requests.append(Request(
+                        "no_lost_wakeup", f"{t.label} on completion {c}", And(asleep, Eq(V(erased), C(1))),
+                        frozenset(), f"{t.label} waits for ever for {c}: a reinit_completion erased the complete "
+                        f"it was waiting for (lost completion, R6)", n.line))
+                continue
+            if n.cond is None:
+                continue
+            q = queue_of(n) or (next(iter(t.entries)) if len(t.entries) == 1 else "its wait queue (schedule)")
+            pending = And(asleep, m.cond(n.cond, None))
             m.b.requests.append(Request(
                 "no_lost_wakeup", f"{t.label} on {q}", pending, frozenset(),
                 f"{t.label} sleeps for ever on {q} although `{expr_text(n.cond)}` is true: the wake_up came "

@@ -16,7 +16,7 @@ from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic, did_you_mean
 from ircheck.grammar.printer import stmt_head
 from ircheck.spec.design import CodeInfo
-from ircheck.spec.language import STATEMENT, Place, Syntax
+from ircheck.spec.language import STATEMENT, TASK_KINDS, Place, Syntax
 from ircheck.spec.resolve_scope import Scope
 
 
@@ -135,6 +135,10 @@ def expr(sc: Scope, e: ast.Expr, ctx: CodeInfo | None) -> None:
     elif isinstance(e, ast.InService):
         if ctx is None or ctx.kind != "handler":
             sc.err("IRQ305", "`in_service` is only meaningful inside a handler", e.span)
+    elif isinstance(e, ast.Woken):
+        if ctx is None or ctx.kind not in TASK_KINDS | {"function"}:
+            sc.err("IRQ320", "`woken` tests how a task's last timed wait ended: only meaningful in process context",
+                   e.span, "schedule_timeout, wait_event_timeout and wait_for_completion_timeout sleep in a task")
     elif isinstance(e, ast.Not):
         expr(sc, e.arg, ctx)
     elif isinstance(e, ast.BoolOp | ast.Arith):

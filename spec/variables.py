@@ -28,11 +28,14 @@ from ircheck.spec.incarnations import flow_handler, irq_of_thread
 from ircheck.spec.language import (
     BH_OFF_OPS,
     BH_USES,
+    ENTRY_OPS,
+    EXCLUSIVE_OPS,
     PREEMPT_OFF_OPS,
     PREEMPT_USES,
     RW_READ_ACQUIRES,
     SAVE_OPS,
     SAVE_USES,
+    TIMED_WAITS,
 )
 
 __all__ = ["BH_OFF_OPS", "BH_USES", "SAVE_OPS", "SAVE_USES"]  # the IF/BH users, read from spec/language.py
@@ -85,6 +88,28 @@ def object_vars(d: Design, b: Builder) -> dict[str, int]:
     return obj
 
 
+def completion_vars(d: Design, b: Builder, tasks: list[Task], incs: list[Incarnation],
+                    maxdepth: int) -> dict[str, tuple[int, int | None]]:
+    """Per completion (R6) `C.done` - 0..K counts the completes no wait consumed, K + 1 is
+    complete_all's UINT_MAX - with K the `complete C` sites a pass reaches once per context (a task's
+    once, a frame's once per CPU and nesting depth: as `disable_depth_bound`); past K a `complete` is
+    a tagged bound (K6). `C.erased` (only if the code reinitialises C): a reinit_completion erased a
+    complete no wait consumed, until the next complete (no_lost_wakeup, R6)."""
+    out: dict[str, tuple[int, int | None]] = {}
+    for o in d.objects.values():
+        if o.kind != "completion":
+            continue
+        def sites(body: Body, name: str = o.name) -> int:
+            return sum(1 for n in body.nodes if n.kind == "stmt" and isinstance(n.stmt, ast.Simple)
+                       and n.stmt.op == "complete" and isinstance(n.stmt.arg, ast.Name) and n.stmt.arg.name == name)
+        k = max(sum(sites(t.body) for t in tasks) + sum(sites(inc.body) for inc in incs) * d.cpus * maxdepth, 1)
+        names = tuple(str(i) for i in range(k + 1)) + ("all",)
+        done = b.var(f"{o.name}.done", k + 2, 0, "enum", names)
+        reinit = ("reinit_completion", o.name) in all_ops(d)
+        out[o.name] = (done, b.var(f"{o.name}.erased", 2, 0, "bool") if reinit else None)
+    return out
+
+
 def owner_names(d: Design, tasks: list[Task], maxdepth: int) -> tuple[str, ...]:
     names = ["free"] + [t.label for t in tasks]
     for c in range(d.cpus):
@@ -116,6 +141,7 @@ class KernelVars:
                 self.tasklet[c.name] = (b.var(f"{c.name}.scheduled", d.cpus + 1, 0, "enum", where),
                                         b.var(f"{c.name}.running", 2, 0, "bool"))
         self.desc: dict[int, Descriptor] = {}
+        self.completion = completion_vars(d, b, tasks, incs, maxdepth)
         ops = all_ops(d)
         for n, irq in sorted(d.irqs.items()):
             level = any(dv.level for dv in d.devices.values()
@@ -153,10 +179,42 @@ def rw_vars(d: Design, b: Builder, lock: str, names: tuple[str, ...], tasks: lis
     return RwVars(writer, readers)
 
 
-def task_vars(d: Design, b: Builder, t: Task) -> None:
+def entry_queues(body: Body) -> dict[str, bool]:
+    """The wait queues and completions `body` queues on with an explicit entry (R5, R6), each with
+    whether it ever queues there exclusively (at the tail, woken one at a time)."""
+    out: dict[str, bool] = {}
+    for n in body.nodes:
+        st = n.stmt
+        op = st.op if isinstance(st, ast.Simple | ast.Wait) else ""
+        if op not in ENTRY_OPS:
+            continue
+        name = st.queue.name if isinstance(st, ast.Wait) else st.arg.name if isinstance(st, ast.Simple) and \
+            isinstance(st.arg, ast.Name) else ""
+        out[name] = out.get(name, False) or op in EXCLUSIVE_OPS
+    return out
+
+
+def exclusive_waiters(tasks: list[Task]) -> dict[str, int]:
+    """Per queue or completion, how many tasks may hold an exclusive entry on it at once: the ranks
+    of the exclusive entries lie in 0..that-1, exactly (K6 needs no bound: a task has one entry)."""
+    out: dict[str, int] = {}
+    for t in tasks:
+        for q, excl in entry_queues(t.body).items():
+            out[q] = out.get(q, 0) + int(excl)
+    return out
+
+
+def task_vars(d: Design, b: Builder, t: Task, exclusive: dict[str, int] | None = None) -> None:
     nodes = t.body.nodes
-    if any(n.kind in ("wait_prepare", "wait_sleep") for n in nodes):
+    queues = entry_queues(t.body)
+    if any(n.kind in ("wait_prepare", "wait_sleep") for n in nodes) or queues:
         t.state = b.var(f"{t.code.name}.state", 2, 0, "enum", ("running", "sleeping"))
+    for q in sorted(queues):
+        nx = (exclusive or {}).get(q, 0)
+        names = ("none", "queued") + tuple(f"exclusive #{r + 1}" for r in range(nx))
+        t.entries[q] = b.var(f"{t.code.name}.entry.{q}", 2 + nx, 0, "enum", names)
+    if any(isinstance(n.stmt, ast.Simple | ast.Wait) and n.stmt.op in TIMED_WAITS for n in nodes):
+        t.woken = b.var(f"{t.code.name}.woken", 2, 1, "bool")
     if ops_used(BH_USES, t.body):
         t.bh = b.var(f"{t.code.name}.bh_disabled", count_sites(t.body, BH_OFF_OPS) + 1, 0)
     if ops_used(PREEMPT_USES, t.body):
@@ -182,13 +240,14 @@ def make_cpu(d: Design, b: Builder, cpu: int, tasks: list[Task], incs: list[Inca
     saved_pc = [b.var(f"{p}saved_pc[{i}]", nlocs, 0, "loc", tuple(loc_names)) for i in range(max(maxdepth - 1, 0))]
     saved_if = [b.var(f"{p}saved_IF[{i}]", 2, 0, "hidden") for i in range(maxdepth)]
     mine = [t for t in tasks if t.cpu == cpu]
+    exclusive = exclusive_waiters(tasks)
     for t in mine:
         names = tuple(f"{t.code.name}@{n.line}" if i else f"{t.code.name}:" + ("done" if t.code.kind == "thread"
                                                                                 else "idle")
                       for i, n in enumerate(t.body.nodes))
         t.pc = b.var(f"{t.code.name}.pc", len(t.body.nodes), t.body.entry if t.code.kind == "thread" else 0,
                      "loc", names)
-        task_vars(d, b, t)
+        task_vars(d, b, t, exclusive)
     cur = None
     if len(mine) > 1:
         # the CPU starts in its first thread: irq threads and work items start idle, so starting

@@ -8,6 +8,7 @@ Guarded commands at `here`, the rest unchanged:
   its write (prims/atomic.py, R4);
 * `choose { A } or { B } ...`: one step per branch, guard `here`: the pc to that branch's first
   location (the labels say "(branch k)"): the environment picks.
+* `if woken` / `if not woken` (R5, R6): the task's `woken` (prims/waitq_api.woken_cond);
 * an empty `loop {}` spins: the pc stays (moves to itself).
 """
 
@@ -17,6 +18,7 @@ from ircheck.grammar import ast
 from ircheck.spec.context import Context
 from ircheck.spec.model import Model
 from ircheck.spec.prims.atomic import lower_atomic_test
+from ircheck.spec.prims.waitq_api import woken_cond
 from ircheck.spec.ts import And, Not
 
 
@@ -32,7 +34,8 @@ def lower_test(m: Model, ctx: Context) -> None:
     if atomic is not None:
         lower_atomic_test(m, ctx, *atomic)
         return
-    c = m.cond(node.stmt.cond, ctx.inc)
+    woken = woken_cond(m, ctx, node.stmt.cond)
+    c = m.cond(node.stmt.cond, ctx.inc) if woken is None else woken
     m.b.add(ctx.label(node.text + "  (true)"), And(ctx.here, c), ctx.goto(node.next), ctx.group)
     m.b.add(ctx.label(node.text + "  (false)"), And(ctx.here, Not(c)), ctx.goto(node.alt), ctx.group)
 

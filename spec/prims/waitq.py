@@ -8,7 +8,8 @@ unnamed variables unchanged:
   to `wait_sleep`;
 * `wait_sleep` (schedule): guard `state = 0` ("woken"): pc on (back to prepare, or on). A frame that
   reaches it never wakes: it has no step;
-* `wake_up Q`: for every task with a wait on Q: `state := 0 if pc in Q's wait locations else state`;
+* `wake_up Q`: for every task with a wait on Q: `state := 0 if pc in Q's wait locations else state`
+  (`legacy_wakes`; prims/waitq_api.lower_wake_up adds the entries of the R5 API);
 * `sleep`: only the pc moves; tagged like every sleeping statement.
 
 `sleep_variants(ctx, what)`: when no_sleep_in_atomic is on, a sleeping step is split by why it is
@@ -23,7 +24,7 @@ from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context
 from ircheck.spec.model import Model
-from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, In, Ite, Not, Or, V
+from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, In, Not, Or, V
 
 Variants = list[tuple[Expr, list[tuple[str, str]]]]
 
@@ -110,15 +111,18 @@ def lower_sleep(m: Model, ctx: Context, st: ast.Simple) -> None:
         m.b.add(label, And(ctx.here, guard), dict(ctx.nxt), ctx.group, tags)
 
 
-def lower_wake_up(m: Model, ctx: Context, st: ast.Simple) -> None:
-    arg = st.arg
-    assert isinstance(arg, ast.Name)
-    ups = dict(ctx.nxt)
+LEGACY_WAITS = frozenset({"wait_event", "epoll_wait", "sleep_on"})
+
+
+def legacy_wakes(m: Model, q: str) -> dict[int, Expr]:
+    """Per task state variable: `wake_up q` sets it running - the task is at a location of a
+    wait_event/epoll_wait/sleep_on on q (those waits are queued from their prepare to their end, W2)."""
+    out: dict[int, Expr] = {}
     for t in m.tasks:
         if t.state is None:
             continue
-        qlocs = m.locs(t.body, lambda n, q=arg.name: n.kind.startswith("wait_") and  # type: ignore[misc]
-                       queue_of(n) == q)
+        qlocs = m.locs(t.body, lambda n: n.kind.startswith("wait_") and queue_of(n) == q and
+                       isinstance(n.stmt, ast.Simple | ast.Wait) and n.stmt.op in LEGACY_WAITS)
         if qlocs:
-            ups[t.state] = Ite(In(V(t.pc), qlocs), C(0), V(t.state))
-    m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+            out[t.state] = In(V(t.pc), qlocs)
+    return out

@@ -78,14 +78,15 @@ def test_entries_are_consistent() -> None:
             else:
                 assert s.irq_flags is Flags.NONE and s.bh is Flags.NONE, s.keyword
     assert SLEEPING == {"mutex_lock", "sleep", "msleep", "sleep_on", "wait_event", "epoll_wait", "disable_irq", "free_irq",
-                        "synchronize_irq"}
+                        "synchronize_irq", "schedule", "schedule_timeout", "wait_event_exclusive", "wait_event_timeout",
+                        "wait_for_completion", "wait_for_completion_timeout"}
     assert {s.keyword for s in STATEMENTS if s.place is not Place.ANY} == {"iret", "return"}
 
 
 def test_the_primitives() -> None:
     """The mechanisms the lowering has one primitive for; statements of one primitive share a layer."""
     assert language.PRIMITIVES == {
-        "atomic", "bh", "call", "counter", "data", "delay", "device_ack", "device_kick", "eoi", "flag", "genirq",
+        "atomic", "bh", "call", "completion", "counter", "data", "delay", "device_ack", "device_kick", "eoi", "flag", "genirq",
         "imr", "iret", "irq_flags", "mutex", "nop", "preempt", "rwlock", "sleep", "softirq", "spinlock", "tasklet",
         "wait_queue", "work", "x86_sync"}
     for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
@@ -123,7 +124,8 @@ def test_the_grammar_keyword_rules_come_from_the_table() -> None:
 def _operand_text(s: Statement) -> str:
     """A well-formed operand for statement `s` in `_MODEL`."""
     names = {"spinlock": "l", "rwlock": "rw", "mutex": "m", "waitqueue": "q", "data": "d", "flag": "f", "counter": "c",
-             "function": "fn", "device": "nic", "softirq": "s", "tasklet": "t", "work": "w"}
+             "function": "fn", "device": "nic", "softirq": "s", "tasklet": "t", "work": "w",
+             "completion": "cm"}
     if s.syntax is Syntax.WAIT:
         assert s.operand is not None
         return f"{names[s.operand.kinds[0]]} until f"
@@ -148,6 +150,7 @@ rwlock rw
 mutex m
 data d
 waitqueue q
+completion cm
 flag f
 counter c max 3
 softirq s {{ nop }}
@@ -237,10 +240,12 @@ def test_the_lowering_sets_agree_with_the_table() -> None:
     # every statement compiled to a plain location has a statement lowering: all but the waits
     # (wait_event/epoll_wait/sleep_on: wait_* nodes), synchronize_irq (a sync_wait node) and the frame
     # and call structure (iret, call: nodes of their own)
-    nodes_only = (Shape.WAIT, Shape.SLEEP_ON, Shape.SYNC, Shape.IRET, Shape.CALL, Shape.TEST)
+    nodes_only = (Shape.WAIT, Shape.SLEEP_ON, Shape.SYNC, Shape.IRET, Shape.CALL, Shape.TEST, Shape.SCHEDULE,
+                  Shape.COMPLETION)
     assert set(dispatch.STMT_LOWERINGS) == {s.keyword for s in STATEMENTS if s.shape not in nodes_only}
     assert not {s.keyword for s in STATEMENTS if s.layer is Layer.KERNEL and s.syntax not in (Syntax.WAIT, Syntax.TEST)} \
-        - {"sleep_on", "synchronize_irq"} - set(dispatch.STMT_LOWERINGS)
+        - {"sleep_on", "synchronize_irq", "schedule", "schedule_timeout", "wait_for_completion",
+           "wait_for_completion_timeout"} - set(dispatch.STMT_LOWERINGS)
 
 
 _EXPR_OPS = frozenset({"and", "or", "+", "-", "<", "<=", "==", "!=", ">=", ">", "|", "&"})
