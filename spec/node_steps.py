@@ -6,7 +6,7 @@ its frame without an IRET); `call`, `ret`, `test`, `choose` CONTROL (a test that
 conditional, `if test_and_set F`, STATEMENT on its flag or counter); `wait_*` SLEEP on the
 queue; `sync_wait` SYNC_WAIT; `flow_*` FLOW; `thread_done` END; `stmt` by its statement: `eoi` EOI,
 `int`/`fault` TRAP, an IF operation IRQ_FLAGS, a lock acquire/release LOCK/UNLOCK on the lock,
-`wake_up` WAKE_UP on the queue, `sleep` and `msleep` SLEEP, anything else STATEMENT. The target is the
+`wake_up`/`wake_up_all` WAKE_UP on the queue, `sleep` and `msleep` SLEEP, anything else STATEMENT. The target is the
 statement's named operand (`call F`: F), "" when it has none.
 """
 
@@ -24,6 +24,7 @@ _BY_NODE = {"iret": StepKind.RETURN, "call": StepKind.CONTROL, "ret": StepKind.C
             "flow_end": StepKind.FLOW, "thread_done": StepKind.END, "end": StepKind.END}
 
 _BY_KEYWORD = {"eoi": StepKind.EOI, "int": StepKind.TRAP, "fault": StepKind.TRAP, "wake_up": StepKind.WAKE_UP,
+               "wake_up_all": StepKind.WAKE_UP,
                "sleep": StepKind.SLEEP, "msleep": StepKind.SLEEP}
 
 

@@ -13,8 +13,9 @@ label's English. The kinds, precisely (the lowering sets them where it makes the
 * `EOI` - `eoi`.
 * `IRQ_FLAGS` - `cli`, `sti`, `local_irq_save`, `local_irq_restore`.
 * `LOCK` / `UNLOCK` - a spinlock or mutex is acquired / released (`target`: the lock).
-* `WAKE_UP` - `wake_up Q` (`target`: the queue).
-* `SLEEP` - `sleep`, and the steps of `wait_event`/`sleep_on`/`epoll_wait` (`target`: the queue).
+* `WAKE_UP` - `wake_up Q`, `wake_up_all Q` (`target`: the queue).
+* `SLEEP` - `sleep`, and the steps of `wait_event`/`sleep_on`/`epoll_wait` and of the R5/R6 waits (`schedule`,
+  `wait_for_completion`: `target` the queue or completion, "" for `schedule`).
 * `SYNC_WAIT` - `disable_irq`/`free_irq`/`synchronize_irq` waiting for the handler.
 * `CONTROL` - `call`, a function's `ret`, a branch test.
 * `FLOW` - a step of the genirq flow handler around the actions.

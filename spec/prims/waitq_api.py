@@ -191,7 +191,8 @@ def lower_timeouts(m: Model, t: Task, dequeue_too: dict[int, str]) -> None:
         ups: dict[int, Expr] = {t.state: C(0), t.woken: C(0)}
         if i in dequeue_too:
             ups.update(dequeue(m, t, dequeue_too[i]))
-        m.b.add(Label(f"timeout of {t.label}", f"{st.op} times out", n.line, t.cpu, "", StepKind.WAKE_UP, t.label),
+        m.b.add(Label(f"timeout of {t.label}", f"{st.op} times out", n.line, None, "timer", StepKind.STATEMENT,
+                      t.label),
                 And(Eq(V(t.pc), C(i)), _sleeping(t)), ups, None, extra_fair=(f"timeout {t.label}@{i}",))
 
 
