@@ -134,7 +134,7 @@ def test_r6_under_z3() -> None:
     for wake, want in (("complete c", "holds"), ("complete_all c", "violated")):
         r = ircheck.check_source(WAITERS.replace("WAKE", wake).replace("INV", "not (a_done and b_done)"),
                                  engine="smt", checks=["invariant"])
-        assert r.check("invariant").status == want, wake
+        assert r.check("invariant").status == want, (wake, r.check("invariant").message, r.stats)
 
 
 @needs_spin

@@ -173,7 +173,7 @@ handler h { if woken { nop } }
 def test_r5_under_z3() -> None:
     for wake, want in (("wake_up", "holds"), ("wake_up_all", "violated")):
         r = ircheck.check_source(ORDER.replace("WAKE", wake), engine="smt", checks=["invariant"])
-        assert r.check("invariant").status == want, wake
+        assert r.check("invariant").status == want, (wake, r.check("invariant").message, r.stats)
 
 
 @needs_spin
