@@ -8,7 +8,8 @@
 * entries, per CPU: for every incarnation a controller owns, each INTA variant (`EntryRule.guards`)
   guarded by `IF = 1` and no STI shadow (X1) becomes a push (frames.entry_transitions) plus the controller's updates, if the
   CPU takes the request's devices (`on cpuK`); then the controllers' extra entries (spurious IR7/15,
-  NMI - the latter ignores IF). A request_irq line's request is pending only while its descriptor
+  NMI - the latter ignores IF); a vector without a gate (X10) is taken by the controller and faults
+  at the CPU (`lower_gateless`). A request_irq line's request is pending only while its descriptor
   is not already serving it;
 * no_starvation: one `Request` per incarnation: pending as the controller says, delivered by the
   entry transitions collected on every CPU (plus NMI's own);
@@ -29,6 +30,7 @@ from ircheck.spec.context import Context, CpuState, Incarnation
 from ircheck.spec.controllers.protocol import Controller, EntryRule
 from ircheck.spec.design import KICK_CAP, SPURIOUS, DeviceInfo
 from ircheck.spec.frames import entry_transitions
+from ircheck.spec.incarnations import Gateless
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import flow_not_serving
 from ircheck.spec.prims.kstat import counted, note_handled
@@ -106,8 +108,45 @@ def lower_entries(m: Model, cpu: CpuState) -> None:
             b.entries[k] = []
             b.entry_requests[k] = (rule.req_name, pending, rule.req_msg, line)
         b.entries[k].extend(range(first, len(b.trans)))
+    for j, g in enumerate(m.gateless):
+        lower_gateless(m, cpu, len(m.incs) + j, g)
     for c in m.controllers:
         lower_extra_entries(m, cpu, c)
+
+
+def lower_gateless(m: Model, cpu: CpuState, k: int, g: Gateless) -> None:
+    """X10: the controller's INTA for a vector without a gate happens as for any vector (the request
+    is taken: IRR -> ISR), and the CPU's delivery faults along the chain x86.deliver_hardware
+    computed: the frame pushed is that of the gate the chain ends at (#NP's, or #DF's), or the CPU
+    shuts down. The step breaks no_gp (and no_double_fault for #DF or a triple fault)."""
+    b = m.b
+    probe = g.probe()
+    ctrl = m.controller_of(probe)
+    assert ctrl is not None
+    rule = ctrl.entry(probe)
+    if (rule.cpu0_only and cpu.index != 0) or not takes(rule.sources, cpu.index):
+        return
+    dl = g.delivery
+    story = "; ".join(dl.events)
+    fair = acknowledge(cpu.index, f"vector {probe.vector:#x}")
+    line = rule.sources[0].line if rule.sources else 0
+    first = len(b.trans)
+    if dl.vector is None:
+        assert b.halted is not None
+        label = Label(f"cpu{cpu.index}", f"{rule.what}: {story}", line, cpu.index, "entry", StepKind.HALT)
+        for guard, ups in rule.guards:
+            b.add(label, And(maskable(cpu), guard), {**ups, b.halted: C(1)}, cpu.group, dl.checks_broken(), (fair,))
+    else:
+        target = m.inc_for(dl.vector)
+        gate = "trap gate, IF stays 1" if target.gate.trap else "interrupt gate, IF=0"
+        label = Label(f"cpu{cpu.index}", f"{rule.what}: {story} -> {target.gate.handler} ({gate})", line, cpu.index,
+                      "entry", StepKind.DELIVER, target.gate.handler)
+        for guard, ups in rule.guards:
+            entry_transitions(m, cpu, label, And(maskable(cpu), guard), ups, target, fair, dl.checks_broken())
+    if k not in b.entries:
+        b.entries[k] = []
+        b.entry_requests[k] = (rule.req_name, rule.pending, rule.req_msg, line)
+    b.entries[k].extend(range(first, len(b.trans)))
 
 
 def lower_extra_entries(m: Model, cpu: CpuState, ctrl: Controller) -> None:

@@ -6,6 +6,8 @@
   bodies (threads, irq threads, work items). A vector reached by `int n` that is also a
   controller input keeps the controller's identity. A chain that ends in a triple fault makes
   `may_halt` true (the lowering then adds `cpu0.shutdown`).
+* gate-less hardware vectors (X10): a device's vector with no gate is a `Gateless` way in; its
+  fault chain's target gate is discovered like a synchronous event's.
 * `number`: the incarnations' bodies laid end to end give one frame pc numbering (0 = no frame),
   the same on every CPU, with the name of the frame each location belongs to.
 * `depth_bound`: frames per CPU. With finite budgets and edge lines every frame is paid for by a
@@ -23,9 +25,9 @@ from ircheck.spec.cfg import Body, Compiler
 from ircheck.spec.context import Incarnation, Task
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
-from ircheck.spec.controllers.protocol import Controller
+from ircheck.spec.controllers.protocol import Controller, Way
 from ircheck.spec.design import CodeInfo, Design, IrqLine
-from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_int
+from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_hardware, deliver_int
 
 NEST_CAP = 8  # handler frames per CPU when nothing in the model bounds nesting (raises any, level lines)
 
@@ -33,10 +35,27 @@ Want = Callable[..., None]
 
 
 @dataclass
+class Gateless:
+    """X10: a controller's way in whose vector has no IDT gate. The controller's INTA happens as for
+    any vector; the CPU's delivery then faults along `delivery` (x86.deliver_hardware: #NP, #DF,
+    triple fault) and enters the gate that chain ends at, or shuts the CPU down."""
+
+    way: Way
+    delivery: Delivery
+
+    def probe(self) -> Incarnation:
+        """The request as the controller sees it (vector, input), for its entry rule: no code of its own."""
+        w = self.way
+        return Incarnation(w.vector, GateInfo("(no gate)", False, 0), Body("(no gate)"), w.spurious, w.pic, w.input,
+                           w.apic)
+
+
+@dataclass
 class Found:
     incs: list[Incarnation]
     task_bodies: list[tuple[CodeInfo, Body]]
     may_halt: bool
+    gateless: list[Gateless]
 
 
 def irq_of_thread(d: Design, name: str) -> IrqLine | None:
@@ -82,6 +101,7 @@ def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
                 sync_targets(deliver_int(v, cpl, gates) if n.stmt.op == "int" else deliver_exception(v, gates))
 
     requested = {(irq.pic, irq.input) for irq in d.irqs.values()}
+    gateless: dict[int, Gateless] = {}
     for dev in d.devices.values():
         genirq = dev.kind == "pic" and (dev.pic, dev.input) in requested
         ctrl = next(c for c in controllers if c.owns_device(dev))
@@ -90,6 +110,12 @@ def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
                 continue  # a genirq line: entered through its flow handler (below); its spurious IR7 is not
             if w.exception:
                 sync_targets(deliver_exception(w.vector, gates))
+            elif w.vector not in gates and w.spurious:
+                sync_targets(deliver_hardware(w.vector, gates))  # the spurious IR7 entry faults (pic_bank)
+            elif w.vector not in gates:
+                if w.vector not in gateless:
+                    gateless[w.vector] = Gateless(w, deliver_hardware(w.vector, gates))
+                    sync_targets(gateless[w.vector].delivery)
             else:
                 want(w.vector, w.spurious, w.pic, w.input, w.apic)
     extra = kernel_incarnations(d, comp, pics)
@@ -100,7 +126,8 @@ def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
     while todo:
         scan_sync(todo.pop().body, 0)
     # a pic vector also reached by `int n` keeps its pic identity
-    return Found([found[k] for k in sorted(found)] + extra, task_bodies, halts[0])
+    return Found([found[k] for k in sorted(found)] + extra, task_bodies, halts[0],
+                 [gateless[v] for v in sorted(gateless)])
 
 
 def flow_handler(irq: IrqLine) -> str:

@@ -85,6 +85,7 @@ class Model:
         self.obj = object_vars(d, b)
         found = discover(d, self.gates, self.pics, self.controllers)
         self.incs = found.incs
+        self.gateless = found.gateless
         self.task_bodies = found.task_bodies
         if found.may_halt:
             b.halted = b.var("cpu0.shutdown", 2, 0, "bool")

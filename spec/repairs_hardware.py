@@ -1,6 +1,7 @@
 """The hardware repairs of the `--suggest` catalogue (8259A, x86): the missing EOI (P7, P11), an
 interrupt gate for a trap gate (X2), an early EOI moved to the end (P5, P8), `ack` of a level line
-before its EOI (P2), no EOI for a spurious IR7 (P12), DPL 3 on a gate user code calls (X3).
+before its EOI (P2), no EOI for a spurious IR7 (P12), DPL 3 on a gate user code calls (X3), the
+gate a device's vector lacks (X10).
 Each function yields `Candidate`s; spec/repairs.py lists them in catalogue order.
 """
 
@@ -137,3 +138,31 @@ def gate_dpl(src: Source, d: Facts) -> Iterator[Candidate]:
                 yield Candidate(f"dpl3:{e.handler.name}", f"idt {e.vector:#x} -> {e.handler.name}: dpl 0 -> dpl 3 "
                                 "(user code calls it with `int`)", e.span.line,
                                 (Edit(e.span.line, j + 1, e.span.line, j + 2, "3"),))
+
+
+def missing_gate(src: Source, d: Facts) -> Iterator[Candidate]:
+    """X10: a device's vector with no IDT gate faults with #NP when delivered. Install an interrupt
+    gate and a handler that EOIs (slave then master on a cascade; the local APIC for a vector),
+    on the lines after the device. Models with request_irq are left alone: genirq installs its gates."""
+    if d.requests:
+        return
+    have = {e.vector for e in d.gates}
+    taken = {c.name for c in d.codes}
+    for dev in d.devices:
+        for s in dev.settings:
+            if s.key == "irq" and isinstance(s.value, ast.LineRef) and s.value.pic in d.base:
+                vec = d.base[s.value.pic] + s.value.input
+                master = d.master_of.get(s.value.pic)
+                eoi = f"eoi; eoi {master}" if master else "eoi"
+            elif s.key == "vector" and isinstance(s.value, int):
+                vec, eoi = s.value, "eoi"
+            else:
+                continue
+            name = f"{dev.name}_isr"
+            if vec in have or name in taken:
+                continue
+            eol = len(src.line(dev.span.end_line)) + 1
+            text = f"\nidt {{ {vec:#x} -> {name} interrupt_gate dpl 0 }}\nhandler {name} {{ {eoi} }}"
+            yield Candidate(f"gate:{dev.name}", f"device {dev.name}: add the gate for vector {vec:#x} and its handler "
+                            f"(without one its interrupt faults with #NP)", dev.span.line,
+                            (Edit(dev.span.end_line, eol, dev.span.end_line, eol, text),))

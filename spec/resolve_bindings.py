@@ -42,17 +42,12 @@ def bindings(sc: Scope) -> None:
                                        "give each vector its own handler"))
         bound[g.handler] = g.vector
     seen_lines: dict[tuple[str, int], DeviceInfo] = {}
-    requested = {isa_line(sc.d.pics, r.irq) for r in sc.requests}
     for dev in sc.d.devices.values():
         if dev.kind == "apic":
             if not sc.d.apics:
                 sc.diags.append(Diagnostic("IRQ219", f"device '{dev.name}' names a vector but there is no "
                                            "`apic` declaration", sc.path, dev.line, 1,
                                            "add `apic lapic { tpr 0 }`"))
-            if dev.input not in sc.d.gates:
-                sc.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' raises vector {dev.input:#x}, "
-                                           "which has no gate", sc.path, dev.line, 1,
-                                           f"add `idt {{ {dev.input:#x} -> HANDLER interrupt_gate dpl 0 }}`"))
             if dev.may_drop:
                 sc.diags.append(Diagnostic("IRQ219", "may_drop (spurious IRQ7/15) is an 8259A behaviour",
                                            sc.path, dev.line, 1))
@@ -66,10 +61,6 @@ def bindings(sc: Scope) -> None:
             sc.diags.append(Diagnostic("IRQ216", f"{irq_name(pic, dev.input)} carries the slave's INT; a device "
                                        "cannot share it", sc.path, dev.line, 1))
             continue
-        if dev.may_drop and pic.base + 7 not in sc.d.gates:
-            sc.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' may_drop: its spurious interrupts "
-                                       f"arrive at vector {pic.base + 7:#x} (IR7), which has no gate",
-                                       sc.path, dev.line, 1))
         key = (dev.pic, dev.input)
         other = seen_lines.get(key)
         if other and not (other.shared and dev.shared):
@@ -79,11 +70,6 @@ def bindings(sc: Scope) -> None:
             sc.diags.append(Diagnostic("IRQ216", f"shared line {irq_name(pic, dev.input)} mixes edge and level",
                                        sc.path, dev.line, 1))
         seen_lines[key] = dev
-        vec = pic.base + dev.input
-        if vec not in sc.d.gates and (dev.pic, dev.input) not in requested:
-            sc.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' raises {irq_name(pic, dev.input)} = vector "
-                                       f"{vec:#x}, which has no gate", sc.path, dev.line, 1,
-                                       f"add `idt {{ {vec:#x} -> HANDLER interrupt_gate dpl 0 }}`"))
     for c in sc.d.code.values():
         if c.cpu >= sc.d.cpus:
             sc.diags.append(Diagnostic("IRQ213", f"{c.kind} '{c.name}' is on cpu{c.cpu}, but the system has "

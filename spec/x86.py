@@ -128,6 +128,24 @@ def deliver_exception(vector: int, gates: dict[int, GateInfo], out: Delivery | N
     return deliver_exception(NOT_PRESENT, gates, d)  # benign first: handled serially
 
 
+def deliver_hardware(vector: int, gates: dict[int, GateInfo]) -> Delivery:
+    """X10: an external interrupt delivered through `vector` (an 8259A's INTA answer, a local APIC
+    vector). With its gate present, that gate; with the gate absent, #NP (error code: the IDT entry,
+    IDT=1 and EXT=1, SDM vol. 3A "Interrupt 11 - Segment Not Present") - handled serially, as an
+    external interrupt is benign (X8's table) - then #NP's own chain: #NP without a gate gives #DF
+    (two contributory), #DF without a gate a triple fault. The vector's number decides nothing: an
+    un-remapped 8259A's IRQ0 arrives at vector 8 as an interrupt, not as #DF."""
+    d = Delivery(None)
+    if vector in gates:
+        d.vector = vector
+        return d
+    d.events.append(f"vector {vector:#x} has no gate: {name(NOT_PRESENT)} during its delivery (error code: IDT "
+                    f"entry {vector:#x}, EXT=1)")
+    d.violations.append(("no_gp", f"hardware interrupt vector {vector:#x} has no gate in the IDT: the CPU raises "
+                                  "#NP"))
+    return deliver_exception(NOT_PRESENT, gates, d)
+
+
 def deliver_int(vector: int, cpl: int, gates: dict[int, GateInfo]) -> Delivery:
     """`int n` from code at privilege `cpl` (X3: the gate's DPL is checked for software interrupts)."""
     d = Delivery(None)

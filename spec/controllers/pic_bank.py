@@ -11,7 +11,8 @@ Variables, per chip in declaration order: `NAME.IRR`, `NAME.ISR` (absent under a
   (edge: IRR[n] := 0; ISR[n] := 1, or rotation under auto-EOI), plus the master's INTA of the
   cascade input, which is level-like; everything else is framed;
 * spurious IR7/15 (P12, cpu0): the request falls before INTA and no other input of the chip is
-  deliverable instead: IRR[n] := 0 and the chip delivers its IR7 vector with no ISR bit set;
+  deliverable instead: IRR[n] := 0 and the chip delivers its IR7 vector with no ISR bit set
+  (through that vector's gate, or - without one - x86.deliver_hardware's #NP chain, X10);
 * EOI: non-specific clears the highest in-service level (P7, rotating under P10), specific clears
   ISR[k]; with nothing to clear the step changes nothing and breaks eoi_balanced;
 * IRET of a gate frame entered through input n breaks eoi_balanced while ISR[n] is set, and, for
@@ -38,6 +39,7 @@ from ircheck.spec.design import Design, DeviceInfo, irq_name, irq_pin
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
 from ircheck.spec.ts import TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Label, Not, Or, V
+from ircheck.spec.x86 import GateInfo, deliver_hardware
 
 
 def wired_or_sharers(d: Design) -> list[DeviceInfo]:
@@ -59,6 +61,7 @@ class PicBank:
         it keeps each `ack` a constant-size command instead of an OR over every other sharer (which
         made the generated code quadratic in the sharers)."""
         self.d = d
+        self.gates = {v: GateInfo(g.handler, g.trap, g.dpl) for v, g in d.gates.items()}
         self.pics = pics
         self.asserting = asserting
         self.drivers = drivers
@@ -154,16 +157,26 @@ class PicBank:
                 continue
             pic = self.pics[dev.pic]
             n = dev.input
-            spur = next(i for i in incs if i.spurious and i.pic is pic)
+            vec = pic.info.base + 7
+            spur = next((i for i in incs if i.spurious and i.pic is pic), None)
+            # X10: no gate for the IR7 vector: the CPU faults along x86.deliver_hardware's chain
+            dl = None if spur is not None else deliver_hardware(vec, self.gates)
+            target = spur if dl is None else \
+                None if dl.vector is None else next(i for i in incs if i.vector == dl.vector and not i.spurious)
+            into = "" if target is None else f" -> {target.gate.handler}"
+            if dl is not None:
+                into = ": " + "; ".join(dl.events) + into
             drop = {pic.irr: Bin("&", V(pic.irr), C(0xFF ^ (1 << n)))}
             seven, dropped = irq_name(pic.info, 7, pin=False), irq_name(pic.info, n, pin=not self.d.one_pic)
             for g, p in pic.variants():
                 mine = And(g, pic.deliverable(n, p, self.req(pic)), Not(self.other_deliverable(pic, n, p)))
                 for guard, ups in self.through_master(pic, mine, drop):
                     label = Label(f"cpu{cpu}", f"{dev.name} drops {dropped} before INTA: spurious {seven}, vector "
-                                  f"{spur.vector:#x} -> {spur.gate.handler}, {pic.name}.ISR[7] not set",
-                                  dev.line, cpu, "entry", StepKind.SPURIOUS, spur.gate.handler)
-                    out.append(ExtraEntry(label, guard, dict(ups), spur, acknowledge(cpu, f"vector {spur.vector:#x}")))
+                                  f"{vec:#x}{into}, {pic.name}.ISR[7] not set", dev.line, cpu, "entry",
+                                  StepKind.SPURIOUS if target is not None else StepKind.HALT,
+                                  target.gate.handler if target is not None else "")
+                    out.append(ExtraEntry(label, guard, dict(ups), target, acknowledge(cpu, f"vector {vec:#x}"),
+                                          () if dl is None else dl.checks_broken()))
         return ExtraEntries(out)
 
     def other_deliverable(self, pic: Pic8259, n: int, p: int) -> Expr:

@@ -77,6 +77,9 @@ KNOWN: dict[str, tuple[str, list[tuple[str, str]]]] = {
         ("    sleep                       # kmalloc(GFP_KERNEL)", "")]),
     "x86_syscall_gate_dpl0": ("dpl3:sys_entry", [
         ("idt { 0x80 -> sys_entry interrupt_gate dpl 0", "idt { 0x80 -> sys_entry interrupt_gate dpl 3")]),
+    # X10: the gate a device's vector lacks (Intel SDM vol. 3A, #NP), with a handler that EOIs
+    "x86_device_vector_no_gate": ("gate:kbd", [
+        ("", "idt { 0x21 -> kbd_isr interrupt_gate dpl 0 }\nhandler kbd_isr { eoi }")]),
 }
 
 

@@ -381,3 +381,67 @@ def test_x10_strict_turns_the_warning_into_an_error(tmp_path: Path) -> None:
     assert p.returncode == 2 and "pc.irq:1:1: error IRQ010: pic master: base 0x08" in p.stderr
     p = subprocess.run([sys.executable, "-m", "ircheck", str(m)], capture_output=True, text=True)
     assert p.returncode == 0 and "ircheck: warning: " in p.stderr and "pc.irq:1: pic master: base 0x08" in p.stderr
+
+
+# ---- X10: a hardware vector without a gate faults at run time (issue 16 item 6, the run-time half) ---
+# Intel SDM vol. 3A §6.10 and "Interrupt 11 - Segment Not Present (#NP)": delivery through a gate whose
+# present flag is clear raises #NP (error code: the IDT entry, EXT=1); §6.15 table 6-5: an external
+# interrupt is benign, so #NP is handled serially, and #NP while delivering #NP is a double fault.
+
+GATELESS = """pic master : i8259 { base 0x20 }
+device kbd { irq master.1 edge raises 1 }
+GATES
+handler np_handler { nop }
+handler df_handler { nop }
+handler kbd_isr { eoi }
+thread main on cpu0 { sti; nop }
+check no_gp, no_double_fault
+"""
+
+
+def test_x10_a_gateless_device_vector_is_taken_and_faults_with_np() -> None:
+    r = ircheck.check_source(GATELESS.replace("GATES", "idt { 0x0b -> np_handler interrupt_gate dpl 0 }"))
+    assert r.check("no_gp").status == "violated" and r.check("no_double_fault").status == "holds"
+    steps = actions(r, "no_gp")
+    assert len(steps) == 2 and steps[0] == "raise IRQ 1 (master.1, edge)"
+    assert steps[1].startswith("take IRQ 1: INTA, vector 0x21: vector 0x21 has no gate: #NP (vector 11)")
+    assert steps[1].endswith("-> np_handler (interrupt gate, IF=0)")
+    assert "vector 0x21 has no gate in the IDT" in r.check("no_gp").message
+    # the 8259A took the request: IRR -> ISR, as for any vector (the fault is the CPU's)
+    assert r.check("no_gp").trace[1].changes["master.ISR[1]"] == ("0", "1")
+
+
+def test_x10_the_gate_present_holds_and_no_gate_at_all_ends_in_a_triple_fault() -> None:
+    ok = ircheck.check_source(GATELESS.replace("GATES", "idt { 0x21 -> kbd_isr interrupt_gate dpl 0 }"))
+    assert ok.check("no_gp").status == "holds" and ok.check("no_double_fault").status == "holds"
+    df = ircheck.check_source(GATELESS.replace("GATES", "idt { 0x08 -> df_handler interrupt_gate dpl 0 }"))
+    assert df.check("no_double_fault").status == "violated"
+    assert actions(df, "no_double_fault")[1].endswith("-> df_handler (interrupt gate, IF=0)")
+    none = ircheck.check_source(GATELESS.replace("GATES", ""))
+    assert none.check("no_double_fault").status == "violated"
+    last = actions(none, "no_double_fault")[1]
+    assert "triple fault, the processor shuts down" in last and "#DF" in none.check("no_double_fault").message
+
+
+def test_x10_a_gateless_local_apic_vector_faults_too() -> None:
+    src = ("apic lapic { tpr 0 }\ndevice msi0 { irq vector 0x41 raises 1 }\n"
+           "idt { 0x0b -> np_handler interrupt_gate dpl 0 }\nhandler np_handler { eoi }\n"
+           "thread main on cpu0 { sti; nop }\ncheck no_gp, eoi_balanced\n")
+    r = ircheck.check_source(src)
+    assert r.check("no_gp").status == "violated" and r.check("eoi_balanced").status == "holds"
+    assert "take vector 0x41 from the local APIC: vector 0x41 has no gate" in actions(r, "no_gp")[1]
+
+
+def test_x10_a_spurious_ir7_without_its_gate_faults_and_with_it_enters_the_gate() -> None:
+    src = ("pic master : i8259 { base 0x20 }\ndevice kbd { irq master.3 edge raises 1 may_drop }\n"
+           "idt { 0x23 -> kbd_isr interrupt_gate dpl 0 }\nidt { 0x0b -> np_handler interrupt_gate dpl 0 }\n"
+           "handler kbd_isr { eoi }\nhandler np_handler { nop }\nSEVEN"
+           "thread main on cpu0 { sti; nop }\ncheck no_gp\n")
+    r = ircheck.check_source(src.replace("SEVEN", ""))
+    assert r.check("no_gp").status == "violated"
+    assert actions(r, "no_gp")[1] == (
+        "kbd drops IRQ 3 before INTA: spurious IRQ 7, vector 0x27: vector 0x27 has no gate: #NP (vector 11) "
+        "during its delivery (error code: IDT entry 0x27, EXT=1) -> np_handler, master.ISR[7] not set")
+    ok = ircheck.check_source(src.replace("SEVEN", "idt { 0x27 -> spurious interrupt_gate dpl 0 }\n"
+                                                   "handler spurious { nop }\n"))
+    assert ok.check("no_gp").status == "holds"
