@@ -35,13 +35,17 @@ from ircheck.spec.language import (
     RW_READ_ACQUIRES,
     SAVE_OPS,
     SAVE_USES,
+    STATEMENTS,
     TIMED_WAITS,
+    Flags,
 )
 
 __all__ = ["BH_OFF_OPS", "BH_USES", "SAVE_OPS", "SAVE_USES"]  # the IF/BH users, read from spec/language.py
 
 DISABLE_OPS = ("disable_irq", "disable_irq_nosync")
-STI_USES = frozenset({"sti", "local_irq_enable"})
+# X1: the statements whose inline `sti` may open the STI shadow over the next statement (irqflags.sti_shadow)
+STI_USES = frozenset(s.keyword for s in STATEMENTS
+                     if s.primitive == "irq_flags" and s.irq_flags in (Flags.ENABLE, Flags.RESTORE))
 
 
 def count_sites(body: Body, ops: tuple[str, ...], arg: int | None = None) -> int:

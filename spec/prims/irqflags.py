@@ -13,6 +13,8 @@ Guarded commands at a location guarded by `here`, the pc moving on; unnamed vari
   `flags := 0 if nsave <= 1 else flags`, `nsave := max(nsave - 1, 0)`: only the last restore
   restores IF. A context with no slot (it never saves) just sets IF := 0 on a save;
 * `spin_lock_irq` / `spin_unlock_irq`: `IF := 0` / `IF := 1`;
+* `sti`, `local_irq_enable` and a `local_irq_restore` that turns IF on open the STI shadow (X1,
+  `sti_shadow`); the unlocks do not (their `sti` is followed by `preempt_enable` inside them);
 * `local_bh_disable` (`spin_lock_bh`) in a task that counts: `bh := bh + 1` (count_up);
   `local_bh_enable` (`spin_unlock_bh`): `bh := max(bh - 1, 0)`. In hardirq and softirq context
   BH is already off: nothing changes.
@@ -26,7 +28,7 @@ from ircheck.spec.language import STATEMENT, Flags
 from ircheck.spec.model import Model
 from ircheck.spec.prims.data import Effect, count_up
 from ircheck.spec.prims.held_usage import held_on_usages, save_slots
-from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Ite, V
+from ircheck.spec.ts import TRUE, And, Bin, C, Eq, Expr, Ite, V
 
 
 def irq_effects(m: Model, op: str, ctx: Context, line: int = 0) -> list[Effect]:
@@ -59,9 +61,28 @@ def irq_effects(m: Model, op: str, ctx: Context, line: int = 0) -> list[Effect]:
             else:
                 last = Bin("<=", n, C(1))
                 out.append((guard, {IF: Ite(last, V(fv), C(0)), fv: Ite(last, C(0), V(fv)),
-                                    nv: Ite(Bin(">", n, C(0)), Bin("-", n, C(1)), C(0))}, []))
+                                    nv: Ite(Bin(">", n, C(0)), Bin("-", n, C(1)), C(0)),
+                                    **sti_shadow(ctx, And(last, Eq(V(fv), C(1))), op)}, []))
         return out or [(TRUE, {IF: C(0)} if save else {}, [])]
     return [(TRUE, {}, [])]
+
+
+def sti_shadow(ctx: Context, sets_if: Expr, op: str) -> dict[int, Expr]:
+    """X1 for the statements that are an `sti` followed by the caller's next instruction: on x86
+    `local_irq_enable` is `native_irq_enable`, an inline `sti`, and `local_irq_restore` of saved
+    flags with IF set ends in that same inline `sti` (arch/x86/include/asm/irqflags.h
+    `arch_local_irq_restore`). Such a step opens the STI shadow when `sets_if` holds and IF was 0 -
+    `sti_shadow := 1`, cleared by the CPU's next step (build.Builder.add) - except at a context's
+    last statement (the idle loop's next instruction follows at once). Not the unlocks
+    (`spin_unlock_irq`, `spin_unlock_irqrestore`, the rwlock ones): their `sti` is followed by
+    `preempt_enable()` inside the out-of-line unlock function (include/linux/spinlock_api_smp.h
+    `__raw_spin_unlock_irq`, `__raw_spin_unlock_irqrestore`), so the shadow ends there and the
+    caller's next statement is interruptible. Nothing where the CPU has no shadow variable
+    (variables.STI_USES)."""
+    shadow = ctx.cpu.sti_shadow
+    if shadow is None or STATEMENT[op].primitive != "irq_flags" or ends_after(ctx):
+        return {}
+    return {shadow: Ite(And(Eq(V(ctx.cpu.IF), C(0)), sets_if), C(1), C(0))}
 
 
 def lower_cli_sti(m: Model, ctx: Context, st: ast.Simple) -> None:
@@ -74,9 +95,8 @@ def lower_cli_sti(m: Model, ctx: Context, st: ast.Simple) -> None:
     enable = STATEMENT[st.op].irq_flags is Flags.ENABLE
     ups = dict(ctx.nxt)
     ups[ctx.cpu.IF] = C(1 if enable else 0)
-    shadow = ctx.cpu.sti_shadow
-    if enable and shadow is not None and not ends_after(ctx):
-        ups[shadow] = Ite(Eq(V(ctx.cpu.IF), C(0)), C(1), C(0))
+    if enable:
+        ups.update(sti_shadow(ctx, TRUE, st.op))
     for held, tags in held_on_usages(m, ctx, st.op):
         m.b.add(ctx.label(ctx.node.text), And(ctx.here, held), ups, ctx.group, tags)
 

@@ -28,7 +28,7 @@ RESTORE4 = "".join(f"spin_unlock_irqrestore l{k}; " for k in reversed(range(4)))
 DESIGNS = {
     "four_saves_four_restores_then_write": (
         HEAD + "request_irq 3 isr\nhandler isr { write x }\n"
-        f"thread t on cpu0 {{ {SAVE4}{'local_irq_restore; ' * 4}write x }}\ncheck no_data_race\n",
+        f"thread t on cpu0 {{ {SAVE4}{'local_irq_restore; ' * 4}nop; write x }}\ncheck no_data_race\n",
         "no_data_race", "violated"),
     "four_irqsave_locks_released_then_write": (
         HEAD + LOCKS4 + "request_irq 3 isr\nhandler isr { write x }\n"

@@ -445,3 +445,34 @@ def test_x10_a_spurious_ir7_without_its_gate_faults_and_with_it_enters_the_gate(
     ok = ircheck.check_source(src.replace("SEVEN", "idt { 0x27 -> spurious interrupt_gate dpl 0 }\n"
                                                    "handler spurious { nop }\n"))
     assert ok.check("no_gp").status == "holds"
+
+
+# ---- X1 in the kernel's statements: which of them are an inline `sti` ------------------------------
+# arch/x86/include/asm/irqflags.h: local_irq_enable is `sti`, arch_local_irq_restore executes `sti`
+# when the saved flags have IF; include/linux/spinlock_api_smp.h: the unlocks follow their `sti`
+# with preempt_enable() inside the unlock function, so their shadow ends there.
+
+SHADOW = """pic master : i8259 { base 0x20 }
+device nic { irq master.3 edge raises 1 }
+request_irq 3 isr
+spinlock l
+data x
+handler isr { write x }
+thread t on cpu0 { BODY; write x; nop }
+check no_data_race
+"""
+
+
+def test_x1_local_irq_enable_and_a_restore_of_if_hold_the_interrupt_back_over_the_next_statement() -> None:
+    for body in ("local_irq_disable; local_irq_enable", "local_irq_save; local_irq_restore"):
+        r = ircheck.check_source(SHADOW.replace("BODY", body))
+        assert r.check("no_data_race").status == "holds", body
+    # with one more statement between, the window opens before the write
+    r = ircheck.check_source(SHADOW.replace("BODY", "local_irq_save; local_irq_restore; nop"))
+    assert r.check("no_data_race").status == "violated"
+
+
+def test_x1_the_unlocks_shadow_ends_inside_the_unlock_function() -> None:
+    for body in ("spin_lock_irq l; spin_unlock_irq l", "spin_lock_irqsave l; spin_unlock_irqrestore l"):
+        r = ircheck.check_source(SHADOW.replace("BODY", body))
+        assert r.check("no_data_race").status == "violated", body
