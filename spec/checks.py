@@ -67,6 +67,13 @@ CATALOGUE: tuple[CheckInfo, ...] = (
               "interrupting and every run of its handlers returns IRQ_NONE (nobody cared). CPUs keep executing (weak fairness) and "
               "take a request that is deliverable again and again (strong fairness for interrupt acknowledge)."),
               others=(" is raised", "; also never delivered on some run: "), whole_graph=True),
+    CheckInfo("no_irq_storm", Kind.LIVENESS, default=True, param=None, exported=False,
+              presented=Presented.PLAIN, implicit=False,
+              short="Interrupts sustain themselves and a CPU never runs its tasks again",
+              full=("On some fair run a CPU takes interrupts again and again while no device acts, and none of its "
+              "tasks ever runs again although one could: a level line nobody quiets, a threaded handler on a level "
+              "line without IRQF_ONESHOT, an EOI that lets a still-asserted line in again. A device that merely "
+              "keeps raising is not a storm.")),
     CheckInfo("no_deadlock", Kind.DEADLOCK, default=True, param=None, exported=True,
               presented=Presented.STUCK, implicit=False,
               short="A context waits for ever",

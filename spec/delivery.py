@@ -178,8 +178,10 @@ def lower_requests(m: Model) -> None:
 
 
 def lower_devices(m: Model) -> None:
+    first = len(m.b.trans)
     for dev in m.d.devices.values():
         lower_device(m, dev)
+    m.b.raises.extend(range(first, len(m.b.trans)))
 
 
 def raise_enabled(m: Model, dev: DeviceInfo) -> Expr:

@@ -198,11 +198,15 @@ def lower_cpu(m: Model, cpu: CpuState) -> None:
     for inc in m.incs:
         for i, node in enumerate(inc.body.nodes):
             NODE_LOWERINGS[node.kind](m, frame_context(m, cpu, node, i, inc))
+    first = len(m.b.trans)
     for ti, task in enumerate(cpu.tasks):
         for i, node in enumerate(task.body.nodes):
             NODE_LOWERINGS[node.kind](m, task_context(cpu, node, i, ti, task))
         deferred.lower_task_wake(m, cpu, ti, task)
         waitq_api.lower_timeouts(m, task, completion.timeout_dequeues(task))
+    m.b.task_steps[cpu.index] = list(range(first, len(m.b.trans)))
     sched.lower_switches(m, cpu)
+    first = len(m.b.trans)
     lower_entries(m, cpu)
+    m.b.hard_entries[cpu.index] = list(range(first, len(m.b.trans)))
     deferred.lower_soft_entries(m, cpu)

@@ -28,6 +28,7 @@ from ircheck.spec.prims.locks import SPIN_ACQUIRES, acquire_locs
 from ircheck.spec.prims.rwlock import recursion_props
 from ircheck.spec.prims.waitq import queue_of
 from ircheck.spec.races import race_props
+from ircheck.spec.storm import storm_requests
 from ircheck.spec.ts import (
     FALSE,
     And,
@@ -103,6 +104,8 @@ def kernel_checks(m: Model) -> None:
         lost_wakeup_requests(m)
     if m.enabled("no_starvation"):
         nobody_cared_requests(m)
+    if m.enabled("no_irq_storm"):
+        storm_requests(m)
 
 
 def lock_wait_props(m: Model) -> None:
