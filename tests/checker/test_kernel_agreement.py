@@ -27,7 +27,7 @@ from tests.support.generators import (
 )
 from tests.support.naive import Naive, small_enough
 
-LIVENESS = ("no_deadlock", "no_lost_wakeup", "no_starvation")
+LIVENESS = ("no_deadlock", "no_lost_wakeup", "no_starvation", "no_irq_storm")
 
 
 def agree(text: str) -> None:

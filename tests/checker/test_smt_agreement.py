@@ -24,7 +24,7 @@ from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from ircheck.smt import run_smt
 from tests.support.generators import atomic_models, kernel_models, models
 
-LIVENESS = ("no_starvation", "no_lost_wakeup")
+LIVENESS = ("no_starvation", "no_lost_wakeup", "no_irq_storm")
 
 
 def agree(text: str) -> None:

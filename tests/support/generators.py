@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 FLAGS = ("f0", "f1")
 COUNTER = "c"
-BARE_CHECKS = ("no_lost_irq", "no_starvation", "no_deadlock", "no_reentry", "eoi_balanced")
+BARE_CHECKS = ("no_lost_irq", "no_starvation", "no_deadlock", "no_reentry", "eoi_balanced", "no_irq_storm")
 INVARIANTS = ("not (f0 and f1)", "c <= 1", "not f0 or c == 0", "c != 2", "not f1", "c == 0 or f0")
 
 
@@ -295,7 +295,7 @@ def x86_models(draw: st.DrawFn) -> str:
 # ---- the Linux kernel layer --------------------------------------------------------------------------
 
 KERNEL_CHECKS = ("no_lost_irq", "no_deadlock", "no_reentry", "eoi_balanced", "no_sleep_in_atomic", "no_data_race",
-                 "lockdep", "no_lost_wakeup")
+                 "lockdep", "no_lost_wakeup", "no_irq_storm")
 LOCKS = ("l0", "l1")
 KERNEL_CONCEPTS = {"cpus 2", "spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_lock_bh", "mutex_lock",
                    "local_irq_save", "local_bh_disable", "request_irq", "thread", "oneshot", "softirq", "tasklet", "work",

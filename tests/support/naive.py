@@ -25,7 +25,7 @@ from ircheck.spec.ts import TransitionSystem, evaluate
 
 State = tuple[int, ...]
 
-LIVENESS = ("no_starvation", "no_deadlock")
+LIVENESS = ("no_starvation", "no_deadlock", "no_irq_storm")
 
 
 class Naive:
