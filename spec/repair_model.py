@@ -56,6 +56,24 @@ class Facts:
                 out.append((dev, ref, trig))
         return out
 
+    def request_lines(self, code: str) -> list[tuple[ast.Device, ast.LineRef, str]]:
+        """(device, controller input, trigger) of the 8259A devices on the lines whose request_irq
+        names `code` as its handler or its thread (Linux IRQ N: the master's input N, a slave's
+        input N - 8); a request with `dev_id D` only D's."""
+        out = []
+        for r in self.requests:
+            if r.handler.name != code and not any(o.key == "thread" and o.value == code for o in r.options):
+                continue
+            dev_id = next((str(o.value) for o in r.options if o.key == "dev_id"), None)
+            for dev in self.devices:
+                ref = next((s.value for s in dev.settings if s.key == "irq" and isinstance(s.value, ast.LineRef)),
+                           None)
+                if ref is None or ref.pic not in self.base or (dev_id is not None and dev.name != dev_id):
+                    continue
+                if (8 if ref.pic in self.master_of else 0) + ref.input == r.irq:
+                    out.append((dev, ref, next((str(s.value) for s in dev.settings if s.key == "trigger"), "edge")))
+        return out
+
     def apic_vectors(self, handler: str) -> list[int]:
         """Local APIC device vectors (`irq vector V`) whose gate enters `handler`."""
         vectors = {e.vector for e in self.gates if e.handler.name == handler}

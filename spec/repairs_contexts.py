@@ -1,7 +1,7 @@
 """The kernel-context repairs of the `--suggest` catalogue: `wait_event` for a test-then-sleep_on
 (W1, W2), `disable_irq_nosync` in a handler (L6), a sleeping handler made threaded (L8, D4), a
 sleeping tasklet made a work item (D3), no EOI in a request_irq handler (L1), an extra
-`enable_irq` removed (L5), `set` before `wake_up` (W2). Which statements sleep is
+`enable_irq` removed (L5), `set` before `wake_up` (W2), `oneshot` on a threaded level line (L8). Which statements sleep is
 spec/language.py's table.
 """
 
@@ -75,6 +75,22 @@ def threaded(src: Source, d: Facts) -> Iterator[Candidate]:
                         f"request_irq {r.irq}: run {code.name} as a threaded handler "
                         f"(`request_irq {r.irq} NULL thread {code.name} oneshot`, `irq_thread {code.name}`)",
                         st.span.line, (bind, head))
+
+
+def oneshot_level(src: Source, d: Facts) -> Iterator[Candidate]:
+    """L8: a threaded handler on a level line without IRQF_ONESHOT: the flow handler unmasks the
+    line when the primary handler returns, before the thread has quieted the device, and the line
+    interrupts again and again (no_irq_storm). `oneshot` keeps it masked until the thread returns."""
+    for r in d.requests:
+        thread = next((str(o.value) for o in r.options if o.key == "thread"), None)
+        if thread is None or any(o.key == "oneshot" for o in r.options):
+            continue
+        if not any(trig == "level" for _dev, _ref, trig in d.request_lines(r.handler.name)):
+            continue
+        line = r.span.line
+        end = len(src.line(line).split("#")[0].rstrip()) + 1  # after the last option, before a comment
+        yield Candidate(f"oneshot:{r.irq}", f"request_irq {r.irq}: add `oneshot` (the level line stays masked until "
+                        f"{thread} returns)", line, (Edit(line, end, line, end, " oneshot"),))
 
 
 def deferred_to_work(src: Source, d: Facts) -> Iterator[Candidate]:

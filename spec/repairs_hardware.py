@@ -91,18 +91,22 @@ def early_eoi(src: Source, d: Facts) -> Iterator[Candidate]:
 
 def level_ack(src: Source, d: Facts) -> Iterator[Candidate]:
     """P2: a level line stays high until the device is told; without `ack DEV` before the EOI the
-    controller interrupts again at once, for ever."""
+    controller interrupts again at once, for ever (no_irq_storm). The same for a request_irq
+    handler or irq thread: the flow handler's unmask lets the still-asserted line in again (L2)."""
     for code in d.codes:
-        if code.kind != "handler":
+        if code.kind not in ("handler", "irq_thread"):
             continue
         acked = {arg_name(s) for s in simples(code, "ack")}
-        for dev, _ref, trig in d.lines_of(code.name):
+        lines = d.request_lines(code.name) if code.name in d.requested or code.kind == "irq_thread" \
+            else d.lines_of(code.name)
+        for dev, _ref, trig in lines:
             if trig != "level" or dev.name in acked:
                 continue
             eois = [st for st in code.body if isinstance(st, ast.Simple) and st.op == "eoi"]
             ed = src.insert_before(eois[0].span, f"ack {dev.name}") if eois else src.append(code, f"ack {dev.name}")
             yield Candidate(f"ack:{code.name}:{dev.name}",
-                            f"handler {code.name}: add `ack {dev.name}` before the EOI (a level line stays high)",
+                            f"{code.kind} {code.name}: add `ack {dev.name}`" + (" before the EOI" if eois else "")
+                            + " (a level line stays high)",
                             eois[0].span.line if eois else code.end.line, (ed,))
 
 

@@ -9,6 +9,8 @@ data sheet (a level input requests again while high: P2). Rule: docs/semantics.m
 from __future__ import annotations
 
 import ircheck
+from ircheck.grammar.parser import parse
+from ircheck.spec.repairs import candidates, combine
 from ircheck.spec.step_kind import StepKind
 
 LEVEL = """pic master : i8259 { base 0x20 }
@@ -85,3 +87,17 @@ def test_a_cpu_without_tasks_is_not_judged_and_both_engines_agree() -> None:
     assert storm(src.replace("thread app on cpu0 { write log; write log }\n", "")).status == "holds"
     smt = ircheck.check_source(src, engine="smt").check("no_irq_storm")
     assert smt.status == "violated" and len(smt.trace) == 7
+
+
+def _repaired(src: str) -> dict[str, str]:
+    m = parse(src, "storm.irq")
+    return {c.key: combine(m.source, (c,)) for c in candidates(m)}
+
+
+def test_the_standard_repairs_ack_the_device_or_keep_the_line_masked_for_the_thread() -> None:
+    bad = LEVEL.replace("TRIGGER", "level").replace("RAISES", "1").replace(" ACK", "")
+    fixed = _repaired(bad)["ack:nic_isr:nic"]
+    assert "handler nic_isr { read rx_ring; ack nic }" in fixed and storm(fixed).status == "holds"
+    fixed = _repaired(THREADED.replace(" ONESHOT", "  # no ONESHOT"))["oneshot:3"]
+    assert "request_irq 3 sensor_quick thread sensor_thread oneshot  # no ONESHOT" in fixed
+    assert storm(fixed).status == "holds"
