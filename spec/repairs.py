@@ -47,14 +47,20 @@ from ircheck.spec.repairs_hardware import (
     spurious,
     trap_gate,
 )
-from ircheck.spec.repairs_locks import lock_flavour, lock_order, protect_data, sleep_outside_lock
+from ircheck.spec.repairs_locks import (
+    atomic_counter,
+    lock_flavour,
+    lock_order,
+    protect_data,
+    sleep_outside_lock,
+)
 
 __all__ = ["Candidate", "Edit", "EditConflict", "apply_edits", "candidates", "combine"]
 
 _REPAIRS: tuple[Callable[[Source, Facts], Iterator[Candidate]], ...] = (
     lock_flavour, missing_eoi, trap_gate, early_eoi, wait_event, nosync, threaded, deferred_to_work, genirq_eoi,
     level_ack, spurious, unbalanced_enable, lock_order, sleep_outside_lock, gate_dpl, protect_data, set_before_wake,
-    missing_gate, oneshot_level)
+    missing_gate, oneshot_level, atomic_counter)
 
 
 def candidates(model: ast.Model) -> list[Candidate]:

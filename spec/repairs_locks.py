@@ -1,6 +1,7 @@
 """The lock repairs of the `--suggest` catalogue: the lock flavour (`_irqsave`, `_bh`: K1, K2), a new
 lock around shared data (K2), the lock order of an AB-BA pair (K5), and a sleep or a wait for a
-handler moved out of a spinlock's critical section (D4, L6). Which statements take, drop or sleep
+handler moved out of a spinlock's critical section (D4, L6), a plain `inc`/`dec` of an atomically
+updated counter made atomic (R4). Which statements take, drop or sleep
 is spec/language.py's table.
 """
 
@@ -9,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ircheck.grammar import ast
-from ircheck.spec.language import IRQ_CALLS, SLEEPING, SOFTIRQ_KINDS, SPIN_PAIRS, TASK_KINDS, lock_use
+from ircheck.spec.language import (
+    ATOMICS,
+    IRQ_CALLS,
+    SLEEPING,
+    SOFTIRQ_KINDS,
+    SPIN_PAIRS,
+    TASK_KINDS,
+    lock_use,
+)
 from ircheck.spec.repair_edits import Candidate, Edit, Source, swap
 from ircheck.spec.repair_model import Facts, arg_name, simples
 
@@ -164,3 +173,20 @@ def sleep_outside_lock(src: Source, d: Facts) -> Iterator[Candidate]:
             yield Candidate(f"unlocked:{code.name}:{st.span.line}",
                             f"{code.kind} {code.name}: move `{text}` out of the critical section, {where}",
                             st.span.line, edits)
+
+
+def atomic_counter(src: Source, d: Facts) -> Iterator[Candidate]:
+    """R4: a counter that some context updates with an atomic (`atomic_inc`, `atomic_dec`,
+    `atomic_dec_and_test`) and another with a plain `inc`/`dec` races on the plain one (a plain
+    read-modify-write can interleave with the atomic one); make the plain update atomic too
+    (include/linux/atomic.h, Documentation/atomic_t.txt). One candidate per context and counter."""
+    atomic = {arg_name(s) for c in d.codes for s in simples(c, *ATOMICS)}
+    for code in d.codes:
+        for name in sorted(atomic):
+            plain = [s for s in simples(code, "inc", "dec") if arg_name(s) == name]
+            edits = [src.replace_word(s.span, s.op, f"atomic_{s.op}") for s in plain]
+            if not plain or any(e is None for e in edits):
+                continue
+            yield Candidate(f"atomic:{code.name}:{name}", f"{code.kind} {code.name}: make its `inc`/`dec {name}` "
+                            f"atomic (`atomic_inc`/`atomic_dec`), as elsewhere", plain[0].span.line,
+                            tuple(e for e in edits if e is not None))

@@ -176,3 +176,16 @@ def test_set_before_wake_swaps_whole_lines_so_comments_stay_with_their_statement
     src = "waitqueue q\nflag f\nthread t { wait_event q until f }\nhandler h { wake_up q; set f }\n"
     (c,) = [c for c in candidates(parse(src, "s.irq")) if c.key.startswith("set_first")]
     assert combine(src, (c,)).endswith("handler h { set f; wake_up q }\n")
+
+
+def test_a_plain_update_of_an_atomic_counter_is_made_atomic() -> None:
+    """R4 (include/linux/atomic.h): the plain `inc` races with the handler's atomic one; make it atomic."""
+    src = ("cpus 2\npic master : i8259 { base 0x20 }\ndevice nic { irq master.3 edge raises 1 on cpu1 }\n"
+           "request_irq 3 nic_isr\ncounter pkts max 3\nhandler nic_isr { atomic_inc pkts }\n"
+           "thread app on cpu0 { inc pkts }  # plain\ncheck no_data_race\n")
+    import ircheck
+    assert ircheck.check_source(src).check("no_data_race").status == "violated"
+    m = parse(src, "a.irq")
+    fixed = {c.key: combine(m.source, (c,)) for c in candidates(m)}["atomic:app:pkts"]
+    assert "thread app on cpu0 { atomic_inc pkts }  # plain" in fixed
+    assert ircheck.check_source(fixed).check("no_data_race").status == "holds"
