@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import ircheck
 from ircheck.grammar import ast
 from ircheck.grammar.parser import parse, parse_file
 from ircheck.spec.repairs import Edit, EditConflict, apply_edits, candidates, combine
@@ -183,7 +184,6 @@ def test_a_plain_update_of_an_atomic_counter_is_made_atomic() -> None:
     src = ("cpus 2\npic master : i8259 { base 0x20 }\ndevice nic { irq master.3 edge raises 1 on cpu1 }\n"
            "request_irq 3 nic_isr\ncounter pkts max 3\nhandler nic_isr { atomic_inc pkts }\n"
            "thread app on cpu0 { inc pkts }  # plain\ncheck no_data_race\n")
-    import ircheck
     assert ircheck.check_source(src).check("no_data_race").status == "violated"
     m = parse(src, "a.irq")
     fixed = {c.key: combine(m.source, (c,)) for c in candidates(m)}["atomic:app:pkts"]
