@@ -18,7 +18,7 @@ EOIed (P12). Rule numbers refer to docs/semantics.md.
 
 The catalogue is split by subject: spec/repair_edits.py (text edits), spec/repair_model.py (what
 the repairs read of a model), spec/repairs_hardware.py, spec/repairs_locks.py and
-spec/repairs_contexts.py (the repairs); this module gives their order and `candidates`.
+spec/repairs_contexts.py, spec/repairs_waits.py (the repairs); this module gives their order and `candidates`.
 """
 
 from __future__ import annotations
@@ -54,13 +54,14 @@ from ircheck.spec.repairs_locks import (
     protect_data,
     sleep_outside_lock,
 )
+from ircheck.spec.repairs_waits import prepare_first, reinit_first
 
 __all__ = ["Candidate", "Edit", "EditConflict", "apply_edits", "candidates", "combine"]
 
 _REPAIRS: tuple[Callable[[Source, Facts], Iterator[Candidate]], ...] = (
     lock_flavour, missing_eoi, trap_gate, early_eoi, wait_event, nosync, threaded, deferred_to_work, genirq_eoi,
     level_ack, spurious, unbalanced_enable, lock_order, sleep_outside_lock, gate_dpl, protect_data, set_before_wake,
-    missing_gate, oneshot_level, atomic_counter)
+    missing_gate, oneshot_level, atomic_counter, prepare_first, reinit_first)
 
 
 def candidates(model: ast.Model) -> list[Candidate]:

@@ -46,6 +46,8 @@ FIXED: dict[str, list[str]] = {
     "kernel_race_local_irq_save_smp": ["lock_data:rx_stats"],
     "kernel_stats_softirq_two_cpus": ["lock_data:rx_stats"],
     "kernel_wake_before_set": ["set_first:nic_isr:rx_ready"],
+    "kernel_waitq_test_before_prepare": ["prepare_first:app:ep_wait:27"],
+    "kernel_completion_reinit_after_submit": ["reinit_first:loader:fw_done:20"],
 }
 
 
