@@ -20,10 +20,12 @@ from tests.support.generators import (
     ATOMIC_CONCEPTS,
     KERNEL_CONCEPTS,
     RWLOCK_CONCEPTS,
+    WAITQ_CONCEPTS,
     atomic_models,
     examples,
     kernel_models,
     rwlock_models,
+    waitq_models,
 )
 from tests.support.naive import Naive, small_enough
 
@@ -84,6 +86,20 @@ def test_generator_covers_every_atomic_concept() -> None:
 @given(atomic_models())
 def test_atomics_engine_agrees_with_naive_bfs(text: str) -> None:
     """R4 atomics, choose, local_irq_disable/enable: the same states and verdicts as the reference."""
+    assume(small_enough(text, 1500))
+    agree(text)
+
+
+def test_generator_covers_every_waitq_concept() -> None:
+    out = examples(waitq_models(), 200)
+    seen = {c for c in WAITQ_CONCEPTS if any(c in ex for ex in out)}
+    assert seen == WAITQ_CONCEPTS, sorted(WAITQ_CONCEPTS - seen)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(waitq_models())
+def test_waitq_engine_agrees_with_naive_bfs(text: str) -> None:
+    """R5 wait queues and R6 completions: the same states and verdicts (lost wake-ups included) as the reference."""
     assume(small_enough(text, 1500))
     agree(text)
 

@@ -27,7 +27,7 @@ from ircheck.reduce import REDUCTIONS, ReducedExplicit, full_graph_checks, parse
 from ircheck.result import Report
 from ircheck.spec.ts import And, Bin, C, Eq, Label, StateProp, Transition, TransitionSystem, V, Var
 from tests.conftest import MODELS, ROOT
-from tests.support.generators import atomic_models, hostile_model, kernel_models, models
+from tests.support.generators import atomic_models, hostile_model, kernel_models, models, waitq_models
 from tests.support.naive import small_enough
 
 sys_path_bench = str(ROOT / "bench")
@@ -91,6 +91,13 @@ def test_generated_kernel_models_agree(text: str) -> None:
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(atomic_models())
 def test_generated_atomic_models_agree(text: str) -> None:
+    assume(small_enough(text, 50_000))
+    _agree(text)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(waitq_models())
+def test_generated_waitq_models_agree(text: str) -> None:
     assume(small_enough(text, 50_000))
     _agree(text)
 

@@ -22,7 +22,7 @@ import ircheck
 from ircheck.api import compile_source
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from ircheck.smt import run_smt
-from tests.support.generators import atomic_models, kernel_models, models
+from tests.support.generators import atomic_models, kernel_models, models, waitq_models
 
 LIVENESS = ("no_starvation", "no_lost_wakeup", "no_irq_storm")
 
@@ -72,6 +72,13 @@ def test_smt_agrees_with_explicit_on_kernel_models(text: str) -> None:
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(atomic_models())
 def test_smt_agrees_with_explicit_on_atomic_models(text: str) -> None:
+    assume(shallow(text, 8))
+    agree(text)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(waitq_models())
+def test_smt_agrees_with_explicit_on_waitq_models(text: str) -> None:
     assume(shallow(text, 8))
     agree(text)
 

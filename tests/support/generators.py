@@ -18,6 +18,9 @@
   `atomic_dec_and_test`, `test_and_set`, `test_and_clear`, a `while test_and_set` bit lock), `choose`
   `local_irq_disable`/`enable`, `preempt_disable`/`enable` and per-CPU data (R3), with plain accesses of the same counters beside them;
   `ATOMIC_CONCEPTS`. Separate from `kernel_models()` so that one's fixed draws stay as they were.
+- `waitq_models()`: the wait-queue API (R5: prepare_to_wait before or after the test, exclusive and
+  timed waits, `if woken`, wake_up vs wake_up_all, schedule under a spinlock) and completions (R6:
+  complete, complete_all, reinit_completion, timed waits); `WAITQ_CONCEPTS`.
 - `examples(strategy, n)`: n drawn models, the same on every run (for the concept-coverage tests).
 - legal models of unusual shape (`Shape`, `wide_constant`, `call_chain`, ..., `shapes(seed)`): wide
   constants, deep call chains, long sums, long invariants, each with its verdicts known in closed
@@ -447,6 +450,38 @@ def atomic_models(draw: st.DrawFn) -> str:
     for k in range(cpus):
         out.append(f"thread t{k} on cpu{k} {{ {block(True)} }}")
     out.append("check " + ", ".join(ATOMIC_CHECKS))
+    return "\n".join(out) + "\n"
+
+
+# ---- the wait-queue API and completions (R5, R6) -------------------------------------------------------
+
+WAITQ_CHECKS = ("no_lost_wakeup", "no_deadlock", "no_sleep_in_atomic")
+WAITQ_CONCEPTS = {"prepare_to_wait q; if not f", "if not f { prepare_to_wait q", "prepare_to_wait_exclusive",
+                  "schedule_timeout", "wait_event_exclusive", "wait_event_timeout", "if not woken", "wake_up_all q",
+                  "wake_up q", "complete c", "complete_all c", "reinit_completion c", "wait_for_completion c",
+                  "wait_for_completion_timeout c", "spin_lock l; schedule", "cpus 2"}
+_WAKERS = ["set f; wake_up q", "wake_up q; set f", "set f; wake_up_all q", "complete c", "complete_all c",
+           "set f; complete c"]
+_WAITERS = ["prepare_to_wait q; if not f { schedule }; finish_wait q",
+            "if not f { prepare_to_wait q; schedule; finish_wait q }",
+            "prepare_to_wait_exclusive q; if not f { schedule_timeout }; finish_wait q",
+            "wait_event_exclusive q until f", "wait_event_timeout q until f; if not woken { clear f }",
+            "wait_for_completion c", "reinit_completion c; wait_for_completion c", "wait_for_completion_timeout c",
+            "prepare_to_wait q; spin_lock l; schedule; spin_unlock l; finish_wait q", "complete c", "wake_up q"]
+
+
+@st.composite
+def waitq_models(draw: st.DrawFn) -> str:
+    """R5/R6: a handler (and sometimes a thread) wakes or completes, one or two threads wait with the
+    wait-queue API or a completion (test-then-prepare, exclusive, timed, reinit); `WAITQ_CONCEPTS`."""
+    cpus = draw(st.integers(1, 2))
+    out = [f"cpus {cpus}", "pic master : i8259 { base 0x20 }",
+           "device nic { irq master.3 edge raises 1" + (" on cpu0" if cpus == 2 and draw(st.booleans()) else "") + " }",
+           "request_irq 3 isr", "waitqueue q", "completion c", "flag f", "spinlock l",
+           f"handler isr {{ {draw(st.sampled_from(_WAKERS))} }}"]
+    for k in range(draw(st.integers(1, 2))):
+        out.append(f"thread t{k} on cpu{k % cpus} {{ {draw(st.sampled_from(_WAITERS))} }}")
+    out.append("check " + ", ".join(WAITQ_CHECKS))
     return "\n".join(out) + "\n"
 
 
