@@ -13,6 +13,7 @@ import pytest
 import ircheck
 from ircheck.api import compile_source
 from ircheck.promela import to_promela
+from tests.conftest import MODELS
 from tests.support.spin import needs_spin, spin_violates
 
 SUBMIT = """cpus 2
@@ -143,3 +144,5 @@ def test_r6_under_spin(tmp_path: Path) -> None:
         ts = compile_source(WAITERS.replace("WAKE", wake).replace("INV", "not (a_done and b_done)"),
                             checks=["invariant"])
         assert spin_violates(to_promela(ts), tmp_path) == want, wake
+    ts = compile_source((MODELS / "kernel_completion_wait_in_hardirq.irq").read_text(), checks=["no_sleep_in_atomic"])
+    assert spin_violates(to_promela(ts), tmp_path)  # wait_for_completion in a hard-IRQ handler
