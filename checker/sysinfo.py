@@ -1,4 +1,4 @@
-"""Machine facts the engines need: peak memory of this process, total memory."""
+"""Machine facts the engines need: peak and current memory of this process, total memory."""
 
 from __future__ import annotations
 
@@ -20,11 +20,22 @@ def peak_rss_mb() -> float:
     return r / (1024.0 * 1024.0) if sys.platform == "darwin" else r / 1024.0
 
 
+def current_rss_mb() -> float:
+    """Resident set size of this process now in MB (VmRSS on Linux; elsewhere the peak, an upper bound)."""
+    rss = _status_kib(b"VmRSS:")
+    return rss / 1024.0 if rss is not None else peak_rss_mb()
+
+
 def _vm_hwm_kib() -> int | None:
+    return _status_kib(b"VmHWM:")
+
+
+def _status_kib(field: bytes) -> int | None:
+    """A field of /proc/self/status in KiB (None where there is no /proc)."""
     try:
         with open("/proc/self/status", "rb") as f:
             for line in f:
-                if line.startswith(b"VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
