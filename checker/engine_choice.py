@@ -37,7 +37,7 @@ from ircheck.sysinfo import current_rss_mb, default_memory_limit_mb, peak_rss_mb
 
 # Bytes per stored state of the default store (dict state -> parent), the analyses after the search
 # included: bench/bytes_per_state.py measured 82-166 on the bench families of >= 400,000 states
-# (nested-PIC 5/6, 92-106 bits: 82-146; gen_kernel 2 2 2, 162 bits, with no_starvation's graph
+# (nested-PIC 5/6, 92-106 bits: 82-146; gen_kernel 2 2 2, 162 bits, with the liveness checks' graph
 # analysis: 166). A state is a Python int of ceil(bits/30) 30-bit digits of 4 bytes each, so the
 # cost is STATE_BYTES + INT_DIGIT_BYTES per digit: 170 at 162 bits, the largest measured, kept as
 # the bound for every width up to it.
@@ -102,12 +102,12 @@ def run_auto(ts: TransitionSystem, max_states: int | None, timeout: float | None
     left_mb = ceiling - peak_rss_mb()
     if left_mb < Z3_MIN_MB:  # Z3 cannot decide in what is left: the memory limit stops the run
         limit = str(Stop(Reason.MEMORY, ceiling))
-        for c in out:
+        for c in out:  # the wording of a search the memory ceiling stopped (checker/pipeline.py)
             if c.status == INCONCLUSIVE:
-                c.note = (f"search stopped ({limit}: the auto budget of {budget:,} states) after {stats.states:,} "
-                          f"states; {left_mb:.0f} MB left, the Z3 engine needs {Z3_MIN_MB:.0f} MB")
+                c.note = f"search stopped ({limit}) after {stats.states} states"
         stats.stopped_by = limit
-        stats.auto = f"explicit only: {stopped}, and {max(0.0, left_mb):.0f} MB left is too little for Z3"
+        stats.auto = (f"explicit only: {stopped}, and the {max(0.0, left_mb):.0f} MB left is too little for "
+                      f"the Z3 engine (it needs {Z3_MIN_MB:.0f} MB)")
         return out, stats
     end = deadline if deadline is not None else (None if timeout is None else t0 + timeout)
     left = None if end is None else max(0.1, end - time.perf_counter())
