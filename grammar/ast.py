@@ -253,6 +253,15 @@ class Apic:
 
 
 @dataclass(frozen=True)
+class IoApic:
+    """`ioapic io0 { pins 24 }`: an I/O APIC (A1-A2)."""
+
+    name: str
+    settings: tuple[Setting, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
 class Device:
     name: str
     settings: tuple[Setting, ...]
@@ -276,10 +285,14 @@ class Idt:
 
 @dataclass(frozen=True)
 class RequestIrq:
+    """`request_irq 11 h ...` (an IRQ number: an 8259A input or a GSI) or `request_irq nvme h ...`
+    (`source`: an MSI device, whose IRQ number resolution gives; `irq` is then -1)."""
+
     irq: int
     handler: Name
     options: tuple[Setting, ...]
     span: Span = field(default=NO_SPAN, compare=False)
+    source: Name | None = None
 
 
 @dataclass(frozen=True)
@@ -319,7 +332,7 @@ class Check:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-Decl = System | Cpus | Pic | Apic | Device | Idt | RequestIrq | Object | Code | Check
+Decl = System | Cpus | Pic | Apic | IoApic | Device | Idt | RequestIrq | Object | Code | Check
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,7 @@ def _setting_value(s: ast.Setting) -> str:
 
 
 _PIC_KEYS = ("base", "mode", "eoi", "rotate", "mask", "cascade")
-_FLAG_KEYS = {"nmi": "nmi", "raises_any": "raises any", "shared": "shared", "may_drop": "may_drop",
+_FLAG_KEYS = {"nmi": "nmi", "msi": "msi", "msix": "msix", "raises_any": "raises any", "shared": "shared", "may_drop": "may_drop",
               "on_kick": "on_kick", "oneshot": "oneshot", "reentrant": "reentrant", "nonreentrant": "nonreentrant"}
 
 
@@ -228,6 +228,8 @@ def _settings(settings: tuple[ast.Setting, ...], allowed: tuple[str, ...]) -> li
             out.append(_FLAG_KEYS[s.key])
         elif s.key == "vector":
             out.append(f"irq vector {_setting_value(s)}")
+        elif s.key == "pin_vector":
+            out.append(f"vector {_setting_value(s)}")
         else:
             out.append(f"{s.key} {_setting_value(s)}")
         prev = s.key
@@ -249,8 +251,10 @@ def decl_text(d: ast.Decl) -> str:
     if isinstance(d, ast.Apic):
         words = _settings(d.settings, ("tpr",))
         return f"apic {d.name} {_braced(words)}" if words else f"apic {d.name}"
+    if isinstance(d, ast.IoApic):
+        return f"ioapic {d.name} {_braced(_settings(d.settings, ('pins',)))}"
     if isinstance(d, ast.Device):
-        keys = ("irq", "vector", "trigger", "nmi", "raises", "raises_any", "shared", "may_drop", "on_kick", "on")
+        keys = ("irq", "vector", "trigger", "nmi", "msi", "msix", "pin_vector", "raises", "raises_any", "shared", "may_drop", "on_kick", "on")
         return f"device {d.name} {_braced(_settings(d.settings, keys))}"
     if isinstance(d, ast.Idt):
         if not d.entries:
@@ -260,7 +264,8 @@ def decl_text(d: ast.Decl) -> str:
         return "\n".join(["idt {", *rows, "}"])
     if isinstance(d, ast.RequestIrq):
         words = _settings(d.options, ("shared", "dev_id", "thread", "oneshot"))
-        return " ".join([f"request_irq {_num(d.irq)} {d.handler.name}", *words])
+        irq = d.source.name if d.source is not None else _num(d.irq)
+        return " ".join([f"request_irq {irq} {d.handler.name}", *words])
     if isinstance(d, ast.Object):
         return _object_text(d)
     if isinstance(d, ast.Code):

@@ -56,7 +56,7 @@ class ToAst(Transformer[Token, Any]):
             if isinstance(x, ast.Setting):
                 prev = out[-1] if out else None
                 if isinstance(prev, ast.RequestIrq):
-                    out[-1] = ast.RequestIrq(prev.irq, prev.handler, prev.options + (x,), prev.span)
+                    out[-1] = ast.RequestIrq(prev.irq, prev.handler, prev.options + (x,), prev.span, prev.source)
                     continue
             out.append(x)
         return out
@@ -94,6 +94,10 @@ class ToAst(Transformer[Token, Any]):
     dev_irq = _setting("irq")
     dev_vector = _setting("vector")
     dev_nmi = _setting("nmi")
+    dev_msi = _setting("msi")
+    dev_msix = _setting("msix")
+    dev_pin_vector = _setting("pin_vector")
+    ioapic_pins = _setting("pins")
     dev_raises = _setting("raises")
     dev_raises_any = _setting("raises_any")
     dev_shared = _setting("shared")
@@ -127,6 +131,9 @@ class ToAst(Transformer[Token, Any]):
     def apic_decl(self, meta: Any, c: list[Any]) -> ast.Apic:
         return ast.Apic(str(c[0]), _settings(c[1:]), _span(meta))
 
+    def ioapic_decl(self, meta: Any, c: list[Any]) -> ast.IoApic:
+        return ast.IoApic(str(c[0]), _settings(c[1:]), _span(meta))
+
     def device_decl(self, meta: Any, c: list[Any]) -> ast.Device:
         return ast.Device(str(c[0]), _settings(self._flat(c[1:])), _span(meta))
 
@@ -139,7 +146,10 @@ class ToAst(Transformer[Token, Any]):
         return ast.Idt(tuple(x for x in c if isinstance(x, ast.IdtEntry)), _span(meta))
 
     def request_irq_decl(self, meta: Any, c: list[Any]) -> ast.RequestIrq:
-        return ast.RequestIrq(c[0].value, ast.Name(str(c[1]), _tspan(c[1])), (), _span(meta))
+        handler = ast.Name(str(c[1]), _tspan(c[1]))
+        if isinstance(c[0], ast.Num):
+            return ast.RequestIrq(c[0].value, handler, (), _span(meta))
+        return ast.RequestIrq(-1, handler, (), _span(meta), ast.Name(str(c[0]), _tspan(c[0])))
 
     def simple_decl(self, meta: Any, c: list[Any]) -> ast.Object:
         return ast.Object(c[0], str(c[1]), span=_span(meta))
@@ -191,7 +201,8 @@ class ToAst(Transformer[Token, Any]):
         return ast.Simple(c[0], ast.Name(str(c[1]), _tspan(c[1])), _span(meta), ast.Name(str(c[2]), _tspan(c[2])))
 
     def irq_stmt(self, meta: Any, c: list[Any]) -> ast.Simple:
-        return ast.Simple(c[0], c[1], _span(meta))
+        arg = c[1] if isinstance(c[1], ast.Num) else ast.Name(str(c[1]), _tspan(c[1]))
+        return ast.Simple(c[0], arg, _span(meta))
 
     def eoi_stmt(self, meta: Any, c: list[Any]) -> ast.Simple:
         arg: Any = None

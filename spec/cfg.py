@@ -89,7 +89,8 @@ class Compiler:
             self.ret_target = cont
             cont = self.emit(body, code.body, done, chain) if code else done
         self.action = -1
-        entry = body.add(Node("flow_entry", (name,), next=cont, alt=end, line=line, text=f"{flow}: ack"))
+        entry = body.add(Node("flow_entry", (name,), next=cont, alt=end, line=line,
+                             text=flow if flow == "handle_fasteoi_irq" else f"{flow}: ack"))
         body.nodes[fend].next = cont
         body.nodes[fend].alt = end
         body.entry = entry

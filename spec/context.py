@@ -164,6 +164,7 @@ class Descriptor:
     freed: int | None
     level: bool           # the line's trigger (L5: a level IRQ's PENDING is not resent)
     edge_flow: bool       # the line's flow is handle_edge_irq (L3), else handle_level_irq (L2): L0
+    fasteoi: bool = False  # the line's flow is handle_fasteoi_irq (L3b: an I/O APIC level pin)
 
 
 # ---- presentation data: how explain.py names things ---------------------------------------

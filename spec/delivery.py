@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
 from ircheck.spec.context import Context, CpuState, Incarnation
-from ircheck.spec.controllers.protocol import Controller, EntryRule
+from ircheck.spec.controllers.protocol import Controller, EntryRule, RaiseRule
 from ircheck.spec.design import KICK_CAP, SPURIOUS, DeviceInfo
 from ircheck.spec.frames import entry_transitions
 from ircheck.spec.incarnations import Gateless
@@ -56,7 +56,7 @@ def cpu_entries(m: Model, cpu: CpuState) -> Iterator[tuple[int, Incarnation, Ent
         ctrl = m.controller_of(inc)
         if inc.spurious or ctrl is None:
             continue
-        rule = ctrl.entry(inc)
+        rule = ctrl.entry(inc, cpu.index)
         if rule.cpu0_only and cpu.index != 0:
             continue  # one local APIC: cpu0's
         if not takes(rule.sources, cpu.index):
@@ -207,13 +207,30 @@ def lower_device(m: Model, dev: DeviceInfo) -> None:
         # a sharer of a wired-OR level line asserts whenever it is not asserting itself (P2)
         assert rule.drivers is not None
         m.b.add(label, And(have, Eq(V(rule.own), C(0))),
-                {**ups, rule.own: C(1), rule.drivers: Bin("+", V(rule.drivers), C(1))}, None)
+                {**ups, **rule.sends, rule.own: C(1), rule.drivers: Bin("+", V(rule.drivers), C(1))}, None)
         return
-    m.b.add(label, And(have, Not(bit)), ups, None)
+    open_ = TRUE if rule.masked is None else Not(rule.masked)
+    m.b.add(label, And(have, open_, Not(bit)), {**ups, **rule.sends}, None)
     if not dev.level:
         again = {k: e for k, e in ups.items() if k != rule.reg}
         m.b.add(Label(f"device {dev.name}", f"raise {rule.where} again{rule.src}: already pending", dev.line, None,
-                      "device", StepKind.RAISE, dev.name), And(have, bit), again, None, (("no_lost_irq", rule.lost),))
+                      "device", StepKind.RAISE, dev.name), And(have, open_, bit), again, None,
+                (("no_lost_irq", rule.lost),))
+    if rule.masked is not None:
+        lower_masked_raise(m, dev, rule, have, {k: e for k, e in ups.items() if k != rule.reg})
+
+
+def lower_masked_raise(m: Model, dev: DeviceInfo, rule: RaiseRule, have: Expr, budget: dict[int, Expr]) -> None:
+    """A raise while the source is masked (A1, A3): an MSI-X source latches it in its pending bit (lost
+    when that is already set); an edge pin loses it."""
+    assert rule.masked is not None
+    held = Label(f"device {dev.name}", f"raise {rule.where}{rule.src} while masked", dev.line, None, "device",
+                 StepKind.RAISE, dev.name)
+    if rule.pend is not None:
+        m.b.add(held, And(have, rule.masked, Eq(V(rule.pend), C(0))), {**budget, rule.pend: C(1)}, None)
+        m.b.add(held, And(have, rule.masked, Eq(V(rule.pend), C(1))), budget, None, (("no_lost_irq", rule.masked_lost),))
+    else:
+        m.b.add(held, And(have, rule.masked), budget, None, (("no_lost_irq", rule.masked_lost),))
 
 
 # -- statements on devices and controllers
@@ -277,7 +294,7 @@ def lower_eoi(m: Model, ctx: Context, st: ast.Simple) -> None:
     if target is None:
         return
     ctrl, chip, specific = target
-    rule = ctrl.eoi_rule(chip, specific)
+    rule = ctrl.eoi_rule(chip, specific, ctx.cpu.index)
     extra: list[tuple[str, str]] = []
     if inc is not None and inc.kind == "flow":
         extra.append(("eoi_balanced", f"EOI to {rule.who} from a request_irq handler: the flow handler already "

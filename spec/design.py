@@ -150,6 +150,78 @@ class ApicInfo:
 
 
 @dataclass
+class IoApicInfo:
+    """`ioapic NAME { pins N }`: pin k is GSI `gsi_base + k` (the first I/O APIC declared starts at GSI 0,
+    the next after its last pin, as ACPI's MADT numbers them)."""
+
+    name: str
+    pins: int
+    gsi_base: int
+    line: int
+
+
+FIRST_GSI_VECTOR = 0x30  # arch/x86/include/asm/irq_vectors.h ISA_IRQ_VECTOR(0): GSI n gets vector 0x30 + n
+FIRST_MSI_VECTOR = 0x50  # MSI sources: the next free vectors from here, in declaration order
+
+
+def gsi_top(d: Design) -> int:
+    """The first IRQ number after every GSI (Linux `gsi_top`, arch/x86/kernel/apic/io_apic.c): MSI
+    IRQ numbers are allocated from here (`arch_dynirq_lower_bound`). A model with MSI sources and no
+    I/O APIC is numbered as the PC it stands for, with one 24-pin I/O APIC (GSI 0-23)."""
+    return max((io.gsi_base + io.pins for io in d.ioapics.values()), default=24)
+
+
+def message_sources(d: Design) -> list[DeviceInfo]:
+    """The sources that reach a CPU as local-APIC messages (A1-A3): I/O APIC pins and MSI/MSI-X."""
+    return [dev for dev in d.devices.values() if dev.kind in ("ioapic", "msi", "msix")]
+
+
+def irq_number(d: Design, dev: DeviceInfo) -> int | None:
+    """The one place a device's Linux IRQ number is decided: an 8259A input's ISA number (`isa_irqs`),
+    an I/O APIC pin's GSI, an MSI/MSI-X source's number from `gsi_top` on, in declaration order."""
+    if dev.kind == "pic":
+        p = d.pics.get(dev.pic)
+        return None if p is None or p.irq_base is None else p.irq_base + dev.input
+    if dev.kind == "ioapic":
+        return d.ioapics[dev.pic].gsi_base + dev.input
+    if dev.kind in ("msi", "msix"):
+        msis = [dv.name for dv in d.devices.values() if dv.kind in ("msi", "msix")]
+        return gsi_top(d) + msis.index(dev.name)
+    return None
+
+
+def gsi_pin(d: Design, irq: int) -> tuple[str, int] | None:
+    """GSI -> (I/O APIC, pin), the inverse of `irq_number` for pins; None if no I/O APIC has it."""
+    for io in d.ioapics.values():
+        if io.gsi_base <= irq < io.gsi_base + io.pins:
+            return io.name, irq - io.gsi_base
+    return None
+
+
+def message_vector(d: Design, dev: DeviceInfo) -> int:
+    """The local-APIC vector a message source uses: a pin's `vector V` (bare metal, entered through
+    `idt`), else Linux's choice - a GSI n gets 0x30 + n (ISA_IRQ_VECTOR), an MSI source the next
+    vector from 0x50 that nothing else uses."""
+    if dev.vector is not None:
+        return dev.vector
+    if dev.kind == "ioapic":
+        return FIRST_GSI_VECTOR + d.ioapics[dev.pic].gsi_base + dev.input
+    used = {dv.vector for dv in message_sources(d) if dv.vector is not None} | set(d.gates)
+    used |= {FIRST_GSI_VECTOR + d.ioapics[dv.pic].gsi_base + dv.input for dv in message_sources(d)
+             if dv.kind == "ioapic" and dv.vector is None}
+    v = FIRST_MSI_VECTOR
+    for dv in message_sources(d):
+        if dv.kind == "ioapic":
+            continue
+        while v in used:
+            v += 1
+        if dv is dev:
+            return v
+        used.add(v)
+    raise AssertionError(f"{dev.name} is no message source")
+
+
+@dataclass
 class DeviceInfo:
     name: str
     pic: str            # controller name ("" for NMI sources)
@@ -158,10 +230,11 @@ class DeviceInfo:
     raises: int | None  # None = any
     shared: bool
     line: int
-    kind: str = "pic"   # pic | apic | nmi
+    kind: str = "pic"   # pic | apic | nmi | ioapic (pic: its I/O APIC, input: its pin) | msi | msix
     may_drop: bool = False  # the request may fall before INTA (spurious IRQ7/15)
     cpu: int | None = None  # `on cpuK`: only that CPU takes it; None = any CPU
     on_kick: bool = False   # raises once per `kick DEV` (then `raises` is None: no total budget)
+    vector: int | None = None  # an I/O APIC pin's `vector V` (bare metal); else message_vector chooses
 
 
 @dataclass
@@ -237,6 +310,7 @@ class Design:
     cpus: int = 1
     pics: dict[str, PicInfo] = field(default_factory=dict)
     apics: dict[str, ApicInfo] = field(default_factory=dict)
+    ioapics: dict[str, IoApicInfo] = field(default_factory=dict)
     devices: dict[str, DeviceInfo] = field(default_factory=dict)
     gates: dict[int, Gate] = field(default_factory=dict)
     code: dict[str, CodeInfo] = field(default_factory=dict)

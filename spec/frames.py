@@ -85,7 +85,7 @@ def lower_iret(m: Model, ctx: Context) -> None:
     assert inc is not None
     label = ctx.label(ctx.node.text)
     ctrl = m.controller_of(inc)
-    checks = [] if ctrl is None else ctrl.iret_checks(inc)
+    checks = [] if ctrl is None else ctrl.iret_checks(inc, cpu.index)
     variants: list[tuple[Expr, list[tuple[str, str]]]] = [(And(*[Not(c) for c, _m in checks]), [])]
     for k, (c, msg) in enumerate(checks):
         variants.append((And(c, *[Not(c2) for c2, _m in checks[:k]]), [("eoi_balanced", msg)]))

@@ -26,7 +26,7 @@ from ircheck.spec.context import Incarnation, Task
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.protocol import Controller, Way
-from ircheck.spec.design import CodeInfo, Design, IrqLine
+from ircheck.spec.design import CodeInfo, Design, DeviceInfo, IrqLine, message_vector
 from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_hardware, deliver_int
 
 NEST_CAP = 8  # handler frames per CPU when nothing in the model bounds nesting (raises any, level lines)
@@ -103,7 +103,7 @@ def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
     requested = {(irq.pic, irq.input) for irq in d.irqs.values()}
     gateless: dict[int, Gateless] = {}
     for dev in d.devices.values():
-        genirq = dev.kind == "pic" and (dev.pic, dev.input) in requested
+        genirq = dev.kind in ("pic", "ioapic", "msi", "msix") and (dev.pic, dev.input) in requested
         ctrl = next(c for c in controllers if c.owns_device(dev))
         for w in ctrl.ways_in(dev):
             if genirq and not w.spurious:
@@ -130,19 +130,28 @@ def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
                  [gateless[v] for v in sorted(gateless)])
 
 
-def flow_handler(irq: IrqLine) -> str:
+def flow_handler(d: Design, irq: IrqLine) -> str:
     """The flow handler of a request_irq line (L0): x86 Linux gives every legacy 8259A line
-    `handle_level_irq`, edge-triggered or not (arch/x86/kernel/irqinit.c `init_ISA_irqs`). The
-    edge flow (`handle_edge_irq`) is that of I/O APIC edge pins and MSI, which are not modelled."""
-    del irq  # every request_irq line is an 8259A input (IRQ501 refuses the rest)
-    return "handle_level_irq"
+    `handle_level_irq`, edge-triggered or not (arch/x86/kernel/irqinit.c `init_ISA_irqs`); an I/O
+    APIC level pin `handle_fasteoi_irq`, an edge pin `handle_edge_irq` (io_apic.c
+    `mp_register_handler`); MSI and MSI-X `handle_edge_irq` (the x86 PCI MSI domain, msi.c)."""
+    srcs = line_sources(d, irq)
+    if not srcs or srcs[0].kind == "pic":
+        return "handle_level_irq"
+    return "handle_fasteoi_irq" if srcs[0].level else "handle_edge_irq"
+
+
+def line_sources(d: Design, irq: IrqLine) -> list[DeviceInfo]:
+    """The devices on a request_irq line (8259A input, I/O APIC pin or MSI device)."""
+    return [dv for dv in d.devices.values() if dv.kind in ("pic", "ioapic", "msi", "msix")
+            and dv.pic == irq.pic and dv.input == irq.input]
 
 
 def kernel_incarnations(d: Design, comp: Compiler, pics: dict[str, Pic8259]) -> list[Incarnation]:
     out: list[Incarnation] = []
     for n, irq in sorted(d.irqs.items()):
-        pic = pics[irq.pic]
-        flow = flow_handler(irq)
+        pic = pics.get(irq.pic)
+        flow = flow_handler(d, irq)
         actions: list[tuple[CodeInfo | None, str]] = []
         for a in irq.actions:
             if a.handler is None:
@@ -150,7 +159,9 @@ def kernel_incarnations(d: Design, comp: Compiler, pics: dict[str, Pic8259]) -> 
             else:
                 actions.append((d.code[a.handler], f"return IRQ_HANDLED (end of {a.handler})"))
         body = comp.compile_flow(f"irq{n}", flow, actions, irq.actions[0].line)
-        out.append(Incarnation(pic.info.base + irq.input, GateInfo(flow, False, 0), body, False, pic,
+        srcs = line_sources(d, irq)
+        vector = pic.info.base + irq.input if pic is not None else message_vector(d, srcs[0])
+        out.append(Incarnation(vector, GateInfo(flow, False, 0), body, False, pic,
                                irq.input, None, kind="flow", irq=irq))
     soft = [c for c in d.code.values() if c.kind in ("softirq", "tasklet")]
     for k, code in enumerate(soft):

@@ -317,6 +317,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     Declaration("cpus", "cpus_decl", ""),
     Declaration("pic", "pic_decl", "controller"),
     Declaration("apic", "apic_decl", "controller"),
+    Declaration("ioapic", "ioapic_decl", "controller"),
     Declaration("device", "device_decl", "device"),
     Declaration("idt", "idt_decl", ""),
     Declaration("request_irq", "request_irq_decl", ""),

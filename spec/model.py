@@ -19,11 +19,12 @@ from ircheck.spec.cfg import Body, Node
 from ircheck.spec.context import CpuState, Incarnation, Layout, Task
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.apic_ctl import ApicController
+from ircheck.spec.controllers.ioapic import IoApicController
 from ircheck.spec.controllers.nmi import NmiController
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.pic_bank import PicBank, wired_or_sharers
 from ircheck.spec.controllers.protocol import Controller
-from ircheck.spec.design import KICK_CAP, CheckSpec, Design, IrqLine, counted_irq, kstat_cap
+from ircheck.spec.design import KICK_CAP, CheckSpec, Design, IrqLine, counted_irq, kstat_cap, message_sources
 from ircheck.spec.incarnations import depth_bound, discover, make_tasks, number
 from ircheck.spec.interrupts import rows
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, In, Not, Or, V
@@ -73,6 +74,8 @@ class Model:
         self.controllers: list[Controller] = [self.bank]
         if self.apic is not None:
             self.controllers.append(ApicController(d, self.apic))
+        if message_sources(d):
+            self.controllers.append(IoApicController(d, b, self.bank.asserting, self.bank.drivers))
         self.left: dict[str, int | None] = {}
         for dev in d.devices.values():
             if dev.on_kick:  # the kicks not yet answered: a raise takes one, `kick` adds one (KICK_CAP)
@@ -158,25 +161,26 @@ class Model:
         return out
 
     # -- expressions of the model
-    def cond(self, e: ast.Expr, inc: Incarnation | None) -> Expr:
+    def cond(self, e: ast.Expr, inc: Incarnation | None, cpu: int = 0) -> Expr:
+        """`e` as an expression, in a frame entered through `inc` (None: a task or an invariant) on `cpu`."""
         if isinstance(e, ast.Name):
             o = self.d.objects[e.name]
             v = V(self.obj[e.name])
             return v if o.kind == "flag" else Not(Eq(v, C(0)))
         if isinstance(e, ast.Not):
-            return Not(self.cond(e.arg, inc))
+            return Not(self.cond(e.arg, inc, cpu))
         if isinstance(e, ast.BoolOp):
-            parts = [self.cond(a, inc) for a in e.args]
+            parts = [self.cond(a, inc, cpu) for a in e.args]
             return And(*parts) if e.op == "and" else Or(*parts)
         if isinstance(e, ast.Compare):
-            return Bin(e.op, self.value(e.left, inc), self.value(e.right, inc))
+            return Bin(e.op, self.value(e.left, inc, cpu), self.value(e.right, inc, cpu))
         if isinstance(e, ast.InService):
             assert inc is not None
             ctrl = self.controller_of(inc)
-            return FALSE if ctrl is None else ctrl.in_service(inc)
+            return FALSE if ctrl is None else ctrl.in_service(inc, cpu)
         if isinstance(e, ast.Bool):
             return TRUE if e.value else FALSE
-        return Not(Eq(self.value(e, inc), C(0)))
+        return Not(Eq(self.value(e, inc, cpu), C(0)))
 
     def irq_count(self, e: ast.IrqCount) -> Expr:
         """`irqs(X)`: the sum of IRQ X's per-CPU counts; `irqs(X, cpuK)`: cpuK's (C1)."""
@@ -188,7 +192,7 @@ class Model:
             out = Bin("+", out, V(self.kstat[(n, k)]))
         return out
 
-    def value(self, e: ast.Expr, inc: Incarnation | None) -> Expr:
+    def value(self, e: ast.Expr, inc: Incarnation | None, cpu: int = 0) -> Expr:
         if isinstance(e, ast.Name):
             return V(self.obj[e.name])
         if isinstance(e, ast.Num):
@@ -198,8 +202,8 @@ class Model:
         if isinstance(e, ast.IrqCount):
             return self.irq_count(e)
         if isinstance(e, ast.Arith):
-            out = self.value(e.args[0], inc)
+            out = self.value(e.args[0], inc, cpu)
             for op, a in zip(e.ops, e.args[1:], strict=True):
-                out = Bin(op, out, self.value(a, inc))
+                out = Bin(op, out, self.value(a, inc, cpu))
             return out
-        return self.cond(e, inc)
+        return self.cond(e, inc, cpu)

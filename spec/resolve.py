@@ -40,6 +40,7 @@ from ircheck.spec.resolve_bindings import bindings, request_irqs
 from ircheck.spec.resolve_code import block, irq_statements, recursion
 from ircheck.spec.resolve_counts import irq_counts
 from ircheck.spec.resolve_decls import DECLARE
+from ircheck.spec.resolve_messages import number_msi_calls
 from ircheck.spec.resolve_scope import Scope
 
 # The checks, in report order, and which are on by default / take a parameter: spec/checks.py.
@@ -62,7 +63,7 @@ def resolve(model: ast.Model) -> Design:
     for decl in model.decls:
         if isinstance(decl, ast.Pic):
             s.declare(decl.name, "controller", decl.span)
-        elif isinstance(decl, ast.Apic):
+        elif isinstance(decl, ast.Apic | ast.IoApic):
             s.declare(decl.name, "controller", decl.span)
         elif isinstance(decl, ast.Device):
             s.declare(decl.name, "device", decl.span)
@@ -70,7 +71,7 @@ def resolve(model: ast.Model) -> Design:
             s.declare(decl.name, decl.kind, decl.span)
         elif isinstance(decl, ast.Code):
             s.declare(decl.name, decl.kind, decl.span)
-    for decl in model.decls:
+    for decl in sorted(model.decls, key=lambda x: not isinstance(x, ast.IoApic)):  # pins name them
         DECLARE[type(decl)](s, decl)
     bindings(s)
     request_irqs(s)
@@ -82,4 +83,5 @@ def resolve(model: ast.Model) -> Design:
     if s.diags:
         s.diags.sort(key=lambda x: (x.line, x.column, x.code))
         raise IrcheckError(s.diags, model.source)
+    number_msi_calls(s)
     return s.d

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
-from ircheck.spec.design import Action, DeviceInfo, IrqLine, irq_name, isa_irqs, isa_line
+from ircheck.spec.design import Action, DeviceInfo, IrqLine, irq_name, isa_irqs, isa_line, message_vector
+from ircheck.spec.resolve_messages import message_bindings, request_number, request_target
 from ircheck.spec.resolve_scope import Scope
 
 
@@ -84,8 +85,11 @@ def bindings(sc: Scope) -> None:
 
 
 def request_irqs(sc: Scope) -> None:
+    message_bindings(sc)
     used_handlers: dict[str, int] = {}
-    for r in sc.requests:
+    for r0 in sc.requests:
+        r = r0 if r0.source is None else ast.RequestIrq(request_number(sc, r0), r0.handler, r0.options, r0.span,
+                                                         r0.source)
         opts = {s.key: s for s in r.options}
         shared = "shared" in opts
         dev_id = opts["dev_id"].value if "dev_id" in opts else None
@@ -116,10 +120,13 @@ def request_irqs(sc: Scope) -> None:
             sc.err("IRQ502", f"request_irq {r.irq}: -EINVAL, a shared IRQ needs a dev_id", r.span,
                    "add `dev_id DEVICE`: free_irq and the handler use it to tell the sharers apart")
             ok = False
-        where = isa_line(sc.d.pics, r.irq)
+        message = bool(sc.d.ioapics) or r.source is not None
+        where = request_target(sc, r) if message else isa_line(sc.d.pics, r.irq)
         if where is None:
-            sc.err("IRQ501", f"request_irq {r.irq}: no 8259A input is IRQ {r.irq}", r.span,
-                   "IRQ 0-7 are the master's inputs, 8-15 the slave's")
+            if r.source is None:
+                sc.err("IRQ501", f"request_irq {r.irq}: no {'I/O APIC pin is GSI' if message else '8259A input is IRQ'}"
+                       f" {r.irq}", r.span, "an I/O APIC's pins are GSIs from 0 in declaration order" if message
+                       else "IRQ 0-7 are the master's inputs, 8-15 the slave's")
             continue
         if handler is not None:
             if handler in used_handlers:
@@ -132,7 +139,9 @@ def request_irqs(sc: Scope) -> None:
                 ok = False
             used_handlers[handler] = r.span.line
         pic, inp = where
-        vec = sc.d.pics[pic].base + inp
+        srcs = [dv for dv in sc.d.devices.values() if dv.pic == pic and dv.input == inp and dv.kind != "pic"]
+        vec = message_vector(sc.d, srcs[0]) if message and srcs else (
+            -1 if message else sc.d.pics[pic].base + inp)
         if vec in sc.d.gates:
             sc.err("IRQ505", f"request_irq {r.irq}: vector {vec:#x} already has an IDT gate (line "
                    f"{sc.d.gates[vec].line})", r.span, "bind the line either with request_irq or in `idt`")
@@ -153,12 +162,13 @@ def request_irqs(sc: Scope) -> None:
             continue
         if line is None:
             line = sc.d.irqs[r.irq] = IrqLine(r.irq, pic, inp)
-            sc.d.pics[pic].masked_ever = True  # the flow handler masks and unmasks the line
+            if not message:
+                sc.d.pics[pic].masked_ever = True  # the flow handler masks and unmasks the line
         line.actions.append(Action(handler, shared, dev_id if isinstance(dev_id, str) else None,
                                    thread if isinstance(thread, str) else None, oneshot, r.span.line))
     for irq in sc.d.irqs.values():
-        devs = [dv for dv in sc.d.devices.values() if dv.kind == "pic" and dv.pic == irq.pic
-                and dv.input == irq.input]
+        devs = [dv for dv in sc.d.devices.values() if dv.kind in ("pic", "ioapic", "msi", "msix")
+                and dv.pic == irq.pic and dv.input == irq.input]
         for a in irq.actions:
             if a.dev_id is not None and not any(dv.name == a.dev_id for dv in devs):
                 sc.err("IRQ506", f"request_irq {irq.irq} dev_id {a.dev_id}: that device is not on IRQ "

@@ -17,6 +17,7 @@ from ircheck.grammar.diagnostics import Diagnostic, did_you_mean
 from ircheck.grammar.printer import stmt_head
 from ircheck.spec.design import CodeInfo
 from ircheck.spec.language import STATEMENT, TASK_KINDS, Place, Syntax
+from ircheck.spec.resolve_messages import irq_name_arg
 from ircheck.spec.resolve_scope import Scope
 
 
@@ -153,6 +154,12 @@ def expr(sc: Scope, e: ast.Expr, ctx: CodeInfo | None) -> None:
 
 def irq_statements(sc: Scope) -> None:
     for st, _ctx in sc.irq_uses:
+        if isinstance(st.arg, ast.Name):  # an MSI device's IRQ (A4)
+            n = irq_name_arg(sc, st)
+            if n is not None and n not in sc.d.irqs:
+                sc.err("IRQ509", f"{st.op} {st.arg.name}: IRQ {n} ({st.arg.name}) has no request_irq", st.span,
+                       f"add `request_irq {st.arg.name} HANDLER`")
+            continue
         assert isinstance(st.arg, ast.Num)
         if st.arg.value not in sc.d.irqs:
             sc.err("IRQ509", f"{st.op} {st.arg.value}: IRQ {st.arg.value} has no request_irq", st.span,

@@ -22,6 +22,7 @@ from ircheck.spec.design import (
     CodeInfo,
     DeviceInfo,
     Gate,
+    IoApicInfo,
     ObjectInfo,
     PicInfo,
 )
@@ -100,8 +101,52 @@ def decl_apic(sc: Scope, d: ast.Apic) -> None:
     sc.d.apics[d.name] = ApicInfo(d.name, tpr, d.span.line)
 
 
+def decl_ioapic(sc: Scope, d: ast.IoApic) -> None:
+    """A1: `ioapic NAME { pins N }` (1..240 pins; the 82093AA has 24). Its GSIs follow those of the
+    I/O APICs declared before it."""
+    pins = 24
+    for s in d.settings:
+        assert isinstance(s.value, int)
+        if not 1 <= s.value <= 240:
+            sc.err("IRQ230", f"an I/O APIC has 1..240 pins, not {s.value}", s.span, "the 82093AA has 24")
+            return
+        pins = s.value
+    base = sum(io.pins for io in sc.d.ioapics.values())
+    sc.d.ioapics[d.name] = IoApicInfo(d.name, pins, base, d.span.line)
+
+
+def decl_message_device(sc: Scope, d: ast.Device, line: ast.LineRef | None, level: bool, raises: int | None,
+                        shared: bool, cpu: int | None, kicked: bool, msi: str | None, vector: int | None) -> None:
+    """An I/O APIC pin (`irq IO.N edge|level`, A1-A2) or an MSI/MSI-X source (A3): no line, no sharing
+    (IRQ231), no trigger."""
+    if msi is not None:
+        if line is not None:
+            sc.err("IRQ206", f"device '{d.name}' is an {msi.upper()} source: it writes a message, it has no "
+                   "interrupt line", d.span, f"drop `irq {line}` or `{msi}`")
+            return
+        if shared:
+            sc.err("IRQ231", f"device '{d.name}': an {msi.upper()} message has no line to share (A3)", d.span,
+                   "drop `shared`: each MSI source has its own vector")
+            return
+        if level:
+            sc.err("IRQ231", f"device '{d.name}': an {msi.upper()} message is an edge (A3), not level", d.span)
+            return
+        sc.d.devices[d.name] = DeviceInfo(d.name, d.name, 0, False, raises, False, d.span.line, msi,
+                                          cpu=cpu, on_kick=kicked, vector=vector)
+        return
+    assert line is not None
+    io = sc.d.ioapics[line.pic]
+    if not 0 <= line.input < io.pins:
+        sc.err("IRQ230", f"I/O APIC {io.name} has pins 0..{io.pins - 1}, not {line.input}", line.span)
+        return
+    sc.d.devices[d.name] = DeviceInfo(d.name, line.pic, line.input, level, raises, shared, d.span.line, "ioapic",
+                                      cpu=cpu, on_kick=kicked, vector=vector)
+
+
 def decl_device(sc: Scope, d: ast.Device) -> None:
     line: ast.LineRef | None = None
+    msi: str | None = None
+    pin_vector: int | None = None
     level, raises, shared = False, 1, False
     vector: int | None = None
     nmi = may_drop = False
@@ -133,6 +178,15 @@ def decl_device(sc: Scope, d: ast.Device) -> None:
             vector = s.value
         elif s.key == "nmi":
             nmi = True
+        elif s.key in ("msi", "msix"):
+            msi = s.key
+        elif s.key == "pin_vector":
+            assert isinstance(s.value, int)
+            if not 32 <= s.value <= 255:
+                sc.err("IRQ208", f"a local-APIC vector is in 32..255, not {s.value}", s.span,
+                       "vectors 0-31 are the processor's exceptions")
+                return
+            pin_vector = s.value
         elif s.key == "may_drop":
             may_drop = True
         elif s.key == "on_kick":
@@ -152,6 +206,13 @@ def decl_device(sc: Scope, d: ast.Device) -> None:
             return
         sc.d.devices[d.name] = DeviceInfo(d.name, "", 2, False, None if raises < 0 else raises, False,
                                           d.span.line, "nmi", cpu=cpu, on_kick=kicked)
+        return
+    if msi is not None or (line is not None and line.pic in sc.d.ioapics):
+        decl_message_device(sc, d, line, level, None if raises < 0 else raises, shared, cpu, kicked, msi, pin_vector)
+        return
+    if pin_vector is not None:
+        sc.err("IRQ206", f"device '{d.name}': `vector V` is an I/O APIC pin's or an MSI's vector", d.span,
+               "an 8259A input's vector is its base + input; a local APIC source is `irq vector V`")
         return
     if vector is not None:
         if level:
@@ -244,7 +305,8 @@ def decl_check(sc: Scope, d: ast.Check) -> None:
         sc.d.checks.append(CheckSpec(item.name, item.arg, item.span.line))
 
 DECLARE: dict[type[Any], Callable[[Scope, Any], None]] = {
-    ast.System: decl_system, ast.Cpus: decl_cpus, ast.Pic: decl_pic, ast.Apic: decl_apic, ast.Device: decl_device,
+    ast.System: decl_system, ast.Cpus: decl_cpus, ast.Pic: decl_pic, ast.Apic: decl_apic, ast.IoApic: decl_ioapic,
+    ast.Device: decl_device,
     ast.Idt: decl_idt, ast.RequestIrq: decl_requestirq, ast.Object: decl_object, ast.Code: decl_code,
     ast.Check: decl_check,
 }

@@ -24,7 +24,7 @@ from ircheck.spec.build import Builder
 from ircheck.spec.cfg import Body
 from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, RwVars, Task
 from ircheck.spec.design import Design
-from ircheck.spec.incarnations import flow_handler, irq_of_thread
+from ircheck.spec.incarnations import flow_handler, irq_of_thread, line_sources
 from ircheck.spec.language import (
     BH_OFF_OPS,
     BH_USES,
@@ -148,15 +148,15 @@ class KernelVars:
         self.completion = completion_vars(d, b, tasks, incs, maxdepth)
         ops = all_ops(d)
         for n, irq in sorted(d.irqs.items()):
-            level = any(dv.level for dv in d.devices.values()
-                        if dv.kind == "pic" and dv.pic == irq.pic and dv.input == irq.input)
+            level = any(dv.level for dv in line_sources(d, irq))
+            flow = flow_handler(d, irq)
             disables = disable_depth_bound(d, tasks, incs, maxdepth, n)
             freed = b.var(f"irq{n}.freed", 2, 0, "bool") if ("free_irq", n) in ops else None
             self.desc[n] = Descriptor(
                 irq, b.var(f"irq{n}.inprogress", 2, 0, "bool"), b.var(f"irq{n}.pending", 2, 0, "bool"),
                 b.var(f"irq{n}.depth", disables + 1, 0),
                 b.var(f"irq{n}.ret", 2 << sum(1 for a in irq.actions if a.thread is not None), 0, "hidden"),
-                freed, level, flow_handler(irq) == "handle_edge_irq")
+                freed, level, flow == "handle_edge_irq", flow == "handle_fasteoi_irq")
 
 
 def read_sites(body: Body, lock: str) -> int:

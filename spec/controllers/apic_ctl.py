@@ -47,7 +47,7 @@ class ApicController(NoRequestIrqLines):
     def owns(self, inc: Incarnation) -> bool:
         return inc.apic is not None
 
-    def entry(self, inc: Incarnation) -> EntryRule:
+    def entry(self, inc: Incarnation, cpu: int) -> EntryRule:
         v = inc.vector
         srcs = [dv for dv in self.d.devices.values() if dv.kind == "apic" and dv.input == v]
         src = ", ".join(dv.name for dv in srcs)
@@ -65,13 +65,13 @@ class ApicController(NoRequestIrqLines):
     def chip_of(self, inc: Incarnation) -> str | None:
         return self.apic.info.name
 
-    def eoi_rule(self, chip: str | None, specific: int | None) -> EoiRule:
+    def eoi_rule(self, chip: str | None, specific: int | None, cpu: int) -> EoiRule:
         return EoiRule(self.apic, "the controller", self.apic.eoi(), "EOI to the local APIC with no vector in service")
 
-    def in_service(self, inc: Incarnation) -> Expr:
+    def in_service(self, inc: Incarnation, cpu: int) -> Expr:
         return self.apic.in_service(inc.vector)
 
-    def iret_checks(self, inc: Incarnation) -> list[tuple[Expr, str]]:
+    def iret_checks(self, inc: Incarnation, cpu: int) -> list[tuple[Expr, str]]:
         return [(self.apic.in_service(inc.vector),
                  f"{inc.gate.handler} returns (IRET) with vector {inc.vector:#x} still in service: no EOI was sent")]
 

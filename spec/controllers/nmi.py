@@ -53,7 +53,7 @@ class NmiController(NoRequestIrqLines):
     def owns(self, inc: Incarnation) -> bool:
         return False
 
-    def entry(self, inc: Incarnation) -> EntryRule:  # pragma: no cover - owns() is never true
+    def entry(self, inc: Incarnation, cpu: int) -> EntryRule:  # pragma: no cover - owns() is never true
         raise AssertionError("NMI is entered through extra_entries")
 
     def extra_entries(self, cpu: int, incs: Sequence[Incarnation]) -> ExtraEntries:
@@ -85,13 +85,13 @@ class NmiController(NoRequestIrqLines):
     def chip_of(self, inc: Incarnation) -> str | None:
         return None
 
-    def eoi_rule(self, chip: str | None, specific: int | None) -> EoiRule:  # pragma: no cover - no chips
+    def eoi_rule(self, chip: str | None, specific: int | None, cpu: int) -> EoiRule:  # pragma: no cover - no chips
         raise AssertionError("NMI takes no EOI")
 
-    def in_service(self, inc: Incarnation) -> Expr:
+    def in_service(self, inc: Incarnation, cpu: int) -> Expr:
         return FALSE
 
-    def iret_checks(self, inc: Incarnation) -> list[tuple[Expr, str]]:
+    def iret_checks(self, inc: Incarnation, cpu: int) -> list[tuple[Expr, str]]:
         return []
 
     def iret_updates(self, cpu: int) -> dict[int, Expr]:

@@ -34,6 +34,7 @@ from ircheck.spec.controllers.protocol import (
     RaiseRule,
     Resend,
     Way,
+    wired_or_ack,
 )
 from ircheck.spec.design import Design, DeviceInfo, irq_name, irq_pin
 from ircheck.spec.step_kind import StepKind
@@ -43,10 +44,11 @@ from ircheck.spec.x86 import GateInfo, deliver_hardware
 
 
 def wired_or_sharers(d: Design) -> list[DeviceInfo]:
-    """The devices of level 8259A lines that two or more devices share (P2: the line is their wired OR)."""
+    """The devices of level lines - 8259A inputs and I/O APIC pins - that two or more devices share (P2:
+    the line is their wired OR)."""
     lines: dict[tuple[str, int], list[DeviceInfo]] = {}
     for dev in d.devices.values():
-        if dev.kind == "pic" and dev.level:
+        if dev.kind in ("pic", "ioapic") and dev.level:
             lines.setdefault((dev.pic, dev.input), []).append(dev)
     return [dev for devs in lines.values() if len(devs) > 1 for dev in devs]
 
@@ -133,7 +135,7 @@ class PicBank:
     def owns(self, inc: Incarnation) -> bool:
         return inc.pic is not None
 
-    def entry(self, inc: Incarnation) -> EntryRule:
+    def entry(self, inc: Incarnation, cpu: int) -> EntryRule:
         assert inc.pic is not None and inc.input is not None
         pic, n = inc.pic, inc.input
         srcs = [dv for dv in self.d.devices.values() if dv.kind == "pic" and dv.pic == pic.name and dv.input == n]
@@ -193,7 +195,7 @@ class PicBank:
     def chip_of(self, inc: Incarnation) -> str | None:
         return inc.pic.name if inc.pic is not None else None
 
-    def eoi_rule(self, chip: str | None, specific: int | None) -> EoiRule:
+    def eoi_rule(self, chip: str | None, specific: int | None, cpu: int) -> EoiRule:
         assert chip is not None
         ctrl = self.pics[chip]
         if ctrl.isr is None:
@@ -208,11 +210,11 @@ class PicBank:
         return EoiRule(ctrl, ctrl.name, [(bit, {ctrl.isr: Bin("&", V(ctrl.isr), C(0xFF ^ (1 << specific)))}, specific)],
                        f"specific EOI for {ctrl.name}.{specific} while ISR[{specific}] is clear")
 
-    def in_service(self, inc: Incarnation) -> Expr:
+    def in_service(self, inc: Incarnation, cpu: int) -> Expr:
         assert inc.pic is not None and inc.input is not None
         return inc.pic.in_service(inc.input)
 
-    def iret_checks(self, inc: Incarnation) -> list[tuple[Expr, str]]:
+    def iret_checks(self, inc: Incarnation, cpu: int) -> list[tuple[Expr, str]]:
         out: list[tuple[Expr, str]] = []
         h = inc.gate.handler
         pic = inc.pic
@@ -243,13 +245,8 @@ class PicBank:
         if not dev.level:
             return {}
         irr = self.pics[dev.pic].irr
-        low = Bin("&", V(irr), C(0xFF ^ (1 << dev.input)))
-        own = self.asserting.get(dev.name)
-        if own is None:
-            return {irr: low}
-        count = self.drivers[(dev.pic, dev.input)]
-        left = Bin("-", V(count), V(own))
-        return {own: C(0), count: left, irr: Ite(Bin(">", left, C(0)), Bin("|", V(irr), C(1 << dev.input)), low)}
+        return wired_or_ack(self.asserting.get(dev.name), self.drivers.get((dev.pic, dev.input)), irr,
+                            Bin("|", V(irr), C(1 << dev.input)), Bin("&", V(irr), C(0xFF ^ (1 << dev.input))))
 
     # -- genirq's chip operations on a request_irq line (IMR, the ack as a specific EOI, IRR resend)
     def line_mask(self, chip: str, n: int) -> dict[int, Expr]:
@@ -264,7 +261,7 @@ class PicBank:
         assert imr is not None
         return {imr: Ite(when, Bin("&", V(imr), C(0xFF ^ (1 << n))), V(imr))}
 
-    def line_ack(self, chip: str, n: int) -> dict[int, Expr]:
+    def line_ack(self, chip: str, n: int, cpu: int) -> dict[int, Expr]:
         """The chip's ack: a specific EOI for the line (ISR[n] := 0) and the master's cascade input."""
         pic = self.pics[chip]
         out: dict[int, Expr] = {}
@@ -275,6 +272,10 @@ class PicBank:
             if master.isr is not None:
                 out[master.isr] = Bin("&", V(master.isr), C(0xFF ^ (1 << pic.info.cascade[1])))
         return out
+
+    def line_eoi(self, chip: str, n: int, cpu: int, unmask_when: Expr, mask: bool = False
+                 ) -> list[tuple[Expr, dict[int, Expr]]]:
+        raise AssertionError("8259A lines use handle_level_irq (L0)")  # pragma: no cover
 
     def line_resend(self, chip: str, n: int) -> Resend:
         """IRR[n] := 1; latched: IRR[n] was already 1."""

@@ -13,8 +13,10 @@ A controller owns the registers of its requests and answers, without changing an
 * `eoi_chips()` / `eoi_rule(chip, specific)` - the chips an `eoi` may name and what the EOI does;
 * `in_service(inc)` and `iret_checks(inc)` - the frame's own in-service bits (eoi_balanced at IRET);
 * `ack(dev)` - what the device-level `ack DEV` statement changes here (a level line drops);
-* `line_mask`, `line_unmask`, `line_ack`, `line_resend` - genirq's chip operations on a request_irq
-  line (mask, unmask when a condition holds, the ack at flow entry, the resend of a pending edge);
+* `line_mask`, `line_unmask`, `line_ack`, `line_eoi`, `line_resend` - genirq's chip operations on a
+  request_irq line (mask, unmask when a condition holds, the ack at flow entry, the fasteoi flow's
+  EOI at its end, the resend of a pending edge);
+* `wired_or_ack` - P2's "quiet one sharer" update, for any controller with wired-OR level lines.
 * `iret_updates(cpu)` - what any IRET on `cpu` changes in the controller (NMI blocking ends, X7).
 
 The lowering (`delivery.py`, `frames.py`) adds the frame push, IF and the fairness groups; it never
@@ -31,7 +33,7 @@ from ircheck.spec.context import Incarnation
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.design import DeviceInfo
-from ircheck.spec.ts import Expr, Label
+from ircheck.spec.ts import Bin, C, Expr, Ite, Label, V
 
 Guards = list[tuple[Expr, dict[int, Expr]]]  # (guard, controller updates) variants
 Tags = tuple[tuple[str, str], ...]
@@ -55,7 +57,9 @@ class RaiseRule:
     """A device raise: sets bit `bit` of variable `reg`; texts for the label and the lost edge.
     `own`: the device's own assertion on a wired-OR level line (P2): the raise needs it clear, sets
     it and sets the line's bit whatever the other sharers do; `drivers`: that line's count of
-    asserting sharers, which the raise increments."""
+    asserting sharers, which the raise increments. `sends`: updates every raise also makes (an I/O
+    APIC level pin's message, A2); `masked`: while it holds, an edge goes to the pending bit `pend`
+    (MSI-X, A3) or is lost with `masked_lost` (a masked edge pin, A1)."""
 
     reg: int
     bit: int
@@ -64,6 +68,10 @@ class RaiseRule:
     lost: str
     own: int | None = None
     drivers: int | None = None
+    sends: dict[int, Expr] = field(default_factory=dict)  # more updates of every raise (a level pin's message)
+    masked: Expr | None = None  # the source is masked: the raise is held in `pend`, or lost (`masked_lost`)
+    pend: int | None = None     # the bool variable a masked raise sets (MSI-X pending bit)
+    masked_lost: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,19 +137,19 @@ class Controller(Protocol):
 
     def owns(self, inc: Incarnation) -> bool: ...
 
-    def entry(self, inc: Incarnation) -> EntryRule: ...
+    def entry(self, inc: Incarnation, cpu: int) -> EntryRule: ...
 
     def extra_entries(self, cpu: int, incs: Sequence[Incarnation]) -> ExtraEntries: ...
 
     def eoi_chips(self) -> list[str]: ...
 
-    def eoi_rule(self, chip: str | None, specific: int | None) -> EoiRule: ...
+    def eoi_rule(self, chip: str | None, specific: int | None, cpu: int) -> EoiRule: ...
 
     def chip_of(self, inc: Incarnation) -> str | None: ...
 
-    def in_service(self, inc: Incarnation) -> Expr: ...
+    def in_service(self, inc: Incarnation, cpu: int) -> Expr: ...
 
-    def iret_checks(self, inc: Incarnation) -> list[tuple[Expr, str]]: ...
+    def iret_checks(self, inc: Incarnation, cpu: int) -> list[tuple[Expr, str]]: ...
 
     def iret_updates(self, cpu: int) -> dict[int, Expr]: ...
 
@@ -152,14 +160,17 @@ class Controller(Protocol):
 
     def line_unmask(self, chip: str, n: int, when: Expr) -> dict[int, Expr]: ...
 
-    def line_ack(self, chip: str, n: int) -> dict[int, Expr]: ...
+    def line_ack(self, chip: str, n: int, cpu: int) -> dict[int, Expr]: ...
+
+    def line_eoi(self, chip: str, n: int, cpu: int, unmask_when: Expr, mask: bool = False
+                 ) -> list[tuple[Expr, dict[int, Expr]]]: ...
 
     def line_resend(self, chip: str, n: int) -> Resend: ...
 
 
 class NoRequestIrqLines:
     """genirq's chip operations for a controller that no request_irq line is bound to (resolve:
-    request_irq names an 8259A input): the local APIC and NMI."""
+    request_irq names an 8259A input, an I/O APIC pin or an MSI device): the local APIC and NMI."""
 
     def line_mask(self, chip: str, n: int) -> dict[int, Expr]:  # pragma: no cover
         raise AssertionError("request_irq lines are 8259A inputs")
@@ -167,8 +178,22 @@ class NoRequestIrqLines:
     def line_unmask(self, chip: str, n: int, when: Expr) -> dict[int, Expr]:  # pragma: no cover
         raise AssertionError("request_irq lines are 8259A inputs")
 
-    def line_ack(self, chip: str, n: int) -> dict[int, Expr]:  # pragma: no cover
+    def line_ack(self, chip: str, n: int, cpu: int) -> dict[int, Expr]:  # pragma: no cover
         raise AssertionError("request_irq lines are 8259A inputs")
+
+    def line_eoi(self, chip: str, n: int, cpu: int, unmask_when: Expr, mask: bool = False
+                 ) -> list[tuple[Expr, dict[int, Expr]]]:
+        raise AssertionError("the fasteoi flow is an I/O APIC level pin's")  # pragma: no cover
 
     def line_resend(self, chip: str, n: int) -> Resend:  # pragma: no cover
         raise AssertionError("request_irq lines are 8259A inputs")
+
+
+def wired_or_ack(own: int | None, count: int | None, line: int, high: Expr, low: Expr) -> dict[int, Expr]:
+    """`ack DEV` on a level line (P2): the line (variable `line`) becomes `low`; on a wired-OR line -
+    `own`, DEV's assertion, and `count`, the line's asserting sharers - DEV stops asserting
+    (`own := 0`, `count := count - own`) and the line is `high` while the new count is above 0."""
+    if own is None or count is None:
+        return {line: low}
+    left = Bin("-", V(count), V(own))
+    return {own: C(0), count: left, line: Ite(Bin(">", left, C(0)), high, low)}

@@ -35,7 +35,7 @@ def lower_test(m: Model, ctx: Context) -> None:
         lower_atomic_test(m, ctx, *atomic)
         return
     woken = woken_cond(m, ctx, node.stmt.cond)
-    c = m.cond(node.stmt.cond, ctx.inc) if woken is None else woken
+    c = m.cond(node.stmt.cond, ctx.inc, ctx.cpu.index) if woken is None else woken
     m.b.add(ctx.label(node.text + "  (true)"), And(ctx.here, c), ctx.goto(node.next), ctx.group)
     m.b.add(ctx.label(node.text + "  (false)"), And(ctx.here, Not(c)), ctx.goto(node.alt), ctx.group)
 

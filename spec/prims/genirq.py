@@ -83,9 +83,17 @@ def may_unmask(dsc: Descriptor) -> Expr:
     return And(Eq(V(dsc.depth), C(0)), TRUE if dsc.freed is None else Eq(V(dsc.freed), C(0)))
 
 
-def chip_ack(m: Model, dsc: Descriptor) -> dict[int, Expr]:
-    """The chip's ack at flow entry (the controller's `line_ack`: for an 8259A a specific EOI)."""
-    return m.line_controller(dsc.irq).line_ack(dsc.irq.pic, dsc.irq.input)
+def chip_ack(m: Model, dsc: Descriptor, cpu: int) -> dict[int, Expr]:
+    """The chip's ack at flow entry on `cpu` (the controller's `line_ack`: for an 8259A a specific EOI,
+    for an edge I/O APIC pin or MSI the local APIC's EOI)."""
+    return m.line_controller(dsc.irq).line_ack(dsc.irq.pic, dsc.irq.input, cpu)
+
+
+def chip_eoi(m: Model, dsc: Descriptor, cpu: int, unmask_when: Expr, mask: bool = False
+             ) -> list[tuple[Expr, dict[int, Expr]]]:
+    """The fasteoi flow's EOI on `cpu` (the controller's `line_eoi`): unmask when `unmask_when` or mask
+    (`mask`), then EOI; one (guard, updates) per vector that may be the highest in service."""
+    return m.line_controller(dsc.irq).line_eoi(dsc.irq.pic, dsc.irq.input, cpu, unmask_when, mask)
 
 
 def lower_sync_wait(m: Model, ctx: Context) -> None:

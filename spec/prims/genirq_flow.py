@@ -8,6 +8,7 @@ unchanged:
   genirq.chip_ack); guard `inprogress = 1` (busy on another CPU): leave it masked, go to the end;
   guard `inprogress = 0 and disabled`: also `pending := 1`; otherwise `inprogress := 1,
   pending := 0` and run the actions;
+* `flow_entry`, fasteoi line (an I/O APIC level pin, L3b): `lower_fasteoi_entry`;
 * `flow_entry`, edge line: acked; guard `inprogress = 1 or disabled`: `pending := 1`, mask, go to
   the end - tagged no_lost_irq if `pending` was already 1; otherwise ack, `inprogress := 1`,
   `pending := 0`, run the actions (never a mask for IRQF_ONESHOT: handle_edge_irq, L3);
@@ -19,18 +20,29 @@ unchanged:
   IRQF_ONESHOT holds a level line (a thread woken now, or one of an earlier run not finished:
   genirq.threads_oneshot_clear), unmask if not disabled; on an edge line with
   `pending = 1` and not disabled the actions run again (`pending := 0`), else `inprogress := 0`
-  and the flow returns. `ret := 0` always. With at most NAMED_WAKES threads the label names
+  and the flow returns; on a fasteoi line the unmask is followed by the chip's EOI in the same step
+  (`chip_eoi`). `ret := 0` always. With at most NAMED_WAKES threads the label names
   every woken thread (one transition per set); with more, a fixed few transitions whose updates
   test the bits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Body
 from ircheck.spec.context import Context, Descriptor
 from ircheck.spec.model import Model
-from ircheck.spec.prims.genirq import chip_ack, handler_exit, mask, threads_oneshot_clear, unmask, wake_bit
+from ircheck.spec.prims.genirq import (
+    chip_ack,
+    chip_eoi,
+    handler_exit,
+    mask,
+    threads_oneshot_clear,
+    unmask,
+    wake_bit,
+)
 from ircheck.spec.prims.kstat import counted, note_handled
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, In, Ite, Label, Not, Or, Request, V
@@ -54,7 +66,10 @@ def lower_flow_entry(m: Model, ctx: Context) -> None:
     def lab(text: str) -> Label:
         return Label(label.actor, text, label.line, label.cpu, label.context, label.kind, label.target)
 
-    ack = chip_ack(m, dsc)
+    if dsc.fasteoi:
+        lower_fasteoi_entry(m, ctx, lab)
+        return
+    ack = chip_ack(m, dsc, ctx.cpu.index)
     run = {**goto(node.next), **ack, dsc.inprogress: C(1), dsc.pending: C(0)}
     if not dsc.edge_flow:  # handle_edge_irq never masks, not even for IRQF_ONESHOT (L3)
         run.update(mask(m, dsc))
@@ -83,6 +98,30 @@ def handle(m: Model, ctx: Context, n: int, label: Label, guard: Expr, run: dict[
     for g2, ups, tags in counted(m, n, ctx.cpu.index, guard, run, label.line):
         m.b.add(label, g2, ups, ctx.group, tags)
     note_handled(m, first, n, ctx.cpu.index)
+
+
+def lower_fasteoi_entry(m: Model, ctx: Context, lab: Callable[[str], Label]) -> None:
+    """handle_fasteoi_irq (L3b; kernel/irq/chip.c): in progress on another CPU (`irq_may_run` fails):
+    only the EOI (`goto out`: the I/O APIC chip has no IRQCHIP_EOI_IF_HANDLED) - a level pin still
+    asserted sends again at once; disabled: PENDING, mask, EOI; otherwise IRQS_ONESHOT masks the line
+    and the handlers run, the EOI coming at the flow's end (`flow_end_steps`)."""
+    assert ctx.inc is not None and ctx.inc.irq is not None
+    node, goto, here, g = ctx.node, ctx.goto, ctx.here, ctx.group
+    dsc = m.desc[ctx.inc.irq.irq]
+    n, cpu = dsc.irq.irq, ctx.cpu.index
+    busy = Eq(V(dsc.inprogress), C(1))
+    disabled = disabled_expr(dsc)
+    for guard, ups in chip_eoi(m, dsc, cpu, FALSE):
+        m.b.add(lab(f"{ctx.node.text}: IRQ {n} in progress on another CPU: EOI only"),
+                And(here, busy, guard), {**goto(node.alt), **ups}, g)
+    for guard, ups in chip_eoi(m, dsc, cpu, FALSE, mask=True):
+        m.b.add(lab(f"{ctx.node.text}: IRQ {n} disabled: mark PENDING, mask, EOI"),
+                And(here, Not(busy), disabled, guard), {**goto(node.alt), **ups, dsc.pending: C(1)}, g)
+    run = {**goto(node.next), dsc.inprogress: C(1), dsc.pending: C(0)}
+    if dsc.irq.oneshot:
+        run.update(mask(m, dsc))
+    handle(m, ctx, n, lab(f"{ctx.node.text}, run the handlers" + (" (IRQS_ONESHOT: mask)" if dsc.irq.oneshot else "")),
+           And(here, Not(busy), Not(disabled)), run)
 
 
 def lower_flow_done(m: Model, ctx: Context) -> None:
@@ -190,7 +229,14 @@ def flow_end_steps(m: Model, ctx: Context, dsc: Descriptor, base: Expr, ups: dic
         # cond_unmask_irq: not while a oneshot thread of an earlier run still has its bit set
         idle = threads_oneshot_clear(m, dsc) if not dsc.edge_flow and dsc.irq.oneshot else TRUE
         done.update(unmask(m, dsc, And(Not(disabled), idle)))
-    if dsc.edge_flow:
+    if dsc.fasteoi:  # cond_unmask_eoi_irq: unmask unless disabled or a oneshot thread holds it, then EOI
+        ups2 = {k: e for k, e in done.items() if k not in unmask(m, dsc, TRUE)}
+        when = FALSE if hold else And(Not(disabled), threads_oneshot_clear(m, dsc) if dsc.irq.oneshot else TRUE)
+        for guard, eoi in chip_eoi(m, dsc, cpu, when):
+            m.b.add(Label(actor, f"IRQ {n} handlers done" + (f": {what}" if what else "")
+                          + (", line stays masked for the thread (IRQF_ONESHOT)" if hold else "") + ", EOI",
+                          line, cpu, "handler", StepKind.FLOW), And(base, guard), {**ups2, **eoi}, g, tags)
+    elif dsc.edge_flow:
         rerun = {**ups, **goto(node.next), dsc.pending: C(0)}
         if not hold:
             rerun.update(unmask(m, dsc, TRUE))

@@ -90,7 +90,7 @@ def lower_wait_prepare(m: Model, ctx: Context) -> None:
 def lower_wait_test(m: Model, ctx: Context) -> None:
     node = ctx.node
     assert node.cond is not None
-    c = m.cond(node.cond, ctx.inc)
+    c = m.cond(node.cond, ctx.inc, ctx.cpu.index)
     ups = dict(ctx.nxt)
     if ctx.task is not None and ctx.task.state is not None:
         ups[ctx.task.state] = C(0)
