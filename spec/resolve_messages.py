@@ -57,7 +57,8 @@ def request_target(sc: Scope, r: ast.RequestIrq, quiet: bool = False) -> tuple[s
     if r.source is not None:
         dev = sc.d.devices.get(r.source.name)
         if dev is None or dev.kind not in ("msi", "msix"):
-            if not quiet:
+            refused = dev is None and sc.kind_of(r.source.name) == "device"  # its declaration was reported
+            if not quiet and not refused:
                 sc.err("IRQ233", f"request_irq {r.source.name}: only an MSI/MSI-X device is requested by its name",
                        r.source.span, "request an 8259A input or an I/O APIC pin by its IRQ number (GSI)")
             return None
@@ -67,9 +68,12 @@ def request_target(sc: Scope, r: ast.RequestIrq, quiet: bool = False) -> tuple[s
 
 def request_number(sc: Scope, r: ast.RequestIrq) -> int:
     """The Linux IRQ number a request_irq binds: its number, or an MSI device's (`irq_number`)."""
-    if r.source is None:
-        return r.irq
-    return irq_number(sc.d, sc.d.devices[r.source.name]) or 0
+    dev = None if r.source is None else sc.d.devices.get(r.source.name)
+    if dev is None or dev.kind not in ("msi", "msix"):
+        return r.irq  # -1 for a name that is no MSI device (request_target reports it)
+    number = irq_number(sc.d, dev)
+    assert number is not None
+    return number
 
 
 def irq_name_arg(sc: Scope, st: ast.Simple) -> int | None:

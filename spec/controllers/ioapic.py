@@ -90,6 +90,18 @@ class IoApicController:
         mask = C(self.bit(v))
         return Or(Eq(Bin("&", V(self.irr), mask), mask), *[Eq(Bin("&", V(i), mask), mask) for i in self.isr])
 
+    def waiting(self, v: int) -> Expr:
+        """no_starvation's pending request of vector v: sent and not accepted, or held at its source - a
+        level pin asserted while masked, an MSI-X pending bit (each is sent on unmask, A1, A3)."""
+        held: list[Expr] = []
+        for key, line in self.line.items():
+            if self.level_vec.get(v) == key and key in self.masked:
+                held.append(And(Eq(V(line), C(1)), self.is_masked(key)))
+        for dev in self.sources:
+            if self.vec[dev.name] == v and dev.name in self.pending:
+                held.append(Eq(V(self.pending[dev.name]), C(1)))
+        return Or(self.pending_v(v), *held)
+
     def is_masked(self, key: tuple[str, int]) -> Expr:
         m = self.masked.get(key)
         return FALSE if m is None else Eq(V(m), C(1))
@@ -167,8 +179,9 @@ class IoApicController:
         name = f"IRQ {number} ({src})" if number is not None else f"vector {v:#x} ({src})"
         take = {self.irr: self.clear(self.irr, v), self.isr[cpu]: Bin("|", V(self.isr[cpu]), C(self.bit(v)))}
         return EntryRule([(self.deliverable(v, cpu), take)],
-                         f"take vector {v:#x} from cpu{cpu}'s local APIC", srcs, self.pending_v(v), name,
-                         f"{name} is raised but never delivered: vector {v:#x} waits for ever in the local APIC's IRR")
+                         f"take vector {v:#x} from cpu{cpu}'s local APIC", srcs, self.waiting(v), name,
+                         f"{name} is raised but never delivered: vector {v:#x} waits for ever in the local APIC's IRR"
+                         + (" or held at its masked source" if self.waiting(v) != self.pending_v(v) else ""))
 
     def extra_entries(self, cpu: int, incs: Sequence[Incarnation]) -> ExtraEntries:
         return ExtraEntries()
