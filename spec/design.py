@@ -83,9 +83,15 @@ def irq_name(pic: PicInfo, n: int, *notes: str, pin: bool = True, word: str = "I
 
 def device_irq(d: Design, dev: DeviceInfo) -> int | None:
     """The Linux IRQ number of `dev`'s line (the row of /proc/interrupts it is counted in, C1; what
-    probe_irq_off should return for it, C2): an 8259A input's `isa_irqs` number; None for a source
-    with no Linux IRQ number (a bare local-APIC vector, NMI, an 8259A beyond the cascade). The one
-    place that maps a device to its IRQ: another controller (the I/O APIC's GSIs) plugs in here."""
+    probe_irq_off should return for it, C2; what `request_irq N` binds) - the one place that maps a
+    device to its IRQ: an 8259A input's `isa_irqs` number; an I/O APIC pin's GSI (A1); an MSI/MSI-X
+    source's number from `gsi_top` on, in declaration order (A3); None for a source with no Linux IRQ
+    number (a bare local-APIC vector, NMI, an 8259A beyond the cascade)."""
+    if dev.kind == "ioapic":
+        return d.ioapics[dev.pic].gsi_base + dev.input
+    if dev.kind in ("msi", "msix"):
+        msis = [dv.name for dv in d.devices.values() if dv.kind in ("msi", "msix")]
+        return gsi_top(d) + msis.index(dev.name)
     if dev.kind != "pic" or dev.pic not in d.pics:
         return None
     pic = d.pics[dev.pic]
@@ -120,7 +126,9 @@ def irq_label(d: Design, irq: int) -> str:
     """IRQ `irq` named as every trace names a line (`irq_name`): `IRQ 3 (master.3)`."""
     line = isa_line(d.pics, irq)
     if line is None:
-        return f"IRQ {irq}"
+        pin = gsi_pin(d, irq)
+        msi = [dv.name for dv in d.devices.values() if dv.kind in ("msi", "msix") and device_irq(d, dv) == irq]
+        return f"IRQ {irq}" + (f" ({pin[0]}.{pin[1]})" if pin else f" ({msi[0]})" if msi else "")
     return irq_name(d.pics[line[0]], line[1])
 
 
@@ -176,22 +184,8 @@ def message_sources(d: Design) -> list[DeviceInfo]:
     return [dev for dev in d.devices.values() if dev.kind in ("ioapic", "msi", "msix")]
 
 
-def irq_number(d: Design, dev: DeviceInfo) -> int | None:
-    """The one place a device's Linux IRQ number is decided: an 8259A input's ISA number (`isa_irqs`),
-    an I/O APIC pin's GSI, an MSI/MSI-X source's number from `gsi_top` on, in declaration order."""
-    if dev.kind == "pic":
-        p = d.pics.get(dev.pic)
-        return None if p is None or p.irq_base is None else p.irq_base + dev.input
-    if dev.kind == "ioapic":
-        return d.ioapics[dev.pic].gsi_base + dev.input
-    if dev.kind in ("msi", "msix"):
-        msis = [dv.name for dv in d.devices.values() if dv.kind in ("msi", "msix")]
-        return gsi_top(d) + msis.index(dev.name)
-    return None
-
-
 def gsi_pin(d: Design, irq: int) -> tuple[str, int] | None:
-    """GSI -> (I/O APIC, pin), the inverse of `irq_number` for pins; None if no I/O APIC has it."""
+    """GSI -> (I/O APIC, pin), the inverse of `device_irq` for pins; None if no I/O APIC has it."""
     for io in d.ioapics.values():
         if io.gsi_base <= irq < io.gsi_base + io.pins:
             return io.name, irq - io.gsi_base

@@ -6,7 +6,8 @@ online CPU `kstat_irqs_cpu`, the chip's name, the descriptor's flow, the actions
 `arch_show_interrupts` adds the `ERR`/`SPU` rows (here `SPU`: spurious IR7/15 entries, P12). A row here
 is a Linux IRQ with a request_irq action (its flow handler, L0) or, in a bare-metal design, an
 8259A input whose vector has a gate (no genirq flow: `-`); the 8259A's chip is `XT-PIC`
-(arch/x86/kernel/i8259.c `i8259A_chip`).
+(arch/x86/kernel/i8259.c `i8259A_chip`); I/O APIC pins and MSI sources are `IO-APIC` and `PCI-MSI`
+rows (`message_rows`).
 
 `counts(layout, steps)`: what a trace leaves in each row - the number of its steps that handle that
 IRQ on each CPU (`Layout.handled`, recorded by prims/kstat.py), no state needed.
@@ -17,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ircheck.spec.context import Layout
-from ircheck.spec.design import SPURIOUS, Design, Row, isa_line
+from ircheck.spec.design import SPURIOUS, Design, Row, device_irq, isa_line, message_sources, message_vector
 from ircheck.spec.incarnations import flow_handler
 
 CHIP_8259 = "XT-PIC"
+CHIP_IOAPIC = "IO-APIC"
+CHIP_MSI = "PCI-MSI"
 
 
 def rows(d: Design) -> dict[int, Row]:
@@ -35,14 +38,36 @@ def rows(d: Design) -> dict[int, Row]:
         if n in d.irqs:
             irq = d.irqs[n]
             names = tuple(a.handler or f"{a.thread} (thread)" for a in irq.actions)
-            out[n] = Row(n, CHIP_8259, flow_handler(irq), names)
+            out[n] = Row(n, CHIP_8259, flow_handler(d, irq), names)
             continue
         gate = d.gates.get(pic.base + line[1])
         devs = [dv for dv in d.devices.values() if dv.kind == "pic" and (dv.pic, dv.input) == line]
         if gate is not None and devs:
             out[n] = Row(n, CHIP_8259, "-", (gate.handler,))
+    out.update(message_rows(d))
+    out = dict(sorted(out.items()))
     if any(dv.may_drop for dv in d.devices.values()):
         out[SPURIOUS] = Row(SPURIOUS, "", "", ("Spurious interrupts",))
+    return out
+
+
+def message_rows(d: Design) -> dict[int, Row]:
+    """The rows of I/O APIC pins and MSI sources (A1-A4): their request_irq lines with L0's flow, and
+    bare-metal sources whose vector has a gate (`-`); the chip is `IO-APIC` or `PCI-MSI`, as
+    arch/x86/kernel/apic/io_apic.c `ioapic_chip` and the PCI MSI domain name them."""
+    out: dict[int, Row] = {}
+    for dev in message_sources(d):
+        n = device_irq(d, dev)
+        if n is None or n in out:
+            continue
+        chip = CHIP_IOAPIC if dev.kind == "ioapic" else CHIP_MSI
+        irq = d.irqs.get(n)
+        if irq is not None:
+            out[n] = Row(n, chip, flow_handler(d, irq), tuple(a.handler or f"{a.thread} (thread)" for a in irq.actions))
+            continue
+        gate = d.gates.get(message_vector(d, dev))
+        if gate is not None:
+            out[n] = Row(n, chip, "-", (gate.handler,))
     return out
 
 

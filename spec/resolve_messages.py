@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
-from ircheck.spec.design import DeviceInfo, gsi_pin, irq_number, message_sources, message_vector
+from ircheck.spec.design import DeviceInfo, device_irq, gsi_pin, message_sources, message_vector
 from ircheck.spec.language import IRQ_CALLS
 from ircheck.spec.resolve_scope import Scope
 
@@ -46,7 +46,7 @@ def message_bindings(sc: Scope) -> None:
         if vec not in d.gates:
             sc.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' sends vector {vec:#x}, which has no gate and "
                                        f"no request_irq", sc.path, dev.line, 1,
-                                       f"add `request_irq {irq_number(d, dev)} HANDLER`, or `vector V` and "
+                                       f"add `request_irq {device_irq(d, dev)} HANDLER`, or `vector V` and "
                                        "an `idt` gate for it"))
 
 
@@ -67,11 +67,11 @@ def request_target(sc: Scope, r: ast.RequestIrq, quiet: bool = False) -> tuple[s
 
 
 def request_number(sc: Scope, r: ast.RequestIrq) -> int:
-    """The Linux IRQ number a request_irq binds: its number, or an MSI device's (`irq_number`)."""
+    """The Linux IRQ number a request_irq binds: its number, or an MSI device's (`device_irq`)."""
     dev = None if r.source is None else sc.d.devices.get(r.source.name)
     if dev is None or dev.kind not in ("msi", "msix"):
         return r.irq  # -1 for a name that is no MSI device (request_target reports it)
-    number = irq_number(sc.d, dev)
+    number = device_irq(sc.d, dev)
     assert number is not None
     return number
 
@@ -85,7 +85,7 @@ def irq_name_arg(sc: Scope, st: ast.Simple) -> int | None:
         sc.err("IRQ233", f"{st.op} {st.arg.name}: genirq calls name an MSI device or an IRQ number", st.arg.span,
                "an I/O APIC pin is named by its GSI, an 8259A input by its IRQ number")
         return None
-    return irq_number(sc.d, dev)
+    return device_irq(sc.d, dev)
 
 
 def number_calls(body: tuple[ast.Stmt, ...], numbers: dict[str, int]) -> tuple[ast.Stmt, ...]:
@@ -109,7 +109,7 @@ def number_calls(body: tuple[ast.Stmt, ...], numbers: dict[str, int]) -> tuple[a
 def number_msi_calls(sc: Scope) -> None:
     """Every code body's genirq calls on MSI devices by number (`number_calls`)."""
     numbers = {dev.name: n for dev in sc.d.devices.values() if dev.kind in ("msi", "msix")
-               and (n := irq_number(sc.d, dev)) is not None}
+               and (n := device_irq(sc.d, dev)) is not None}
     if numbers:
         for c in sc.d.code.values():
             c.body = number_calls(c.body, numbers)

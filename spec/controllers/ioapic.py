@@ -39,7 +39,7 @@ from ircheck.spec.controllers.protocol import (
     Way,
     wired_or_ack,
 )
-from ircheck.spec.design import Design, DeviceInfo, irq_number, message_sources, message_vector
+from ircheck.spec.design import Design, DeviceInfo, device_irq, message_sources, message_vector
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Not, Or, V
 
 
@@ -146,7 +146,7 @@ class IoApicController:
     def raise_rule(self, dev: DeviceInfo) -> RaiseRule:
         v = self.vec[dev.name]
         key = (dev.pic, dev.input)
-        number = irq_number(self.d, dev)
+        number = device_irq(self.d, dev)
         if dev.kind == "ioapic" and dev.level:
             where = f"IRQ {number} ({dev.pic}.{dev.input}, level)"
             send = self.set_irr(v, And(Not(self.remote_irr(v)), Not(self.is_masked(key))))
@@ -175,7 +175,7 @@ class IoApicController:
         v = inc.vector
         srcs = [dv for dv in self.sources if self.vec[dv.name] == v]
         src = ", ".join(dv.name for dv in srcs)
-        number = irq_number(self.d, srcs[0]) if srcs else None
+        number = device_irq(self.d, srcs[0]) if srcs else None
         name = f"IRQ {number} ({src})" if number is not None else f"vector {v:#x} ({src})"
         take = {self.irr: self.clear(self.irr, v), self.isr[cpu]: Bin("|", V(self.isr[cpu]), C(self.bit(v)))}
         return EntryRule([(self.deliverable(v, cpu), take)],
