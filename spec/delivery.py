@@ -123,7 +123,7 @@ def lower_gateless(m: Model, cpu: CpuState, k: int, g: Gateless) -> None:
     probe = g.probe()
     ctrl = m.controller_of(probe)
     assert ctrl is not None
-    rule = ctrl.entry(probe)
+    rule = ctrl.entry(probe, cpu.index)
     if (rule.cpu0_only and cpu.index != 0) or not takes(rule.sources, cpu.index):
         return
     dl = g.delivery

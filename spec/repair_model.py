@@ -36,6 +36,12 @@ class Facts:
         self.gates = [e for d in model.decls if isinstance(d, ast.Idt) for e in d.entries]
         self.requests = [d for d in model.decls if isinstance(d, ast.RequestIrq)]
         self.requested = {r.handler.name for r in self.requests}
+        self.gsi_base: dict[str, int] = {}  # I/O APIC -> its first GSI (A1: in declaration order)
+        gsi = 0
+        for d in model.decls:
+            if isinstance(d, ast.IoApic):
+                self.gsi_base[d.name] = gsi
+                gsi += next((x.value for x in d.settings if x.key == "pins" and isinstance(x.value, int)), 24)
         self.master_of: dict[str, str] = {}
         self.base: dict[str, int] = {}
         for p in self.pics.values():
@@ -46,7 +52,8 @@ class Facts:
                     self.base[p.name] = s.value
 
     def lines_of(self, handler: str) -> list[tuple[ast.Device, ast.LineRef, str]]:
-        """(device, controller input, trigger) of every 8259A line whose gate enters `handler`."""
+        """(device, controller input, trigger) of every 8259A line, and I/O APIC pin with `vector V`,
+        whose gate enters `handler`."""
         out = []
         vectors = {e.vector for e in self.gates if e.handler.name == handler}
         for dev in self.devices:
@@ -54,12 +61,15 @@ class Facts:
             trig = next((str(s.value) for s in dev.settings if s.key == "trigger"), "edge")
             if ref is not None and ref.pic in self.base and self.base[ref.pic] + ref.input in vectors:
                 out.append((dev, ref, trig))
+            pin_vector = next((s.value for s in dev.settings if s.key == "pin_vector"), None)
+            if ref is not None and ref.pic in self.gsi_base and pin_vector in vectors:
+                out.append((dev, ref, trig))  # a bare-metal I/O APIC pin (A1)
         return out
 
     def request_lines(self, code: str) -> list[tuple[ast.Device, ast.LineRef, str]]:
-        """(device, controller input, trigger) of the 8259A devices on the lines whose request_irq
-        names `code` as its handler or its thread (Linux IRQ N: the master's input N, a slave's
-        input N - 8); a request with `dev_id D` only D's."""
+        """(device, controller input, trigger) of the 8259A devices and I/O APIC pins on the lines whose
+        request_irq names `code` as its handler or its thread (Linux IRQ N: the master's input N, a
+        slave's input N - 8, or GSI N); a request with `dev_id D` only D's."""
         out = []
         for r in self.requests:
             if r.handler.name != code and not any(o.key == "thread" and o.value == code for o in r.options):
@@ -68,9 +78,15 @@ class Facts:
             for dev in self.devices:
                 ref = next((s.value for s in dev.settings if s.key == "irq" and isinstance(s.value, ast.LineRef)),
                            None)
-                if ref is None or ref.pic not in self.base or (dev_id is not None and dev.name != dev_id):
+                if ref is None or (dev_id is not None and dev.name != dev_id):
                     continue
-                if (8 if ref.pic in self.master_of else 0) + ref.input == r.irq:
+                if ref.pic in self.gsi_base:  # an I/O APIC pin is its GSI (A1)
+                    number = self.gsi_base[ref.pic] + ref.input
+                elif ref.pic in self.base:
+                    number = (8 if ref.pic in self.master_of else 0) + ref.input
+                else:
+                    continue
+                if number == r.irq:
                     out.append((dev, ref, next((str(s.value) for s in dev.settings if s.key == "trigger"), "edge")))
         return out
 

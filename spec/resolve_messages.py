@@ -1,7 +1,7 @@
 """Resolution of the message sources (A1-A4): I/O APIC pins and MSI/MSI-X devices once every
 declaration is read - a model with an I/O APIC has no 8259A and no `apic` (IRQ232: one IRQ numbering,
 each CPU's local APIC belongs to the I/O APIC model), pins shared only by `shared` devices of one
-trigger (IRQ216), a bare-metal source's gate (IRQ217), and what a `request_irq` names: a GSI
+trigger (IRQ216), and what a `request_irq` names: a GSI
 (`request_irq 11`) or an MSI device (`request_irq nvme`, IRQ233 otherwise).
 """
 
@@ -11,13 +11,14 @@ from dataclasses import replace
 
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
-from ircheck.spec.design import DeviceInfo, device_irq, gsi_pin, message_sources, message_vector
+from ircheck.spec.design import DeviceInfo, device_irq, gsi_pin, message_sources
 from ircheck.spec.language import IRQ_CALLS
 from ircheck.spec.resolve_scope import Scope
 
 
 def message_bindings(sc: Scope) -> None:
-    """The checks above on every message source; `requested`: the (chip, input) request_irq binds."""
+    """The checks above on every message source. A bare-metal source whose vector has no gate is no
+    error: it is delivered and faults at run time (X10)."""
     d = sc.d
     if not d.ioapics and not any(dev.kind in ("msi", "msix") for dev in d.devices.values()):
         return
@@ -28,7 +29,6 @@ def message_bindings(sc: Scope) -> None:
                                    sc.path, first, 1, "route the legacy devices through the I/O APIC pins "
                                    "(ISA IRQ n is GSI n)"))
         return
-    requested = {target for r in sc.requests if (target := request_target(sc, r, quiet=True)) is not None}
     seen: dict[tuple[str, int], DeviceInfo] = {}
     for dev in message_sources(d):
         if dev.kind == "ioapic":
@@ -40,14 +40,6 @@ def message_bindings(sc: Scope) -> None:
                 sc.diags.append(Diagnostic("IRQ216", f"pin {dev.pic}.{dev.input} is shared but not level: only "
                                            "a level pin is a wired OR (A2, P2)", sc.path, dev.line, 1))
             seen.setdefault((dev.pic, dev.input), dev)
-        if (dev.pic, dev.input) in requested:
-            continue
-        vec = message_vector(d, dev)
-        if vec not in d.gates:
-            sc.diags.append(Diagnostic("IRQ217", f"device '{dev.name}' sends vector {vec:#x}, which has no gate and "
-                                       f"no request_irq", sc.path, dev.line, 1,
-                                       f"add `request_irq {device_irq(d, dev)} HANDLER`, or `vector V` and "
-                                       "an `idt` gate for it"))
 
 
 def request_target(sc: Scope, r: ast.RequestIrq, quiet: bool = False) -> tuple[str, int] | None:

@@ -17,6 +17,7 @@ import ircheck
 from ircheck.api import compile_source
 from ircheck.grammar.printer import format_source
 from ircheck.promela import to_promela
+from ircheck.suggest import suggest
 from tests.support.naive import agree, reachable
 from tests.support.spin import needs_spin, spin_violates
 
@@ -57,7 +58,9 @@ check invariant runs < 2
 def test_the_storm_example_runs_and_fires_again_after_every_eoi() -> None:
     r = ircheck.check_source(STORM)
     assert not r.errors and r.stats.complete
-    assert all(c.status == "holds" for c in r.checks)  # no existing check sees a storm (no_irq_storm does)
+    assert {c.name for c in r.checks if c.status != "holds"} == {"no_irq_storm"}
+    fixed = ircheck.check_source(STORM.replace("{ read rx_ring }", "{ ack nic; read rx_ring }"))
+    assert all(c.status == "holds" for c in fixed.checks)
     ts, states = reachable(STORM)
     # after the only raise the vector is pending again with the handler done: the EOI re-sent it (A2)
     assert any(s["nic.raises_left"] == 0 and s["lapic.IRR"] == 1 and s["irq11.inprogress"] == 0
@@ -283,3 +286,18 @@ def test_z3_agrees_on_the_collapse() -> None:
     assert r.check("no_lost_irq").status == "violated"
     assert ircheck.check_source(text.replace("raises 2", "raises 1"), engine="smt",
                                 timeout=60).check("no_lost_irq").status == "holds"
+
+
+# ---- --suggest: the textbook repairs on I/O APIC level pins (L2, L8) ---------------------------------
+
+def test_suggest_adds_the_missing_ack_on_a_level_pin() -> None:
+    keys = [c.key for f in suggest(STORM, "<string>").fixes for c in f.repairs]
+    assert "ack:nic_isr:nic" in keys
+
+
+def test_suggest_adds_oneshot_on_a_threaded_level_pin() -> None:
+    text = STORM.replace("request_irq 11 nic_isr", "request_irq 11 nic_isr thread t").replace(
+        "handler nic_isr { read rx_ring }", "handler nic_isr { return wake_thread }\nirq_thread t { ack nic }")
+    assert status(text, "no_irq_storm") == "violated"
+    keys = [c.key for f in suggest(text, "<string>").fixes for c in f.repairs]
+    assert "oneshot:11" in keys
