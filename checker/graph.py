@@ -28,7 +28,7 @@ from ircheck.sysinfo import default_memory_limit_mb
 GRAPH_MAX_STATES = 500_000
 GRAPH_TIMEOUT = 60.0
 
-_SHAPE = {"hardirq": "box", "softirq": "hexagon", "tasklet": "hexagon", "thread": "ellipse",
+_SHAPE = {"hardirq": "box", "softirq": "hexagon", "tasklet": "hexagon", "timer": "hexagon", "thread": "ellipse",
           "irq_thread": "ellipse", "work": "ellipse"}
 
 
@@ -103,7 +103,7 @@ def mermaid(g: ContextGraph, path: str) -> str:
     ids = {n.name: f"C{i}" for i, n in enumerate(g.nodes)}
     out = ["flowchart LR", f"    %% {_mq(shown_path(path))}: {_mq(_note(g))}"]
     for n in g.nodes:
-        open_, close = ("{{", "}}") if n.kind in ("softirq", "tasklet") else \
+        open_, close = ("{{", "}}") if n.kind in ("softirq", "tasklet", "timer") else \
             ("([", "])") if n.kind in ("thread", "irq_thread", "work") else ("[", "]")
         out.append(f'    {ids[n.name]}{open_}"{_mq(n.name)}<br/>{n.kind}"{close}')
     for e in g.edges:

@@ -210,7 +210,8 @@ def _setting_value(s: ast.Setting) -> str:
 
 _PIC_KEYS = ("base", "mode", "eoi", "rotate", "mask", "cascade")
 _FLAG_KEYS = {"nmi": "nmi", "msi": "msi", "msix": "msix", "raises_any": "raises any", "shared": "shared", "may_drop": "may_drop",
-              "on_kick": "on_kick", "oneshot": "oneshot", "reentrant": "reentrant", "nonreentrant": "nonreentrant"}
+              "on_kick": "on_kick", "oneshot": "oneshot", "reentrant": "reentrant", "nonreentrant": "nonreentrant",
+              "soft": "soft"}
 
 
 def _settings(settings: tuple[ast.Setting, ...], allowed: tuple[str, ...]) -> list[str]:
@@ -269,7 +270,7 @@ def decl_text(d: ast.Decl) -> str:
     if isinstance(d, ast.Object):
         return _object_text(d)
     if isinstance(d, ast.Code):
-        words = _settings(d.options, ("reentrant", "nonreentrant", "on", "cpl"))
+        words = _settings(d.options, ("reentrant", "nonreentrant", "on", "cpl", "soft"))
         return "\n".join(_block(" ".join([d.kind, d.name, *words]), d.body, 0))
     if isinstance(d, ast.Check):
         if not d.items:

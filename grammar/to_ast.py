@@ -112,6 +112,7 @@ class ToAst(Transformer[Token, Any]):
     opt_nonreentrant = _setting("nonreentrant")
     opt_on = _setting("on")
     opt_cpl = _setting("cpl")
+    opt_soft = _setting("soft")
     counter_max = _setting("max")
     counter_init = _setting("init")
 

@@ -33,18 +33,17 @@ class Incarnation:
     input: int | None = None
     apic: LocalApic | None = None
     base: int = 0                  # offset of this body's locations in the CPU's frame pc numbering
-    kind: str = "gate"             # gate | flow | softirq | tasklet
+    kind: str = "gate"             # gate | flow | softirq | tasklet | timer | hrtimer (R7)
     irq: IrqLine | None = None     # flow: the Linux IRQ
-    code: CodeInfo | None = None   # softirq/tasklet: its code
+    code: CodeInfo | None = None   # softirq/tasklet/timer/hrtimer: its code
 
     @property
     def hardirq(self) -> bool:
-        return self.kind in ("gate", "flow")
+        return self.kind in ("gate", "flow", "hrtimer")
 
     def describe(self, single_pic: bool) -> str:
-        if self.kind in ("softirq", "tasklet"):
-            assert self.code is not None
-            return f"{self.kind} {self.code.name}"
+        if self.code is not None:  # softirq, tasklet, timer, hrtimer (a soft one: `hrtimer NAME`)
+            return f"{self.code.kind} {self.code.name}"
         if self.kind == "flow":
             assert self.irq is not None
             names = ", ".join(a.handler or "NULL" for a in self.irq.actions)

@@ -39,7 +39,7 @@ class ContextNode:
     """One context, named as traces name it (`irq 3 nic_isr`, `softirq net_rx`, `thread app`)."""
 
     name: str
-    kind: str                   # hardirq | softirq | tasklet | thread | irq_thread | work
+    kind: str                   # hardirq | softirq | tasklet | timer | thread | irq_thread | work (an hrtimer: hardirq)
     cpus: tuple[int, ...]       # the CPUs it was seen active on
     locks: tuple[str, ...]      # locks its code takes
     data: tuple[str, ...]       # data its code reads or writes
@@ -74,7 +74,7 @@ class ContextGraph:
 
 def _kind(name: str) -> str:
     head = name.split(" ", 1)[0]
-    return head if head in ("softirq", "tasklet", "thread", "irq_thread", "work") else "hardirq"
+    return head if head in ("softirq", "tasklet", "timer", "thread", "irq_thread", "work") else "hardirq"
 
 
 def _uses(model: ast.Model) -> dict[str, tuple[set[str], set[str]]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ircheck.grammar import ast
+from ircheck.spec.language import DECLARATION
 
 MAX_CPUS = 4
 MAX_RAISES = 64
@@ -277,6 +278,12 @@ class CodeInfo:
     cpl: int
     line: int
     end_line: int
+    soft: bool = False  # an hrtimer declared `soft`: its callback runs in softirq context (R7)
+
+    @property
+    def context(self) -> str:
+        """hardirq | softirq | task | function: the declaration's context, a soft hrtimer's softirq."""
+        return "softirq" if self.soft else DECLARATION[self.kind].context
 
 
 @dataclass

@@ -20,7 +20,7 @@ from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context, CpuState, Incarnation, Task
 from ircheck.spec.delivery import lower_ack, lower_entries, lower_eoi, lower_kick, lower_mask
 from ircheck.spec.frames import lower_iret, lower_sync, running
-from ircheck.spec.language import ENTRY_OPS
+from ircheck.spec.language import ENTRY_OPS, STATEMENTS, Object
 from ircheck.spec.model import Model
 from ircheck.spec.node_steps import node_step
 from ircheck.spec.prims import (
@@ -34,6 +34,7 @@ from ircheck.spec.prims import (
     irqflags,
     locks,
     sched,
+    timers,
     waitq,
     waitq_api,
 )
@@ -42,6 +43,7 @@ from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import And, Bin, C, Eq, Expr, Label, V
 
 COMPLETION_WAITS = frozenset({"wait_for_completion", "wait_for_completion_timeout"})
+TIMER_OPS = frozenset(s.keyword for s in STATEMENTS if s.acts_on is Object.TIMER)
 StmtLowering = Callable[[Model, Context, ast.Simple], None]
 NodeLowering = Callable[[Model, Context], None]
 
@@ -130,6 +132,8 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     # deferred work
     "raise_softirq": deferred.lower_raise_softirq, "tasklet_schedule": deferred.lower_tasklet_schedule,
     "queue_work": deferred.lower_queue_work,
+    # timers (R7)
+    **{op: timers.lower_timer_op for op in sorted(TIMER_OPS)},
     # genirq
     "disable_irq": genirq.lower_irq_call, "disable_irq_nosync": genirq.lower_irq_call,
     "enable_irq": genirq.lower_irq_call, "free_irq": genirq.lower_irq_call,
@@ -210,3 +214,4 @@ def lower_cpu(m: Model, cpu: CpuState) -> None:
     lower_entries(m, cpu)
     m.b.hard_entries[cpu.index] = list(range(first, len(m.b.trans)))
     deferred.lower_soft_entries(m, cpu)
+    timers.lower_hrtimer_entries(m, cpu)

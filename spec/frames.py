@@ -73,10 +73,14 @@ def entry_transitions(m: Model, cpu: CpuState, label: Label, guard: Expr, ctrl_u
 
 
 def frame_exit_updates(m: Model, inc: Incarnation) -> dict[int, Expr]:
-    """A tasklet's frame ends its run: `NAME.running := 0` (D2)."""
+    """A tasklet's frame ends its run: `NAME.running := 0` (D2); a timer's or hrtimer's callback
+    returns: `NAME.running := 0` (R7, the timer base's `running_timer` cleared)."""
     if inc.kind == "tasklet":
         assert inc.code is not None
         return {m.tasklet[inc.code.name][1]: C(0)}
+    if inc.kind in ("timer", "hrtimer"):
+        assert inc.code is not None
+        return {m.timer[inc.code.name][1]: C(0)}
     return {}
 
 

@@ -27,8 +27,10 @@ from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.protocol import Controller, Way
 from ircheck.spec.design import CodeInfo, Design, DeviceInfo, IrqLine, message_vector
+from ircheck.spec.language import TIMER_KINDS
 from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_hardware, deliver_int
 
+SOFT_RUNS = ("softirq", "tasklet", "timer")  # the incarnations run at depth 0 in softirq context (D1, D2, R7)
 NEST_CAP = 8  # handler frames per CPU when nothing in the model bounds nesting (raises any, level lines)
 
 Want = Callable[..., None]
@@ -163,12 +165,22 @@ def kernel_incarnations(d: Design, comp: Compiler, pics: dict[str, Pic8259]) -> 
         vector = pic.info.base + irq.input if pic is not None else message_vector(d, srcs[0])
         out.append(Incarnation(vector, GateInfo(flow, False, 0), body, False, pic,
                                irq.input, None, kind="flow", irq=irq))
-    soft = [c for c in d.code.values() if c.kind in ("softirq", "tasklet")]
+    soft = [c for c in d.code.values() if c.kind in ("softirq", "tasklet") or c.kind in TIMER_KINDS]
     for k, code in enumerate(soft):
         body = comp.compile(code, "iret")
         body.nodes[0].text = f"end of {code.kind} {code.name}"
-        out.append(Incarnation(256 + k, GateInfo(code.name, True, 0), body, kind=code.kind, code=code))
+        out.append(Incarnation(256 + k, GateInfo(code.name, code.context == "softirq", 0), body,
+                               kind=timer_kind(code), code=code))
     return out
+
+
+def timer_kind(code: CodeInfo) -> str:
+    """The incarnation kind of deferred code (R7): a timer_list callback and a `soft` hrtimer's run in
+    softirq context like a tasklet ("timer"), a plain hrtimer's in hard-IRQ context ("hrtimer", entered
+    through an interrupt gate: IF = 0); softirqs and tasklets keep their own kind."""
+    if code.kind in TIMER_KINDS:
+        return "timer" if code.context == "softirq" else "hrtimer"
+    return code.kind
 
 
 def compile_tasks(d: Design, comp: Compiler) -> list[tuple[CodeInfo, Body]]:
@@ -204,7 +216,8 @@ def depth_bound(d: Design, incs: list[Incarnation], task_bodies: list[tuple[Code
     finite = [dev.raises for dev in d.devices.values()]
     sync = sum(1 for inc in incs for n in inc.body.nodes if _is_sync(n))
     sync += 1 if any(_is_sync(n) for _c, b in task_bodies for n in b.nodes) else 0
-    soft = 1 if any(inc.kind in ("softirq", "tasklet") for inc in incs) else 0
+    soft = 1 if any(inc.kind in SOFT_RUNS for inc in incs) else 0
+    soft += sum(1 for inc in incs if inc.kind == "hrtimer")  # each hard hrtimer: one frame, never nested on itself
     if any(r is None for r in finite) or any(dev.level for dev in d.devices.values()):
         return NEST_CAP  # a level line re-interrupts without a new raise: bound it, honestly
     return max(1, sum(r for r in finite if r is not None) + sync + soft)

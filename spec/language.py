@@ -82,6 +82,7 @@ class Object(Enum):
     SOFTIRQ = "a softirq"
     TASKLET = "a tasklet"
     WORK = "a work item"
+    TIMER = "a timer (timer_list or hrtimer)"
     IRQ = "a Linux IRQ line (request_irq)"
 
 
@@ -115,6 +116,7 @@ class Shape(Enum):
     TEST = "a test location: the read-modify-write and the branch in one step (R4)"
     SCHEDULE = "wait_sleep: sleep while marked sleeping (R5), waiting for what the enclosing tests say (W1)"
     COMPLETION = "wait_prepare (done? take it : queue and sleep), wait_sleep (woken: take it or sleep again) (R6)"
+    CANCEL = "one location whose step waits while the timer's callback runs (R7: a spin, not a sleep)"
 
 
 class Flags(Enum):
@@ -188,6 +190,13 @@ _QUEUE = Operand(("waitqueue",), "waitqueue")
 _COMPLETION = Operand(("completion",), "completion")
 _COUNTER = Operand(("counter",), "counter")
 _FLAG = Operand(("flag",), "flag")
+_TIMER = Operand(("timer",), "timer")
+_HRTIMER = Operand(("hrtimer",), "hrtimer")
+
+
+def _timer(keyword: str, operand: Operand, shape: Shape = Shape.STEP) -> Statement:
+    """A timer statement (R7): arm, deactivate, or deactivate once the callback is not running."""
+    return Statement(keyword, Syntax.NAME, Object.TIMER, "timer", _KERNEL, operand, shape=shape)
 
 
 def _spin(keyword: str, pair: str, flavour: str, acquire: bool, irq: Flags, bh: Flags) -> Statement:
@@ -297,6 +306,11 @@ STATEMENTS: tuple[Statement, ...] = (
     Statement("tasklet_schedule", Syntax.NAME, Object.TASKLET, "tasklet", _KERNEL,
               Operand(("tasklet",), "tasklet")),
     Statement("queue_work", Syntax.NAME, Object.WORK, "work", _KERNEL, Operand(("work",), "work")),
+    # timers (R7): mod_timer/hrtimer_start arm, del_timer/hrtimer_try_to_cancel never wait,
+    # del_timer_sync/hrtimer_cancel wait for a running callback
+    _timer("mod_timer", _TIMER), _timer("del_timer", _TIMER), _timer("del_timer_sync", _TIMER, Shape.CANCEL),
+    _timer("hrtimer_start", _HRTIMER), _timer("hrtimer_cancel", _HRTIMER, Shape.CANCEL),
+    _timer("hrtimer_try_to_cancel", _HRTIMER),
     _irq_call("disable_irq_nosync", Shape.STEP, False),
     _irq_call("disable_irq", Shape.STEP_THEN_SYNC, True),
     _irq_call("enable_irq", Shape.STEP, False),
@@ -335,6 +349,8 @@ DECLARATIONS: tuple[Declaration, ...] = (
     Declaration("softirq", "codekind", "softirq", "softirq"),
     Declaration("tasklet", "codekind", "tasklet", "softirq"),
     Declaration("work", "codekind", "work", "task"),
+    Declaration("timer", "codekind", "timer", "softirq"),     # R7: TIMER_SOFTIRQ
+    Declaration("hrtimer", "codekind", "hrtimer", "hardirq"),  # R7: hard IRQ, `soft`: HRTIMER_SOFTIRQ
     Declaration("function", "codekind", "function", "function"),
     Declaration("thread", "thread_ref", "thread", "task"),
     Declaration("check", "check_decl", ""),
@@ -376,6 +392,9 @@ TASK_KINDS = frozenset(d.keyword for d in DECLARATIONS if d.context == "task")
 PRIMITIVES = frozenset(s.primitive for s in STATEMENTS)
 # softirq context: softirqs and tasklets
 SOFTIRQ_KINDS = frozenset(d.keyword for d in DECLARATIONS if d.context == "softirq")
+# timer callbacks (R7) and the statements that wait for a running one (del_timer_sync, hrtimer_cancel)
+TIMER_KINDS = frozenset(d.keyword for d in DECLARATIONS if d.declares in ("timer", "hrtimer"))
+CANCEL_WAITS = frozenset(s.keyword for s in STATEMENTS if s.shape is Shape.CANCEL)
 # statements that read or write shared data (data races, the contexts graph)
 DATA_ACCESSES = frozenset(s.keyword for s in STATEMENTS if s.acts_on is Object.DATA)
 # atomic read-modify-writes of a counter or flag (R4): never a data race with each other

@@ -99,6 +99,7 @@ class Model:
         self.lock, self.lock_kind, self.desc = kv.lock, kv.lock_kind, kv.desc
         self.softirqs, self.tasklet, self.rwlock = kv.softirqs, kv.tasklet, kv.rwlock
         self.completion = kv.completion  # R6: per completion (done, erased or None)
+        self.timer = kv.timer  # R7: per timer/hrtimer (pending, running), each 0 or 1 + a CPU
         self.cpus: list[CpuState] = [make_cpu(d, b, c, self.tasks, self.incs, self.softirqs, self.maxdepth,
                                               self.loc_names, self.frame_owner, self.layout)
                                      for c in range(d.cpus)]

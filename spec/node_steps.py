@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
-from ircheck.spec.language import STATEMENT, Flags
+from ircheck.spec.language import STATEMENT, Flags, Shape
 from ircheck.spec.step_kind import StepKind
 
 _BY_NODE = {"iret": StepKind.RETURN, "call": StepKind.CONTROL, "ret": StepKind.CONTROL, "test": StepKind.CONTROL,
@@ -51,6 +51,8 @@ def node_step(node: Node, hardirq: bool = True) -> tuple[StepKind, str]:
     if not isinstance(node.stmt, ast.Simple):  # a spinning empty loop
         return StepKind.CONTROL, target
     spec = STATEMENT[node.stmt.op]
+    if spec.shape is Shape.CANCEL:  # del_timer_sync, hrtimer_cancel: wait for a running callback (R7)
+        return StepKind.SYNC_WAIT, target
     if spec.lock is not None:
         return (StepKind.LOCK if spec.lock.acquire else StepKind.UNLOCK), target
     if spec.irq_flags is not Flags.NONE:

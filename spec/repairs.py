@@ -35,6 +35,7 @@ from ircheck.spec.repairs_contexts import (
     oneshot_level,
     set_before_wake,
     threaded,
+    timer_nowait,
     unbalanced_enable,
     wait_event,
 )
@@ -61,7 +62,7 @@ __all__ = ["Candidate", "Edit", "EditConflict", "apply_edits", "candidates", "co
 _REPAIRS: tuple[Callable[[Source, Facts], Iterator[Candidate]], ...] = (
     lock_flavour, missing_eoi, trap_gate, early_eoi, wait_event, nosync, threaded, deferred_to_work, genirq_eoi,
     level_ack, spurious, unbalanced_enable, lock_order, sleep_outside_lock, gate_dpl, protect_data, set_before_wake,
-    missing_gate, oneshot_level, atomic_counter, prepare_first, reinit_first)
+    missing_gate, oneshot_level, atomic_counter, prepare_first, reinit_first, timer_nowait)
 
 
 def candidates(model: ast.Model) -> list[Candidate]:

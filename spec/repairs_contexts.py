@@ -1,8 +1,9 @@
 """The kernel-context repairs of the `--suggest` catalogue: `wait_event` for a test-then-sleep_on
 (W1, W2), `disable_irq_nosync` in a handler (L6), a sleeping handler made threaded (L8, D4), a
 sleeping tasklet made a work item (D3), no EOI in a request_irq handler (L1), an extra
-`enable_irq` removed (L5), `set` before `wake_up` (W2), `oneshot` on a threaded level line (L8). Which statements sleep is
-spec/language.py's table.
+`enable_irq` removed (L5), `set` before `wake_up` (W2), `oneshot` on a threaded level line (L8), a timer
+deactivated without waiting for its callback in hard IRQ or in the callback itself (R7). Which statements
+sleep is spec/language.py's table.
 """
 
 from __future__ import annotations
@@ -43,6 +44,28 @@ def nosync(src: Source, d: Facts) -> Iterator[Candidate]:
                 yield Candidate(f"nosync:{code.name}:{arg_name(st)}",
                                 f"{code.kind} {code.name}: disable_irq {arg_name(st)} -> disable_irq_nosync",
                                 st.span.line, (ed,))
+
+
+# R7: the wait for a timer's callback and its variant that never waits
+_NOWAIT = {"del_timer_sync": "del_timer", "hrtimer_cancel": "hrtimer_try_to_cancel"}
+
+
+def timer_nowait(src: Source, d: Facts) -> Iterator[Candidate]:
+    """R7: `del_timer_sync T` / `hrtimer_cancel T` wait for T's running callback: in hard-IRQ code (a
+    handler, a plain hrtimer's callback) the callback it interrupted on its CPU never finishes
+    (timer.c: `WARN_ON(in_hardirq() ...)`), in T's own callback it waits for itself. `del_timer` /
+    `hrtimer_try_to_cancel` deactivate a pending timer without waiting."""
+    for code in d.codes:
+        hard = code.kind == "handler" or code.kind == "hrtimer" and not any(o.key == "soft" for o in code.options)
+        for op, nowait in _NOWAIT.items():
+            for st in simples(code, op):
+                if not hard and arg_name(st) != code.name:
+                    continue
+                ed = src.replace_word(st.span, op, nowait)
+                if ed is not None:
+                    yield Candidate(f"nowait:{code.name}:{st.span.line}",
+                                    f"{code.kind} {code.name}: {op} {arg_name(st)} -> {nowait} (it cannot wait "
+                                    "for the callback here)", st.span.line, (ed,))
 
 
 _SLEEPS = SLEEPING  # statements that may sleep

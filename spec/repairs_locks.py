@@ -1,6 +1,6 @@
 """The lock repairs of the `--suggest` catalogue: the lock flavour (`_irqsave`, `_bh`: K1, K2), a new
 lock around shared data (K2), the lock order of an AB-BA pair (K5), and a sleep or a wait for a
-handler moved out of a spinlock's critical section (D4, L6), a plain `inc`/`dec` of an atomically
+handler or a timer callback moved out of a spinlock's critical section (D4, L6, R7), a plain `inc`/`dec` of an atomically
 updated counter made atomic (R4). Which statements take, drop or sleep
 is spec/language.py's table.
 """
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from ircheck.grammar import ast
 from ircheck.spec.language import (
     ATOMICS,
+    CANCEL_WAITS,
     IRQ_CALLS,
     SLEEPING,
     SOFTIRQ_KINDS,
@@ -136,13 +137,16 @@ def lock_order(src: Source, d: Facts) -> Iterator[Candidate]:
                             f"(the order {other.kind} {other.name} uses)", a.span.line, edits)
 
 
-_WAITS = SLEEPING & IRQ_CALLS  # waits for a handler: synchronize_irq, free_irq, disable_irq
+# waits for a handler (synchronize_irq, free_irq, disable_irq) or a timer callback (del_timer_sync,
+# hrtimer_cancel, R7): moved after the unlock so that the handler or callback can take the lock and finish
+_WAITS = SLEEPING & IRQ_CALLS | CANCEL_WAITS
 
 
 def sleep_outside_lock(src: Source, d: Facts) -> Iterator[Candidate]:
-    """D4/L6: a sleeping call (`sleep`: GFP_KERNEL, msleep; `wait_event`) inside a spinlock's
+    """D4/L6/R7: a sleeping call (`sleep`: GFP_KERNEL, msleep; `wait_event`) inside a spinlock's
     critical section moves before the lock; a wait for a handler (`synchronize_irq`, `free_irq`, `disable_irq`)
-    moves after the unlock, so that the handler can take the lock and finish."""
+    or a timer callback (`del_timer_sync`, `hrtimer_cancel`) moves after the unlock, so that the handler or
+    callback can take the lock and finish."""
     for code in d.codes:
         top = list(code.body)
         for i, st in enumerate(top):

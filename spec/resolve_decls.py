@@ -263,9 +263,14 @@ def decl_object(sc: Scope, d: ast.Object) -> None:
 
 
 def decl_code(sc: Scope, d: ast.Code) -> None:
-    reentrant = False
+    reentrant = soft = False
     cpu, cpl = 0, 0
     for s in d.options:
+        if s.key == "soft":
+            if d.kind != "hrtimer":
+                sc.err("IRQ301", f"`soft` applies to hrtimers, not to a {d.kind}", s.span,
+                       "a timer's callback already runs in softirq context")
+            soft = True
         if s.key in ("reentrant", "nonreentrant"):
             if d.kind not in ("handler", "function"):
                 sc.err("IRQ301", f"a {d.kind} is a single context; `reentrant` applies to handlers and "
@@ -284,7 +289,7 @@ def decl_code(sc: Scope, d: ast.Code) -> None:
             if s.value not in (0, 3):
                 sc.err("IRQ214", f"cpl {s.value}: Linux and this checker use ring 0 or ring 3", s.span)
             cpl = int(s.value) if isinstance(s.value, int) else 0
-    sc.d.code[d.name] = CodeInfo(d.kind, d.name, d.body, reentrant, cpu, cpl, d.span.line, d.end.line)
+    sc.d.code[d.name] = CodeInfo(d.kind, d.name, d.body, reentrant, cpu, cpl, d.span.line, d.end.line, soft)
 
 
 def decl_check(sc: Scope, d: ast.Check) -> None:

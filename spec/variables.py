@@ -6,7 +6,9 @@ In the order they are created (the order is the state layout):
   (0..KICK_CAP: kicks not yet answered by a raise); `nmi.*` (controllers/nmi.py);
 * per flag/counter its value; `cpu0.shutdown` when a triple fault is possible;
 * per lock `NAME.owner` (0 = free, tasks 1..T, then one number per CPU and frame depth);
-  per tasklet `.scheduled` (0, or 1 + the CPU) and `.running`; per requested line
+  per tasklet `.scheduled` (0, or 1 + the CPU) and `.running`; per timer and hrtimer (R7) `.pending`
+  (0, or 1 + the CPU whose timer base holds it) and `.running` (0, or 1 + the CPU its callback runs on);
+  per requested line
   `irqN.inprogress`, `.pending`, `.depth` (0..`disable_depth_bound`), `.ret` (bit 0:
   IRQ_HANDLED, bit 1+j: the j-th threaded action asked for its thread), `.freed` if freed;
 * per CPU: `IF`, `depth`, `pc`, `saved_pc[k]`, `saved_IF[k]`; then per task on it `pc`, and only
@@ -37,6 +39,7 @@ from ircheck.spec.language import (
     SAVE_USES,
     STATEMENTS,
     TIMED_WAITS,
+    TIMER_KINDS,
     Flags,
 )
 
@@ -144,6 +147,12 @@ class KernelVars:
                 where = ("-",) + tuple(f"cpu{k}" for k in range(d.cpus))
                 self.tasklet[c.name] = (b.var(f"{c.name}.scheduled", d.cpus + 1, 0, "enum", where),
                                         b.var(f"{c.name}.running", 2, 0, "bool"))
+        self.timer: dict[str, tuple[int, int]] = {}
+        for c in d.code.values():
+            if c.kind in TIMER_KINDS:
+                where = ("-",) + tuple(f"cpu{k}" for k in range(d.cpus))
+                self.timer[c.name] = (b.var(f"{c.name}.pending", d.cpus + 1, 0, "enum", where),
+                                      b.var(f"{c.name}.running", d.cpus + 1, 0, "enum", where))
         self.desc: dict[int, Descriptor] = {}
         self.completion = completion_vars(d, b, tasks, incs, maxdepth)
         ops = all_ops(d)

@@ -8,7 +8,10 @@ cannot proceed while a resource is taken:
   writer or - in process context - a waiting writer (R1, prims/rwlock.py); the story names the
   writer, or the readers, or the waiting writer the reader queues behind;
 - `disable_irq n` / `synchronize_irq n` / `free_irq n`'s wait while IRQ n is busy (a handler in
-  progress, or one of its threads woken or running: `synchronize_irq`, kernel/irq/manage.c).
+  progress, or one of its threads woken or running: `synchronize_irq`, kernel/irq/manage.c);
+- `del_timer_sync T` / `hrtimer_cancel T` while T's callback runs (`T.running != 0`, R7,
+  prims/timers.py); the story names the callback's frame and what keeps it from returning (it waits
+  itself, or a frame above it on its CPU does - the waiter in hard IRQ).
 
 The rule (docs/semantics.md, "D0 deadlock"): the check is violated in a reachable state where a
 context is blocked and stays blocked in **every** state reachable from there - whatever other
@@ -33,7 +36,7 @@ import networkx as nx
 
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
-from ircheck.spec.language import RW_READ_ACQUIRES, RW_WRITE_ACQUIRES
+from ircheck.spec.language import CANCEL_WAITS, RW_READ_ACQUIRES, RW_WRITE_ACQUIRES
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import irq_idle, irq_threads
 from ircheck.spec.prims.locks import acquire_locs
@@ -49,6 +52,14 @@ def _sync_on(n: int) -> Callable[[Node], bool]:
         st = nd.stmt
         return nd.kind == "sync_wait" and isinstance(st, ast.Simple) and isinstance(st.arg, ast.Num) and \
             st.arg.value == n
+    return hit
+
+
+def _cancel_of(name: str) -> Callable[[Node], bool]:
+    def hit(nd: Node) -> bool:
+        st = nd.stmt
+        return nd.kind == "stmt" and isinstance(st, ast.Simple) and st.op in CANCEL_WAITS and \
+            isinstance(st.arg, ast.Name) and st.arg.name == name
     return hit
 
 
@@ -82,6 +93,12 @@ def context_waits(low: Model) -> list[Wait]:
             here = at(tl.get(ident, set()), low.frame_locs(hit))
             if here != FALSE:
                 entries.append((ident, And(here, Not(irq_idle(low, dsc))), ("irq", n)))
+        for tname, (_pending, run) in sorted(low.timer.items()):
+            hit = _cancel_of(tname)
+            tl = {t.ident: low.locs(t.body, hit) for t in low.tasks}
+            here = at(tl.get(ident, set()), low.frame_locs(hit))
+            if here != FALSE:
+                entries.append((ident, And(here, Not(Eq(V(run), C(0)))), ("timer", tname)))
 
     writing_at: dict[tuple[int, str], Expr] = {}  # (slot, rwlock): the slot is at a write_lock of it
     for lk in low.rwlock:
@@ -154,7 +171,26 @@ def context_waits(low: Model) -> list[Wait]:
             return f"{low.lock_kind[what]} {what}"
         if kind in ("read", "write"):
             return f"rwlock {what} ({kind})"
+        if kind == "timer":
+            return f"timer {what}'s callback to return (del_timer_sync/hrtimer_cancel)"
         return f"IRQ {what} to be idle (disable_irq/synchronize_irq/free_irq)"
+
+    def frame_at(cpu_index: int, k: int, s: State) -> int:
+        """The pc of the frame at depth k on a CPU (0 above its depth)."""
+        cpu = low.layout.cpus[cpu_index]
+        d = s[cpu.depth_var]
+        return 0 if k > d else s[cpu.pc_var] if k == d else s[cpu.saved_pc_vars[k - 1]]
+
+    def callback(name: str, s: State) -> tuple[int, int] | None:
+        """(slot of the frame running timer `name`'s callback, slot of the top frame on its CPU)."""
+        cpu_index = s[low.timer[name][1]] - 1
+        inc = next(i for i in low.incs if i.code is not None and i.code.name == name)
+        base = low.frame_owner_base(cpu_index)
+        depth = s[low.layout.cpus[cpu_index].depth_var]
+        for k in range(1, depth + 1):
+            if inc.base <= frame_at(cpu_index, k, s) < inc.base + len(inc.body.nodes):
+                return base + k - 1, base + depth - 1
+        return None
 
     def holder(cur: int, kind: str, what: str, s: State) -> tuple[int, str]:
         """Who keeps `cur` waiting for lock `what` (`kind`: lock, read, write), and how to say it.
@@ -182,6 +218,28 @@ def context_waits(low: Model) -> list[Wait]:
         cur, cur_res = ident, res
         while True:
             kind, what = cur_res
+            if kind == "timer":
+                assert isinstance(what, str)
+                links.append(f"{who(cur, s)} waits for {resource_text(cur_res)}")
+                slots = callback(what, s)
+                if slots is None:
+                    return "a release that can never come): " + "; ".join(links)
+                cb, above = slots
+                if cb == cur:
+                    return "waits for itself): " + "; ".join(links) + ", that is itself: the callback waits for its own end"
+                links[-1] += f", which runs as {who(cb, s)}"
+                nxt, nres = cb, blocked_on(cb, s)
+                if nres is None and above != cb:
+                    links[-1] += f", interrupted on its CPU by {who(above, s)}"
+                    nxt, nres = above, blocked_on(above, s)
+                if nxt in chain:
+                    return "circular wait): " + "; ".join(links)
+                if nres is None:
+                    return "a release that can never come): " + "; ".join(links) + \
+                        ", which never returns on any continuation"
+                chain.append(nxt)
+                cur, cur_res = nxt, nres
+                continue
             if kind == "irq":
                 assert isinstance(what, int)
                 busy = [t for t in irq_threads(low, low.desc[what]) if blocked_on(t.ident, s) is not None]
@@ -263,6 +321,8 @@ def _first_line(low: Model, ident: int, res: tuple[str, str | int]) -> int:
         assert isinstance(what, str)
         ops = {"read": RW_READ_ACQUIRES, "write": RW_WRITE_ACQUIRES}.get(kind)
         locs = (acquire_locs(low, what) if ops is None else acquire_locs(low, what, ops))[0].get(ident, set())
+    elif kind == "timer":
+        locs = low.locs(t.body, _cancel_of(str(what)))
     else:
         locs = low.locs(t.body, _sync_on(int(what)))
     return min((t.body.nodes[i].line for i in locs), default=0)

@@ -10,6 +10,9 @@ Guarded commands, the rest unchanged:
   of S at depth 0 with `IF := 1`, clear the bit;
 * tasklet run: likewise with guard `T.scheduled = 1 + cpu and T.running = 0`:
   `T.scheduled := 0`, `T.running := 1` (frames.frame_exit_updates clears it at its end);
+* timer run (R7, TIMER_SOFTIRQ / HRTIMER_SOFTIRQ: a timer_list or `soft` hrtimer callback, prims/timers.py
+  arms it): likewise with guard `T.pending = 1 + cpu and T.running = 0`: `T.pending := 0`,
+  `T.running := 1 + cpu`;
 * irq thread / work item wake-up: guard `pc = 0`, running on its CPU, `wake = 1`: `wake := 0`,
   `pc := entry`.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 from ircheck.grammar import ast
 from ircheck.spec.context import Context, CpuState, Task
 from ircheck.spec.frames import push, running
+from ircheck.spec.incarnations import SOFT_RUNS
 from ircheck.spec.model import Model
 from ircheck.spec.prims.sched import task_bh, task_blocked, task_done
 from ircheck.spec.step_kind import StepKind
@@ -54,7 +58,7 @@ def lower_queue_work(m: Model, ctx: Context, st: ast.Simple) -> None:
 
 def lower_soft_entries(m: Model, cpu: CpuState) -> None:
     """D1/D2: at task level, with BH enabled and IRQs on (irq exit, local_bh_enable, ksoftirqd)."""
-    soft = [inc for inc in m.incs if inc.kind in ("softirq", "tasklet")]
+    soft = [inc for inc in m.incs if inc.kind in SOFT_RUNS]
     if not soft:
         return
     allows: Expr = TRUE
@@ -75,12 +79,19 @@ def lower_soft_entries(m: Model, cpu: CpuState) -> None:
             g = And(base, Eq(Bin("&", V(cpu.softirq), C(1 << k)), C(1 << k)))
             ups[cpu.softirq] = Bin("&", V(cpu.softirq), C(((1 << len(m.softirqs)) - 1) ^ (1 << k)))
             what = f"run softirq {inc.code.name} (irq exit / local_bh_enable / ksoftirqd)"
-        else:
+        elif inc.kind == "tasklet":
             sched, run = m.tasklet[inc.code.name]
             g = And(base, Eq(V(sched), C(cpu.index + 1)), Eq(V(run), C(0)))
             ups[sched] = C(0)
             ups[run] = C(1)
             what = f"run tasklet {inc.code.name} (TASKLET_SOFTIRQ)"
+        else:
+            sched, run = m.timer[inc.code.name]
+            g = And(base, Eq(V(sched), C(cpu.index + 1)), Eq(V(run), C(0)))
+            ups[sched] = C(0)
+            ups[run] = C(cpu.index + 1)
+            vec = "TIMER_SOFTIRQ" if inc.code.kind == "timer" else "HRTIMER_SOFTIRQ"
+            what = f"{inc.code.kind} {inc.code.name} expires: its callback runs ({vec})"
         m.b.add(Label(f"cpu{cpu.index}", what, inc.code.line, cpu.index, "entry", StepKind.RUN, inc.code.name), g, ups, cpu.group)
 
 

@@ -14,6 +14,7 @@ SHAPE_NODES: dict[Shape, tuple[str, ...]] = {
     Shape.SYNC: ("sync_wait",), Shape.STEP_THEN_SYNC: ("stmt", "sync_wait"),
     Shape.SYNC_THEN_STEP: ("sync_wait", "stmt"), Shape.TEST: ("test",),
     Shape.SCHEDULE: ("wait_sleep",), Shape.COMPLETION: ("wait_prepare", "wait_sleep"),
+    Shape.CANCEL: ("stmt",),
 }
 # locations that are no statement's: control structure (if/while/loop), ends, the genirq flow handler
 STRUCTURE_NODES = {"test", "choose", "goto", "end", "thread_done", "flow_entry", "flow_done", "flow_end"}

@@ -88,7 +88,7 @@ def test_the_primitives() -> None:
     assert language.PRIMITIVES == {
         "atomic", "bh", "call", "completion", "counter", "data", "delay", "device_ack", "device_kick", "eoi", "flag", "genirq",
         "imr", "iret", "irq_flags", "mutex", "nop", "preempt", "rwlock", "sleep", "softirq", "spinlock", "tasklet",
-        "wait_queue", "work", "x86_sync"}
+        "timer", "wait_queue", "work", "x86_sync"}
     for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
         assert len({s.layer for s in STATEMENTS if s.primitive == p}) == 1, p
 
@@ -125,7 +125,7 @@ def _operand_text(s: Statement) -> str:
     """A well-formed operand for statement `s` in `_MODEL`."""
     names = {"spinlock": "l", "rwlock": "rw", "mutex": "m", "waitqueue": "q", "data": "d", "flag": "f", "counter": "c",
              "function": "fn", "device": "nic", "softirq": "s", "tasklet": "t", "work": "w",
-             "completion": "cm"}
+             "completion": "cm", "timer": "tm", "hrtimer": "hr"}
     if s.syntax is Syntax.WAIT:
         assert s.operand is not None
         return f"{names[s.operand.kinds[0]]} until f"
@@ -156,6 +156,8 @@ counter c max 3
 softirq s {{ nop }}
 tasklet t {{ nop }}
 work w {{ nop }}
+timer tm {{ nop }}
+hrtimer hr {{ nop }}
 function fn {{ nop }}
 thread app {{ {in_thread} }}
 """
@@ -286,10 +288,10 @@ def test_no_lowering_dispatches_on_a_statement_the_table_lacks() -> None:
 def test_repairs_and_contexts_graph_read_the_table() -> None:
     assert repairs_contexts._SLEEPS == SLEEPING
     assert repairs_locks._ACQUIRE == set(SPIN_PAIRS) and repairs_locks._RELEASE == SPIN_PAIRS
-    assert repairs_locks._WAITS == {"disable_irq", "free_irq", "synchronize_irq"}
+    assert repairs_locks._WAITS == {"disable_irq", "free_irq", "synchronize_irq", "del_timer_sync", "hrtimer_cancel"}
     assert repairs_locks._FLAVOURS == (("spin_lock_bh", "spin_unlock_bh", "bh"),
                                        ("spin_lock_irqsave", "spin_unlock_irqrestore", "irqsave"))
-    assert repairs_locks._BH == {"softirq", "tasklet"}
+    assert repairs_locks._BH == {"softirq", "tasklet", "timer"}
     assert contexts_graph._LOCKS == ACQUIRES == {"spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_lock_bh",
                                                  "mutex_lock", *rwlock.RW_ACQUIRE_OPS}
     assert contexts_graph._DATA == {"read", "write"}
