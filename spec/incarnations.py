@@ -168,9 +168,10 @@ def kernel_incarnations(d: Design, comp: Compiler, pics: dict[str, Pic8259]) -> 
     soft = [c for c in d.code.values() if c.kind in ("softirq", "tasklet") or c.kind in TIMER_KINDS]
     for k, code in enumerate(soft):
         body = comp.compile(code, "iret")
-        body.nodes[0].text = f"end of {code.kind} {code.name}"
-        out.append(Incarnation(256 + k, GateInfo(code.name, code.context == "softirq", 0), body,
-                               kind=timer_kind(code), code=code))
+        kind = timer_kind(code)
+        body.nodes[0].text = f"end of {code.kind} {code.name}" if kind != "hrtimer" else \
+            f"iret (end of hrtimer {code.name}: hrtimer_interrupt returns)"
+        out.append(Incarnation(256 + k, GateInfo(code.name, code.context == "softirq", 0), body, kind=kind, code=code))
     return out
 
 

@@ -302,6 +302,11 @@ def context_waits(low: Model) -> list[Wait]:
             sure = And(blocked, Or(Eq(V(low.lock[str(res[1])]), C(ident)), forever[str(res[1])]))
         elif res[0] in ("read", "write"):
             sure = And(blocked, _rw_held_forever(low, str(res[1]), res[0] == "write"))
+        elif res[0] == "timer" and ident not in task_of:
+            # R7: a frame waiting for a callback on its own CPU - itself, or one it interrupted - for ever
+            cpu_of = next(c for i, _at, _n, c in ctxs if i == ident)
+            assert cpu_of is not None
+            sure = And(blocked, Eq(V(low.timer[str(res[1])][1]), C(cpu_of + 1)))
 
         def stuck_at(s: State, ident: int = ident) -> tuple[str, str, int]:
             return statement_at(ident, s)

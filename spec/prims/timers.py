@@ -69,8 +69,8 @@ def lower_hrtimer_entries(m: Model, cpu: CpuState) -> None:
         assert inc.code is not None
         name = inc.code.name
         pending, run = m.timer[name]
-        label = Label(f"cpu{cpu.index}", f"hrtimer {name} expires: hrtimer_interrupt runs its callback "
-                      "(hard IRQ, IF=0)", inc.code.line, cpu.index, "entry", StepKind.DELIVER, name)
+        label = Label(f"cpu{cpu.index}", f"hrtimer {name} expires: hrtimer_interrupt -> {name} (hard IRQ, "
+                      "interrupt gate, IF=0)", inc.code.line, cpu.index, "entry", StepKind.DELIVER, name)
         guard = And(maskable(cpu), Eq(V(pending), C(cpu.index + 1)), Eq(V(run), C(0)))
         entry_transitions(m, cpu, label, guard, {pending: C(0), run: C(cpu.index + 1)}, inc,
                           acknowledge(cpu.index, f"hrtimer {name}"))

@@ -20,11 +20,13 @@ from tests.support.generators import (
     ATOMIC_CONCEPTS,
     KERNEL_CONCEPTS,
     RWLOCK_CONCEPTS,
+    TIMER_CONCEPTS,
     WAITQ_CONCEPTS,
     atomic_models,
     examples,
     kernel_models,
     rwlock_models,
+    timer_models,
     waitq_models,
 )
 from tests.support.naive import Naive, small_enough
@@ -139,3 +141,17 @@ def test_rwlock_z3_agrees_with_explicit(text: str) -> None:
     explicit = {c.name: c.status for c in ircheck.check_source(text, engine="explicit").checks}
     for c in ircheck.check_source(text, engine="smt", checks=["no_data_race", "no_deadlock"], timeout=10).checks:
         assert c.status in (explicit[c.name], "inconclusive"), (text, c.name, c.status, explicit[c.name])
+
+
+def test_generator_covers_every_timer_concept() -> None:
+    out = examples(timer_models(), 100)
+    seen = {c for c in TIMER_CONCEPTS if any(c in ex for ex in out)}
+    assert seen == TIMER_CONCEPTS, sorted(TIMER_CONCEPTS - seen)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timer_models())
+def test_timers_engine_agrees_with_naive_bfs(text: str) -> None:
+    """R7 timers and hrtimers: the same states and verdicts (del_timer_sync's waits included) as the reference."""
+    assume(small_enough(text, 1500))
+    agree(text)

@@ -27,7 +27,14 @@ from ircheck.reduce import REDUCTIONS, ReducedExplicit, full_graph_checks, parse
 from ircheck.result import Report
 from ircheck.spec.ts import And, Bin, C, Eq, Label, StateProp, Transition, TransitionSystem, V, Var
 from tests.conftest import MODELS, ROOT
-from tests.support.generators import atomic_models, hostile_model, kernel_models, models, waitq_models
+from tests.support.generators import (
+    atomic_models,
+    hostile_model,
+    kernel_models,
+    models,
+    timer_models,
+    waitq_models,
+)
 from tests.support.naive import small_enough
 
 sys_path_bench = str(ROOT / "bench")
@@ -364,3 +371,10 @@ def test_the_unreduced_re_search_shares_the_timeout(monkeypatch: pytest.MonkeyPa
     assert c.note.endswith("stopped (--timeout 3s)"), c.note
     monkeypatch.setattr(ReducedExplicit, "run", slow_run)
     assert ircheck.check_source(text, timeout=60).check("max_nesting").status == "violated"
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timer_models())
+def test_generated_timer_models_agree(text: str) -> None:
+    assume(small_enough(text, 50_000))
+    _agree(text)

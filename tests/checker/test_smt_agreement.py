@@ -22,7 +22,7 @@ import ircheck
 from ircheck.api import compile_source
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from ircheck.smt import run_smt
-from tests.support.generators import atomic_models, kernel_models, models, waitq_models
+from tests.support.generators import atomic_models, kernel_models, models, timer_models, waitq_models
 
 LIVENESS = ("no_starvation", "no_lost_wakeup", "no_irq_storm")
 
@@ -98,3 +98,9 @@ def test_smt_agrees_with_explicit_on_kernel_models_many(text: str) -> None:
     assume(shallow(text, 12))
     agree(text)
 
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(timer_models())
+def test_smt_agrees_with_explicit_on_timer_models(text: str) -> None:
+    assume(shallow(text, 8))
+    agree(text)

@@ -13,7 +13,14 @@ from ircheck.grammar.parser import parse_file
 from ircheck.promela import SAFETY_EXPORTED, to_promela
 from ircheck.spec.ts import evaluate
 from tests.conftest import MODELS
-from tests.support.generators import atomic_models, kernel_models, models, waitq_models, x86_models
+from tests.support.generators import (
+    atomic_models,
+    kernel_models,
+    models,
+    timer_models,
+    waitq_models,
+    x86_models,
+)
 from tests.support.naive import Naive, small_enough
 from tests.support.spin import needs_spin, spin_violates
 
@@ -96,5 +103,12 @@ def test_spin_agrees_on_generated_atomic_models(text: str, tmp_path: Path) -> No
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(text=waitq_models())
 def test_spin_agrees_on_generated_waitq_models(text: str, tmp_path: Path) -> None:
+    assume(small_enough(text, 2000))
+    _spin_agrees_on(text, tmp_path)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=timer_models())
+def test_spin_agrees_on_generated_timer_models(text: str, tmp_path: Path) -> None:
     assume(small_enough(text, 2000))
     _spin_agrees_on(text, tmp_path)

@@ -48,6 +48,11 @@ FIXED: dict[str, list[str]] = {
     "kernel_wake_before_set": ["set_first:nic_isr:rx_ready"],
     "kernel_waitq_test_before_prepare": ["prepare_first:app:ep_wait:27"],
     "kernel_completion_reinit_after_submit": ["reinit_first:loader:fw_done:20"],
+    # R7: del_timer_sync after the unlock; del_timer in the own callback and in hard IRQ; irqsave vs an hrtimer
+    "kernel_timer_del_sync_under_lock": ["unlocked:remove:33"],
+    "kernel_timer_del_sync_in_callback": ["nowait:poll:16"],
+    "kernel_timer_del_sync_in_hardirq": ["nowait:nic_isr:20"],
+    "kernel_hrtimer_stats_spin_lock": ["irqsave:app:stats_lock"],
 }
 
 

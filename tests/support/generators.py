@@ -21,6 +21,9 @@
 - `waitq_models()`: the wait-queue API (R5: prepare_to_wait before or after the test, exclusive and
   timed waits, `if woken`, wake_up vs wake_up_all, schedule under a spinlock) and completions (R6:
   complete, complete_all, reinit_completion, timed waits); `WAITQ_CONCEPTS`.
+- `timer_models()`: R7's timers - a `timer` and an `hrtimer` (plain or `soft`) armed, deactivated and
+  waited for (`del_timer_sync`, `hrtimer_cancel`) from threads, a request_irq handler and the
+  callbacks themselves, with a lock and data they share; `TIMER_CONCEPTS`.
 - `examples(strategy, n)`: n drawn models, the same on every run (for the concept-coverage tests).
 - legal models of unusual shape (`Shape`, `wide_constant`, `call_chain`, ..., `shapes(seed)`): wide
   constants, deep call chains, long sums, long invariants, each with its verdicts known in closed
@@ -482,6 +485,40 @@ def waitq_models(draw: st.DrawFn) -> str:
     for k in range(draw(st.integers(1, 2))):
         out.append(f"thread t{k} on cpu{k % cpus} {{ {draw(st.sampled_from(_WAITERS))} }}")
     out.append("check " + ", ".join(WAITQ_CHECKS))
+    return "\n".join(out) + "\n"
+
+
+# ---- timers and hrtimers (R7) -----------------------------------------------------------------------
+
+TIMER_CHECKS = ("no_deadlock", "no_data_race", "no_reentry", "lockdep")
+TIMER_CONCEPTS = {"mod_timer tm", "del_timer tm", "del_timer_sync tm", "hrtimer_start hr", "hrtimer_cancel hr",
+                  "hrtimer_try_to_cancel hr", "hrtimer hr soft", "hrtimer hr {", "cpus 2", "spin_lock_bh l",
+                  "spin_lock_irqsave l", "spin_lock l", "request_irq 3 isr"}
+_TIMER_ANY = ["mod_timer tm", "del_timer tm", "hrtimer_start hr", "hrtimer_try_to_cancel hr", "write x", "read x",
+              "spin_lock l; write x; spin_unlock l"]
+_TIMER_WAITS = ["del_timer_sync tm", "hrtimer_cancel hr"]
+_TIMER_TASK = ["spin_lock_bh l; write x; spin_unlock_bh l", "spin_lock_irqsave l; write x; spin_unlock_irqrestore l",
+               "spin_lock_bh l; del_timer_sync tm; spin_unlock_bh l"]
+
+
+@st.composite
+def timer_models(draw: st.DrawFn) -> str:
+    """R7: a timer and an hrtimer (plain or soft) armed by one thread per CPU, deactivated or waited for
+    from the threads, a handler and the callbacks, sharing a lock and data; `TIMER_CONCEPTS`."""
+    cpus = draw(st.integers(1, 2))
+
+    def block(task: bool) -> str:
+        opts = _TIMER_ANY + _TIMER_WAITS + (_TIMER_TASK if task else [])
+        return "; ".join(draw(st.sampled_from(opts)) for _ in range(draw(st.integers(1, 2))))
+    out = [f"cpus {cpus}", "spinlock l", "data x", f"timer tm {{ {block(False)} }}",
+           f"hrtimer hr{' soft' if draw(st.booleans()) else ''} {{ {block(False)} }}"]
+    if draw(st.booleans()):
+        out += ["pic master : i8259 { base 0x20 }", "device nic { irq master.3 edge raises 1 }",
+                "request_irq 3 isr", f"handler isr {{ {block(False)} }}"]
+    for k in range(cpus):
+        arm = draw(st.sampled_from(["mod_timer tm", "hrtimer_start hr", "mod_timer tm; hrtimer_start hr"]))
+        out.append(f"thread t{k} on cpu{k} {{ {arm}; {block(True)} }}")
+    out.append("check " + ", ".join(TIMER_CHECKS))
     return "\n".join(out) + "\n"
 
 
