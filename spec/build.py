@@ -13,7 +13,8 @@ order of traces):
 * `uses_counters` - some statement counts (the `counter_range` check is reported);
 * `entries`, `entry_requests` - per incarnation the transitions that take its request (no_starvation);
 * `task_steps`, `hard_entries`, `raises` - per CPU the steps of its tasks and its hard-IRQ entries,
-  and every device's raise steps (no_irq_storm, spec/storm.py).
+  and the environment's steps: every device's raise and every hrtimer's expiry (no_irq_storm,
+  spec/storm.py).
 
 The rest of the lowering reads values (the design, the variables' indices, the
 per-CPU frame state) and passes them; only this object changes.
@@ -49,7 +50,7 @@ class Builder:
         self.entry_requests: dict[int, tuple[str, Expr, str, int]] = {}
         # L9: per IRQ, its flow ends where every handler returned IRQ_NONE, and its other flow ends
         self.flow_ends: dict[int, tuple[list[int], list[int]]] = {}
-        # no_irq_storm: per CPU its tasks' steps and its hard-IRQ entries; the devices' raises
+        # no_irq_storm: per CPU its tasks' steps and its hard-IRQ entries; the devices' raises, hrtimer expiries
         self.task_steps: dict[int, list[int]] = {}
         self.hard_entries: dict[int, list[int]] = {}
         self.raises: list[int] = []

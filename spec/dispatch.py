@@ -214,4 +214,6 @@ def lower_cpu(m: Model, cpu: CpuState) -> None:
     lower_entries(m, cpu)
     m.b.hard_entries[cpu.index] = list(range(first, len(m.b.trans)))
     deferred.lower_soft_entries(m, cpu)
+    first = len(m.b.trans)
     timers.lower_hrtimer_entries(m, cpu)
+    m.b.raises.extend(range(first, len(m.b.trans)))  # an hrtimer's expiry: time passing, the environment

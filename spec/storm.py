@@ -7,7 +7,8 @@ The rule (docs/semantics.md, "no_irq_storm"): a storm is a fair run whose loop, 
 * never runs a step of the CPU's tasks (threads, irq threads, work items), although one of them
   could run in every state of the loop (pending: `sched.task_runnable` - neither done nor asleep,
   nor waiting on a mutex or in synchronize_irq),
-* and in which no device acts (no raise step anywhere in the loop).
+* and in which the environment does not act: no device raises anywhere in the loop, and no hrtimer
+  expires (time passing is the environment's choice too, D6; a periodic hrtimer is not a storm).
 
 That is what the kernel's spurious-interrupt detector exists for (kernel/irq/spurious.c
 `note_interrupt`: a line that keeps interrupting while nobody handles it) and what a driver causes
@@ -18,8 +19,8 @@ A device that merely keeps raising (`raises any`, an edge per raise) is the envi
 not a storm: its raises are in the loop.
 
 One liveness `Request` per CPU that has tasks: pending = some task of the CPU is runnable;
-delivered by any step of the CPU's tasks or any device's raise; recurs on the CPU's hard-IRQ
-entries (checker/liveness.py judges it like every request: weak fairness per CPU, strong fairness
+delivered by any step of the CPU's tasks or of the environment (`Builder.raises`); recurs on the
+CPU's hard-IRQ entries from controllers (checker/liveness.py judges it like every request: weak fairness per CPU, strong fairness
 for interrupt acknowledge).
 
 Only models with a level-triggered line get the requests: without one every hard-IRQ entry takes
