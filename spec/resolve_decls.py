@@ -216,7 +216,8 @@ def decl_device(sc: Scope, d: ast.Device) -> None:
         return
     if vector is not None:
         if level:
-            sc.unsupported("level-triggered APIC sources (IOAPIC remote IRR)", d.span, KERNEL)
+            sc.unsupported("a level-triggered `irq vector` source (a level source is an I/O APIC pin: `ioapic io0 { pins 24 }`, "
+                           "`irq io0.N level`)", d.span, KERNEL)
             return
         sc.d.devices[d.name] = DeviceInfo(d.name, "", vector, False, None if raises < 0 else raises, shared,
                                           d.span.line, "apic", may_drop, cpu, kicked)

@@ -19,12 +19,14 @@ from ircheck.api import compile_source
 from tests.support.generators import (
     ATOMIC_CONCEPTS,
     KERNEL_CONCEPTS,
+    MESSAGE_CONCEPTS,
     RWLOCK_CONCEPTS,
     TIMER_CONCEPTS,
     WAITQ_CONCEPTS,
     atomic_models,
     examples,
     kernel_models,
+    message_models,
     rwlock_models,
     timer_models,
     waitq_models,
@@ -153,5 +155,19 @@ def test_generator_covers_every_timer_concept() -> None:
 @given(timer_models())
 def test_timers_engine_agrees_with_naive_bfs(text: str) -> None:
     """R7 timers and hrtimers: the same states and verdicts (del_timer_sync's waits included) as the reference."""
+    assume(small_enough(text, 1500))
+    agree(text)
+
+
+def test_generator_covers_every_message_concept() -> None:
+    out = examples(message_models(), 200)
+    seen = {c for c in MESSAGE_CONCEPTS if any(c in ex for ex in out)}
+    assert seen == MESSAGE_CONCEPTS, sorted(MESSAGE_CONCEPTS - seen)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message_models())
+def test_message_engine_agrees_with_naive_bfs(text: str) -> None:
+    """A1-A4 I/O APIC pins and MSI/MSI-X with L0's flows: the same states and verdicts as the reference."""
     assume(small_enough(text, 1500))
     agree(text)

@@ -31,6 +31,7 @@ from tests.support.generators import (
     atomic_models,
     hostile_model,
     kernel_models,
+    message_models,
     models,
     timer_models,
     waitq_models,
@@ -376,5 +377,12 @@ def test_the_unreduced_re_search_shares_the_timeout(monkeypatch: pytest.MonkeyPa
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(timer_models())
 def test_generated_timer_models_agree(text: str) -> None:
+    assume(small_enough(text, 50_000))
+    _agree(text)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message_models())
+def test_generated_message_models_agree(text: str) -> None:
     assume(small_enough(text, 50_000))
     _agree(text)

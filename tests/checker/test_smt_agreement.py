@@ -22,7 +22,14 @@ import ircheck
 from ircheck.api import compile_source
 from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from ircheck.smt import run_smt
-from tests.support.generators import atomic_models, kernel_models, models, timer_models, waitq_models
+from tests.support.generators import (
+    atomic_models,
+    kernel_models,
+    message_models,
+    models,
+    timer_models,
+    waitq_models,
+)
 
 LIVENESS = ("no_starvation", "no_lost_wakeup", "no_irq_storm")
 
@@ -103,4 +110,11 @@ def test_smt_agrees_with_explicit_on_kernel_models_many(text: str) -> None:
 @given(timer_models())
 def test_smt_agrees_with_explicit_on_timer_models(text: str) -> None:
     assume(shallow(text, 8))
+    agree(text)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(message_models())
+def test_smt_agrees_with_explicit_on_message_models(text: str) -> None:
+    assume(shallow(text, 17))  # a pin and an MSI source each need a raise, an entry, a flow run and its end
     agree(text)

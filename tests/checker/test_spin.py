@@ -16,6 +16,7 @@ from tests.conftest import MODELS
 from tests.support.generators import (
     atomic_models,
     kernel_models,
+    message_models,
     models,
     timer_models,
     waitq_models,
@@ -110,5 +111,12 @@ def test_spin_agrees_on_generated_waitq_models(text: str, tmp_path: Path) -> Non
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(text=timer_models())
 def test_spin_agrees_on_generated_timer_models(text: str, tmp_path: Path) -> None:
+    assume(small_enough(text, 2000))
+    _spin_agrees_on(text, tmp_path)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=message_models())
+def test_spin_agrees_on_generated_message_models(text: str, tmp_path: Path) -> None:
     assume(small_enough(text, 2000))
     _spin_agrees_on(text, tmp_path)

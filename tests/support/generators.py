@@ -522,6 +522,48 @@ def timer_models(draw: st.DrawFn) -> str:
     return "\n".join(out) + "\n"
 
 
+# ---- I/O APIC pins and MSI/MSI-X (A1-A4) ---------------------------------------------------------------
+
+MESSAGE_CHECKS = ("no_lost_irq", "no_data_race", "eoi_balanced", "no_starvation")
+MESSAGE_CONCEPTS = {"ioapic io0", "level raises", "level shared", "edge raises", "thread ta oneshot", "msi raises",
+                    "msix raises", " on cpu1", "cpus 2", "ack a", "disable_irq m0", "disable_irq 11",
+                    "vector 0x3e", "eoi"}
+_PIN_HANDLER = ["ack a", "ack a; read x", "read x", "write x; ack a"]
+_MSG_TASK = ["disable_irq m0; write x; enable_irq m0", "disable_irq 11; enable_irq 11", "read x", "write x"]
+
+
+@st.composite
+def message_models(draw: st.DrawFn) -> str:
+    """A1-A4: an I/O APIC pin (edge, level, a shared level pin, a oneshot threaded level pin) bound with
+    request_irq, an MSI or MSI-X source (sometimes on cpu1), sometimes a bare-metal pin with its own
+    vector and gate, and a thread that disables either line; `MESSAGE_CONCEPTS`."""
+    cpus = draw(st.integers(1, 2))
+
+    def route() -> str:
+        return " on cpu1" if cpus == 2 and draw(st.booleans()) else ""
+    out = [f"cpus {cpus}", "ioapic io0 { pins 24 }", "data x"]
+    pin = draw(st.sampled_from(["level", "shared", "edge", "oneshot"]))
+    if pin == "shared":
+        out += ["device a { irq io0.11 level shared raises 1 }", "device b { irq io0.11 level shared raises 1 }",
+                "request_irq 11 ha shared dev_id a", "request_irq 11 hb shared dev_id b",
+                f"handler hb {{ {draw(st.sampled_from(['ack b', 'nop']))} }}"]
+    elif pin == "oneshot":
+        out += ["device a { irq io0.11 level raises 1 }", "request_irq 11 NULL thread ta oneshot",
+                f"irq_thread ta {{ {draw(st.sampled_from(_PIN_HANDLER))} }}"]
+    else:
+        out += [f"device a {{ irq io0.11 {pin} raises {draw(st.integers(1, 2))}{route()} }}", "request_irq 11 ha"]
+    if pin != "oneshot":
+        out.append(f"handler ha {{ {draw(st.sampled_from(_PIN_HANDLER))} }}")
+    out += [f"device m0 {{ {draw(st.sampled_from(['msi', 'msix']))} raises {draw(st.integers(1, 2))}{route()} }}",
+            "request_irq m0 hm", f"handler hm {{ {draw(st.sampled_from(['write x', 'read x', 'nop']))} }}"]
+    if draw(st.booleans()):
+        out += ["device ide { irq io0.14 edge vector 0x3e raises 1 }", "idt { 0x3e -> hi interrupt_gate dpl 0 }",
+                f"handler hi {{ {draw(st.sampled_from(['read x; eoi', 'eoi', 'nop']))} }}"]
+    out.append(f"thread t0 on cpu0 {{ {draw(st.sampled_from(_MSG_TASK))} }}")
+    out.append("check " + ", ".join(MESSAGE_CHECKS))
+    return "\n".join(out) + "\n"
+
+
 # ---- drawing examples ----------------------------------------------------------------------------
 
 def examples(strategy: st.SearchStrategy[str], n: int) -> list[str]:
