@@ -301,3 +301,23 @@ def test_suggest_adds_oneshot_on_a_threaded_level_pin() -> None:
     assert status(text, "no_irq_storm") == "violated"
     keys = [c.key for f in suggest(text, "<string>").fixes for c in f.repairs]
     assert "oneshot:11" in keys
+
+
+# ---- A2 on bare metal: the handler's own EOI clears Remote IRR -------------------------------------
+
+@pytest.mark.parametrize(("eoi", "second_run"), [("", "holds"), ("; eoi", "violated")])
+def test_a2_bare_metal_remote_irr_waits_for_the_handlers_eoi(eoi: str, second_run: str) -> None:
+    text = f"""ioapic io0 {{ pins 24 }}
+device disk {{ irq io0.14 level vector 0x3e raises 2 }}
+idt {{ 0x3e -> disk_isr interrupt_gate dpl 0 }}
+counter runs max 3
+handler disk_isr {{ inc runs; ack disk{eoi} }}
+check invariant runs < 2
+"""
+    assert status(text, "invariant") == second_run  # without the EOI the second request is never sent
+
+
+def test_a2_bare_metal_models() -> None:
+    root = Path(__file__).parents[2] / "models"
+    assert status((root / "x86_ioapic_level_no_eoi.irq").read_text(), "no_starvation") == "violated"
+    assert status((root / "x86_ioapic_level_eoi.irq").read_text(), "no_starvation") == "holds"
