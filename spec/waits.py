@@ -36,12 +36,13 @@ import networkx as nx
 
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
-from ircheck.spec.language import CANCEL_WAITS, RW_READ_ACQUIRES, RW_WRITE_ACQUIRES
+from ircheck.spec.language import RW_READ_ACQUIRES, RW_WRITE_ACQUIRES
 from ircheck.spec.model import Model
 from ircheck.spec.prims.genirq import irq_idle, irq_threads
 from ircheck.spec.prims.locks import acquire_locs
 from ircheck.spec.prims.rwlock import in_interrupt_at, read_blocked, write_blocked
 from ircheck.spec.prims.sched import queue_sleeping, task_done
+from ircheck.spec.prims.timers import callback_slots, cancel_of
 from ircheck.spec.ts import FALSE, And, Bin, C, Eq, Expr, Not, Or, V, Wait, evaluate
 
 State = tuple[int, ...]
@@ -52,14 +53,6 @@ def _sync_on(n: int) -> Callable[[Node], bool]:
         st = nd.stmt
         return nd.kind == "sync_wait" and isinstance(st, ast.Simple) and isinstance(st.arg, ast.Num) and \
             st.arg.value == n
-    return hit
-
-
-def _cancel_of(name: str) -> Callable[[Node], bool]:
-    def hit(nd: Node) -> bool:
-        st = nd.stmt
-        return nd.kind == "stmt" and isinstance(st, ast.Simple) and st.op in CANCEL_WAITS and \
-            isinstance(st.arg, ast.Name) and st.arg.name == name
     return hit
 
 
@@ -94,7 +87,7 @@ def context_waits(low: Model) -> list[Wait]:
             if here != FALSE:
                 entries.append((ident, And(here, Not(irq_idle(low, dsc))), ("irq", n)))
         for tname, (_pending, run) in sorted(low.timer.items()):
-            hit = _cancel_of(tname)
+            hit = cancel_of(tname)
             tl = {t.ident: low.locs(t.body, hit) for t in low.tasks}
             here = at(tl.get(ident, set()), low.frame_locs(hit))
             if here != FALSE:
@@ -175,23 +168,6 @@ def context_waits(low: Model) -> list[Wait]:
             return f"timer {what}'s callback to return (del_timer_sync/hrtimer_cancel)"
         return f"IRQ {what} to be idle (disable_irq/synchronize_irq/free_irq)"
 
-    def frame_at(cpu_index: int, k: int, s: State) -> int:
-        """The pc of the frame at depth k on a CPU (0 above its depth)."""
-        cpu = low.layout.cpus[cpu_index]
-        d = s[cpu.depth_var]
-        return 0 if k > d else s[cpu.pc_var] if k == d else s[cpu.saved_pc_vars[k - 1]]
-
-    def callback(name: str, s: State) -> tuple[int, int] | None:
-        """(slot of the frame running timer `name`'s callback, slot of the top frame on its CPU)."""
-        cpu_index = s[low.timer[name][1]] - 1
-        inc = next(i for i in low.incs if i.code is not None and i.code.name == name)
-        base = low.frame_owner_base(cpu_index)
-        depth = s[low.layout.cpus[cpu_index].depth_var]
-        for k in range(1, depth + 1):
-            if inc.base <= frame_at(cpu_index, k, s) < inc.base + len(inc.body.nodes):
-                return base + k - 1, base + depth - 1
-        return None
-
     def holder(cur: int, kind: str, what: str, s: State) -> tuple[int, str]:
         """Who keeps `cur` waiting for lock `what` (`kind`: lock, read, write), and how to say it.
         Of several readers the story follows the first blocked one (else the first)."""
@@ -221,7 +197,7 @@ def context_waits(low: Model) -> list[Wait]:
             if kind == "timer":
                 assert isinstance(what, str)
                 links.append(f"{who(cur, s)} waits for {resource_text(cur_res)}")
-                slots = callback(what, s)
+                slots = callback_slots(low, what, s)
                 if slots is None:
                     return "a release that can never come): " + "; ".join(links)
                 cb, above = slots
@@ -327,7 +303,7 @@ def _first_line(low: Model, ident: int, res: tuple[str, str | int]) -> int:
         ops = {"read": RW_READ_ACQUIRES, "write": RW_WRITE_ACQUIRES}.get(kind)
         locs = (acquire_locs(low, what) if ops is None else acquire_locs(low, what, ops))[0].get(ident, set())
     elif kind == "timer":
-        locs = low.locs(t.body, _cancel_of(str(what)))
+        locs = low.locs(t.body, cancel_of(str(what)))
     else:
         locs = low.locs(t.body, _sync_on(int(what)))
     return min((t.body.nodes[i].line for i in locs), default=0)

@@ -29,10 +29,14 @@ at `here`, pc moving on, the rest unchanged:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ircheck.grammar import ast
+from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context, CpuState
 from ircheck.spec.delivery import maskable
 from ircheck.spec.frames import entry_transitions
+from ircheck.spec.language import CANCEL_WAITS
 from ircheck.spec.model import Model
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.tags import acknowledge
@@ -74,3 +78,26 @@ def lower_hrtimer_entries(m: Model, cpu: CpuState) -> None:
         guard = And(maskable(cpu), Eq(V(pending), C(cpu.index + 1)), Eq(V(run), C(0)))
         entry_transitions(m, cpu, label, guard, {pending: C(0), run: C(cpu.index + 1)}, inc,
                           acknowledge(cpu.index, f"hrtimer {name}"))
+
+
+def cancel_of(name: str) -> Callable[[Node], bool]:
+    """The CFG locations of a `del_timer_sync NAME` / `hrtimer_cancel NAME` (where spec/waits.py's waits are)."""
+    def hit(nd: Node) -> bool:
+        st = nd.stmt
+        return nd.kind == "stmt" and isinstance(st, ast.Simple) and st.op in CANCEL_WAITS and \
+            isinstance(st.arg, ast.Name) and st.arg.name == name
+    return hit
+
+
+def callback_slots(m: Model, name: str, s: tuple[int, ...]) -> tuple[int, int] | None:
+    """In state `s`: (the owner slot of the frame running timer `name`'s callback, the slot of the top
+    frame on that CPU), None when no frame runs it; for the wait-for story of spec/waits.py."""
+    cpu_index = s[m.timer[name][1]] - 1
+    inc = next(i for i in m.incs if i.code is not None and i.code.name == name)
+    cpu = m.layout.cpus[cpu_index]
+    base, depth = m.frame_owner_base(cpu_index), s[cpu.depth_var]
+    for k in range(1, depth + 1):
+        pc = s[cpu.pc_var] if k == depth else s[cpu.saved_pc_vars[k - 1]]
+        if inc.base <= pc < inc.base + len(inc.body.nodes):
+            return base + k - 1, base + depth - 1
+    return None
