@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ircheck.cluster import Cluster, require_ray
 from ircheck.codegen import no_tick, watching
 from ircheck.coverage import Warn
 from ircheck.engine_choice import run_auto
@@ -45,14 +46,24 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
                progress: Callable[[int, int, float], None] | None = None,
                workers: int = 1, store: str = "dict",
                reduction: str = DEFAULT_REDUCTION, deadline: float | None = None,
-               max_traces: int = 1) -> tuple[list[CheckResult], Stats]:
+               max_traces: int = 1, cluster: Cluster | None = None) -> tuple[list[CheckResult], Stats]:
     """deadline: when --timeout runs out (time.perf_counter), if it counts from before this call;
     max_traces > 1: up to that many counterexamples per check, distinct by how they end (the plain
     explicit search: one process, the dict store, no reduction - the extra traces are those of the
     full graph);
     workers > 1: `ircheck.parallel` (same results, several processes); store "compact" or "hash":
     `ircheck.compact` (a compact visited set; a hash-compacted search never says "holds");
-    reduction: `ircheck.reduce` ("none", "all" or a comma list of por, merge, symmetry)."""
+    reduction: `ircheck.reduce` ("none", "all" or a comma list of por, merge, symmetry);
+    cluster: search on Ray (`ircheck.cluster`: the partitioned BFS of `ircheck.ray_bfs` with
+    `workers` partitions, or `--swarm`'s randomized searches of `ircheck.ray_swarm`)."""
+    if cluster is not None:
+        require_ray("--cluster/--swarm")
+        if engine == "smt" or store != "dict" or max_traces > 1:
+            raise IrcheckError([Diagnostic("IRQ902", "Ray runs the explicit engine with the dict store",
+                                           "<command line>", 0, 0,
+                                           "leave out --engine smt/--store/--max-traces, or --cluster/--swarm")])
+        return run_explicit(ts, max_states, timeout, max_memory_mb, progress, workers, store, reduction, deadline,
+                            cluster=cluster)
     if max_traces > 1:
         if engine == "smt" or workers > 1 or store != "dict":
             raise IrcheckError([Diagnostic("IRQ902", "--max-traces is for the explicit engine in one process",
@@ -76,7 +87,7 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
                 max_memory_mb: float | None = None,
                 progress: Callable[[int, int, float], None] | None = None,
                 workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION,
-                max_traces: int = 1) -> Report:
+                max_traces: int = 1, cluster: Cluster | None = None) -> Report:
     report = Report(model.path, source=model.source)
     t0 = time.perf_counter()  # --timeout counts from here: the lowering and code generation included
     limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(),
@@ -90,7 +101,8 @@ def check_model(model: ast.Model, checks: Sequence[str] | None = None, engine: s
             # sampler's code runs under the Z3 engine's own budget)
             with watching(watch.during("code generation").tick if engine != "smt" else no_tick):
                 report.checks, report.stats = run_engine(ts, engine, max_states, timeout, max_memory_mb, progress,
-                                                         workers, store, reduction, limits.deadline, max_traces)
+                                                         workers, store, reduction, limits.deadline, max_traces,
+                                                         cluster)
             # the seconds --timeout counts: from the model's start, the lowering and code generation included
             report.stats.seconds = max(report.stats.seconds, time.perf_counter() - t0)
         except Stopped as stop:  # a limit before the search could store a state: nothing is decided
@@ -119,7 +131,7 @@ def check_file(path: str | Path, checks: Sequence[str] | None = None, engine: st
                max_memory_mb: float | None = None,
                progress: Callable[[int, int, float], None] | None = None,
                workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION,
-               max_traces: int = 1) -> Report:
+               max_traces: int = 1, cluster: Cluster | None = None) -> Report:
     """Check one `.irq` file.
 
     checks: narrow to these check names (default: the model's own `check` lines,
@@ -128,11 +140,12 @@ def check_file(path: str | Path, checks: Sequence[str] | None = None, engine: st
     how they end, each the shortest of its kind (explicit engine, one process).
     workers: processes for the search (same results); store: "dict" (default), "compact" or
     "hash" (a compact visited set; see `ircheck.compact`); reduction: "none", "all" or a comma
-    list of "por", "merge", "symmetry" (default "por,symmetry"; see `ircheck.reduce`).
+    list of "por", "merge", "symmetry" (default "por,symmetry"; see `ircheck.reduce`); cluster: run on
+    Ray (`ircheck.cluster.Cluster`: a local Ray or a cluster's address, maybe `--swarm`).
     """
     try:
         model = parse_file(path)
     except IrcheckError as e:
         return Report(str(path), errors=e.diagnostics, source=e.source)
     return check_model(model, checks, engine, max_states, timeout, max_memory_mb, progress, workers, store,
-                       reduction, max_traces)
+                       reduction, max_traces, cluster)

@@ -34,6 +34,7 @@ from ircheck.cli_args import (
     Interrupts,
     check_names,
 )
+from ircheck.cluster import INSTALL_HINT, from_options, ray_available
 from ircheck.compact import STORES
 from ircheck.coverage import Warn, counting, coverage_text
 from ircheck.export import main as export_main
@@ -100,7 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-memory", type=MEGABYTES, default=None, metavar="MB",
                    help="stop a search above this resident memory (default: 80%% of the machine)")
     p.add_argument("--workers", type=POSITIVE_INT, default=1, metavar="N",
-                   help="search with N processes; the results are those of one process")
+                   help="search with N processes; the results are those of one process (with --cluster: "
+                        "N Ray actors, one partition each)")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="search on Ray (pip install 'ircheck[cluster]'): 'local' starts a local Ray with "
+                        "--workers CPUs, HOST:6379 joins a running cluster (also: the RAY_ADDRESS environment "
+                        "variable with --workers N). Same verdicts, state counts and trace lengths as one process")
+    p.add_argument("--swarm", type=POSITIVE_INT, default=0, metavar="N",
+                   help="hunt bugs with N randomized bounded searches on Ray (SPIN's swarm): finds violations, "
+                        "never says holds (the other checks are inconclusive)")
     p.add_argument("--reduction", default=REDUCTION_DEFAULT, metavar="R[,R]",
                    help="state-space reductions: none, all, or a comma list of por (partial-order), merge "
                         "(one-successor states are not stored), symmetry (declared identical components). "
@@ -236,6 +245,11 @@ def _main(argv: list[str], run: _Run) -> int:
         print("ircheck: error: a compact store runs in one process: --workers 1 with --store compact/hash",
               file=sys.stderr)
         return INPUT_STATUS
+    cluster = from_options(args.cluster, args.swarm, args.workers)
+    if cluster is not None and not ray_available():
+        print(f"ircheck: error: --cluster/--swarm (or RAY_ADDRESS with --workers) need Ray: {INSTALL_HINT}",
+              file=sys.stderr)
+        return INPUT_STATUS
     try:
         checks = check_names(args.check, parser.error)
         paths = model_paths(args.models, parser.error)
@@ -253,7 +267,7 @@ def _main(argv: list[str], run: _Run) -> int:
                 with counting() if args.coverage else nullcontext():
                     r = check_file(path, checks, args.engine, args.max_states, args.timeout, args.max_memory,
                                    progress.start(path) if progress else None, args.workers, args.store,
-                                   args.reduction, args.max_traces)
+                                   args.reduction, args.max_traces, cluster)
             except KeyboardInterrupt:  # outside the search (parsing, code generation, replay): no result
                 interrupts.hit = True
                 _interrupted(path, None, paths[i + 1:], timings, interrupts.name)

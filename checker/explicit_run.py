@@ -1,17 +1,18 @@
 """The explicit-state engines end to end: the engine that fits the store, the workers and the
-reductions asked for, its raw result turned into verdicts by checker/pipeline.py, the run's `Stats`,
+reductions asked for (or Ray: `--cluster`, `--swarm`), its raw result turned into verdicts by checker/pipeline.py, the run's `Stats`,
 and (with the dict store) what the model says can happen but never did (checker/coverage.py).
 
 Which engine: a reduced search (checker/reduce.py) when `reduce.plan` finds a reduction sound for
 the enabled checks (verdicts from the reduced graph, counterexamples re-found unreduced); else the
-compact or hash store (checker/compact.py), several processes (checker/parallel.py), or the plain
-BFS (checker/explicit.py).
+compact or hash store (checker/compact.py), several processes (checker/parallel.py), Ray actors
+(checker/ray_bfs.py) or a Ray swarm (checker/ray_swarm.py), or the plain BFS (checker/explicit.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from ircheck.cluster import Cluster
 from ircheck.compact import CompactExplicit
 from ircheck.coverage import after_search
 from ircheck.explicit import Explicit
@@ -28,12 +29,16 @@ from ircheck.sysinfo import default_memory_limit_mb
 def run_explicit(ts: TransitionSystem, max_states: int | None = None, timeout: float | None = None,
                  max_memory_mb: float | None = None, progress: Callable[[int, int, float], None] | None = None,
                  workers: int = 1, store: str = "dict", reduction: str = DEFAULT_REDUCTION,
-                 deadline: float | None = None, max_traces: int = 1) -> tuple[list[CheckResult], Stats]:
+                 deadline: float | None = None, max_traces: int = 1,
+                 cluster: Cluster | None = None) -> tuple[list[CheckResult], Stats]:
     """Every enabled check of `ts` by an explicit-state search (the arguments as `api.run_engine`'s)."""
     limits = Limits(max_states, timeout, max_memory_mb or default_memory_limit_mb(), deadline, max_traces)
     eng: Explicit
     res: SearchResult
-    the_plan = plan(ts, parse_reduction(reduction), workers, store)
+    if cluster is not None and cluster.swarm:
+        from ircheck.ray_run import run_swarm_checks  # Ray is imported only when asked for
+        return run_swarm_checks(ts, limits, workers, cluster)
+    the_plan = plan(ts, parse_reduction(reduction), workers if cluster is None else 2, store)
     refind = 0
     if the_plan.applied:  # verdicts from the reduced graph, counterexamples re-found unreduced
         outcome = search_reduced(ts, the_plan, limits, progress)
@@ -42,6 +47,9 @@ def run_explicit(ts: TransitionSystem, max_states: int | None = None, timeout: f
         if workers > 1:
             raise ValueError("a compact store runs in one process: use workers=1")
         eng = CompactExplicit(ts, limits, progress, store=store)
+    elif cluster is not None:
+        from ircheck.ray_run import ray_engine  # Ray is imported only when asked for
+        eng = ray_engine(ts, limits, progress, workers, cluster)
     elif workers > 1:
         # multiprocessing costs ~0.7 MB of every run's memory: loaded only for --workers (no cycle hidden)
         from ircheck.parallel import ParallelExplicit
