@@ -100,10 +100,11 @@ class RayExplicit(Explicit):
             if bad:
                 self._record_props(bad, self.init, found)
             self.seen.clear()
-        connect(self.cluster, self.partitions)
+        cpus = connect(self.cluster, self.partitions)
         n = self.partitions
         share = lim.max_memory_mb / (n + 1) if lim.max_memory_mb and self.cluster.local else None
-        actor = ray.remote(num_cpus=1)(Partition)
+        # every actor must be placed at once (a level waits for all): more partitions than CPUs share them
+        actor = ray.remote(num_cpus=min(1.0, cpus / n))(Partition)
         ts_ref = ray.put(ts)
         self._actors = [actor.remote(ts_ref, w, n, keep_levels, deadline, share) for w in range(n)]
         states, transitions, depth = 1, 0, 0
