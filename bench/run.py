@@ -141,9 +141,10 @@ def kernel_table(sizes: list[tuple[int, int, int]], timeout: float) -> None:
         row += f"| {' / '.join(sorted(verdicts))} "
         sp = run_spin(path, "-O0", SPIN_MEMLIM_MB, timeout)
         if sp:
-            ratio = sp["total"] / red["none"]["wall"] if red["none"]["wall"] else 0.0  # type: ignore[operator]
+            decided = red["none"]["verdict"] != "inconclusive" and sp["verdict"] in ("holds", "violated")
+            ratio = f"{sp['total'] / red['none']['wall']:.2f}" if decided else "-"  # type: ignore[operator]
             row += (f"| {sp['states']:,} | {sp['compile']:.1f} | {sp['search']:.1f} | {sp['peak']:.0f} "
-                    f"| {sp['verdict']} | {ratio:.2f} |")
+                    f"| {sp['verdict']} | {ratio} |")
         else:
             row += "| - | - | - | - | - | - |"
         print(row, flush=True)

@@ -8,6 +8,7 @@ that adds or loses states, or a generator edit that breaks the design, fails her
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import ircheck
 from tests.conftest import ROOT
@@ -48,3 +49,15 @@ def test_the_design_is_not_vacuously_correct() -> None:
     report = ircheck.check_source(bad)
     assert report.check("lockdep").status == "violated"
     assert report.check("no_data_race").status == "holds"
+
+
+def test_bench_run_gives_spin_the_checks_the_export_carries(tmp_path: Path) -> None:
+    """Issue 18 item 6: bench/run.py's kernel table compares ircheck with SPIN on the same checks -
+    those the Promela export carries (its first line names them; the liveness checks and lockdep stay
+    ircheck's) - and keeps the limit that stopped a run in the verdict it prints."""
+    from run import _verdict, spin_checks
+    p = tmp_path / "k.irq"
+    p.write_text(kernel_family(2, 1, 1))
+    assert spin_checks(p) == ["no_deadlock", "no_sleep_in_atomic", "no_data_race"]
+    assert _verdict({"verdict": "inconclusive", "stopped_by": "--timeout 120s"}) == "inconclusive (--timeout 120s)"
+    assert _verdict({"verdict": "holds", "stopped_by": ""}) == "holds"
