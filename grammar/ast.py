@@ -186,7 +186,17 @@ class Choose:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-Stmt = Simple | If | While | Loop | Wait | Choose
+@dataclass(frozen=True)
+class ReadSeq:
+    """`read_seq S { ... }`: read_seqbegin(S), the block, and again while read_seqretry(S) (R2)."""
+
+    op: str
+    seq: Name
+    body: tuple[Stmt, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Stmt = Simple | If | While | Loop | Wait | Choose | ReadSeq
 
 
 def atomic_test(e: Expr) -> tuple[AtomicTest, bool] | None:
@@ -207,7 +217,7 @@ def walk(body: tuple[Stmt, ...]) -> Iterator[Stmt]:
         if isinstance(st, If):
             yield from walk(st.then)
             yield from walk(st.orelse)
-        elif isinstance(st, While | Loop):
+        elif isinstance(st, While | Loop | ReadSeq):
             yield from walk(st.body)
         elif isinstance(st, Choose):
             for branch in st.branches:

@@ -14,7 +14,8 @@ from ircheck.spec.language import Syntax, by_syntax, declared_by
 
 # the grammar rules whose alternatives are the keywords of spec/language.py's table
 KEYWORD_RULES: dict[str, tuple[str, ...]] = {
-    **{syntax.value: by_syntax(syntax) for syntax in (Syntax.BARE, Syntax.NAME, Syntax.IRQ, Syntax.WAIT, Syntax.TEST)},
+    **{syntax.value: by_syntax(syntax) for syntax in (Syntax.BARE, Syntax.NAME, Syntax.IRQ, Syntax.WAIT, Syntax.TEST,
+                                                                        Syntax.SEQ)},
     "objkind": declared_by("objkind"),
     "codekind": declared_by("codekind"),
 }

@@ -129,7 +129,7 @@ def _deepest(body: tuple[ast.Stmt, ...]) -> ast.Span | None:
             if isinstance(st, ast.If):
                 work.append((st.then, depth + 1))
                 work.append((st.orelse, depth + 1))
-            elif isinstance(st, ast.While | ast.Loop):
+            elif isinstance(st, ast.While | ast.Loop | ast.ReadSeq):
                 work.append((st.body, depth + 1))
             elif isinstance(st, ast.Choose):
                 work.extend((branch, depth + 1) for branch in st.branches)

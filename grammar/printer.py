@@ -42,6 +42,8 @@ def stmt_head(st: ast.Stmt) -> str:
         return "loop"
     if isinstance(st, ast.Choose):
         return "choose"
+    if isinstance(st, ast.ReadSeq):
+        return f"{st.op} {st.seq.name}"
     if isinstance(st, ast.Wait):
         return f"{st.op} {st.queue.name} until {expr_text(st.cond)}"
     raise TypeError(type(st).__name__)
@@ -169,6 +171,8 @@ def _stmt_lines(st: ast.Stmt, depth: int) -> list[str]:
         return [f"{pad}{st.op} {st.queue.name} until {_expr(st.cond)}"]
     if isinstance(st, ast.Loop):
         return _block("loop", st.body, depth)
+    if isinstance(st, ast.ReadSeq):
+        return _block(f"{st.op} {st.seq.name}", st.body, depth)
     if isinstance(st, ast.While):
         return _block(f"while {_cond(st.cond)}", st.body, depth)
     if isinstance(st, ast.Choose):

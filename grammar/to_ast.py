@@ -44,7 +44,7 @@ class ToAst(Transformer[Token, Any]):
     def trigger(self, meta: Any, c: list[Token]) -> str:
         return str(c[0])
 
-    gate = objkind = codekind = waitop = testop = op0 = op1 = irqop = trigger
+    gate = objkind = codekind = waitop = testop = seqop = op0 = op1 = irqop = trigger
 
     # --- top level
     def start(self, meta: Any, c: list[Any]) -> list[Any]:
@@ -241,6 +241,9 @@ class ToAst(Transformer[Token, Any]):
 
     def choose_stmt(self, meta: Any, c: list[Any]) -> ast.Choose:
         return ast.Choose(tuple(c), _span(meta))
+
+    def read_seq_stmt(self, meta: Any, c: list[Any]) -> ast.ReadSeq:
+        return ast.ReadSeq(str(c[0]), ast.Name(str(c[1]), _tspan(c[1])), c[2], _span(meta))
 
     def loop_stmt(self, meta: Any, c: list[Any]) -> ast.Loop:
         return ast.Loop(c[0], _span(meta))

@@ -1,7 +1,8 @@
 """Code bodies -> control-flow graphs of locations.
 
 Every statement becomes one location (one atomic step); `if`/`while` become a
-test location with two exits; `loop` is a back edge; `call F` inlines F's body
+test location with two exits; `loop` is a back edge; `read_seq S { }` a `seq_begin` location, the
+block and a `seq_retry` location whose `alt` goes back to `seq_begin` (R2); `call F` inlines F's body
 (resolve refuses recursion) followed by an explicit return location, so the
 routines active at a location are known statically - that is what makes "F is
 active twice" a predicate on program counters. Which locations a statement becomes is its
@@ -37,6 +38,7 @@ class Node:
     text: str = ""
     cond: ast.Expr | None = None  # wait_*: the condition the sleeper waits for (None: unknown)
     action: int = -1              # flow bodies: which request_irq action this location belongs to
+    seq_reads: tuple[str, ...] = ()  # the sequences of the `read_seq` blocks this location lies in (R2)
 
 
 @dataclass
@@ -170,6 +172,16 @@ class Compiler:
             body.nodes[test].next = yield self._emit(body, st.body, test, chain)
             self.tests.pop()
             return test
+        if isinstance(st, ast.ReadSeq):  # Shape.RETRY (R2): seq_begin, the block, seq_retry -> seq_begin or on
+            name = st.seq.name
+            retry = body.add(Node("seq_retry", chain, st, next=cont, line=st.span.end_line,
+                                  text=f"read_seqretry {name}"))
+            start = yield self._emit(body, st.body, retry, chain)
+            for k in range(retry + 1, len(body.nodes)):
+                body.nodes[k].seq_reads += (name,)
+            begin = body.add(Node("seq_begin", chain, st, next=start, line=line, text=f"read_seqbegin {name}"))
+            body.nodes[retry].alt = begin
+            return begin
         if isinstance(st, ast.Loop):
             head = body.add(Node("goto", chain, st, line=line, text="loop"))
             body.nodes[head].next = yield self._emit(body, st.body, head, chain)

@@ -152,6 +152,17 @@ class RwVars:
 
 
 @dataclass
+class SeqVars:
+    """A seqcount's or seqlock's sequence (R2): `seq` its parity (1: odd, a writer is inside), and per
+    context slot that may read it (owner number -> variable) the reader's state: 0 not in a `read_seq`
+    block of it, 1 reading since an even sample, 2 reading and the sequence has changed since (its
+    read_seqretry will retry)."""
+
+    seq: int
+    readers: dict[int, int]
+
+
+@dataclass
 class Descriptor:
     """The genirq state of one requested line (L2-L5, L9): variable indices."""
 

@@ -39,6 +39,7 @@ from ircheck.spec.prims import (
     waitq_api,
 )
 from ircheck.spec.prims import rwlock as rw
+from ircheck.spec.prims import seqlock as sq
 from ircheck.spec.step_kind import StepKind
 from ircheck.spec.ts import And, Bin, C, Eq, Expr, Label, V
 
@@ -115,6 +116,9 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     **{op: locks.lower_release for op in sorted(locks.RELEASE_OPS)},
     **{op: rw.lower_rw_acquire for op in sorted(rw.RW_ACQUIRE_OPS)},
     **{op: rw.lower_rw_release for op in sorted(rw.RW_RELEASE_OPS)},
+    # seqcount / seqlock writers (R2)
+    **{op: sq.lower_seqlock_write for op in sorted(sq.SEQLOCK_OPS)},
+    **{op: sq.lower_seqcount_write for op in sorted(sq.SEQCOUNT_OPS)},
     # IRQ flags and BH
     "preempt_disable": sched.lower_preempt, "preempt_enable": sched.lower_preempt,
     "local_irq_disable": irqflags.lower_cli_sti, "local_irq_enable": irqflags.lower_cli_sti,
@@ -145,6 +149,7 @@ NODE_LOWERINGS: dict[str, NodeLowering] = {
     "call": control.lower_jump, "ret": control.lower_jump, "test": control.lower_test, "iret": _iret,
     "choose": control.lower_choose,
     "wait_prepare": _wait_prepare, "wait_test": _wait_test, "wait_sleep": _wait_sleep,
+    "seq_begin": sq.lower_seq_begin, "seq_retry": sq.lower_seq_retry,
     "sync_wait": genirq.lower_sync_wait, "thread_done": genirq.lower_thread_done,
     "flow_entry": genirq_flow.lower_flow_entry, "flow_done": genirq_flow.lower_flow_done,
     "flow_end": genirq_flow.lower_flow_end,

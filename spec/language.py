@@ -55,6 +55,7 @@ class Syntax(Enum):
     EOI = "eoi"               # `eoi`, `eoi PIC`, `eoi PIC.N`
     RETURN = "return"         # `return handled|none|wake_thread`
     TEST = "testop"           # `if test_and_set F { }`: an atomic read-modify-write that is a condition
+    SEQ = "seqop"             # `read_seq S { ... }`: a sequence and a block (read_seqbegin ... read_seqretry)
 
 
 class Object(Enum):
@@ -75,6 +76,7 @@ class Object(Enum):
     FUNCTION = "a function"
     SPINLOCK = "a spinlock"
     RWLOCK = "a readers-writer lock"
+    SEQUENCE = "a seqcount or seqlock's sequence"
     MUTEX = "a mutex"
     WAIT_QUEUE = "a wait queue"
     COMPLETION = "a completion"
@@ -117,6 +119,7 @@ class Shape(Enum):
     SCHEDULE = "wait_sleep: sleep while marked sleeping (R5), waiting for what the enclosing tests say (W1)"
     COMPLETION = "wait_prepare (done? take it : queue and sleep), wait_sleep (woken: take it or sleep again) (R6)"
     CANCEL = "one location whose step waits while the timer's callback runs (R7: a spin, not a sleep)"
+    RETRY = "seq_begin, the block, seq_retry back to seq_begin while the sequence changed (R2)"
 
 
 class Flags(Enum):
@@ -186,6 +189,9 @@ _BARE, _KERNEL = Layer.BARE, Layer.KERNEL
 _LOCK = Operand(("spinlock",), "spinlock")
 _MUTEX = Operand(("mutex",), "mutex")
 _RWLOCK = Operand(("rwlock",), "rwlock")
+_SEQLOCK = Operand(("seqlock",), "seqlock")
+_SEQCOUNT = Operand(("seqcount",), "seqcount")
+_SEQUENCE = Operand(("seqcount", "seqlock"), "seqcount or seqlock")
 _QUEUE = Operand(("waitqueue",), "waitqueue")
 _COMPLETION = Operand(("completion",), "completion")
 _COUNTER = Operand(("counter",), "counter")
@@ -216,6 +222,20 @@ def _rw(side: str, flavour: str, irq: Flags, bh: Flags) -> tuple[Statement, Stat
                       lock=LockUse(True, "rwlock", flavour, drop, read), irq_flags=irq, bh=bh),
             Statement(drop, Syntax.NAME, Object.RWLOCK, "rwlock", _KERNEL, _RWLOCK,
                       lock=LockUse(False, "rwlock", flavour, take, read), irq_flags=undo[irq], bh=undo[bh]))
+
+
+def _seqlock(flavour: str, irq: Flags, bh: Flags) -> tuple[Statement, Statement]:
+    """A seqlock's writer of one flavour (R2): `write_seqlock*` is its spinlock's acquisition of that
+    flavour (K1) and the sequence made odd in one step, `write_sequnlock*` the sequence made even and the
+    release (include/linux/seqlock.h write_seqlock: spin_lock, then write_seqcount_begin)."""
+    suffix = {"plain": ("", ""), "irqsave": ("_irqsave", "_irqrestore"), "irq": ("_irq", "_irq"),
+              "bh": ("_bh", "_bh")}[flavour]
+    take, drop = f"write_seqlock{suffix[0]}", f"write_sequnlock{suffix[1]}"
+    undo = {Flags.SAVE: Flags.RESTORE, Flags.DISABLE: Flags.ENABLE, Flags.NONE: Flags.NONE}
+    return (Statement(take, Syntax.NAME, Object.SEQUENCE, "seqlock", _KERNEL, _SEQLOCK,
+                      lock=LockUse(True, "spinlock", flavour, drop), irq_flags=irq, bh=bh),
+            Statement(drop, Syntax.NAME, Object.SEQUENCE, "seqlock", _KERNEL, _SEQLOCK,
+                      lock=LockUse(False, "spinlock", flavour, take), irq_flags=undo[irq], bh=undo[bh]))
 
 
 def _irq_call(keyword: str, shape: Shape, sleeps: bool) -> Statement:
@@ -267,6 +287,12 @@ STATEMENTS: tuple[Statement, ...] = (
     *[st for side in ("read", "write") for st in (
         *_rw(side, "plain", _N, _N), *_rw(side, "irqsave", Flags.SAVE, _N),
         *_rw(side, "irq", Flags.DISABLE, _N), *_rw(side, "bh", _N, Flags.DISABLE))],
+    # seqcount / seqlock (R2): writers make the sequence odd, then even; readers retry
+    *_seqlock("plain", _N, _N), *_seqlock("irqsave", Flags.SAVE, _N), *_seqlock("irq", Flags.DISABLE, _N),
+    *_seqlock("bh", _N, Flags.DISABLE),
+    Statement("write_seqcount_begin", Syntax.NAME, Object.SEQUENCE, "seqlock", _KERNEL, _SEQCOUNT),
+    Statement("write_seqcount_end", Syntax.NAME, Object.SEQUENCE, "seqlock", _KERNEL, _SEQCOUNT),
+    Statement("read_seq", Syntax.SEQ, Object.SEQUENCE, "seqlock", _KERNEL, _SEQUENCE, shape=Shape.RETRY),
     Statement("mutex_lock", Syntax.NAME, Object.MUTEX, "mutex", _KERNEL, _MUTEX, sleeps=True,
               lock=LockUse(True, "mutex", "mutex", "mutex_unlock")),
     Statement("mutex_unlock", Syntax.NAME, Object.MUTEX, "mutex", _KERNEL, _MUTEX,
@@ -338,6 +364,8 @@ DECLARATIONS: tuple[Declaration, ...] = (
     Declaration("spinlock", "objkind", "spinlock"),
     Declaration("mutex", "objkind", "mutex"),
     Declaration("rwlock", "objkind", "rwlock"),
+    Declaration("seqlock", "objkind", "seqlock"),
+    Declaration("seqcount", "objkind", "seqcount"),
     Declaration("data", "objkind", "data"),
     Declaration("percpu", "percpu_decl", "percpu"),
     Declaration("waitqueue", "objkind", "waitqueue"),
@@ -377,6 +405,13 @@ RW_READ_ACQUIRES = frozenset(s.keyword for s in STATEMENTS if s.lock is not None
 RW_WRITE_ACQUIRES = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.kind == "rwlock"
                               and s.lock.acquire and not s.lock.read)
 RW_OPS = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.kind == "rwlock")
+# seqcount/seqlock statements (R2): every one, and the writers' beginnings and ends (the statements
+# that make the sequence odd / even again)
+SEQ_OPS = frozenset(s.keyword for s in STATEMENTS if s.primitive == "seqlock")
+SEQ_WRITE_BEGINS = frozenset(s.keyword for s in STATEMENTS if s.primitive == "seqlock" and s.syntax is Syntax.NAME
+                             and (s.lock.acquire if s.lock is not None else s.keyword.endswith("_begin")))
+SEQ_WRITE_ENDS = frozenset(s.keyword for s in STATEMENTS if s.primitive == "seqlock" and s.syntax is Syntax.NAME
+                           ) - SEQ_WRITE_BEGINS
 # the IF/BH effects by table row (K1): the statements that save IF, that disable BH, and every user
 SAVE_OPS = tuple(s.keyword for s in STATEMENTS if s.irq_flags is Flags.SAVE)
 SAVE_USES = frozenset(s.keyword for s in STATEMENTS if s.irq_flags in (Flags.SAVE, Flags.RESTORE))

@@ -97,7 +97,7 @@ class Model:
         self.tasks = make_tasks(self.task_bodies)
         kv = KernelVars(d, b, self.tasks, self.incs, self.maxdepth)
         self.lock, self.lock_kind, self.desc = kv.lock, kv.lock_kind, kv.desc
-        self.softirqs, self.tasklet, self.rwlock = kv.softirqs, kv.tasklet, kv.rwlock
+        self.softirqs, self.tasklet, self.rwlock, self.seq = kv.softirqs, kv.tasklet, kv.rwlock, kv.seq
         self.completion = kv.completion  # R6: per completion (done, erased or None)
         self.timer = kv.timer  # R7: per timer/hrtimer (pending, running), each 0 or 1 + a CPU
         self.cpus: list[CpuState] = [make_cpu(d, b, c, self.tasks, self.incs, self.softirqs, self.maxdepth,

@@ -3,7 +3,8 @@ language table (spec/language.py), so a primitive's lowering need not spell them
 
 The rule: by `node.kind` - `iret` RETURN (END at the end of a softirq or tasklet body, which pops
 its frame without an IRET); `call`, `ret`, `test`, `choose` CONTROL (a test that is an atomic
-conditional, `if test_and_set F`, STATEMENT on its flag or counter); `wait_*` SLEEP on the
+conditional, `if test_and_set F`, STATEMENT on its flag or counter); `seq_begin` STATEMENT and
+`seq_retry` CONTROL on the sequence (R2); `wait_*` SLEEP on the
 queue; `sync_wait` SYNC_WAIT; `flow_*` FLOW; `thread_done` END; `stmt` by its statement: `eoi` EOI,
 `int`/`fault` TRAP, an IF operation IRQ_FLAGS, a lock acquire/release LOCK/UNLOCK on the lock,
 `wake_up`/`wake_up_all` WAKE_UP on the queue, `sleep` and `msleep` SLEEP, anything else STATEMENT. The target is the
@@ -18,7 +19,7 @@ from ircheck.spec.language import STATEMENT, Flags, Shape
 from ircheck.spec.step_kind import StepKind
 
 _BY_NODE = {"iret": StepKind.RETURN, "call": StepKind.CONTROL, "ret": StepKind.CONTROL, "test": StepKind.CONTROL,
-            "choose": StepKind.CONTROL,
+            "choose": StepKind.CONTROL, "seq_begin": StepKind.STATEMENT, "seq_retry": StepKind.CONTROL,
             "wait_prepare": StepKind.SLEEP, "wait_test": StepKind.SLEEP, "wait_sleep": StepKind.SLEEP,
             "sync_wait": StepKind.SYNC_WAIT, "flow_entry": StepKind.FLOW, "flow_done": StepKind.FLOW,
             "flow_end": StepKind.FLOW, "thread_done": StepKind.END, "end": StepKind.END}
@@ -31,6 +32,8 @@ _BY_KEYWORD = {"eoi": StepKind.EOI, "int": StepKind.TRAP, "fault": StepKind.TRAP
 def _target(stmt: ast.Stmt | None) -> str:
     if isinstance(stmt, ast.Wait):
         return stmt.queue.name
+    if isinstance(stmt, ast.ReadSeq):
+        return stmt.seq.name
     if isinstance(stmt, ast.Simple) and isinstance(stmt.arg, ast.Name):
         return stmt.arg.name
     if isinstance(stmt, ast.If | ast.While) and (atomic := ast.atomic_test(stmt.cond)) is not None:

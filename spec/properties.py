@@ -26,6 +26,7 @@ from ircheck.spec.prims.genirq import irq_threads
 from ircheck.spec.prims.genirq_flow import nobody_cared_requests
 from ircheck.spec.prims.locks import SPIN_ACQUIRES, acquire_locs
 from ircheck.spec.prims.rwlock import recursion_props
+from ircheck.spec.prims.seqlock import writer_below
 from ircheck.spec.prims.waitq import queue_of
 from ircheck.spec.races import race_props
 from ircheck.spec.storm import storm_requests
@@ -97,6 +98,7 @@ def kernel_checks(m: Model) -> None:
     if m.enabled("no_deadlock"):
         self_wait_props(m)
         thread_self_wait_props(m)
+        seq_livelock_props(m)
         m.b.waits.extend(context_waits(m))
     if m.enabled("no_sleep_in_atomic"):
         sleep_wait_props(m)
@@ -152,6 +154,21 @@ def lock_wait_props(m: Model) -> None:
                     "no_deadlock", Not(bad), f"cpu{cpu.index} spins for ever on {lk}: its holder is the context "
                     f"this interrupt preempted on the same CPU, which cannot run until the spinning frame returns "
                     f"(K3)", 0))
+
+
+def seq_livelock_props(m: Model) -> None:
+    """R2: a frame at `read_seqbegin S` while S is odd and its writer is what the frame interrupted on its
+    own CPU spins for ever (seqlock.rst: "A sequence counter write side critical section must never be
+    preempted or interrupted by read side sections"), as K3 for a spinlock."""
+    for sq in m.seq:
+        for cpu in m.cpus:
+            bad = Or(*[t for ident, t in writer_below(m, sq).items()
+                       if m.frame_owner_base(cpu.index) <= ident < m.frame_owner_base(cpu.index) + m.maxdepth])
+            if bad != FALSE:
+                m.b.props.append(StateProp(
+                    "no_deadlock", Not(bad), f"cpu{cpu.index} retries read_seqbegin {sq} for ever: the writer it "
+                    f"interrupted on the same CPU keeps the sequence odd and cannot run until the reader returns "
+                    f"(livelock, R2): the writer must disable the interrupts (or BH) whose handlers read", 0))
 
 
 def self_wait_props(m: Model) -> None:

@@ -13,6 +13,11 @@ A context slot is a task's pc, or one frame position of a CPU (its pc or a saved
   the contexts on cpuk (its tasks and its frames, nested on one CPU), and `read X on cpuk` /
   `write X on cpuk` from any CPU - judged as `data`; contexts on different CPUs touching their own
   copies never race.
+* R2: a `read` inside a `read_seq S` block is not paired with a `write` inside S's write side (between
+  a writer's begin and end of S, prims/seqlock.writer_sections): the reader retries what it read
+  (Documentation/locking/seqlock.rst). A `seqcount S` itself is written by its writers: two slots on
+  its write side at once (at a `write_seqcount_begin S`, or inside the section) race on S - seqcount_t
+  "does not protect against multiple writers". A `seqlock`'s writers are serialized by its spinlock.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ import itertools
 from collections.abc import Callable
 
 from ircheck.grammar import ast
-from ircheck.spec.cfg import Node
+from ircheck.spec.cfg import Body, Node
 from ircheck.spec.language import ATOMICS
 from ircheck.spec.model import Model
+from ircheck.spec.prims.seqlock import write_side, writer_sections
 from ircheck.spec.ts import FALSE, And, Expr, In, Not, Or, StateProp, V
 
 Pred = Callable[[Node], bool]
@@ -86,13 +92,58 @@ def _slots(m: Model, preds: Callable[[int], Preds]) -> list[tuple[Expr, Expr, Ex
     return slots
 
 
-def _race(slots: list[tuple[Expr, Expr, Expr]], marked: bool) -> Expr:
-    """Two slots at once, one writing; with `marked`, not both marked."""
+Retried = list[tuple[tuple[Expr, ...], tuple[Expr, ...]]]  # per slot, per sequence: (reads under it, writes in it)
+
+
+def _retried(m: Model, name: str) -> Retried:
+    """Per slot of `_slots` (same order, same slots), per sequence of the model: the slot is at a read of
+    data `name` inside a `read_seq` of it / at a write of `name` inside its write side (R2)."""
+    seqs = sorted(m.seq)
+    read, write, _marked = _accesses(m, name)
+
+    def locs(body: Body, base: int) -> tuple[list[set[int]], list[set[int]]]:
+        sections = writer_sections(body)
+        return ([{base + i for i, n in enumerate(body.nodes) if read(n) and sq in n.seq_reads} for sq in seqs],
+                [{base + i for i, n in enumerate(body.nodes) if write(n) and sq in sections[i]} for sq in seqs])
+    out: Retried = []
+    for t in m.tasks:
+        if m.locs(t.body, read) or m.locs(t.body, write) or m.locs(t.body, _marked):
+            qs, ss = locs(t.body, 0)
+            out.append((tuple(In(V(t.pc), q) for q in qs), tuple(In(V(t.pc), w) for w in ss)))
+    frames = [locs(inc.body, inc.base) for inc in m.incs]
+    fq = [set().union(*[f[0][k] for f in frames]) for k in range(len(seqs))]
+    fw = [set().union(*[f[1][k] for f in frames]) for k in range(len(seqs))]
+    for cpu in m.cpus:
+        if m.frame_locs(read) or m.frame_locs(write) or m.frame_locs(_marked):
+            for pcv in [cpu.pc] + cpu.saved_pc:
+                out.append((tuple(In(V(pcv), q) for q in fq), tuple(In(V(pcv), w) for w in fw)))
+    return out
+
+
+def _writers(m: Model, seq: str) -> Preds:
+    """seqcount `seq` as shared data: its writers' begins and every location of its write side write it
+    (prims/seqlock.section_locs, told by node: the same test for a task's and a frame's locations)."""
+    on = {id(n) for body in [t.body for t in m.tasks] + [inc.body for inc in m.incs]
+          for n in write_side(body, seq)}
+    return (lambda n: False), (lambda n: id(n) in on), (lambda n: False)
+
+
+def _race(slots: list[tuple[Expr, Expr, Expr]], marked: bool, retried: Retried | None = None) -> Expr:
+    """Two slots at once, one writing; with `marked`, not both marked. `retried` (data only, R2): per
+    slot (reading under a retry loop, writing inside that sequence's write side) - such a read and
+    write are not a race."""
     if not any(w != FALSE or a != FALSE for _r, w, a in slots):
         return FALSE
-    return Or(*[Or(And(w1, Or(r2, w2, a2)), And(r1, Or(w2, a2)), And(a1, Or(r2, w2))) if marked
-                else Or(And(w1, Or(r2, w2)), And(r1, w2))
-                for (r1, w1, a1), (r2, w2, a2) in itertools.combinations(slots, 2)])
+    if marked:
+        return Or(*[Or(And(w1, Or(r2, w2, a2)), And(r1, Or(w2, a2)), And(a1, Or(r2, w2)))
+                    for (r1, w1, a1), (r2, w2, a2) in itertools.combinations(slots, 2)])
+    if retried is None:
+        return Or(*[Or(And(w1, Or(r2, w2)), And(r1, w2))
+                    for (r1, w1, _a1), (r2, w2, _a2) in itertools.combinations(slots, 2)])
+    pairs = itertools.combinations(zip(slots, retried, strict=True), 2)
+    return Or(*[Or(And(w1, w2), And(w1, r2, Not(Or(*[And(a, b) for a, b in zip(q2, s1, strict=True)]))),
+                   And(r1, w2, Not(Or(*[And(a, b) for a, b in zip(q1, s2, strict=True)]))))
+                for ((r1, w1, _a1), (q1, s1)), ((r2, w2, _a2), (q2, s2)) in pairs])
 
 
 def _percpu_preds(name: str, copy: int) -> Callable[[int], Preds]:
@@ -115,9 +166,16 @@ def race_props(m: Model) -> None:
         if o.kind == "percpu":
             race = Or(*[_race(_slots(m, _percpu_preds(o.name, k)), False) for k in range(m.d.cpus)])
             what = " (one CPU's copy of per-CPU data: nested on its CPU, or read `on cpuK` from another)"
+        elif o.kind == "data" and m.seq:
+            race = _race(_slots(m, _same_everywhere(_accesses(m, o.name))), False, _retried(m, o.name))
+            what = " (a read under a retry loop is not paired with a write on that sequence's write side, R2)"
         elif o.kind == "data" or (o.kind in ("counter", "flag") and _atomic_on(m, o.name)):
             race = _race(_slots(m, _same_everywhere(_accesses(m, o.name))), o.kind != "data")
             what = "" if o.kind == "data" else f" (a plain access of the {o.kind} alongside an atomic one)"
+        elif o.kind == "seqcount":
+            race = _race(_slots(m, _same_everywhere(_writers(m, o.name))), False)
+            what = (" (two writers on its write side at once: the sequence itself races; seqcount_t does not "
+                    "serialize its writers, R2)")
         else:
             continue  # a counter or flag no atomic touches: not shared data (section 8)
         if race != FALSE:

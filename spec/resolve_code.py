@@ -21,22 +21,32 @@ from ircheck.spec.resolve_messages import irq_name_arg
 from ircheck.spec.resolve_scope import Scope
 
 
-def block(sc: Scope, ctx: CodeInfo, body: tuple[ast.Stmt, ...], loops: tuple[str, ...]) -> None:
+def block(sc: Scope, ctx: CodeInfo, body: tuple[ast.Stmt, ...], loops: tuple[str, ...],
+          seqs: tuple[str, ...] = ()) -> None:
+    """`seqs`: the sequences of the `read_seq` blocks around `body` (IRQ319: one inside its own)."""
     for st in body:
         if isinstance(st, ast.Simple):
             simple(sc, ctx, st)
         elif isinstance(st, ast.If):
             expr(sc, st.cond, ctx)
-            block(sc, ctx, st.then, loops)
-            block(sc, ctx, st.orelse, loops)
+            block(sc, ctx, st.then, loops, seqs)
+            block(sc, ctx, st.orelse, loops, seqs)
         elif isinstance(st, ast.While):
             expr(sc, st.cond, ctx)
-            block(sc, ctx, st.body, loops)
+            block(sc, ctx, st.body, loops, seqs)
         elif isinstance(st, ast.Loop):
-            block(sc, ctx, st.body, loops)
+            block(sc, ctx, st.body, loops, seqs)
         elif isinstance(st, ast.Choose):
             for branch in st.branches:
-                block(sc, ctx, branch, loops)
+                block(sc, ctx, branch, loops, seqs)
+        elif isinstance(st, ast.ReadSeq):
+            operand = STATEMENT[st.op].operand
+            assert operand is not None
+            sc.want(st.seq, operand.kinds, operand.what)
+            if st.seq.name in seqs:
+                sc.err("IRQ319", f"`read_seq {st.seq.name}` inside a `read_seq {st.seq.name}` block", st.span,
+                       "a reader samples the sequence once per pass (R2): one retry loop per sequence")
+            block(sc, ctx, st.body, loops, seqs + (st.seq.name,))
         elif isinstance(st, ast.Wait):
             operand = STATEMENT[st.op].operand
             assert operand is not None

@@ -24,7 +24,7 @@ from __future__ import annotations
 from ircheck.grammar import ast
 from ircheck.spec.build import Builder
 from ircheck.spec.cfg import Body
-from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, RwVars, Task
+from ircheck.spec.context import CpuLayout, CpuState, Descriptor, Incarnation, Layout, RwVars, SeqVars, Task
 from ircheck.spec.design import Design
 from ircheck.spec.incarnations import flow_handler, irq_of_thread, line_sources
 from ircheck.spec.language import (
@@ -133,13 +133,17 @@ class KernelVars:
         self.lock: dict[str, int] = {}
         self.lock_kind: dict[str, str] = {}
         for o in d.objects.values():
-            if o.kind in ("spinlock", "mutex"):
+            if o.kind in ("spinlock", "mutex", "seqlock"):  # a seqlock's writers take its spinlock (R2)
                 self.lock[o.name] = b.var(f"{o.name}.owner", len(names), 0, "enum", names)
-                self.lock_kind[o.name] = o.kind
+                self.lock_kind[o.name] = "spinlock" if o.kind == "seqlock" else o.kind
         self.rwlock: dict[str, RwVars] = {}
         for o in d.objects.values():
             if o.kind == "rwlock":
                 self.rwlock[o.name] = rw_vars(d, b, o.name, names, tasks, incs, maxdepth)
+        self.seq: dict[str, SeqVars] = {}
+        for o in d.objects.values():
+            if o.kind in ("seqcount", "seqlock"):
+                self.seq[o.name] = seq_vars(d, b, o.name, names, tasks, incs, maxdepth)
         self.softirqs = [c.name for c in d.code.values() if c.kind == "softirq"]
         self.tasklet: dict[str, tuple[int, int]] = {}
         for c in d.code.values():
@@ -215,6 +219,29 @@ def exclusive_waiters(tasks: list[Task]) -> dict[str, int]:
         for q, excl in entry_queues(t.body).items():
             out[q] = out.get(q, 0) + int(excl)
     return out
+
+
+def seq_begins(body: Body, seq: str) -> set[int]:
+    """The locations of `body` where a `read_seq` block of `seq` samples the sequence (R2)."""
+    return {i for i, n in enumerate(body.nodes) if n.kind == "seq_begin" and isinstance(n.stmt, ast.ReadSeq)
+            and n.stmt.seq.name == seq}
+
+
+def seq_vars(d: Design, b: Builder, seq: str, names: tuple[str, ...], tasks: list[Task],
+             incs: list[Incarnation], maxdepth: int) -> SeqVars:
+    """`S.seq` (odd/even), then `S.reader.<slot>` per task with a `read_seq S` block and, when some
+    frame's code has one, per CPU and frame depth (SeqVars)."""
+    parity = b.var(f"{seq}.seq", 2, 0, "enum", ("even", "odd"))
+    readers: dict[int, int] = {}
+    state = ("-", "reading", "changed")
+    for t in tasks:
+        if seq_begins(t.body, seq):
+            readers[t.ident] = b.var(f"{seq}.reader.{t.code.name}", 3, 0, "enum", state)
+    if any(seq_begins(inc.body, seq) for inc in incs):
+        base = len(tasks) + 1
+        for ident in range(base, base + d.cpus * maxdepth):
+            readers[ident] = b.var(f"{seq}.reader.{names[ident].replace(' ', '')}", 3, 0, "enum", state)
+    return SeqVars(parity, readers)
 
 
 def task_vars(d: Design, b: Builder, t: Task, exclusive: dict[str, int] | None = None) -> None:

@@ -7,6 +7,8 @@ cannot proceed while a resource is taken:
 - an rwlock's `write_lock*` while it has a writer or readers, its `read_lock*` while it has a
   writer or - in process context - a waiting writer (R1, prims/rwlock.py); the story names the
   writer, or the readers, or the waiting writer the reader queues behind;
+- a `read_seq S` block's `read_seqbegin` while S's sequence is odd (R2, prims/seqlock.py); the story
+  names the writer inside S's write side;
 - `disable_irq n` / `synchronize_irq n` / `free_irq n`'s wait while IRQ n is busy (a handler in
   progress, or one of its threads woken or running: `synchronize_irq`, kernel/irq/manage.c);
 - `del_timer_sync T` / `hrtimer_cancel T` while T's callback runs (`T.running != 0`, R7,
@@ -42,6 +44,7 @@ from ircheck.spec.prims.genirq import irq_idle, irq_threads
 from ircheck.spec.prims.locks import acquire_locs
 from ircheck.spec.prims.rwlock import in_interrupt_at, read_blocked, write_blocked
 from ircheck.spec.prims.sched import queue_sleeping, task_done
+from ircheck.spec.prims.seqlock import begin_locs, odd, section_locs, writer_below
 from ircheck.spec.prims.timers import callback_slots, cancel_of
 from ircheck.spec.ts import FALSE, And, Bin, C, Eq, Expr, Not, Or, V, Wait, evaluate
 
@@ -80,6 +83,11 @@ def context_waits(low: Model) -> list[Wait]:
                         continue
                     busy = write_blocked(low, lk) if side == "write" else read_blocked(low, lk, C(ident), irq)
                     entries.append((ident, And(here, busy), (side, lk)))
+        for sq, sv in low.seq.items():  # R2: read_seqbegin spins while the sequence is odd
+            tl, fl = begin_locs(low, sq)
+            here = at(tl.get(ident, set()), fl)
+            if here != FALSE:
+                entries.append((ident, And(here, odd(sv)), ("seq", sq)))
         for n, dsc in sorted(low.desc.items()):
             hit = _sync_on(n)
             tl = {t.ident: low.locs(t.body, hit) for t in low.tasks}
@@ -98,6 +106,12 @@ def context_waits(low: Model) -> list[Wait]:
         tl, fl = acquire_locs(low, lk, RW_WRITE_ACQUIRES)
         for ident, at, _nm, _cpu in ctxs:
             writing_at[(ident, lk)] = at(tl.get(ident, set()), fl)
+
+    seq_writing: dict[tuple[int, str], Expr] = {}  # (slot, sequence): the slot is on its write side
+    for sq in low.seq:
+        tl, fl = section_locs(low, sq, False)
+        for ident, at, _nm, _cpu in ctxs:
+            seq_writing[(ident, sq)] = at(tl.get(ident, set()), fl)
 
     def who(ident: int, s: State) -> str:
         """A slot in the words of a trace: `thread a`, or `cpu0 irq 3 nic_isr` for a frame."""
@@ -166,14 +180,19 @@ def context_waits(low: Model) -> list[Wait]:
             return f"rwlock {what} ({kind})"
         if kind == "timer":
             return f"timer {what}'s callback to return (del_timer_sync/hrtimer_cancel)"
+        if kind == "seq":
+            return f"{what}'s sequence to be even (read_seqbegin spins while a writer is inside, R2)"
         return f"IRQ {what} to be idle (disable_irq/synchronize_irq/free_irq)"
 
     def holder(cur: int, kind: str, what: str, s: State) -> tuple[int, str]:
-        """Who keeps `cur` waiting for lock `what` (`kind`: lock, read, write), and how to say it.
+        """Who keeps `cur` waiting for `what` (`kind`: lock, read, write, seq: its writer), and how to say it.
         Of several readers the story follows the first blocked one (else the first)."""
         if kind == "lock":
             owner = s[low.lock[what]]
             return owner, f"held by {who(owner, s)}"
+        if kind == "seq":
+            writers = [i for i, _at, _n, _c in ctxs if evaluate(seq_writing[(i, what)], s)]
+            return (writers[0] if writers else 0), f"written by {', '.join(who(i, s) for i in writers) or 'nobody'}"
         rw = low.rwlock[what]
         if s[rw.writer] != 0:
             return s[rw.writer], f"write-held by {who(s[rw.writer], s)}"
@@ -283,6 +302,8 @@ def context_waits(low: Model) -> list[Wait]:
             cpu_of = next(c for i, _at, _n, c in ctxs if i == ident)
             assert cpu_of is not None
             sure = And(blocked, Eq(V(low.timer[str(res[1])][1]), C(cpu_of + 1)))
+        elif res[0] == "seq":
+            sure = writer_below(low, str(res[1])).get(ident, FALSE)
 
         def stuck_at(s: State, ident: int = ident) -> tuple[str, str, int]:
             return statement_at(ident, s)
@@ -298,7 +319,9 @@ def _first_line(low: Model, ident: int, res: tuple[str, str | int]) -> int:
     if t is None:
         return 0
     kind, what = res
-    if kind in ("lock", "read", "write"):
+    if kind == "seq":
+        locs = begin_locs(low, str(what))[0].get(ident, set())
+    elif kind in ("lock", "read", "write"):
         assert isinstance(what, str)
         ops = {"read": RW_READ_ACQUIRES, "write": RW_WRITE_ACQUIRES}.get(kind)
         locs = (acquire_locs(low, what) if ops is None else acquire_locs(low, what, ops))[0].get(ident, set())

@@ -22,7 +22,16 @@ import itertools
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
 from ircheck.spec.context import Context
-from ircheck.spec.language import ACQUIRES, BH_OFF_OPS, RELEASES, RW_OPS, SPIN_PAIRS, STATEMENTS, Flags
+from ircheck.spec.language import (
+    ACQUIRES,
+    BH_OFF_OPS,
+    RELEASES,
+    RW_OPS,
+    SEQ_OPS,
+    SPIN_PAIRS,
+    STATEMENTS,
+    Flags,
+)
 from ircheck.spec.model import Model
 from ircheck.spec.prims.held_usage import fact_tag, held_locks, held_on_usages, in_nmi, nmi_locks
 from ircheck.spec.prims.irqflags import irq_effects
@@ -33,8 +42,10 @@ from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, Not, Or, V
 # the acquisitions that turn IRQs off themselves (lockdep: no HARDIRQ-ON usage)
 IRQ_OFF_OPS = frozenset(s.keyword for s in STATEMENTS if s.lock is not None and s.lock.acquire
                         and s.irq_flags in (Flags.SAVE, Flags.DISABLE))
-ACQUIRE_OPS = ACQUIRES - RW_OPS  # the statements that take a spinlock or mutex (spec/language.py)
-RELEASE_OPS = RELEASES - RW_OPS
+# the statements that take a spinlock or mutex and nothing else (spec/language.py): a seqlock's writers
+# take its spinlock too, lowered by prims/seqlock.py with this module's lower_acquire/lower_release
+ACQUIRE_OPS = ACQUIRES - RW_OPS - SEQ_OPS
+RELEASE_OPS = RELEASES - RW_OPS - SEQ_OPS
 SPIN_ACQUIRES = frozenset(SPIN_PAIRS)
 
 

@@ -15,6 +15,7 @@ SHAPE_NODES: dict[Shape, tuple[str, ...]] = {
     Shape.SYNC_THEN_STEP: ("sync_wait", "stmt"), Shape.TEST: ("test",),
     Shape.SCHEDULE: ("wait_sleep",), Shape.COMPLETION: ("wait_prepare", "wait_sleep"),
     Shape.CANCEL: ("stmt",),
+    Shape.RETRY: ("seq_begin", "seq_retry"),
 }
 # locations that are no statement's: control structure (if/while/loop), ends, the genirq flow handler
 STRUCTURE_NODES = {"test", "choose", "goto", "end", "thread_done", "flow_entry", "flow_done", "flow_end"}

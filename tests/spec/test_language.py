@@ -44,7 +44,7 @@ from ircheck.spec.language import (
     Syntax,
 )
 from ircheck.spec.lower import lower
-from ircheck.spec.prims import locks, rwlock
+from ircheck.spec.prims import locks, rwlock, seqlock
 from ircheck.spec.resolve import resolve as resolve_model
 from tests.conftest import ROOT
 
@@ -67,10 +67,11 @@ def test_entries_are_consistent() -> None:
     """A name operand goes with the one-name syntaxes; a lock with its object; IF/BH effects with locks
     of that flavour; `sleeps` with process-context-only statements."""
     for s in STATEMENTS:
-        assert (s.operand is not None) == (s.syntax in (Syntax.NAME, Syntax.WAIT, Syntax.TEST)), s.keyword
-        if s.lock is not None:
-            assert s.acts_on is {"spinlock": language.Object.SPINLOCK, "rwlock": language.Object.RWLOCK,
-                                 "mutex": language.Object.MUTEX}[s.lock.kind]
+        assert (s.operand is not None) == (s.syntax in (Syntax.NAME, Syntax.WAIT, Syntax.TEST, Syntax.SEQ)), s.keyword
+        if s.lock is not None:  # a seqlock's writers take its spinlock (R2)
+            assert s.acts_on is ({"spinlock": language.Object.SPINLOCK, "rwlock": language.Object.RWLOCK,
+                                  "mutex": language.Object.MUTEX}[s.lock.kind] if s.primitive != "seqlock"
+                                 else language.Object.SEQUENCE)
             if s.lock.flavour in ("irqsave", "irq"):
                 assert s.irq_flags is not Flags.NONE and s.bh is Flags.NONE, s.keyword
             elif s.lock.flavour == "bh":
@@ -87,7 +88,7 @@ def test_the_primitives() -> None:
     """The mechanisms the lowering has one primitive for; statements of one primitive share a layer."""
     assert language.PRIMITIVES == {
         "atomic", "bh", "call", "completion", "counter", "data", "delay", "device_ack", "device_kick", "eoi", "flag", "genirq",
-        "imr", "iret", "irq_flags", "mutex", "nop", "preempt", "rwlock", "sleep", "softirq", "spinlock", "tasklet",
+        "imr", "iret", "irq_flags", "mutex", "nop", "preempt", "rwlock", "seqlock", "sleep", "softirq", "spinlock", "tasklet",
         "timer", "wait_queue", "work", "x86_sync"}
     for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
         assert len({s.layer for s in STATEMENTS if s.primitive == p}) == 1, p
@@ -114,7 +115,7 @@ def test_the_grammar_keyword_rules_come_from_the_table() -> None:
     for rule in KEYWORD_RULES:
         assert not re.search(rf"^!?{rule}\s*:", text, re.M), rule
         assert re.search(rf"\b{rule}\b", text), f"irq.lark never uses {rule}"
-    assert set(KEYWORD_RULES) == {"op0", "op1", "irqop", "waitop", "testop", "objkind", "codekind"}
+    assert set(KEYWORD_RULES) == {"op0", "op1", "irqop", "waitop", "testop", "seqop", "objkind", "codekind"}
     assert {kw for kws in KEYWORD_RULES.values() for kw in kws} <= STATEMENT_KEYWORDS | DECLARATION_KEYWORDS
     assert STATEMENT_KEYWORDS | DECLARATION_KEYWORDS <= keywords()
     assert STATEMENT_WORDS == STATEMENT_KEYWORDS | CONTROL
@@ -125,7 +126,8 @@ def _operand_text(s: Statement) -> str:
     """A well-formed operand for statement `s` in `_MODEL`."""
     names = {"spinlock": "l", "rwlock": "rw", "mutex": "m", "waitqueue": "q", "data": "d", "flag": "f", "counter": "c",
              "function": "fn", "device": "nic", "softirq": "s", "tasklet": "t", "work": "w",
-             "completion": "cm", "timer": "tm", "hrtimer": "hr"}
+             "completion": "cm", "timer": "tm", "hrtimer": "hr",
+             "seqlock": "sl", "seqcount": "sc"}
     if s.syntax is Syntax.WAIT:
         assert s.operand is not None
         return f"{names[s.operand.kinds[0]]} until f"
@@ -147,6 +149,8 @@ handler sys_h {{ nop }}
 handler pf_h {{ nop }}
 spinlock l
 rwlock rw
+seqlock sl
+seqcount sc
 mutex m
 data d
 waitqueue q
@@ -169,6 +173,8 @@ def one_statement_model(s: Statement) -> tuple[str, int]:
     text = f"{s.keyword} {_operand_text(s)}".strip()
     if s.syntax is Syntax.TEST:  # an atomic conditional is an `if` condition
         text = f"if {text} {{ nop }}"
+    if s.syntax is Syntax.SEQ:  # a block statement (R2)
+        text = f"{text} {{ read d }}"
     where = ("in_genirq" if s.place is Place.GENIRQ_HANDLER else
              "in_handler" if s.place is Place.HANDLER or s.syntax is Syntax.EOI else "in_thread")
     slots = {"in_genirq": "nop", "in_handler": "eoi", "in_thread": "nop"}
@@ -185,7 +191,7 @@ def test_every_statement_parses_resolves_and_is_lowered(s: Statement) -> None:
     src, line = one_statement_model(s)
     model = parse(src, "one.irq")
     found = [st for c in model.decls if isinstance(c, ast.Code) for st in ast.walk(c.body)
-             if isinstance(st, ast.Simple | ast.Wait) and st.op == s.keyword
+             if isinstance(st, ast.Simple | ast.Wait | ast.ReadSeq) and st.op == s.keyword
              or isinstance(st, ast.If) and isinstance(st.cond, ast.AtomicTest) and st.cond.op == s.keyword]
     assert found and found[0].span.line == line
     ts = lower(resolve_model(model))
@@ -233,8 +239,10 @@ def test_the_cfg_shapes() -> None:
 def test_the_lowering_sets_agree_with_the_table() -> None:
     """The lowering's op sets (spec/prims/locks.py, spec/variables.py) and its statement dispatch
     (spec/dispatch.py; tests/spec/test_dispatch.py checks it against every CFG shape) equal the table's views."""
-    assert locks.ACQUIRE_OPS | rwlock.RW_ACQUIRE_OPS == ACQUIRES and not locks.ACQUIRE_OPS & rwlock.RW_ACQUIRE_OPS
-    assert locks.RELEASE_OPS | rwlock.RW_RELEASE_OPS == RELEASES and not locks.RELEASE_OPS & rwlock.RW_RELEASE_OPS
+    assert locks.ACQUIRE_OPS | rwlock.RW_ACQUIRE_OPS | (seqlock.SEQLOCK_OPS & ACQUIRES) == ACQUIRES
+    assert not locks.ACQUIRE_OPS & rwlock.RW_ACQUIRE_OPS and not locks.ACQUIRE_OPS & seqlock.SEQLOCK_OPS
+    assert locks.RELEASE_OPS | rwlock.RW_RELEASE_OPS | (seqlock.SEQLOCK_OPS & RELEASES) == RELEASES
+    assert not locks.RELEASE_OPS & rwlock.RW_RELEASE_OPS and not locks.RELEASE_OPS & seqlock.SEQLOCK_OPS
     assert locks.IRQ_OFF_OPS == {s.keyword for s in STATEMENTS if s.lock and s.irq_flags in (Flags.SAVE,
                                                                                               Flags.DISABLE)}
     assert set(variables.SAVE_OPS) == {s.keyword for s in STATEMENTS if s.irq_flags is Flags.SAVE}
@@ -243,9 +251,10 @@ def test_the_lowering_sets_agree_with_the_table() -> None:
     # (wait_event/epoll_wait/sleep_on: wait_* nodes), synchronize_irq (a sync_wait node) and the frame
     # and call structure (iret, call: nodes of their own)
     nodes_only = (Shape.WAIT, Shape.SLEEP_ON, Shape.SYNC, Shape.IRET, Shape.CALL, Shape.TEST, Shape.SCHEDULE,
-                  Shape.COMPLETION)
+                  Shape.COMPLETION, Shape.RETRY)
     assert set(dispatch.STMT_LOWERINGS) == {s.keyword for s in STATEMENTS if s.shape not in nodes_only}
-    assert not {s.keyword for s in STATEMENTS if s.layer is Layer.KERNEL and s.syntax not in (Syntax.WAIT, Syntax.TEST)} \
+    assert not {s.keyword for s in STATEMENTS if s.layer is Layer.KERNEL and s.syntax not in (Syntax.WAIT, Syntax.TEST,
+                                                                                               Syntax.SEQ)} \
         - {"sleep_on", "synchronize_irq", "schedule", "schedule_timeout", "wait_for_completion",
            "wait_for_completion_timeout"} - set(dispatch.STMT_LOWERINGS)
 
@@ -293,7 +302,8 @@ def test_repairs_and_contexts_graph_read_the_table() -> None:
                                        ("spin_lock_irqsave", "spin_unlock_irqrestore", "irqsave"))
     assert repairs_locks._BH == {"softirq", "tasklet", "timer"}
     assert contexts_graph._LOCKS == ACQUIRES == {"spin_lock", "spin_lock_irqsave", "spin_lock_irq", "spin_lock_bh",
-                                                 "mutex_lock", *rwlock.RW_ACQUIRE_OPS}
+                                                 "mutex_lock", *rwlock.RW_ACQUIRE_OPS, "write_seqlock",
+                                                 "write_seqlock_irqsave", "write_seqlock_irq", "write_seqlock_bh"}
     assert contexts_graph._DATA == {"read", "write"}
 
 
