@@ -53,6 +53,7 @@ from ircheck.spec.repairs_locks import (
     lock_flavour,
     lock_order,
     protect_data,
+    seqcount_irqs_off,
     sleep_outside_lock,
 )
 from ircheck.spec.repairs_waits import prepare_first, reinit_first
@@ -62,7 +63,8 @@ __all__ = ["Candidate", "Edit", "EditConflict", "apply_edits", "candidates", "co
 _REPAIRS: tuple[Callable[[Source, Facts], Iterator[Candidate]], ...] = (
     lock_flavour, missing_eoi, trap_gate, early_eoi, wait_event, nosync, threaded, deferred_to_work, genirq_eoi,
     level_ack, spurious, unbalanced_enable, lock_order, sleep_outside_lock, gate_dpl, protect_data, set_before_wake,
-    missing_gate, oneshot_level, atomic_counter, prepare_first, reinit_first, timer_nowait)
+    missing_gate, oneshot_level, atomic_counter, prepare_first, reinit_first, timer_nowait,
+    seqcount_irqs_off)
 
 
 def candidates(model: ast.Model) -> list[Candidate]:

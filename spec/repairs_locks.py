@@ -1,5 +1,5 @@
-"""The lock repairs of the `--suggest` catalogue: the lock flavour (`_irqsave`, `_bh`: K1, K2), a new
-lock around shared data (K2), the lock order of an AB-BA pair (K5), and a sleep or a wait for a
+"""The lock repairs of the `--suggest` catalogue: the lock flavour (`_irqsave`, `_bh`: K1, K2; a seqlock
+writer's too, R2), a seqcount's writer with IRQs or BH off (R2), a new lock around shared data (K2), the lock order of an AB-BA pair (K5), and a sleep or a wait for a
 handler or a timer callback moved out of a spinlock's critical section (D4, L6, R7), a plain `inc`/`dec` of an atomically
 updated counter made atomic (R4). Which statements take, drop or sleep
 is spec/language.py's table.
@@ -17,26 +17,31 @@ from ircheck.spec.language import (
     SLEEPING,
     SOFTIRQ_KINDS,
     SPIN_PAIRS,
+    STATEMENTS,
     TASK_KINDS,
     lock_use,
 )
 from ircheck.spec.repair_edits import Candidate, Edit, Source, swap
 from ircheck.spec.repair_model import Facts, arg_name, simples
 
-# the acquisitions lock_flavour changes, with their releases: a spinlock's and an rwlock's writer and
-# reader (R1: their flavours are the spinlock's, K1)
-_LOCK_PAIRS = {op: lock_use(op).pair for side in ("spin", "write", "read") for op in (f"{side}_lock", f"{side}_lock_irq")}
+# the acquisitions lock_flavour changes, with their releases: a spinlock's, an rwlock's writer and
+# reader (R1: their flavours are the spinlock's, K1), and a seqlock's writer (R2: its spinlock's)
+_LOCK_PAIRS = {op: lock_use(op).pair for op in ("spin_lock", "spin_lock_irq", "write_lock", "write_lock_irq", "read_lock",
+                                                "read_lock_irq", "write_seqlock", "write_seqlock_irq")}
 # what it changes them to (acquire, release, flavour): the lighter flavour first (K2: softirq vs user
 # needs only `_bh`)
 _FLAVOURS = tuple((op, SPIN_PAIRS[op], lock_use(op).flavour) for op in ("spin_lock_bh", "spin_lock_irqsave"))
 
 
 def _flavours(lock_op: str) -> tuple[tuple[str, str, str], ...]:
-    """`_FLAVOURS` for the side `lock_op` takes (spin, write or read): the same flavours of its own
-    statements (`write_lock` -> `write_lock_bh`, `write_lock_irqsave`)."""
-    side = lock_op.split("_lock")[0]
-    return tuple((new.replace("spin", side, 1), lock_use(new.replace("spin", side, 1)).pair, tag)
-                 for new, _unlock, tag in _FLAVOURS)
+    """`_FLAVOURS` for the side `lock_op` takes (a spinlock, an rwlock's writer or reader, a seqlock's
+    writer): the acquisitions of the same primitive and side in those flavours, in `_FLAVOURS`' order
+    (`write_lock` -> `write_lock_bh`, `write_lock_irqsave`; `write_seqlock` -> `write_seqlock_bh`, ...)."""
+    mine = lock_use(lock_op)
+    prim = next(s.primitive for s in STATEMENTS if s.keyword == lock_op)
+    same = {s.lock.flavour: s.keyword for s in STATEMENTS if s.primitive == prim and s.lock is not None
+            and s.lock.acquire and s.lock.read == mine.read}
+    return tuple((same[tag], lock_use(same[tag]).pair, tag) for _new, _unlock, tag in _FLAVOURS)
 
 
 def lock_flavour(src: Source, d: Facts) -> Iterator[Candidate]:
@@ -52,7 +57,7 @@ def lock_flavour(src: Source, d: Facts) -> Iterator[Candidate]:
                 takes = [s for s in simples(code, lock_op) if arg_name(s) == lock]
                 drops = [s for s in simples(code, unlock_op) if arg_name(s) == lock]
                 for new_lock, new_unlock, tag in _flavours(lock_op):
-                    if lock_op.endswith("_lock_irq") and tag == "bh":
+                    if lock_use(lock_op).flavour == "irq" and tag == "bh":
                         continue
                     edits = [src.replace_word(s.span, lock_op, new_lock) for s in takes]
                     edits += [src.replace_word(s.span, unlock_op, new_unlock) for s in drops]
@@ -194,3 +199,33 @@ def atomic_counter(src: Source, d: Facts) -> Iterator[Candidate]:
             yield Candidate(f"atomic:{code.name}:{name}", f"{code.kind} {code.name}: make its `inc`/`dec {name}` "
                             f"atomic (`atomic_inc`/`atomic_dec`), as elsewhere", plain[0].span.line,
                             tuple(e for e in edits if e is not None))
+
+
+def _seq_readers(d: Facts, seq: str) -> set[str]:
+    """The kinds of code that read sequence `seq` in a `read_seq` block (R2)."""
+    return {c.kind for c in d.codes if any(isinstance(st, ast.ReadSeq) and st.seq.name == seq for st in ast.walk(c.body))}
+
+
+def seqcount_irqs_off(src: Source, d: Facts) -> Iterator[Candidate]:
+    """R2: a seqcount's writer that a reader can interrupt on its CPU livelocks. seqlock.rst: "If the
+    read section can be invoked from hardirq or softirq contexts, interrupts or bottom halves must also
+    be respectively disabled before entering the write section": each `write_seqcount_begin S` ...
+    `write_seqcount_end S` gets `local_irq_save` before and `local_irq_restore` after when a handler
+    reads S, else `local_bh_disable`/`local_bh_enable` when a softirq or tasklet does. (A seqlock's
+    writer gets its `_irqsave`/`_bh` flavour from lock_flavour.)"""
+    for code in d.codes:
+        marks = simples(code, "write_seqcount_begin", "write_seqcount_end")
+        for k, begin in enumerate(marks):
+            seq = arg_name(begin)
+            end = next((e for e in marks[k + 1:] if e.op == "write_seqcount_end" and arg_name(e) == seq), None)
+            if begin.op != "write_seqcount_begin" or end is None:
+                continue
+            kinds = _seq_readers(d, seq)
+            off, on = (("local_irq_save", "local_irq_restore") if "handler" in kinds else
+                       ("local_bh_disable", "local_bh_enable") if kinds & set(_BH) else ("", ""))
+            if not off:
+                continue
+            yield Candidate(f"seq_off:{code.name}:{seq}:{begin.span.line}",
+                            f"{code.kind} {code.name}: write_seqcount_begin {seq} ... write_seqcount_end {seq} "
+                            f"with {'IRQs' if off == 'local_irq_save' else 'BH'} off ({off} before, {on} after)",
+                            begin.span.line, (src.insert_before(begin.span, off), src.insert_after(end.span, on)))

@@ -33,6 +33,7 @@ from tests.support.generators import (
     kernel_models,
     message_models,
     models,
+    seq_models,
     timer_models,
     waitq_models,
 )
@@ -384,5 +385,12 @@ def test_generated_timer_models_agree(text: str) -> None:
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(message_models())
 def test_generated_message_models_agree(text: str) -> None:
+    assume(small_enough(text, 50_000))
+    _agree(text)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seq_models())
+def test_generated_seq_models_agree(text: str) -> None:
     assume(small_enough(text, 50_000))
     _agree(text)

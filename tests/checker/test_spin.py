@@ -18,6 +18,7 @@ from tests.support.generators import (
     kernel_models,
     message_models,
     models,
+    seq_models,
     timer_models,
     waitq_models,
     x86_models,
@@ -118,5 +119,13 @@ def test_spin_agrees_on_generated_timer_models(text: str, tmp_path: Path) -> Non
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(text=message_models())
 def test_spin_agrees_on_generated_message_models(text: str, tmp_path: Path) -> None:
+    assume(small_enough(text, 2000))
+    _spin_agrees_on(text, tmp_path)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=seq_models())
+def test_spin_agrees_on_generated_seq_models(text: str, tmp_path: Path) -> None:
+    """R2 under SPIN: the livelock as the export's state property, races under a retry loop."""
     assume(small_enough(text, 2000))
     _spin_agrees_on(text, tmp_path)

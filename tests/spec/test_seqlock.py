@@ -18,6 +18,7 @@ from ircheck.api import compile_source
 from ircheck.grammar.parser import parse
 from ircheck.grammar.printer import format_source
 from ircheck.promela import to_promela
+from ircheck.spec.repairs import candidates, combine
 from tests.support.naive import reachable
 from tests.support.spin import needs_spin, spin_violates
 
@@ -162,6 +163,24 @@ def test_r2_operands_of_the_wrong_kind_are_refused() -> None:
     assert r.errors and r.errors[0].code == "IRQ103" and "'s' is a seqcount, not a seqlock" in r.errors[0].message
     r = ircheck.check_source("spinlock s\ndata d\nthread t on cpu0 { read_seq s { read d } }\n")
     assert r.errors and r.errors[0].code == "IRQ103"
+
+
+def test_r2_suggest_turns_the_seqcount_writer_s_irqs_off_and_the_seqlock_writer_irqsave() -> None:
+    """--suggest (R2, seqlock.rst): IRQs off around a seqcount's writer whose reader is a handler (BH off
+    for a softirq reader); a seqlock's writer gets the `_irqsave` flavour of its spinlock (K1)."""
+    model = parse(PLAIN, "p.irq")
+    fixes = {c.key: combine(model.source, (c,)) for c in candidates(model)}
+    fixed = next(v for k, v in fixes.items() if k.startswith("seq_off:upd:stats_seq"))
+    assert "local_irq_save; write_seqcount_begin stats_seq" in fixed and "stats_seq; local_irq_restore }" in fixed
+    assert ircheck.check_source(fixed).check("no_deadlock").status == "holds"
+    soft = parse(PLAIN.replace("handler tick", "softirq tick"), "s.irq")
+    assert any("local_bh_disable" in c.description for c in candidates(soft))
+    jiffies = parse(JIFFIES.replace("TAKE", "write_seqlock").replace("DROP", "write_sequnlock"), "j.irq")
+    fixes = {c.key: combine(jiffies.source, (c,)) for c in candidates(jiffies)}
+    fixed = fixes["irqsave:settime:jl"]
+    assert "write_seqlock_irqsave jl; write j; write_sequnlock_irqrestore jl" in fixed
+    assert ircheck.check_source(fixed).check("no_deadlock").status == "holds"
+    assert ircheck.check_source(fixed).check("lockdep").status == "holds"
 
 
 ENGINE_MODELS = [PLAIN, IRQ_OFF, READER_ELSEWHERE, JIFFIES.replace("TAKE", "write_seqlock").replace("DROP", "write_sequnlock")]

@@ -24,6 +24,9 @@
 - `timer_models()`: R7's timers - a `timer` and an `hrtimer` (plain or `soft`) armed, deactivated and
   waited for (`del_timer_sync`, `hrtimer_cancel`) from threads, a request_irq handler and the
   callbacks themselves, with a lock and data they share; `TIMER_CONCEPTS`.
+- `seq_models()`: small models of R2's seqcounts and seqlocks: writers of one seqcount (IRQs or BH off
+  around them or not) and one seqlock (every flavour) in a handler, a softirq and threads, `read_seq`
+  readers of both, one or two CPUs; `SEQ_CONCEPTS`. A family of its own so the others' draws stay.
 - `examples(strategy, n)`: n drawn models, the same on every run (for the concept-coverage tests).
 - legal models of unusual shape (`Shape`, `wide_constant`, `call_chain`, ..., `shapes(seed)`): wide
   constants, deep call chains, long sums, long invariants, each with its verdicts known in closed
@@ -561,6 +564,41 @@ def message_models(draw: st.DrawFn) -> str:
                 f"handler hi {{ {draw(st.sampled_from(['read x; eoi', 'eoi', 'nop']))} }}"]
     out.append(f"thread t0 on cpu0 {{ {draw(st.sampled_from(_MSG_TASK))} }}")
     out.append("check " + ", ".join(MESSAGE_CHECKS))
+    return "\n".join(out) + "\n"
+
+
+# ---- seqcounts and seqlocks (R2) -------------------------------------------------------------------
+
+SEQ_CONCEPTS = {"seqcount sc", "seqlock sl", "write_seqcount_begin sc", "read_seq sc {", "read_seq sl {",
+                "write_seqlock sl", "write_seqlock_irqsave sl", "write_seqlock_irq sl", "write_seqlock_bh sl",
+                "local_irq_save; write_seqcount_begin", "local_bh_disable; write_seqcount_begin", "cpus 2",
+                "raise_softirq s"}
+_SEQ_ANY = ["read_seq sc { read x }", "read_seq sl { read y; read x }", "write_seqcount_begin sc; write x; write_seqcount_end sc",
+            "raise_softirq s"]
+_SEQ_TASK = ["local_irq_save; write_seqcount_begin sc; write x; write_seqcount_end sc; local_irq_restore",
+             "local_bh_disable; write_seqcount_begin sc; write x; write_seqcount_end sc; local_bh_enable"]
+
+
+@st.composite
+def _seq_stmt(draw: st.DrawFn, task: bool) -> str:
+    if draw(st.integers(0, 3)) == 0:  # a seqlock writer of some flavour (its spinlock: K1-K5 apply)
+        take, drop = RW_FLAVOURS[draw(st.sampled_from(sorted(RW_FLAVOURS)))]
+        return f"write_seqlock{take} sl; write y; write_sequnlock{drop} sl"
+    return draw(st.sampled_from(_SEQ_ANY + (_SEQ_TASK if task else [])))
+
+
+@st.composite
+def seq_models(draw: st.DrawFn) -> str:
+    """Small models around one seqcount and one seqlock: writers and `read_seq` readers in a handler, a
+    softirq and one or two threads; `SEQ_CONCEPTS`."""
+    cpus = draw(st.integers(1, 2))
+    out = [f"cpus {cpus}", "pic master : i8259 { base 0x20 }",
+           "device nic { irq master.3 edge raises 1" + (" on cpu0" if draw(st.booleans()) else "") + " }",
+           "request_irq 3 isr", "seqcount sc", "seqlock sl", "data x", "data y",
+           f"handler isr {{ {draw(_seq_stmt(False))} }}", f"softirq s {{ {draw(_seq_stmt(False))} }}"]
+    for k in range(cpus):
+        out.append(f"thread t{k} on cpu{k} {{ {draw(_seq_stmt(True))} }}")
+    out.append("check no_deadlock, no_data_race, lockdep, no_sleep_in_atomic")
     return "\n".join(out) + "\n"
 
 
