@@ -318,6 +318,15 @@ class Object:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """`probe P for DEV` (C2): `probe_irq_off P` should return DEV's IRQ."""
+
+    name: str
+    device: Name
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
 class Code:
     """A code context: handler, irq_thread, softirq, tasklet, work, function, thread."""
 
@@ -342,7 +351,7 @@ class Check:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
-Decl = System | Cpus | Pic | Apic | IoApic | Device | Idt | RequestIrq | Object | Code | Check
+Decl = System | Cpus | Pic | Apic | IoApic | Device | Idt | RequestIrq | Object | Code | Check | Probe
 
 
 @dataclass(frozen=True)

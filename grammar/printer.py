@@ -273,6 +273,8 @@ def decl_text(d: ast.Decl) -> str:
         return " ".join([f"request_irq {irq} {d.handler.name}", *words])
     if isinstance(d, ast.Object):
         return _object_text(d)
+    if isinstance(d, ast.Probe):
+        return f"probe {d.name} for {d.device.name}"
     if isinstance(d, ast.Code):
         words = _settings(d.options, ("reentrant", "nonreentrant", "on", "cpl", "soft"))
         return "\n".join(_block(" ".join([d.kind, d.name, *words]), d.body, 0))

@@ -155,6 +155,9 @@ class ToAst(Transformer[Token, Any]):
     def simple_decl(self, meta: Any, c: list[Any]) -> ast.Object:
         return ast.Object(c[0], str(c[1]), span=_span(meta))
 
+    def probe_decl(self, meta: Any, c: list[Any]) -> ast.Probe:
+        return ast.Probe(str(c[0]), ast.Name(str(c[1]), _tspan(c[1])), _span(meta))
+
     def percpu_decl(self, meta: Any, c: list[Any]) -> ast.Object:
         return ast.Object("percpu", str(c[0]), span=_span(meta))
 

@@ -27,7 +27,8 @@ class Node:
 
     # stmt | test | call | ret | iret | goto | end; kernel: wait_prepare | wait_test | wait_sleep (a wait on
     # a queue in three steps, W2), sync_wait (disable_irq/free_irq/synchronize_irq waiting for the
-    # handler), flow_entry | flow_done | flow_end (the genirq flow handler around the actions), thread_done
+    # handler), flow_entry | flow_done | flow_end (the genirq flow handler around the actions), thread_done,
+    # probe_wait (probe_irq_on's wait and filter), probe_stub (a probed line's flow with no action, C2)
     kind: str
     routines: tuple[str, ...]  # code contexts active here, outermost first (handler/thread, functions)
     stmt: ast.Stmt | None = None
@@ -98,6 +99,14 @@ class Compiler:
         body.entry = entry
         self.ret_target = -1
         self.resolve_gotos(body)
+        return body
+
+    def compile_probe_stub(self, name: str, line: int) -> Body:
+        """A probed line's flow handler with no action (C2): the stub, then IRET."""
+        body = Body(name)
+        end = body.add(Node("iret", (name,), line=line, text="iret (end of the flow handler)"))
+        body.entry = body.add(Node("probe_stub", (name,), next=end, line=line,
+                                   text="handle_level_irq: mask+ack; no action: IRQS_WAITING cleared, line stays masked"))
         return body
 
     def compile(self, code: CodeInfo, end_kind: str) -> Body:
@@ -241,6 +250,11 @@ class Compiler:
                                  text=f"{st.op} {n}: remove the handler, shut the line down"))
             wait.next = free
             return body.add(wait)
+        if shape is Shape.PROBE_ON:  # C2: start the unused lines up, then msleep and drop the ones that fired
+            after = body.add(Node("probe_wait", chain, st, next=cont, line=line,
+                                  text="probe_irq_on: msleep, then drop the lines that fired (spurious)"))
+            return body.add(Node("stmt", chain, st, next=after, line=line,
+                                 text="probe_irq_on: start up every line with no action (IRQS_AUTODETECT, IRQS_WAITING)"))
         if shape is Shape.RETURN:
             assert self.ret_target >= 0  # resolve allows `return` only in request_irq handlers
             return body.add(Node("stmt", chain, st, next=self.ret_target, line=line, text=stmt_head(st),

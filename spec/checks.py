@@ -51,6 +51,9 @@ class CheckInfo:
     # judged on the whole state graph after the search even when the model gives it no request or
     # wait: while it is enabled the search keeps the full graph (no reductions, no early stop)
     whole_graph: bool = False
+    # on by default only for designs whose `Design` attribute of this name is non-empty (probe_irq:
+    # `probes`); a `check` line or --check naming it runs it anyway
+    when: str | None = None
 
 
 CATALOGUE: tuple[CheckInfo, ...] = (
@@ -136,6 +139,13 @@ CATALOGUE: tuple[CheckInfo, ...] = (
               short="The model's invariant is false in a reachable state",
               full=("A state predicate over flags and counters (`check invariant EXPR`) is false in some reachable "
               "state.")),
+    CheckInfo("probe_irq", Kind.SAFETY, default=True, param=None, exported=True,
+              presented=Presented.PLAIN, implicit=False,
+              short="IRQ probing can find the wrong line",
+              full=("`probe_irq_off P` can return something other than the IRQ of the device `probe P for DEV` "
+                    "names: 0 (nothing fired), another line, or a negative number (several fired) - another "
+                    "source fired in the probe window (C2)."),
+              when="probes"),
     CheckInfo("counter_range", Kind.SAFETY, default=False, param=None, exported=True,
               presented=Presented.PLAIN, implicit=True,
               short="A counter leaves its range",

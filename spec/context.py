@@ -33,17 +33,19 @@ class Incarnation:
     input: int | None = None
     apic: LocalApic | None = None
     base: int = 0                  # offset of this body's locations in the CPU's frame pc numbering
-    kind: str = "gate"             # gate | flow | softirq | tasklet | timer | hrtimer (R7)
+    kind: str = "gate"             # gate | flow | probe (a probed line with no action, C2) | softirq | tasklet | timer | hrtimer (R7)
     irq: IrqLine | None = None     # flow: the Linux IRQ
     code: CodeInfo | None = None   # softirq/tasklet/timer/hrtimer: its code
 
     @property
     def hardirq(self) -> bool:
-        return self.kind in ("gate", "flow", "hrtimer")
+        return self.kind in ("gate", "flow", "hrtimer", "probe")
 
     def describe(self, single_pic: bool) -> str:
         if self.code is not None:  # softirq, tasklet, timer, hrtimer (a soft one: `hrtimer NAME`)
             return f"{self.code.kind} {self.code.name}"
+        if self.kind == "probe" and self.pic is not None and self.input is not None:
+            return f"{irq_name(self.pic.info, self.input, pin=not single_pic, word='irq')} probe stub"
         if self.kind == "flow":
             assert self.irq is not None
             names = ", ".join(a.handler or "NULL" for a in self.irq.actions)

@@ -95,6 +95,9 @@ def lower_entries(m: Model, cpu: CpuState) -> None:
             assert inc.irq is not None
             line = inc.irq.actions[0].line
             gate = "genirq flow handler, IF=0"
+        if inc.kind == "probe":  # C2: a probed line's flow runs the probe stub; its device's line
+            line = min((dv.line for dv in rule.sources), default=0)
+            gate = "genirq flow handler with no action: probe stub, IF=0"
         label = Label(f"cpu{cpu.index}", f"{rule.what} -> {inc.gate.handler} ({gate})", line, cpu.index, "entry",
                       StepKind.DELIVER, inc.gate.handler)
         irq = None if inc.kind != "gate" else gate_irq(inc)
@@ -104,6 +107,8 @@ def lower_entries(m: Model, cpu: CpuState) -> None:
                 entry_transitions(m, cpu, label, g2, ups2, inc, fair, tuple(tags))
                 if not tags:
                     note_handled(m, at, irq, cpu.index)
+        if inc.kind == "probe":
+            continue  # a line no driver requested is left masked on purpose: no no_starvation request
         if k not in b.entries:
             b.entries[k] = []
             b.entry_requests[k] = (rule.req_name, pending, rule.req_msg, line)

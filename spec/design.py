@@ -118,6 +118,28 @@ def kstat_cap(d: Design, irq: int) -> int:
     return KSTAT_CAP
 
 
+# a probed line's IRQS_AUTODETECT / IRQS_WAITING (kernel/irq/autoprobe.c): not probed; probed and still
+# waiting; probed and fired (its flow ran and cleared IRQS_WAITING)
+PROBE_STATES = ("off", "waiting", "fired")
+
+
+def probe_lines(d: Design) -> list[int]:
+    """The lines `probe_irq_on` starts up (C2, kernel/irq/autoprobe.c: every descriptor with no action),
+    as Linux IRQ numbers: the 8259A inputs (I/O APIC pins are not probed yet) with a device, no request_irq action, no gate of their own
+    and no slave's INT (the cascade has its action); none in a design that declares no `probe`. A
+    line with no device never fires, so it needs no state and is left out."""
+    if not d.probes:
+        return []
+    out: set[int] = set()
+    cascades = {q.cascade for q in d.pics.values() if q.cascade is not None}
+    for dv in d.devices.values():
+        n = device_irq(d, dv)
+        if dv.kind != "pic" or n is None or n in d.irqs or (dv.pic, dv.input) in cascades or d.pics[dv.pic].base + dv.input in d.gates:
+            continue
+        out.add(n)
+    return sorted(out)
+
+
 def irq_devices(d: Design, irq: int) -> list[DeviceInfo]:
     """The devices on Linux IRQ `irq` (sharers of a line share its /proc/interrupts row)."""
     return [dv for dv in d.devices.values() if device_irq(d, dv) == irq]
@@ -296,6 +318,15 @@ class ObjectInfo:
 
 
 @dataclass
+class ProbeInfo:
+    """`probe P for DEV` (C2): `probe_irq_off P` should return DEV's IRQ."""
+
+    name: str
+    device: str
+    line: int
+
+
+@dataclass
 class CheckSpec:
     name: str
     arg: int | ast.Expr | None
@@ -322,6 +353,7 @@ class Design:
     # C1: the IRQ numbers whose /proc/interrupts counts some expression reads (`irqs(X)`); only
     # these are kept in the state
     counted: set[int] = field(default_factory=set)
+    probes: dict[str, ProbeInfo] = field(default_factory=dict)  # C2: `probe P for DEV`, by name
 
     @property
     def one_pic(self) -> bool:

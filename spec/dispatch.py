@@ -33,6 +33,7 @@ from ircheck.spec.prims import (
     genirq_flow,
     irqflags,
     locks,
+    probe,
     sched,
     timers,
     waitq,
@@ -142,6 +143,8 @@ STMT_LOWERINGS: dict[str, StmtLowering] = {
     "disable_irq": genirq.lower_irq_call, "disable_irq_nosync": genirq.lower_irq_call,
     "enable_irq": genirq.lower_irq_call, "free_irq": genirq.lower_irq_call,
     "return": genirq.lower_return,
+    # IRQ probing (C2)
+    "probe_irq_on": probe.lower_probe_on, "probe_irq_off": probe.lower_probe_off,
 }
 
 NODE_LOWERINGS: dict[str, NodeLowering] = {
@@ -153,6 +156,7 @@ NODE_LOWERINGS: dict[str, NodeLowering] = {
     "sync_wait": genirq.lower_sync_wait, "thread_done": genirq.lower_thread_done,
     "flow_entry": genirq_flow.lower_flow_entry, "flow_done": genirq_flow.lower_flow_done,
     "flow_end": genirq_flow.lower_flow_end,
+    "probe_wait": probe.lower_probe_wait, "probe_stub": probe.lower_probe_stub,
 }
 
 # statements that are CFG nodes of their own kind rather than "stmt" locations

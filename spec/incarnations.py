@@ -26,7 +26,7 @@ from ircheck.spec.context import Incarnation, Task
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.protocol import Controller, Way
-from ircheck.spec.design import CodeInfo, Design, DeviceInfo, IrqLine, message_vector
+from ircheck.spec.design import CodeInfo, Design, DeviceInfo, IrqLine, isa_line, message_vector, probe_lines
 from ircheck.spec.language import TIMER_KINDS
 from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_hardware, deliver_int
 
@@ -103,6 +103,7 @@ def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
                 sync_targets(deliver_int(v, cpl, gates) if n.stmt.op == "int" else deliver_exception(v, gates))
 
     requested = {(irq.pic, irq.input) for irq in d.irqs.values()}
+    requested |= {line for n in probe_lines(d) if (line := isa_line(d.pics, n)) is not None}  # C2: the probe stub's
     gateless: dict[int, Gateless] = {}
     for dev in d.devices.values():
         genirq = dev.kind in ("pic", "ioapic", "msi", "msix") and (dev.pic, dev.input) in requested
@@ -165,6 +166,13 @@ def kernel_incarnations(d: Design, comp: Compiler, pics: dict[str, Pic8259]) -> 
         vector = pic.info.base + irq.input if pic is not None else message_vector(d, srcs[0])
         out.append(Incarnation(vector, GateInfo(flow, False, 0), body, False, pic,
                                irq.input, None, kind="flow", irq=irq))
+    for n in probe_lines(d):  # C2: a probed line's flow handler runs with no action
+        line = isa_line(d.pics, n)
+        assert line is not None
+        pic = pics[line[0]]
+        body = comp.compile_probe_stub(f"irq{n}", d.probes[next(iter(d.probes))].line)
+        out.append(Incarnation(pic.info.base + line[1], GateInfo("handle_level_irq", False, 0), body, False, pic,
+                               line[1], None, kind="probe"))
     soft = [c for c in d.code.values() if c.kind in ("softirq", "tasklet") or c.kind in TIMER_KINDS]
     for k, code in enumerate(soft):
         body = comp.compile(code, "iret")

@@ -120,6 +120,7 @@ class Shape(Enum):
     COMPLETION = "wait_prepare (done? take it : queue and sleep), wait_sleep (woken: take it or sleep again) (R6)"
     CANCEL = "one location whose step waits while the timer's callback runs (R7: a spin, not a sleep)"
     RETRY = "seq_begin, the block, seq_retry back to seq_begin while the sequence changed (R2)"
+    PROBE_ON = "one location (start the unused lines up), then probe_wait (msleep, drop the lines that fired, C2)"
 
 
 class Flags(Enum):
@@ -348,6 +349,9 @@ STATEMENTS: tuple[Statement, ...] = (
     Statement("atomic_dec_and_test", Syntax.TEST, Object.COUNTER, "atomic", _KERNEL, _COUNTER, shape=Shape.TEST),
     Statement("test_and_set", Syntax.TEST, Object.FLAG, "atomic", _KERNEL, _FLAG, shape=Shape.TEST),
     Statement("test_and_clear", Syntax.TEST, Object.FLAG, "atomic", _KERNEL, _FLAG, shape=Shape.TEST),
+    # IRQ probing (C2, kernel/irq/autoprobe.c): probe_irq_on sleeps (msleep) under the probing mutex
+    Statement("probe_irq_on", Syntax.BARE, Object.IRQ, "probe", _KERNEL, shape=Shape.PROBE_ON, sleeps=True),
+    Statement("probe_irq_off", Syntax.NAME, Object.IRQ, "probe", _KERNEL, Operand(("probe",), "probe")),
     Statement("return", Syntax.RETURN, Object.IRQ, "genirq", _KERNEL, place=Place.GENIRQ_HANDLER,
               shape=Shape.RETURN),
 )
@@ -381,6 +385,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     Declaration("hrtimer", "codekind", "hrtimer", "hardirq"),  # R7: hard IRQ, `soft`: HRTIMER_SOFTIRQ
     Declaration("function", "codekind", "function", "function"),
     Declaration("thread", "thread_ref", "thread", "task"),
+    Declaration("probe", "probe_decl", "probe"),
     Declaration("check", "check_decl", ""),
 )
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from ircheck.grammar.diagnostics import Diagnostic, IrcheckError, did_you_mean
 from ircheck.spec.build import Builder
-from ircheck.spec.checks import ALL_CHECKS, DEFAULT_CHECKS, PARAM_CHECKS
+from ircheck.spec.checks import ALL_CHECKS, BY_NAME, DEFAULT_CHECKS, PARAM_CHECKS
 from ircheck.spec.context import CpuLayout, Incarnation, Layout
 from ircheck.spec.delivery import lower_devices, lower_requests
 from ircheck.spec.design import CheckSpec, Design
@@ -40,10 +40,16 @@ from ircheck.spec.x86 import exception_vector_warnings
 __all__ = ["NEST_CAP", "CpuLayout", "Incarnation", "Layout", "check_names", "lower"]
 
 
+def applies(d: Design, when: str | None) -> bool:
+    """A default check the catalogue turns on only for designs with `when` (a `Design` attribute) non-empty."""
+    return when is None or bool(getattr(d, when))
+
+
 def select_checks(d: Design, cli: list[str] | None, diags: list[Diagnostic]) -> list[CheckSpec]:
     """The checks to decide: the model's own (or the defaults), narrowed by --check `cli`;
     unknown, unsupported or parameterless-in-the-model names become diagnostics."""
-    specs = d.checks if d.explicit_checks else [CheckSpec(c, None, 0) for c in DEFAULT_CHECKS]
+    specs = d.checks if d.explicit_checks else [CheckSpec(c, None, 0) for c in DEFAULT_CHECKS
+                                                if applies(d, BY_NAME[c].when)]
     if cli is None:
         return specs
     out: list[CheckSpec] = []

@@ -24,7 +24,17 @@ from ircheck.spec.controllers.nmi import NmiController
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.pic_bank import PicBank, wired_or_sharers
 from ircheck.spec.controllers.protocol import Controller
-from ircheck.spec.design import KICK_CAP, CheckSpec, Design, IrqLine, counted_irq, kstat_cap, message_sources
+from ircheck.spec.design import (
+    KICK_CAP,
+    PROBE_STATES,
+    CheckSpec,
+    Design,
+    IrqLine,
+    counted_irq,
+    kstat_cap,
+    message_sources,
+    probe_lines,
+)
 from ircheck.spec.incarnations import depth_bound, discover, make_tasks, number
 from ircheck.spec.interrupts import rows
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, In, Not, Or, V
@@ -107,6 +117,8 @@ class Model:
         # keep their layout)
         self.kstat: dict[tuple[int, int], int] = {
             (n, c): b.var(f"irqs({n}, cpu{c})", kstat_cap(d, n) + 1, 0) for n in sorted(d.counted) for c in range(d.cpus)}
+        # C2: per probed line, IRQS_AUTODETECT and IRQS_WAITING as one value (PROBE_STATES)
+        self.probe: dict[int, int] = {n: b.var(f"irq{n}.probe", 3, 0, "enum", PROBE_STATES) for n in probe_lines(d)}
 
     # -- questions
     def enabled(self, check: str) -> bool:

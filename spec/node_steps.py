@@ -22,7 +22,8 @@ _BY_NODE = {"iret": StepKind.RETURN, "call": StepKind.CONTROL, "ret": StepKind.C
             "choose": StepKind.CONTROL, "seq_begin": StepKind.STATEMENT, "seq_retry": StepKind.CONTROL,
             "wait_prepare": StepKind.SLEEP, "wait_test": StepKind.SLEEP, "wait_sleep": StepKind.SLEEP,
             "sync_wait": StepKind.SYNC_WAIT, "flow_entry": StepKind.FLOW, "flow_done": StepKind.FLOW,
-            "flow_end": StepKind.FLOW, "thread_done": StepKind.END, "end": StepKind.END}
+            "flow_end": StepKind.FLOW, "thread_done": StepKind.END, "end": StepKind.END,
+            "probe_wait": StepKind.SLEEP, "probe_stub": StepKind.FLOW}
 
 _BY_KEYWORD = {"eoi": StepKind.EOI, "int": StepKind.TRAP, "fault": StepKind.TRAP, "wake_up": StepKind.WAKE_UP,
                "wake_up_all": StepKind.WAKE_UP,

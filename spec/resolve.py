@@ -38,7 +38,7 @@ from ircheck.spec.design import (  # the Design classes are read from here too
 from ircheck.spec.language import ACQUIRES, BARE_STATEMENTS, IRQ_CALLS, RELEASES, SPIN_PAIRS, TASK_KINDS
 from ircheck.spec.resolve_bindings import bindings, request_irqs
 from ircheck.spec.resolve_code import block, irq_statements, recursion
-from ircheck.spec.resolve_counts import irq_counts
+from ircheck.spec.resolve_counts import irq_counts, probes
 from ircheck.spec.resolve_decls import DECLARE
 from ircheck.spec.resolve_messages import number_msi_calls
 from ircheck.spec.resolve_scope import Scope
@@ -71,6 +71,8 @@ def resolve(model: ast.Model) -> Design:
             s.declare(decl.name, decl.kind, decl.span)
         elif isinstance(decl, ast.Code):
             s.declare(decl.name, decl.kind, decl.span)
+        elif isinstance(decl, ast.Probe):
+            s.declare(decl.name, "probe", decl.span)
     for decl in sorted(model.decls, key=lambda x: not isinstance(x, ast.IoApic)):  # pins name them
         DECLARE[type(decl)](s, decl)
     bindings(s)
@@ -79,6 +81,7 @@ def resolve(model: ast.Model) -> Design:
         block(s, c, c.body, ())
     irq_statements(s)
     irq_counts(s)
+    probes(s)
     recursion(s)
     if s.diags:
         s.diags.sort(key=lambda x: (x.line, x.column, x.code))

@@ -25,6 +25,7 @@ from ircheck.spec.design import (
     IoApicInfo,
     ObjectInfo,
     PicInfo,
+    ProbeInfo,
 )
 from ircheck.spec.language import TASK_KINDS
 from ircheck.spec.resolve_code import expr
@@ -263,6 +264,12 @@ def decl_object(sc: Scope, d: ast.Object) -> None:
     sc.d.objects[d.name] = ObjectInfo(d.kind, d.name, min(d.init, mx), mx, d.span.line)
 
 
+def decl_probe(sc: Scope, d: ast.Probe) -> None:
+    """`probe P for DEV` (C2): the device is judged once the lines are numbered (resolve_counts.probes)."""
+    sc.d.probes[d.name] = ProbeInfo(d.name, d.device.name, d.span.line)
+    sc.probe_decls.append(d)
+
+
 def decl_code(sc: Scope, d: ast.Code) -> None:
     reentrant = soft = False
     cpu, cpl = 0, 0
@@ -314,5 +321,5 @@ DECLARE: dict[type[Any], Callable[[Scope, Any], None]] = {
     ast.System: decl_system, ast.Cpus: decl_cpus, ast.Pic: decl_pic, ast.Apic: decl_apic, ast.IoApic: decl_ioapic,
     ast.Device: decl_device,
     ast.Idt: decl_idt, ast.RequestIrq: decl_requestirq, ast.Object: decl_object, ast.Code: decl_code,
-    ast.Check: decl_check,
+    ast.Check: decl_check, ast.Probe: decl_probe,
 }

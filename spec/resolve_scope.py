@@ -33,6 +33,7 @@ class Scope:
         self.requests: list[ast.RequestIrq] = []
         self.irq_uses: list[tuple[ast.Simple, CodeInfo]] = []  # disable_irq N ... checked after bindings
         self.irq_counts: list[ast.IrqCount] = []  # irqs(X) in expressions (C1), checked after bindings
+        self.probe_decls: list[ast.Probe] = []  # `probe P for DEV` (C2), checked after bindings
 
     def err(self, code: str, msg: str, span: ast.Span, hint: str = "") -> None:
         self.diags.append(Diagnostic(code, msg, self.path, span.line, span.column, hint))

@@ -16,9 +16,11 @@ SHAPE_NODES: dict[Shape, tuple[str, ...]] = {
     Shape.SCHEDULE: ("wait_sleep",), Shape.COMPLETION: ("wait_prepare", "wait_sleep"),
     Shape.CANCEL: ("stmt",),
     Shape.RETRY: ("seq_begin", "seq_retry"),
+    Shape.PROBE_ON: ("stmt", "probe_wait"),
 }
-# locations that are no statement's: control structure (if/while/loop), ends, the genirq flow handler
-STRUCTURE_NODES = {"test", "choose", "goto", "end", "thread_done", "flow_entry", "flow_done", "flow_end"}
+# locations that are no statement's: control structure (if/while/loop), ends, the genirq flow handler,
+# a probed line's probe stub (C2)
+STRUCTURE_NODES = {"test", "choose", "goto", "end", "thread_done", "flow_entry", "flow_done", "flow_end", "probe_stub"}
 
 
 def test_every_shape_is_known() -> None:

@@ -80,7 +80,7 @@ def test_entries_are_consistent() -> None:
                 assert s.irq_flags is Flags.NONE and s.bh is Flags.NONE, s.keyword
     assert SLEEPING == {"mutex_lock", "sleep", "msleep", "sleep_on", "wait_event", "epoll_wait", "disable_irq", "free_irq",
                         "synchronize_irq", "schedule", "schedule_timeout", "wait_event_exclusive", "wait_event_timeout",
-                        "wait_for_completion", "wait_for_completion_timeout"}
+                        "wait_for_completion", "wait_for_completion_timeout", "probe_irq_on"}
     assert {s.keyword for s in STATEMENTS if s.place is not Place.ANY} == {"iret", "return"}
 
 
@@ -88,7 +88,7 @@ def test_the_primitives() -> None:
     """The mechanisms the lowering has one primitive for; statements of one primitive share a layer."""
     assert language.PRIMITIVES == {
         "atomic", "bh", "call", "completion", "counter", "data", "delay", "device_ack", "device_kick", "eoi", "flag", "genirq",
-        "imr", "iret", "irq_flags", "mutex", "nop", "preempt", "rwlock", "seqlock", "sleep", "softirq", "spinlock", "tasklet",
+        "imr", "iret", "irq_flags", "mutex", "nop", "preempt", "probe", "rwlock", "seqlock", "sleep", "softirq", "spinlock", "tasklet",
         "timer", "wait_queue", "work", "x86_sync"}
     for p in language.PRIMITIVES - {"irq_flags"}:  # cli/sti are bare metal, local_irq_save/restore kernel
         assert len({s.layer for s in STATEMENTS if s.primitive == p}) == 1, p
@@ -127,7 +127,7 @@ def _operand_text(s: Statement) -> str:
     names = {"spinlock": "l", "rwlock": "rw", "mutex": "m", "waitqueue": "q", "data": "d", "flag": "f", "counter": "c",
              "function": "fn", "device": "nic", "softirq": "s", "tasklet": "t", "work": "w",
              "completion": "cm", "timer": "tm", "hrtimer": "hr",
-             "seqlock": "sl", "seqcount": "sc"}
+             "seqlock": "sl", "seqcount": "sc", "probe": "p"}
     if s.syntax is Syntax.WAIT:
         assert s.operand is not None
         return f"{names[s.operand.kinds[0]]} until f"
@@ -163,6 +163,7 @@ work w {{ nop }}
 timer tm {{ nop }}
 hrtimer hr {{ nop }}
 function fn {{ nop }}
+probe p for nic
 thread app {{ {in_thread} }}
 """
 
