@@ -18,6 +18,7 @@ import ircheck
 from ircheck.api import compile_source
 from tests.support.generators import (
     ATOMIC_CONCEPTS,
+    COUNT_CONCEPTS,
     KERNEL_CONCEPTS,
     MESSAGE_CONCEPTS,
     RWLOCK_CONCEPTS,
@@ -25,6 +26,7 @@ from tests.support.generators import (
     TIMER_CONCEPTS,
     WAITQ_CONCEPTS,
     atomic_models,
+    count_models,
     examples,
     kernel_models,
     message_models,
@@ -106,6 +108,20 @@ def test_generator_covers_every_waitq_concept() -> None:
 @given(waitq_models())
 def test_waitq_engine_agrees_with_naive_bfs(text: str) -> None:
     """R5 wait queues and R6 completions: the same states and verdicts (lost wake-ups included) as the reference."""
+    assume(small_enough(text, 1500))
+    agree(text)
+
+
+def test_generator_covers_every_count_concept() -> None:
+    out = examples(count_models(), 100)
+    seen = {c for c in COUNT_CONCEPTS if any(c in ex for ex in out)}
+    assert seen == COUNT_CONCEPTS, sorted(COUNT_CONCEPTS - seen)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(count_models())
+def test_counts_and_probing_engine_agrees_with_naive_bfs(text: str) -> None:
+    """C1 counts in invariants, C2 probing: the same states and verdicts as the reference."""
     assume(small_enough(text, 1500))
     agree(text)
 

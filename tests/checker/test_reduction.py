@@ -29,6 +29,7 @@ from ircheck.spec.ts import And, Bin, C, Eq, Label, StateProp, Transition, Trans
 from tests.conftest import MODELS, ROOT
 from tests.support.generators import (
     atomic_models,
+    count_models,
     hostile_model,
     kernel_models,
     message_models,
@@ -100,6 +101,13 @@ def test_generated_kernel_models_agree(text: str) -> None:
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(atomic_models())
 def test_generated_atomic_models_agree(text: str) -> None:
+    assume(small_enough(text, 50_000))
+    _agree(text)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(count_models())
+def test_generated_count_models_agree(text: str) -> None:
     assume(small_enough(text, 50_000))
     _agree(text)
 

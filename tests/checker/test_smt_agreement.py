@@ -24,6 +24,7 @@ from ircheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from ircheck.smt import run_smt
 from tests.support.generators import (
     atomic_models,
+    count_models,
     kernel_models,
     message_models,
     models,
@@ -86,6 +87,13 @@ def test_smt_agrees_with_explicit_on_atomic_models(text: str) -> None:
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(waitq_models())
 def test_smt_agrees_with_explicit_on_waitq_models(text: str) -> None:
+    assume(shallow(text, 8))
+    agree(text)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(count_models())
+def test_smt_agrees_with_explicit_on_count_models(text: str) -> None:
     assume(shallow(text, 8))
     agree(text)
 

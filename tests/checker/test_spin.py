@@ -15,6 +15,7 @@ from ircheck.spec.ts import evaluate
 from tests.conftest import MODELS
 from tests.support.generators import (
     atomic_models,
+    count_models,
     kernel_models,
     message_models,
     models,
@@ -127,5 +128,12 @@ def test_spin_agrees_on_generated_message_models(text: str, tmp_path: Path) -> N
 @given(text=seq_models())
 def test_spin_agrees_on_generated_seq_models(text: str, tmp_path: Path) -> None:
     """R2 under SPIN: the livelock as the export's state property, races under a retry loop."""
+    assume(small_enough(text, 2000))
+    _spin_agrees_on(text, tmp_path)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=count_models())
+def test_spin_agrees_on_generated_count_models(text: str, tmp_path: Path) -> None:
     assume(small_enough(text, 2000))
     _spin_agrees_on(text, tmp_path)

@@ -27,6 +27,7 @@
 - `seq_models()`: small models of R2's seqcounts and seqlocks: writers of one seqcount (IRQs or BH off
   around them or not) and one seqlock (every flavour) in a handler, a softirq and threads, `read_seq`
   readers of both, one or two CPUs; `SEQ_CONCEPTS`. A family of its own so the others' draws stay.
+- `count_models()`: /proc/interrupts counts in invariants and IRQ probing (C1, C2); `COUNT_CONCEPTS`.
 - `examples(strategy, n)`: n drawn models, the same on every run (for the concept-coverage tests).
 - legal models of unusual shape (`Shape`, `wide_constant`, `call_chain`, ..., `shapes(seed)`): wide
   constants, deep call chains, long sums, long invariants, each with its verdicts known in closed
@@ -599,6 +600,42 @@ def seq_models(draw: st.DrawFn) -> str:
     for k in range(cpus):
         out.append(f"thread t{k} on cpu{k} {{ {draw(_seq_stmt(True))} }}")
     out.append("check no_deadlock, no_data_race, lockdep, no_sleep_in_atomic")
+    return "\n".join(out) + "\n"
+
+
+# ---- /proc/interrupts counts (C1) and IRQ probing (C2) --------------------------------------------
+
+COUNT_CHECKS = ("probe_irq", "invariant", "no_lost_irq", "eoi_balanced", "no_deadlock")
+COUNT_CONCEPTS = {"irqs(nic)", "irqs(nic, cpu1)", "irqs(3)", "probe_irq_on", "probe_irq_off found", "probe found for",
+                  "on_kick", "request_irq 4", "udelay", "cpus 2", "idt {", "level"}
+_PROBE_BODIES = ["probe_irq_on; kick card; udelay; probe_irq_off found", "probe_irq_on; kick card; probe_irq_off found",
+                 "kick card; udelay; probe_irq_on; probe_irq_off found", "probe_irq_on; udelay; probe_irq_off found"]
+_COUNT_INVARIANTS = ["irqs(nic) <= 1", "irqs(nic, cpu1) == 0", "irqs(3) < 2", "irqs(nic) == irqs(3)",
+                     "irqs(nic) + irqs(nic, cpu1) <= 2"]
+
+
+@st.composite
+def count_models(draw: st.DrawFn) -> str:
+    """The counts `irqs(X)` in invariants (a request_irq line, or a bare-metal gate) and probing: a card
+    on an unrequested line, a modem that is requested or probed too, the four orders of the driver's
+    steps; `COUNT_CONCEPTS`."""
+    cpus = draw(st.integers(1, 2))
+    bare = draw(st.booleans())
+    level = not bare and draw(st.integers(0, 3)) == 0
+    nic = "device nic { irq master.3 " + ("level" if level else "edge") + f" raises {draw(st.integers(1, 2))}" + \
+        (" on cpu0" if cpus == 2 and draw(st.booleans()) else "") + " }"
+    out = [f"cpus {cpus}", "pic master : i8259 { base 0x20 }", nic]
+    isr = "handler isr { " + ("ack nic" if level else "nop") + ("; eoi }" if bare else " }")
+    out += ["idt { 0x23 -> isr interrupt_gate dpl 0 }" if bare else "request_irq 3 isr", isr]
+    invariant = draw(st.sampled_from(_COUNT_INVARIANTS))
+    if cpus == 1:
+        invariant = invariant.replace(", cpu1", ", cpu0")
+    if draw(st.booleans()):
+        out += ["device card { irq master.5 edge on_kick }", "device modem { irq master.4 edge raises 1 }",
+                "probe found for card", f"thread init on cpu0 {{ {draw(st.sampled_from(_PROBE_BODIES))} }}"]
+        if draw(st.booleans()):
+            out += ["request_irq 4 modem_isr", "handler modem_isr { nop }"]
+    out.append("check " + ", ".join(COUNT_CHECKS[:1]) + f", invariant {invariant}, " + ", ".join(COUNT_CHECKS[2:]))
     return "\n".join(out) + "\n"
 
 
