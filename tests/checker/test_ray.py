@@ -20,7 +20,7 @@ from ircheck.cli import main
 from ircheck.cluster import Cluster, from_options, ray_available
 from ircheck.result import CheckResult, Report, Stats
 from tests.conftest import MODELS
-from tests.support.generators import examples, kernel_models
+from tests.support.generators import examples, kernel_models, x86_models
 from tests.support.generators import models as bare_models
 
 ray = pytest.importorskip("ray")
@@ -66,7 +66,7 @@ def test_every_bundled_model_same_as_explicit(local_ray: None, path: Path) -> No
     _compare_file(path)
 
 
-@pytest.mark.parametrize("text", examples(bare_models(), 4) + examples(kernel_models(), 3))
+@pytest.mark.parametrize("text", examples(bare_models(), 4) + examples(kernel_models(), 3) + examples(x86_models(), 2))
 def test_generated_models_same_as_explicit(local_ray: None, text: str) -> None:
     ts = compile_source(text)
     one = run_engine(ts, "explicit", reduction="none")
@@ -75,7 +75,8 @@ def test_generated_models_same_as_explicit(local_ray: None, text: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("text", examples(bare_models(), 25) + examples(kernel_models(), 15))
+@pytest.mark.parametrize("text", examples(bare_models(), 25) + examples(kernel_models(), 15)
+                         + examples(x86_models(), 10))
 def test_more_generated_models_same_as_explicit(local_ray: None, text: str) -> None:
     one = run_engine(compile_source(text), "explicit", reduction="none")
     two = run_engine(compile_source(text), "explicit", workers=3, cluster=LOCAL)
@@ -116,6 +117,12 @@ def test_without_ray_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     assert main([str(MODELS / "lang_lost_irq.irq"), *flags]) == 2
     err = capsys.readouterr().err
     assert "ircheck[cluster]" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flags", [["--store", "compact"], ["--engine", "smt"], ["--max-traces", "2"]])
+def test_ray_runs_only_the_explicit_dict_engine(capsys: pytest.CaptureFixture[str], flags: list[str]) -> None:
+    assert main([str(MODELS / "lang_lost_irq.irq"), "--cluster", "local", *flags]) == 2
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_ray_is_available_here() -> None:
