@@ -125,7 +125,8 @@ PROBE_STATES = ("off", "waiting", "fired")
 
 def probe_lines(d: Design) -> list[int]:
     """The lines `probe_irq_on` starts up (C2, kernel/irq/autoprobe.c: every descriptor with no action),
-    as Linux IRQ numbers: the 8259A inputs (I/O APIC pins are not probed yet) with a device, no request_irq action, no gate of their own
+    as Linux IRQ numbers: the 8259A inputs (I/O APIC pins are not probed yet: resolve_counts refuses a
+    `probe` there, IRQ317) with a device, no request_irq action, no gate of their own
     and no slave's INT (the cascade has its action); none in a design that declares no `probe`. A
     line with no device never fires, so it needs no state and is left out."""
     if not d.probes:

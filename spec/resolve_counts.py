@@ -66,6 +66,12 @@ def probes(sc: Scope) -> None:
         if dev is not None and device_irq(sc.d, dev) is None:
             sc.err("IRQ317", f"`probe {p.name} for {p.device.name}`: device '{p.device.name}' has no Linux IRQ "
                    "number for probe_irq_off to return", p.device.span)
+    if sc.d.ioapics:
+        for p in sc.probe_decls:
+            sc.err("IRQ317", f"`probe {p.name}`: probing I/O APIC pins (GSIs) is not modelled yet - probe_irq_on "
+                   "would start up none of them and every answer would be wrong; only 8259A lines are probed",
+                   p.device.span, "model the probed line on an 8259A (`pic master : i8259 { base 0x20 }`)")
+            return
     if not sc.d.probes:
         for c in sc.d.code.values():
             for st in ast.walk(c.body):

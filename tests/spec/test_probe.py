@@ -100,6 +100,15 @@ def test_c2_probe_irq_on_needs_a_probe() -> None:
     assert [e.code for e in r.errors] == ["IRQ317"]
 
 
+def test_c2_probing_on_an_io_apic_design_is_refused_not_judged_with_no_pin_probed() -> None:
+    """autoprobe.c would start up the unrequested I/O APIC pins and answer a GSI; that is not modelled,
+    so a `probe` there is IRQ317 with line:col - never a verdict from probing no line at all."""
+    r = ircheck.check_source("ioapic io0 { pins 24 }\ndevice card { irq io0.5 edge on_kick }\nprobe found for card\n"
+                             "thread init on cpu0 { probe_irq_on; kick card; udelay; probe_irq_off found }\n")
+    assert [(e.code, e.line, e.column) for e in r.errors] == [("IRQ317", 3, 17)]
+    assert "I/O APIC" in r.errors[0].message
+
+
 @needs_spin
 def test_c2_under_spin(tmp_path: Path) -> None:
     for extra, want in (("", True), (REQUESTED, False)):
