@@ -101,12 +101,14 @@ class Compiler:
         self.resolve_gotos(body)
         return body
 
-    def compile_probe_stub(self, name: str, line: int) -> Body:
+    def compile_probe_stub(self, name: str, line: int, flow: str = "handle_level_irq") -> Body:
         """A probed line's flow handler with no action (C2): the stub, then IRET."""
         body = Body(name)
         end = body.add(Node("iret", (name,), line=line, text="iret (end of the flow handler)"))
+        chip = {"handle_level_irq": "mask+ack", "handle_edge_irq": "mask+ack (local APIC EOI)",
+                "handle_fasteoi_irq": "mask, EOI"}[flow]
         body.entry = body.add(Node("probe_stub", (name,), next=end, line=line,
-                                   text="handle_level_irq: mask+ack; no action: IRQS_WAITING cleared, line stays masked"))
+                                   text=f"{flow}: {chip}; no action: IRQS_WAITING cleared, line stays masked"))
         return body
 
     def compile(self, code: CodeInfo, end_kind: str) -> Body:

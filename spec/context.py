@@ -46,6 +46,8 @@ class Incarnation:
             return f"{self.code.kind} {self.code.name}"
         if self.kind == "probe" and self.pic is not None and self.input is not None:
             return f"{irq_name(self.pic.info, self.input, pin=not single_pic, word='irq')} probe stub"
+        if self.kind == "probe":  # an I/O APIC pin's
+            return f"vector {self.vector:#x} probe stub"
         if self.kind == "flow":
             assert self.irq is not None
             names = ", ".join(a.handler or "NULL" for a in self.irq.actions)

@@ -125,20 +125,29 @@ PROBE_STATES = ("off", "waiting", "fired")
 
 def probe_lines(d: Design) -> list[int]:
     """The lines `probe_irq_on` starts up (C2, kernel/irq/autoprobe.c: every descriptor with no action),
-    as Linux IRQ numbers: the 8259A inputs (I/O APIC pins are not probed yet: resolve_counts refuses a
-    `probe` there, IRQ317) with a device, no request_irq action, no gate of their own
-    and no slave's INT (the cascade has its action); none in a design that declares no `probe`. A
-    line with no device never fires, so it needs no state and is left out."""
+    as Linux IRQ numbers: the 8259A inputs with a device, no request_irq action, no gate of their own
+    and no slave's INT (the cascade has its action), and the I/O APIC pins with a device, no action and
+    no bare-metal `vector` (their GSIs); none in a design that declares no `probe`. A line with no
+    device never fires, so it needs no state and is left out; MSI sources are never probed (their
+    vectors exist only once a driver allocated them)."""
     if not d.probes:
         return []
     out: set[int] = set()
     cascades = {q.cascade for q in d.pics.values() if q.cascade is not None}
     for dv in d.devices.values():
         n = device_irq(d, dv)
-        if dv.kind != "pic" or n is None or n in d.irqs or (dv.pic, dv.input) in cascades or d.pics[dv.pic].base + dv.input in d.gates:
+        if n is None or n in d.irqs:
             continue
-        out.add(n)
+        if dv.kind == "pic" and (dv.pic, dv.input) not in cascades and d.pics[dv.pic].base + dv.input not in d.gates:
+            out.add(n)
+        elif dv.kind == "ioapic" and dv.vector is None:
+            out.add(n)
     return sorted(out)
+
+
+def probed_pins(d: Design) -> set[tuple[str, int]]:
+    """The (I/O APIC, pin) of the probed GSIs (`probe_lines`)."""
+    return {pin for n in probe_lines(d) if isa_line(d.pics, n) is None and (pin := gsi_pin(d, n)) is not None}
 
 
 def irq_devices(d: Design, irq: int) -> list[DeviceInfo]:

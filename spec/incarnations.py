@@ -26,7 +26,17 @@ from ircheck.spec.context import Incarnation, Task
 from ircheck.spec.controllers.apic import LocalApic
 from ircheck.spec.controllers.pic8259 import Pic8259
 from ircheck.spec.controllers.protocol import Controller, Way
-from ircheck.spec.design import CodeInfo, Design, DeviceInfo, IrqLine, isa_line, message_vector, probe_lines
+from ircheck.spec.design import (
+    CodeInfo,
+    Design,
+    DeviceInfo,
+    IrqLine,
+    device_irq,
+    isa_line,
+    message_vector,
+    probe_lines,
+    probed_pins,
+)
 from ircheck.spec.language import TIMER_KINDS
 from ircheck.spec.x86 import Delivery, GateInfo, deliver_exception, deliver_hardware, deliver_int
 
@@ -104,6 +114,7 @@ def discover(d: Design, gates: dict[int, GateInfo], pics: dict[str, Pic8259],
 
     requested = {(irq.pic, irq.input) for irq in d.irqs.values()}
     requested |= {line for n in probe_lines(d) if (line := isa_line(d.pics, n)) is not None}  # C2: the probe stub's
+    requested |= probed_pins(d)
     gateless: dict[int, Gateless] = {}
     for dev in d.devices.values():
         genirq = dev.kind in ("pic", "ioapic", "msi", "msix") and (dev.pic, dev.input) in requested
@@ -167,10 +178,17 @@ def kernel_incarnations(d: Design, comp: Compiler, pics: dict[str, Pic8259]) -> 
         out.append(Incarnation(vector, GateInfo(flow, False, 0), body, False, pic,
                                irq.input, None, kind="flow", irq=irq))
     for n in probe_lines(d):  # C2: a probed line's flow handler runs with no action
+        at = d.probes[next(iter(d.probes))].line
         line = isa_line(d.pics, n)
-        assert line is not None
+        if line is None:  # an I/O APIC pin: its L0 flow, entered through its vector
+            dev = next(dv for dv in d.devices.values() if dv.kind == "ioapic" and device_irq(d, dv) == n)
+            flow = "handle_fasteoi_irq" if dev.level else "handle_edge_irq"
+            body = comp.compile_probe_stub(f"irq{n}", at, flow)
+            out.append(Incarnation(message_vector(d, dev), GateInfo(flow, False, 0), body, False, None, dev.input,
+                                   None, kind="probe"))
+            continue
         pic = pics[line[0]]
-        body = comp.compile_probe_stub(f"irq{n}", d.probes[next(iter(d.probes))].line)
+        body = comp.compile_probe_stub(f"irq{n}", at)
         out.append(Incarnation(pic.info.base + line[1], GateInfo("handle_level_irq", False, 0), body, False, pic,
                                line[1], None, kind="probe"))
     soft = [c for c in d.code.values() if c.kind in ("softirq", "tasklet") or c.kind in TIMER_KINDS]

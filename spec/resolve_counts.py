@@ -58,7 +58,8 @@ def count_irq(sc: Scope, e: ast.IrqCount) -> int | None:
 def probes(sc: Scope) -> None:
     """C2: `probe P for DEV` names a device with a Linux IRQ number (IRQ102/IRQ103, IRQ317);
     `probe_irq_on` needs a `probe` declaration (IRQ317). The probed lines (`design.probe_lines`) start
-    masked, as Linux leaves a line no driver requested (its 8259A IMR bit is then a variable)."""
+    masked, as Linux leaves a line no driver requested (its 8259A IMR bit is then a variable; an I/O APIC
+pin's mask bit, controllers/ioapic.py)."""
     for p in sc.probe_decls:
         if not sc.want(p.device, ("device",), "device"):
             continue
@@ -66,12 +67,6 @@ def probes(sc: Scope) -> None:
         if dev is not None and device_irq(sc.d, dev) is None:
             sc.err("IRQ317", f"`probe {p.name} for {p.device.name}`: device '{p.device.name}' has no Linux IRQ "
                    "number for probe_irq_off to return", p.device.span)
-    if sc.d.ioapics:
-        for p in sc.probe_decls:
-            sc.err("IRQ317", f"`probe {p.name}`: probing I/O APIC pins (GSIs) is not modelled yet - probe_irq_on "
-                   "would start up none of them and every answer would be wrong; only 8259A lines are probed",
-                   p.device.span, "model the probed line on an 8259A (`pic master : i8259 { base 0x20 }`)")
-            return
     if not sc.d.probes:
         for c in sc.d.code.values():
             for st in ast.walk(c.body):
@@ -81,7 +76,8 @@ def probes(sc: Scope) -> None:
         return
     for n in probe_lines(sc.d):
         line = isa_line(sc.d.pics, n)
-        assert line is not None
+        if line is None:
+            continue  # an I/O APIC pin: its mask bit starts set (controllers/ioapic.py)
         pic = sc.d.pics[line[0]]
         pic.mask |= 1 << line[1]
         pic.masked_ever = True

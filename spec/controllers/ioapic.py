@@ -39,7 +39,7 @@ from ircheck.spec.controllers.protocol import (
     Way,
     wired_or_ack,
 )
-from ircheck.spec.design import Design, DeviceInfo, device_irq, message_sources, message_vector
+from ircheck.spec.design import Design, DeviceInfo, device_irq, message_sources, message_vector, probed_pins
 from ircheck.spec.ts import FALSE, TRUE, And, Bin, Bit, C, Eq, Expr, Ite, Not, Or, V
 
 
@@ -57,6 +57,8 @@ class IoApicController:
         self.isr = [b.var(f"cpu{c}.lapic.ISR", 1 << n, 0, "bits", bits, width=n) for c in range(d.cpus)]
         self.asserting, self.drivers = asserting, drivers
         requested = {(irq.pic, irq.input) for irq in d.irqs.values()}
+        self.probed = probed_pins(d)  # C2: masked until probe_irq_on starts them up
+        requested |= self.probed
         self.line: dict[tuple[str, int], int] = {}
         self.masked: dict[tuple[str, int], int] = {}
         self.pending: dict[str, int] = {}
@@ -66,7 +68,7 @@ class IoApicController:
             if dev.kind == "ioapic" and dev.level and key not in self.line:
                 self.line[key] = b.var(f"{where}.line", 2, 0, "bool")
             if key in requested and key not in self.masked and dev.kind != "msi":
-                self.masked[key] = b.var(f"{where}.masked", 2, 0, "bool")
+                self.masked[key] = b.var(f"{where}.masked", 2, 1 if key in self.probed else 0, "bool")
                 if dev.kind == "msix":
                     self.pending[dev.name] = b.var(f"{where}.pending", 2, 0, "bool")
         self.level_vec = {self.vec[dev.name]: (dev.pic, dev.input) for dev in self.sources
@@ -167,6 +169,8 @@ class IoApicController:
                          masked_lost=held)
 
     def owns(self, inc: Incarnation) -> bool:
+        if inc.kind == "probe":  # C2: a probed pin's flow with no action
+            return inc.pic is None and inc.vector in self.vectors
         if inc.kind == "flow":
             return inc.irq is not None and (inc.irq.pic, inc.irq.input) in {(s.pic, s.input) for s in self.sources}
         return inc.kind == "gate" and not inc.spurious and inc.vector in self.vectors and inc.pic is None
@@ -244,6 +248,17 @@ class IoApicController:
             ups[pend] = Ite(when, C(0), V(pend))
         return ups
 
+    def pin_masks(self, pins: list[tuple[str, int]], masked: dict[tuple[str, int], Expr]) -> dict[int, Expr]:
+        """Several pins' mask bits set at once (C2's probe_irq_on / probe_irq_off): `masked[pin]` the new
+        bit; a pin left unmasked with its level line high and no Remote IRR sends (as `line_unmask`),
+        the sends of all pins composed into one IRR update."""
+        ups: dict[int, Expr] = {self.masked[p]: masked[p] for p in pins}
+        sends = [Ite(And(Eq(masked[p], C(0)), Eq(V(self.line[p]), C(1)), Not(self.remote_irr(self._vec_of(*p)))),
+                     C(self.bit(self._vec_of(*p))), C(0)) for p in pins if p in self.line]
+        if sends:
+            ups[self.irr] = Bin("|", V(self.irr), _or_bits(sends))
+        return ups
+
     def line_ack(self, chip: str, n: int, cpu: int) -> dict[int, Expr]:
         """handle_edge_irq's ack (apic_ack_edge -> apic_eoi): the local APIC EOI of the vector just taken."""
         if (chip, n) in {self.level_vec[v] for v in self.level_vec}:
@@ -270,3 +285,10 @@ class IoApicController:
         v = self._vec_of(chip, n)
         return Resend({self.irr: Bin("|", V(self.irr), C(self.bit(v)))}, self.pending_v(v), f"lapic.IRR[{v:#x}]")
 
+
+
+def _or_bits(parts: list[Expr]) -> Expr:
+    out = parts[0]
+    for e in parts[1:]:
+        out = Bin("|", out, e)
+    return out

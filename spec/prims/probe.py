@@ -1,7 +1,7 @@
 """Kernel-assisted IRQ probing (C2: kernel/irq/autoprobe.c `probe_irq_on`, `probe_irq_off`;
 kernel/irq/chip.c `handle_level_irq`, which clears IRQS_WAITING whenever the flow runs).
 
-State: per probed line n (`design.probe_lines`: an 8259A line with a device and no action)
+State: per probed line n (`design.probe_lines`: an 8259A line or I/O APIC pin with a device and no action)
 `irqN.probe` in off | waiting (IRQS_AUTODETECT and IRQS_WAITING) | fired (IRQS_AUTODETECT, WAITING
 cleared); the line is masked while no driver requested it. Guarded commands at `here`, pc moving on:
 
@@ -20,22 +20,29 @@ from __future__ import annotations
 
 from ircheck.grammar import ast
 from ircheck.spec.context import Context
-from ircheck.spec.design import device_irq, irq_devices, isa_line
+from ircheck.spec.controllers.ioapic import IoApicController
+from ircheck.spec.design import device_irq, gsi_pin, irq_devices, isa_line
 from ircheck.spec.model import Model
 from ircheck.spec.prims.delay import waited_long_enough
 from ircheck.spec.prims.waitq import sleep_variants
-from ircheck.spec.ts import And, Bin, C, Eq, Expr, Ite, Label, Not, Or, V
+from ircheck.spec.ts import FALSE, And, Bin, C, Eq, Expr, Ite, Label, Not, Or, V
 
 OFF, WAITING, FIRED = 0, 1, 2
 
 
 def _imr_updates(m: Model, lines: list[int], new_bit: dict[int, Expr] | None, unmask: bool = False) -> dict[int, Expr]:
-    """The IMR updates for `lines`: all unmasked (`unmask`), all masked (`new_bit` None), or each masked
-    when its condition in `new_bit` holds."""
+    """The mask updates for `lines`: all unmasked (`unmask`), all masked (`new_bit` None), or each masked
+    when its condition in `new_bit` holds - an 8259A line's IMR bit, an I/O APIC pin's mask bit (an
+    unmasked pin whose level line is high sends: IoApicController.pin_masks)."""
     acc: dict[int, Expr] = {}
+    pins: dict[tuple[str, int], Expr] = {}
     for n in lines:
         where = isa_line(m.d.pics, n)
-        assert where is not None
+        if where is None:
+            pin = gsi_pin(m.d, n)
+            assert pin is not None
+            pins[pin] = C(0) if unmask else C(1) if new_bit is None else Ite(new_bit[n], C(1), C(0))
+            continue
         imr = m.pics[where[0]].imr
         assert imr is not None
         bit = 1 << where[1]
@@ -46,7 +53,13 @@ def _imr_updates(m: Model, lines: list[int], new_bit: dict[int, Expr] | None, un
             acc[imr] = Bin("|", cur, C(bit))
         else:
             acc[imr] = Bin("|", cur, Ite(new_bit[n], C(bit), C(0)))
+    if pins:
+        acc.update(_ioapic(m).pin_masks(sorted(pins), pins))
     return acc
+
+
+def _ioapic(m: Model) -> IoApicController:
+    return next(c for c in m.controllers if isinstance(c, IoApicController))
 
 
 def lower_probe_on(m: Model, ctx: Context, st: ast.Simple) -> None:
@@ -68,14 +81,32 @@ def lower_probe_wait(m: Model, ctx: Context) -> None:
 
 
 def lower_probe_stub(m: Model, ctx: Context) -> None:
-    """A probed line's flow handler with no action: mask+ack, IRQS_WAITING cleared, stays masked."""
+    """A probed line's flow handler with no action: IRQS_WAITING cleared (waiting -> fired), and the
+    line masked - an 8259A line's mask+ack (handle_level_irq); an I/O APIC edge pin's mask_ack_irq
+    (handle_edge_irq: mask, local APIC EOI); a level pin's mask then EOI (handle_fasteoi_irq's
+    `!action` path: mask_irq, then cond_eoi_irq, whose EOI broadcast clears Remote IRR)."""
     inc = ctx.inc
-    assert inc is not None and inc.pic is not None and inc.input is not None and inc.pic.info.irq_base is not None
-    n = inc.pic.info.irq_base + inc.input
+    assert inc is not None and inc.input is not None
+    if inc.pic is not None:
+        assert inc.pic.info.irq_base is not None
+        n = inc.pic.info.irq_base + inc.input
+        v = m.probe[n]
+        ups = {**ctx.goto(ctx.node.next), **m.bank.line_ack(inc.pic.name, inc.input, ctx.cpu.index),
+               **m.bank.line_mask(inc.pic.name, inc.input), v: Ite(Eq(V(v), C(WAITING)), C(FIRED), V(v))}
+        m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+        return
+    io = _ioapic(m)
+    dev = next(dv for dv in io.sources if dv.kind == "ioapic" and io.vec[dv.name] == inc.vector)
+    n = device_irq(m.d, dev)
+    assert n is not None
     v = m.probe[n]
-    ups = {**ctx.goto(ctx.node.next), **m.bank.line_ack(inc.pic.name, inc.input, ctx.cpu.index),
-           **m.bank.line_mask(inc.pic.name, inc.input), v: Ite(Eq(V(v), C(WAITING)), C(FIRED), V(v))}
-    m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+    base = {**ctx.goto(ctx.node.next), v: Ite(Eq(V(v), C(WAITING)), C(FIRED), V(v))}
+    if not dev.level:
+        ups = {**base, **io.line_mask(dev.pic, dev.input), **io.line_ack(dev.pic, dev.input, ctx.cpu.index)}
+        m.b.add(ctx.label(ctx.node.text), ctx.here, ups, ctx.group)
+        return
+    for guard, eoi in io.line_eoi(dev.pic, dev.input, ctx.cpu.index, FALSE, mask=True):
+        m.b.add(ctx.label(ctx.node.text), And(ctx.here, guard), {**base, **eoi}, ctx.group)
 
 
 def _who(m: Model, n: int) -> str:

@@ -100,13 +100,31 @@ def test_c2_probe_irq_on_needs_a_probe() -> None:
     assert [e.code for e in r.errors] == ["IRQ317"]
 
 
-def test_c2_probing_on_an_io_apic_design_is_refused_not_judged_with_no_pin_probed() -> None:
-    """autoprobe.c would start up the unrequested I/O APIC pins and answer a GSI; that is not modelled,
-    so a `probe` there is IRQ317 with line:col - never a verdict from probing no line at all."""
-    r = ircheck.check_source("ioapic io0 { pins 24 }\ndevice card { irq io0.5 edge on_kick }\nprobe found for card\n"
-                             "thread init on cpu0 { probe_irq_on; kick card; udelay; probe_irq_off found }\n")
-    assert [(e.code, e.line, e.column) for e in r.errors] == [("IRQ317", 3, 17)]
-    assert "I/O APIC" in r.errors[0].message
+IOAPIC = """ioapic io0 { pins 24 }
+device card  { irq io0.5 edge on_kick }
+device modem { irq io0.4 TRIGGER raises 1 }
+EXTRA
+probe found for card
+thread init on cpu0 { probe_irq_on; kick card; udelay; probe_irq_off found }
+check probe_irq
+"""
+
+
+@pytest.mark.parametrize("trigger", ["edge", "level"])
+def test_c2_io_apic_pins_are_probed_by_their_gsi(trigger: str) -> None:
+    """autoprobe.c starts up every descriptor with no action - on an I/O APIC, the unrequested pins -
+    and answers a GSI; the stub is the pin's L0 flow with no action (chip.c handle_edge_irq's
+    mask_ack_irq, handle_fasteoi_irq's mask then EOI), which clears IRQS_WAITING."""
+    text = IOAPIC.replace("TRIGGER", trigger)
+    r = ircheck.check_source(text.replace("EXTRA\n", ""))
+    c = r.check("probe_irq")
+    assert c.status == "violated" and c.message.startswith("probe_irq_off(found) returns -4, not card's IRQ 5")
+    stubs = [s.action for s in c.trace if "IRQS_WAITING cleared" in s.action]
+    flow = "handle_edge_irq" if trigger == "edge" else "handle_fasteoi_irq"
+    assert stubs[-1].startswith(flow)
+    assert ircheck.check_source(text.replace("EXTRA\n", ""), engine="smt").check("probe_irq").status == "violated"
+    ok = ircheck.check_source(text.replace("EXTRA", "request_irq 4 modem_isr\nhandler modem_isr { nop }"))
+    assert ok.check("probe_irq").status == "holds"
 
 
 @needs_spin
