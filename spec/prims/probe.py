@@ -97,9 +97,9 @@ def lower_probe_stub(m: Model, ctx: Context) -> None:
         return
     io = _ioapic(m)
     dev = next(dv for dv in io.sources if dv.kind == "ioapic" and io.vec[dv.name] == inc.vector)
-    n = device_irq(m.d, dev)
-    assert n is not None
-    v = m.probe[n]
+    gsi = device_irq(m.d, dev)
+    assert gsi is not None
+    v = m.probe[gsi]
     base = {**ctx.goto(ctx.node.next), v: Ite(Eq(V(v), C(WAITING)), C(FIRED), V(v))}
     if not dev.level:
         ups = {**base, **io.line_mask(dev.pic, dev.input), **io.line_ack(dev.pic, dev.input, ctx.cpu.index)}
