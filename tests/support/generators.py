@@ -607,7 +607,7 @@ def seq_models(draw: st.DrawFn) -> str:
 
 COUNT_CHECKS = ("probe_irq", "invariant", "no_lost_irq", "eoi_balanced", "no_deadlock")
 COUNT_CONCEPTS = {"irqs(nic)", "irqs(nic, cpu1)", "irqs(3)", "probe_irq_on", "probe_irq_off found", "probe found for",
-                  "on_kick", "request_irq 4", "udelay", "cpus 2", "idt {", "level"}
+                  "on_kick", "request_irq 4", "udelay", "cpus 2", "idt {", "level", "ioapic io0", "io0.4 level"}
 _PROBE_BODIES = ["probe_irq_on; kick card; udelay; probe_irq_off found", "probe_irq_on; kick card; probe_irq_off found",
                  "kick card; udelay; probe_irq_on; probe_irq_off found", "probe_irq_on; udelay; probe_irq_off found"]
 _COUNT_INVARIANTS = ["irqs(nic) <= 1", "irqs(nic, cpu1) == 0", "irqs(3) < 2", "irqs(nic) == irqs(3)",
@@ -619,6 +619,8 @@ def count_models(draw: st.DrawFn) -> str:
     """The counts `irqs(X)` in invariants (a request_irq line, or a bare-metal gate) and probing: a card
     on an unrequested line, a modem that is requested or probed too, the four orders of the driver's
     steps; `COUNT_CONCEPTS`."""
+    if draw(st.integers(0, 3)) == 0:
+        return _ioapic_probe(draw)
     cpus = draw(st.integers(1, 2))
     bare = draw(st.booleans())
     level = not bare and draw(st.integers(0, 3)) == 0
@@ -636,6 +638,19 @@ def count_models(draw: st.DrawFn) -> str:
         if draw(st.booleans()):
             out += ["request_irq 4 modem_isr", "handler modem_isr { nop }"]
     out.append("check " + ", ".join(COUNT_CHECKS[:1]) + f", invariant {invariant}, " + ", ".join(COUNT_CHECKS[2:]))
+    return "\n".join(out) + "\n"
+
+
+def _ioapic_probe(draw: st.DrawFn) -> str:
+    """C2 on an I/O APIC: the card's pin and a modem on an edge or level pin, probed by GSI unless
+    the modem is requested; a request_irq'd NIC counted by `irqs()`."""
+    trig = draw(st.sampled_from(["edge", "level"]))
+    out = ["ioapic io0 { pins 24 }", "device card { irq io0.5 edge on_kick }",
+           f"device modem {{ irq io0.4 {trig} raises 1 }}", "probe found for card"]
+    if draw(st.booleans()):
+        out += ["request_irq 4 modem_isr", "handler modem_isr { " + ("ack modem" if trig == "level" else "nop") + " }"]
+    out.append(f"thread init on cpu0 {{ {draw(st.sampled_from(_PROBE_BODIES))} }}")
+    out.append("check probe_irq, no_lost_irq, no_deadlock")
     return "\n".join(out) + "\n"
 
 
