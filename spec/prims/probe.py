@@ -41,7 +41,8 @@ def _imr_updates(m: Model, lines: list[int], new_bit: dict[int, Expr] | None, un
         if where is None:
             pin = gsi_pin(m.d, n)
             assert pin is not None
-            pins[pin] = C(0) if unmask else C(1) if new_bit is None else Ite(new_bit[n], C(1), C(0))
+            keep = V(_ioapic(m).masked[pin])
+            pins[pin] = C(0) if unmask else C(1) if new_bit is None else Ite(new_bit[n], C(1), keep)
             continue
         imr = m.pics[where[0]].imr
         assert imr is not None
