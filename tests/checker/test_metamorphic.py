@@ -8,8 +8,9 @@ lasso is one of many and may take another loop):
 
 - `rename`:  every declared name (controllers, devices, objects, code contexts,
              the system) replaced consistently by a fresh one;
-- `shuffle`: declarations, and the rows of each idt, in another order;
-- `reverse`: declarations in reverse order;
+- `shuffle`: declarations, and the rows of each idt, in another order (`request_irq`s keep theirs:
+             it is the order of a shared line's actions);
+- `reverse`: declarations in reverse order (the same exception);
 - `unused`:  unused declarations added anywhere (a flag, a counter, data, a
              function nobody calls, a handler no gate names, a gate on a vector
              nothing raises);
@@ -130,13 +131,22 @@ def _shuffled(items: tuple[Any, ...], rnd: random.Random) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def _requests_in_order(before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`after` with its `request_irq` declarations put back in their order in `before`: the order of
+    request_irq calls is the order of a shared line's actions, which the flow handler runs in turn
+    (kernel/irq/manage.c `__setup_irq` appends each new action at the end of the chain), so it is
+    part of what a model means; every other declaration may move."""
+    requests = iter([d for d in before if isinstance(d, ast.RequestIrq)])
+    return tuple(next(requests) if isinstance(d, ast.RequestIrq) else d for d in after)
+
+
 def shuffle(model: ast.Model, rnd: random.Random) -> ast.Model:
     decls = [replace(d, entries=_shuffled(d.entries, rnd)) if isinstance(d, ast.Idt) else d for d in model.decls]
-    return replace(model, decls=_shuffled(tuple(decls), rnd))
+    return replace(model, decls=_requests_in_order(tuple(decls), _shuffled(tuple(decls), rnd)))
 
 
 def reverse(model: ast.Model, rnd: random.Random) -> ast.Model:
-    return replace(model, decls=tuple(reversed(model.decls)))
+    return replace(model, decls=_requests_in_order(model.decls, tuple(reversed(model.decls))))
 
 
 def _numbers(x: Any, out: set[int]) -> set[int]:
