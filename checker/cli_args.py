@@ -55,6 +55,15 @@ SECONDS = positive(float, "a positive finite number of seconds")
 MEGABYTES = positive(float, "a positive finite number of MB")
 
 
+def graph_command_args(p: argparse.ArgumentParser, max_states: int, timeout: float) -> None:
+    """The search limits and the model of a subcommand that explores the whole graph once
+    (`ircheck graph`, `ircheck interrupts`): --max-states, --timeout, --max-memory, MODEL.irq."""
+    p.add_argument("--max-states", type=POSITIVE_INT, default=max_states, metavar="N")
+    p.add_argument("--timeout", type=SECONDS, default=timeout, metavar="S")
+    p.add_argument("--max-memory", type=MEGABYTES, default=None, metavar="MB")
+    p.add_argument("model", metavar="MODEL.irq")
+
+
 def check_names(groups: Sequence[str] | None, error: Callable[[str], object]) -> list[str] | None:
     """The --check values (repeatable, comma lists) as the list the API takes, or None for the
     model's own checks. An empty list or an unknown name is a usage error (`error` does not return).

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 
 from ircheck.api import build
-from ircheck.cli_args import MEGABYTES, POSITIVE_INT, SECONDS, SUBCOMMANDS
+from ircheck.cli_args import SUBCOMMANDS, graph_command_args
 from ircheck.codegen import watching
 from ircheck.explicit import Explicit
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
@@ -124,10 +124,7 @@ def graph_main(argv: Sequence[str]) -> int:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--dot", action="store_true", help="Graphviz DOT")
     fmt.add_argument("--mermaid", action="store_true", help="a Mermaid flowchart")
-    p.add_argument("--max-states", type=POSITIVE_INT, default=GRAPH_MAX_STATES, metavar="N")
-    p.add_argument("--timeout", type=SECONDS, default=GRAPH_TIMEOUT, metavar="S")
-    p.add_argument("--max-memory", type=MEGABYTES, default=None, metavar="MB")
-    p.add_argument("model", metavar="MODEL.irq")
+    graph_command_args(p, GRAPH_MAX_STATES, GRAPH_TIMEOUT)
     try:
         args = p.parse_args(list(argv))
     except SystemExit as e:

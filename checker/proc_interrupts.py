@@ -18,7 +18,7 @@ from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
 from ircheck.api import build
-from ircheck.cli_args import MEGABYTES, POSITIVE_INT, SECONDS, SUBCOMMANDS
+from ircheck.cli_args import SUBCOMMANDS, graph_command_args
 from ircheck.codegen import watching
 from ircheck.explicit import Explicit
 from ircheck.grammar.diagnostics import IrcheckError, shown_path
@@ -132,10 +132,7 @@ def interrupts_of_file(path: str, max_states: int = MAX_STATES, timeout: float =
 
 def interrupts_main(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(prog="ircheck interrupts", description=SUBCOMMANDS["interrupts"] + ".")
-    p.add_argument("--max-states", type=POSITIVE_INT, default=MAX_STATES, metavar="N")
-    p.add_argument("--timeout", type=SECONDS, default=TIMEOUT, metavar="S")
-    p.add_argument("--max-memory", type=MEGABYTES, default=None, metavar="MB")
-    p.add_argument("model", metavar="MODEL.irq")
+    graph_command_args(p, MAX_STATES, TIMEOUT)
     try:
         args = p.parse_args(list(argv))
     except SystemExit as e:
