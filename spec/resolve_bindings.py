@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from ircheck.grammar import ast
 from ircheck.grammar.diagnostics import Diagnostic
-from ircheck.spec.design import Action, DeviceInfo, IrqLine, irq_name, isa_irqs, isa_line, message_vector
+from ircheck.spec.design import (
+    Action,
+    DeviceInfo,
+    IrqLine,
+    device_irq,
+    irq_name,
+    isa_irqs,
+    isa_line,
+    message_vector,
+)
 from ircheck.spec.resolve_messages import message_bindings, request_number, request_target
 from ircheck.spec.resolve_scope import Scope
 
@@ -139,9 +148,17 @@ def request_irqs(sc: Scope) -> None:
                 ok = False
             used_handlers[handler] = r.span.line
         pic, inp = where
+        if message and not any(dv.pic == pic and dv.input == inp and dv.kind != "pic" for dv in sc.d.devices.values()):
+            # an I/O APIC pin no device drives has no GSI -> IRQ mapping (acpi_register_gsi makes it for the
+            # device): nothing would ever raise the line, most likely a wrong number
+            driven = sorted(n for n in {device_irq(sc.d, dv) for dv in sc.d.devices.values() if dv.kind == "ioapic"}
+                            if n is not None)
+            sc.err("IRQ501", f"request_irq {r.irq}: no device drives I/O APIC pin {pic}.{inp} (GSI {r.irq}), so the line "
+                   "would never fire", r.span,
+                   f"the devices' GSIs are {', '.join(map(str, driven))}" if driven else "declare the device on that pin")
+            continue
         srcs = [dv for dv in sc.d.devices.values() if dv.pic == pic and dv.input == inp and dv.kind != "pic"]
-        vec = message_vector(sc.d, srcs[0]) if message and srcs else (
-            -1 if message else sc.d.pics[pic].base + inp)
+        vec = message_vector(sc.d, srcs[0]) if message else sc.d.pics[pic].base + inp
         if vec in sc.d.gates:
             sc.err("IRQ505", f"request_irq {r.irq}: vector {vec:#x} already has an IDT gate (line "
                    f"{sc.d.gates[vec].line})", r.span, "bind the line either with request_irq or in `idt`")

@@ -42,8 +42,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                           "they are skipped so that `python -m pytest -q` stays a few minutes")
 
 
+# Modules whose assertions measure wall time, signals, the process's peak memory, or that start a local Ray
+# or a fuzzer of their own: load from a neighbour would trip them. They carry the `serial` mark; CI runs the
+# rest on two workers (pytest-xdist, `-n 2 -m "not serial"`), then these alone (`-m serial`): .ci/run.
+SERIAL = frozenset({
+    "test_limits", "test_phase_limits", "test_progress", "test_scale2_threads", "test_scale_limits",
+    "test_scale_sharers", "test_unix_signals", "test_deep_inputs", "test_suggest", "test_fuzz", "test_ray",
+    "test_auto_memory", "test_parallel", "test_sysinfo",
+})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--slow") or config.getoption("-m"):
+    for item in items:
+        if item.path.stem in SERIAL:
+            item.add_marker(pytest.mark.serial)
+    if config.getoption("--slow") or "slow" in (config.getoption("-m") or ""):
         return
     skip = pytest.mark.skip(reason="slow: run with --slow (CI does)")
     for item in items:

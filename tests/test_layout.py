@@ -33,3 +33,17 @@ def test_the_pattern_sees_what_it_must() -> None:
 def test_support_holds_no_tests() -> None:
     """tests/support/ is imported, never collected: no test_ modules there."""
     assert not list((TESTS / "support").glob("test_*.py"))
+
+
+# a test asserting on wall time or signals: under a neighbour's load (CI's two workers) it would fail at random
+_TIMED = re.compile(r"time\.(perf_counter|monotonic|time)\(\)\s*-|signal\.SIG|send_signal|ru_maxrss")
+
+
+def test_timed_modules_run_serially() -> None:
+    from tests.conftest import SERIAL
+
+    timed = {p.stem for p in TESTS.rglob("test_*.py") if _TIMED.search(p.read_text(encoding="utf-8"))}
+    # test_deep_stress only stops drawing at its time budget (it asserts nothing on time); this module
+    # holds the pattern itself
+    assert timed - SERIAL - {"test_deep_stress", "test_layout"} == set(), "add them to tests/conftest.py SERIAL (CI runs those alone)"
+    assert SERIAL <= {p.stem for p in TESTS.rglob("test_*.py")}, "SERIAL names a module that is gone"

@@ -239,6 +239,16 @@ check invariant runs < 2
     assert status(text, "invariant") == "holds"
 
 
+def test_request_irq_on_a_pin_no_device_drives_is_refused() -> None:
+    # found by the front-end fuzzer (it crashed the lowering): an I/O APIC pin gets its GSI -> IRQ mapping
+    # from the device's acpi_register_gsi, so request_irq on an undriven pin is a wrong number, said so
+    r = ircheck.check_source(STORM.replace("request_irq 11", "request_irq 12"))
+    assert [(d.code, d.line, d.column) for d in r.errors] == [("IRQ501", 3, 1)]
+    assert "no device drives I/O APIC pin io0.12 (GSI 12)" in r.errors[0].message
+    assert r.errors[0].hint == "the devices' GSIs are 11"
+    assert codes(STORM) == []
+
+
 def test_ioapic_with_an_8259a_is_refused() -> None:
     assert "IRQ232" in codes("pic master : i8259 { base 0x20 }\nioapic io0 { pins 24 }\n")
     assert codes("ioapic io0 { pins 300 }\n") == ["IRQ230"]
