@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ircheck.cluster import Cluster, require_ray
+from ircheck.cluster import Cluster, from_options, require_ray
 from ircheck.codegen import no_tick, watching
 from ircheck.coverage import Warn
 from ircheck.engine_choice import run_auto
@@ -51,34 +51,38 @@ def run_engine(ts: TransitionSystem, engine: str = "auto", max_states: int | Non
     max_traces > 1: up to that many counterexamples per check, distinct by how they end (the plain
     explicit search: one process, the dict store, no reduction - the extra traces are those of the
     full graph);
-    workers > 1: `ircheck.parallel` (same results, several processes); store "compact" or "hash":
+    workers > 1: the partitioned BFS on Ray with `workers` partitions (`ircheck.ray_bfs`: same verdicts,
+    state counts and trace lengths; a local Ray of `workers` CPUs, or the cluster `RAY_ADDRESS` names;
+    Ray is the optional extra `ircheck[cluster]`); store "compact" or "hash":
     `ircheck.compact` (a compact visited set; a hash-compacted search never says "holds");
     reduction: `ircheck.reduce` ("none", "all" or a comma list of por, merge, symmetry);
     cluster: search on Ray (`ircheck.cluster`: the partitioned BFS of `ircheck.ray_bfs` with
     `workers` partitions, or `--swarm`'s randomized searches of `ircheck.ray_swarm`)."""
+    cluster = cluster or from_options(None, 0, workers)
     if cluster is not None:
-        require_ray("--cluster/--swarm")
+        require_ray("--workers N/--cluster/--swarm")
         if engine == "smt" or store != "dict" or max_traces > 1:
-            raise IrcheckError([Diagnostic("IRQ902", "Ray runs the explicit engine with the dict store",
-                                           "<command line>", 0, 0,
-                                           "leave out --engine smt/--store/--max-traces, or --cluster/--swarm")])
+            raise IrcheckError([Diagnostic("IRQ902", "Ray (--workers N, --cluster, --swarm) runs the explicit engine "
+                                           "with the dict store, in one process otherwise", "<command line>", 0, 0,
+                                           "leave out --engine smt/--store/--max-traces, or --workers/--cluster/"
+                                           "--swarm")])
         return run_explicit(ts, max_states, timeout, max_memory_mb, progress, workers, store, reduction, deadline,
                             cluster=cluster)
     if max_traces > 1:
-        if engine == "smt" or workers > 1 or store != "dict":
+        if engine == "smt" or store != "dict":
             raise IrcheckError([Diagnostic("IRQ902", "--max-traces is for the explicit engine in one process",
                                            "<command line>", 0, 0,
-                                           "leave out --engine smt/--workers/--store, or --max-traces")])
+                                           "leave out --engine smt/--store, or --max-traces")])
         engine, reduction = "explicit", "none"
     if engine == "smt":  # BMC + k-induction (checker/smt.py); z3 is imported only here
-        if workers > 1 or store != "dict":
+        if store != "dict":
             raise IrcheckError([Diagnostic("IRQ902", "--engine smt runs in one process with no state store",
-                                           "<command line>", 0, 0, "leave out --workers/--store")])
+                                           "<command line>", 0, 0, "leave out --store")])
         from ircheck.smt import run_smt  # z3 is imported only when this engine runs (start-up time)
         return run_smt(ts, timeout, max_memory_mb or default_memory_limit_mb(), progress=progress)
-    if engine == "auto" and workers == 1 and store == "dict":  # explicit when it fits (checker/engine_choice.py)
+    if engine == "auto" and store == "dict":  # explicit when it fits (checker/engine_choice.py)
         return run_auto(ts, max_states, timeout, max_memory_mb, progress, reduction=reduction, deadline=deadline)
-    return run_explicit(ts, max_states, timeout, max_memory_mb, progress, workers, store, reduction, deadline,
+    return run_explicit(ts, max_states, timeout, max_memory_mb, progress, 1, store, reduction, deadline,
                         max_traces)
 
 
@@ -141,7 +145,8 @@ def check_file(path: str | Path, checks: Sequence[str] | None = None, engine: st
     or every built-in check). Limits make unfinished checks "inconclusive".
     max_traces: up to that many counterexamples per violated check (`CheckResult.more`), distinct by
     how they end, each the shortest of its kind (explicit engine, one process).
-    workers: processes for the search (same results); store: "dict" (default), "compact" or
+    workers: N > 1 searches on a local Ray with N partitions (or on the cluster `RAY_ADDRESS` names;
+    `ircheck[cluster]`): same verdicts, state counts and trace lengths; store: "dict" (default), "compact" or
     "hash" (a compact visited set; see `ircheck.compact`); reduction: "none", "all" or a comma
     list of "por", "merge", "symmetry" (default "por,symmetry"; see `ircheck.reduce`); cluster: run on
     Ray (`ircheck.cluster.Cluster`: a local Ray or a cluster's address, maybe `--swarm`).

@@ -101,12 +101,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-memory", type=MEGABYTES, default=None, metavar="MB",
                    help="stop a search above this resident memory (default: 80%% of the machine)")
     p.add_argument("--workers", type=POSITIVE_INT, default=1, metavar="N",
-                   help="search with N processes; the results are those of one process (with --cluster: "
-                        "N Ray actors, one partition each)")
+                   help="search with N Ray actors, one partition each, on a local Ray of N CPUs (pip install "
+                        "'ircheck[cluster]'; on a cluster with --cluster or RAY_ADDRESS). Same verdicts, state counts "
+                        "and trace lengths as one process")
     p.add_argument("--cluster", default=None, metavar="ADDRESS",
                    help="search on Ray (pip install 'ircheck[cluster]'): 'local' starts a local Ray with "
-                        "--workers CPUs, HOST:6379 joins a running cluster (also: the RAY_ADDRESS environment "
-                        "variable with --workers N). Same verdicts, state counts and trace lengths as one process")
+                        "--workers CPUs (the default of --workers N), HOST:6379 joins a running cluster (also: the "
+                        "RAY_ADDRESS environment variable with --workers N). Same verdicts, state counts and trace "
+                        "lengths as one process")
     p.add_argument("--swarm", type=POSITIVE_INT, default=0, metavar="N",
                    help="hunt bugs with N randomized bounded searches on Ray (SPIN's swarm): finds violations, "
                         "never says holds (the other checks are inconclusive)")
@@ -247,7 +249,7 @@ def _main(argv: list[str], run: _Run) -> int:
         return INPUT_STATUS
     cluster = from_options(args.cluster, args.swarm, args.workers)
     if cluster is not None and not ray_available():
-        print(f"ircheck: error: --cluster/--swarm (or RAY_ADDRESS with --workers) need Ray: {INSTALL_HINT}",
+        print(f"ircheck: error: --workers N, --cluster and --swarm search on Ray, which is not installed: {INSTALL_HINT}",
               file=sys.stderr)
         return INPUT_STATUS
     try:

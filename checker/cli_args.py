@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -91,15 +90,11 @@ class Interrupts:
     the engine turns into "inconclusive" (stopping its worker processes), remembered, so that the
     command reports what it found and stops after the model it interrupted instead of going on to
     the next one. `name` says which signal it was ("Ctrl-C", "SIGTERM", "SIGHUP").
-
-    A process forked by the engine (`--workers`) inherits these handlers: there a SIGTERM or SIGHUP
-    (from the parent stopping it, or sent to the whole process group) ends that process at once,
-    quietly, as the default action would; the parent, which stops its workers itself, decides."""
+    (Ray's processes, `--workers N`, are not forks of this one: they keep their own handlers.)"""
 
     def __init__(self) -> None:
         self.hit = False
         self.name = "Ctrl-C"
-        self._pid = os.getpid()
         self._old: dict[int, object] = {}
         self._held = False
 
@@ -108,10 +103,6 @@ class Interrupts:
         self._held = True
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if os.getpid() != self._pid:  # a forked worker process
-            if signum == signal.SIGINT:
-                return  # Ctrl-C reaches the whole process group: the parent handles it
-            os._exit(128 + signum)
         if not self.hit:
             self.name = SIGNALS.get(signal.Signals(signum), f"signal {signum}")
         self.hit = True

@@ -123,7 +123,7 @@ class Explicit:
         return res
 
     def analyse_graph(self, res: SearchResult, quiet: list[int]) -> None:
-        """The deadlock and liveness analyses after a complete search (also run by parallel.py).
+        """The deadlock and liveness analyses after a complete search (also run by ray_bfs.py).
 
         `self.seen` holds the explored states in BFS order (parents as links), `quiet` the states
         where no CPU can step and something is unfinished, in the same order.

@@ -1,11 +1,11 @@
-"""The explicit-state engines end to end: the engine that fits the store, the workers and the
-reductions asked for (or Ray: `--cluster`, `--swarm`), its raw result turned into verdicts by checker/pipeline.py, the run's `Stats`,
+"""The explicit-state engines end to end: the engine that fits the store and the reductions asked
+for (or Ray: `--workers N`, `--cluster`, `--swarm`), its raw result turned into verdicts by checker/pipeline.py, the run's `Stats`,
 and (with the dict store) what the model says can happen but never did (checker/coverage.py).
 
 Which engine: a reduced search (checker/reduce.py) when `reduce.plan` finds a reduction sound for
 the enabled checks (verdicts from the reduced graph, counterexamples re-found unreduced); else the
-compact or hash store (checker/compact.py), several processes (checker/parallel.py), Ray actors
-(checker/ray_bfs.py) or a Ray swarm (checker/ray_swarm.py), or the plain BFS (checker/explicit.py).
+compact or hash store (checker/compact.py), Ray actors (checker/ray_bfs.py: `--workers N` or
+`--cluster`) or a Ray swarm (checker/ray_swarm.py), or the plain BFS (checker/explicit.py).
 """
 
 from __future__ import annotations
@@ -44,16 +44,12 @@ def run_explicit(ts: TransitionSystem, max_states: int | None = None, timeout: f
         outcome = search_reduced(ts, the_plan, limits, progress)
         eng, refind, res = outcome.engine, outcome.refind_states, outcome.result
     elif store != "dict":
-        if workers > 1:
-            raise ValueError("a compact store runs in one process: use workers=1")
+        if cluster is not None:
+            raise ValueError("a compact store runs in one process: leave out workers and cluster")
         eng = CompactExplicit(ts, limits, progress, store=store)
     elif cluster is not None:
         from ircheck.ray_run import ray_engine  # Ray is imported only when asked for
         eng = ray_engine(ts, limits, progress, workers, cluster)
-    elif workers > 1:
-        # multiprocessing costs ~0.7 MB of every run's memory: loaded only for --workers (no cycle hidden)
-        from ircheck.parallel import ParallelExplicit
-        eng = ParallelExplicit(ts, limits, progress, workers=workers)
     else:
         eng = Explicit(ts, limits, progress)
     if not the_plan.applied:
@@ -64,8 +60,8 @@ def run_explicit(ts: TransitionSystem, max_states: int | None = None, timeout: f
                   res.stopped_by or res.analysis_stopped or ("nesting bound" if res.bound_hit else ""),
                   reductions=the_plan.applied, reduction_note=the_plan.note, refind_states=refind)
     if store == "dict" and not res.bound_hit and not res.analysis_stopped:  # what can never happen
-        # --workers keeps the states in the workers unless a graph analysis brought them back: what the
-        # parent's `seen` lacks is confirmed by an unreduced search, as for a reduced one (same warnings)
+        # Ray keeps the states in its actors unless a graph analysis brought them back: what the
+        # driver's `seen` lacks is confirmed by an unreduced search, as for a reduced one (same warnings)
         partial = bool(the_plan.applied) or len(eng.seen) < res.states
         stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", partial,
                                       all(c.status == HOLDS for c in out))

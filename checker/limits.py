@@ -128,6 +128,25 @@ class Ticker:
         return f"during {self.phase}" if self.phase else ""
 
 
+def level_stop(limits: Limits, states: int, new: int, said: set[str], memory_mb: float | None,
+               deadline: float | None) -> str:
+    """Why a level-synchronous search (checker/ray_bfs.py) stops at the end of a level, or "".
+
+    The first that holds, in this order: --max-states when the states stored (`states`, this level's
+    `new` ones included) reach it and the level added some (so the count can pass the limit by up to
+    one level); the memory ceiling when a partition said "memory" or the processes' sum `memory_mb`
+    passes it (None: not measurable here, e.g. on a remote cluster); --timeout when a partition said
+    "timeout" or the wall clock (`time.time()`) is past `deadline`. `said`: the partitions' own stop words.
+    """
+    if limits.max_states is not None and states >= limits.max_states and new:
+        return str(Stop(Reason.MAX_STATES, limits.max_states))
+    if "memory" in said or (limits.max_memory_mb and memory_mb is not None and memory_mb > limits.max_memory_mb):
+        return str(limits.out_of_memory())
+    if "timeout" in said or (deadline is not None and time.time() > deadline):
+        return str(limits.timed_out())
+    return ""
+
+
 def phase_watch(limits: Limits) -> Ticker:
     """The watcher of the phases before a search (the lowering, code generation): --timeout counts
     from `limits.deadline`, else from now."""

@@ -14,10 +14,12 @@ one-process engine's; the states on them may differ, as any shortest path may be
   property of a state of depth d+1 are both d+1 steps), and rebuilds each new counterexample by
   following the parent links owner by owner (one round per step); the pipeline then replays it
   through the reference step function like every trace.
-- Limits: `--timeout` (wall clock, checked by every actor every 4,096 states and by the driver
-  between levels), the memory ceiling (each actor against its share, the driver on the sum), and
-  `--max-states`, which stops at the end of the level that reaches it (so the count reported can pass
-  the limit by up to one level; the search is then inconclusive, never "holds"). Ctrl-C stops the run.
+- Limits (`limits.level_stop` at the end of every level): `--timeout` (wall clock, checked by every
+  actor every 4,096 states and by the driver between levels), the memory ceiling (each actor against
+  its share, the driver on the sum), and `--max-states`, which stops at the end of the level that
+  reaches it (so the count reported can pass the limit by up to one level; the search is then
+  inconclusive, never "holds"). Ctrl-C (or SIGTERM, SIGHUP: checker/cli_args.py) stops the run; the
+  violations already found keep their traces. Progress lines (`progress`) are printed per level.
 - Deadlock and liveness checks: after a complete search the actors send their levels back and the
   driver rebuilds `seen` in BFS order (levels in order, within a level by actor); the analyses of
   checker/liveness.py run here, in one process, as after `Explicit.run()`.
@@ -27,6 +29,8 @@ one-process engine's; the states on them may differ, as any shortest path may be
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,29 +40,40 @@ import ray
 
 from ircheck.cluster import Cluster
 from ircheck.explicit import Explicit
-from ircheck.limits import ALL_VIOLATED, INTERRUPTED, Limits, Reason, Stop
+from ircheck.limits import ALL_VIOLATED, INTERRUPTED, Limits, level_stop
 from ircheck.outcome import RawViolation, SearchResult
 from ircheck.ray_partition import Candidate, Merged, Partition, Summary, owner
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import peak_rss_mb
 from ircheck.triage import Triage
 
+_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
 
 def connect(cluster: Cluster, cpus: int) -> int:
-    """Start (local) or join (an address) Ray once per process; returns the CPUs Ray has."""
+    """Start (local) or join (an address) Ray once per process; returns the CPUs Ray has.
+
+    `ray.init` installs the driver's own SIGTERM handler (it ends the process with a stack dump and no
+    report); the handlers this process had (checker/cli_args.py `Interrupts`: SIGTERM and SIGHUP end
+    the run as Ctrl-C does) are put back."""
     if not ray.is_initialized():
+        handlers = {getattr(signal, s): signal.getsignal(getattr(signal, s)) for s in _SIGNALS if hasattr(signal, s)}
         if cluster.local:
             ray.init(num_cpus=max(1, cpus), include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
         else:
             ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
+        for s, h in handlers.items():
+            if h is not None and threading.current_thread() is threading.main_thread():
+                signal.signal(s, h)
     resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
     return int(resources.get("CPU", 1))
 
 
 @dataclass
 class LevelStat:
-    """One BFS level on Ray: new states, bytes exchanged, CPU seconds of the slowest and of all actors."""
+    """One BFS level on Ray: new states, bytes exchanged, CPU seconds (expand and merge) of the slowest
+    and of all actors, states expanded."""
 
     new: int
     sent_bytes: int
@@ -116,20 +131,13 @@ class RayExplicit(Explicit):
                 new = sum(m[0] for m in merged)
                 transitions += sum(s[0] for s in summaries)
                 peaks = [max(p, m[2]) for p, m in zip(peaks, merged, strict=True)]
-                cpu = [s[3] for s in summaries]
+                cpu = [s[3] + m[3] for s, m in zip(summaries, merged, strict=True)]
                 self.measures.levels.append(LevelStat(new, sum(s[4] for s in summaries), max(cpu), sum(cpu),
                                                       sum(s[5] for s in summaries)))
                 states += new
                 self._take([c for s in summaries for c in s[1]] + [c for m in merged for c in m[1]], res)
-                stopped = {s[2] for s in summaries if s[2]}
-                stop = ""
-                if lim.max_states is not None and states >= lim.max_states and new:
-                    stop = str(Stop(Reason.MAX_STATES, lim.max_states))
-                if "memory" in stopped or (lim.max_memory_mb and self.cluster.local and
-                                           peak_rss_mb() + sum(peaks) > lim.max_memory_mb):
-                    stop = stop or str(lim.out_of_memory())
-                if "timeout" in stopped or (deadline is not None and time.time() > deadline):
-                    stop = stop or str(lim.timed_out())
+                stop = level_stop(lim, states, new, {s[2] for s in summaries if s[2]},
+                                  peak_rss_mb() + sum(peaks) if self.cluster.local else None, deadline)
                 if stop:
                     res.complete, res.stopped_by = False, stop
                     break

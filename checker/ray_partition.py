@@ -35,8 +35,8 @@ CHECK_EVERY = 4096
 Candidate = tuple[str, str, str, int, int | None, int]
 # what `expand` tells the driver: transitions, candidates, stop reason, CPU seconds, bytes sent, states expanded
 Summary = tuple[int, list[Candidate], str, float, int, int]
-# what `merge` tells it: new states, candidates of failed state properties, peak MB
-Merged = tuple[int, list[Candidate], float]
+# what `merge` tells it: new states, candidates of failed state properties, peak MB, CPU seconds
+Merged = tuple[int, list[Candidate], float, float]
 
 
 def owner(t: int, n: int) -> int:
@@ -131,7 +131,8 @@ class Partition:
 
     def merge(self, *payloads: bytes) -> Merged:
         """Take the peers' buckets; the next level becomes the frontier. Returns (new states,
-        candidates of failed state properties, peak MB)."""
+        candidates of failed state properties, peak MB, CPU seconds)."""
+        cpu0 = time.process_time()
         seen, nxt = self.seen, self.next
         app = nxt.append
         for data in payloads:
@@ -159,7 +160,7 @@ class Partition:
         self.frontier, self.next = nxt, []
         if self.keep_levels:
             self.levels.append(nxt)
-        return len(nxt), cands, peak_rss_mb()
+        return len(nxt), cands, peak_rss_mb(), time.process_time() - cpu0
 
     def parents(self, states: list[int]) -> list[int | None]:
         seen = self.seen

@@ -1,7 +1,7 @@
 """The cold paths every BFS loop shares: what a tagged transition means, when a search may stop
 early, and the shell that turns the ways a search ends early into its result.
 
-The loops themselves (checker/explicit.py, compact.py, reduce.py, parallel.py, and the unreduced
+The loops themselves (checker/explicit.py, compact.py, reduce.py, ray_partition.py, and the unreduced
 re-search) stay inlined for speed; they call into here only when a transition carries tags (rare)
 and once per BFS level.
 

@@ -48,7 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 SERIAL = frozenset({
     "test_limits", "test_phase_limits", "test_progress", "test_scale2_threads", "test_scale_limits",
     "test_scale_sharers", "test_unix_signals", "test_deep_inputs", "test_suggest", "test_fuzz", "test_ray",
-    "test_auto_memory", "test_parallel", "test_sysinfo",
+    "test_auto_memory", "test_sysinfo",
 })
 
 

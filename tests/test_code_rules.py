@@ -28,7 +28,6 @@ FOLDERS = {"checker": "ircheck", "spec": "ircheck.spec", "grammar": "ircheck.gra
 LAZY_IMPORTS = {
     ("checker/api.py", "ircheck.smt"): "z3 is loaded only when --engine smt runs (start-up time, memory)",
     ("checker/engine_choice.py", "ircheck.smt"): "z3 is loaded only on --engine auto's fallback",
-    ("checker/explicit_run.py", "ircheck.parallel"): "multiprocessing (~0.7 MB of every run) only for --workers",
     ("checker/explicit_run.py", "ircheck.ray_run"): "Ray, an optional dependency (ircheck[cluster]), only when asked for",
     ("checker/progress.py", "rich.console"): "rich (~50 ms to import) only when a progress line is drawn",
     ("checker/progress.py", "rich.text"): "rich only when a progress line is drawn",

@@ -213,8 +213,8 @@ def test_trace_rebuild_that_stops_is_inconclusive(monkeypatch: pytest.MonkeyPatc
 
 
 def test_workers_and_compact_do_not_combine() -> None:
-    with pytest.raises(ValueError, match="one process"):
-        ircheck.check_file(MODELS / "lang_lost_irq.irq", store="hash", workers=2)
+    r = ircheck.check_file(MODELS / "lang_lost_irq.irq", store="hash", workers=2)
+    assert [d.code for d in r.errors] == ["IRQ902"] and "dict store" in r.errors[0].message
 
 
 def test_cli_compact(capsys: pytest.CaptureFixture[str]) -> None:

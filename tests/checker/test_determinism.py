@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ircheck.cli import _parser, main
+from ircheck.cli import main
 from ircheck.report import TIMING_KEYS
 from tests.conftest import MODELS, ROOT
 from tests.support.cli import ircheck
@@ -85,15 +85,6 @@ def test_same_seed_twice_and_random_seed(models: list[str]) -> None:
     b = _run("random", "--format", "json", "--no-timings", *models)
     c = _run(SEEDS[0], "--format", "json", "--no-timings", *models)
     assert a[1] == b[1] == c[1]
-
-
-@pytest.mark.skipif("--workers" not in _parser().format_help(), reason="no --workers option yet")
-def test_byte_identical_with_any_number_of_workers(models: list[str]) -> None:
-    # --workers 2 searches unreduced (test_reduction): compare with one unreduced process
-    outs = {(seed, w): _run(seed, "--format", "json", "--no-timings", "--reduction", "none", "--workers", w,
-                            *models)[1]
-            for seed in SEEDS[:2] for w in ("1", "2")}
-    assert len(set(outs.values())) == 1
 
 
 def test_no_timings_leaves_out_only_the_timings(capsys: pytest.CaptureFixture[str]) -> None:

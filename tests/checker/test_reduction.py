@@ -261,8 +261,7 @@ def test_liveness_deadlock_workers_and_stores_search_unreduced() -> None:
     ts = _nested(4)
     assert plan(ts, parse_reduction("all"), workers=2).applied == ()
     assert "--workers" in plan(ts, parse_reduction("all"), store="compact").note
-    _out, stats = run_engine(ts, "explicit", workers=2, reduction="all")
-    assert stats.states == 21_665 and stats.reductions == () and "--workers" in stats.reduction_note
+    # run_engine(workers=2) searches on Ray with the same note: tests/checker/test_ray.py
 
 
 def test_parse_reduction() -> None:
