@@ -2,7 +2,8 @@
 
 Two tables. The nested-PIC one: for each model, ircheck's explicit engine (default options: reductions
 on), the same with reductions off (`--reduction none`: the raw rate of the core), with `--workers 2`
-(which searches unreduced), then SPIN on ircheck's Promela export (spin -a; gcc -O2 -DNOREDUCE -DSAFETY;
+(the partitioned BFS on a local Ray of 2 CPUs started per model, its start-up of a few seconds
+included; it searches unreduced), then SPIN on ircheck's Promela export (spin -a; gcc -O2 -DNOREDUCE -DSAFETY;
 ./pan), with and without SPIN's compile time. States, seconds, states/s, peak MB and verdict side by
 side. SPIN is skipped cleanly if not installed (apt-get install spin). `--compact` adds a column for
 `--compact`.
