@@ -46,7 +46,7 @@ from ircheck.pipeline import judge_facts
 from ircheck.por import PorTables, por_tables
 from ircheck.spec.checks import on_graph
 from ircheck.spec.ts import TransitionSystem
-from ircheck.symmetry import canonicaliser
+from ircheck.symmetry import canonicaliser, verify
 from ircheck.sysinfo import peak_rss_mb
 from ircheck.triage import SearchStop, Triage, searching
 
@@ -78,6 +78,8 @@ class Plan:
     note: str = ""
     tables: PorTables | None = None
     canon: Callable[[int], int] | None = None
+    # symmetry: a fact transition -> its orbit of transitions (their facts are recorded together)
+    fact_orbit: dict[int, list[int]] | None = None
 
 
 def full_graph_checks(ts: TransitionSystem) -> list[str]:
@@ -104,9 +106,12 @@ def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: 
         else:
             notes.append("por: no CPU's steps are ever independent of the others")
     if "symmetry" in wanted:
-        canon, why = canonicaliser(ts, pk)
+        ver = verify(ts)
+        canon, why = canonicaliser(ts, pk, ver)
         if canon is not None:
             out.canon = canon
+            out.fact_orbit = {ti: ver.orbit(ti) for ti, t in enumerate(ts.transitions)
+                              if any(c == ts.fact_check for c, _m in t.violates)}
         else:
             notes.append(f"symmetry: {why}")
     applied = []
@@ -151,9 +156,13 @@ class ReducedExplicit(Explicit):
         seen[init] = None
         counters = [0, 0]  # transitions, merged states
 
+        orbit = self.plan.fact_orbit or {}
+
         def note_vio(vio: list[int]) -> None:  # no paths: the unreduced re-search finds them
             for ti in vio:
                 triage.record(res, ti, list)
+                for tj in orbit.get(ti, ()):  # the images of a fact are reached in the images of s
+                    triage.record(res, tj, list)
 
         def note_props(bad: int) -> None:
             k = 0

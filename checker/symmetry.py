@@ -1,104 +1,282 @@
-"""Symmetry reduction: canonical states under variable permutations the lowering declares.
+"""Symmetry reduction: canonical states under the automorphisms the lowering proposes.
 
-The lowering proposes permutations of variable indices (`TransitionSystem.symmetries`, e.g. two
-identical devices on one line swap their variables). Nothing is taken on trust: a permutation is
-used only if renaming the variables maps the system onto itself - the same initial state, the same
-multiset of transitions (guard, updates, CPU, targets by check name, facts by key), the same state properties
-per check and the same `unfinished` predicate. Then every check is symmetric: a state breaks a
-check exactly when its image does, so searching one representative per orbit (the smallest packed
-int over the group the permutations generate) decides the same verdicts.
+The lowering proposes `TransitionSystem.symmetries` (spec/symmetries.py): identical devices swap
+their variables; two CPUs swap with everything pinned to them (their per-CPU variables, the threads
+pinned to each, the per-CPU counts) and identical contexts swap - then the variables whose values
+name a context or a CPU (a lock's owner, the CPU a tasklet is scheduled on) have their values
+renamed too (`Symmetry.values`). Nothing is taken on trust: a proposal is used only if renaming maps
+the system onto itself - the same initial state and domains, the same multiset of transitions
+(guard, updates, CPU group renamed, the checks each breaks), the same state properties per check
+and the same `unfinished` predicate. Expressions are compared after renaming in a normal form
+(the arguments of and/or/==/!= sorted, nested and/or flattened), so a disjunction over pairs of CPUs
+maps onto itself whatever order the lowering wrote it in. A value-renamed variable may only be
+compared with constants or like variables (==, !=, in) and assigned such values: any other use
+(arithmetic, ordering) refuses the proposal, since renaming its values would change the meaning.
 
-Counterexamples need no mapping back: the reduced search only decides verdicts and `api`
-re-finds each violation in the unreduced graph, so traces are concrete and replay.
+Then every safety check is symmetric: a state breaks a check exactly when its image does, so
+searching one representative per orbit (the smallest packed int over the group the verified
+proposals generate, cut at MAX_GROUP elements) decides the same verdicts. Facts (lockdep) are not
+symmetric one by one - the image of "app0 takes the lock at line 53" is "app1 takes it at line 60"
+- so the reduced search records, for a fact transition enabled in a stored state, the facts of its
+whole orbit of transitions (`Verified.orbit`): the set of facts reached is exactly the unreduced
+one. Which check kinds may use the reduction at all is `reduce.plan`'s decision.
+
+Counterexamples need no mapping back: the reduced search only decides verdicts and `reduce`
+re-finds each violation in the unreduced graph, so traces are concrete, shortest and replay.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ircheck.codegen import Packing
-from ircheck.spec.expr import BinOp, Cond, Const, LNot, Member, NAry, Ref
-from ircheck.spec.ts import Expr, Transition, TransitionSystem
-from ircheck.spec.walker import Fold
+from ircheck.spec.expr import BinOp, Cond, Const, LNot, Member, NAry, Op, Ref
+from ircheck.spec.ts import Expr, Symmetry, Transition, TransitionSystem
 
-MAX_GROUP = 720  # permutations kept (6! : six identical components); larger groups are cut
-
-
-class _Rename(Fold[Expr]):
-    """The same nodes over renamed variables (nothing folded)."""
-
-    def __init__(self, perm: tuple[int, ...]) -> None:
-        self.perm = perm
-
-    def fold_const(self, e: Const) -> Expr:
-        return e
-
-    def fold_ref(self, e: Ref) -> Expr:
-        return Ref(self.perm[e.i])
-
-    def fold_not_(self, e: LNot, a: Expr) -> Expr:
-        return LNot(a)
-
-    def fold_nary(self, e: NAry, args: Sequence[Expr]) -> Expr:
-        return NAry(e.op, tuple(args))
-
-    def fold_binop(self, e: BinOp, a: Expr, b: Expr) -> Expr:
-        return BinOp(e.op, a, b)
-
-    def fold_member(self, e: Member, a: Expr) -> Expr:
-        return Member(a, e.values)
-
-    def fold_cond(self, e: Cond, c: Expr, a: Expr, b: Expr) -> Expr:
-        return Cond(c, a, b)
+MAX_GROUP = 720  # group elements kept (6!: six identical components); larger groups are cut
+MAX_PROPOSALS = 16  # proposals verified at most (each costs one renaming of the whole system)
+COMMUTATIVE = frozenset({Op.EQ, Op.NE})
+MAX_DNF = 4096  # conjunctions at most in the normal form of one condition (beyond: compared as written)
 
 
-def rename(e: Expr, perm: tuple[int, ...]) -> Expr:
-    """The expression with variable i replaced by variable perm[i]."""
-    return _Rename(perm).fold(e)
+class NotSymmetric(Exception):
+    """A proposal renames a variable's values where that changes the meaning (arithmetic, order)."""
 
 
-def _shape(ts: TransitionSystem, perm: tuple[int, ...]) -> tuple[object, ...]:
-    """Everything a check depends on, after renaming, in an order-free form."""
-    def tags(t: Transition) -> list[tuple[str, str]]:
-        # checks by name (their messages name the device), facts by key: the set of facts reached
-        # is what lockdep judges, so a renamed fact would change the verdict
-        return sorted({(c, m if c == ts.fact_check else "") for c, m in t.violates})
+class _Renamer:
+    """Renamed expressions in normal form (a string per expression), memoised per node."""
 
-    trans = sorted(repr((rename(t.guard, perm), sorted((perm[vi], rename(u, perm)) for vi, u in t.updates),
-                         t.group, tags(t)))
-                   for t in ts.transitions)
-    props = sorted(repr((p.check, rename(p.ok, perm))) for p in ts.state_props)
-    init = tuple(ts.vars[perm.index(j)].init for j in range(len(perm)))
-    sizes = tuple(ts.vars[perm.index(j)].size for j in range(len(perm)))
-    return (tuple(trans), tuple(props), repr(rename(ts.unfinished, perm)), init, sizes)
+    def __init__(self, sym: Symmetry | None, n: int) -> None:
+        self.perm = sym.perm if sym is not None else tuple(range(n))
+        self.vals = [sym.value_map(i) if sym is not None else () for i in range(n)]
+        self.memo: dict[int, str] = {}
+        self.dnf: dict[int, frozenset[frozenset[str]] | None] = {}
+
+    def valued(self, e: Expr) -> tuple[int, ...] | None:
+        """The value map of e if e reads a value-renamed variable directly, else None."""
+        if type(e) is Ref and self.vals[e.i]:
+            return self.vals[e.i]
+        return None
+
+    def value(self, e: Expr, sigma: tuple[int, ...]) -> str:
+        """e as a value of a variable renamed by sigma: constants map, like variables rename."""
+        if type(e) is Const:
+            if not 0 <= e.k < len(sigma):
+                raise NotSymmetric(f"constant {e.k} outside a renamed domain")
+            return f"c{sigma[e.k]}"
+        if type(e) is Ref and self.vals[e.i] == sigma:
+            return f"v{self.perm[e.i]}"
+        if type(e) is Cond:
+            return f"ite({self.expr(e.c)},{self.value(e.a, sigma)},{self.value(e.b, sigma)})"
+        raise NotSymmetric("a renamed value computed by arithmetic")
+
+    def expr(self, e: Expr) -> str:
+        got = self.memo.get(id(e))
+        if got is None:
+            got = self.memo[id(e)] = self._expr(e)
+        return got
+
+    def _expr(self, e: Expr) -> str:
+        if isinstance(e, Const):
+            return f"c{e.k}"
+        if isinstance(e, Ref):
+            if self.vals[e.i]:
+                raise NotSymmetric("a renamed variable read as a number")
+            return f"v{self.perm[e.i]}"
+        if isinstance(e, LNot):
+            return f"!{self.expr(e.a)}"
+        if isinstance(e, NAry):
+            d = self._dnf(e)
+            if d is not None:
+                return "dnf[" + "|".join(sorted("&".join(sorted(t)) for t in d)) + "]"
+            parts: list[str] = []
+            self._flat(e, e.op, parts)
+            return f"{e.op}({','.join(sorted(parts))})"
+        if isinstance(e, BinOp):
+            sa, sb = self.valued(e.a), self.valued(e.b)
+            if (sa or sb) and e.op in COMMUTATIVE:
+                sigma = sa or sb
+                assert sigma is not None
+                a, b = self.value(e.a, sigma), self.value(e.b, sigma)
+            else:
+                a, b = self.expr(e.a), self.expr(e.b)
+            if e.op in COMMUTATIVE and b < a:
+                a, b = b, a
+            return f"({a}{e.op}{b})"
+        if isinstance(e, Member):
+            sigma = self.valued(e.a)
+            if sigma is not None:
+                if any(not 0 <= v < len(sigma) for v in e.values):
+                    raise NotSymmetric("a set of values outside a renamed domain")
+                return f"{self.value(e.a, sigma)} in {sorted(sigma[v] for v in e.values)}"
+            return f"{self.expr(e.a)} in {sorted(e.values)}"
+        if isinstance(e, Cond):
+            return f"ite({self.expr(e.c)},{self.expr(e.a)},{self.expr(e.b)})"
+        raise NotSymmetric(f"unknown node {type(e).__name__}")
+
+    def _dnf(self, e: Expr) -> frozenset[frozenset[str]] | None:
+        """e's and/or structure as a set of conjunctions of atoms (None beyond MAX_DNF terms): the
+        same condition written with its pairs in another order or orientation compares equal."""
+        if id(e) in self.dnf:
+            return self.dnf[id(e)]
+        out: frozenset[frozenset[str]] | None
+        if isinstance(e, NAry) and e.op in (Op.AND, Op.OR):
+            kids = [self._dnf(a) for a in e.args]
+            if any(k is None for k in kids):
+                out = None
+            elif e.op == Op.OR:
+                out = frozenset().union(*[k for k in kids if k is not None])
+            else:
+                acc: set[frozenset[str]] = {frozenset()}
+                for k in kids:
+                    assert k is not None
+                    acc = {a | b for a in acc for b in k}
+                    if len(acc) > MAX_DNF:
+                        break
+                out = frozenset(acc)
+            if out is not None and len(out) > MAX_DNF:
+                out = None
+        else:
+            out = frozenset({frozenset({self.expr(e)})})
+        self.dnf[id(e)] = out
+        return out
+
+    def _flat(self, e: Expr, op: Op, out: list[str]) -> None:
+        if isinstance(e, NAry) and e.op == op:
+            for a in e.args:
+                self._flat(a, op, out)
+        else:
+            out.append(self.expr(e))
+
+    def update(self, vi: int, u: Expr) -> str:
+        sigma = self.vals[vi]
+        return f"v{self.perm[vi]}:={self.value(u, sigma) if sigma else self.expr(u)}"
 
 
-def verified(ts: TransitionSystem) -> list[tuple[int, ...]]:
-    """The declared permutations that really are automorphisms of the system."""
+def _tkey(ts: TransitionSystem, t: Transition, rn: _Renamer, groups: dict[str, str]) -> str:
+    """A transition after renaming: guard, updates, group, the checks it breaks (facts as one tag:
+    their orbit is recorded by the search, `Verified.orbit`)."""
+    tags = sorted({str(c) for c, _m in t.violates})
+    ups = sorted(rn.update(vi, u) for vi, u in t.updates)
+    grp = groups.get(t.group, t.group) if t.group is not None else None
+    return f"{rn.expr(t.guard)}|{ups}|{grp}|{tags}"
+
+
+def _image(ts: TransitionSystem, sym: Symmetry | None, base: dict[str, list[int]] | None
+           ) -> tuple[dict[str, list[int]], list[int] | None]:
+    """(renamed transition key -> indices, and with `base`: the transition each one maps to)."""
     n = len(ts.vars)
-    ident = tuple(range(n))
+    rn = _Renamer(sym, n)
+    groups = dict(sym.groups) if sym is not None else {}
+    keys: dict[str, list[int]] = {}
+    for ti, t in enumerate(ts.transitions):
+        keys.setdefault(_tkey(ts, t, rn, groups), []).append(ti)
+    if base is None:
+        return keys, None
+    if {k: len(v) for k, v in keys.items()} != {k: len(v) for k, v in base.items()}:
+        raise NotSymmetric("the transitions differ")
+    image = [0] * len(ts.transitions)
+    for k, tis in keys.items():
+        for a, b in zip(tis, base[k], strict=True):
+            image[a] = b
+    props = sorted(f"{p.check}:{rn.expr(p.ok)}" for p in ts.state_props)
+    ident = _Renamer(None, n)
+    if props != sorted(f"{p.check}:{ident.expr(p.ok)}" for p in ts.state_props):
+        raise NotSymmetric("the state properties differ")
+    if rn.expr(ts.unfinished) != ident.expr(ts.unfinished):
+        raise NotSymmetric("the unfinished predicate differs")
+    assert sym is not None
+    for i, v in enumerate(ts.vars):
+        j = sym.perm[i]
+        sigma = sym.value_map(i)
+        if ts.vars[j].size != v.size or (sigma and sorted(sigma) != list(range(v.size))):
+            raise NotSymmetric("the domains differ")
+        if ts.vars[j].init != (sigma[v.init] if sigma else v.init):
+            raise NotSymmetric("the initial state differs")
+    return keys, image
+
+
+@dataclass
+class Verified:
+    """The proposals that are automorphisms, each with the transition it maps every transition to."""
+
+    syms: list[Symmetry] = field(default_factory=list)
+    images: list[list[int]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # what the refused proposals swap, and why
+
+    def orbit(self, ti: int) -> list[int]:
+        """Transition ti and every image of it under the group the verified proposals generate."""
+        seen = [ti]
+        todo = [ti]
+        while todo:
+            t = todo.pop()
+            for img in self.images:
+                u = img[t]
+                if u not in seen:
+                    seen.append(u)
+                    todo.append(u)
+        return seen
+
+
+def verify(ts: TransitionSystem) -> Verified:
+    """The proposals (at most MAX_PROPOSALS) that really are automorphisms of the system."""
+    out = Verified()
     if not ts.symmetries:
-        return []
-    base = _shape(ts, ident)
-    out = []
-    for perm in ts.symmetries:
-        p = tuple(perm)
-        if sorted(p) != list(ident) or p == ident:
+        return out
+    n = len(ts.vars)
+    base, _ = _image(ts, None, None)
+    for sym in ts.symmetries[:MAX_PROPOSALS]:
+        if len(sym.perm) != n or sorted(sym.perm) != list(range(n)) or sym.perm == tuple(range(n)) \
+                and not any(sym.values):
             continue
-        if _shape(ts, p) == base:
-            out.append(p)
+        try:
+            _, image = _image(ts, sym, base)
+        except NotSymmetric as e:
+            out.refused.append(f"{sym.what or 'a proposal'}: {e}")
+            continue
+        assert image is not None
+        out.syms.append(sym)
+        out.images.append(image)
     return out
 
 
-def _closure(gens: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+def verified(ts: TransitionSystem) -> list[Symmetry]:
+    """The declared symmetries that really are automorphisms of the system."""
+    return verify(ts).syms
+
+
+Element = tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]  # (perm, value map per variable or ())
+
+
+def _element(sym: Symmetry, n: int) -> Element:
+    return sym.perm, tuple(sym.value_map(i) for i in range(n))
+
+
+def _compose(h: Element, g: Element) -> Element:
+    """h after g."""
+    (hp, hv), (gp, gv) = h, g
+    perm = tuple(hp[gp[i]] for i in range(len(gp)))
+    vals = []
+    for i in range(len(gp)):
+        a, b = gv[i], hv[gp[i]]
+        vals.append(tuple(b[x] for x in a) if a and b else a or b)
+    return perm, tuple(vals)
+
+
+def _closure(gens: list[Element]) -> list[Element]:
     """Every element of the group the generators generate but the identity (cut at MAX_GROUP)."""
-    ident = tuple(range(len(gens[0])))
+    n = len(gens[0][0])
+    ident: Element = (tuple(range(n)), tuple(() for _ in range(n)))
+
+    def norm(e: Element) -> Element:  # identity value maps as ()
+        return e[0], tuple(() if v and v == tuple(range(len(v))) else v for v in e[1])
     group = {ident}
     todo = [ident]
     while todo and len(group) < MAX_GROUP:
         g = todo.pop()
         for h in gens:
-            gh = tuple(h[g[i]] for i in range(len(g)))
+            gh = norm(_compose(h, g))
             if gh not in group:
                 group.add(gh)
                 todo.append(gh)
@@ -106,21 +284,44 @@ def _closure(gens: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
     return sorted(group)
 
 
-def canonicaliser(ts: TransitionSystem, pk: Packing) -> tuple[Callable[[int], int] | None, str]:
+Move = tuple[int, int, int, tuple[int, ...]]  # (source offset, mask, target offset, value map or ())
+
+
+def _moves(e: Element, pk: Packing) -> list[Move]:
+    """The bit moves of one element; runs of variables that move together without value maps are
+    merged into one shift (a CPU's block of variables moves as one)."""
+    perm, vals = e
+    out: list[Move] = []
+    for i in range(len(perm)):
+        if perm[i] == i and not vals[i]:
+            continue
+        src, w, dst = pk.off[i], pk.width[i], pk.off[perm[i]]
+        if out and not vals[i] and not out[-1][3]:
+            s0, m0, d0, _ = out[-1]
+            wid = m0.bit_length()
+            if s0 + wid == src and d0 + wid == dst:
+                out[-1] = (s0, (1 << (wid + w)) - 1, d0, ())
+                continue
+        out.append((src, (1 << w) - 1, dst, vals[i]))
+    return out
+
+
+def canonicaliser(ts: TransitionSystem, pk: Packing, ver: Verified | None = None
+                  ) -> tuple[Callable[[int], int] | None, str]:
     """A function packed state -> the smallest packed state of its orbit, or None and why not."""
     if not ts.symmetries:
         return None, "the model declares no symmetric components"
-    gens = verified(ts)
-    if not gens:
-        return None, "the declared symmetries do not map the model onto itself"
-    perms = _closure(gens)
-    moves: list[list[tuple[int, int, int]]] = []  # per permutation: (source offset, mask, target offset)
-    for p in perms:
-        moves.append([(pk.off[i], (1 << pk.width[i]) - 1, pk.off[p[i]]) for i in range(len(p)) if p[i] != i])
+    ver = verify(ts) if ver is None else ver
+    if not ver.syms:
+        why = "; ".join(ver.refused[:3])
+        return None, "the declared symmetries do not map the model onto itself" + (f" ({why})" if why else "")
+    n = len(ts.vars)
+    elems = _closure([_element(s, n) for s in ver.syms])
+    moves = [_moves(e, pk) for e in elems]
     keep_masks = []
     for mv in moves:
         clear = 0
-        for _src, m, dst in mv:
+        for _src, m, dst, _v in mv:
             clear |= m << dst
         keep_masks.append(~clear)
 
@@ -128,8 +329,8 @@ def canonicaliser(ts: TransitionSystem, pk: Packing) -> tuple[Callable[[int], in
         best = s
         for mv, keep in zip(moves, keep_masks, strict=True):
             t = s & keep
-            for src, m, dst in mv:
-                t |= ((s >> src) & m) << dst
+            for src, m, dst, vm in mv:
+                t |= (vm[(s >> src) & m] if vm else (s >> src) & m) << dst
             if t < best:
                 best = t
         return best

@@ -42,7 +42,7 @@ from ircheck.spec.prims import (
 from ircheck.spec.prims import rwlock as rw
 from ircheck.spec.prims import seqlock as sq
 from ircheck.spec.step_kind import StepKind
-from ircheck.spec.ts import And, Bin, C, Eq, Expr, Label, V
+from ircheck.spec.ts import And, C, Eq, Expr, Label, V
 
 COMPLETION_WAITS = frozenset({"wait_for_completion", "wait_for_completion_timeout"})
 TIMER_OPS = frozenset(s.keyword for s in STATEMENTS if s.acts_on is Object.TIMER)
@@ -189,7 +189,7 @@ def frame_context(m: Model, cpu: CpuState, node: Node, i: int, inc: Incarnation)
         return step_label(actor, text, node, cpu.index, kind, step, target, inc.hardirq)
 
     return Context("hardirq" if inc.hardirq else "softirq", inc, None, -1, here,
-                   Bin("+", C(m.frame_owner_base(cpu.index) - 1), V(cpu.depth)), actor, cpu, node, goto, lab, 0)
+                   m.top_owner(cpu), actor, cpu, node, goto, lab, 0)
 
 
 def task_context(cpu: CpuState, node: Node, i: int, ti: int, task: Task) -> Context:

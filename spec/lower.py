@@ -33,6 +33,7 @@ from ircheck.spec.model import Model
 from ircheck.spec.prims.sched import cpu_unfinished
 from ircheck.spec.properties import judge_of, kernel_checks, lower_checks
 from ircheck.spec.resolve import SUPPORTED_CHECKS
+from ircheck.spec.symmetries import symmetries
 from ircheck.spec.tags import is_strong
 from ircheck.spec.ts import BOUND, And, C, Eq, Or, TransitionSystem, V
 from ircheck.spec.x86 import exception_vector_warnings
@@ -67,26 +68,6 @@ def select_checks(d: Design, cli: list[str] | None, diags: list[Diagnostic]) -> 
             out.extend(mine)
         else:
             out.append(CheckSpec(nm, None, 0))
-    return out
-
-
-def device_symmetries(m: Model) -> list[tuple[int, ...]]:
-    """Symmetry hints (TransitionSystem.symmetries): devices declared alike (same line, trigger,
-    budget, ...) but for their names swap their budget variables. The engine verifies each hint
-    and drops the ones the rest of the model breaks (e.g. different handlers by dev_id)."""
-    alike: dict[tuple[object, ...], list[int]] = {}
-    for dev in m.d.devices.values():
-        vi = m.left.get(dev.name)
-        if vi is not None:
-            key = (dev.pic, dev.input, dev.level, dev.raises, dev.shared, dev.kind, dev.may_drop, dev.cpu,
-                   dev.on_kick)
-            alike.setdefault(key, []).append(vi)
-    out: list[tuple[int, ...]] = []
-    for vis in alike.values():
-        for a, b in zip(vis, vis[1:], strict=False):
-            perm = list(range(len(m.b.vars)))
-            perm[a], perm[b] = b, a
-            out.append(tuple(perm))
     return out
 
 
@@ -129,7 +110,7 @@ def _lower(design: Design, checks: list[str] | None, tick: Callable[[], None] | 
     return TransitionSystem(b.vars, b.trans, b.props, b.requests, unfinished, ordered,
                             BOUND, groups=tuple(sorted({g for t in b.trans for g in t.fair})),
                             strong=frozenset(g for t in b.trans for g in t.fair if is_strong(g)),
-                            meta=m.layout, judge=judge_of(m), symmetries=device_symmetries(m), waits=b.waits,
+                            meta=m.layout, judge=judge_of(m), symmetries=symmetries(m), waits=b.waits,
                             warnings=exception_vector_warnings(
                                 (p.name, p.base, p.line, p.irq_base) for p in design.pics.values()),
                             tick=b.tick)

@@ -37,7 +37,7 @@ from ircheck.spec.design import (
 )
 from ircheck.spec.incarnations import depth_bound, discover, make_tasks, number
 from ircheck.spec.interrupts import rows
-from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, In, Not, Or, V
+from ircheck.spec.ts import FALSE, TRUE, And, Bin, C, Eq, Expr, In, Ite, Not, Or, V
 from ircheck.spec.variables import KernelVars, make_cpu, object_vars, owner_names
 from ircheck.spec.x86 import GateInfo
 
@@ -141,6 +141,18 @@ class Model:
     def frame_owner_base(self, cpu: int) -> int:
         """The lock-owner number of the frame at depth 1 on `cpu` (depth k: base + k - 1)."""
         return len(self.tasks) + 1 + cpu * self.maxdepth
+
+    def top_owner(self, cpu: CpuState) -> Expr:
+        """The lock-owner number of the frame on top of `cpu`: base + depth - 1, written as a choice
+        over depth 1..maxdepth (depth 0 gives the deepest frame's number; a frame never runs at depth
+        0). Not `base - 1 + depth`: at depth 0 that names a task (or another CPU's frame), which a
+        CPU swap does not map onto the other CPU's expression, so checker/symmetry.py could not
+        verify the swap of two CPUs."""
+        base = self.frame_owner_base(cpu.index)
+        out: Expr = C(base + self.maxdepth - 1)
+        for k in range(self.maxdepth - 1, 0, -1):
+            out = Ite(Eq(V(cpu.depth), C(k)), C(base + k - 1), out)
+        return out
 
     def owner_names(self) -> tuple[str, ...]:
         return owner_names(self.d, self.tasks, self.maxdepth)

@@ -173,6 +173,24 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class Symmetry:
+    """A proposed automorphism of the system: variable i's value v moves to variable perm[i] as
+    values[i][v] (values[i] empty, or `values` empty: v unchanged). Value maps rename what a
+    variable's values name - the context owning a lock, the CPU a tasklet is scheduled on - when
+    contexts or CPUs swap. `groups` renames transition groups (CPUs) and fairness groups (a name
+    absent stays). `what` says in words what swaps ("cpu0 <-> cpu1")."""
+
+    perm: tuple[int, ...]
+    values: tuple[tuple[int, ...], ...] = ()
+    groups: tuple[tuple[str, str], ...] = ()
+    what: str = ""
+
+    def value_map(self, i: int) -> tuple[int, ...]:
+        """Variable i's value permutation (empty: identity)."""
+        return self.values[i] if i < len(self.values) else ()
+
+
+@dataclass(frozen=True)
 class FactViolation:
     """A check broken by a combination of facts (see `TransitionSystem.judge`).
 
@@ -205,11 +223,11 @@ class TransitionSystem:
     # rules are judged over all reachable usages, not only over the runs that go wrong.
     fact_check: str = FACT
     judge: Callable[[Sequence[str]], list[FactViolation]] | None = None  # facts in discovery order
-    # Symmetry hints: permutations of variable indices (perm[i] = j: variable i's value moves to
-    # variable j) under which the lowering believes the system is unchanged, e.g. two identical
-    # devices. The engine's symmetry reduction (checker/symmetry.py) verifies each one and searches
-    # one state per orbit; a wrong hint is dropped, never trusted.
-    symmetries: list[tuple[int, ...]] = field(default_factory=list)
+    # Symmetry hints (see `Symmetry`) under which the lowering believes the system is unchanged:
+    # two identical devices, two CPUs with everything pinned to them, two identical contexts. The
+    # engine's symmetry reduction (checker/symmetry.py) verifies each one and searches one state per
+    # orbit; a wrong hint is dropped, never trusted.
+    symmetries: list[Symmetry] = field(default_factory=list)
     # Per-context waits (see `Wait`), judged after the search for `no_deadlock`: a blocked state
     # from which no state without the block is reachable violates it.
     waits: list[Wait] = field(default_factory=list)

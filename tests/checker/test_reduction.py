@@ -25,7 +25,7 @@ from ircheck.cli import main
 from ircheck.explicit import Explicit, Limits
 from ircheck.reduce import REDUCTIONS, ReducedExplicit, full_graph_checks, parse_reduction, plan
 from ircheck.result import Report
-from ircheck.spec.ts import And, Bin, C, Eq, Label, StateProp, Transition, TransitionSystem, V, Var
+from ircheck.spec.ts import And, Bin, C, Eq, Label, StateProp, Symmetry, Transition, TransitionSystem, V, Var
 from tests.conftest import MODELS, ROOT
 from tests.support.generators import (
     atomic_models,
@@ -228,7 +228,7 @@ def _twins(hint: list[tuple[int, ...]]) -> TransitionSystem:
         ts.transitions.append(Transition(lbl, And(Bin(">", V(me), C(0)), Bin("<", V(2), C(7))),
                                          ((me, Bin("-", V(me), C(1))), (2, Bin("+", V(2), C(1))))))
     ts.state_props.append(StateProp("invariant", Bin("<=", V(2), C(6)), "too many"))
-    ts.symmetries = hint
+    ts.symmetries = [Symmetry(h) for h in hint]
     return ts
 
 
@@ -308,7 +308,7 @@ def test_lowering_declares_identical_devices_symmetric() -> None:
     the engine verifies it; 121 states, 82 with symmetry, 16 with every reduction."""
     ts = compile_source(TWINS)
     a, b = ts.var_index("a.raises_left"), ts.var_index("b.raises_left")
-    assert len(ts.symmetries) == 1 and ts.symmetries[0][a] == b and ts.symmetries[0][b] == a
+    assert len(ts.symmetries) == 1 and ts.symmetries[0].perm[a] == b and ts.symmetries[0].perm[b] == a
     counts = {r: ircheck.check_source(TWINS, reduction=r) for r in ("none", "symmetry", "all")}
     assert [(r, x.stats.states, x.verdict) for r, x in counts.items()] == \
         [("none", 121, "holds"), ("symmetry", 82, "holds"), ("all", 16, "holds")]
