@@ -10,8 +10,31 @@ them. The reductions:
 - `merge`: a state with exactly one successor in the searched graph (one enabled step, or a
   one-step ample set) is checked but not stored: the run through it becomes one edge. This is
   how invisible local statement sequences of a handler collapse into one transition.
-- `symmetry`: states are canonicalised under the variable permutations of
-  `TransitionSystem.symmetries` that `symmetry.py` verified to map the system onto itself.
+- `symmetry`: states are canonicalised under the automorphisms of `TransitionSystem.symmetries`
+  (identical devices, two CPUs with everything pinned to them, identical contexts: spec/symmetries.py)
+  that `symmetry.py` verified to map the system onto itself.
+
+Symmetry, per check kind (spec/checks.py `Kind`; `symmetry_blockers`). The verified group G maps
+the system onto itself, so the quotient graph (one state per orbit) is bisimilar to the full graph
+for every proposition G leaves invariant (Emerson & Sistla, "Symmetry and model checking", FMSD
+1996; Ip & Dill, "Better verification through symmetry", FMSD 1996):
+  - SAFETY: each check's set of state properties and tagged transitions maps onto itself (verified),
+    so "some reachable state breaks check c" is invariant: a state breaks it iff its image does, and
+    the reachable states are the orbits of the stored representatives. Sound and exact.
+  - FACTS (lockdep): one fact is not invariant (its image names the other thread and line), but the
+    set of facts reached is: fact transition t is enabled in g(s) iff g^-1(t) is enabled in s, so the
+    reduced search records, for each fact transition enabled in a stored state, its whole orbit of
+    transitions (`Plan.fact_orbit`, closed under the generators, whatever MAX_GROUP cut) - exactly
+    the unreduced set, which the judge then sees.
+  - DEADLOCK: the quiet-state part ("no step, some context unfinished") is invariant, but the
+    per-context waits are judged as "wait w stays blocked in every state reachable from s": on the
+    quotient a path from s reaches representatives, which stand for images g(t) where w is renamed
+    to g^-1(w), so following one w needs the permutation of every edge (the annotated quotient).
+    Not done: symmetry stays OFF while a DEADLOCK check is enabled.
+  - LIVENESS under weak/strong fairness: not preserved by the plain quotient (Emerson & Sistla,
+    "Utilizing symmetry when model-checking under fairness assumptions", TOPLAS 1997): a quotient
+    cycle that looks unfair to cpu1 may lift to a fair cycle in which the CPUs trade places, so a
+    violation could be missed - a false "holds". OFF while a liveness check or request is enabled.
 
 What they serve: the safety checks (state properties, transition properties, facts/lockdep, the
 nesting bound). Deadlock and liveness are judged on the full state graph, so a run with one of
@@ -44,7 +67,7 @@ from ircheck.limits import ALL_VIOLATED, Limits, Watch
 from ircheck.outcome import RawViolation, SearchResult
 from ircheck.pipeline import judge_facts
 from ircheck.por import PorTables, por_tables
-from ircheck.spec.checks import on_graph
+from ircheck.spec.checks import BY_NAME, Kind, on_graph
 from ircheck.spec.ts import TransitionSystem
 from ircheck.symmetry import canonicaliser, verify
 from ircheck.sysinfo import peak_rss_mb
@@ -88,6 +111,14 @@ def full_graph_checks(ts: TransitionSystem) -> list[str]:
     return [c for c in ts.checks if c in live]
 
 
+def symmetry_blockers(ts: TransitionSystem) -> list[str]:
+    """The enabled checks the symmetry quotient does not decide (see the module docstring): those of
+    kind DEADLOCK or LIVENESS, and any check with liveness requests."""
+    off = {c for c in ts.checks if c in BY_NAME and BY_NAME[c].kind in (Kind.DEADLOCK, Kind.LIVENESS)}
+    off |= {r.check for r in ts.requests}
+    return [c for c in ts.checks if c in off]
+
+
 def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: str = "dict") -> Plan:
     if not wanted:
         return Plan()
@@ -105,7 +136,10 @@ def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: 
             out.tables = tables
         else:
             notes.append("por: no CPU's steps are ever independent of the others")
-    if "symmetry" in wanted:
+    sym_off = symmetry_blockers(ts)
+    if "symmetry" in wanted and sym_off:
+        notes.append(f"symmetry: {', '.join(sym_off)} is not preserved by the symmetry quotient")
+    elif "symmetry" in wanted:
         ver = verify(ts)
         canon, why = canonicaliser(ts, pk, ver)
         if canon is not None:

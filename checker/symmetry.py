@@ -93,6 +93,10 @@ class _Renamer:
             parts: list[str] = []
             self._flat(e, e.op, parts)
             return f"{e.op}({','.join(sorted(parts))})"
+        if isinstance(e, BinOp) and e.op == Op.ADD:  # a sum in any order (the counts of no_reentry)
+            terms: list[str] = []
+            self._terms(e, terms)
+            return f"sum({','.join(sorted(terms))})"
         if isinstance(e, BinOp):
             sa, sb = self.valued(e.a), self.valued(e.b)
             if (sa or sb) and e.op in COMMUTATIVE:
@@ -141,6 +145,13 @@ class _Renamer:
             out = frozenset({frozenset({self.expr(e)})})
         self.dnf[id(e)] = out
         return out
+
+    def _terms(self, e: Expr, out: list[str]) -> None:
+        if isinstance(e, BinOp) and e.op == Op.ADD:
+            self._terms(e.a, out)
+            self._terms(e.b, out)
+        else:
+            out.append(self.expr(e))
 
     def _flat(self, e: Expr, op: Op, out: list[str]) -> None:
         if isinstance(e, NAry) and e.op == op:

@@ -389,6 +389,31 @@ def kernel_models(draw: st.DrawFn) -> str:
     return "\n".join(out) + "\n"
 
 
+SYMMETRY_CHECKS = ("no_reentry", "no_sleep_in_atomic", "no_data_race", "lockdep", "eoi_balanced")
+
+
+@st.composite
+def symmetric_models(draw: st.DrawFn) -> str:
+    """Two CPUs, one NIC any CPU takes, the same thread pinned to each CPU (and sometimes a second
+    identical pair on one CPU): the lowering proposes cpu0 <-> cpu1 (and the context swap), the
+    engine verifies it. Sometimes cpu1's thread differs by one statement: a proposal the engine
+    must refuse. Safety checks only (the symmetry reduction's scope, checker/reduce.py)."""
+    def block(process: bool, irq_ctx: bool = False) -> str:  # no work item: its kworker is cpu0's
+        return draw(_kernel_block(process, irq_ctx)).replace("queue_work w", "raise_softirq s")
+    body = block(True)
+    other = block(True) if draw(st.integers(0, 3)) == 0 else body
+    out = ["cpus 2", "pic master : i8259 { base 0x20 }",
+           f"device nic {{ irq master.3 edge raises {draw(st.sampled_from(['1', '2']))} }}",
+           "spinlock l0", "spinlock l1", "mutex m", "data x", "flag f", "flag e", "waitqueue q",
+           "request_irq 3 isr", f"handler isr {{ {block(False, True)} }}",
+           f"softirq s {{ {block(False)} }}", f"tasklet tk {{ {block(False)} }}",
+           f"thread t0 on cpu0 {{ {body} }}", f"thread t1 on cpu1 {{ {other} }}"]
+    if draw(st.integers(0, 3)) == 0:
+        out += ["thread u0 on cpu0 { read x }", "thread u1 on cpu0 { read x }"]
+    out.append("check " + ", ".join(SYMMETRY_CHECKS))
+    return "\n".join(out) + "\n"
+
+
 # ---- rwlocks (R1, K4, K5) -----------------------------------------------------------------------------
 
 RW_FLAVOURS = {"": ("", ""), "_irqsave": ("_irqsave", "_irqrestore"), "_irq": ("_irq", "_irq"), "_bh": ("_bh", "_bh")}
