@@ -144,11 +144,13 @@ class Model:
 
     def top_owner(self, cpu: CpuState) -> Expr:
         """The lock-owner number of the frame on top of `cpu`: base + depth - 1, written as a choice
-        over depth 1..maxdepth (depth 0 gives the deepest frame's number; a frame never runs at depth
-        0). Not `base - 1 + depth`: at depth 0 that names a task (or another CPU's frame), which a
+        over depth 1..maxdepth on a multi-CPU design (depth 0 gives the deepest frame's number; a
+        frame never runs at depth 0). Not `base - 1 + depth`: at depth 0 that names a task (or another CPU's frame), which a
         CPU swap does not map onto the other CPU's expression, so checker/symmetry.py could not
         verify the swap of two CPUs."""
         base = self.frame_owner_base(cpu.index)
+        if self.d.cpus == 1:  # nothing to swap: the plain sum (smaller for the Z3 and SPIN engines)
+            return Bin("+", C(base - 1), V(cpu.depth))
         out: Expr = C(base + self.maxdepth - 1)
         for k in range(self.maxdepth - 1, 0, -1):
             out = Ite(Eq(V(cpu.depth), C(k)), C(base + k - 1), out)
