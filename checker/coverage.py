@@ -9,7 +9,7 @@ a few states. Only what can never happen costs a full pass, which is then one gu
 
 `--coverage` (`counting()`) also counts, per item, the transitions fired from reachable states
 (the generated successor function run once more over every state). Both need the whole, unreduced
-state graph: a stopped, reduced (POR, symmetry, merge), compact or parallel search gives none.
+state graph: a stopped, reduced (POR, symmetry, merge), compact or Ray (`--workers N`) search gives none.
 """
 
 from __future__ import annotations
