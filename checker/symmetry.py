@@ -328,22 +328,24 @@ def canonicaliser(ts: TransitionSystem, pk: Packing, ver: Verified | None = None
         return None, "the declared symmetries do not map the model onto itself" + (f" ({why})" if why else "")
     n = len(ts.vars)
     elems = _closure([_element(s, n) for s in ver.syms])
-    moves = [_moves(e, pk) for e in elems]
-    keep_masks = []
-    for mv in moves:
+    lines = ["def canon(s):", "    best = s"]
+    tables: dict[str, tuple[int, ...]] = {}
+    for mv in (_moves(e, pk) for e in elems):
         clear = 0
-        for _src, m, dst, _v in mv:
+        parts = []
+        for src, m, dst, vm in mv:
             clear |= m << dst
-        keep_masks.append(~clear)
-
-    def canon(s: int) -> int:
-        best = s
-        for mv, keep in zip(moves, keep_masks, strict=True):
-            t = s & keep
-            for src, m, dst, vm in mv:
-                t |= (vm[(s >> src) & m] if vm else (s >> src) & m) << dst
-            if t < best:
-                best = t
-        return best
-
+            if vm:
+                name = f"T{len(tables)}"
+                tables[name] = vm
+                parts.append(f"({name}[(s >> {src}) & {m}] << {dst})")
+            else:
+                parts.append(f"(((s >> {src}) & {m}) << {dst})")
+        lines += [f"    t = (s & {~clear}) | " + " | ".join(parts or ["0"]), "    if t < best:", "        best = t"]
+    lines.append("    return best")
+    namespace: dict[str, object] = dict(tables)
+    # one straight-line function per group: no loop over the moves (our own code only)
+    exec(compile("\n".join(lines) + "\n", "<ircheck-symmetry>", "exec"), namespace)  # noqa: S102
+    canon = namespace["canon"]
+    assert callable(canon)
     return canon, ""
