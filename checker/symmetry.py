@@ -5,7 +5,7 @@ their variables; two CPUs swap with everything pinned to them (their per-CPU var
 pinned to each, the per-CPU counts) and identical contexts swap - then the variables whose values
 name a context or a CPU (a lock's owner, the CPU a tasklet is scheduled on) have their values
 renamed too (`Symmetry.values`). Nothing is taken on trust: a proposal is used only if renaming maps
-the system onto itself - the same initial state and domains, the same multiset of transitions
+the system onto itself - the same initial state and domains (checked first: cheap), the same multiset of transitions
 (guard, updates, CPU group renamed, the checks each breaks), the same state properties per check
 and the same `unfinished` predicate. Expressions are compared after renaming in a normal form
 (the arguments of and/or/==/!= sorted, nested and/or flattened), so a disjunction over pairs of CPUs
@@ -36,6 +36,7 @@ from ircheck.spec.ts import Expr, Symmetry, Transition, TransitionSystem
 
 MAX_GROUP = 720  # group elements kept (6!: six identical components); larger groups are cut
 MAX_PROPOSALS = 16  # proposals verified at most (each costs one renaming of the whole system)
+MAX_WORK = 50_000  # transitions renamed at most, over all proposals (beyond: the rest are not verified)
 COMMUTATIVE = frozenset({Op.EQ, Op.NE})
 MAX_DNF = 4096  # conjunctions at most in the normal form of one condition (beyond: compared as written)
 
@@ -174,10 +175,23 @@ def _tkey(ts: TransitionSystem, t: Transition, rn: _Renamer, groups: dict[str, s
     return f"{rn.expr(t.guard)}|{ups}|{grp}|{tags}"
 
 
+def _check_vars(ts: TransitionSystem, sym: Symmetry) -> None:
+    """The same domains and the same initial state after renaming (cheap: checked first)."""
+    for i, v in enumerate(ts.vars):
+        j = sym.perm[i]
+        sigma = sym.value_map(i)
+        if ts.vars[j].size != v.size or (sigma and sorted(sigma) != list(range(v.size))):
+            raise NotSymmetric("the domains differ")
+        if ts.vars[j].init != (sigma[v.init] if sigma else v.init):
+            raise NotSymmetric("the initial state differs")
+
+
 def _image(ts: TransitionSystem, sym: Symmetry | None, base: dict[str, list[int]] | None
            ) -> tuple[dict[str, list[int]], list[int] | None]:
     """(renamed transition key -> indices, and with `base`: the transition each one maps to)."""
     n = len(ts.vars)
+    if sym is not None:
+        _check_vars(ts, sym)
     rn = _Renamer(sym, n)
     groups = dict(sym.groups) if sym is not None else {}
     keys: dict[str, list[int]] = {}
@@ -197,14 +211,6 @@ def _image(ts: TransitionSystem, sym: Symmetry | None, base: dict[str, list[int]
         raise NotSymmetric("the state properties differ")
     if rn.expr(ts.unfinished) != ident.expr(ts.unfinished):
         raise NotSymmetric("the unfinished predicate differs")
-    assert sym is not None
-    for i, v in enumerate(ts.vars):
-        j = sym.perm[i]
-        sigma = sym.value_map(i)
-        if ts.vars[j].size != v.size or (sigma and sorted(sigma) != list(range(v.size))):
-            raise NotSymmetric("the domains differ")
-        if ts.vars[j].init != (sigma[v.init] if sigma else v.init):
-            raise NotSymmetric("the initial state differs")
     return keys, image
 
 
@@ -236,11 +242,23 @@ def verify(ts: TransitionSystem) -> Verified:
     if not ts.symmetries:
         return out
     n = len(ts.vars)
-    base, _ = _image(ts, None, None)
+    base: dict[str, list[int]] | None = None
+    budget = max(1, MAX_WORK // max(1, len(ts.transitions)))  # whole-system renamings allowed
     for sym in ts.symmetries[:MAX_PROPOSALS]:
         if len(sym.perm) != n or sorted(sym.perm) != list(range(n)) or sym.perm == tuple(range(n)) \
                 and not any(sym.values):
             continue
+        try:
+            _check_vars(ts, sym)
+        except NotSymmetric as e:
+            out.refused.append(f"{sym.what or 'a proposal'}: {e}")
+            continue
+        if budget <= 0:
+            out.refused.append(f"{sym.what or 'a proposal'}: not verified (the model is too large to verify more)")
+            continue
+        budget -= 1
+        if base is None:
+            base, _ = _image(ts, None, None)
         try:
             _, image = _image(ts, sym, base)
         except NotSymmetric as e:

@@ -1,6 +1,6 @@
 """Symmetry proposals (`TransitionSystem.symmetries`): what the lowering believes is interchangeable.
 
-Three kinds, each a swap of two components (adjacent pairs: they generate every permutation of a
+Two kinds, each a swap of two components (adjacent pairs: they generate every permutation of a
 class of alike components):
 
 * identical devices: devices declared alike (same line, trigger, budget, ...) but for their names
@@ -9,10 +9,15 @@ class of alike components):
   to A with the i-th pinned to B, the i-th device whose affinity is A with the i-th whose affinity
   is B; variables whose values name contexts or CPUs (a lock's owner "cpu0 frame 2", a tasklet's
   "scheduled on cpu1") have those values renamed, and so have the CPU and fairness groups;
-* identical contexts: two tasks on the same CPU whose bodies have the same statements swap.
+
+Identical contexts are swapped where they are interchangeable: identical threads on two CPUs swap
+with their CPUs (above). Two identical tasks on one CPU are not proposed: this model's scheduler is
+not symmetric in them - the first declared runs first and gives way to the next in declaration
+order (cpuN.cur) - so the checker would refuse every such swap (tests/checker/test_symmetry.py shows
+it), after a renaming of the whole system each (quadratic on a design of 10,000 threads).
 
 A proposal is a renaming of names: whole words of variable names, enum value names and group names
-(cpu0 <-> cpu1, app0 <-> app1). Nothing here is trusted: checker/symmetry.py verifies that the
+(cpu0 <-> cpu1, app0 <-> app1; `renaming`). Nothing here is trusted: checker/symmetry.py verifies that the
 renaming maps the whole system onto itself and drops what it does not (different handlers by
 dev_id, threads that differ, an 8259A wired to one CPU only, ...). Proposals are few (MAX_PROPOSALS
 in the checker), each verified in one pass over the system.
@@ -120,23 +125,6 @@ def cpu_symmetries(m: Model) -> list[Symmetry]:
     return out
 
 
-def context_symmetries(m: Model) -> list[Symmetry]:
-    """Two tasks on one CPU with the same statements (adjacent pairs of each class)."""
-    classes: dict[tuple[object, ...], list[Task]] = {}
-    for t in m.tasks:
-        classes.setdefault((t.cpu, _shape(t)), []).append(t)
-    out: list[Symmetry] = []
-    for ts in classes.values():
-        for x, y in zip(ts, ts[1:], strict=False):
-            sym = renaming(m.b.vars, m.b.trans, swap_words([(x.code.name, y.code.name)]),
-                           f"{x.code.name} <-> {y.code.name}")
-            if sym is not None:
-                out.append(sym)
-            if len(out) >= PROPOSALS:
-                return out
-    return out
-
-
 def symmetries(m: Model) -> list[Symmetry]:
-    """Every proposal, devices first, then CPUs, then contexts; at most PROPOSALS."""
-    return (device_symmetries(m) + cpu_symmetries(m) + context_symmetries(m))[:PROPOSALS]
+    """Every proposal, devices first, then CPUs; at most PROPOSALS."""
+    return (device_symmetries(m) + cpu_symmetries(m))[:PROPOSALS]

@@ -395,7 +395,7 @@ SYMMETRY_CHECKS = ("no_reentry", "no_sleep_in_atomic", "no_data_race", "lockdep"
 @st.composite
 def symmetric_models(draw: st.DrawFn) -> str:
     """Two CPUs, one NIC any CPU takes, the same thread pinned to each CPU (and sometimes a second
-    identical pair on one CPU): the lowering proposes cpu0 <-> cpu1 (and the context swap), the
+    identical pair on one CPU, which makes the CPUs differ): the lowering proposes cpu0 <-> cpu1, the
     engine verifies it. Sometimes cpu1's thread differs by one statement: a proposal the engine
     must refuse. Safety checks only (the symmetry reduction's scope, checker/reduce.py)."""
     def block(process: bool, irq_ctx: bool = False) -> str:  # no work item: its kworker is cpu0's
