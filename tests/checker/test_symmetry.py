@@ -17,7 +17,9 @@ from pathlib import Path
 
 import ircheck
 from ircheck.api import compile_source
-from ircheck.reduce import plan
+from ircheck.explicit import Explicit
+from ircheck.limits import Limits
+from ircheck.reduce import ReducedExplicit, plan
 from ircheck.result import Report
 from ircheck.spec.symmetries import renaming, swap_words
 from ircheck.symmetry import verify
@@ -114,3 +116,24 @@ def test_generated_symmetric_models_agree_reduced_and_unreduced() -> None:
             applied += 1
             assert on.stats.states < off.stats.states, text
     assert applied >= 4
+
+
+def test_the_facts_reached_are_the_unreduced_ones() -> None:
+    """lockdep judges the set of facts reached; a fact's image names the other thread and line, so the
+    symmetric search records each fact transition's orbit: the same set as the unreduced search. A
+    thread taking a hardirq lock with IRQs on (inconsistent lock state) is violated either way."""
+    text = _kernel(2, 1, 1).replace("spin_lock_bh stats_lock\n    read rx_stats\n    clear ready\n    spin_unlock_bh",
+                                    "spin_lock ring0_lock\n    read rx_stats\n    clear ready\n    spin_unlock ring0_lock\n"
+                                    "    spin_lock_bh stats_lock\n    spin_unlock_bh")
+    ts = compile_source(text, checks=SAFETY)
+    p = plan(ts, frozenset({"symmetry"}))
+    assert p.canon is not None and p.fact_orbit
+    reduced = ReducedExplicit(ts, p, Limits()).run()
+    full = Explicit(ts, Limits()).run()
+    assert set(reduced.facts) == set(full.facts) and any("thread app1" in f for f in reduced.facts)
+    assert reduced.states < full.states
+    off = ircheck.check_source(text, checks=SAFETY, engine="explicit", reduction="none")
+    on = ircheck.check_source(text, checks=SAFETY, engine="explicit", reduction="symmetry")
+    assert off.check("lockdep").status == "violated" and on.stats.reductions == ("symmetry",)
+    assert [(c.name, c.status, c.message, [s.to_json() for s in c.trace]) for c in on.checks] == \
+        [(c.name, c.status, c.message, [s.to_json() for s in c.trace]) for c in off.checks]
