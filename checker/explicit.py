@@ -2,10 +2,13 @@
 
 BFS with parent links gives shortest counterexamples for safety checks: the
 first state found that breaks a check is at minimal depth. States are ints
-(see codegen.Packing); `seen` maps each state to its parent, and the dict's
-insertion order is BFS order, which the liveness and deadlock analyses use to
-pick the shallowest witness. The garbage collector is off during the search:
-the only objects made are ints and lists of ints, which cannot form cycles.
+(see codegen.Packing); `seen` maps each state to its parent and iterates in BFS
+order, which the liveness and deadlock analyses use to pick the shallowest
+witness. It is a `StateStore` (checker/state_store.py: dense ids in BFS order,
+the packed bytes in one arena, parent ids, an exact open-addressing table) -
+the engines that gather states from workers put a dict there instead. The
+garbage collector is off during the search: the only objects made are ints and
+lists of ints, which cannot form cycles.
 
 Limits (--max-states, --timeout, memory, Ctrl-C) stop the search cleanly; the
 checks not already violated are then inconclusive, never "holds".
@@ -14,7 +17,7 @@ checks not already violated are then inconclusive, never "holds".
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 
 from ircheck.codegen import Compiled, Packing, compile_ts
 from ircheck.limits import ALL_VIOLATED, INTERRUPTED, Limits, Stopped, Ticker, Watch
@@ -22,6 +25,7 @@ from ircheck.liveness import blocked_forever, deadlocks, starvation
 from ircheck.outcome import RawViolation, SearchResult
 from ircheck.spec.checks import DEADLOCK_CHECK, with_others
 from ircheck.spec.ts import TransitionSystem
+from ircheck.state_store import ROOT, StateStore
 from ircheck.sysinfo import peak_rss_mb
 from ircheck.triage import SearchStop, Triage, searching
 
@@ -37,14 +41,16 @@ class Explicit:
         self.pk = Packing.of(ts)
         self.code: Compiled = compile_ts(ts, self.pk)
         self.init = self.pk.pack(ts.init())
-        self.seen: dict[int, int | None] = {}
+        self.seen: MutableMapping[int, int | None] = StateStore(self.pk.bits)
         self.started = time.perf_counter()  # the search's start: --timeout counts from here
         self._keys: set[tuple[str, object]] = set()  # (check, how its trace ends) kept for --max-traces
 
     # ---- helpers used by the analyses
     def path_to(self, s: int) -> list[int]:
-        out = [s]
         seen = self.seen
+        if isinstance(seen, StateStore):
+            return seen.path_to(s)
+        out = [s]
         p = seen[s]
         while p is not None:
             out.append(p)
@@ -71,19 +77,19 @@ class Explicit:
         extra = lim.max_traces > 1
         t0 = self.started = time.perf_counter()
         watch = Watch(lim, t0, self.progress)
-        seen = self.seen
-        seen[self.init] = None
+        store = self.seen = StateStore(self.pk.bits)
+        add, level = store.add, store.states
+        add([self.init], ROOT)
         init_bad = props(self.init) if has_props else 0
         if init_bad:
             self._record_props(init_bad, self.init, found, res if extra else None)
-        frontier = [self.init]
+        lo, hi = 0, 1  # the frontier: the ids of one BFS level
         transitions = 0
         depth = 0
         with searching(res):
-            while frontier:
-                nxt: list[int] = []
-                app = nxt.append
-                for s in frontier:
+            while lo < hi:
+                sid = lo
+                for s in level(lo, hi):
                     out: list[int] = []
                     vio: list[int] = []
                     ncpu = succ(s, out, vio)
@@ -93,27 +99,25 @@ class Explicit:
                             self._tagged(triage, res, s, ti, extra)
                     if want_deadlock and ncpu == 0 and unfinished(s):
                         quiet.append(s)
-                    for t in out:
-                        if t not in seen:
-                            seen[t] = s
-                            app(t)
-                            if has_props:
-                                bad = props(t)
-                                if bad:
-                                    self._record_props(bad, t, found, res if extra else None)
-                    if len(seen) >= watch.next:
-                        why = watch.look(len(seen), depth, seen)
+                    new = add(out, sid)
+                    sid += 1
+                    if has_props:
+                        for t in new:
+                            bad = props(t)
+                            if bad:
+                                self._record_props(bad, t, found, res if extra else None)
+                    if store.n >= watch.next:
+                        why = watch.look(store.n, depth, store)
                         if why:
                             res.complete, res.stopped_by = False, str(why)
                             raise SearchStop
                 if not extra and triage.decided(found):
                     res.complete, res.stopped_by = False, str(ALL_VIOLATED)
-                    frontier = []
                     break
-                frontier = nxt
-                if frontier:
+                lo, hi = hi, store.n
+                if lo < hi:
                     depth += 1
-        res.states, res.transitions, res.depth = len(seen), transitions, depth
+        res.states, res.transitions, res.depth = store.n, transitions, depth
         res.seconds = time.perf_counter() - t0
         if res.stopped_by == str(ALL_VIOLATED):
             res.complete = True  # nothing left to decide

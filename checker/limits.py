@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from ircheck.state_store import StateStore
 from ircheck.sysinfo import peak_rss_mb
 
 
@@ -208,6 +209,8 @@ class Watch:
             if isinstance(store, dict):  # the last expansion went past N: keep the first N states
                 while len(store) > lim.max_states:
                     store.popitem()
+            elif isinstance(store, StateStore):
+                store.truncate(lim.max_states)
             return Stop(Reason.MAX_STATES, lim.max_states)
         if self.deadline is not None and now > self.deadline:
             return lim.timed_out()
@@ -216,7 +219,10 @@ class Watch:
             if self._peak and n > last_n:  # the next step grows as the last one did, per state
                 peak += max(0.0, now_peak - self._peak) * step / (n - last_n)
             self._peak = now_peak
-            if store is not None:
+            if isinstance(store, StateStore):  # its table is rebuilt twice as large at `grow_at`
+                if n + step >= store.grow_at:
+                    peak += store.table_bytes() / 1048576.0
+            elif store is not None:
                 table = sys.getsizeof(store)
                 if table != self._table:
                     self._table, self._resize_at = table, 2 * last_n  # it doubled after last_n

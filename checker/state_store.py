@@ -1,0 +1,213 @@
+"""The explicit engine's default store: every reached state once, with the state it was first
+reached from, in ceil(bits/8) + 4 + 6.7..13.3 bytes a state (plus an arena's slack), exact for
+any width.
+
+- Ids. States get dense ids in BFS order (the initial state is 0). `arena` holds state k's packed
+  bits as `width` little-endian bytes at k * width (one bytearray: no Python object per state);
+  `parents` (32-bit ids) holds the id of the state k was first reached from (`ROOT` for the
+  initial state). A BFS level is a range of ids, so a frontier is read back from the arena.
+- Visited set: open addressing with linear probing over two arrays of `cap` slots: `slots`
+  (32-bit, id + 1, 0 empty) and `fps` (8-bit: the top byte of the state's hash). h is
+  `hash(bytes)` of the state's bytes, its home slot `h % cap`. A lookup compares the fingerprint
+  byte, then the state's bytes in the arena: the set is exact (a shared fingerprint only makes a
+  longer probe), never a hash compaction. Every number the probe loop touches is below 2^30 (the
+  ids below 2^30, the top hash byte), so it stays on CPython's fast single-digit arithmetic.
+- Growth: at load 0.7 the two arrays are dropped and rebuilt twice as large from the arena (the
+  ids in order, their hashes recomputed), so the old and new tables never coexist: the table
+  costs 5 bytes a slot, 7.1 to 14.3 bytes a state, with no transient.
+
+The store is a `MutableMapping` state -> parent state (None for the initial state) iterated in BFS
+order, like the dict it replaces, so the analyses (checker/liveness.py, coverage.py) read it as
+they read a dict; `add` is the search's fast path, `path_to` the counterexamples'.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, MutableMapping
+
+ROOT = 0xFFFFFFFF          # the initial state's parent id
+MAX_IDS = (1 << 30) - 2    # ids + 1 stay single-digit ints (see the module docstring)
+LOAD = 0.7
+_INITIAL = 1 << 14
+
+
+class StoreFull(MemoryError):
+    """More than MAX_IDS states."""
+
+
+class StateStore(MutableMapping[int, "int | None"]):
+    """States of `bits` bits with their BFS parents (see the module docstring)."""
+
+    def __init__(self, bits: int, capacity: int = _INITIAL) -> None:
+        self.width = max(1, -(-bits // 8))
+        self._reset(capacity)
+
+    def _reset(self, capacity: int) -> None:
+        self.arena = bytearray()
+        self.parents = array("I")
+        self.n = 0
+        self._table(max(capacity, 16))
+
+    def _table(self, cap: int) -> None:
+        self.slots = array("I")
+        self.fps = array("b")  # dropped before the new ones are made: see `_grow`
+        self.cap = cap
+        self.slots = array("I", bytes(4 * cap))
+        self.fps = array("b", bytes(cap))
+        self.grow_at = int(cap * LOAD)
+
+    # ---- the fast path
+    def add(self, out: list[int], parent: int) -> list[int]:
+        """Store the states of `out` not stored yet, with parent id `parent`, in order; return them."""
+        new: list[int] = []
+        w_ = self.width
+        arena, parents, slots, fps = self.arena, self.parents, self.slots, self.fps
+        cap, n, grow_at = self.cap, self.n, self.grow_at
+        tobytes = int.to_bytes
+        for t in out:
+            tb = tobytes(t, w_, "little")
+            h = hash(tb)
+            i = h % cap
+            f = h >> 56
+            x = slots[i]
+            while x:
+                if fps[i] == f:
+                    o = (x - 1) * w_
+                    if arena[o:o + w_] == tb:
+                        break
+                i += 1
+                if i == cap:
+                    i = 0
+                x = slots[i]
+            if x:
+                continue
+            n += 1
+            slots[i] = n
+            fps[i] = f
+            arena += tb
+            parents.append(parent)
+            new.append(t)
+            if n >= grow_at:
+                self.n = n
+                self._grow()
+                slots, fps, cap, grow_at = self.slots, self.fps, self.cap, self.grow_at
+        self.n = n
+        return new
+
+    def id_of(self, t: int) -> int:
+        """The id of state t, -1 if it is not stored."""
+        w_ = self.width
+        tb = t.to_bytes(w_, "little")
+        h = hash(tb)
+        cap, slots, fps, arena, n = self.cap, self.slots, self.fps, self.arena, self.n
+        i = h % cap
+        f = h >> 56
+        while True:
+            x = slots[i]
+            if not x:
+                return -1
+            if fps[i] == f and x <= n:
+                o = (x - 1) * w_
+                if arena[o:o + w_] == tb:
+                    return x - 1
+            i += 1
+            if i == cap:
+                i = 0
+
+    def state_of(self, k: int) -> int:
+        o = k * self.width
+        return int.from_bytes(self.arena[o:o + self.width], "little")
+
+    def parent_of(self, k: int) -> int | None:
+        """The id of the state k was first reached from, None for the initial state."""
+        p = self.parents[k]
+        return None if p == ROOT else p
+
+    def states(self, lo: int = 0, hi: int | None = None) -> Iterator[int]:
+        """The states of ids lo..hi-1 (a BFS level, or all), in id order."""
+        w_, arena = self.width, self.arena
+        frm = int.from_bytes
+        for o in range(lo * w_, (self.n if hi is None else hi) * w_, w_):
+            yield frm(arena[o:o + w_], "little")
+
+    def path_to(self, t: int) -> list[int]:
+        """The BFS path from the initial state to t (a stored state), both included."""
+        k = self.id_of(t)
+        if k < 0:
+            raise KeyError(t)
+        ids = [k]
+        parents = self.parents
+        p = parents[k]
+        while p != ROOT:
+            ids.append(p)
+            p = parents[p]
+        return [self.state_of(j) for j in reversed(ids)]
+
+    def truncate(self, n: int) -> None:
+        """Keep the first n states (--max-states): the later ids stay in the table but
+        `id_of` ignores them; the store is not added to afterwards."""
+        if n < self.n:
+            self.n = n
+            del self.arena[n * self.width:]
+            del self.parents[n:]
+
+    def table_bytes(self) -> int:
+        return 5 * self.cap
+
+    # ---- the growth
+    def _grow(self) -> None:
+        """Twice the slots, rebuilt from the arena (see the module docstring)."""
+        n, w_, arena = self.n, self.width, self.arena
+        if n >= MAX_IDS:
+            raise StoreFull(f"more than {MAX_IDS:,} states")
+        self._table(2 * self.cap)
+        slots, fps, cap = self.slots, self.fps, self.cap
+        for k in range(n):
+            o = k * w_
+            h = hash(bytes(arena[o:o + w_]))
+            i = h % cap
+            while slots[i]:
+                i += 1
+                if i == cap:
+                    i = 0
+            slots[i] = k + 1
+            fps[i] = h >> 56
+
+    # ---- the mapping state -> parent state, in BFS order
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        return self.states()
+
+    def __contains__(self, t: object) -> bool:
+        return isinstance(t, int) and self.id_of(t) >= 0
+
+    def __getitem__(self, t: int) -> int | None:
+        k = self.id_of(t)
+        if k < 0:
+            raise KeyError(t)
+        p = self.parents[k]
+        return None if p == ROOT else self.state_of(p)
+
+    def __setitem__(self, t: int, parent: int | None) -> None:
+        pid = ROOT
+        if parent is not None:
+            pid = self.id_of(parent)
+            if pid < 0:
+                raise KeyError(parent)
+        k = self.id_of(t)
+        if k >= 0:
+            self.parents[k] = pid
+        else:
+            self.add([t], pid)
+
+    def __delitem__(self, t: int) -> None:
+        raise TypeError("states are never removed from a StateStore (see truncate)")
+
+    def clear(self) -> None:
+        self._reset(_INITIAL)
+
+    def __sizeof__(self) -> int:
+        return object.__sizeof__(self) + self.table_bytes() + len(self.arena) + 4 * len(self.parents)
