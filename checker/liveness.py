@@ -13,9 +13,13 @@ moves inside it.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
+from collections.abc import MutableSequence
 from typing import TYPE_CHECKING
 
+from ircheck.fair_components import fair_parts
+from ircheck.id_graph import components, local_index, rows, store_of
 from ircheck.limits import NO_LIMIT, Ticker
 from ircheck.outcome import RawViolation
 from ircheck.spec.checks import DEADLOCK_CHECK
@@ -62,20 +66,33 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     if not waits or eng.code.blocked is None:
         return None
     blocked, tick = eng.code.blocked, budget.tick
-    mask: dict[int, int] = {}
-    for s in eng.seen:  # BFS order: the first deadlocked state found below is the shallowest
+    store = store_of(eng.seen, eng.pk.bits)
+    n = len(store)
+    # the blocked bits of every stored state, by id: one byte a state up to 8 waits
+    code = next((c for c, b in (("B", 8), ("H", 16), ("L", 32), ("Q", 63)) if len(waits) <= b), "")
+    masks: MutableSequence[int] = array(code, bytes(array(code).itemsize * n)) if code else [0] * n
+    hit = array("L")
+    for i, s in enumerate(store):  # BFS order: the first deadlocked state found below is the shallowest
         tick()
         m = blocked(s)
         if m:
-            mask[s] = m
+            masks[i] = m
+            hit.append(i)
+    id_of = store.id_of
+
+    def mask_of(t: int) -> int:
+        j = id_of(t)
+        return masks[j] if j >= 0 else 0
+
     left: dict[int, int] = {}
     succs: dict[int, list[int]] = {}
-    for s, m in mask.items():
+    for i in hit:
         tick()
+        s, m = store.state_of(i), masks[i]
         out = [t for _ti, t in eng.successors_with_ids(s)]
         esc = 0
         for t in out:
-            esc |= m & ~mask.get(t, 0)
+            esc |= m & ~mask_of(t)
         rest = m & ~esc
         if rest:
             left[s], succs[s] = rest, out
@@ -93,7 +110,7 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
         rest = left[s]
         esc = 0
         for t in succs[s]:
-            esc |= rest & mask.get(t, 0) & ~left.get(t, 0)
+            esc |= rest & mask_of(t) & ~left.get(t, 0)
         if esc:
             left[s] = rest & ~esc
             work.append(s)
@@ -114,56 +131,6 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
             msg = w.explain(eng.pk.unpack(s)) if w.explain is not None else w.message
             return RawViolation(DEADLOCK_CHECK, msg, eng.path_to(s), None, line=w.line, whole=True, wait=k)
     return None
-
-
-def _tarjan(nodes: list[int], edges: dict[int, list[tuple[int, int]]],
-            budget: Ticker = NO_LIMIT) -> list[list[int]]:
-    """Iterative Tarjan SCC over `nodes`; edges[v] = [(transition, w)] restricted to nodes."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on: set[int] = set()
-    stack: list[int] = []
-    out: list[list[int]] = []
-    counter = 0
-    for root in nodes:
-        if root in index:
-            continue
-        budget.tick()
-        work = [(root, 0)]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on.add(root)
-        while work:
-            v, i = work[-1]
-            es = edges[v]
-            if i < len(es):
-                work[-1] = (v, i + 1)
-                w = es[i][1]
-                if w not in index:
-                    budget.tick()
-                    index[w] = low[w] = counter
-                    counter += 1
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, 0))
-                elif w in on:
-                    low[v] = min(low[v], index[w])
-            else:
-                work.pop()
-                if work:
-                    u = work[-1][0]
-                    low[u] = min(low[u], low[v])
-                if low[v] == index[v]:
-                    comp = []
-                    while True:
-                        w = stack.pop()
-                        on.discard(w)
-                        comp.append(w)
-                        if w == v:
-                            break
-                    out.append(comp)
-    return out
 
 
 def _path_within(start: int, goal: set[int], edges: dict[int, list[tuple[int, int]]], inside: set[int]) -> list[int]:
@@ -188,75 +155,83 @@ def _path_within(start: int, goal: set[int], edges: dict[int, list[tuple[int, in
 
 def starvation(eng: Explicit, checks: set[str] | None = None,
                budget: Ticker = NO_LIMIT) -> list[RawViolation]:
-    """For each request (of `checks`), the shallowest fair run on which it stays pending for ever."""
+    """For each request (of `checks`), the shallowest fair run on which it stays pending for ever.
+
+    The pending states are walked by id (checker/id_graph.py): their edges in flat rows, their
+    components found by Tarjan over arrays, a singleton judged from its rows and the fairness
+    groups its transitions belong to; a larger component (or a singleton with a self-loop) is
+    judged by `fair_components.fair_parts` on its states. Of the components judged unfair-free (a run may stay there
+    for ever), the one holding the shallowest state gives the counterexample."""
     ts = eng.ts
     out: list[RawViolation] = []
     fair_of = [t.fair for t in ts.transitions]
+    names = sorted({g for f in fair_of for g in f})
+    tmask = [sum(1 << names.index(g) for g in set(f)) for f in fair_of]  # any(fair_of[ti]) <=> tmask[ti]
+    store = store_of(eng.seen, eng.pk.bits)
+    tick = budget.tick
     for k, req in enumerate(ts.requests):  # every request; the caller keeps the shallowest
         if checks is not None and req.check not in checks:
             continue
         pend = eng.code.pending[k]
-        tick = budget.tick
-        nodes = []
-        for i, s in enumerate(eng.seen):
+        ids = array("L")
+        for i, s in enumerate(store):
             if not i & 0xFFF:
                 tick()
             if pend(s):
-                nodes.append(s)
-        if not nodes:
+                ids.append(i)
+        if not ids:
             continue
-        nodeset = set(nodes)
-        full: dict[int, list[tuple[int, int]]] = {}
-        edges: dict[int, list[tuple[int, int]]] = {}
-        for v in nodes:
+        loc = local_index(store, ids)
+        en: MutableSequence[int] = array("Q", bytes(8 * len(ids))) if len(names) <= 63 else [0] * len(ids)
+
+        def note(v: int, succ: list[tuple[int, int]]) -> None:
+            m = 0
+            for ti, _w in succ:
+                m |= tmask[ti]
+            en[v] = m  # noqa: B023 - called at once, inside this request's loop
+
+        delivers = req.delivers
+        g = rows(store, ids, loc, eng.successors_with_ids, lambda ti: ti not in delivers, note, budget)  # noqa: B023
+
+        def view(states: list[int]) -> tuple[dict[int, list[tuple[int, int]]], dict[int, list[tuple[int, int]]]]:
+            """`edges` and `full` (successors) of `states`, as the judging and the lasso read them."""
+            full = {v: eng.successors_with_ids(v) for v in states}
+            edges = {v: [(ti, w) for ti, w in succ if ti not in delivers and pending(w)]  # noqa: B023
+                     for v, succ in full.items()}
+            return edges, full
+
+        def pending(w: int) -> bool:
+            j = store.id_of(w)
+            return j >= 0 and loc[j] >= 0  # noqa: B023
+
+        best: tuple[int, list[int], bool] | None = None  # (entry's local index, component, terminal)
+        for comp in components(len(ids), g, budget):
             tick()
-            succ = eng.successors_with_ids(v)
-            full[v] = succ
-            edges[v] = [(ti, w) for ti, w in succ if w in nodeset and ti not in req.delivers]
-        bad: list[tuple[list[int], bool]] = []  # (component, is_terminal)
-        work = _tarjan(nodes, edges, budget)
-        while work:
-            tick()
-            comp = work.pop()
-            cset = set(comp)
             if len(comp) == 1:
                 v = comp[0]
-                if not any(fair_of[ti] for ti, _w in full[v]) and not req.recurs:
+                if not en[v] and not req.recurs:
                     # no CPU can step: the run may stay here for ever (devices are never obliged to act)
-                    bad.append((comp, True))
+                    if best is None or v < best[0]:
+                        best = (v, [store.state_of(ids[v])], True)
                     continue
-                if not any(w == v for _ti, w in edges[v]):
+                if not any(w == v for _ti, w in g.of(v)):
                     continue
-            inner = [(ti, w) for v in comp for ti, w in edges[v] if w in cset]
-            if req.recurs and not any(ti in req.recurs for ti, _w in inner):
-                continue  # the run the Büchi condition asks for cannot stay here
-            moved = {g for ti, _w in inner for g in fair_of[ti]}
-            fair = True
-            for g in ts.groups:
-                if g in moved:
-                    continue
-                enabled_at = [any(g in fair_of[ti] for ti, _w in full[v]) for v in comp]
-                if all(enabled_at):
-                    fair = False  # enabled throughout, never taken: no fair run stays here
-                    break
-                if g in ts.strong and any(enabled_at):
-                    # strong fairness: a fair run may still stay among the states where g is disabled
-                    rest = [v for v, en in zip(comp, enabled_at, strict=True) if not en]
-                    keep = set(rest)
-                    sub = {v: [(ti, w) for ti, w in edges[v] if w in keep] for v in rest}
-                    work.extend(_tarjan(rest, sub, budget))
-                    fair = False
-                    break
-            if fair:
-                bad.append((comp, False))
-        if not bad:
+            if best is not None and min(comp) > best[0]:
+                continue  # nothing in it is shallower than the component already found
+            states = [store.state_of(ids[v]) for v in comp]
+            edges, full = view(states)
+            for sub, terminal in fair_parts(states, edges, full, req.recurs, fair_of, ts.groups, ts.strong, budget):
+                v = min(loc[store.id_of(x)] for x in sub)
+                if best is None or v < best[0]:
+                    best = (v, sub, terminal)
+        if best is None:
             continue
-        members = {v: i for i, (comp, _t) in enumerate(bad) for v in comp}
-        entry = next(s for s in eng.seen if s in members)  # BFS order: the shallowest
-        comp, terminal = bad[members[entry]]
+        v, comp, terminal = best
+        entry = store.state_of(ids[v])
         prefix = eng.path_to(entry)
         cycle: list[int] | None = None
         if not terminal:
+            edges, full = view(comp)
             cycle = _lasso(entry, comp, edges, full, fair_of, ts.groups, ts.strong, req.recurs)
         out.append(RawViolation(req.check, req.message, prefix, None, cycle, req.line))
     return out

@@ -1,20 +1,20 @@
 """The explicit engine's default store: every reached state once, with the state it was first
-reached from, in ceil(bits/8) + 4 + 6.7..13.3 bytes a state (plus an arena's slack), exact for
-any width.
+reached from, in ceil(bits/8) + 4 + 4 + 5.7..11.4 bytes a state (plus the arrays' slack),
+exact for any width.
 
 - Ids. States get dense ids in BFS order (the initial state is 0). `arena` holds state k's packed
   bits as `width` little-endian bytes at k * width (one bytearray: no Python object per state);
   `parents` (32-bit ids) holds the id of the state k was first reached from (`ROOT` for the
   initial state). A BFS level is a range of ids, so a frontier is read back from the arena.
-- Visited set: open addressing with linear probing over two arrays of `cap` slots: `slots`
-  (32-bit, id + 1, 0 empty) and `fps` (8-bit: the top byte of the state's hash). h is
-  `hash(bytes)` of the state's bytes, its home slot `h % cap`. A lookup compares the fingerprint
-  byte, then the state's bytes in the arena: the set is exact (a shared fingerprint only makes a
-  longer probe), never a hash compaction. Every number the probe loop touches is below 2^30 (the
-  ids below 2^30, the top hash byte), so it stays on CPython's fast single-digit arithmetic.
-- Growth: at load 0.7 the two arrays are dropped and rebuilt twice as large from the arena (the
-  ids in order, their hashes recomputed), so the old and new tables never coexist: the table
-  costs 5 bytes a slot, 7.1 to 14.3 bytes a state, with no transient.
+- Visited set: open addressing with linear probing over `slots` (32-bit: id + 1, 0 empty).
+  A state's hash h is `hash(bytes) % P` (P a prime below 2^30), kept by id in `hashes` (32-bit);
+  its home slot is `h % cap`. A lookup compares the hash of the id in the slot, then the state's
+  bytes in the arena: the set is exact (a shared hash only makes a longer probe), never a hash
+  compaction. Every number the probe loop touches is below 2^30, so it stays on CPython's fast
+  single-digit arithmetic.
+- Growth: at load 0.7 `slots` is dropped and rebuilt twice as large from `hashes` (ids in order),
+  so the old and new tables never coexist: 4 bytes a slot, 5.7 to 11.4 bytes a state, plus 4 for
+  the hash, with no transient.
 
 The store is a `MutableMapping` state -> parent state (None for the initial state) iterated in BFS
 order, like the dict it replaces, so the analyses (checker/liveness.py, coverage.py) read it as
@@ -29,6 +29,7 @@ from collections.abc import Iterator, MutableMapping
 ROOT = 0xFFFFFFFF          # the initial state's parent id
 MAX_IDS = (1 << 30) - 2    # ids + 1 stay single-digit ints (see the module docstring)
 LOAD = 0.7
+P = 1073741789             # the largest prime below 2^30
 _INITIAL = 1 << 14
 
 
@@ -46,15 +47,14 @@ class StateStore(MutableMapping[int, "int | None"]):
     def _reset(self, capacity: int) -> None:
         self.arena = bytearray()
         self.parents = array("I")
+        self.hashes = array("I")
         self.n = 0
         self._table(max(capacity, 16))
 
     def _table(self, cap: int) -> None:
-        self.slots = array("I")
-        self.fps = array("b")  # dropped before the new ones are made: see `_grow`
+        self.slots = array("I")  # the old table is dropped before the new one is made
         self.cap = cap
         self.slots = array("I", bytes(4 * cap))
-        self.fps = array("b", bytes(cap))
         self.grow_at = int(cap * LOAD)
 
     # ---- the fast path
@@ -62,17 +62,16 @@ class StateStore(MutableMapping[int, "int | None"]):
         """Store the states of `out` not stored yet, with parent id `parent`, in order; return them."""
         new: list[int] = []
         w_ = self.width
-        arena, parents, slots, fps = self.arena, self.parents, self.slots, self.fps
+        arena, parents, slots, hashes = self.arena, self.parents, self.slots, self.hashes
         cap, n, grow_at = self.cap, self.n, self.grow_at
         tobytes = int.to_bytes
         for t in out:
             tb = tobytes(t, w_, "little")
-            h = hash(tb)
+            h = hash(tb) % P
             i = h % cap
-            f = h >> 56
             x = slots[i]
             while x:
-                if fps[i] == f:
+                if hashes[x - 1] == h:
                     o = (x - 1) * w_
                     if arena[o:o + w_] == tb:
                         break
@@ -84,14 +83,14 @@ class StateStore(MutableMapping[int, "int | None"]):
                 continue
             n += 1
             slots[i] = n
-            fps[i] = f
+            hashes.append(h)
             arena += tb
             parents.append(parent)
             new.append(t)
             if n >= grow_at:
                 self.n = n
                 self._grow()
-                slots, fps, cap, grow_at = self.slots, self.fps, self.cap, self.grow_at
+                slots, cap, grow_at = self.slots, self.cap, self.grow_at
         self.n = n
         return new
 
@@ -99,15 +98,14 @@ class StateStore(MutableMapping[int, "int | None"]):
         """The id of state t, -1 if it is not stored."""
         w_ = self.width
         tb = t.to_bytes(w_, "little")
-        h = hash(tb)
-        cap, slots, fps, arena, n = self.cap, self.slots, self.fps, self.arena, self.n
+        h = hash(tb) % P
+        cap, slots, hashes, arena, n = self.cap, self.slots, self.hashes, self.arena, self.n
         i = h % cap
-        f = h >> 56
         while True:
             x = slots[i]
             if not x:
                 return -1
-            if fps[i] == f and x <= n:
+            if x <= n and hashes[x - 1] == h:
                 o = (x - 1) * w_
                 if arena[o:o + w_] == tb:
                     return x - 1
@@ -151,28 +149,25 @@ class StateStore(MutableMapping[int, "int | None"]):
             self.n = n
             del self.arena[n * self.width:]
             del self.parents[n:]
+            del self.hashes[n:]
 
     def table_bytes(self) -> int:
-        return 5 * self.cap
+        return 4 * self.cap
 
     # ---- the growth
     def _grow(self) -> None:
-        """Twice the slots, rebuilt from the arena (see the module docstring)."""
-        n, w_, arena = self.n, self.width, self.arena
-        if n >= MAX_IDS:
+        """Twice the slots, rebuilt from `hashes` (see the module docstring)."""
+        if self.n >= MAX_IDS:
             raise StoreFull(f"more than {MAX_IDS:,} states")
         self._table(2 * self.cap)
-        slots, fps, cap = self.slots, self.fps, self.cap
-        for k in range(n):
-            o = k * w_
-            h = hash(bytes(arena[o:o + w_]))
+        slots, cap = self.slots, self.cap
+        for k, h in enumerate(self.hashes, 1):
             i = h % cap
             while slots[i]:
                 i += 1
                 if i == cap:
                     i = 0
-            slots[i] = k + 1
-            fps[i] = h >> 56
+            slots[i] = k
 
     # ---- the mapping state -> parent state, in BFS order
     def __len__(self) -> int:
@@ -210,4 +205,4 @@ class StateStore(MutableMapping[int, "int | None"]):
         self._reset(_INITIAL)
 
     def __sizeof__(self) -> int:
-        return object.__sizeof__(self) + self.table_bytes() + len(self.arena) + 4 * len(self.parents)
+        return object.__sizeof__(self) + self.table_bytes() + len(self.arena) + 8 * self.n
