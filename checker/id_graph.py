@@ -4,7 +4,7 @@ The liveness and deadlock analyses (checker/liveness.py) walk subsets of the exp
 can be most of them (every state where a request is pending, every blocked state). Held as dicts
 and sets of Python ints with lists of successor tuples, that took 100+ bytes a state on top of
 the store; here a subset is a range of local indices 0..m-1 (in BFS order), its edges are in
-compressed rows (`Rows`: offsets, targets, transition indices: 4 + 4-8 bytes an edge), and
+compressed rows (`Rows`: offsets, targets, transition indices: 4 bytes each, 8 an edge), and
 Tarjan's algorithm keeps its numbers in arrays. Only the components an analysis reports are
 turned back into states.
 """
@@ -47,7 +47,7 @@ class Rows:
 
 def local_index(store: StateStore, ids: array[int]) -> array[int]:
     """loc[global id] = local index of that id in `ids`, -1 elsewhere."""
-    loc = array("l", [-1]) * len(store)
+    loc = array("i", [-1]) * len(store)
     for v, k in enumerate(ids):
         loc[k] = v
     return loc
@@ -58,7 +58,7 @@ def rows(store: StateStore, ids: array[int], loc: array[int], successors: Succes
          budget: Ticker = NO_LIMIT) -> Rows:
     """The edges among the nodes `ids` (local index: `loc`) by the transitions `keep` accepts;
     `each(v, successors)` sees every node's full successor list on the way."""
-    off, to, tis = array("L", [0]), array("L"), array("L")
+    off, to, tis = array("I", [0]), array("I"), array("I")
     id_of, state_of, tick = store.id_of, store.state_of, budget.tick
     for v, k in enumerate(ids):
         if not v & 0xFF:
@@ -80,11 +80,11 @@ def rows(store: StateStore, ids: array[int], loc: array[int], successors: Succes
 def components(m: int, g: Rows, budget: Ticker = NO_LIMIT) -> Iterator[list[int]]:
     """The strongly connected components of nodes 0..m-1 over `g` (iterative Tarjan, roots in
     index order), each as a list of local nodes, as they complete."""
-    index = array("l", [-1]) * m
-    low = array("l", [0]) * m
+    index = array("i", [-1]) * m
+    low = array("i", [0]) * m
     on = bytearray(m)
-    stack = array("L")
-    work_v, work_k = array("L"), array("L")  # the DFS: node, next edge
+    stack = array("I")
+    work_v, work_k = array("I"), array("I")  # the DFS: node, next edge
     off, to = g.off, g.to
     counter = 0
     tick = budget.tick

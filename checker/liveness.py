@@ -69,64 +69,82 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     store = store_of(eng.seen, eng.pk.bits)
     n = len(store)
     # the blocked bits of every stored state, by id: one byte a state up to 8 waits
-    code = next((c for c, b in (("B", 8), ("H", 16), ("L", 32), ("Q", 63)) if len(waits) <= b), "")
+    code = next((c for c, b in (("B", 8), ("H", 16), ("I", 32), ("Q", 63)) if len(waits) <= b), "")
     masks: MutableSequence[int] = array(code, bytes(array(code).itemsize * n)) if code else [0] * n
-    hit = array("L")
+    hit = array("I")
     for i, s in enumerate(store):  # BFS order: the first deadlocked state found below is the shallowest
         tick()
         m = blocked(s)
         if m:
             masks[i] = m
             hit.append(i)
+    # the blocked states that do not escape at once: local index u, state id left[u], successor ids
+    # in rows (off, to), the bits not escaped yet in `rest` by id (0 elsewhere)
+    rest: MutableSequence[int] = array(code, bytes(array(code).itemsize * n)) if code else [0] * n
+    left, off, to = array("I"), array("I", [0]), array("I")
     id_of = store.id_of
-
-    def mask_of(t: int) -> int:
-        j = id_of(t)
-        return masks[j] if j >= 0 else 0
-
-    left: dict[int, int] = {}
-    succs: dict[int, list[int]] = {}
     for i in hit:
         tick()
-        s, m = store.state_of(i), masks[i]
-        out = [t for _ti, t in eng.successors_with_ids(s)]
+        m = masks[i]
+        out = [id_of(t) for _ti, t in eng.successors_with_ids(store.state_of(i))]
         esc = 0
-        for t in out:
-            esc |= m & ~mask_of(t)
-        rest = m & ~esc
-        if rest:
-            left[s], succs[s] = rest, out
+        for j in out:
+            esc |= m & ~(masks[j] if j >= 0 else 0)
+        if m & ~esc:
+            rest[i] = m & ~esc
+            left.append(i)
+            to.extend(j for j in out if j >= 0)
+            off.append(len(to))
     if not left:
         return None
-    rev: dict[int, list[int]] = {}
-    for s, out in succs.items():
-        for t in out:
-            if t in left:
-                rev.setdefault(t, []).append(s)
+    lloc = array("i", [-1]) * n
+    for u, i in enumerate(left):
+        lloc[i] = u
+    # the reverse edges among the left nodes in rows: v's predecessors are rto[roff[v]..roff[v+1]-1]
+    roff = array("I", [0]) * (len(left) + 1)
+    for k in range(len(to)):
+        v = lloc[to[k]]
+        if v >= 0:
+            roff[v + 1] += 1
+    for v in range(len(left)):
+        roff[v + 1] += roff[v]
+    rto, fill = array("I", [0]) * roff[-1], array("I", roff)
+    for u in range(len(left)):
+        for k in range(off[u], off[u + 1]):
+            v = lloc[to[k]]
+            if v >= 0:
+                rto[fill[v]] = u
+                fill[v] += 1
+    del fill, lloc
     work: deque[int] = deque()
 
-    def settle(s: int) -> None:
-        """Bits of s that a successor escapes on are escaped for s too."""
-        rest = left[s]
+    def settle(u: int) -> None:
+        """Bits of left[u] that a successor escapes on are escaped for it too."""
+        i = left[u]
+        r = rest[i]
         esc = 0
-        for t in succs[s]:
-            esc |= rest & mask_of(t) & ~left.get(t, 0)
+        for k in range(off[u], off[u + 1]):
+            j = to[k]
+            esc |= r & masks[j] & ~rest[j]
         if esc:
-            left[s] = rest & ~esc
-            work.append(s)
+            rest[i] = r & ~esc
+            work.append(u)
 
-    for s in list(left):
+    for u in range(len(left)):
         tick()
-        settle(s)
+        settle(u)
     while work:
         tick()
-        t = work.popleft()
-        for s in rev.get(t, ()):
-            if left[s]:
-                settle(s)
-    for s, rest in left.items():
-        if rest:
-            k = (rest & -rest).bit_length() - 1
+        v = work.popleft()
+        for k in range(roff[v], roff[v + 1]):
+            u = rto[k]
+            if rest[left[u]]:
+                settle(u)
+    for i in left:  # BFS order: the shallowest
+        r = rest[i]
+        if r:
+            s = store.state_of(i)
+            k = (r & -r).bit_length() - 1
             w = waits[k]
             msg = w.explain(eng.pk.unpack(s)) if w.explain is not None else w.message
             return RawViolation(DEADLOCK_CHECK, msg, eng.path_to(s), None, line=w.line, whole=True, wait=k)
@@ -173,7 +191,7 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
         if checks is not None and req.check not in checks:
             continue
         pend = eng.code.pending[k]
-        ids = array("L")
+        ids = array("I")
         for i, s in enumerate(store):
             if not i & 0xFFF:
                 tick()

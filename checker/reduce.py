@@ -69,6 +69,7 @@ from ircheck.pipeline import judge_facts
 from ircheck.por import PorTables, por_tables
 from ircheck.spec.checks import BY_NAME, Kind, on_graph
 from ircheck.spec.ts import TransitionSystem
+from ircheck.state_store import ROOT, StateStore
 from ircheck.symmetry import canonicaliser, verify
 from ircheck.sysinfo import peak_rss_mb
 from ircheck.triage import SearchStop, Triage, searching
@@ -185,9 +186,11 @@ class ReducedExplicit(Explicit):
         lim = self.limits
         t0 = self.started = time.perf_counter()
         watch = Watch(lim, t0, self.progress)
-        seen = self.seen
+        seen = self.seen = StateStore(self.pk.bits)
+        add = seen.add
         init = canon(self.init) if canon else self.init
-        seen[init] = None
+        add([init], ROOT)
+        sid = 0  # the id of the state expanded (the frontier holds the ids in order)
         counters = [0, 0]  # transitions, merged states
 
         orbit = self.plan.fact_orbit or {}
@@ -263,16 +266,15 @@ class ReducedExplicit(Explicit):
                     else:
                         ends = [follow(t) for t in allv] if merge else \
                             [canon(t) for t in allv] if canon is not None else allv
-                    for e in ends:
-                        if e not in seen:
-                            seen[e] = s
-                            app(e)
-                            if tables is not None:
-                                level.add(e)
-                            if has_props:
-                                bad = props(e)
-                                if bad:
-                                    note_props(bad)
+                    for e in add(ends, sid):  # the ends not stored yet, stored with parent s
+                        app(e)
+                        if tables is not None:
+                            level.add(e)
+                        if has_props:
+                            bad = props(e)
+                            if bad:
+                                note_props(bad)
+                    sid += 1
                     if len(seen) >= watch.next:  # the limits, as limits.Watch judges them
                         why = watch.look(len(seen), depth, seen)
                         if why:
