@@ -35,14 +35,12 @@ from ircheck.result import INCONCLUSIVE, VIOLATED, CheckResult, Stats
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import current_rss_mb, default_memory_limit_mb, peak_rss_mb
 
-# Bytes per stored state of the default store (dict state -> parent), the analyses after the search
-# included: bench/bytes_per_state.py measured 82-166 on the bench families of >= 400,000 states
-# (nested-PIC 5/6, 92-106 bits: 82-146; gen_kernel 2 2 2, 162 bits, with the liveness checks' graph
-# analysis: 166). A state is a Python int of ceil(bits/30) 30-bit digits of 4 bytes each, so the
-# cost is STATE_BYTES + INT_DIGIT_BYTES per digit: 170 at 162 bits, the largest measured, kept as
-# the bound for every width up to it.
-STATE_BYTES = 146
-INT_DIGIT_BYTES = 4
+# Bytes per stored state of the default store (checker/state_store.py: the packed bytes in an arena,
+# a parent id, a hash, the table's slots), the analyses after the search included:
+# bench/bytes_per_state.py measured STATE_MEASURED on the bench families of >= 400,000 states (see
+# bench/README.md). The state's own bytes are ceil(bits/8) of it, so the cost is STATE_BYTES plus
+# one byte per 8 bits: the largest measured, kept as the bound for every width.
+STATE_BYTES = 30
 EXPLICIT_SHARE = 0.75  # of the memory left at the start: explicit's; the rest is Z3's (and slack)
 Z3_MIN_MB = 256.0      # Z3 is tried after explicit only with this much left under the ceiling
 MIN_BUDGET = 10_000    # below this many states the budget is not worth a hand-over
@@ -55,7 +53,7 @@ def domain_bound(ts: TransitionSystem) -> int:
 
 def state_bytes(bits: int) -> int:
     """The memory one stored state of `bits` bits costs the default store (see STATE_BYTES)."""
-    return STATE_BYTES + INT_DIGIT_BYTES * max(1, -(-bits // 30))
+    return STATE_BYTES + max(1, -(-bits // 8))
 
 
 def memory_budget(bits: int, ceiling_mb: float, rss_mb: float) -> int:

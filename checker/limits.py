@@ -168,7 +168,9 @@ class Watch:
     if the peak plus the new table would pass the ceiling. Between two looks the process also grows
     by what the next `step` states cost outside the table (their ints, the frontier, parents): the
     growth per state measured since the last look, times `step`, is added to the peak too - without
-    it a search stopped a step late, up to 1.7 MB above a 120 MB ceiling.
+    it a search stopped a step late, up to 1.7 MB above a 120 MB ceiling. The default store
+    (`StateStore`) rebuilds its table 1.5 times as large at `grow_at`, the old one dropped first:
+    one table's size is added from one look before it (a bound on the jump).
     """
 
     EVERY = 4096
@@ -219,7 +221,7 @@ class Watch:
             if self._peak and n > last_n:  # the next step grows as the last one did, per state
                 peak += max(0.0, now_peak - self._peak) * step / (n - last_n)
             self._peak = now_peak
-            if isinstance(store, StateStore):  # its table is rebuilt twice as large at `grow_at`
+            if isinstance(store, StateStore):  # its table is rebuilt 1.5x as large at `grow_at`
                 if n + step >= store.grow_at:
                     peak += store.table_bytes() / 1048576.0
             elif store is not None:

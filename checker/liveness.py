@@ -53,6 +53,11 @@ def deadlocks(eng: Explicit, quiet: list[int], budget: Ticker = NO_LIMIT) -> Raw
     return None
 
 
+def _typecode(bits: int) -> str:
+    """The smallest array typecode holding `bits`-bit masks, "" for a list (more than 63 bits)."""
+    return next((c for c, b in (("B", 8), ("H", 16), ("I", 32), ("Q", 63)) if bits <= b), "")
+
+
 def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | None:
     """`ts.waits`: the shallowest state where wait k is blocked and every state reachable from it
     is blocked the same way (no continuation releases the resource, whatever else keeps running).
@@ -69,7 +74,7 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     store = store_of(eng.seen, eng.pk.bits)
     n = len(store)
     # the blocked bits of every stored state, by id: one byte a state up to 8 waits
-    code = next((c for c, b in (("B", 8), ("H", 16), ("I", 32), ("Q", 63)) if len(waits) <= b), "")
+    code = _typecode(len(waits))
     masks: MutableSequence[int] = array(code, bytes(array(code).itemsize * n)) if code else [0] * n
     hit = array("I")
     for i, s in enumerate(store):  # BFS order: the first deadlocked state found below is the shallowest
@@ -187,6 +192,7 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
     tmask = [sum(1 << names.index(g) for g in set(f)) for f in fair_of]  # any(fair_of[ti]) <=> tmask[ti]
     store = store_of(eng.seen, eng.pk.bits)
     tick = budget.tick
+    gcode = _typecode(len(names))
     for k, req in enumerate(ts.requests):  # every request; the caller keeps the shallowest
         if checks is not None and req.check not in checks:
             continue
@@ -200,7 +206,7 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
         if not ids:
             continue
         loc = local_index(store, ids)
-        en: MutableSequence[int] = array("Q", bytes(8 * len(ids))) if len(names) <= 63 else [0] * len(ids)
+        en: MutableSequence[int] = array(gcode, bytes(array(gcode).itemsize * len(ids))) if gcode else [0] * len(ids)
 
         def note(v: int, succ: list[tuple[int, int]]) -> None:
             m = 0

@@ -1,5 +1,5 @@
 """The explicit engine's default store: every reached state once, with the state it was first
-reached from, in ceil(bits/8) + 4 + 4 + 5.7..11.4 bytes a state (plus the arrays' slack),
+reached from, in ceil(bits/8) + 4 + 4 + 5.7..8.6 bytes a state (plus the arrays' slack),
 exact for any width.
 
 - Ids. States get dense ids in BFS order (the initial state is 0). `arena` holds state k's packed
@@ -12,9 +12,9 @@ exact for any width.
   bytes in the arena: the set is exact (a shared hash only makes a longer probe), never a hash
   compaction. Every number the probe loop touches is below 2^30, so it stays on CPython's fast
   single-digit arithmetic.
-- Growth: at load 0.7 `slots` is dropped and rebuilt twice as large from `hashes` (ids in order),
-  so the old and new tables never coexist: 4 bytes a slot, 5.7 to 11.4 bytes a state, plus 4 for
-  the hash, with no transient.
+- Growth: at load 0.7 `slots` is dropped and rebuilt 1.5 times as large from `hashes` (ids in
+  order), so the old and new tables never coexist: 4 bytes a slot, 5.7 to 8.6 bytes a state, plus
+  4 for the hash, with no transient.
 
 The store is a `MutableMapping` state -> parent state (None for the initial state) iterated in BFS
 order, like the dict it replaces, so the analyses (checker/liveness.py, coverage.py) read it as
@@ -156,10 +156,10 @@ class StateStore(MutableMapping[int, "int | None"]):
 
     # ---- the growth
     def _grow(self) -> None:
-        """Twice the slots, rebuilt from `hashes` (see the module docstring)."""
+        """1.5 times the slots, rebuilt from `hashes` (see the module docstring)."""
         if self.n >= MAX_IDS:
             raise StoreFull(f"more than {MAX_IDS:,} states")
-        self._table(2 * self.cap)
+        self._table(self.cap * 3 // 2)
         slots, cap = self.slots, self.cap
         for k, h in enumerate(self.hashes, 1):
             i = h % cap

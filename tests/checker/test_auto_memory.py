@@ -27,9 +27,11 @@ def test_budget_follows_the_memory_left() -> None:
     # half the memory left: about half the states; the start-up's resident memory is not free
     half = memory_budget(162, 0.4 * 24 * 1024 + 25.0, 50.0)
     assert abs(half / big - 0.5) < 0.03
-    assert memory_budget(162, 1074.0, 50.0) == int(1024 * EXPLICIT_SHARE * 1048576 / state_bytes(162)) // 10**5 * 10**5
-    # wider states cost more: a 300-bit state is 10 digits of a Python int, not 6
-    assert state_bytes(300) == state_bytes(162) + 4 * 4 and memory_budget(300, 1074.0, 50.0) < memory_budget(162, 1074.0, 50.0)
+    exact = int(1024 * EXPLICIT_SHARE * 1048576 / state_bytes(162))
+    unit = 10 ** (len(str(exact)) - 2)
+    assert memory_budget(162, 1074.0, 50.0) == exact // unit * unit
+    # wider states cost more: a 300-bit state is 38 bytes in the store's arena, not 21
+    assert state_bytes(300) == state_bytes(162) + 17 and memory_budget(300, 1074.0, 50.0) < memory_budget(162, 1074.0, 50.0)
     # no memory left: the floor, and the memory ceiling itself stops the search
     assert memory_budget(100, 40.0, 60.0) == MIN_BUDGET
 
@@ -42,12 +44,12 @@ def _cli(*args: str) -> tuple[int, dict[str, object]]:
 
 
 def test_small_max_memory_stops_auto_early_and_names_the_memory_limit(tmp_path: object) -> None:
-    """nested-PIC 5 needs 188,930 stored states (about 30 MB): under a 70 MB ceiling the budget is
-    about 110,000 states, the search stops there, too little is left for Z3, and every check is
-    inconclusive naming the memory limit (exit 3), never "holds". With 400 MB the same run holds."""
+    """nested-PIC 6 needs 1,002,538 stored states (about 45 MB): under a 70 MB ceiling the budget is
+    a few hundred thousand states, the search stops there, too little is left for Z3, and every check
+    is inconclusive naming the memory limit (exit 3), never "holds". With 400 MB the same run holds."""
     from pathlib import Path
-    model = Path(str(tmp_path)) / "nested5.irq"
-    model.write_text(nested_pic(5, 2))
+    model = Path(str(tmp_path)) / "nested6.irq"
+    model.write_text(nested_pic(6, 2))
     code, doc = _cli("--max-memory", "70", str(model))
     assert code == 3 and doc["verdict"] == "inconclusive", doc
     checks = doc["checks"]
@@ -57,8 +59,8 @@ def test_small_max_memory_stops_auto_early_and_names_the_memory_limit(tmp_path: 
     stats = doc["stats"]
     assert isinstance(stats, dict)
     assert stats["stopped_by"] == "memory limit 70 MB" and stats["engine"] == "explicit"
-    assert 0 < stats["states"] < 188_930 and "too little for the Z3 engine" in stats["auto"]
+    assert 0 < stats["states"] < 1_002_538 and "too little for the Z3 engine" in stats["auto"]
     code, doc = _cli("--max-memory", "400", str(model))
     assert code == 0 and doc["verdict"] == "holds", doc
     stats = doc["stats"]
-    assert isinstance(stats, dict) and stats["states"] == 188_930
+    assert isinstance(stats, dict) and stats["states"] == 1_002_538
