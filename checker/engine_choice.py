@@ -40,7 +40,7 @@ from ircheck.sysinfo import current_rss_mb, default_memory_limit_mb, peak_rss_mb
 # bench/bytes_per_state.py measured STATE_MEASURED on the bench families of >= 400,000 states (see
 # bench/README.md). The state's own bytes are ceil(bits/8) of it, so the cost is STATE_BYTES plus
 # one byte per 8 bits: the largest measured, kept as the bound for every width.
-STATE_BYTES = 30
+STATE_BYTES = 40
 EXPLICIT_SHARE = 0.75  # of the memory left at the start: explicit's; the rest is Z3's (and slack)
 Z3_MIN_MB = 256.0      # Z3 is tried after explicit only with this much left under the ceiling
 MIN_BUDGET = 10_000    # below this many states the budget is not worth a hand-over
