@@ -2,14 +2,14 @@
 
 The `--engine auto` budget (checker/engine_choice.py `memory_budget`) divides the memory left under
 the ceiling by a cost per stored state; this script measures that cost on the bench families so the
-constants there (`STATE_BYTES`, `INT_DIGIT_BYTES`) rest on numbers. Each model runs explicit, default
+constant there (`STATE_BYTES`, plus ceil(bits/8) for the state's own bytes) rests on numbers. Each model runs explicit, default
 options, in a fresh process; a tiny model with the same start-up (one device, one handler) gives the
 resident memory before any state is stored, so
 
     bytes per state = (peak RSS of the run - peak RSS of the tiny run) / states stored
 
-which counts everything a run holds per state: the dict entry and its share of the hash table
-(including the table's doubling), the packed int, the BFS frontier, and the liveness and deadlock
+which counts everything a run holds per state: the store (checker/state_store.py: the state's bytes
+in the arena, its parent id and hash, its share of the table, the table's growth), and the liveness and deadlock
 analyses after the search (`no_starvation` and `no_deadlock` walk the whole graph). State counts and
 bytes are load-independent; the seconds are not (the machine is shared).
 """
