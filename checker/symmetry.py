@@ -94,7 +94,7 @@ class _Renamer:
             parts: list[str] = []
             self._flat(e, e.op, parts)
             return f"{e.op}({','.join(sorted(parts))})"
-        if isinstance(e, BinOp) and e.op == Op.ADD:  # a sum in any order (the counts of no_reentry)
+        if isinstance(e, BinOp) and e.op == Op.ADD:  # a sum in any order (counts of active frames)
             terms: list[str] = []
             self._terms(e, terms)
             return f"sum({','.join(sorted(terms))})"
