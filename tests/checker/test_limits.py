@@ -159,12 +159,14 @@ def test_timeout_holds_in_the_liveness_analysis_too(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_memory_ceiling_holds_in_the_liveness_analysis_too(tmp_path: Path) -> None:
-    """nested_pic(6, 2): the search fits in ~250 MB, the starvation analysis would grow past 1 GB."""
-    rc, out, err, _ = _run(["--format", "json", "--check", "no_starvation", "--max-memory", "1000",
-                            _model(tmp_path, 6)], limit=120)
+    """nested_pic(6, 2): the search fits under 200 MB, the starvation analysis grows past it (232 MB
+    for the whole run since issue 18 item 4's store; it was over 1 GB with the dict store, when this
+    test's ceiling was 1000 MB). `--engine explicit`: auto would size its budget to stop the search."""
+    rc, out, err, _ = _run(["--engine", "explicit", "--format", "json", "--check", "no_starvation",
+                            "--max-memory", "200", _model(tmp_path, 6)], limit=120)
     assert rc == 3, err
     doc = json.loads(out)
     assert doc["checks"][0]["status"] == "inconclusive" and doc["stats"]["complete"] is False
-    assert doc["stats"]["stopped_by"] == "memory limit 1000 MB during the deadlock and liveness analysis"
+    assert doc["stats"]["stopped_by"] == "memory limit 200 MB during the deadlock and liveness analysis"
     assert doc["stats"]["states"] == 2_614_525  # 4,424,425 before the STI shadow (X1)
-    assert doc["stats"]["peak_mb"] < 1000 * 1.2
+    assert doc["stats"]["peak_mb"] < 200 * 1.25  # 234.5: the analysis' arrays grow in steps

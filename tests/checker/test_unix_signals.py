@@ -74,9 +74,20 @@ def test_sigterm_keeps_a_violation_already_found(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:  # ended meanwhile
+        return ""
+
+
 def _descendants(pid: int) -> list[str]:
     out: list[str] = []
-    for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:  # ended meanwhile
+        return out
+    for c in kids:
         out += [c, *_descendants(int(c))]
     return out
 
@@ -89,10 +100,16 @@ def test_sigterm_stops_the_worker_processes(tmp_path: Path, group: bool) -> None
     local Ray `--workers 2` started (its actors, raylet, GCS) ends with the run, which reports."""
     big = nested_pic_file(tmp_path, 6, 2, "big.irq")  # 2.5 million states: far longer than the test
     proc = _start("--workers", "2", "--format", "json", "--no-timings", big)
-    time.sleep(10)  # Ray started (a few seconds), the actors searching
+    deadline = time.monotonic() + 90  # Ray's start-up: 4-7 s idle, over 10 s on a loaded machine
+    children: list[str] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(1)
+        children = _descendants(proc.pid)
+        if any("ray::Partition" in _cmdline(c) for c in children):
+            break
+    assert any("ray::Partition" in _cmdline(c) for c in children), "no Ray actor started"
+    time.sleep(2)  # the actors searching
     children = _descendants(proc.pid)
-    assert any("ray::Partition" in Path(f"/proc/{c}/cmdline").read_text(errors="replace") for c in children), \
-        "no Ray actor started"
     out, err = _stop_after(proc, signal.SIGTERM, wait=0, group=group)
     assert proc.returncode == 3, err
     doc = json.loads(out)
