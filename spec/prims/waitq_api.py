@@ -69,7 +69,11 @@ def enqueue(m: Model, t: Task, q: str, exclusive: bool) -> dict[int, Expr]:
 
 
 def dequeue(m: Model, t: Task, q: str) -> dict[int, Expr]:
-    """Task t's entry on q removed; the exclusive entries behind it move up one rank."""
+    """Task t's entry on q removed; the exclusive entries behind it move up one rank. A task that never
+    queues itself on q has no entry: nothing to remove (finish_wait on a DEFINE_WAIT entry that was never
+    added: its list is empty, `list_empty_careful` skips the list_del_init - kernel/sched/wait.c)."""
+    if q not in t.entries:
+        return {}
     v = t.entries[q]
     ups: dict[int, Expr] = {v: C(0)}
     for u in holders(m, q):

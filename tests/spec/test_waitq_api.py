@@ -202,3 +202,18 @@ def test_r5_under_spin(tmp_path: Path) -> None:
     ts = compile_source("waitqueue q\nspinlock l\nthread t { prepare_to_wait q; spin_lock l; schedule; spin_unlock l; "
                         "finish_wait q }\nthread w { wake_up q }\n", checks=["no_sleep_in_atomic"])
     assert spin_violates(to_promela(ts), tmp_path)  # schedule in atomic context: a state property SPIN asserts
+
+
+def test_r5_finish_wait_without_prepare_to_wait_removes_nothing() -> None:
+    # found by the front-end fuzzer (a KeyError in the lowering): finish_wait on an entry that was never
+    # queued only sets TASK_RUNNING - DEFINE_WAIT's list is empty, so kernel/sched/wait.c `finish_wait`
+    # skips list_del_init (`list_empty_careful`); schedule() in TASK_RUNNING returns at once
+    text = """flag ready
+waitqueue q
+thread a { if not ready { schedule; finish_wait q } }
+thread b on cpu0 { prepare_to_wait q; if not ready { schedule }; finish_wait q }
+handler h { set ready; wake_up q }
+"""
+    assert verdict(text, "no_lost_wakeup") == "holds"
+    r = ircheck.check_source(text.replace("thread b on cpu0 { prepare_to_wait q; ", "thread b on cpu0 { "))
+    assert not r.errors and {c.name: c.status for c in r.checks}["no_lost_wakeup"] == "holds"
