@@ -59,7 +59,12 @@ def test_small_max_memory_stops_auto_early_and_names_the_memory_limit(tmp_path: 
     stats = doc["stats"]
     assert isinstance(stats, dict)
     assert stats["stopped_by"] == "memory limit 70 MB" and stats["engine"] == "explicit"
-    assert 0 < stats["states"] < 1_002_538 and "too little for the Z3 engine" in stats["auto"]
+    assert 0 < stats["states"] < 1_002_538
+    # usually the auto budget (290,000 states at 20 MB left) stops the search and `auto` says why; when
+    # start-up took a few MB more, the ceiling itself stops the search first (engine_choice.run_auto
+    # returns its stats as they are): the same limit, named the same way, and no `auto` line
+    if "auto" in stats:
+        assert "too little for the Z3 engine" in str(stats["auto"]), stats
     code, doc = _cli("--max-memory", "400", str(model))
     assert code == 0 and doc["verdict"] == "holds", doc
     stats = doc["stats"]
