@@ -148,7 +148,8 @@ def request_irqs(sc: Scope) -> None:
                 ok = False
             used_handlers[handler] = r.span.line
         pic, inp = where
-        if message and not any(dv.pic == pic and dv.input == inp and dv.kind != "pic" for dv in sc.d.devices.values()):
+        srcs = [dv for dv in sc.d.devices.values() if dv.pic == pic and dv.input == inp and dv.kind != "pic"]
+        if message and not srcs:
             # an I/O APIC pin no device drives has no GSI -> IRQ mapping (acpi_register_gsi makes it for the
             # device): nothing would ever raise the line, most likely a wrong number
             driven = sorted(n for n in {device_irq(sc.d, dv) for dv in sc.d.devices.values() if dv.kind == "ioapic"}
@@ -157,7 +158,6 @@ def request_irqs(sc: Scope) -> None:
                    "would never fire", r.span,
                    f"the devices' GSIs are {', '.join(map(str, driven))}" if driven else "declare the device on that pin")
             continue
-        srcs = [dv for dv in sc.d.devices.values() if dv.pic == pic and dv.input == inp and dv.kind != "pic"]
         vec = message_vector(sc.d, srcs[0]) if message else sc.d.pics[pic].base + inp
         if vec in sc.d.gates:
             sc.err("IRQ505", f"request_irq {r.irq}: vector {vec:#x} already has an IDT gate (line "
