@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import NamedTuple
 
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Body, Node
 from ircheck.spec.language import ATOMICS
 from ircheck.spec.model import Model
 from ircheck.spec.prims.seqlock import write_side, writer_sections
-from ircheck.spec.ts import FALSE, And, Expr, In, Not, Or, StateProp, V
+from ircheck.spec.ts import FALSE, And, Bin, C, Expr, In, Not, Or, StateProp, Sum, V
 
 Pred = Callable[[Node], bool]
 Preds = tuple[Pred, Pred, Pred]  # reads, plain writes, marked (atomic) writes
@@ -74,21 +75,35 @@ def _atomic_on(m: Model, name: str) -> bool:
     return False
 
 
-def _slots(m: Model, preds: Callable[[int], Preds]) -> list[tuple[Expr, Expr, Expr]]:
-    """(reading, writing, marked) per context slot that has an access: the tasks, then each CPU's
-    frame positions; `preds(cpu)` says what accesses the object from a context of that CPU."""
-    slots: list[tuple[Expr, Expr, Expr]] = []
+class Slot(NamedTuple):
+    """One context slot's pc variable and the locations where it reads the object plainly, writes it
+    plainly, or writes it marked (atomic)."""
+
+    pc: int
+    reads: frozenset[int]
+    writes: frozenset[int]
+    marked: frozenset[int]
+
+    def at(self, locs: frozenset[int]) -> Expr:
+        """The slot's pc is at one of `locs` (0 or 1 as a value)."""
+        return In(V(self.pc), locs)
+
+
+def _slots(m: Model, preds: Callable[[int], Preds]) -> list[Slot]:
+    """(reading, writing, marked) locations per context slot that has an access: the tasks, then each
+    CPU's frame positions; `preds(cpu)` says what accesses the object from a context of that CPU."""
+    slots: list[Slot] = []
     for t in m.tasks:
         r, w, a = preds(t.cpu)
         tr, tw, ta = m.locs(t.body, r), m.locs(t.body, w), m.locs(t.body, a)
         if tr or tw or ta:
-            slots.append((In(V(t.pc), tr), In(V(t.pc), tw), In(V(t.pc), ta)))
+            slots.append(Slot(t.pc, frozenset(tr), frozenset(tw), frozenset(ta)))
     for cpu in m.cpus:
         r, w, a = preds(cpu.index)
         fr, fw, fa = m.frame_locs(r), m.frame_locs(w), m.frame_locs(a)
         if fr or fw or fa:
             for pcv in [cpu.pc] + cpu.saved_pc:
-                slots.append((In(V(pcv), fr), In(V(pcv), fw), In(V(pcv), fa)))
+                slots.append(Slot(pcv, frozenset(fr), frozenset(fw), frozenset(fa)))
     return slots
 
 
@@ -128,22 +143,69 @@ def _writers(m: Model, seq: str) -> Preds:
     return (lambda n: False), (lambda n: id(n) in on), (lambda n: False)
 
 
-def _race(slots: list[tuple[Expr, Expr, Expr]], marked: bool, retried: Retried | None = None) -> Expr:
-    """Two slots at once, one writing; with `marked`, not both marked. `retried` (data only, R2): per
-    slot (reading under a retry loop, writing inside that sequence's write side) - such a read and
-    write are not a race."""
-    if not any(w != FALSE or a != FALSE for _r, w, a in slots):
+def pairwise_race(slots: list[Slot], marked: bool, retried: Retried | None = None) -> Expr:
+    """The rule as written, over every pair of slots: two slots at once, one writing; with `marked`,
+    not both marked. `retried` (data only, R2): per slot (reading under a retry loop, writing inside
+    that sequence's write side) - such a read and write are not a race. About 2-3 comparisons per
+    pair: `race` counts instead where that is exact."""
+    if not any(s.writes or s.marked for s in slots):
         return FALSE
+    rwa = [(s.at(s.reads), s.at(s.writes), s.at(s.marked)) for s in slots]
     if marked:
         return Or(*[Or(And(w1, Or(r2, w2, a2)), And(r1, Or(w2, a2)), And(a1, Or(r2, w2)))
-                    for (r1, w1, a1), (r2, w2, a2) in itertools.combinations(slots, 2)])
+                    for (r1, w1, a1), (r2, w2, a2) in itertools.combinations(rwa, 2)])
     if retried is None:
         return Or(*[Or(And(w1, Or(r2, w2)), And(r1, w2))
-                    for (r1, w1, _a1), (r2, w2, _a2) in itertools.combinations(slots, 2)])
-    pairs = itertools.combinations(zip(slots, retried, strict=True), 2)
+                    for (r1, w1, _a1), (r2, w2, _a2) in itertools.combinations(rwa, 2)])
+    pairs = itertools.combinations(zip(rwa, retried, strict=True), 2)
     return Or(*[Or(And(w1, w2), And(w1, r2, Not(Or(*[And(a, b) for a, b in zip(q2, s1, strict=True)]))),
                    And(r1, w2, Not(Or(*[And(a, b) for a, b in zip(q1, s2, strict=True)]))))
                 for ((r1, w1, _a1), (q1, s1)), ((r2, w2, _a2), (q2, s2)) in pairs])
+
+
+def _countable(slots: list[Slot], marked: bool) -> bool:
+    """The counting form of `race` is exact: the slots' pc variables are distinct (each slot counts
+    once), and with `marked` no location of a slot is both a plain read and a marked write."""
+    return len({s.pc for s in slots}) == len(slots) and not (marked and any(s.reads & s.marked for s in slots))
+
+
+def _at_least(n: int, terms: list[Expr]) -> Expr:
+    """At least n of the 0/1 `terms` hold: their sum >= n (FALSE when fewer than n terms)."""
+    return FALSE if len(terms) < n else Bin(">=", Sum(terms), C(n))
+
+
+def race(slots: list[Slot], marked: bool, retried: Retried | None = None) -> Expr:
+    """`pairwise_race`, as counts of slots where that is exact (about one comparison per slot).
+
+    Write r_i, w_i, a_i for "slot i is at a plain read / plain write / marked write" (its pc in that
+    set of locations), any_i = r_i or w_i or a_i, and W, R, M, ANY for how many slots are at each (a
+    sum of 0/1 memberships: `Sum` of `In` terms, the slots' pc variables distinct).
+
+    * plain (`data`, per-CPU data, a seqcount's writers): pairwise, slots i < j race iff
+      (w_i and (r_j or w_j)) or (r_i and w_j), that is acc_i and acc_j and (w_i or w_j) with
+      acc = r or w. So some pair races iff **W >= 1 and ACC >= 2**: given a pair, its writer makes
+      W >= 1 and both count in ACC; conversely a slot i with w_i counts in ACC (w_i implies acc_i),
+      so ACC >= 2 gives another slot j != i with acc_j, and (i, j) races.
+    * `marked` (R4): pairwise, (w_1 and any_2) or (r_1 and (w_2 or a_2)) or (a_1 and (r_2 or w_2)),
+      which is (w_1 and any_2) or (any_1 and w_2) or (r_1 and a_2) or (a_1 and r_2) (each r/a term
+      with w is in a w term). So some pair races iff some i != j has (w_i and any_j) or (r_i and
+      a_j), iff **(W >= 1 and ANY >= 2) or (R >= 1 and M >= 1)**: the first disjunct as in the
+      plain case (w_i implies any_i); for the second, R >= 1 and M >= 1 give slots i with r_i and
+      j with a_j, and i != j because no location of a slot is both a plain read and a marked write
+      (checked: `_countable`; else the pairwise form is kept). W >= 1, R >= 1, M >= 1 are written
+      as `or`s (they stop at the first slot found).
+    * `retried` (R2): kept pairwise (whether a read and a write excuse each other depends on the
+      pair's sequences).
+    """
+    if retried is not None or not _countable(slots, marked):
+        return pairwise_race(slots, marked, retried)
+    if len(slots) < 2 or not any(s.writes or s.marked for s in slots):
+        return FALSE  # no pair (every slot of `_slots` has an access), or no store
+    writing = Or(*[s.at(s.writes) for s in slots])
+    if not marked:
+        return And(writing, _at_least(2, [t for s in slots if (t := s.at(s.reads | s.writes)) != FALSE]))
+    both = _at_least(2, [t for s in slots if (t := s.at(s.reads | s.writes | s.marked)) != FALSE])
+    return Or(And(writing, both), And(Or(*[s.at(s.reads) for s in slots]), Or(*[s.at(s.marked) for s in slots])))
 
 
 def _percpu_preds(name: str, copy: int) -> Callable[[int], Preds]:
@@ -164,21 +226,21 @@ def race_props(m: Model) -> None:
     """The module docstring's rule, one state property per object that can race."""
     for o in m.d.objects.values():
         if o.kind == "percpu":
-            race = Or(*[_race(_slots(m, _percpu_preds(o.name, k)), False) for k in range(m.d.cpus)])
+            expr = Or(*[race(_slots(m, _percpu_preds(o.name, k)), False) for k in range(m.d.cpus)])
             what = " (one CPU's copy of per-CPU data: nested on its CPU, or read `on cpuK` from another)"
         elif o.kind == "data" and m.seq:
-            race = _race(_slots(m, _same_everywhere(_accesses(m, o.name))), False, _retried(m, o.name))
+            expr = race(_slots(m, _same_everywhere(_accesses(m, o.name))), False, _retried(m, o.name))
             what = " (a read under a retry loop is not paired with a write on that sequence's write side, R2)"
         elif o.kind == "data" or (o.kind in ("counter", "flag") and _atomic_on(m, o.name)):
-            race = _race(_slots(m, _same_everywhere(_accesses(m, o.name))), o.kind != "data")
+            expr = race(_slots(m, _same_everywhere(_accesses(m, o.name))), o.kind != "data")
             what = "" if o.kind == "data" else f" (a plain access of the {o.kind} alongside an atomic one)"
         elif o.kind == "seqcount":
-            race = _race(_slots(m, _same_everywhere(_writers(m, o.name))), False)
+            expr = race(_slots(m, _same_everywhere(_writers(m, o.name))), False)
             what = (" (two writers on its write side at once: the sequence itself races; seqcount_t does not "
                     "serialize its writers, R2)")
         else:
             continue  # a counter or flag no atomic touches: not shared data (section 8)
-        if race != FALSE:
-            m.b.props.append(StateProp("no_data_race", Not(race),
+        if expr != FALSE:
+            m.b.props.append(StateProp("no_data_race", Not(expr),
                                        f"data race on {o.name}: two contexts can access it at once, at least one "
                                        f"writing, with no common lock held{what}", o.line))
