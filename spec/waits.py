@@ -73,7 +73,7 @@ def context_waits(low: Model) -> list[Wait]:
             tl, fl = acquire_locs(low, lk)
             here = at(tl.get(ident, set()), fl)
             if here != FALSE:
-                entries.append((ident, And(here, Not(Eq(V(v), C(0)))), ("lock", lk)))
+                entries.append((ident, And(Not(Eq(V(v), C(0))), here), ("lock", lk)))
         for lk in low.rwlock:
             for side, ops in (("write", RW_WRITE_ACQUIRES), ("read", RW_READ_ACQUIRES)):
                 tl, fl = acquire_locs(low, lk, ops)
@@ -87,7 +87,7 @@ def context_waits(low: Model) -> list[Wait]:
             tl, fl = begin_locs(low, sq)
             here = at(tl.get(ident, set()), fl)
             if here != FALSE:
-                entries.append((ident, And(here, odd(sv)), ("seq", sq)))
+                entries.append((ident, And(odd(sv), here), ("seq", sq)))
         for n, dsc in sorted(low.desc.items()):
             hit = _sync_on(n)
             tl = {t.ident: low.locs(t.body, hit) for t in low.tasks}
@@ -99,7 +99,7 @@ def context_waits(low: Model) -> list[Wait]:
             tl = {t.ident: low.locs(t.body, hit) for t in low.tasks}
             here = at(tl.get(ident, set()), low.frame_locs(hit))
             if here != FALSE:
-                entries.append((ident, And(here, Not(Eq(V(run), C(0)))), ("timer", tname)))
+                entries.append((ident, And(Not(Eq(V(run), C(0))), here), ("timer", tname)))
 
     writing_at: dict[tuple[int, str], Expr] = {}  # (slot, rwlock): the slot is at a write_lock of it
     for lk in low.rwlock:
