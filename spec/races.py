@@ -107,12 +107,13 @@ def _slots(m: Model, preds: Callable[[int], Preds]) -> list[Slot]:
     return slots
 
 
-Retried = list[tuple[tuple[Expr, ...], tuple[Expr, ...]]]  # per slot, per sequence: (reads under it, writes in it)
+Retried = list[tuple[tuple[frozenset[int], ...], tuple[frozenset[int], ...]]]
+# per slot, per sequence: (its locations that read under that sequence, that write inside its write side)
 
 
 def _retried(m: Model, name: str) -> Retried:
-    """Per slot of `_slots` (same order, same slots), per sequence of the model: the slot is at a read of
-    data `name` inside a `read_seq` of it / at a write of `name` inside its write side (R2)."""
+    """Per slot of `_slots` (same order, same slots), per sequence of the model: the slot's locations
+    that read data `name` inside a `read_seq` of it / that write `name` inside its write side (R2)."""
     seqs = sorted(m.seq)
     read, write, _marked = _accesses(m, name)
 
@@ -124,14 +125,13 @@ def _retried(m: Model, name: str) -> Retried:
     for t in m.tasks:
         if m.locs(t.body, read) or m.locs(t.body, write) or m.locs(t.body, _marked):
             qs, ss = locs(t.body, 0)
-            out.append((tuple(In(V(t.pc), q) for q in qs), tuple(In(V(t.pc), w) for w in ss)))
+            out.append((tuple(map(frozenset, qs)), tuple(map(frozenset, ss))))
     frames = [locs(inc.body, inc.base) for inc in m.incs]
-    fq = [set().union(*[f[0][k] for f in frames]) for k in range(len(seqs))]
-    fw = [set().union(*[f[1][k] for f in frames]) for k in range(len(seqs))]
+    fq = tuple(frozenset(set().union(*[f[0][k] for f in frames])) for k in range(len(seqs)))
+    fw = tuple(frozenset(set().union(*[f[1][k] for f in frames])) for k in range(len(seqs)))
     for cpu in m.cpus:
         if m.frame_locs(read) or m.frame_locs(write) or m.frame_locs(_marked):
-            for pcv in [cpu.pc] + cpu.saved_pc:
-                out.append((tuple(In(V(pcv), q) for q in fq), tuple(In(V(pcv), w) for w in fw)))
+            out.extend((fq, fw) for _pcv in [cpu.pc] + cpu.saved_pc)
     return out
 
 
@@ -157,16 +157,20 @@ def pairwise_race(slots: list[Slot], marked: bool, retried: Retried | None = Non
     if retried is None:
         return Or(*[Or(And(w1, Or(r2, w2)), And(r1, w2))
                     for (r1, w1, _a1), (r2, w2, _a2) in itertools.combinations(rwa, 2)])
-    pairs = itertools.combinations(zip(rwa, retried, strict=True), 2)
+    qs = [tuple(s.at(q) for q in sq[0]) for s, sq in zip(slots, retried, strict=True)]
+    ws = [tuple(s.at(w) for w in sq[1]) for s, sq in zip(slots, retried, strict=True)]
+    pairs = itertools.combinations(zip(rwa, zip(qs, ws, strict=True), strict=True), 2)
     return Or(*[Or(And(w1, w2), And(w1, r2, Not(Or(*[And(a, b) for a, b in zip(q2, s1, strict=True)]))),
                    And(r1, w2, Not(Or(*[And(a, b) for a, b in zip(q1, s2, strict=True)]))))
                 for ((r1, w1, _a1), (q1, s1)), ((r2, w2, _a2), (q2, s2)) in pairs])
 
 
-def _countable(slots: list[Slot], marked: bool) -> bool:
+def _countable(slots: list[Slot], marked: bool, retried: bool) -> bool:
     """The counting form of `race` is exact: the slots' pc variables are distinct (each slot counts
-    once), and with `marked` no location of a slot is both a plain read and a marked write."""
-    return len({s.pc for s in slots}) == len(slots) and not (marked and any(s.reads & s.marked for s in slots))
+    once); with `marked` no location of a slot is both a plain read and a marked write, with
+    `retried` none is both a read and a write."""
+    return len({s.pc for s in slots}) == len(slots) and not any(
+        (marked and s.reads & s.marked) or (retried and s.reads & s.writes) for s in slots)
 
 
 def _at_least(n: int, terms: list[Expr]) -> Expr:
@@ -194,18 +198,42 @@ def race(slots: list[Slot], marked: bool, retried: Retried | None = None) -> Exp
       j with a_j, and i != j because no location of a slot is both a plain read and a marked write
       (checked: `_countable`; else the pairwise form is kept). W >= 1, R >= 1, M >= 1 are written
       as `or`s (they stop at the first slot found).
-    * `retried` (R2): kept pairwise (whether a read and a write excuse each other depends on the
-      pair's sequences).
+    * `retried` (R2): pairwise, (w_1 and w_2) or (w_1 and r_2 and not E(2, 1)) or (r_1 and w_2 and
+      not E(1, 2)), where E(j, i) - slot j reads under some sequence on whose write side slot i
+      writes - is Q(j) & S(i) != {} for Q(j), the sequences slot j's read location is under, and
+      S(i), those whose write side holds slot i's write location. So some pair races iff
+      **W >= 2, or for some write class S: some slot at a write of class S and some slot at a read
+      whose Q is disjoint from S** - the reader and the writer are two slots because no location of
+      a slot both reads and writes (checked: `_countable`); per class one `or` over the writers'
+      locations of that class and one over the readers' locations not excused by it.
     """
-    if retried is not None or not _countable(slots, marked):
+    if not _countable(slots, marked, retried is not None):
         return pairwise_race(slots, marked, retried)
     if len(slots) < 2 or not any(s.writes or s.marked for s in slots):
         return FALSE  # no pair (every slot of `_slots` has an access), or no store
+    if retried is not None:
+        return _retried_counts(slots, retried)
     writing = Or(*[s.at(s.writes) for s in slots])
     if not marked:
         return And(writing, _at_least(2, [t for s in slots if (t := s.at(s.reads | s.writes)) != FALSE]))
     both = _at_least(2, [t for s in slots if (t := s.at(s.reads | s.writes | s.marked)) != FALSE])
     return Or(And(writing, both), And(Or(*[s.at(s.reads) for s in slots]), Or(*[s.at(s.marked) for s in slots])))
+
+
+def _retried_counts(slots: list[Slot], retried: Retried) -> Expr:
+    """`race`'s R2 form: two slots writing, or a slot writing in the write sides of the sequences S
+    and another reading under none of S."""
+    classes: dict[frozenset[int], list[Expr]] = {}  # S -> per slot: at a write of class S
+    for s, (_qs, ss) in zip(slots, retried, strict=True):
+        by: dict[frozenset[int], set[int]] = {}
+        for loc in sorted(s.writes):
+            by.setdefault(frozenset(k for k, w in enumerate(ss) if loc in w), set()).add(loc)
+        for cls, locs in by.items():
+            classes.setdefault(cls, []).append(s.at(frozenset(locs)))
+    unexcused = [And(Or(*writing), Or(*[s.at(frozenset(loc for loc in s.reads if not any(loc in qs[k] for k in cls)))
+                                        for s, (qs, _ss) in zip(slots, retried, strict=True)]))
+                 for cls, writing in sorted(classes.items(), key=lambda kv: sorted(kv[0]))]
+    return Or(_at_least(2, [t for s in slots if (t := s.at(s.writes)) != FALSE]), *unexcused)
 
 
 def _percpu_preds(name: str, copy: int) -> Callable[[int], Preds]:

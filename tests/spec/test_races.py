@@ -10,6 +10,7 @@ reductions). The engine-agreement tests (explicit vs naive, Z3, SPIN) run on the
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +48,29 @@ def test_counting_is_the_pairwise_rule(n: int, marked: bool) -> None:
     agree, and are FALSE (no property at all) on the same layouts."""
     for slots in _layouts(n):
         _same(slots, marked)
+
+
+# R2: read locations 1-4 under no sequence / sequence 0 / 1 / both; write locations 5-8 on no write side / 0's /
+# 1's / both
+UNDER = (frozenset({2, 4}), frozenset({3, 4}))
+INSIDE = (frozenset({6, 8}), frozenset({7, 8}))
+
+
+def test_retried_counting_is_the_pairwise_rule() -> None:
+    """R2, two sequences: 400 random layouts of 2-3 slots (fixed seed), every state: the counting
+    form (W >= 2, or a writer of some class S and a reader not excused by S) and the pairwise form agree."""
+    rnd = random.Random(18)
+    for _ in range(400):
+        slots: list[Slot] = []
+        while len(slots) < rnd.choice((2, 3)):
+            reads = frozenset(x for x in (1, 2, 3, 4) if rnd.random() < 0.3)
+            writes = frozenset(x for x in (5, 6, 7, 8) if rnd.random() < 0.3)
+            if reads or writes:
+                slots.append(Slot(len(slots), reads, writes, frozenset()))
+        retried = [(tuple(s.reads & q for q in UNDER), tuple(s.writes & w for w in INSIDE)) for s in slots]
+        count, pairs = race(slots, False, retried), pairwise_race(slots, False, retried)
+        for state in itertools.product(range(9), repeat=len(slots)):
+            assert evaluate(count, state) == evaluate(pairs, state), (slots, state)
 
 
 def test_counting_form_is_a_count() -> None:
