@@ -20,7 +20,7 @@ from ircheck.grammar.diagnostics import Diagnostic, IrcheckError
 from ircheck.grammar.parser import parse, parse_file
 from ircheck.limits import Limits, Stopped, Ticker, phase_watch
 from ircheck.pipeline import InternalError as InternalError  # the API's: an engine disagreed
-from ircheck.reduce import DEFAULT as DEFAULT_REDUCTION
+from ircheck.reduce_plan import DEFAULT as DEFAULT_REDUCTION
 from ircheck.result import INCONCLUSIVE, CheckResult, Report, Stats
 from ircheck.spec.lower import check_names, lower
 from ircheck.spec.resolve import resolve

@@ -44,8 +44,8 @@ from ircheck.graph import graph_main
 from ircheck.lsp import lsp_main
 from ircheck.proc_interrupts import interrupts_main
 from ircheck.progress import Progress, wanted
-from ircheck.reduce import DEFAULT as REDUCTION_DEFAULT
-from ircheck.reduce import parse_reduction
+from ircheck.reduce_plan import DEFAULT as REDUCTION_DEFAULT
+from ircheck.reduce_plan import parse_reduction
 from ircheck.report import json_doc, stats_text, text
 from ircheck.result import VIOLATED, Report
 from ircheck.simulate import simulate_main

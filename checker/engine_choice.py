@@ -30,7 +30,7 @@ from collections.abc import Callable
 from ircheck.codegen import Packing
 from ircheck.explicit_run import run_explicit
 from ircheck.limits import Reason, Stop
-from ircheck.reduce import DEFAULT
+from ircheck.reduce_plan import DEFAULT
 from ircheck.result import INCONCLUSIVE, VIOLATED, CheckResult, Stats
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import current_rss_mb, default_memory_limit_mb, peak_rss_mb

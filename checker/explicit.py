@@ -26,6 +26,7 @@ from ircheck.outcome import RawViolation, SearchResult
 from ircheck.spec.checks import DEADLOCK_CHECK, with_others
 from ircheck.spec.ts import TransitionSystem
 from ircheck.state_store import ROOT, StateStore
+from ircheck.symmetry_group import Quotient
 from ircheck.sysinfo import peak_rss_mb
 from ircheck.triage import SearchStop, Triage, searching
 
@@ -43,6 +44,10 @@ class Explicit:
         self.init = self.pk.pack(ts.init())
         self.seen: MutableMapping[int, int | None] = StateStore(self.pk.bits)
         self.started = time.perf_counter()  # the search's start: --timeout counts from here
+        # the symmetry quotient: set by reduce.py before `run` (stored states are canonical; a fact
+        # transition records its orbit, `fact_orbit`; the analyses read edges through `edges`)
+        self.quotient: Quotient | None = None
+        self.fact_orbit: dict[int, list[int]] = {}
         self._keys: set[tuple[str, object]] = set()  # (check, how its trace ends) kept for --max-traces
 
     # ---- helpers used by the analyses
@@ -63,6 +68,18 @@ class Explicit:
         self.code.succ_ids(s, out, [])
         return out
 
+    def edges(self, s: int) -> list[tuple[int, int, int]]:
+        """s's successors as the search stored them: (transition, stored state, element): on a
+        symmetry quotient the stored state is g(t) for the successor t and g the element of that
+        index (`Quotient.canon_el`); else t itself and -1."""
+        out: list[tuple[int, int]] = []
+        self.code.succ_ids(s, out, [])
+        quo = self.quotient
+        if quo is None:
+            return [(ti, t, -1) for ti, t in out]
+        canon_el = quo.canon_el
+        return [(ti, *canon_el(t)) for ti, t in out]
+
     # ---- the search
     def run(self) -> SearchResult:
         ts = self.ts
@@ -79,6 +96,9 @@ class Explicit:
         watch = Watch(lim, t0, self.progress)
         store = self.seen = StateStore(self.pk.bits)
         add, level = store.add, store.states
+        canon = self.quotient.canon if self.quotient is not None else None
+        if canon is not None:
+            self.init = canon(self.init)
         add([self.init], ROOT)
         init_bad = props(self.init) if has_props else 0
         if init_bad:
@@ -94,6 +114,8 @@ class Explicit:
                     vio: list[int] = []
                     ncpu = succ(s, out, vio)
                     transitions += len(out)
+                    if canon is not None:
+                        out = [canon(t) for t in out]
                     if vio:
                         for ti in vio:
                             self._tagged(triage, res, s, ti, extra)
@@ -166,12 +188,15 @@ class Explicit:
             res.complete, res.stopped_by = False, str(INTERRUPTED)
 
     def _tagged(self, triage: Triage, res: SearchResult, s: int, ti: int, extra: bool) -> None:
-        """Tagged transition ti is enabled in the reached state s: `Triage.record`, and --max-traces."""
-        for first, v in triage.record(res, ti, lambda: self.path_to(s), extra):
-            if first:
-                self._keys.add((v.check, ("t", ti)))
-            else:
-                self._more(res, ("t", ti), v)
+        """Tagged transition ti is enabled in the reached state s: `Triage.record`, and --max-traces.
+        On a symmetry quotient a fact transition's whole orbit is recorded (its images are enabled
+        in the images of s; their traces are not kept: reduce.py re-finds violations unreduced)."""
+        for tj in self.fact_orbit.get(ti, (ti,)):
+            for first, v in triage.record(res, tj, lambda: self.path_to(s), extra):
+                if first:
+                    self._keys.add((v.check, ("t", tj)))
+                else:
+                    self._more(res, ("t", tj), v)
 
     def _record_props(self, bad: int, t: int, found: dict[str, RawViolation],
                       res: SearchResult | None = None) -> None:

@@ -19,8 +19,9 @@ from ircheck.explicit import Explicit
 from ircheck.limits import Limits
 from ircheck.outcome import SearchResult
 from ircheck.pipeline import verdicts
-from ircheck.reduce import DEFAULT as DEFAULT_REDUCTION
-from ircheck.reduce import parse_reduction, plan, search_reduced
+from ircheck.reduce import search_reduced
+from ircheck.reduce_plan import DEFAULT as DEFAULT_REDUCTION
+from ircheck.reduce_plan import parse_reduction, plan
 from ircheck.result import HOLDS, CheckResult, Stats
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import default_memory_limit_mb

@@ -12,13 +12,11 @@ turned back into states.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ircheck.limits import NO_LIMIT, Ticker
 from ircheck.state_store import ROOT, StateStore
-
-Successors = Callable[[int], list[tuple[int, int]]]
 
 
 def store_of(seen: Iterable[int], bits: int) -> StateStore:
@@ -43,38 +41,6 @@ class Rows:
     def of(self, v: int) -> Iterator[tuple[int, int]]:
         for k in range(self.off[v], self.off[v + 1]):
             yield self.ti[k], self.to[k]
-
-
-def local_index(store: StateStore, ids: array[int]) -> array[int]:
-    """loc[global id] = local index of that id in `ids`, -1 elsewhere."""
-    loc = array("i", [-1]) * len(store)
-    for v, k in enumerate(ids):
-        loc[k] = v
-    return loc
-
-
-def rows(store: StateStore, ids: array[int], loc: array[int], successors: Successors,
-         keep: Callable[[int], bool], each: Callable[[int, list[tuple[int, int]]], None] | None = None,
-         budget: Ticker = NO_LIMIT) -> Rows:
-    """The edges among the nodes `ids` (local index: `loc`) by the transitions `keep` accepts;
-    `each(v, successors)` sees every node's full successor list on the way."""
-    off, to, tis = array("I", [0]), array("I"), array("I")
-    id_of, state_of, tick = store.id_of, store.state_of, budget.tick
-    for v, k in enumerate(ids):
-        if not v & 0xFF:
-            tick()
-        succ = successors(state_of(k))
-        if each is not None:
-            each(v, succ)
-        for ti, w in succ:
-            if keep(ti):
-                j = id_of(w)
-                lw = loc[j] if j >= 0 else -1
-                if lw >= 0:
-                    to.append(lw)
-                    tis.append(ti)
-        off.append(len(to))
-    return Rows(off, to, tis)
 
 
 def components(m: int, g: Rows, budget: Ticker = NO_LIMIT) -> Iterator[list[int]]:

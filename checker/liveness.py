@@ -19,10 +19,12 @@ from collections.abc import MutableSequence
 from typing import TYPE_CHECKING
 
 from ircheck.fair_components import fair_parts
-from ircheck.id_graph import components, local_index, rows, store_of
+from ircheck.id_graph import Rows, components, store_of
+from ircheck.lasso import lasso
 from ircheck.limits import NO_LIMIT, Ticker
 from ircheck.outcome import RawViolation
 from ircheck.spec.checks import DEADLOCK_CHECK
+from ircheck.state_store import StateStore
 
 if TYPE_CHECKING:
     from ircheck.explicit import Explicit
@@ -37,7 +39,7 @@ def deadlocks(eng: Explicit, quiet: list[int], budget: Ticker = NO_LIMIT) -> Raw
     tick = budget.tick
     for q in quiet:
         tick()
-        succ[q] = [t for _ti, t in eng.successors_with_ids(q)]
+        succ[q] = [t for _ti, t, _el in eng.edges(q)]
     escapes = {q for q in quiet if any(t not in qset for t in succ[q])}
     changed = True
     while changed:  # a quiet state escapes when some successor escapes
@@ -66,7 +68,12 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     bit escapes directly when some successor lacks it. The bits left are propagated backwards:
     a state escapes on bit k when a successor that has bit k escapes on it. What never escapes
     is a deadlock. Only the blocked states' successors are computed, and only the states that do
-    not escape at once keep them."""
+    not escape at once keep them.
+
+    On a symmetry quotient (`eng.quotient`) a successor t of a stored state is stored as g(t): its
+    blocked bits are g(t)'s pulled back through g (`Quotient.pull`: wait w of t is wait g(w) of
+    g(t)), and so are the bits it escapes on - "w blocked for ever from t" iff "g(w) blocked for
+    ever from g(t)", g being an automorphism that maps the waits onto themselves."""
     waits = eng.ts.waits
     if not waits or eng.code.blocked is None:
         return None
@@ -86,19 +93,29 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     # the blocked states that do not escape at once: local index u, state id left[u], successor ids
     # in rows (off, to), the bits not escaped yet in `rest` by id (0 elsewhere)
     rest: MutableSequence[int] = array(code, bytes(array(code).itemsize * n)) if code else [0] * n
-    left, off, to = array("I"), array("I", [0]), array("I")
+    left, off, to, els = array("I"), array("I", [0]), array("I"), array("i")
     id_of = store.id_of
+    quo = eng.quotient
+    pull = quo.pull if quo is not None else None
     for i in hit:
         tick()
         m = masks[i]
-        out = [id_of(t) for _ti, t in eng.successors_with_ids(store.state_of(i))]
+        out = [(id_of(t), el) for _ti, t, el in eng.edges(store.state_of(i))]
         esc = 0
-        for j in out:
-            esc |= m & ~(masks[j] if j >= 0 else 0)
+        for j, el in out:
+            if j < 0:
+                esc |= m
+            elif pull is None or el < 0:
+                esc |= m & ~masks[j]
+            else:
+                esc |= m & ~pull(masks[j], el)
         if m & ~esc:
             rest[i] = m & ~esc
             left.append(i)
-            to.extend(j for j in out if j >= 0)
+            for j, el in out:
+                if j >= 0:
+                    to.append(j)
+                    els.append(el)
             off.append(len(to))
     if not left:
         return None
@@ -130,7 +147,9 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
         esc = 0
         for k in range(off[u], off[u + 1]):
             j = to[k]
-            esc |= r & masks[j] & ~rest[j]
+            gone = masks[j] & ~rest[j]  # the bits j escapes on, in j's own frame
+            el = els[k]
+            esc |= r & (gone if pull is None or el < 0 else pull(gone, el))
         if esc:
             rest[i] = r & ~esc
             work.append(u)
@@ -156,24 +175,21 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     return None
 
 
-def _path_within(start: int, goal: set[int], edges: dict[int, list[tuple[int, int]]], inside: set[int]) -> list[int]:
-    """Shortest path of states from start to some state in goal, staying inside `inside`."""
-    if start in goal:
-        return [start]
-    prev: dict[int, int] = {start: start}
-    q = deque([start])
-    while q:
-        v = q.popleft()
-        for _ti, w in edges[v]:
-            if w in inside and w not in prev:
-                prev[w] = v
-                if w in goal:
-                    path = [w]
-                    while path[-1] != start:
-                        path.append(prev[path[-1]])
-                    return path[::-1]
-                q.append(w)
-    raise AssertionError("state not reachable inside its own component")
+def request_orbits(eng: Explicit, checks: set[str] | None) -> list[list[int]]:
+    """The requests (of `checks`) judged together: each alone, or on a symmetry quotient the orbits
+    of the group (a request and its images), in the order of their first request."""
+    ts, quo = eng.ts, eng.quotient
+    todo = [k for k, r in enumerate(ts.requests) if checks is None or r.check in checks]
+    if quo is None:
+        return [[k] for k in todo]
+    out: list[list[int]] = []
+    placed: set[int] = set()
+    for k in todo:
+        if k not in placed:
+            orbit = sorted({k} | {quo.request(k, el) for el in range(len(quo.elements))})
+            placed.update(orbit)
+            out.append(orbit)
+    return out
 
 
 def starvation(eng: Explicit, checks: set[str] | None = None,
@@ -184,8 +200,20 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
     components found by Tarjan over arrays, a singleton judged from its rows and the fairness
     groups its transitions belong to; a larger component (or a singleton with a self-loop) is
     judged by `fair_components.fair_parts` on its states. Of the components judged unfair-free (a run may stay there
-    for ever), the one holding the shallowest state gives the counterexample."""
+    for ever), the one holding the shallowest state gives the counterexample.
+
+    On a symmetry quotient (`eng.quotient`, group G) the nodes are pairs (stored state r, request k
+    pending in r), for the requests of one orbit: the concrete pair (t, k) is stored as
+    (g(t), g(k)). A concrete run starving k projects onto the pairs, and every strongly connected
+    set of pairs C lifts back (`_lift`): the concrete states reachable from one pair (r0, k0) of C
+    through pairs of C form one concrete strongly connected set that projects onto all of C (from
+    any of them a path leads to h(r0) for some h in G, and going round h's order times comes back).
+    Every concrete component starving a request is, renamed by some element of G, such a lift, and
+    renaming keeps fairness (`Verified.requests` checked that the groups map onto themselves), so
+    judging the lifts with `fair_parts` decides exactly what judging the full graph decides. A
+    violation found on a quotient has no trace: `reduce.search_reduced` re-finds it unreduced."""
     ts = eng.ts
+    quo = eng.quotient
     out: list[RawViolation] = []
     fair_of = [t.fair for t in ts.transitions]
     names = sorted({g for f in fair_of for g in f})
@@ -193,167 +221,134 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
     store = store_of(eng.seen, eng.pk.bits)
     tick = budget.tick
     gcode = _typecode(len(names))
-    for k, req in enumerate(ts.requests):  # every request; the caller keeps the shallowest
-        if checks is not None and req.check not in checks:
-            continue
-        pend = eng.code.pending[k]
-        ids = array("I")
-        for i, s in enumerate(store):
-            if not i & 0xFFF:
-                tick()
-            if pend(s):
-                ids.append(i)
+    for orbit in request_orbits(eng, checks):  # the caller keeps the shallowest per check
+        ids, reqs = _pending_nodes(eng, store, orbit, budget)
         if not ids:
             continue
-        loc = local_index(store, ids)
+        m = len(orbit)
+        loc = array("i", [-1]) * (len(store) * m)  # (state id, position in orbit) -> local index
+        for v in range(len(ids)):
+            loc[ids[v] * m + reqs[v]] = v
         en: MutableSequence[int] = array(gcode, bytes(array(gcode).itemsize * len(ids))) if gcode else [0] * len(ids)
-
-        def note(v: int, succ: list[tuple[int, int]]) -> None:
-            m = 0
-            for ti, _w in succ:
-                m |= tmask[ti]
-            en[v] = m  # noqa: B023 - called at once, inside this request's loop
-
-        delivers = req.delivers
-        g = rows(store, ids, loc, eng.successors_with_ids, lambda ti: ti not in delivers, note, budget)  # noqa: B023
-
-        def view(states: list[int]) -> tuple[dict[int, list[tuple[int, int]]], dict[int, list[tuple[int, int]]]]:
-            """`edges` and `full` (successors) of `states`, as the judging and the lasso read them."""
-            full = {v: eng.successors_with_ids(v) for v in states}
-            edges = {v: [(ti, w) for ti, w in succ if ti not in delivers and pending(w)]  # noqa: B023
-                     for v, succ in full.items()}
-            return edges, full
-
-        def pending(w: int) -> bool:
-            j = store.id_of(w)
-            return j >= 0 and loc[j] >= 0  # noqa: B023
-
+        g = _pending_rows(eng, store, orbit, ids, reqs, loc, tmask, en, budget)
         best: tuple[int, list[int], bool] | None = None  # (entry's local index, component, terminal)
         for comp in components(len(ids), g, budget):
             tick()
+            v0 = min(comp)
+            k0 = orbit[reqs[v0]]
+            req = ts.requests[k0]
             if len(comp) == 1:
-                v = comp[0]
-                if not en[v] and not req.recurs:
+                if not en[v0] and not req.recurs:
                     # no CPU can step: the run may stay here for ever (devices are never obliged to act)
-                    if best is None or v < best[0]:
-                        best = (v, [store.state_of(ids[v])], True)
+                    if best is None or v0 < best[0]:
+                        best = (v0, [store.state_of(ids[v0])], True)
                     continue
-                if not any(w == v for _ti, w in g.of(v)):
+                if not any(w == v0 for _ti, w in g.of(v0)):
                     continue
-            if best is not None and min(comp) > best[0]:
+            if best is not None and v0 > best[0]:
                 continue  # nothing in it is shallower than the component already found
-            states = [store.state_of(ids[v]) for v in comp]
-            edges, full = view(states)
+            if quo is None:
+                states = [store.state_of(ids[v]) for v in comp]
+            else:
+                states = _lift(eng, store, orbit, loc, set(comp), store.state_of(ids[v0]), k0)
+            edges, full = _view(eng, states, k0)
             for sub, terminal in fair_parts(states, edges, full, req.recurs, fair_of, ts.groups, ts.strong, budget):
-                v = min(loc[store.id_of(x)] for x in sub)
+                v = v0 if quo is not None else min(loc[store.id_of(x)] for x in sub)
                 if best is None or v < best[0]:
                     best = (v, sub, terminal)
         if best is None:
             continue
         v, comp, terminal = best
+        req = ts.requests[orbit[reqs[v]]]
+        if quo is not None:  # no trace on a quotient: the unreduced re-search gives it
+            out.append(RawViolation(req.check, req.message, [], None, None, req.line))
+            continue
         entry = store.state_of(ids[v])
         prefix = eng.path_to(entry)
         cycle: list[int] | None = None
         if not terminal:
-            edges, full = view(comp)
-            cycle = _lasso(entry, comp, edges, full, fair_of, ts.groups, ts.strong, req.recurs)
+            edges, full = _view(eng, comp, orbit[reqs[v]])
+            cycle = lasso(entry, comp, edges, full, fair_of, ts.groups, ts.strong, req.recurs)
         out.append(RawViolation(req.check, req.message, prefix, None, cycle, req.line))
     return out
 
 
-def _lasso(entry: int, comp: list[int], edges: dict[int, list[tuple[int, int]]],
-           full: dict[int, list[tuple[int, int]]], fair_of: list[tuple[str, ...]],
-           groups: tuple[str, ...], strong: frozenset[str] = frozenset(),
-           recurs: frozenset[int] = frozenset()) -> list[int]:
-    """A loop from `entry` back to itself inside `comp` that honours every fairness group (and,
-    given `recurs`, takes one of those transitions: the request's Büchi condition)."""
-    cset = set(comp)
-    cycle = [entry]
-    cur = entry
-    if recurs:
-        srcs = {v for v in comp if any(ti in recurs and w in cset for ti, w in edges[v])}
-        seg = _path_within(cur, srcs, edges, cset)
-        cycle += seg[1:]
-        cur = seg[-1]
-        nxt = next(w for ti, w in edges[cur] if ti in recurs and w in cset)
-        cycle.append(nxt)
-        cur = nxt
-    for g in groups:
-        # weak: visit a state where g is disabled, or take a g step inside the component;
-        # strong: take a g step whenever the component has one (it was judged fair)
-        off = {v for v in comp if not any(g in fair_of[ti] for ti, _w in full[v])}
-        if off and g not in strong:
-            seg = _path_within(cur, off, edges, cset)
-            cycle += seg[1:]
-            cur = seg[-1]
-            continue
-        srcs = {v for v in comp if any(g in fair_of[ti] and w in cset for ti, w in edges[v])}
-        if not srcs:
-            continue
-        seg = _path_within(cur, srcs, edges, cset)
-        cycle += seg[1:]
-        cur = seg[-1]
-        nxt = next(w for ti, w in edges[cur] if g in fair_of[ti] and w in cset)
-        cycle.append(nxt)
-        cur = nxt
-    if cur != entry or len(cycle) == 1:
-        # close the loop (a self-loop state closes at once through its own edge)
-        if cur == entry:
-            cycle.append(next(w for _ti, w in edges[cur] if w in cset))
-            cur = cycle[-1]
-        if cur != entry:
-            back = _path_within(cur, {entry}, edges, cset)
-            cycle += back[1:]
-    return _shortest_turn(cycle, edges, fair_of, groups, strong, full, recurs)
+def _pending_nodes(eng: Explicit, store: StateStore, orbit: list[int], budget: Ticker) -> tuple[array[int], array[int]]:
+    """The nodes of an orbit's pending graph in BFS order: (state id, position in `orbit` of a request
+    pending in that state)."""
+    pends = [eng.code.pending[k] for k in orbit]
+    ids, reqs = array("I"), array("I")
+    tick = budget.tick
+    for i, s in enumerate(store):
+        if not i & 0xFFF:
+            tick()
+        for p, pend in enumerate(pends):
+            if pend(s):
+                ids.append(i)
+                reqs.append(p)
+    return ids, reqs
 
 
-SHORTEN_LIMIT = 400  # loops longer than this are reported as built (the search below is quadratic)
+def _pending_rows(eng: Explicit, store: StateStore, orbit: list[int], ids: array[int], reqs: array[int],
+                  loc: array[int], tmask: list[int], en: MutableSequence[int], budget: Ticker) -> Rows:
+    """The pending graph's edges: from node (r, k), each step of r that does not deliver k to a state
+    where k (renamed by the element that stored it) is pending; `en[v]`: the fairness groups of all
+    of v's steps."""
+    ts, quo = eng.ts, eng.quotient
+    m = len(orbit)
+    pos = {k: p for p, k in enumerate(orbit)}
+    off, to, tis = array("I", [0]), array("I"), array("I")
+    id_of, state_of, tick = store.id_of, store.state_of, budget.tick
+    for v in range(len(ids)):
+        if not v & 0xFF:
+            tick()
+        k = orbit[reqs[v]]
+        delivers = ts.requests[k].delivers
+        mask = 0
+        for ti, t, el in eng.edges(state_of(ids[v])):
+            mask |= tmask[ti]
+            if ti in delivers:
+                continue
+            j = id_of(t)
+            if j >= 0:
+                lw = loc[j * m + pos[quo.request(k, el) if quo is not None else k]]
+                if lw >= 0:
+                    to.append(lw)
+                    tis.append(ti)
+        en[v] = mask
+        off.append(len(to))
+    return Rows(off, to, tis)
 
 
-def _loop_fair(loop: list[int], edges: dict[int, list[tuple[int, int]]], full: dict[int, list[tuple[int, int]]],
-               fair_of: list[tuple[str, ...]], groups: tuple[str, ...], strong: frozenset[str],
-               recurs: frozenset[int] = frozenset()) -> bool:
-    """Whether repeating the closed walk `loop` (first state = last) for ever is fair: each weakly
-    fair group is taken on it or disabled in one of its states; each strongly fair group is taken
-    on it or disabled in all of them; and, given `recurs`, one of those transitions is taken."""
-    taken: set[str] = set()
-    recurred = not recurs
-    for v, w in zip(loop, loop[1:], strict=False):
-        for ti, x in edges[v]:
-            if x == w:
-                taken.update(fair_of[ti])
-                recurred = recurred or ti in recurs
-    if not recurred:
-        return False
-    for g in groups:
-        if g in taken:
-            continue
-        enabled = [any(g in fair_of[ti] for ti, _w in full[v]) for v in loop[:-1]]
-        if all(enabled) if g not in strong else any(enabled):
-            return False
-    return True
+def _lift(eng: Explicit, store: StateStore, orbit: list[int], loc: array[int], comp: set[int],
+          start: int, k: int) -> list[int]:
+    """The concrete states reachable from stored state `start` with request k pending, through steps
+    that do not deliver k to states whose pair (stored state, renamed request) is in `comp`."""
+    quo = eng.quotient
+    assert quo is not None
+    m = len(orbit)
+    pos = {r: p for p, r in enumerate(orbit)}
+    delivers, pend = eng.ts.requests[k].delivers, eng.code.pending[k]
+    seen = {start}
+    todo = [start]
+    while todo:
+        c = todo.pop()
+        for ti, t in eng.successors_with_ids(c):
+            if ti in delivers or t in seen or not pend(t):
+                continue
+            rep, el = quo.canon_el(t)
+            j = store.id_of(rep)
+            if j >= 0 and loc[j * m + pos[quo.request(k, el)]] in comp:
+                seen.add(t)
+                todo.append(t)
+    return list(seen)
 
 
-def _shortest_turn(cycle: list[int], edges: dict[int, list[tuple[int, int]]],
-                   fair_of: list[tuple[str, ...]], groups: tuple[str, ...], strong: frozenset[str],
-                   full: dict[int, list[tuple[int, int]]] | None = None,
-                   recurs: frozenset[int] = frozenset()) -> list[int]:
-    """One turn of the loop: the walk `_lasso` built may go round more than once (meeting one group
-    after another); cut out every stretch between two visits of the same state as long as what is
-    left is still a fair loop from the same entry, so the loop printed repeats once."""
-    if full is None or len(cycle) > SHORTEN_LIMIT:
-        return cycle
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(cycle) - 1):
-            for j in range(len(cycle) - 1, i, -1):
-                if cycle[j] != cycle[i] or (i == 0 and j == len(cycle) - 1):
-                    continue
-                cut = cycle[:i] + cycle[j:]
-                if len(cut) > 1 and _loop_fair(cut, edges, full, fair_of, groups, strong, recurs):
-                    cycle, changed = cut, True
-                    break
-            if changed:
-                break
-    return cycle
+def _view(eng: Explicit, states: list[int], k: int) -> tuple[dict[int, list[tuple[int, int]]],
+                                                             dict[int, list[tuple[int, int]]]]:
+    """`edges` (the steps that keep request k pending) and `full` (all successors) of concrete
+    `states`, as the fairness judgement and the lasso read them."""
+    delivers, pend = eng.ts.requests[k].delivers, eng.code.pending[k]
+    full = {v: eng.successors_with_ids(v) for v in states}
+    edges = {v: [(ti, w) for ti, w in succ if ti not in delivers and pend(w)] for v, succ in full.items()}
+    return edges, full

@@ -1,6 +1,6 @@
 """State-space reductions for the explicit engine: which apply, and the reduced search.
 
-`--reduction` names a set of reductions (`REDUCTIONS`); `plan()` decides which of them are sound
+`--reduction` names a set of reductions (`REDUCTIONS`); `plan()` (checker/reduce_plan.py) decides which of them are sound
 and useful for one TransitionSystem and the enabled checks, and `ReducedExplicit` searches with
 them. The reductions:
 
@@ -26,20 +26,26 @@ for every proposition G leaves invariant (Emerson & Sistla, "Symmetry and model 
     reduced search records, for each fact transition enabled in a stored state, its whole orbit of
     transitions (`Plan.fact_orbit`, closed under the generators, whatever MAX_GROUP cut) - exactly
     the unreduced set, which the judge then sees.
-  - DEADLOCK: the quiet-state part ("no step, some context unfinished") is invariant, but the
-    per-context waits are judged as "wait w stays blocked in every state reachable from s": on the
-    quotient a path from s reaches representatives, which stand for images g(t) where w is renamed
-    to g^-1(w), so following one w needs the permutation of every edge (the annotated quotient).
-    Not done: symmetry stays OFF while a DEADLOCK check is enabled.
-  - LIVENESS under weak/strong fairness: not preserved by the plain quotient (Emerson & Sistla,
-    "Utilizing symmetry when model-checking under fairness assumptions", TOPLAS 1997): a quotient
-    cycle that looks unfair to cpu1 may lift to a fair cycle in which the CPUs trade places, so a
-    violation could be missed - a false "holds". OFF while a liveness check or request is enabled.
+  - DEADLOCK: "no CPU can ever step again" (quiet states) is invariant, so it is judged on the
+    quotient as it is; "wait w stays blocked in every state reachable from s" names a wait: a
+    successor t of a stored state is stored as g(t), and w in t is g(w) in g(t), so the analysis
+    follows each edge with its element g (the annotated quotient: `Quotient.pull`, liveness.py
+    `blocked_forever`). Needs every element to map the waits onto themselves (verified).
+  - LIVENESS under weak/strong fairness: the plain quotient does not preserve it (Emerson & Sistla,
+    "Utilizing symmetry when model-checking under fairness assumptions", TOPLAS 1997: a quotient
+    cycle that looks unfair to cpu1 may lift to a fair cycle in which the CPUs trade places). The
+    analysis works on pairs (stored state, request renamed by the edges' elements), and each of
+    their strongly connected sets is lifted back to the concrete states it stands for and judged
+    there with the ordinary fairness rules (liveness.py `starvation`): exact. Needs every element
+    to map the requests, their delivering transitions and the fairness groups onto themselves.
+  When the group does not map what a check needs, that check keeps symmetry off (`symmetry_blockers`).
 
-What they serve: the safety checks (state properties, transition properties, facts/lockdep, the
-nesting bound). Deadlock and liveness are judged on the full state graph, so a run with one of
-them enabled searches unreduced (the stats say so). A reduced search only decides verdicts:
-when it finds a violation, `api.run_engine` searches the full graph again for the violated
+What they serve. Symmetry serves every check. POR and merging serve the safety checks (state
+properties, transition properties, facts/lockdep, the nesting bound): with a deadlock or liveness
+check enabled they are off (their provisos keep safety, not the bottom components and fair cycles
+those checks read), and the run searches the symmetry quotient with the plain BFS and its graph
+analyses (`Explicit` with `quotient` set), or the full graph. A reduced search only decides
+verdicts: when it finds a violation, `api.run_engine` searches the full graph again for the violated
 checks alone - a BFS that stops at the depth of the last of them - so every counterexample is a
 shortest one of the unreduced graph and is identical to the one a search without reductions
 gives, and replays through `spec.step` like any other. "holds" needs no trace.
@@ -61,102 +67,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ircheck.codegen import Packing
 from ircheck.explicit import Explicit
 from ircheck.limits import ALL_VIOLATED, Limits, Watch
 from ircheck.outcome import RawViolation, SearchResult
-from ircheck.pipeline import judge_facts
-from ircheck.por import PorTables, por_tables
-from ircheck.spec.checks import BY_NAME, Kind, on_graph
+from ircheck.pipeline import InternalError, judge_facts
+from ircheck.reduce_plan import Plan
 from ircheck.spec.ts import TransitionSystem
 from ircheck.state_store import ROOT, StateStore
-from ircheck.symmetry import canonicaliser, verify
 from ircheck.sysinfo import peak_rss_mb
 from ircheck.triage import SearchStop, Triage, searching
 
-REDUCTIONS = ("por", "merge", "symmetry")
-CHOICES = ("all", "none", *REDUCTIONS)
-DEFAULT = "por,symmetry"  # merge saves memory but costs time (bench/README.md)
 MERGE_CAP = 256  # at most this many merged states in a row: a cycle of one-successor states ends
-
-
-def parse_reduction(text: str | None) -> frozenset[str]:
-    """"all", "none", or a comma list of `REDUCTIONS` (e.g. "por,merge")."""
-    parts = {p.strip() for p in (text or DEFAULT).split(",") if p.strip()}
-    if not parts or parts == {"none"}:
-        return frozenset()
-    if "all" in parts:
-        parts = (parts - {"all"}) | set(REDUCTIONS)
-    bad = sorted(parts - set(REDUCTIONS))
-    if bad or "none" in parts:
-        raise ValueError(f"unknown reduction {', '.join(bad) or 'none'} (choose from {', '.join(CHOICES)}; "
-                         "'none' stands alone)")
-    return frozenset(parts)
-
-
-@dataclass
-class Plan:
-    """The reductions that will run (in `REDUCTIONS` order) and, when some asked for do not, why."""
-
-    applied: tuple[str, ...] = ()
-    note: str = ""
-    tables: PorTables | None = None
-    canon: Callable[[int], int] | None = None
-    # symmetry: a fact transition -> its orbit of transitions (their facts are recorded together)
-    fact_orbit: dict[int, list[int]] | None = None
-
-
-def full_graph_checks(ts: TransitionSystem) -> list[str]:
-    """The enabled checks judged on the whole state graph (deadlock, liveness requests)."""
-    live = on_graph(ts.checks) | {r.check for r in ts.requests}
-    return [c for c in ts.checks if c in live]
-
-
-def symmetry_blockers(ts: TransitionSystem) -> list[str]:
-    """The enabled checks the symmetry quotient does not decide (see the module docstring): those of
-    kind DEADLOCK or LIVENESS, and any check with liveness requests."""
-    off = {c for c in ts.checks if c in BY_NAME and BY_NAME[c].kind in (Kind.DEADLOCK, Kind.LIVENESS)}
-    off |= {r.check for r in ts.requests}
-    return [c for c in ts.checks if c in off]
-
-
-def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: str = "dict") -> Plan:
-    if not wanted:
-        return Plan()
-    if workers > 1 or store != "dict":
-        return Plan(note="reductions off: --workers and --store compact/hash search the full graph")
-    blocked = full_graph_checks(ts)
-    if blocked:
-        return Plan(note=f"reductions off: {', '.join(blocked)} is judged on the full state graph")
-    pk = Packing.of(ts)
-    out = Plan()
-    notes: list[str] = []
-    if "por" in wanted:
-        tables = por_tables(ts, pk)
-        if tables.useful:
-            out.tables = tables
-        else:
-            notes.append("por: no CPU's steps are ever independent of the others")
-    sym_off = symmetry_blockers(ts)
-    if "symmetry" in wanted and sym_off:
-        notes.append(f"symmetry: {', '.join(sym_off)} is not preserved by the symmetry quotient")
-    elif "symmetry" in wanted:
-        ver = verify(ts)
-        canon, why = canonicaliser(ts, pk, ver)
-        if canon is not None:
-            out.canon = canon
-            out.fact_orbit = {ti: ver.orbit(ti) for ti, t in enumerate(ts.transitions)
-                              if any(c == ts.fact_check for c, _m in t.violates)}
-        else:
-            notes.append(f"symmetry: {why}")
-    applied = []
-    for r in REDUCTIONS:
-        if r == "por" and out.tables is not None or r == "symmetry" and out.canon is not None or \
-                r == "merge" and "merge" in wanted:
-            applied.append(r)
-    out.applied = tuple(applied)
-    out.note = "; ".join(notes)
-    return out
 
 
 class ReducedExplicit(Explicit):
@@ -372,7 +293,12 @@ def search_reduced(ts: TransitionSystem, the_plan: Plan, limits: Limits,
     with a note) - never shown with a trace the reference semantics has not replayed.
     """
     t0 = time.perf_counter()
-    red = ReducedExplicit(ts, the_plan, limits, progress)
+    red: Explicit
+    if the_plan.quotient is not None:  # deadlock/liveness: the BFS with its analyses, on the quotient
+        red = Explicit(ts, limits, progress)
+        red.quotient, red.fact_orbit = the_plan.quotient, the_plan.fact_orbit or {}
+    else:
+        red = ReducedExplicit(ts, the_plan, limits, progress)
     res = red.run()
     judge_facts(ts, res)
     res.facts = {}
@@ -390,6 +316,10 @@ def search_reduced(ts: TransitionSystem, the_plan: Plan, limits: Limits,
         for c in violated:
             if c in again.violations:
                 res.violations[c] = again.violations[c]
+            elif again.complete and again.stopped_by in ("", str(ALL_VIOLATED)) and not again.bound_hit \
+                    and not again.analysis_stopped:  # the whole graph was judged and holds: engines disagree
+                raise InternalError(f"{c}: violated in the reduced state space ({', '.join(the_plan.applied)}) "
+                                    "but not in the full one")
             else:
                 del res.violations[c]
                 unproved[c] = (f"violated in the reduced state space, but the search for a shortest "

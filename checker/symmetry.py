@@ -27,10 +27,8 @@ re-finds each violation in the unreduced graph, so traces are concrete, shortest
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ircheck.codegen import Packing
 from ircheck.spec.expr import BinOp, Cond, Const, LNot, Member, NAry, Op, Ref
 from ircheck.spec.ts import Expr, Symmetry, Transition, TransitionSystem
 
@@ -221,6 +219,11 @@ class Verified:
     syms: list[Symmetry] = field(default_factory=list)
     images: list[list[int]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # what the refused proposals swap, and why
+    # per verified proposal: the wait each wait maps to (None: the waits do not map onto each other)
+    waits: list[tuple[int, ...] | None] = field(default_factory=list)
+    # per verified proposal: the request each request maps to, with the fairness groups (None: not)
+    requests: list[tuple[int, ...] | None] = field(default_factory=list)
+    why_not: dict[str, str] = field(default_factory=dict)  # "waits"/"requests": why some proposal fails
 
     def orbit(self, ti: int) -> list[int]:
         """Transition ti and every image of it under the group the verified proposals generate."""
@@ -267,7 +270,60 @@ def verify(ts: TransitionSystem) -> Verified:
         assert image is not None
         out.syms.append(sym)
         out.images.append(image)
+        out.waits.append(_match(ts, sym, "waits", out.why_not))
+        out.requests.append(_match(ts, sym, "requests", out.why_not, image))
     return out
+
+
+def _match(ts: TransitionSystem, sym: Symmetry, what: str, why: dict[str, str],
+           image: list[int] | None = None) -> tuple[int, ...] | None:
+    """The index each of ts's waits (`what` = "waits") or requests maps to under sym, or None (and
+    why) when some has no image among them.
+
+    A wait w maps to w' when w's `blocked` renamed is w''s (normal form): then w is blocked in s
+    iff w' is blocked in sym(s), so "w blocked for ever from s" iff "w' blocked for ever from sym(s)".
+    A request k maps to k' when the check, `pending` renamed, and `delivers`/`recurs` under the
+    transition `image` are k''s - and the fairness groups map onto themselves (each transition's
+    groups renamed are its image's, the weakly and the strongly fair sets are kept): then a fair run
+    starving k from s is, renamed, a fair run starving k' from sym(s) (the liveness judgement reads
+    nothing else)."""
+    rn, ident = _Renamer(sym, len(ts.vars)), _Renamer(None, len(ts.vars))
+    try:
+        return _pair(ts, sym, what, why, rn, ident, image)
+    except NotSymmetric as e:
+        why[what] = f"{sym.what or 'a proposal'}: {e}"
+        return None
+
+
+def _pair(ts: TransitionSystem, sym: Symmetry, what: str, why: dict[str, str], rn: _Renamer, ident: _Renamer,
+          image: list[int] | None) -> tuple[int, ...] | None:
+    if what == "waits":
+        keys = [rn.expr(w.blocked) for w in ts.waits]
+        base = [ident.expr(w.blocked) for w in ts.waits]
+    else:
+        assert image is not None
+        names = dict(sym.groups)
+
+        def fair(g: str) -> str:
+            return names.get(g, g)
+        if {fair(g) for g in ts.groups} != set(ts.groups) or {fair(g) for g in ts.strong} != set(ts.strong) \
+                or any(sorted(map(fair, t.fair)) != sorted(ts.transitions[image[ti]].fair)
+                       for ti, t in enumerate(ts.transitions)):
+            why[what] = f"{sym.what or 'a proposal'}: the fairness groups do not map onto themselves"
+            return None
+        keys = [f"{r.check}|{rn.expr(r.pending)}|{sorted(image[t] for t in r.delivers)}|"
+                f"{sorted(image[t] for t in r.recurs)}" for r in ts.requests]
+        base = [f"{r.check}|{ident.expr(r.pending)}|{sorted(r.delivers)}|{sorted(r.recurs)}" for r in ts.requests]
+    free: dict[str, list[int]] = {}
+    for k, b in enumerate(base):
+        free.setdefault(b, []).append(k)
+    out = []
+    for k, key in enumerate(keys):
+        if not free.get(key):
+            why[what] = f"{sym.what or 'a proposal'}: {what} {k} has no image"
+            return None
+        out.append(free[key].pop(0))
+    return tuple(out)
 
 
 def verified(ts: TransitionSystem) -> list[Symmetry]:
@@ -275,95 +331,3 @@ def verified(ts: TransitionSystem) -> list[Symmetry]:
     return verify(ts).syms
 
 
-Element = tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]  # (perm, value map per variable or ())
-
-
-def _element(sym: Symmetry, n: int) -> Element:
-    return sym.perm, tuple(sym.value_map(i) for i in range(n))
-
-
-def _compose(h: Element, g: Element) -> Element:
-    """h after g."""
-    (hp, hv), (gp, gv) = h, g
-    perm = tuple(hp[gp[i]] for i in range(len(gp)))
-    vals = []
-    for i in range(len(gp)):
-        a, b = gv[i], hv[gp[i]]
-        vals.append(tuple(b[x] for x in a) if a and b else a or b)
-    return perm, tuple(vals)
-
-
-def _closure(gens: list[Element]) -> list[Element]:
-    """Every element of the group the generators generate but the identity (cut at MAX_GROUP)."""
-    n = len(gens[0][0])
-    ident: Element = (tuple(range(n)), tuple(() for _ in range(n)))
-
-    def norm(e: Element) -> Element:  # identity value maps as ()
-        return e[0], tuple(() if v and v == tuple(range(len(v))) else v for v in e[1])
-    group = {ident}
-    todo = [ident]
-    while todo and len(group) < MAX_GROUP:
-        g = todo.pop()
-        for h in gens:
-            gh = norm(_compose(h, g))
-            if gh not in group:
-                group.add(gh)
-                todo.append(gh)
-    group.discard(ident)
-    return sorted(group)
-
-
-Move = tuple[int, int, int, tuple[int, ...]]  # (source offset, mask, target offset, value map or ())
-
-
-def _moves(e: Element, pk: Packing) -> list[Move]:
-    """The bit moves of one element; runs of variables that move together without value maps are
-    merged into one shift (a CPU's block of variables moves as one)."""
-    perm, vals = e
-    out: list[Move] = []
-    for i in range(len(perm)):
-        if perm[i] == i and not vals[i]:
-            continue
-        src, w, dst = pk.off[i], pk.width[i], pk.off[perm[i]]
-        if out and not vals[i] and not out[-1][3]:
-            s0, m0, d0, _ = out[-1]
-            wid = m0.bit_length()
-            if s0 + wid == src and d0 + wid == dst:
-                out[-1] = (s0, (1 << (wid + w)) - 1, d0, ())
-                continue
-        out.append((src, (1 << w) - 1, dst, vals[i]))
-    return out
-
-
-def canonicaliser(ts: TransitionSystem, pk: Packing, ver: Verified | None = None
-                  ) -> tuple[Callable[[int], int] | None, str]:
-    """A function packed state -> the smallest packed state of its orbit, or None and why not."""
-    if not ts.symmetries:
-        return None, "the model declares no symmetric components"
-    ver = verify(ts) if ver is None else ver
-    if not ver.syms:
-        why = "; ".join(ver.refused[:3])
-        return None, "the declared symmetries do not map the model onto itself" + (f" ({why})" if why else "")
-    n = len(ts.vars)
-    elems = _closure([_element(s, n) for s in ver.syms])
-    lines = ["def canon(s):", "    best = s"]
-    tables: dict[str, tuple[int, ...]] = {}
-    for mv in (_moves(e, pk) for e in elems):
-        clear = 0
-        parts = []
-        for src, m, dst, vm in mv:
-            clear |= m << dst
-            if vm:
-                name = f"T{len(tables)}"
-                tables[name] = vm
-                parts.append(f"({name}[(s >> {src}) & {m}] << {dst})")
-            else:
-                parts.append(f"(((s >> {src}) & {m}) << {dst})")
-        lines += [f"    t = (s & {~clear}) | " + " | ".join(parts or ["0"]), "    if t < best:", "        best = t"]
-    lines.append("    return best")
-    namespace: dict[str, object] = dict(tables)
-    # one straight-line function per group: no loop over the moves (our own code only)
-    exec(compile("\n".join(lines) + "\n", "<ircheck-symmetry>", "exec"), namespace)  # noqa: S102
-    canon = namespace["canon"]
-    assert callable(canon)
-    return canon, ""

@@ -23,7 +23,8 @@ import ircheck
 from ircheck.api import compile_source, run_engine
 from ircheck.cli import main
 from ircheck.explicit import Explicit, Limits
-from ircheck.reduce import REDUCTIONS, ReducedExplicit, full_graph_checks, parse_reduction, plan
+from ircheck.reduce import ReducedExplicit
+from ircheck.reduce_plan import REDUCTIONS, full_graph_checks, parse_reduction, plan
 from ircheck.result import Report
 from ircheck.spec.ts import And, Bin, C, Eq, Label, StateProp, Symmetry, Transition, TransitionSystem, V, Var
 from tests.conftest import MODELS, ROOT

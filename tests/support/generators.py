@@ -414,6 +414,37 @@ def symmetric_models(draw: st.DrawFn) -> str:
     return "\n".join(out) + "\n"
 
 
+GRAPH_CHECKS = ("no_lost_irq", "no_starvation", "no_irq_storm", "no_deadlock", "no_reentry", "no_sleep_in_atomic",
+                "no_lost_wakeup", "no_data_race", "lockdep", "eoi_balanced")
+
+
+@st.composite
+def symmetric_graph_models(draw: st.DrawFn) -> str:
+    """Two or three CPUs with the same thread pinned to each, one NIC any CPU takes, its handler, a
+    softirq and a tasklet, and every check the state graph judges (deadlock, starvation, lost
+    wake-ups) with the safety ones: the symmetry quotient's analyses (checker/liveness.py) against
+    the unreduced graph. The statements lean towards what breaks those checks - a line disabled for
+    ever, a sleep without its wake-up, a lock a handler takes without irqsave - so that violations
+    are found on the quotient and re-found unreduced."""
+    def block(process: bool, irq_ctx: bool = False) -> str:
+        return draw(_kernel_block(process, irq_ctx)).replace("queue_work w", "raise_softirq s")
+    cpus = draw(st.integers(2, 3))
+    body = block(True)
+    extra = draw(st.sampled_from(["", "disable_irq_nosync 3", "if not f { sleep_on q }", "spin_lock l0; write x; "
+                                  "spin_unlock l0", "wait_event q until f", "mutex_lock m", "spin_lock l1"]))
+    if extra:
+        body = f"{body}; {extra}"
+    out = [f"cpus {cpus}", "pic master : i8259 { base 0x20 }",
+           f"device nic {{ irq master.3 {draw(st.sampled_from(['edge', 'level']))} "
+           f"raises {draw(st.sampled_from(['1', '2']))} }}",
+           "spinlock l0", "spinlock l1", "mutex m", "data x", "flag f", "flag e", "waitqueue q",
+           "request_irq 3 isr", f"handler isr {{ {block(False, True)}; ack nic }}",
+           f"softirq s {{ {block(False)} }}", f"tasklet tk {{ {block(False)} }}"]
+    out += [f"thread t{k} on cpu{k} {{ {body} }}" for k in range(cpus)]
+    out.append("check " + ", ".join(GRAPH_CHECKS))
+    return "\n".join(out) + "\n"
+
+
 # ---- rwlocks (R1, K4, K5) -----------------------------------------------------------------------------
 
 RW_FLAVOURS = {"": ("", ""), "_irqsave": ("_irqsave", "_irqrestore"), "_irq": ("_irq", "_irq"), "_bh": ("_bh", "_bh")}
