@@ -108,7 +108,8 @@ def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: 
             applied.append(r)
     out.applied = tuple(applied)
     if graph and not applied:
+        # why the symmetry quotient does not serve, when the model declares symmetric components
         notes = [f"reductions off: {', '.join(graph)} is judged on the full state graph"] + \
-            [n for n in notes if n.startswith("symmetry:")]
+            [n for n in notes if n.startswith("symmetry:") and ts.symmetries]
     out.note = "; ".join(notes)
     return out
