@@ -35,12 +35,17 @@ from ircheck.result import INCONCLUSIVE, VIOLATED, CheckResult, Stats
 from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import current_rss_mb, default_memory_limit_mb, peak_rss_mb
 
-# Bytes per stored state of the default store (checker/state_store.py: the packed bytes in an arena,
-# a parent id, a hash, the table's slots), the analyses after the search included:
-# bench/bytes_per_state.py measured STATE_MEASURED on the bench families of >= 400,000 states (see
-# bench/README.md). The state's own bytes are ceil(bits/8) of it, so the cost is STATE_BYTES plus
-# one byte per 8 bits: the largest measured, kept as the bound for every width.
+# Bytes per stored state of the default store (checker/state_store.py: a parent id, a hash, the table's
+# slots, and the state itself - packed in ceil(bits/8) bytes, or past 65,536 states collapsed into
+# its components' indices, checker/collapse.py), the analyses after the search included:
+# bench/bytes_per_state.py measured them on the bench families of >= 400,000 states (see
+# bench/README.md). STATE_BYTES is the largest measured cost besides the state's own bytes; those are
+# ceil(bits/8), at most COLLAPSED_BYTES: wider states are kept collapsed (5-8 bytes of indices on the
+# bench families, 7 at 162 and 198 bits), and COLLAPSED_BYTES leaves room for the component tables
+# and for designs with more values per component. A wide state that does not collapse costs more:
+# the memory ceiling (`--max-memory`) still stops that search, never with a wrong verdict.
 STATE_BYTES = 40
+COLLAPSED_BYTES = 12
 EXPLICIT_SHARE = 0.75  # of the memory left at the start: explicit's; the rest is Z3's (and slack)
 Z3_MIN_MB = 256.0      # Z3 is tried after explicit only with this much left under the ceiling
 MIN_BUDGET = 10_000    # below this many states the budget is not worth a hand-over
@@ -53,7 +58,7 @@ def domain_bound(ts: TransitionSystem) -> int:
 
 def state_bytes(bits: int) -> int:
     """The memory one stored state of `bits` bits costs the default store (see STATE_BYTES)."""
-    return STATE_BYTES + max(1, -(-bits // 8))
+    return STATE_BYTES + min(max(1, -(-bits // 8)), COLLAPSED_BYTES)
 
 
 def memory_budget(bits: int, ceiling_mb: float, rss_mb: float) -> int:

@@ -1,7 +1,8 @@
 """Issue 18 item 3: `--engine auto` lets explicit go as far as the memory allows (checker/engine_choice.py).
 
 - the budget is the memory left under the ceiling over the measured bytes per stored state (not a
-  fixed 5,000,000 states): it grows with the ceiling and shrinks with wider states;
+  fixed 5,000,000 states): it grows with the ceiling and shrinks with wider states (up to 96 bits:
+  wider ones are kept collapsed, checker/collapse.py);
 - `--max-memory` keeps its meaning: with a small one the run stops early and says inconclusive,
   naming the memory limit; with enough memory the same model is decided (a real verdict).
 """
@@ -12,7 +13,14 @@ import json
 import subprocess
 import sys
 
-from ircheck.engine_choice import EXPLICIT_SHARE, MIN_BUDGET, memory_budget, state_bytes
+from ircheck.engine_choice import (
+    COLLAPSED_BYTES,
+    EXPLICIT_SHARE,
+    MIN_BUDGET,
+    STATE_BYTES,
+    memory_budget,
+    state_bytes,
+)
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -30,8 +38,10 @@ def test_budget_follows_the_memory_left() -> None:
     exact = int(1024 * EXPLICIT_SHARE * 1048576 / state_bytes(162))
     unit = 10 ** (len(str(exact)) - 2)
     assert memory_budget(162, 1074.0, 50.0) == exact // unit * unit
-    # wider states cost more: a 300-bit state is 38 bytes in the store's arena, not 21
-    assert state_bytes(300) == state_bytes(162) + 17 and memory_budget(300, 1074.0, 50.0) < memory_budget(162, 1074.0, 50.0)
+    # wider states cost more up to COLLAPSED_BYTES of their own (a 64-bit state: 8 bytes in the arena,
+    # a 9-bit one 2); wider ones are kept collapsed: a 300-bit state costs what a 162-bit one does
+    assert state_bytes(64) == state_bytes(9) + 6 and memory_budget(64, 1074.0, 50.0) < memory_budget(9, 1074.0, 50.0)
+    assert state_bytes(300) == state_bytes(162) == STATE_BYTES + COLLAPSED_BYTES
     # no memory left: the floor, and the memory ceiling itself stops the search
     assert memory_budget(100, 40.0, 60.0) == MIN_BUDGET
 
