@@ -115,7 +115,10 @@ def lock_wait_props(m: Model) -> None:
     waits: dict[tuple[str, str], Expr] = {}
     for lk, v in m.lock.items():
         tl, fl = acquire_locs(m, lk)
-        selfspin = Or(*[And(Eq(V(v), C(ident)), at(tl.get(ident, set()), fl)) for ident, at, _n, _c in ctxs])
+        # "the lock is held" first (owner 0: free): one comparison per state while it is free; And is
+        # commutative and side-effect free, so the property is the same
+        held = Not(Eq(V(v), C(0)))
+        selfspin = And(held, Or(*[And(Eq(V(v), C(ident)), at(tl.get(ident, set()), fl)) for ident, at, _n, _c in ctxs]))
         if selfspin != FALSE:
             msg = f"{lk} is acquired again by the context that already holds it: it waits on itself for ever"
             if m.enabled("no_deadlock"):
@@ -128,7 +131,8 @@ def lock_wait_props(m: Model) -> None:
             if other == lk:
                 continue
             # some context holds `other` and is at an acquisition of `lk`
-            w = Or(*[And(Eq(V(ov), C(ident)), at(tl.get(ident, set()), fl)) for ident, at, _n, _c in ctxs])
+            w = And(Not(Eq(V(ov), C(0))),
+                    Or(*[And(Eq(V(ov), C(ident)), at(tl.get(ident, set()), fl)) for ident, at, _n, _c in ctxs]))
             waits[(other, lk)] = w
     if not m.enabled("no_deadlock"):
         return
@@ -148,7 +152,7 @@ def lock_wait_props(m: Model) -> None:
                 continue
             terms = [And(Eq(V(cpu.depth), C(d)), In(V(cpu.pc), fl), In(V(v), mine | set(range(base, base + d - 1))))
                      for d in range(1, m.maxdepth + 1)]
-            bad = Or(*terms)
+            bad = And(Not(Eq(V(v), C(0))), Or(*terms))
             if bad != FALSE:
                 m.b.props.append(StateProp(
                     "no_deadlock", Not(bad), f"cpu{cpu.index} spins for ever on {lk}: its holder is the context "
