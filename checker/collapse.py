@@ -79,14 +79,17 @@ class Collapse:
         self._ns = ns  # the generated functions' globals: a widened column replaces c{j} here
         rng = range(len(comps))
         whole = " | ".join(f"v{j}[c{j}[k]]" for j in rng)
-        src = [f"def same(k, t):\n return ({whole}) == t",
-               f"def decode(k):\n return {whole}",
-               "def append(t):"]
+        # the tables (never replaced) are bound as locals; a column is read from `ns` (it may widen)
+        vs = "".join(f", v{j}=v{j}" for j in rng)
+        gs = "".join(f", g{j}=g{j}" for j in rng)
+        src = [f"def same(k, t{vs}):\n return ({whole}) == t",
+               f"def decode(k{vs}):\n return {whole}",
+               f"def append(t{gs}, new=new):"]
         for j, m in enumerate(self.masks):
             src += [f" v = t & {m}", f" a{j} = g{j}(v)", f" if a{j} is None: a{j} = new({j}, v)"]
         src += [f" c{j}.append(a{j})" for j in rng]
         cs = ", ".join(f"c{j}[lo:hi]" for j in rng)
-        src += [f"def rows(lo, hi):\n for {', '.join(f'a{j}' for j in rng)}, in zip({cs}):",
+        src += [f"def rows(lo, hi{vs}):\n for {', '.join(f'a{j}' for j in rng)}, in zip({cs}):",
                 "  yield " + " | ".join(f"v{j}[a{j}]" for j in rng)]
         exec(compile("\n".join(src), "<collapse>", "exec"), ns)  # noqa: S102 - generated from ints only
         self.same: Callable[[int, int], bool] = ns["same"]  # type: ignore[assignment]
