@@ -41,8 +41,13 @@ LIVENESS = ("no_deadlock", "no_lost_wakeup", "no_starvation", "no_irq_storm")
 
 
 def agree(text: str) -> None:
-    report = ircheck.check_source(text)
+    """The unreduced search against the naive BFS (states, verdicts, trace lengths), and the default
+    run (reductions: symmetry serves every check, POR the safety ones) against the unreduced one."""
+    report = ircheck.check_source(text, reduction="none")
     assert not report.errors, (text, [d.render() for d in report.errors])
+    default = ircheck.check_source(text)
+    assert [(c.name, c.status, len(c.trace)) for c in default.checks] == \
+        [(c.name, c.status, len(c.trace)) for c in report.checks], text
     ts = compile_source(text)
     naive = Naive(ts)
     status = {c.name: c.status for c in report.checks}
