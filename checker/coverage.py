@@ -163,16 +163,22 @@ def happened(ts: TransitionSystem, off: list[int], width: list[int], states: Col
 CONFIRM_STATES = 1_000_000  # a reduced search's misses are confirmed unreduced up to this many states
 
 
-def after_search(ts: TransitionSystem, eng: Any, complete: bool, reduced: bool, holds: bool) -> Coverage:
+def after_search(ts: TransitionSystem, eng: Any, complete: bool, reduced: bool, holds: bool,
+                 images: Sequence[Sequence[int]] = ()) -> Coverage:
     """The coverage of a finished explicit search `eng` (its `seen` dict holds the explored states in
     BFS order, `pk` the packing, `code.succ_ids` the successor function with transition indices);
     `complete`: the search explored every state it had to; `reduced`: a reduction left states out,
     so what it did not see happen is confirmed by an unreduced search (capped); `holds`: every
-    check holds."""
+    check holds. `images`: the search stored one state per orbit of a symmetry group whose elements
+    map transition ti to images[k][ti] - transition t is enabled in some reachable state iff some
+    image of it is enabled in a stored one, so each item is tested by its transitions' images and no
+    unreduced search is needed."""
     if not complete:
         return Coverage(note="the search did not explore every reachable state")
     tab: Table = table(ts)
     groups = [it.transitions for it in tab.items]
+    if images:
+        groups = [tuple(sorted({ti for ti in g} | {img[ti] for img in images for ti in g})) for g in groups]
     got = happened(ts, eng.pk.off, eng.pk.width, eng.seen, groups, eng.code.succ_ids)
     if (reduced and len(got) < sum(1 for g in groups if g)) or (reduced and _COUNTING):
         full = Explicit(ts, Limits(max_states=CONFIRM_STATES))

@@ -64,6 +64,10 @@ def run_explicit(ts: TransitionSystem, max_states: int | None = None, timeout: f
         # Ray keeps the states in its actors unless a graph analysis brought them back: what the
         # driver's `seen` lacks is confirmed by an unreduced search, as for a reduced one (same warnings)
         partial = bool(the_plan.applied) or len(eng.seen) < res.states
-        stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", partial,
-                                      all(c.status == HOLDS for c in out))
+        # symmetry alone stores one state per orbit: the items are tested by their images instead
+        orbits = the_plan.applied == ("symmetry",) and the_plan.quotient is not None and the_plan.quotient.whole \
+            and not refind
+        images = [e.trans for e in the_plan.quotient.elements] if orbits and the_plan.quotient else []
+        stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", partial and not orbits,
+                                      all(c.status == HOLDS for c in out), images)
     return out, stats

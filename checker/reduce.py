@@ -294,7 +294,7 @@ def search_reduced(ts: TransitionSystem, the_plan: Plan, limits: Limits,
     """
     t0 = time.perf_counter()
     red: Explicit
-    if the_plan.quotient is not None:  # deadlock/liveness: the BFS with its analyses, on the quotient
+    if the_plan.graph and the_plan.quotient is not None:  # deadlock/liveness: the BFS and its analyses, on the quotient
         red = Explicit(ts, limits, progress)
         red.quotient, red.fact_orbit = the_plan.quotient, the_plan.fact_orbit or {}
     else:

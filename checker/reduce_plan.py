@@ -46,8 +46,10 @@ class Plan:
     canon: Callable[[int], int] | None = None
     # symmetry: a fact transition -> its orbit of transitions (their facts are recorded together)
     fact_orbit: dict[int, list[int]] | None = None
-    # symmetry with deadlock or liveness checks: the group the plain BFS and its analyses run on
+    # symmetry: the verified group (with deadlock or liveness checks, `graph`: the plain BFS and its
+    # analyses run on its quotient)
     quotient: Quotient | None = None
+    graph: bool = False
 
 
 def full_graph_checks(ts: TransitionSystem) -> list[str]:
@@ -98,7 +100,7 @@ def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: 
             notes.append(f"symmetry: {', '.join(blockers)} is not preserved by the symmetry quotient ({reason})")
         else:
             out.canon = quo.canon
-            out.quotient = quo if graph else None
+            out.quotient, out.graph = quo, bool(graph)
             out.fact_orbit = {ti: ver.orbit(ti) for ti, t in enumerate(ts.transitions)
                               if any(c == ts.fact_check for c, _m in t.violates)}
     applied = []

@@ -64,8 +64,9 @@ def _generator(ts: TransitionSystem, sym: Symmetry, image: list[int], waits: tup
 
 
 def closure(gens: list[Element]) -> list[Element]:
-    """Every element of the group the generators generate but the identity (cut at MAX_GROUP; the
-    order is fixed). Two products with the same action on states are one element (the first kept)."""
+    """Every element of the group the generators generate but the identity (cut at MAX_GROUP: then
+    `len(...) + 1 == MAX_GROUP`; the order is fixed). Two products with the same action on states
+    are one element (the first kept)."""
     n, m = len(gens[0].state[0]), len(gens[0].trans)
     ident = Element((tuple(range(n)), tuple(() for _ in range(n))), tuple(range(m)),
                     None if gens[0].waits is None else tuple(range(len(gens[0].waits))),
@@ -119,6 +120,11 @@ class Quotient:
     waits: bool                                  # every element maps the waits (deadlock may be judged)
     requests: bool                               # every element maps the requests (liveness may be judged)
     why_not: dict[str, str]
+
+    @property
+    def whole(self) -> bool:
+        """The elements are the whole group (not cut at MAX_GROUP)."""
+        return len(self.elements) + 1 < MAX_GROUP
 
     def pull(self, mask: int, el: int) -> int:
         """The waits blocked in t, given `mask`, those blocked in g(t) (g = element el): bit w of

@@ -119,6 +119,9 @@ def test_deadlock_and_liveness_use_the_annotated_quotient() -> None:
     assert on.stats.reductions == ("symmetry",) and _outcome(on) == _outcome(off)
     assert {c.status for c in on.checks} == {"holds"}
     assert (off.stats.states, on.stats.states) == (508, 260)
+    # what can never happen is read off the representatives (each transition tested by its images),
+    # not confirmed by a second, unreduced search
+    assert on.stats.coverage is not None and on.stats.coverage.note == "" and on.stats.refind_states == 0
 
 
 # each breaks one graph check, on cpu1 as on cpu0: the quotient finds it on the representative (which
@@ -183,6 +186,9 @@ def _agree_on(texts: list[str], need: set[str]) -> None:
         assert [(c.name, c.status, [s.to_json() for s in c.trace]) for c in on.checks] == \
             [(c.name, c.status, [s.to_json() for s in c.trace]) for c in off.checks], text
         assert on.stats.reductions == ("symmetry",) and on.stats.states < off.stats.states, text
+        # coverage read off the representatives through the transitions' images: the same warnings
+        assert on.stats.coverage is not None and off.stats.coverage is not None
+        assert [w.to_json() for w in on.stats.coverage.warnings] == [w.to_json() for w in off.stats.coverage.warnings]
         violated |= {c.name for c in on.checks if c.status == "violated"}
     assert need <= violated
 
