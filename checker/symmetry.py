@@ -19,7 +19,11 @@ proposals generate, cut at MAX_GROUP elements) decides the same verdicts. Facts 
 symmetric one by one - the image of "app0 takes the lock at line 53" is "app1 takes it at line 60"
 - so the reduced search records, for a fact transition enabled in a stored state, the facts of its
 whole orbit of transitions (`Verified.orbit`): the set of facts reached is exactly the unreduced
-one. Which check kinds may use the reduction at all is `reduce.plan`'s decision.
+one. For the graph checks each verified proposal also gets the wait each wait maps to and the
+request each request maps to (`Verified.waits`/`requests`, `_match`: renamed blocked/pending
+conditions, delivering transitions under the transition map, fairness groups kept); the group
+closed over them, with the canonical-state functions, is checker/symmetry_group.py's. Which checks
+may use the reduction at all is `reduce_plan.plan`'s decision.
 
 Counterexamples need no mapping back: the reduced search only decides verdicts and `reduce`
 re-finds each violation in the unreduced graph, so traces are concrete, shortest and replay.
