@@ -224,6 +224,7 @@ class Watch:
             if isinstance(store, StateStore):  # its table is rebuilt 1.5x as large at `grow_at`
                 if n + step >= store.grow_at:
                     peak += store.table_bytes() / 1048576.0
+                peak += store.transient_bytes() / 1048576.0  # a collapsed column or table may grow at once
             elif store is not None:
                 table = sys.getsizeof(store)
                 if table != self._table:

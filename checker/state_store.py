@@ -231,6 +231,18 @@ class StateStore(MutableMapping[int, "int | None"]):
     def table_bytes(self) -> int:
         return 4 * self.cap
 
+    def transient_bytes(self) -> int:
+        """What a collapsed store may allocate at once while the old copy still lives, at any
+        moment (`limits.Watch` adds it to the peak it foresees): a column widened to the next index
+        type (`Collapse._new`: the new column, twice the old one's bytes), and a component table's
+        dict resized (its new hash table: about 100 bytes an entry, the largest table). A packed
+        store has no such step (its table's rebuild is `table_bytes`)."""
+        c = self.codec
+        if c is None:
+            return 0
+        return 2 * max((len(col) * col.itemsize for col in c.cols), default=0) + \
+            100 * max((len(v) for v in c.values), default=0)
+
     # ---- the growth, and the choice to collapse
     def _grow(self) -> None:
         """1.5 times the slots, rebuilt from `hashes` (see the module docstring); at `plan_at`
