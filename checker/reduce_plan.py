@@ -59,7 +59,7 @@ def full_graph_checks(ts: TransitionSystem) -> list[str]:
 
 
 def symmetry_blockers(ts: TransitionSystem, quo: Quotient) -> list[str]:
-    """The enabled checks the symmetry quotient `quo` does not decide (see the module docstring):
+    """The enabled checks the symmetry quotient `quo` does not decide (checker/reduce.py's docstring):
     deadlock when the group does not map the waits onto themselves, a check with liveness requests
     when it does not map the requests (with the fairness groups) onto themselves."""
     off: set[str] = set()
