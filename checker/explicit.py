@@ -72,8 +72,7 @@ class Explicit:
         """s's successors as the search stored them: (transition, stored state, element): on a
         symmetry quotient the stored state is g(t) for the successor t and g the element of that
         index (`Quotient.canon_el`); else t itself and -1."""
-        out: list[tuple[int, int]] = []
-        self.code.succ_ids(s, out, [])
+        out = self.successors_with_ids(s)
         quo = self.quotient
         if quo is None:
             return [(ti, t, -1) for ti, t in out]

@@ -24,26 +24,15 @@ from tests.support.generators import examples, kernel_models, models, x86_models
 
 
 def _against_a_dict(bits: int, n: int = 6000) -> StateStore:
+    """A packed store fed n rounds of states drawn from a pool of n random ones, against a dict
+    (`_check_against_a_dict`), and random states never added are not in it."""
     rnd = random.Random(bits)
     pool = [rnd.getrandbits(bits) for _ in range(n)]
-    store, ref = StateStore(bits, 16), {pool[0]: None}
-    store.add([pool[0]], ROOT)
-    order = [pool[0]]
-    for _ in range(n):
-        parent = rnd.choice(order)
-        out = [rnd.choice(pool) for _ in range(3)]
-        expected = []
-        for t in out:
-            if t not in ref:
-                ref[t] = parent
-                expected.append(t)
-                order.append(t)
-        assert store.add(out, store.id_of(parent)) == expected
-    assert list(store) == list(ref)  # BFS (insertion) order
-    assert all(store[t] == ref[t] for t in ref)
-    absent = [x for x in (rnd.getrandbits(bits) for _ in range(500)) if x not in ref]
+    store = StateStore(bits, 16)
+    _check_against_a_dict(store, lambda: rnd.choice(pool), rnd, n)
+    stored = set(store)
+    absent = [x for x in (rnd.getrandbits(bits) for _ in range(500)) if x not in stored]
     assert not any(x in store for x in absent)
-    assert store.path_to(order[-1])[0] == pool[0]
     return store
 
 
