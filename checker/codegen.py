@@ -33,7 +33,7 @@ from ircheck.spec.expr import (
     eq_var_const,
     is_leaf,
 )
-from ircheck.spec.ts import Not, TransitionSystem, variables_of
+from ircheck.spec.ts import And, Not, TransitionSystem, variables_of
 from ircheck.spec.walker import Visitor
 
 SPILL = 40  # expression levels written inline; deeper parts become helper functions (see `_Gen.helper`)
@@ -274,10 +274,9 @@ class _Gen:
         for ti, conj in items:
             self.tick()
             body = self.open_case(ti, conj, ind, have)
+            self.lines.append(f"{body}out.append({self.update_expr(ti)})")
             if with_ids:
-                self.lines.append(f"{body}out.append(({ti}, {self.update_expr(ti)}))")
-            else:
-                self.lines.append(f"{body}out.append({self.update_expr(ti)})")
+                self.lines.append(f"{body}tis.append({ti})")
             if self.ts.transitions[ti].group is not None:
                 self.lines.append(f"{body}n += 1")
 
@@ -344,35 +343,62 @@ class _Gen:
         parts = [f"{name}_{k}" for k in range(0, (len(items) + CHUNK - 1) // CHUNK)]
         for k, part in enumerate(parts):
             self.tree_fn(part, items[k * CHUNK:(k + 1) * CHUNK], with_ids)
-        self.lines.append(f"def {name}(s, out, vio):")
-        self.lines.extend(f"    n{k} = {part}(s, out, vio)" for k, part in enumerate(parts))
+        args = "s, out, vio, tis" if with_ids else "s, out, vio"
+        self.lines.append(f"def {name}({args}):")
+        self.lines.extend(f"    n{k} = {part}({args})" for k, part in enumerate(parts))
         self.lines.append("    return " + " + ".join(f"n{k}" for k in range(len(parts))))
         self.flush()
 
     def tree_fn(self, name: str, items: list[tuple[int, list[Expr]]], with_ids: bool) -> None:
         self.def_at = len(self.lines)
-        self.lines.append(f"def {name}(s, out, vio):")
+        self.lines.append(f"def {name}(s, out, vio, tis):" if with_ids else f"def {name}(s, out, vio):")
         self.lines.append("    n = 0")
         self.emit_tree(items, "    ", set(), with_ids)
         self.lines.append("    return n")
         self.flush()
 
     def predicate_fn(self, name: str, exprs: list[Expr]) -> None:
-        """Bit k of the result is set when exprs[k] is FALSE in state s."""
+        """Bit k of the result is set when exprs[k] is FALSE in state s.
+
+        The failures `not exprs[k]` that start with the same conjunct c (a lock's "held", a
+        context's "at this statement") share one test of it: `if c:` and, inside, each one's other
+        conjuncts. Most states fail c, and then skip the whole group: on gen_kernel 2 2 2 the 32
+        waits' `blocked` tests 3 conjuncts where it tested 32. The bits are the same: each is set
+        exactly when all the conjuncts of its failure hold."""
         self.def_at = len(self.lines)
         self.lines.append(f"def {name}(s):")
         self.lines.append("    r = 0")
         have: set[int] = set()
-        for k, e in enumerate(exprs):
-            self.tick()
-            need = self.vars_of(e, set())
-            for vi in sorted(need - have):
-                self.lines.append(f"    x{vi} = {self.read(vi)}")
-                have.add(vi)
-            self.lines.append(f"    if not {self.cb(e)}:")
-            self.lines.append(f"        r |= {1 << k}")
+        fails = [conjuncts(Not(e)) for e in exprs]
+        groups: dict[Expr | int, list[int]] = {}  # first conjunct (or k, alone) -> the failures it opens
+        for k, cs in enumerate(fails):
+            groups.setdefault(cs[0] if len(cs) > 1 else k, []).append(k)
+        for head, ks in groups.items():
+            if len(ks) == 1:
+                self.tick()
+                self._bit(And(*fails[ks[0]]), ks[0], "    ", have)
+                continue
+            assert not isinstance(head, int)
+            self._reads(head, "    ", have)
+            self.lines.append(f"    if {self.cb(head)}:")
+            inner = set(have)
+            for k in ks:
+                self.tick()
+                self._bit(And(*fails[k][1:]), k, "        ", inner)
         self.lines.append("    return r")
         self.flush()
+
+    def _reads(self, e: Expr, ind: str, have: set[int]) -> None:
+        """Read the variables of e not read yet on this path (`have`)."""
+        for vi in sorted(self.vars_of(e, set()) - have):
+            self.lines.append(f"{ind}x{vi} = {self.read(vi)}")
+            have.add(vi)
+
+    def _bit(self, fail: Expr, k: int, ind: str, have: set[int]) -> None:
+        """`r |= 1 << k` when `fail` holds."""
+        self._reads(fail, ind, have)
+        self.lines.append(f"{ind}if {self.cb(fail)}:")
+        self.lines.append(f"{ind}    r |= {1 << k}")
 
     def bool_fn(self, name: str, e: Expr) -> None:
         self.def_at = len(self.lines)
@@ -437,6 +463,7 @@ class Compiled:
     pending: list[Any]
     source: str
     blocked: Any = None  # bit k set: ts.waits[k] is blocked in the state
+    pendings: Any = None  # bit k set: ts.requests[k] is pending in the state (`pending[k]`, all at once)
 
 
 def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
@@ -448,6 +475,7 @@ def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
     g.predicate_fn("blocked", [Not(w.blocked) for w in ts.waits])
     for k, r in enumerate(ts.requests):
         g.bool_fn(f"pending{k}", r.pending)
+    g.predicate_fn("pendings", [Not(r.pending) for r in ts.requests])
     header = [f"{name} = frozenset({sorted(vals)!r})" for vals, name in g.consts.items()]
     namespace = g.namespace  # the functions, compiled one by one (`_Gen.flush`); the sets they read last
     exec(compile("\n".join(header) + "\n", "<ircheck-generated>", "exec"), namespace)  # noqa: S102 - our own code
@@ -455,4 +483,5 @@ def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
     if _TICK:  # one generation per `watching` block (see there)
         _TICK[-1] = _no_tick
     return Compiled(namespace["succ"], namespace["succ_ids"], namespace["props"], namespace["unfinished"],
-                    [namespace[f"pending{k}"] for k in range(len(ts.requests))], source, namespace["blocked"])
+                    [namespace[f"pending{k}"] for k in range(len(ts.requests))], source, namespace["blocked"],
+                    namespace["pendings"])

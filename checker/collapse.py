@@ -34,6 +34,11 @@ PLAN_AT = 1 << 16   # states stored before the components are chosen (smaller se
 STEP = 4            # bits: components are cut at multiples of STEP
 GROWTH = 32         # a component's distinct values at the end, per distinct value in the sample
 MIN_SAVING = 2      # bytes a state that compression must save to be used
+# bytes: a store of states this wide or narrower stays packed (`StateStore`). Packed, a state costs its
+# width plus 14-17 bytes (parent, hash, slots at load 0.47-0.7; bench/README.md), at most 45 at 28
+# bytes: under the 50 bytes a state the store is held to, so compression, which costs about a fifth
+# of the search's time (gen_kernel 2 2 2: 18.0 s against 16.3 s), would buy nothing that is needed.
+PACKED_MAX = 28
 
 
 def _index_bytes(values: int) -> int:

@@ -135,15 +135,17 @@ def happened(ts: TransitionSystem, off: list[int], width: list[int], states: Col
     if succ_ids is not None:
         of = {ti: k for k, g in enumerate(groups) for ti in g}
         hit: set[int] = set()
-        out: list[tuple[int, int]] = []
+        out: list[int] = []
         vio: list[int] = []
+        tis: list[int] = []
         want = sum(1 for g in groups if g)
         step = max(1, left // 1024)  # about a thousand states, spread over every depth
         for n, s in enumerate(islice(states, 0, None, step), 1):
-            succ_ids(s, out, vio)
-            hit.update([ti for ti, _t in out])
+            succ_ids(s, out, vio, tis)
+            hit.update(tis)
             out.clear()
             vio.clear()
+            tis.clear()
             if not n & 63:
                 seen = {of[ti] for ti in hit if ti in of}
                 if len(seen) == want:
@@ -195,9 +197,9 @@ def after_search(ts: TransitionSystem, eng: Any, complete: bool, reduced: bool, 
         fired = [0] * len(ts.transitions)
         succ_ids = eng.code.succ_ids
         for s in eng.seen:
-            out: list[tuple[int, int]] = []
-            succ_ids(s, out, [])
-            for ti, _t in out:
+            tis: list[int] = []
+            succ_ids(s, [], [], tis)
+            for ti in tis:
                 fired[ti] += 1
         cov.rows = [Row(it.line, tab.where(k), sum(fired[ti] for ti in it.transitions))
                     for k, it in enumerate(tab.items)]

@@ -19,7 +19,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, MutableMapping
 
+from ircheck import edge_log
 from ircheck.codegen import Compiled, Packing, compile_ts
+from ircheck.edge_log import EdgeLog
 from ircheck.limits import ALL_VIOLATED, INTERRUPTED, Limits, Stopped, Ticker, Watch
 from ircheck.liveness import blocked_forever, deadlocks, starvation
 from ircheck.outcome import RawViolation, SearchResult
@@ -27,7 +29,7 @@ from ircheck.spec.checks import DEADLOCK_CHECK, with_others
 from ircheck.spec.ts import TransitionSystem
 from ircheck.state_store import ROOT, StateStore
 from ircheck.symmetry_group import Quotient
-from ircheck.sysinfo import peak_rss_mb
+from ircheck.sysinfo import current_rss_mb, default_memory_limit_mb, peak_rss_mb
 from ircheck.triage import SearchStop, Triage, searching
 
 
@@ -49,6 +51,10 @@ class Explicit:
         self.quotient: Quotient | None = None
         self.fact_orbit: dict[int, list[int]] = {}
         self._keys: set[tuple[str, object]] = set()  # (check, how its trace ends) kept for --max-traces
+        # the edges and masks the graph analyses read (checker/edge_log.py): written by `run` when one
+        # will run and `keep_edges` is on, None when not written or dropped for memory
+        self.keep_edges = True
+        self.log: EdgeLog | None = None
 
     # ---- helpers used by the analyses
     def path_to(self, s: int) -> list[int]:
@@ -64,9 +70,10 @@ class Explicit:
         return out
 
     def successors_with_ids(self, s: int) -> list[tuple[int, int]]:
-        out: list[tuple[int, int]] = []
-        self.code.succ_ids(s, out, [])
-        return out
+        out: list[int] = []
+        tis: list[int] = []
+        self.code.succ_ids(s, out, [], tis)
+        return list(zip(tis, out, strict=True))
 
     def edges(self, s: int) -> list[tuple[int, int, int]]:
         """s's successors as the search stored them: (transition, stored state, element): on a
@@ -98,6 +105,11 @@ class Explicit:
         canon = self.quotient.canon if self.quotient is not None else None
         if canon is not None:
             self.init = canon(self.init)
+        log = self.log = self._new_log()
+        if log is not None:
+            succ_ids, canon_log = self.code.succ_ids, self.quotient.canon_log if self.quotient is not None else None
+            blocked, pendings = self.code.blocked, self.code.pendings
+            loff, lto, lti, lel, lblocked, lpending = log.off, log.to, log.ti, log.el, log.blocked, log.pending
         add([self.init], ROOT)
         init_bad = props(self.init) if has_props else 0
         if init_bad:
@@ -111,16 +123,28 @@ class Explicit:
                 for s in level(lo, hi):
                     out: list[int] = []
                     vio: list[int] = []
-                    ncpu = succ(s, out, vio)
-                    transitions += len(out)
-                    if canon is not None:
-                        out = [canon(t) for t in out]
+                    if log is None:
+                        ncpu = succ(s, out, vio)
+                        transitions += len(out)
+                        if canon is not None:
+                            out = [canon(t) for t in out]
+                    else:  # the same, with each edge's transition and group element written down
+                        ncpu = succ_ids(s, out, vio, lti)
+                        transitions += len(out)
+                        if canon_log is not None:
+                            out = [canon_log(t, lel) for t in out]
+                        lblocked.append(blocked(s))
+                        lpending.append(pendings(s))
                     if vio:
                         for ti in vio:
                             self._tagged(triage, res, s, ti, extra)
                     if want_deadlock and ncpu == 0 and unfinished(s):
                         quiet.append(s)
-                    new = add(out, sid)
+                    if log is None:
+                        new = add(out, sid)
+                    else:
+                        new = add(out, sid, lto)
+                        loff.append(len(lto))
                     sid += 1
                     if has_props:
                         for t in new:
@@ -128,6 +152,8 @@ class Explicit:
                             if bad:
                                 self._record_props(bad, t, found, res if extra else None)
                     if store.n >= watch.next:
+                        if log is not None and log.over():  # a cache: the analyses recompute without it
+                            log = self.log = None
                         why = watch.look(store.n, depth, store)
                         if why:
                             res.complete, res.stopped_by = False, str(why)
@@ -146,6 +172,18 @@ class Explicit:
         res.seconds = time.perf_counter() - t0
         res.peak_mb = peak_rss_mb()
         return res
+
+    def _new_log(self) -> EdgeLog | None:
+        """An edge log when a graph analysis will read one (per-context waits under no_deadlock, or
+        a liveness request) and `keep_edges` is on; it may take `edge_log.SHARE` of the memory left
+        under the ceiling (--max-memory, else the machine's default) before the search drops it."""
+        ts, checks = self.ts, set(self.ts.checks)
+        wanted = (DEADLOCK_CHECK in checks and bool(ts.waits)) or any(r.check in checks for r in ts.requests)
+        if not (wanted and self.keep_edges):
+            return None
+        left_mb = (self.limits.max_memory_mb or default_memory_limit_mb()) - current_rss_mb()
+        return EdgeLog(len(ts.transitions), len(ts.waits), len(ts.requests), self.quotient is not None,
+                       max(0.0, left_mb) * edge_log.SHARE * 1048576)
 
     def analyse_graph(self, res: SearchResult, quiet: list[int]) -> None:
         """The deadlock and liveness analyses after a complete search (also run by ray_bfs.py).

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import MutableSequence
+from collections.abc import Callable, MutableSequence
 from typing import TYPE_CHECKING
 
+from ircheck.edge_log import masks as mask_array
 from ircheck.fair_components import fair_parts
 from ircheck.id_graph import Rows, components, store_of
 from ircheck.lasso import lasso
@@ -55,9 +56,17 @@ def deadlocks(eng: Explicit, quiet: list[int], budget: Ticker = NO_LIMIT) -> Raw
     return None
 
 
-def _typecode(bits: int) -> str:
-    """The smallest array typecode holding `bits`-bit masks, "" for a list (more than 63 bits)."""
-    return next((c for c, b in (("B", 8), ("H", 16), ("I", 32), ("Q", 63)) if bits <= b), "")
+def out_ids(eng: Explicit, store: StateStore) -> Callable[[int], list[tuple[int, int, int]]]:
+    """State id i -> its edges (transition, successor id or -1, element), read from the search's
+    edge log (checker/edge_log.py) when it kept one, else recomputed (`Explicit.edges`, `id_of`)."""
+    log = eng.log
+    if log is not None and log.rows() == len(store):
+        return log.out
+    id_of, state_of, edges = store.id_of, store.state_of, eng.edges
+
+    def recompute(i: int) -> list[tuple[int, int, int]]:
+        return [(ti, id_of(t), el) for ti, t, el in edges(state_of(i))]
+    return recompute
 
 
 def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | None:
@@ -81,26 +90,32 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     store = store_of(eng.seen, eng.pk.bits)
     n = len(store)
     # the blocked bits of every stored state, by id: one byte a state up to 8 waits
-    code = _typecode(len(waits))
-    masks: MutableSequence[int] = array(code, bytes(array(code).itemsize * n)) if code else [0] * n
+    log = eng.log if eng.log is not None and eng.log.rows() == n else None
     hit = array("I")
-    for i, s in enumerate(store):  # BFS order: the first deadlocked state found below is the shallowest
-        tick()
-        m = blocked(s)
-        if m:
-            masks[i] = m
-            hit.append(i)
+    if log is not None:  # the search wrote them down
+        masks = log.blocked
+        for i, m in enumerate(masks):
+            if m:
+                hit.append(i)
+    else:
+        masks = mask_array(len(waits), n)
+        for i, s in enumerate(store):  # BFS order: the first deadlocked state found below is the shallowest
+            tick()
+            m = blocked(s)
+            if m:
+                masks[i] = m
+                hit.append(i)
     # the blocked states that do not escape at once: local index u, state id left[u], successor ids
     # in rows (off, to), the bits not escaped yet in `rest` by id (0 elsewhere)
-    rest: MutableSequence[int] = array(code, bytes(array(code).itemsize * n)) if code else [0] * n
+    rest = mask_array(len(waits), n)
     left, off, to, els = array("I"), array("I", [0]), array("I"), array("i")
-    id_of = store.id_of
     quo = eng.quotient
     pull = quo.pull if quo is not None else None
+    edges_of = out_ids(eng, store)
     for i in hit:
         tick()
         m = masks[i]
-        out = [(id_of(t), el) for _ti, t, el in eng.edges(store.state_of(i))]
+        out = [(j, el) for _ti, j, el in edges_of(i)]
         esc = 0
         for j, el in out:
             if j < 0:
@@ -220,7 +235,6 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
     tmask = [sum(1 << names.index(g) for g in set(f)) for f in fair_of]  # any(fair_of[ti]) <=> tmask[ti]
     store = store_of(eng.seen, eng.pk.bits)
     tick = budget.tick
-    gcode = _typecode(len(names))
     for orbit in request_orbits(eng, checks):  # the caller keeps the shallowest per check
         ids, reqs = _pending_nodes(eng, store, orbit, budget)
         if not ids:
@@ -229,7 +243,7 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
         loc = array("i", [-1]) * (len(store) * m)  # (state id, position in orbit) -> local index
         for v in range(len(ids)):
             loc[ids[v] * m + reqs[v]] = v
-        en: MutableSequence[int] = array(gcode, bytes(array(gcode).itemsize * len(ids))) if gcode else [0] * len(ids)
+        en = mask_array(len(names), len(ids))
         g = _pending_rows(eng, store, orbit, ids, reqs, loc, tmask, en, budget)
         best: tuple[int, list[int], bool] | None = None  # (entry's local index, component, terminal)
         for comp in components(len(ids), g, budget):
@@ -276,9 +290,19 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
 def _pending_nodes(eng: Explicit, store: StateStore, orbit: list[int], budget: Ticker) -> tuple[array[int], array[int]]:
     """The nodes of an orbit's pending graph in BFS order: (state id, position in `orbit` of a request
     pending in that state)."""
-    pends = [eng.code.pending[k] for k in orbit]
     ids, reqs = array("I"), array("I")
     tick = budget.tick
+    log = eng.log
+    if log is not None and log.rows() == len(store):  # the search wrote the pending masks down
+        want = sum(1 << k for k in orbit)
+        for i, pm in enumerate(log.pending):
+            if pm & want:
+                for p, k in enumerate(orbit):
+                    if (pm >> k) & 1:
+                        ids.append(i)
+                        reqs.append(p)
+        return ids, reqs
+    pends = [eng.code.pending[k] for k in orbit]
     for i, s in enumerate(store):
         if not i & 0xFFF:
             tick()
@@ -298,18 +322,18 @@ def _pending_rows(eng: Explicit, store: StateStore, orbit: list[int], ids: array
     m = len(orbit)
     pos = {k: p for p, k in enumerate(orbit)}
     off, to, tis = array("I", [0]), array("I"), array("I")
-    id_of, state_of, tick = store.id_of, store.state_of, budget.tick
+    tick = budget.tick
+    edges_of = out_ids(eng, store)
     for v in range(len(ids)):
         if not v & 0xFF:
             tick()
         k = orbit[reqs[v]]
         delivers = ts.requests[k].delivers
         mask = 0
-        for ti, t, el in eng.edges(state_of(ids[v])):
+        for ti, j, el in edges_of(ids[v]):
             mask |= tmask[ti]
             if ti in delivers:
                 continue
-            j = id_of(t)
             if j >= 0:
                 lw = loc[j * m + pos[quo.request(k, el) if quo is not None else k]]
                 if lw >= 0:

@@ -5,8 +5,10 @@ reached from, exact for any width; wide states are kept collapsed (checker/colla
   id of the state k was first reached from (`ROOT` for the initial state). A BFS level is a range of
   ids, so a frontier is read back from the store (`states(lo, hi)`). No Python object per state.
 - States. A store starts *packed*: `arena` holds state k's packed bits as `width` = ceil(bits/8)
-  little-endian bytes at k * width. At `plan_at` states (`collapse.PLAN_AT`, 65,536),
-  `collapse.plan` chooses components on the states stored so far; if keeping
+  little-endian bytes at k * width. States of up to `collapse.PACKED_MAX` (28) bytes stay packed:
+  their store keeps under 50 bytes a state as it is, and packed is the faster. For wider ones, at
+  `plan_at` states (`collapse.PLAN_AT`, 65,536), `collapse.plan` chooses components on the
+  states stored so far; if keeping
   their indices saves at least `collapse.MIN_SAVING` bytes a state, every state moves to the
   `Collapse` columns (one column of 1-4 byte indices per component: 7 bytes for gen_kernel 2 2 2's
   162-bit, 21-byte states) and the store stays *collapsed*. Otherwise it stays packed. Either way
@@ -50,12 +52,14 @@ class StoreFull(MemoryError):
 class StateStore(MutableMapping[int, "int | None"]):
     """States of `bits` bits with their BFS parents (see the module docstring); `plan_at`: the
     states stored before compression is considered (None: never; -1: `collapse.PLAN_AT` as it is
-    when the store is made)."""
+    when the store is made for states wider than `collapse.PACKED_MAX` bytes, else never)."""
 
     def __init__(self, bits: int, capacity: int = _INITIAL, plan_at: int | None = -1) -> None:
         self.bits = bits
         self.width = max(1, -(-bits // 8))
-        self.plan_at = collapse.PLAN_AT if plan_at == -1 else plan_at
+        if plan_at == -1:
+            plan_at = collapse.PLAN_AT if self.width > collapse.PACKED_MAX else None
+        self.plan_at = plan_at
         self._reset(capacity)
 
     def _reset(self, capacity: int) -> None:
@@ -80,13 +84,14 @@ class StateStore(MutableMapping[int, "int | None"]):
             self.grow_at = max(self.n + 1, min(self.grow_at, self.plan_at))
 
     # ---- the fast path
-    def add(self, out: list[int], parent: int) -> list[int]:
-        """Store the states of `out` not stored yet, with parent id `parent`, in order; return them."""
+    def add(self, out: list[int], parent: int, ids: array[int] | None = None) -> list[int]:
+        """Store the states of `out` not stored yet, with parent id `parent`, in order; return them.
+        `ids`: if given, the id of every state of `out` (stored before or now) is appended to it."""
         if self.codec is None:
-            return self._add_packed(out, parent)
-        return self._add_collapsed(out, parent, [])
+            return self._add_packed(out, parent, ids)
+        return self._add_collapsed(out, parent, [], ids)
 
-    def _add_packed(self, out: list[int], parent: int) -> list[int]:
+    def _add_packed(self, out: list[int], parent: int, ids: array[int] | None) -> list[int]:
         new: list[int] = []
         w_ = self.width
         arena, parents, slots, hashes = self.arena, self.parents, self.slots, self.hashes
@@ -107,6 +112,8 @@ class StateStore(MutableMapping[int, "int | None"]):
                     i = 0
                 x = slots[i]
             if x:
+                if ids is not None:
+                    ids.append(x - 1)
                 continue
             n += 1
             slots[i] = n
@@ -114,16 +121,18 @@ class StateStore(MutableMapping[int, "int | None"]):
             arena += tb
             parents.append(parent)
             new.append(t)
+            if ids is not None:
+                ids.append(n - 1)
             if n >= grow_at:
                 self.n = n
                 self._grow()
                 if self.codec is not None:  # collapsed from here on (t is the first new one of its kind in out)
-                    return self._add_collapsed(out[out.index(t) + 1:], parent, new)
+                    return self._add_collapsed(out[out.index(t) + 1:], parent, new, ids)
                 slots, cap, grow_at = self.slots, self.cap, self.grow_at
         self.n = n
         return new
 
-    def _add_collapsed(self, out: list[int], parent: int, new: list[int]) -> list[int]:
+    def _add_collapsed(self, out: list[int], parent: int, new: list[int], ids: array[int] | None) -> list[int]:
         codec = self.codec
         assert codec is not None
         w_, same, append = self.width, codec.same, codec.append
@@ -142,6 +151,8 @@ class StateStore(MutableMapping[int, "int | None"]):
                     i = 0
                 x = slots[i]
             if x:
+                if ids is not None:
+                    ids.append(x - 1)
                 continue
             append(t)
             n += 1
@@ -149,6 +160,8 @@ class StateStore(MutableMapping[int, "int | None"]):
             hashes.append(h)
             parents.append(parent)
             new.append(t)
+            if ids is not None:
+                ids.append(n - 1)
             if n >= grow_at:
                 self.n = n
                 self._grow()

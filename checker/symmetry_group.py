@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ircheck.codegen import Packing
 from ircheck.spec.ts import Symmetry, TransitionSystem
@@ -117,6 +118,7 @@ class Quotient:
     elements: list[Element]
     canon: Callable[[int], int]                  # s -> the smallest state of its orbit
     canon_el: Callable[[int], tuple[int, int]]   # s -> (canon(s), index of the element that made it, -1: none)
+    canon_log: Callable[[int, Any], int]         # (s, els) -> canon(s), the element's index appended to els
     waits: bool                                  # every element maps the waits (deadlock may be judged)
     requests: bool                               # every element maps the requests (liveness may be judged)
     why_not: dict[str, str]
@@ -179,10 +181,13 @@ def quotient(ts: TransitionSystem, pk: Packing, ver: Verified | None = None) -> 
     plain = [ln.replace("def canon_el", "def canon") for ln in lines if ln.strip() not in ("k = -1",)
              and not ln.strip().startswith("k = ")]
     plain[-1] = "    return best"
+    # and with the element appended to `els` (the search's edge log, checker/edge_log.py)
+    logged = [ln.replace("def canon_el(s)", "def canon_log(s, els)") for ln in lines[:-1]]
+    logged += ["    els.append(k)", "    return best"]
     namespace: dict[str, object] = dict(tables)
     # one straight-line function per group: no loop over the moves (our own code only)
-    exec(compile("\n".join(lines + plain) + "\n", "<ircheck-symmetry>", "exec"), namespace)  # noqa: S102
-    canon, canon_el = namespace["canon"], namespace["canon_el"]
-    assert callable(canon) and callable(canon_el)
-    return Quotient(elems, canon, canon_el, all(e.waits is not None for e in elems),
+    exec(compile("\n".join(lines + plain + logged) + "\n", "<ircheck-symmetry>", "exec"), namespace)  # noqa: S102
+    canon, canon_el, canon_log = namespace["canon"], namespace["canon_el"], namespace["canon_log"]
+    assert callable(canon) and callable(canon_el) and callable(canon_log)
+    return Quotient(elems, canon, canon_el, canon_log, all(e.waits is not None for e in elems),
                     all(e.requests is not None for e in elems), dict(ver.why_not)), ""

@@ -185,6 +185,7 @@ def test_collapsed_searches_decide_as_packed_ones(monkeypatch: pytest.MonkeyPatc
     made: list[int] = []
     monkeypatch.setattr(collapse.Collapse, "__init__", _spy(collapse.Collapse.__init__, made))
     monkeypatch.setattr(collapse, "MIN_SAVING", 1)
+    monkeypatch.setattr(collapse, "PACKED_MAX", 0)  # every width may collapse
     collapsed = 0
     for text in texts:
         monkeypatch.setattr(collapse, "PLAN_AT", None)
