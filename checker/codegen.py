@@ -464,6 +464,7 @@ class Compiled:
     source: str
     blocked: Any = None  # bit k set: ts.waits[k] is blocked in the state
     pendings: Any = None  # bit k set: ts.requests[k] is pending in the state (`pending[k]`, all at once)
+    marks: Any = None     # props | blocked << len(state_props) | pendings << (len(state_props) + len(waits))
 
 
 def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
@@ -476,6 +477,10 @@ def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
     for k, r in enumerate(ts.requests):
         g.bool_fn(f"pending{k}", r.pending)
     g.predicate_fn("pendings", [Not(r.pending) for r in ts.requests])
+    # the three at once for the search's edge log (checker/edge_log.py): props' bits, then the
+    # waits', then the requests' - one call and one read of each variable a new state
+    g.predicate_fn("marks", [p.ok for p in ts.state_props] + [Not(w.blocked) for w in ts.waits]
+                   + [Not(r.pending) for r in ts.requests])
     header = [f"{name} = frozenset({sorted(vals)!r})" for vals, name in g.consts.items()]
     namespace = g.namespace  # the functions, compiled one by one (`_Gen.flush`); the sets they read last
     exec(compile("\n".join(header) + "\n", "<ircheck-generated>", "exec"), namespace)  # noqa: S102 - our own code
@@ -484,4 +489,4 @@ def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
         _TICK[-1] = _no_tick
     return Compiled(namespace["succ"], namespace["succ_ids"], namespace["props"], namespace["unfinished"],
                     [namespace[f"pending{k}"] for k in range(len(ts.requests))], source, namespace["blocked"],
-                    namespace["pendings"])
+                    namespace["pendings"], namespace["marks"])

@@ -95,6 +95,7 @@ class Explicit:
         has_props = bool(ts.state_props)
         want_deadlock = triage.deadlock
         quiet: list[int] = []
+        settled: set[int] = set()  # tagged transitions recording has nothing left to add for (`_tagged`)
         found = res.violations
         lim = self.limits
         extra = lim.max_traces > 1
@@ -108,10 +109,16 @@ class Explicit:
         log = self.log = self._new_log()
         if log is not None:
             succ_ids, canon_log = self.code.succ_ids, self.quotient.canon_log if self.quotient is not None else None
-            blocked, pendings = self.code.blocked, self.code.pendings
+            # `marks`: a state's failed properties, blocked waits and pending requests in one int
+            marks, np_, nw = self.code.marks, len(ts.state_props), len(ts.waits)
+            pmask, wmask, npw = (1 << np_) - 1, (1 << nw) - 1, np_ + nw
             loff, lto, lti, lel, lblocked, lpending = log.off, log.to, log.ti, log.el, log.blocked, log.pending
         add([self.init], ROOT)
         init_bad = props(self.init) if has_props else 0
+        if log is not None:
+            m = marks(self.init)
+            lblocked.append((m >> np_) & wmask)
+            lpending.append(m >> npw)
         if init_bad:
             self._record_props(init_bad, self.init, found, res if extra else None)
         lo, hi = 0, 1  # the frontier: the ids of one BFS level
@@ -133,24 +140,29 @@ class Explicit:
                         transitions += len(out)
                         if canon_log is not None:
                             out = [canon_log(t, lel) for t in out]
-                        lblocked.append(blocked(s))
-                        lpending.append(pendings(s))
                     if vio:
                         for ti in vio:
-                            self._tagged(triage, res, s, ti, extra)
+                            if ti not in settled and self._tagged(triage, res, s, ti, extra):
+                                settled.add(ti)
                     if want_deadlock and ncpu == 0 and unfinished(s):
                         quiet.append(s)
                     if log is None:
                         new = add(out, sid)
-                    else:
+                        if has_props:
+                            for t in new:
+                                bad = props(t)
+                                if bad:
+                                    self._record_props(bad, t, found, res if extra else None)
+                    else:  # the new states' masks, by id (ids are given in the order of `new`)
                         new = add(out, sid, lto)
                         loff.append(len(lto))
-                    sid += 1
-                    if has_props:
                         for t in new:
-                            bad = props(t)
-                            if bad:
-                                self._record_props(bad, t, found, res if extra else None)
+                            m = marks(t)
+                            lblocked.append((m >> np_) & wmask)
+                            lpending.append(m >> npw)
+                            if m & pmask:
+                                self._record_props(m & pmask, t, found, res if extra else None)
+                    sid += 1
                     if store.n >= watch.next:
                         if log is not None and log.over():  # a cache: the analyses recompute without it
                             log = self.log = None
@@ -224,16 +236,20 @@ class Explicit:
         except KeyboardInterrupt:
             res.complete, res.stopped_by = False, str(INTERRUPTED)
 
-    def _tagged(self, triage: Triage, res: SearchResult, s: int, ti: int, extra: bool) -> None:
+    def _tagged(self, triage: Triage, res: SearchResult, s: int, ti: int, extra: bool) -> bool:
         """Tagged transition ti is enabled in the reached state s: `Triage.record`, and --max-traces.
         On a symmetry quotient a fact transition's whole orbit is recorded (its images are enabled
-        in the images of s; their traces are not kept: reduce.py re-finds violations unreduced)."""
-        for tj in self.fact_orbit.get(ti, (ti,)):
+        in the images of s; their traces are not kept: reduce.py re-finds violations unreduced).
+        Returns True when ti is settled: without --max-traces, recording it again changes nothing
+        (its facts are reached, its checks violated, its bound hit), so the search skips it."""
+        orbit = self.fact_orbit.get(ti, (ti,))
+        for tj in orbit:
             for first, v in triage.record(res, tj, lambda: self.path_to(s), extra):
                 if first:
                     self._keys.add((v.check, ("t", tj)))
                 else:
                     self._more(res, ("t", tj), v)
+        return not extra and all(triage.settled(res, tj) for tj in orbit)
 
     def _record_props(self, bad: int, t: int, found: dict[str, RawViolation],
                       res: SearchResult | None = None) -> None:

@@ -84,6 +84,12 @@ class Triage:
         check is judged on the graph after it."""
         return bool(self.safety) and not self.graph and all(c in found for c in self.safety)
 
+    def settled(self, res: SearchResult, ti: int) -> bool:
+        """`record` of tagged transition ti would change nothing in `res` now, nor later (without
+        --max-traces): its bound is hit (or it has none), its facts are reached, its checks violated."""
+        return (self.bound[ti] is None or bool(res.bound_hit)) and all(f in res.facts for f in self.facts[ti]) \
+            and all(c in res.violations for c, _m in self.checked[ti])
+
     def record(self, res: SearchResult, ti: int, path: Callable[[], list[int]],
                more: bool = False) -> list[tuple[bool, RawViolation]]:
         """Tagged transition ti is enabled at the end of `path()` (called only when needed): its bound
