@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 
 from ircheck.codegen import Packing
+from ircheck.collapse import PACKED_MAX
 from ircheck.explicit_run import run_explicit
 from ircheck.limits import Reason, Stop
 from ircheck.reduce_plan import DEFAULT
@@ -36,14 +37,17 @@ from ircheck.spec.ts import TransitionSystem
 from ircheck.sysinfo import current_rss_mb, default_memory_limit_mb, peak_rss_mb
 
 # Bytes per stored state of the default store (checker/state_store.py: a parent id, a hash, the table's
-# slots, and the state itself - packed in ceil(bits/8) bytes, or past 65,536 states collapsed into
-# its components' indices, checker/collapse.py), the analyses after the search included:
-# bench/bytes_per_state.py measured them on the bench families of >= 400,000 states (see
-# bench/README.md). STATE_BYTES is the largest measured cost besides the state's own bytes; those are
-# ceil(bits/8), at most COLLAPSED_BYTES: wider states are kept collapsed (5-8 bytes of indices on the
-# bench families, 7 at 162 and 198 bits), and COLLAPSED_BYTES leaves room for the component tables
-# and for designs with more values per component. A wide state that does not collapse costs more:
-# the memory ceiling (`--max-memory`) still stops that search, never with a wrong verdict.
+# slots, and the state itself - packed in ceil(bits/8) bytes, or for states wider than
+# `collapse.PACKED_MAX` bytes past 65,536 states collapsed into its components' indices,
+# checker/collapse.py), the analyses after the search included: bench/bytes_per_state.py measured
+# them on the bench families of >= 400,000 states (see bench/README.md). STATE_BYTES is the largest
+# measured cost besides the state's own bytes; those are ceil(bits/8) up to PACKED_MAX, and
+# COLLAPSED_BYTES past it: wider states are kept collapsed (5-8 bytes of indices on the bench
+# families), and COLLAPSED_BYTES leaves room for the component tables and for designs with more
+# values per component. A wide state that does not collapse costs more: the memory ceiling
+# (`--max-memory`) still stops that search, never with a wrong verdict. The search's edge log
+# (checker/edge_log.py) is not counted here: it is a cache of at most `edge_log.SHARE` (15%) of the
+# memory left, inside the quarter the budget leaves, and dropped past it.
 STATE_BYTES = 40
 COLLAPSED_BYTES = 12
 EXPLICIT_SHARE = 0.75  # of the memory left at the start: explicit's; the rest is Z3's (and slack)
@@ -58,7 +62,8 @@ def domain_bound(ts: TransitionSystem) -> int:
 
 def state_bytes(bits: int) -> int:
     """The memory one stored state of `bits` bits costs the default store (see STATE_BYTES)."""
-    return STATE_BYTES + min(max(1, -(-bits // 8)), COLLAPSED_BYTES)
+    width = max(1, -(-bits // 8))
+    return STATE_BYTES + (width if width <= PACKED_MAX else COLLAPSED_BYTES)
 
 
 def memory_budget(bits: int, ceiling_mb: float, rss_mb: float) -> int:

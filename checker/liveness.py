@@ -1,7 +1,9 @@
 """Graph analyses after the search: deadlock and liveness (starvation) with fairness.
 
-Both work on the explored state set and recompute successors on demand with
-the generated `succ_ids`, so the search itself never stores edges.
+Both work on the explored state set by id. The edges, blocked waits and pending
+requests come from the search's edge log (checker/edge_log.py) when it kept one;
+without it (dropped for memory, or an engine that keeps none) they are
+recomputed on demand with the generated `succ_ids`, `blocked` and `pending`.
 
 Liveness: for a request p, look at the graph of states where p is pending,
 without the edges that deliver p. A strongly connected component of it that a

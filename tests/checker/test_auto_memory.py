@@ -1,8 +1,8 @@
 """Issue 18 item 3: `--engine auto` lets explicit go as far as the memory allows (checker/engine_choice.py).
 
 - the budget is the memory left under the ceiling over the measured bytes per stored state (not a
-  fixed 5,000,000 states): it grows with the ceiling and shrinks with wider states (up to 96 bits:
-  wider ones are kept collapsed, checker/collapse.py);
+  fixed 5,000,000 states): it grows with the ceiling and shrinks with wider states (up to
+  `collapse.PACKED_MAX` bytes: wider ones are kept collapsed, checker/collapse.py);
 - `--max-memory` keeps its meaning: with a small one the run stops early and says inconclusive,
   naming the memory limit; with enough memory the same model is decided (a real verdict).
 """
@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 
+from ircheck.collapse import PACKED_MAX
 from ircheck.engine_choice import (
     COLLAPSED_BYTES,
     EXPLICIT_SHARE,
@@ -38,10 +39,13 @@ def test_budget_follows_the_memory_left() -> None:
     exact = int(1024 * EXPLICIT_SHARE * 1048576 / state_bytes(162))
     unit = 10 ** (len(str(exact)) - 2)
     assert memory_budget(162, 1074.0, 50.0) == exact // unit * unit
-    # wider states cost more up to COLLAPSED_BYTES of their own (a 64-bit state: 8 bytes in the arena,
-    # a 9-bit one 2); wider ones are kept collapsed: a 300-bit state costs what a 162-bit one does
+    # wider states cost more up to PACKED_MAX bytes of their own (a 64-bit state: 8 bytes in the arena,
+    # a 9-bit one 2, a 162-bit one 21); wider ones are kept collapsed: a 300-bit state costs
+    # COLLAPSED_BYTES of its own, like a 232-bit one
     assert state_bytes(64) == state_bytes(9) + 6 and memory_budget(64, 1074.0, 50.0) < memory_budget(9, 1074.0, 50.0)
-    assert state_bytes(300) == state_bytes(162) == STATE_BYTES + COLLAPSED_BYTES
+    assert state_bytes(162) == STATE_BYTES + 21
+    assert state_bytes(8 * PACKED_MAX) == STATE_BYTES + PACKED_MAX
+    assert state_bytes(300) == state_bytes(8 * PACKED_MAX + 1) == STATE_BYTES + COLLAPSED_BYTES
     # no memory left: the floor, and the memory ceiling itself stops the search
     assert memory_budget(100, 40.0, 60.0) == MIN_BUDGET
 
