@@ -152,6 +152,35 @@ def test_the_switch_happens_while_a_frontier_is_read() -> None:
     assert store.codec is not None and list(store) == order
 
 
+@pytest.mark.parametrize("bits", [162, 8 * collapse.PACKED_MAX, 8 * collapse.PACKED_MAX + 1, 300])
+def test_only_states_wider_than_packed_max_collapse(bits: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store made as the search makes it (`plan_at` left to the store): states of up to
+    `collapse.PACKED_MAX` bytes stay packed past `PLAN_AT` states (packed they are under 50 bytes a
+    state already), wider ones collapse there."""
+    monkeypatch.setattr(collapse, "PLAN_AT", 1000)
+    rnd = random.Random(bits)
+    store = StateStore(bits)
+    _check_against_a_dict(store, _structured(rnd, bits, 4, 20), rnd, 3000)
+    assert (store.codec is not None) == (-(-bits // 8) > collapse.PACKED_MAX)
+
+
+@pytest.mark.parametrize("plan_at", [None, 500])
+def test_add_gives_the_id_of_every_state(plan_at: int | None) -> None:
+    """`add(out, parent, ids)`: the id of each state of `out`, stored before or just now (repeats
+    in `out` included), across the switch to collapsed - what the search's edge log keeps."""
+    from array import array  # noqa: PLC0415
+    rnd = random.Random(17)
+    make = _structured(rnd, 162, 4, 12)
+    store = StateStore(162, 16, plan_at=plan_at)
+    for k in range(2000):
+        out = [make() for _ in range(3)]
+        out.append(out[0])
+        ids = array("I")
+        store.add(out, k % max(1, len(store)), ids)
+        assert list(ids) == [store.id_of(t) for t in out]
+    assert (store.codec is not None) == (plan_at is not None)
+
+
 def test_truncate_keeps_the_first_collapsed_states() -> None:
     rnd = random.Random(5)
     make = _structured(rnd, 200, 4, 20)
