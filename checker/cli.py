@@ -37,7 +37,6 @@ from ircheck.cli_args import (
 from ircheck.cluster import INSTALL_HINT, from_options, ray_available
 from ircheck.compact import STORES
 from ircheck.coverage import Warn, counting, coverage_text
-from ircheck.export import main as export_main
 from ircheck.formats import itf_doc, junit, sarif
 from ircheck.grammar.diagnostics import Diagnostic, shown_path
 from ircheck.graph import graph_main
@@ -186,6 +185,12 @@ def internal_error(e: BaseException, model: str, engine: str, debug: bool) -> in
     print(f"ircheck: internal error{where} (engine {engine}): {what[:300]}; this is a bug in ircheck, "
           f"{REPORT_BUG}{'' if debug else ' (--debug shows the traceback)'}", file=sys.stderr)
     return INTERNAL_STATUS
+
+
+def export_main(argv: list[str]) -> int:
+    """`ircheck export`: loaded on use (it brings networkx, 0.1 s of every run's start-up otherwise)."""
+    from ircheck.export import main  # noqa: PLC0415
+    return main(argv)
 
 
 def _subcommand(name: str, argv: list[str], run: _Run) -> int:

@@ -63,6 +63,13 @@ class EdgeLog:
         """The log passed its share of memory (or its 32-bit offsets' range): the search drops it."""
         return self.nbytes() > self.cap_bytes or len(self.to) > MAX_EDGES
 
+    def drop(self) -> None:
+        """Empty every array in place: the search drops the log, and its memory goes back at once
+        (the search loop still holds the arrays by name)."""
+        for a in (self.off, self.to, self.ti, self.el, self.blocked, self.pending):
+            if a is not None:
+                del a[:]
+
     def rows(self) -> int:
         return len(self.off) - 1
 

@@ -165,6 +165,7 @@ class Explicit:
                     sid += 1
                     if store.n >= watch.next:
                         if log is not None and log.over():  # a cache: the analyses recompute without it
+                            log.drop()
                             log = self.log = None
                         why = watch.look(store.n, depth, store)
                         if why:

@@ -64,6 +64,7 @@ fully expanded state; a cycle of merged states is cut by `MERGE_CAP`.
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -101,14 +102,17 @@ class ReducedExplicit(Explicit):
         props = self.code.props
         has_props = bool(ts.state_props)
         found = res.violations
-        tables = self.plan.tables
         merge = "merge" in self.plan.applied
         canon = self.plan.canon
         lim = self.limits
         t0 = self.started = time.perf_counter()
         watch = Watch(lim, t0, self.progress)
         seen = self.seen = StateStore(self.pk.bits)
-        add = seen.add
+        add, id_of = seen.add, seen.id_of
+        # one CPU group and no merging: a reduced expansion is the head of the full one (`one_cpu`),
+        # so the proviso reads the ids `add` gives instead of looking each end up first
+        prefix = not merge and self.plan.tables is not None and len(self.plan.tables.closed) == 1
+        ids = array("I")
         init = canon(self.init) if canon else self.init
         add([init], ROOT)
         sid = 0  # the id of the state expanded (the frontier holds the ids in order)
@@ -116,11 +120,18 @@ class ReducedExplicit(Explicit):
 
         orbit = self.plan.fact_orbit or {}
 
+        settled: set[int] = set()  # tagged transitions with nothing left to record (`Triage.settled`)
+
         def note_vio(vio: list[int]) -> None:  # no paths: the unreduced re-search finds them
             for ti in vio:
+                if ti in settled:
+                    continue
                 triage.record(res, ti, list)
-                for tj in orbit.get(ti, ()):  # the images of a fact are reached in the images of s
+                images = orbit.get(ti, ())
+                for tj in images:  # the images of a fact are reached in the images of s
                     triage.record(res, tj, list)
+                if triage.settled(res, ti) and all(triage.settled(res, tj) for tj in images):
+                    settled.add(ti)
 
         def note_props(bad: int) -> None:
             k = 0
@@ -171,32 +182,41 @@ class ReducedExplicit(Explicit):
             while frontier:
                 nxt_level: list[int] = []
                 app = nxt_level.append
-                level: set[int] = set()
+                old = len(seen)  # the ids below: stored before this level (the next one's are >= old)
                 for s in frontier:
                     got = ahead.pop(s, None) if merge else None
                     allv, sel = got if got is not None else expand(s)
-                    if sel is not None:
+                    if sel is not None and prefix:  # one CPU group: sel is allv's head; one lookup an end
+                        self.reduced += 1
+                        del ids[:]
+                        new = add([canon(t) for t in sel] if canon is not None else sel, sid, ids)
+                        if min(ids) < old:  # an end stored before this level: the cycle proviso
+                            self.reexpanded += 1  # expand s in full: the rest, after the head as in allv
+                            rest = allv[len(sel):]
+                            new += add([canon(t) for t in rest] if canon is not None else rest, sid)
+                    elif sel is not None:
                         self.reduced += 1
                         ends = [follow(t) for t in sel] if merge else \
                             [canon(t) for t in sel] if canon is not None else sel
                         for e in ends:
-                            if e in seen and e not in level:
+                            if 0 <= id_of(e) < old:  # stored, and not in the level being built
                                 self.reexpanded += 1  # the cycle proviso: expand s in full
-                                ends = [follow(t) for t in allv] if merge else allv
+                                ends = [follow(t) for t in allv] if merge else \
+                                    [canon(t) for t in allv] if canon is not None else allv
                                 break
+                        new = add(ends, sid)
                     else:
                         ends = [follow(t) for t in allv] if merge else \
                             [canon(t) for t in allv] if canon is not None else allv
-                    for e in add(ends, sid):  # the ends not stored yet, stored with parent s
+                        new = add(ends, sid)
+                    for e in new:  # the ends not stored yet, stored with parent s
                         app(e)
-                        if tables is not None:
-                            level.add(e)
                         if has_props:
                             bad = props(e)
                             if bad:
                                 note_props(bad)
                     sid += 1
-                    if len(seen) >= watch.next:  # the limits, as limits.Watch judges them
+                    if seen.n >= watch.next:  # the limits, as limits.Watch judges them
                         why = watch.look(len(seen), depth, seen)
                         if why:
                             res.complete, res.stopped_by = False, str(why)

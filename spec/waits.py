@@ -34,8 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import networkx as nx
-
 from ircheck.grammar import ast
 from ircheck.spec.cfg import Node
 from ircheck.spec.language import RW_READ_ACQUIRES, RW_WRITE_ACQUIRES
@@ -372,6 +370,7 @@ def _held_forever(low: Model, entries: list[tuple[int, Expr, tuple[str, str | in
     # Promela export must be the same bytes on every run); ints iterate the same way on every run
     order = sorted({lk for edge in holds_waits for lk in edge})
     index = {lk: i for i, lk in enumerate(order)}
+    import networkx as nx  # noqa: PLC0415 - only models with lock cycles to look for pay its import (0.1 s)
     g: nx.DiGraph[int] = nx.DiGraph()
     g.add_edges_from((index[a], index[b]) for a, b in holds_waits)
     cyc: dict[str, Expr] = {lk: FALSE for lk in low.lock}

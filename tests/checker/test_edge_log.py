@@ -112,8 +112,12 @@ def test_a_log_over_its_share_is_dropped(monkeypatch: pytest.MonkeyPatch) -> Non
     a = kept.run()
     assert kept.log is not None
     monkeypatch.setattr(edge_log, "SHARE", 0.0)
+    made: list[EdgeLog | None] = []
+    new_log = Explicit._new_log
+    monkeypatch.setattr(Explicit, "_new_log", lambda self: made.append(new_log(self)) or made[-1])
     dropped = _engine(ts, quotient=False)
     b = dropped.run()
     assert b.states > Watch.FIRST  # the watch looked at least once
     assert dropped.log is None
+    assert made[0] is not None and made[0].nbytes() == 0  # emptied: its memory went back
     assert (_outcome(b), b.states) == (_outcome(a), a.states)
