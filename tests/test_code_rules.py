@@ -33,6 +33,8 @@ LAZY_IMPORTS = {
     ("checker/progress.py", "rich.text"): "rich only when a progress line is drawn",
     ("checker/progress.py", "rich.live"): "rich only when a progress line is drawn",
     ("checker/lsp.py", "ircheck.lsp_server"): "pygls, an optional dependency (ircheck[lsp]), only when serving",
+    ("checker/cli.py", "ircheck.export"): "networkx (~0.1 s to import) only for `ircheck export`",
+    ("spec/waits.py", "networkx"): "networkx (~0.1 s to import) only for models with lock cycles to look for",
 }
 
 
