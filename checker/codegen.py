@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ircheck.edge_log import wanted
 from ircheck.spec.expr import (
     BinOp,
     Cond,
@@ -463,30 +464,43 @@ class Compiled:
     pending: list[Any]
     source: str
     blocked: Any = None  # bit k set: ts.waits[k] is blocked in the state
-    pendings: Any = None  # bit k set: ts.requests[k] is pending in the state (`pending[k]`, all at once)
-    marks: Any = None     # props | blocked << len(state_props) | pendings << (len(state_props) + len(waits))
+    marks: Any = None  # props | blocked << len(state_props) | pending requests << (len(state_props) + len(waits))
 
 
 def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
     g = _Gen(ts, pk)
     g.successor_fn("succ", False)
     g.successor_fn("succ_ids", True)
-    g.predicate_fn("props", [p.ok for p in ts.state_props])
+    # the state predicates once in the source: with a graph analysis to feed, `marks` (below) holds
+    # them all and `props`/`blocked` read its bits; else `props` and `blocked` are their own
+    logged = wanted(ts)
+    if not logged:
+        g.predicate_fn("props", [p.ok for p in ts.state_props])
+        g.predicate_fn("blocked", [Not(w.blocked) for w in ts.waits])
     g.bool_fn("unfinished", ts.unfinished)
-    g.predicate_fn("blocked", [Not(w.blocked) for w in ts.waits])
     for k, r in enumerate(ts.requests):
         g.bool_fn(f"pending{k}", r.pending)
-    g.predicate_fn("pendings", [Not(r.pending) for r in ts.requests])
-    # the three at once for the search's edge log (checker/edge_log.py): props' bits, then the
-    # waits', then the requests' - one call and one read of each variable a new state
-    g.predicate_fn("marks", [p.ok for p in ts.state_props] + [Not(w.blocked) for w in ts.waits]
-                   + [Not(r.pending) for r in ts.requests])
+    if logged:  # the three at once for the search's edge log (checker/edge_log.py): props' bits, then
+        # the waits', then the requests' - one call and one read of each variable a new state
+        g.predicate_fn("marks", [p.ok for p in ts.state_props] + [Not(w.blocked) for w in ts.waits]
+                       + [Not(r.pending) for r in ts.requests])
     header = [f"{name} = frozenset({sorted(vals)!r})" for vals, name in g.consts.items()]
     namespace = g.namespace  # the functions, compiled one by one (`_Gen.flush`); the sets they read last
     exec(compile("\n".join(header) + "\n", "<ircheck-generated>", "exec"), namespace)  # noqa: S102 - our own code
     source = "\n".join(header + g.lines) + "\n"
     if _TICK:  # one generation per `watching` block (see there)
         _TICK[-1] = _no_tick
-    return Compiled(namespace["succ"], namespace["succ_ids"], namespace["props"], namespace["unfinished"],
-                    [namespace[f"pending{k}"] for k in range(len(ts.requests))], source, namespace["blocked"],
-                    namespace["pendings"], namespace["marks"])
+    props, blocked, marks = namespace.get("props"), namespace.get("blocked"), namespace.get("marks")
+    if marks is not None:
+        props, blocked = _bits(marks, 0, len(ts.state_props)), _bits(marks, len(ts.state_props), len(ts.waits))
+    return Compiled(namespace["succ"], namespace["succ_ids"], props, namespace["unfinished"],
+                    [namespace[f"pending{k}"] for k in range(len(ts.requests))], source, blocked, marks)
+
+
+def _bits(marks: Callable[[int], int], shift: int, n: int) -> Callable[[int], int]:
+    """Bits shift..shift+n-1 of `marks` (the state props', or the waits'), as a predicate function."""
+    mask = (1 << n) - 1
+
+    def bits(s: int) -> int:
+        return (marks(s) >> shift) & mask
+    return bits

@@ -177,8 +177,8 @@ class CompactExplicit(Explicit):
                         tab.grow()
                         cap, cap1, grow_at = tab.cap, tab.cap - 1, tab.grow_at
                         e1 = 1 + tab.epoch
-                    if n >= watch.next:  # the limits, as limits.Watch judges them (the table
-                        why = watch.look(n, depth)  # grows in place: no doubling to foresee)
+                    if n >= watch.next or transitions >= watch.next_work:  # the limits, as limits.Watch
+                        why = watch.look(n, depth, None, transitions)  # judges them (no table doubling)
                         if why:
                             res.complete, res.stopped_by = False, str(why)
                             raise SearchStop

@@ -6,17 +6,20 @@ plus each state's blocked waits and pending requests. Recomputing them after the
 generated `succ_ids`, the canonical form, a store lookup per edge, the predicates over every state
 decoded again) cost as much as the search itself: 7.9 of 20.9 s on gen_kernel 2 2 2. The search
 has all of it at hand when it expands a state, so `Explicit.run` writes it down here when a graph
-analysis will run (`wanted`):
+analysis will run (`Explicit._new_log`):
 
 - row i (state id i, expanded in id order: BFS expands ids 0, 1, 2, ...) holds edges
   off[i]..off[i+1]-1: to state id `to[k]` by transition `ti[k]`, stored through group element
   `el[k]` (-1: the successor itself; no array without a quotient);
-- `blocked[i]`: bit w set when wait w is blocked in state i (the generated `blocked`);
-- `pending[i]`: bit k set when request k is pending in state i (the generated `pendings`).
+- `blocked[i]`: bit w set when wait w is blocked in state i;
+- `pending[i]`: bit k set when request k is pending in state i.
 
-It costs 6-9 bytes an edge and 9-12 a state beside the store; for that reason it is a cache, never
-needed for a verdict: `Explicit.run` drops it when it passes `share` of the memory left at the
-search's start (`over`), and the analyses then recompute what they need, as they did before.
+Both masks come from one generated call a new state, `marks` (codegen.py).
+
+It costs 6-8 bytes an edge and 5-12 a state beside the store (about 28 bytes a state on the kernel
+family); for that reason it is a cache, never needed for a verdict: `Explicit.run` drops it when it
+passes `SHARE` of the memory left at the search's start (`over`), and the analyses then recompute
+what they need, as they did before.
 """
 
 from __future__ import annotations
@@ -24,8 +27,18 @@ from __future__ import annotations
 from array import array
 from collections.abc import MutableSequence
 
+from ircheck.spec.checks import DEADLOCK_CHECK
+from ircheck.spec.ts import TransitionSystem
+
 SHARE = 0.15  # of the memory left under the ceiling when the search starts: the log's at most
 MAX_EDGES = (1 << 32) - (1 << 24)  # `off` holds 32-bit offsets: the log is dropped well before they wrap
+
+
+def wanted(ts: TransitionSystem) -> bool:
+    """A graph analysis will read a log: per-context waits under no_deadlock, or a liveness request
+    of an enabled check."""
+    checks = set(ts.checks)
+    return (DEADLOCK_CHECK in checks and bool(ts.waits)) or any(r.check in checks for r in ts.requests)
 
 
 def typecode(bits: int) -> str:

@@ -163,11 +163,11 @@ class Explicit:
                             if m & pmask:
                                 self._record_props(m & pmask, t, found, res if extra else None)
                     sid += 1
-                    if store.n >= watch.next:
+                    if store.n >= watch.next or transitions >= watch.next_work:
                         if log is not None and log.over():  # a cache: the analyses recompute without it
                             log.drop()
                             log = self.log = None
-                        why = watch.look(store.n, depth, store)
+                        why = watch.look(store.n, depth, store, transitions)
                         if why:
                             res.complete, res.stopped_by = False, str(why)
                             raise SearchStop
@@ -190,9 +190,8 @@ class Explicit:
         """An edge log when a graph analysis will read one (per-context waits under no_deadlock, or
         a liveness request) and `keep_edges` is on; it may take `edge_log.SHARE` of the memory left
         under the ceiling (--max-memory, else the machine's default) before the search drops it."""
-        ts, checks = self.ts, set(self.ts.checks)
-        wanted = (DEADLOCK_CHECK in checks and bool(ts.waits)) or any(r.check in checks for r in ts.requests)
-        if not (wanted and self.keep_edges):
+        ts = self.ts
+        if not (edge_log.wanted(ts) and self.keep_edges):
             return None
         left_mb = (self.limits.max_memory_mb or default_memory_limit_mb()) - current_rss_mb()
         return EdgeLog(len(ts.transitions), len(ts.waits), len(ts.requests), self.quotient is not None,

@@ -216,8 +216,8 @@ class ReducedExplicit(Explicit):
                             if bad:
                                 note_props(bad)
                     sid += 1
-                    if seen.n >= watch.next:  # the limits, as limits.Watch judges them
-                        why = watch.look(len(seen), depth, seen)
+                    if seen.n >= watch.next or counters[0] >= watch.next_work:  # the limits (limits.Watch)
+                        why = watch.look(seen.n, depth, seen, counters[0])
                         if why:
                             res.complete, res.stopped_by = False, str(why)
                             raise SearchStop

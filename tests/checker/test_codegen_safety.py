@@ -16,7 +16,7 @@ def test_generated_source_holds_only_our_identifiers() -> None:
     ts = compile_source(hostile_model())
     src = compile_ts(ts, Packing.of(ts)).source
     idents = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", src))
-    ours = {"def", "succ", "succ_ids", "props", "unfinished", "blocked", "pendings", "marks", "s", "out", "vio", "tis", "n", "r", "if", "elif",
+    ours = {"def", "succ", "succ_ids", "props", "unfinished", "blocked", "marks", "s", "out", "vio", "tis", "n", "r", "if", "elif",
             "else", "and", "or", "not", "in", "return", "frozenset", "True", "append"}
     ours |= {i for i in idents if re.fullmatch(r"(x|S|E|pending)\d+", i)}
     assert idents <= ours, sorted(idents - ours)

@@ -3,7 +3,7 @@
 The log is a cache of what the graph analyses (checker/liveness.py) used to recompute after the
 search: each stored state's edges (transition, successor id, group element), its blocked waits and
 its pending requests. These tests hold it to the recomputation, row by row and bit by bit, on the
-symmetry quotient and without one; they hold the generated `props`, `blocked` and `pendings` (whose
+symmetry quotient and without one; they hold the generated `props`, `blocked` and `marks` (whose
 failures share their first conjunct's test, codegen `predicate_fn`) to the reference evaluation of
 each expression; and they check that verdicts and traces do not depend on the log (kept, dropped
 for memory, or never written).
@@ -50,6 +50,7 @@ def _check_log(eng: Explicit) -> int:
         assert log.out(i) == want, i
         vals = eng.pk.unpack(s)
         assert log.blocked[i] == sum(1 << k for k, w in enumerate(ts.waits) if evaluate(w.blocked, vals)), i
+        assert eng.code.blocked(s) == log.blocked[i], i  # the analyses' recomputation reads this one
         assert log.pending[i] == sum(1 << k for k, r in enumerate(ts.requests) if evaluate(r.pending, vals)), i
         assert eng.code.props(s) == sum(1 << k for k, p in enumerate(ts.state_props) if not evaluate(p.ok, vals))
     return log.rows()
