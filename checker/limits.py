@@ -9,7 +9,8 @@ report's `stopped_by` and the notes of the checks left inconclusive, so its word
     | every check already violated        followed by " during PHASE" / " while PHASE" if any
 
 The watchers of this module look at the limits: `Watch` in a search loop (judged each time the
-store has grown by up to `Watch.EVERY` states), `Ticker` in every other phase (the lowering, code
+store has grown by up to `Watch.EVERY` states, or the search has generated up to 16 times as many
+successors: about every `Watch.PERIOD` seconds either way), `Ticker` in every other phase (the lowering, code
 generation, the graph analyses after a search: one `tick()` per unit of work). Both raise or
 return the same `Stopped`/`Stop`.
 """
