@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from ircheck.limits import Limits, Watch
 from tests.conftest import ROOT
 from tests.support.cli import argv
 
@@ -180,3 +181,20 @@ def test_memory_ceiling_holds_in_the_liveness_analysis_too(tmp_path: Path) -> No
     assert doc["stats"]["stopped_by"] == "memory limit 200 MB during the deadlock and liveness analysis"
     assert doc["stats"]["states"] == 2_614_525  # 4,424,425 before the STI shadow (X1)
     assert doc["stats"]["peak_mb"] < 200 * 1.25  # 234.5: the analysis' arrays grow in steps
+
+
+def test_watch_looks_when_successors_pile_up_without_new_states() -> None:
+    """A level whose states lead only to states already stored adds nothing to the store for a
+    long time (10,000 threads: 9.6 s): the loops look when the successors generated are due too,
+    so --timeout acts within about `Watch.PERIOD` of its deadline."""
+    lim = Limits(timeout=0.3)
+    t0 = time.perf_counter()
+    watch = Watch(lim, t0)
+    n, work, why = 100, 0, None
+    while time.perf_counter() - t0 < 3 and why is None:
+        work += 50  # one expansion: 50 successors, none new
+        time.sleep(0.0005)
+        if n >= watch.next or work >= watch.next_work:
+            why = watch.look(n, 1, None, work)
+    assert why is not None and str(why).startswith("--timeout")
+    assert time.perf_counter() - t0 < 0.3 + 2 * Watch.PERIOD
