@@ -8,11 +8,11 @@ reached from, exact for any width; wide states are kept collapsed (checker/colla
   little-endian bytes at k * width. States of up to `collapse.PACKED_MAX` (28) bytes stay packed:
   their store keeps under 50 bytes a state as it is, and packed is the faster. For wider ones, at
   `plan_at` states (`collapse.PLAN_AT`, 65,536), `collapse.plan` chooses components on the
-  states stored so far; if keeping
-  their indices saves at least `collapse.MIN_SAVING` bytes a state, every state moves to the
-  `Collapse` columns (one column of 1-4 byte indices per component: 7 bytes for gen_kernel 2 2 2's
-  162-bit, 21-byte states) and the store stays *collapsed*. Otherwise it stays packed. Either way
-  a stored state is compared bit for bit.
+  states stored so far; if keeping their indices saves at least `collapse.MIN_SAVING` bytes a
+  state, every state moves to the `Collapse` columns (one column of 1-4 byte indices per
+  component: gen_kernel 2 2 2's 162-bit states would take 7 bytes, were they wider than
+  PACKED_MAX) and the store stays *collapsed*. Otherwise it stays packed.
+  Either way a stored state is compared bit for bit.
 - Visited set: open addressing with linear probing over `slots` (32-bit: id + 1, 0 empty).
   A state's hash h is `hash(packed bytes) % P` (P a prime below 2^30), kept by id in `hashes`
   (32-bit) - a hash of the state, however it is kept, so the switch leaves the table as it is; its
