@@ -195,6 +195,13 @@ class Watch:
         self._last_work = 0
         self._peak = 0.0      # the peak at the last look at memory (MB)
 
+    def _next_step(self, grown: int, dt: float, step: int, cap: int) -> int:
+        """The count until the next look: what grew in PERIOD seconds at the rate since the last look
+        (`grown` in `dt`) when that look was over PERIOD ago, else twice the last step; at most `cap`."""
+        if dt > self.PERIOD and grown > 0:
+            return max(1, min(cap, int(grown * self.PERIOD / dt)))
+        return min(cap, 2 * step)
+
     def look(self, n: int, depth: int, store: object = None, work: int | None = None) -> Stop | None:
         """Why the search must stop now (None if it goes on); `n` states stored, `store` the dict
         (trimmed to exactly --max-states states when that is the reason), `work` the successors
@@ -204,19 +211,11 @@ class Watch:
         # the next look after EVERY states, or sooner when states come slowly (thousands of successors
         # each, or huge states): about PERIOD seconds apart, so --timeout acts within a fraction of it
         last_n, last_t = self._last
-        if work is not None:  # the same for successors generated, in units of EVERY * 16
-            last_w = self._last_work
-            if now - last_t > self.PERIOD and work > last_w:
-                self.work_step = max(1, min(16 * self.EVERY, int((work - last_w) * self.PERIOD / (now - last_t))))
-            else:
-                self.work_step = min(16 * self.EVERY, 2 * self.work_step)
+        if work is not None:  # the same for successors generated, up to 16 * EVERY
+            self.work_step = self._next_step(work - self._last_work, now - last_t, self.work_step, 16 * self.EVERY)
             self._last_work = work
             self.next_work = work + self.work_step
-        if now - last_t > self.PERIOD and n > last_n:
-            self.step = max(1, min(self.EVERY, int((n - last_n) * self.PERIOD / (now - last_t))))
-        else:
-            self.step = min(self.EVERY, 2 * self.step)
-        step = self.step
+        step = self.step = self._next_step(n - last_n, now - last_t, self.step, self.EVERY)
         self._last = (n, now)
         self.next = n + step
         if lim.max_states is not None:

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, MutableSequence
 from typing import TYPE_CHECKING
 
+from ircheck.edge_log import EdgeLog
 from ircheck.edge_log import masks as mask_array
 from ircheck.fair_components import fair_parts
 from ircheck.id_graph import Rows, components, store_of
@@ -58,11 +59,17 @@ def deadlocks(eng: Explicit, quiet: list[int], budget: Ticker = NO_LIMIT) -> Raw
     return None
 
 
+def _log(eng: Explicit, n: int) -> EdgeLog | None:
+    """The search's edge log when it kept one row for each of the `n` stored states, else None."""
+    log = eng.log
+    return log if log is not None and log.rows() == n else None
+
+
 def out_ids(eng: Explicit, store: StateStore) -> Callable[[int], list[tuple[int, int, int]]]:
     """State id i -> its edges (transition, successor id or -1, element), read from the search's
     edge log (checker/edge_log.py) when it kept one, else recomputed (`Explicit.edges`, `id_of`)."""
-    log = eng.log
-    if log is not None and log.rows() == len(store):
+    log = _log(eng, len(store))
+    if log is not None:
         return log.out
     id_of, state_of, edges = store.id_of, store.state_of, eng.edges
 
@@ -92,7 +99,7 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     store = store_of(eng.seen, eng.pk.bits)
     n = len(store)
     # the blocked bits of every stored state, by id: one byte a state up to 8 waits
-    log = eng.log if eng.log is not None and eng.log.rows() == n else None
+    log = _log(eng, n)
     hit = array("I")
     if log is not None:  # the search wrote them down
         masks = log.blocked
@@ -294,8 +301,8 @@ def _pending_nodes(eng: Explicit, store: StateStore, orbit: list[int], budget: T
     pending in that state)."""
     ids, reqs = array("I"), array("I")
     tick = budget.tick
-    log = eng.log
-    if log is not None and log.rows() == len(store):  # the search wrote the pending masks down
+    log = _log(eng, len(store))
+    if log is not None:  # the search wrote the pending masks down
         want = sum(1 << k for k in orbit)
         for i, pm in enumerate(log.pending):
             if pm & want:
