@@ -127,6 +127,7 @@ class Explicit:
         with searching(res):
             while lo < hi:
                 sid = lo
+                store.new_level()  # the next level's states: most successors found stored are among them
                 for s in level(lo, hi):
                     out: list[int] = []
                     vio: list[int] = []
@@ -177,6 +178,7 @@ class Explicit:
                 lo, hi = hi, store.n
                 if lo < hi:
                     depth += 1
+        store.level = None  # the last level's dict (state_store.py): the analyses look states up by the table
         res.states, res.transitions, res.depth = store.n, transitions, depth
         res.seconds = time.perf_counter() - t0
         if res.stopped_by == str(ALL_VIOLATED):

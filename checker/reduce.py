@@ -183,6 +183,7 @@ class ReducedExplicit(Explicit):
                 nxt_level: list[int] = []
                 app = nxt_level.append
                 old = len(seen)  # the ids below: stored before this level (the next one's are >= old)
+                seen.new_level()
                 for s in frontier:
                     got = ahead.pop(s, None) if merge else None
                     allv, sel = got if got is not None else expand(s)
@@ -228,6 +229,7 @@ class ReducedExplicit(Explicit):
                 frontier = nxt_level
                 if frontier:
                     depth += 1
+        seen.level = None
         res.states, res.transitions, res.depth = len(seen), counters[0], depth
         self.visited = len(seen) + counters[1]
         res.seconds = time.perf_counter() - t0

@@ -244,3 +244,40 @@ def test_por_with_symmetry_stores_only_representatives(model: str) -> None:
     assert eng.reexpanded > 0  # the proviso did expand some state in full
     assert all(p.canon(s) == s for s in eng.seen)
     assert res.states == 87
+
+
+@pytest.mark.parametrize("cpus", [2, 3])
+def test_canon_is_the_smallest_state_of_the_orbit(cpus: int) -> None:
+    """The generated `canon`, `canon_el` and `canon_log` (checker/symmetry_group.py, with its early
+    test on the highest move) against the orbit computed variable by variable from each element
+    (value v of variable i moves to variable perm[i] as vals[i][v]), on every state an unreduced
+    search reaches (2 CPUs: 2 elements with the identity; 3 CPUs: 6)."""
+    from ircheck.symmetry_group import quotient  # noqa: PLC0415
+
+    ts = compile_source(_kernel(cpus, 1, 1), checks=SAFETY)
+    eng = Explicit(ts)
+    eng.run()
+    quo, why = quotient(ts, eng.pk)
+    assert quo is not None, why
+    assert len(quo.elements) + 1 == (2 if cpus == 2 else 6)
+
+    def image(el: int, s: int) -> int:
+        perm, vals = quo.elements[el].state
+        x = eng.pk.unpack(s)
+        y = list(x)
+        for i, v in enumerate(x):
+            y[perm[i]] = vals[i][v] if vals and vals[i] else v
+        return eng.pk.pack(tuple(y))
+
+    states = list(eng.seen)
+    assert len(states) == (508 if cpus == 2 else 3300)
+    moved = 0
+    for s in states:
+        orbit = [s] + [image(el, s) for el in range(len(quo.elements))]
+        best = min(orbit)
+        els: list[int] = []
+        c, k = quo.canon_el(s)
+        assert quo.canon(s) == best == c == quo.canon_log(s, els)
+        assert els == [k] and (k == -1 and best == s or k >= 0 and image(k, s) == best)
+        moved += best != s
+    assert moved > len(states) // 4  # the test meets states whose image is smaller
