@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Callable, MutableSequence
+from collections.abc import Callable, MutableSequence, Sequence
 from typing import TYPE_CHECKING
 
 from ircheck.edge_log import EdgeLog
@@ -78,6 +78,29 @@ def out_ids(eng: Explicit, store: StateStore) -> Callable[[int], list[tuple[int,
     return recompute
 
 
+Cols = tuple["Sequence[int]", "Sequence[int]", "Sequence[int] | None"]
+
+
+def out_cols(eng: Explicit, store: StateStore) -> Callable[[int], Cols]:
+    """State id i -> its edges as columns (transitions, successor ids or -1, elements or None off a
+    quotient): slices of the search's edge log when it kept one (no tuple an edge), else
+    recomputed (`out_ids`)."""
+    log = _log(eng, len(store))
+    if log is not None:
+        off, to, ti, el = log.off, log.to, log.ti, log.el
+
+        def logged(i: int) -> Cols:
+            a, b = off[i], off[i + 1]
+            return ti[a:b], to[a:b], el[a:b] if el is not None else None
+        return logged
+    edges_of = out_ids(eng, store)
+
+    def recompute(i: int) -> Cols:
+        out = edges_of(i)
+        return [e[0] for e in out], [e[1] for e in out], [e[2] for e in out]
+    return recompute
+
+
 def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | None:
     """`ts.waits`: the shallowest state where wait k is blocked and every state reachable from it
     is blocked the same way (no continuation releases the resource, whatever else keeps running).
@@ -120,26 +143,29 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     left, off, to, els = array("I"), array("I", [0]), array("I"), array("i")
     quo = eng.quotient
     pull = quo.pull if quo is not None else None
-    edges_of = out_ids(eng, store)
-    for i in hit:
-        tick()
+    cols = out_cols(eng, store)
+    for u, i in enumerate(hit):
+        if not u & 0xFF:
+            tick()
         m = masks[i]
-        out = [(j, el) for _ti, j, el in edges_of(i)]
+        _tis, js, es = cols(i)
         esc = 0
-        for j, el in out:
-            if j < 0:
-                esc |= m
-            elif pull is None or el < 0:
-                esc |= m & ~masks[j]
-            else:
-                esc |= m & ~pull(masks[j], el)
+        if pull is None or es is None:
+            for j in js:
+                esc |= m & ~masks[j] if j >= 0 else m
+        else:
+            for j, el in zip(js, es, strict=True):
+                if j < 0:
+                    esc |= m
+                else:
+                    esc |= m & ~(masks[j] if el < 0 else pull(masks[j], el))
         if m & ~esc:
             rest[i] = m & ~esc
             left.append(i)
-            for j, el in out:
+            for k, j in enumerate(js):
                 if j >= 0:
                     to.append(j)
-                    els.append(el)
+                    els.append(es[k] if es is not None else -1)
             off.append(len(to))
     if not left:
         return None
@@ -179,10 +205,14 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
             work.append(u)
 
     for u in range(len(left)):
-        tick()
+        if not u & 0xFF:
+            tick()
         settle(u)
+    n_done = 0
     while work:
-        tick()
+        n_done += 1
+        if not n_done & 0xFF:
+            tick()
         v = work.popleft()
         for k in range(roff[v], roff[v + 1]):
             u = rto[k]
@@ -243,7 +273,6 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
     names = sorted({g for f in fair_of for g in f})
     tmask = [sum(1 << names.index(g) for g in set(f)) for f in fair_of]  # any(fair_of[ti]) <=> tmask[ti]
     store = store_of(eng.seen, eng.pk.bits)
-    tick = budget.tick
     for orbit in request_orbits(eng, checks):  # the caller keeps the shallowest per check
         ids, reqs = _pending_nodes(eng, store, orbit, budget)
         if not ids:
@@ -255,8 +284,7 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
         en = mask_array(len(names), len(ids))
         g = _pending_rows(eng, store, orbit, ids, reqs, loc, tmask, en, budget)
         best: tuple[int, list[int], bool] | None = None  # (entry's local index, component, terminal)
-        for comp in components(len(ids), g, budget):
-            tick()
+        for comp in components(len(ids), g, budget):  # (it ticks the budget at each root)
             v0 = min(comp)
             k0 = orbit[reqs[v0]]
             req = ts.requests[k0]
@@ -266,7 +294,7 @@ def starvation(eng: Explicit, checks: set[str] | None = None,
                     if best is None or v0 < best[0]:
                         best = (v0, [store.state_of(ids[v0])], True)
                     continue
-                if not any(w == v0 for _ti, w in g.of(v0)):
+                if v0 not in g.to[g.off[v0]:g.off[v0 + 1]]:  # no self-loop: no run stays here
                     continue
             if best is not None and v0 > best[0]:
                 continue  # nothing in it is shallower than the component already found
@@ -332,19 +360,23 @@ def _pending_rows(eng: Explicit, store: StateStore, orbit: list[int], ids: array
     pos = {k: p for p, k in enumerate(orbit)}
     off, to, tis = array("I", [0]), array("I"), array("I")
     tick = budget.tick
-    edges_of = out_ids(eng, store)
+    cols = out_cols(eng, store)
     for v in range(len(ids)):
         if not v & 0xFF:
             tick()
         k = orbit[reqs[v]]
         delivers = ts.requests[k].delivers
         mask = 0
-        for ti, j, el in edges_of(ids[v]):
+        row_ti, row_to, row_el = cols(ids[v])
+        pk = pos[k]
+        for e, ti in enumerate(row_ti):
             mask |= tmask[ti]
             if ti in delivers:
                 continue
+            j = row_to[e]
             if j >= 0:
-                lw = loc[j * m + pos[quo.request(k, el) if quo is not None else k]]
+                el = row_el[e] if row_el is not None else -1
+                lw = loc[j * m + (pk if el < 0 or quo is None else pos[quo.request(k, el)])]
                 if lw >= 0:
                     to.append(lw)
                     tis.append(ti)
