@@ -181,6 +181,33 @@ def test_add_gives_the_id_of_every_state(plan_at: int | None) -> None:
     assert (store.codec is not None) == (plan_at is not None)
 
 
+@pytest.mark.parametrize("plan_at", [None, 500])
+def test_the_level_dict_gives_the_ids_the_table_gives(plan_at: int | None) -> None:
+    """`new_level()`: the states `add` stores from then on are also in `level` (state -> id), and
+    `add` answers from it first - the same ids as the table, parents and order unchanged, across
+    the switch to collapsed; the next `new_level()` starts an empty dict, `truncate` drops it."""
+    from array import array  # noqa: PLC0415
+    rnd = random.Random(23)
+    make = _structured(rnd, 162, 4, 12)
+    plain, leveled = StateStore(162, 16, plan_at=plan_at), StateStore(162, 16, plan_at=plan_at)
+    for k in range(3000):
+        if k % 100 == 0:
+            before = len(leveled)
+            leveled.new_level()
+            assert leveled.level == {}
+        out = [make() for _ in range(3)]
+        out += [out[0], out[1]]
+        ids_p, ids_l = array("I"), array("I")
+        parent = k % max(1, len(plain))
+        assert plain.add(out, parent, ids_p) == leveled.add(out, parent, ids_l)
+        assert ids_l == ids_p
+        assert leveled.level == {leveled.state_of(i): i for i in range(before, len(leveled))}
+    assert list(plain.items()) == list(leveled.items()) and len(leveled) > 1000
+    assert (leveled.codec is not None) == (plan_at is not None)
+    leveled.truncate(500)
+    assert leveled.level is None
+
+
 def test_truncate_keeps_the_first_collapsed_states() -> None:
     rnd = random.Random(5)
     make = _structured(rnd, 200, 4, 20)
