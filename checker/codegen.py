@@ -44,6 +44,7 @@ SPILL = 40  # expression levels written inline; deeper parts become helper funct
 CHUNK = 2000
 NEAR = 128  # updates of fields ending above this bit are written as additions, not masks (`update_expr`)
 SHARED_SIZE = 16  # a guard conjunct shared by reference and of at least this many nodes is generated once
+MEMO_CAP = 1 << 16  # entries a memoized predicate section keeps before it starts afresh (`memo_predicate_fn`)
 
 
 _TICK: list[Callable[[], None]] = []  # what `compile_ts` calls per transition generated (see `watching`)
@@ -111,7 +112,7 @@ class _Gen:
         self.helpers: dict[tuple[Expr, bool, bool], str] = {}
         self.def_at = 0  # where the function being generated starts in `lines`: helpers go before it
         self.tick: Callable[[], None] = _TICK[-1] if _TICK else _no_tick
-        self.namespace: dict[str, Any] = {"__builtins__": {"frozenset": frozenset, "True": True}}
+        self.namespace: dict[str, Any] = {"__builtins__": {"frozenset": frozenset, "True": True, "len": len}}
         self.compiled_to = 0  # lines[:compiled_to] are compiled into `namespace` already
         self.inline = False  # variables read from `s` where they are used (in a shared helper, see `shared`)
         # guard conjuncts shared by reference between several transitions (id -> expression), each
@@ -389,6 +390,37 @@ class _Gen:
         self.lines.append("    return r")
         self.flush()
 
+    def memo_predicate_fn(self, name: str, sections: list[list[Expr]]) -> None:
+        """`name(s)`: the bits of `predicate_fn` over the sections' expressions in order, each
+        section memoized on the bits of s it reads (`s & mask`, its variables' fields): a state
+        whose fields equal a state's seen before gets that state's bits from a dict. The value of an
+        expression depends on its variables only, so this is exact. A dict that reaches `MEMO_CAP`
+        entries starts afresh (memory stays bounded; a later part of the search fills it again).
+        gen_kernel 2 2 2: the properties and waits read 17 variables, and 75k distinct fields cover
+        400k states."""
+        parts: list[tuple[str, int, int]] = []
+        shift = 0
+        for k, exprs in enumerate(sections):
+            if not exprs:
+                continue
+            inner = f"{name}_{k}"
+            self.predicate_fn(inner, exprs)
+            mask = 0
+            for vi in set().union(*(self.vars_of(e, set()) for e in exprs)):
+                mask |= ((1 << self.pk.width[vi]) - 1) << self.pk.off[vi]
+            self.namespace[f"M_{inner}"] = {}
+            parts.append((inner, mask, shift))
+            shift += len(exprs)
+        self.def_at = len(self.lines)
+        self.lines += [f"def {name}(s):", "    r = 0"]
+        for inner, mask, sh in parts:
+            self.lines += [f"    k = s & {mask}", f"    v = M_{inner}.get(k)", "    if v is None:",
+                           f"        v = {inner}(s)" + (f" << {sh}" if sh else ""),
+                           f"        if len(M_{inner}) >= {MEMO_CAP}:", f"            M_{inner}.clear()",
+                           f"        M_{inner}[k] = v", "    r |= v"]
+        self.lines.append("    return r")
+        self.flush()
+
     def _reads(self, e: Expr, ind: str, have: set[int]) -> None:
         """Read the variables of e not read yet on this path (`have`)."""
         for vi in sorted(self.vars_of(e, set()) - have):
@@ -482,8 +514,9 @@ def compile_ts(ts: TransitionSystem, pk: Packing) -> Compiled:
         g.bool_fn(f"pending{k}", r.pending)
     if logged:  # the three at once for the search's edge log (checker/edge_log.py): props' bits, then
         # the waits', then the requests' - one call and one read of each variable a new state
-        g.predicate_fn("marks", [p.ok for p in ts.state_props] + [Not(w.blocked) for w in ts.waits]
-                       + [Not(r.pending) for r in ts.requests])
+        # (memoized: the properties and waits on the fields they read, the requests on theirs)
+        g.memo_predicate_fn("marks", [[p.ok for p in ts.state_props] + [Not(w.blocked) for w in ts.waits],
+                                      [Not(r.pending) for r in ts.requests]])
     header = [f"{name} = frozenset({sorted(vals)!r})" for vals, name in g.consts.items()]
     namespace = g.namespace  # the functions, compiled one by one (`_Gen.flush`); the sets they read last
     exec(compile("\n".join(header) + "\n", "<ircheck-generated>", "exec"), namespace)  # noqa: S102 - our own code

@@ -77,6 +77,22 @@ def test_the_log_is_the_recomputation(text: str) -> None:
     assert eng.log is not None and eng.log.el is None
 
 
+@pytest.mark.parametrize("text", examples(symmetric_graph_models(), 3))
+def test_memoized_marks_are_the_reference_when_the_memo_starts_afresh(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`marks` is memoized per section on the fields it reads (codegen `memo_predicate_fn`); with
+    room for 3 entries the memo starts afresh again and again, and every bit still matches the
+    reference evaluation (`_check_log`), as with the default room."""
+    from ircheck import codegen  # noqa: PLC0415
+
+    ts = compile_source(text)
+    assert ts.waits or ts.requests
+    monkeypatch.setattr(codegen, "MEMO_CAP", 3)
+    eng = _engine(ts, quotient=False)
+    assert ">= 3:" in eng.code.source
+    eng.run()
+    assert _check_log(eng) > 3
+
+
 def test_no_log_without_a_graph_analysis() -> None:
     text = examples(kernel_models(), 1)[0]
     ts = compile_source(text, checks=["no_data_race"])
