@@ -44,7 +44,7 @@ SPILL = 40  # expression levels written inline; deeper parts become helper funct
 CHUNK = 2000
 NEAR = 128  # updates of fields ending above this bit are written as additions, not masks (`update_expr`)
 SHARED_SIZE = 16  # a guard conjunct shared by reference and of at least this many nodes is generated once
-MEMO_CAP = 1 << 16  # entries a memoized predicate section keeps before it starts afresh (`memo_predicate_fn`)
+MEMO_CAP = 1 << 17  # entries a memoized predicate section keeps before it starts afresh (`memo_predicate_fn`)
 
 
 _TICK: list[Callable[[], None]] = []  # what `compile_ts` calls per transition generated (see `watching`)
