@@ -28,7 +28,8 @@ reached from, exact for any width; wide states are kept collapsed (checker/colla
   state -> id (`level`), which `add` looks in first. A BFS successor already stored is nearly always
   one of the next level's, reached again from another parent (gen_kernel 2 2 2: 1,413,155 of the
   1,511,168 successors found stored): the dict answers those at C speed, where the table costs the
-  state's bytes, their hash and a probe. It holds one level, and goes with the next `new_level()`.
+  state's bytes, their hash and a probe. It holds one level, and goes with the next `new_level()`;
+  after a level of `LEVEL_CAP` (2^20) states or more, the next goes without it.
 
 The store is a `MutableMapping` state -> parent state (None for the initial state) iterated in BFS
 order, like the dict it replaces, so the analyses (checker/liveness.py, coverage.py) read it as
@@ -49,6 +50,7 @@ MAX_IDS = (1 << 30) - 2    # ids + 1 stay single-digit ints (see the module docs
 LOAD = 0.7
 P = 1073741789             # the largest prime below 2^30
 _INITIAL = 1 << 14
+LEVEL_CAP = 1 << 20         # a level this wide or wider is followed by one without the dict (`new_level`)
 _CHUNK = 1 << 14            # ids a collapsed `states` copies out of the columns at a time
 
 
@@ -75,6 +77,7 @@ class StateStore(MutableMapping[int, "int | None"]):
         self.hashes = array("I")
         self.n = 0
         self.level: dict[int, int] | None = None  # the states added since `new_level`, by id
+        self._level_start = 0  # the first id of the level `new_level` started
         self.codec: Collapse | None = None
         self.planned = self.plan_at is None
         self._table(max(capacity, 16))
@@ -94,8 +97,12 @@ class StateStore(MutableMapping[int, "int | None"]):
     # ---- the fast path
     def new_level(self) -> None:
         """From now on, keep the states `add` stores in `level` too, for the lookups of the level
-        they form (the previous level's are dropped)."""
-        self.level = {}
+        they form (the previous level's are dropped) - unless the level just built had
+        `LEVEL_CAP` states or more: the dict costs about 110 bytes a state of its level, so a
+        wider one goes without (the table alone answers, as it does for every older level)."""
+        width = self.n - self._level_start
+        self._level_start = self.n
+        self.level = {} if width < LEVEL_CAP else None
 
     def add(self, out: list[int], parent: int, ids: array[int] | None = None) -> list[int]:
         """Store the states of `out` not stored yet, with parent id `parent`, in order; return them.

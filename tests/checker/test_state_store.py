@@ -11,6 +11,7 @@ bundled and generated model).
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Callable
 
 import pytest
@@ -206,6 +207,24 @@ def test_the_level_dict_gives_the_ids_the_table_gives(plan_at: int | None) -> No
     assert (leveled.codec is not None) == (plan_at is not None)
     leveled.truncate(500)
     assert leveled.level is None
+
+
+def test_a_level_after_a_wide_one_goes_without_the_dict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`new_level()` starts no dict after a level of `LEVEL_CAP` states or more (memory), and one
+    again after a narrower level; `add` gives the same ids either way."""
+    monkeypatch.setattr(state_store, "LEVEL_CAP", 10)
+    store = StateStore(40)
+    store.add([0], ROOT)
+    store.new_level()
+    assert store.level == {}
+    store.add(list(range(1, 13)), 0)  # a level of 12 states
+    store.new_level()
+    assert store.level is None
+    got = array("I")
+    store.add(list(range(5, 20)), 1, got)  # 7 new ones, without the dict
+    assert list(got) == [store.id_of(t) for t in range(5, 20)] and len(store) == 20
+    store.new_level()  # the last level had 7 states: the dict again
+    assert store.level == {}
 
 
 def test_truncate_keeps_the_first_collapsed_states() -> None:
