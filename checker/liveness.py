@@ -368,7 +368,7 @@ def _pending_rows(eng: Explicit, store: StateStore, orbit: list[int], ids: array
         delivers = ts.requests[k].delivers
         mask = 0
         row_ti, row_to, row_el = cols(ids[v])
-        pk = pos[k]
+        own = pos[k]  # k's position, for a successor stored as it is
         for e, ti in enumerate(row_ti):
             mask |= tmask[ti]
             if ti in delivers:
@@ -376,7 +376,7 @@ def _pending_rows(eng: Explicit, store: StateStore, orbit: list[int], ids: array
             j = row_to[e]
             if j >= 0:
                 el = row_el[e] if row_el is not None else -1
-                lw = loc[j * m + (pk if el < 0 or quo is None else pos[quo.request(k, el)])]
+                lw = loc[j * m + (own if el < 0 or quo is None else pos[quo.request(k, el)])]
                 if lw >= 0:
                     to.append(lw)
                     tis.append(ti)
