@@ -127,8 +127,11 @@ class Explicit:
         with searching(res):
             while lo < hi:
                 sid = lo
+                # the frontier: the level dict's keys are its states in id order (none to decode)
+                kept = store.level
+                frontier = kept if kept is not None and len(kept) == hi - lo else level(lo, hi)
                 store.new_level()  # the next level's states: most successors found stored are among them
-                for s in level(lo, hi):
+                for s in frontier:
                     out: list[int] = []
                     vio: list[int] = []
                     if log is None:
