@@ -143,7 +143,7 @@ class Explicit:
                         ncpu = succ_ids(s, out, vio, lti)
                         transitions += len(out)
                         if canon_log is not None:
-                            out = [canon_log(t, lel) for t in out]
+                            out = canon_log(out, lel)
                     if vio:
                         for ti in vio:
                             if ti not in settled and self._tagged(triage, res, s, ti, extra):

@@ -118,7 +118,7 @@ class Quotient:
     elements: list[Element]
     canon: Callable[[int], int]                  # s -> the smallest state of its orbit
     canon_el: Callable[[int], tuple[int, int]]   # s -> (canon(s), index of the element that made it, -1: none)
-    canon_log: Callable[[int, Any], int]         # (s, els) -> canon(s), the element's index appended to els
+    canon_log: Callable[[list[int], Any], list[int]]  # (out, els) -> [canon(s) for s in out], each element's index appended to els
     waits: bool                                  # every element maps the waits (deadlock may be judged)
     requests: bool                               # every element maps the requests (liveness may be judged)
     why_not: dict[str, str]
@@ -190,9 +190,10 @@ def quotient(ts: TransitionSystem, pk: Packing, ver: Verified | None = None) -> 
     plain = [ln.replace("def canon_el", "def canon") for ln in lines if ln.strip() not in ("k = -1",)
              and not ln.strip().startswith("k = ")]
     plain[-1] = "    return best"
-    # and with the element appended to `els` (the search's edge log, checker/edge_log.py)
-    logged = [ln.replace("def canon_el(s)", "def canon_log(s, els)") for ln in lines[:-1]]
-    logged += ["    els.append(k)", "    return best"]
+    # and over a list of successors, each one's element appended to `els` (the search's edge log,
+    # checker/edge_log.py): one call a state instead of one a successor
+    logged = ["def canon_log(out, els):", "    res = []", "    for s in out:"] + ["    " + ln for ln in lines[1:-1]]
+    logged += ["        els.append(k)", "        res.append(best)", "    return res"]
     namespace: dict[str, object] = dict(tables)
     # one straight-line function per group: no loop over the moves (our own code only)
     exec(compile("\n".join(lines + plain + logged) + "\n", "<ircheck-symmetry>", "exec"), namespace)  # noqa: S102
