@@ -187,7 +187,6 @@ def test_the_level_dict_gives_the_ids_the_table_gives(plan_at: int | None) -> No
     """`new_level()`: the states `add` stores from then on are also in `level` (state -> id), and
     `add` answers from it first - the same ids as the table, parents and order unchanged, across
     the switch to collapsed; the next `new_level()` starts an empty dict, `truncate` drops it."""
-    from array import array  # noqa: PLC0415
     rnd = random.Random(23)
     make = _structured(rnd, 162, 4, 12)
     plain, leveled = StateStore(162, 16, plan_at=plan_at), StateStore(162, 16, plan_at=plan_at)
