@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 import ircheck
 from ircheck.api import compile_source
 from ircheck.codegen import Packing, compile_ts
@@ -12,13 +14,17 @@ from ircheck.spec.ts import Bin, C, Label, StateProp, Transition, TransitionSyst
 from tests.support.generators import hostile_model
 
 
-def test_generated_source_holds_only_our_identifiers() -> None:
-    ts = compile_source(hostile_model())
+@pytest.mark.parametrize("checks", [None, ["no_starvation", "no_deadlock", "invariant"]])
+def test_generated_source_holds_only_our_identifiers(checks: list[str] | None) -> None:
+    """As the model says, and with graph checks (the memoized `marks` the edge log reads)."""
+    ts = compile_source(hostile_model(), checks=checks)
     src = compile_ts(ts, Packing.of(ts)).source
+    assert ("def marks(" in src) == (checks is not None)
     idents = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", src))
     ours = {"def", "succ", "succ_ids", "props", "unfinished", "blocked", "marks", "s", "out", "vio", "tis", "n", "r", "if", "elif",
-            "else", "and", "or", "not", "in", "return", "frozenset", "True", "append"}
-    ours |= {i for i in idents if re.fullmatch(r"(x|S|E|pending)\d+", i)}
+            "else", "and", "or", "not", "in", "return", "frozenset", "True", "append",
+            "k", "v", "get", "is", "None", "len", "clear"}  # the memo of `marks` (codegen.memo_predicate_fn)
+    ours |= {i for i in idents if re.fullmatch(r"(x|S|E|pending)\d+|(M_)?marks_\d+", i)}
     assert idents <= ours, sorted(idents - ours)
     for name in ("__import__", "exec", "eval", "__builtins__", "__init__", "__del__", "__dict__", "__reduce__"):
         assert name not in src
