@@ -25,10 +25,15 @@ what they need, as they did before.
 from __future__ import annotations
 
 from array import array
-from collections.abc import MutableSequence
+from collections.abc import Callable, MutableSequence, Sequence
+from typing import TYPE_CHECKING
 
 from ircheck.spec.checks import DEADLOCK_CHECK
 from ircheck.spec.ts import TransitionSystem
+
+if TYPE_CHECKING:
+    from ircheck.explicit import Explicit
+    from ircheck.state_store import StateStore
 
 SHARE = 0.15  # of the memory left under the ceiling when the search starts: the log's at most
 MAX_EDGES = (1 << 32) - (1 << 24)  # `off` holds 32-bit offsets: the log is dropped well before they wrap
@@ -39,6 +44,10 @@ def wanted(ts: TransitionSystem) -> bool:
     of an enabled check."""
     checks = set(ts.checks)
     return (DEADLOCK_CHECK in checks and bool(ts.waits)) or any(r.check in checks for r in ts.requests)
+
+
+# a state's edges as columns: transitions, successor ids (-1: not stored), elements (None off a quotient)
+Cols = tuple["Sequence[int]", "Sequence[int]", "Sequence[int] | None"]
 
 
 def typecode(bits: int) -> str:
@@ -86,9 +95,34 @@ class EdgeLog:
     def rows(self) -> int:
         return len(self.off) - 1
 
+    def cols(self, i: int) -> Cols:
+        """State i's edges as columns: slices of the arrays, no tuple an edge."""
+        a, b = self.off[i], self.off[i + 1]
+        return self.ti[a:b], self.to[a:b], self.el[a:b] if self.el is not None else None
+
     def out(self, i: int) -> list[tuple[int, int, int]]:
         """State i's edges: (transition, successor id, element: -1 without a quotient)."""
         a, b = self.off[i], self.off[i + 1]
         if self.el is None:
             return [(ti, j, -1) for ti, j in zip(self.ti[a:b], self.to[a:b], strict=True)]
         return list(zip(self.ti[a:b], self.to[a:b], self.el[a:b], strict=True))
+
+
+def covering(eng: Explicit, n: int) -> EdgeLog | None:
+    """The search's edge log when it kept one row for each of the `n` stored states, else None."""
+    log = eng.log
+    return log if log is not None and log.rows() == n else None
+
+
+def edge_cols(eng: Explicit, store: StateStore) -> Callable[[int], Cols]:
+    """State id i -> its edges as columns (`Cols`), read from the search's edge log when it kept one
+    (`EdgeLog.cols`), else recomputed (`Explicit.edges`, the store's `id_of`)."""
+    log = covering(eng, len(store))
+    if log is not None:
+        return log.cols
+    id_of, state_of, edges = store.id_of, store.state_of, eng.edges
+
+    def recompute(i: int) -> Cols:
+        out = edges(state_of(i))
+        return [e[0] for e in out], [id_of(e[1]) for e in out], [e[2] for e in out]
+    return recompute

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Callable, MutableSequence, Sequence
+from collections.abc import MutableSequence
 from typing import TYPE_CHECKING
 
-from ircheck.edge_log import EdgeLog
+from ircheck.edge_log import covering, edge_cols
 from ircheck.edge_log import masks as mask_array
 from ircheck.fair_components import fair_parts
 from ircheck.id_graph import Rows, components, store_of
@@ -59,48 +59,6 @@ def deadlocks(eng: Explicit, quiet: list[int], budget: Ticker = NO_LIMIT) -> Raw
     return None
 
 
-def _log(eng: Explicit, n: int) -> EdgeLog | None:
-    """The search's edge log when it kept one row for each of the `n` stored states, else None."""
-    log = eng.log
-    return log if log is not None and log.rows() == n else None
-
-
-def out_ids(eng: Explicit, store: StateStore) -> Callable[[int], list[tuple[int, int, int]]]:
-    """State id i -> its edges (transition, successor id or -1, element), read from the search's
-    edge log (checker/edge_log.py) when it kept one, else recomputed (`Explicit.edges`, `id_of`)."""
-    log = _log(eng, len(store))
-    if log is not None:
-        return log.out
-    id_of, state_of, edges = store.id_of, store.state_of, eng.edges
-
-    def recompute(i: int) -> list[tuple[int, int, int]]:
-        return [(ti, id_of(t), el) for ti, t, el in edges(state_of(i))]
-    return recompute
-
-
-Cols = tuple["Sequence[int]", "Sequence[int]", "Sequence[int] | None"]
-
-
-def out_cols(eng: Explicit, store: StateStore) -> Callable[[int], Cols]:
-    """State id i -> its edges as columns (transitions, successor ids or -1, elements or None off a
-    quotient): slices of the search's edge log when it kept one (no tuple an edge), else
-    recomputed (`out_ids`)."""
-    log = _log(eng, len(store))
-    if log is not None:
-        off, to, ti, el = log.off, log.to, log.ti, log.el
-
-        def logged(i: int) -> Cols:
-            a, b = off[i], off[i + 1]
-            return ti[a:b], to[a:b], el[a:b] if el is not None else None
-        return logged
-    edges_of = out_ids(eng, store)
-
-    def recompute(i: int) -> Cols:
-        out = edges_of(i)
-        return [e[0] for e in out], [e[1] for e in out], [e[2] for e in out]
-    return recompute
-
-
 def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | None:
     """`ts.waits`: the shallowest state where wait k is blocked and every state reachable from it
     is blocked the same way (no continuation releases the resource, whatever else keeps running).
@@ -122,7 +80,7 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     store = store_of(eng.seen, eng.pk.bits)
     n = len(store)
     # the blocked bits of every stored state, by id: one byte a state up to 8 waits
-    log = _log(eng, n)
+    log = covering(eng, n)
     hit = array("I")
     if log is not None:  # the search wrote them down
         masks = log.blocked
@@ -143,7 +101,7 @@ def blocked_forever(eng: Explicit, budget: Ticker = NO_LIMIT) -> RawViolation | 
     left, off, to, els = array("I"), array("I", [0]), array("I"), array("i")
     quo = eng.quotient
     pull = quo.pull if quo is not None else None
-    cols = out_cols(eng, store)
+    cols = edge_cols(eng, store)
     for u, i in enumerate(hit):
         if not u & 0xFF:
             tick()
@@ -329,7 +287,7 @@ def _pending_nodes(eng: Explicit, store: StateStore, orbit: list[int], budget: T
     pending in that state)."""
     ids, reqs = array("I"), array("I")
     tick = budget.tick
-    log = _log(eng, len(store))
+    log = covering(eng, len(store))
     if log is not None:  # the search wrote the pending masks down
         want = sum(1 << k for k in orbit)
         for i, pm in enumerate(log.pending):
@@ -360,7 +318,7 @@ def _pending_rows(eng: Explicit, store: StateStore, orbit: list[int], ids: array
     pos = {k: p for p, k in enumerate(orbit)}
     off, to, tis = array("I", [0]), array("I"), array("I")
     tick = budget.tick
-    cols = out_cols(eng, store)
+    cols = edge_cols(eng, store)
     for v in range(len(ids)):
         if not v & 0xFF:
             tick()
