@@ -25,6 +25,8 @@ from ircheck.edge_log import EdgeLog
 from ircheck.limits import ALL_VIOLATED, INTERRUPTED, Limits, Stopped, Ticker, Watch
 from ircheck.liveness import blocked_forever, deadlocks, starvation
 from ircheck.outcome import RawViolation, SearchResult
+from ircheck.por import PorTables
+from ircheck.por_graph import PorStep
 from ircheck.spec.checks import DEADLOCK_CHECK, with_others
 from ircheck.spec.ts import TransitionSystem
 from ircheck.state_store import ROOT, StateStore
@@ -50,6 +52,10 @@ class Explicit:
         # transition records its orbit, `fact_orbit`; the analyses read edges through `edges`)
         self.quotient: Quotient | None = None
         self.fact_orbit: dict[int, list[int]] = {}
+        # partial-order reduction under deadlock/liveness checks: set by reduce.py before `run`
+        # (checker/por_graph.py); `por_step` is the run's expansion, which `edges` follows
+        self.por: PorTables | None = None
+        self.por_step: PorStep | None = None
         self._keys: set[tuple[str, object]] = set()  # (check, how its trace ends) kept for --max-traces
         # the edges and masks the graph analyses read (checker/edge_log.py): written by `run` when one
         # will run and `keep_edges` is on, None when not written or dropped for memory
@@ -76,10 +82,18 @@ class Explicit:
         return list(zip(tis, out, strict=True))
 
     def edges(self, s: int) -> list[tuple[int, int, int]]:
-        """s's successors as the search stored them: (transition, stored state, element): on a
-        symmetry quotient the stored state is g(t) for the successor t and g the element of that
-        index (`Quotient.canon_el`); else t itself and -1."""
-        out = self.successors_with_ids(s)
+        """Stored state s's successors as the search stored them: (transition, stored state,
+        element): on a symmetry quotient the stored state is g(t) for the successor t and g the
+        element of that index (`Quotient.canon_el`); else t itself and -1. Under POR only the
+        edges the search took (`PorStep.edges`)."""
+        if self.por_step is not None:
+            got: list[int] = []
+            tis: list[int] = []
+            self.code.succ_ids(s, got, [], tis)
+            got, tis = self.por_step.edges(s, got, tis)
+            out = list(zip(tis, got, strict=True))
+        else:
+            out = self.successors_with_ids(s)
         quo = self.quotient
         if quo is None:
             return [(ti, t, -1) for ti, t in out]
@@ -113,6 +127,8 @@ class Explicit:
             marks, np_, nw = self.code.marks, len(ts.state_props), len(ts.waits)
             pmask, wmask, npw = (1 << np_) - 1, (1 << nw) - 1, np_ + nw
             loff, lto, lti, lel, lblocked, lpending = log.off, log.to, log.ti, log.el, log.blocked, log.pending
+        step = self.por_step = PorStep(self.por, self.code.succ_ids, store, self.quotient) \
+            if self.por is not None else None
         add([self.init], ROOT)
         init_bad = props(self.init) if has_props else 0
         if log is not None:
@@ -134,7 +150,10 @@ class Explicit:
                 for s in frontier:
                     out: list[int] = []
                     vio: list[int] = []
-                    if log is None:
+                    if step is not None:  # POR (checker/por_graph.py): stores and logs what it takes
+                        ncpu, nout, new = step(s, sid, vio, hi, log)
+                        transitions += nout
+                    elif log is None:
                         ncpu = succ(s, out, vio)
                         transitions += len(out)
                         if canon is not None:
@@ -151,15 +170,21 @@ class Explicit:
                     if want_deadlock and ncpu == 0 and unfinished(s):
                         quiet.append(s)
                     if log is None:
-                        new = add(out, sid)
+                        if step is None:
+                            new = add(out, sid)
+                        elif step.stopped:  # the trial found too little to prune (por_graph.py)
+                            step = None
                         if has_props:
                             for t in new:
                                 bad = props(t)
                                 if bad:
                                     self._record_props(bad, t, found, res if extra else None)
                     else:  # the new states' masks, by id (ids are given in the order of `new`)
-                        new = add(out, sid, lto)
-                        loff.append(len(lto))
+                        if step is None:
+                            new = add(out, sid, lto)
+                            loff.append(len(lto))
+                        elif step.stopped:
+                            step = None
                         for t in new:
                             m = marks(t)
                             lblocked.append((m >> np_) & wmask)

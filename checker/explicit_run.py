@@ -64,10 +64,12 @@ def run_explicit(ts: TransitionSystem, max_states: int | None = None, timeout: f
         # Ray keeps the states in its actors unless a graph analysis brought them back: what the
         # driver's `seen` lacks is confirmed by an unreduced search, as for a reduced one (same warnings)
         partial = bool(the_plan.applied) or len(eng.seen) < res.states
-        # symmetry alone stores one state per orbit: the items are tested by their images instead
-        orbits = the_plan.applied == ("symmetry",) and the_plan.quotient is not None and the_plan.quotient.whole \
+        # symmetry stores one state per orbit: the items are tested by their images; with symmetry
+        # alone that is exact, with POR beside it what they miss is confirmed unreduced
+        orbits = "symmetry" in the_plan.applied and the_plan.quotient is not None and the_plan.quotient.whole \
             and not refind
         images = [e.trans for e in the_plan.quotient.elements] if orbits and the_plan.quotient else []
-        stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", partial and not orbits,
+        exact = orbits and the_plan.applied == ("symmetry",)
+        stats.coverage = after_search(ts, eng, res.complete and res.stopped_by == "", partial and not exact,
                                       all(c.status == HOLDS for c in out), images)
     return out, stats

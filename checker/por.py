@@ -24,17 +24,65 @@ T_g is a *stubborn set* in s and its enabled steps are invisible:
 
 These are the ample-set conditions C0-C3 (Clarke, Grumberg, Peled), which preserve every LTL-X
 property over the visible variables and target firings; our safety checks (state properties,
-transition properties, facts, the nesting bound) are such properties. Deadlock and liveness are
-judged on the full graph (`liveness.py` walks `succ_ids` of stored states), so the engine does
-not reduce when one of them is enabled.
+transition properties, facts, the nesting bound) are such properties.
+
+With deadlock or liveness checks (`por_tables(..., graph=True)`, searched by `Explicit` with
+`por` set, whose graph analyses then read the reduced graph) three more conditions hold:
+
+- visibility also covers every wait's `blocked` (no_deadlock) and every request's `pending`, and a
+  step that delivers or recurs a request is visible;
+- fairness: with a liveness request, a step is visible unless one of its fairness groups holds
+  only steps of its own CPU group (`local_fair`: the kernel's per-CPU weak fairness);
+- a state where a request of an enabled check is pending is expanded in full (`busy`).
+
+Why the analyses' answers do not change. Write G for the full graph and R for the reduced one. R's
+edges are G's; each state of R is expanded in full or by A(s), the enabled steps of a group T that
+is closed in s and has no visible enabled step; every cycle of R has a state expanded in full (the
+BFS proviso, `por_graph.PorStep`).
+
+Lemma. If s is in R and s -w-> u in G (w finite), R has a path from s to some u' with u -v-> u' in
+G, v made of ample (so invisible) steps: u' carries u's labels. Follow w from s:
+  - s expanded in full: take w's first step (w shrinks);
+  - s reduced, w has a step of T: the first one, a, is enabled in s (the steps before it lie outside
+    T and cannot enable a disabled step of T) so a is in A(s), and commutes with the steps before it
+    (independence): s -a-> s' and s' -w'-> u with w' one step shorter;
+  - s reduced, w has no step of T: any t in A(s) stays enabled along w and commutes with it:
+    s -t-> s' and s' -w-> t(u); v gets t. This case cannot repeat for ever: the walk in R would close
+    a cycle, whose fully expanded state takes w's first step.
+
+no_deadlock: "a wait blocked for ever" is EF AG b, "quiet for ever" EF AG q.
+  - G violates at u: R reaches some u' that G reaches from u (the lemma on init -> u); every state R
+    reaches from u' is one G reaches from u, so blocked (quiet): R violates at u'.
+  - R violates at r: if G left b from r (r -w-> x, not b(x)), the lemma would give R a path from r to
+    some u' with x -v-> u', v invisible, so not b(u'). Quiet states have no enabled CPU step and are
+    expanded in full: from a quiet r, R reaches what G reaches.
+Liveness: a fair run that keeps request p pending and never delivers it (or stops in a state where
+no fair step is enabled).
+  - R violates: its pending states are expanded in full, so its run, their successors and the
+    groups enabled in them are G's: G violates.
+  - G violates by a run rho from a reachable state. Apply the lemma's moves to init ->* rho: the third
+    case never happens on a run that is fair from some point on: t would stay enabled for ever (or in
+    the last state) and its local fairness group would have to move - a step of T. The second moves a
+    step of T to the front: the run's suffix after it is unchanged, so it stays fair, and the states
+    it is moved across keep p pending (a is invisible). The prefix before the pending suffix shrinks at
+    every fully expanded state, which the walk meets before it closes a cycle; once it is empty, the
+    current state is pending, and it and every later state of the run are expanded in full: R holds
+    the violating run.
+On a symmetry quotient the ample set is chosen on the stored representative; the concrete graph the
+annotated quotient stands for has at h(s) the image of s's expansion, again an ample set or all of
+them (the verified group maps CPU groups, waits, requests and fairness groups onto themselves, so
+closedness, visibility and local fairness too), and a cycle of it projects onto a closed walk of the
+quotient whose fully expanded representative has fully expanded images: the argument applies to it
+(Emerson, Jha and Peled, "Combining partial order and symmetry reductions", TACAS 1997, for LTL-X).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ircheck.codegen import Packing, _Gen
+from ircheck.spec.checks import DEADLOCK_CHECK
 from ircheck.spec.expr import BinOp, Cond, Const, LNot, Member, NAry, Op, Ref, eq_var_const
 from ircheck.spec.expr import conjuncts as expr_conjuncts
 from ircheck.spec.ts import (
@@ -153,6 +201,16 @@ class PorTables:
     succ_split: Any
     closed: list[Any]
     source: str
+    # for `Explicit` (graph=True): each transition's CPU group index (-1: the environment), whether
+    # it is visible, and `marks(s)`: bit j set when group `mark_groups[j]` is closed in s, bit
+    # `busy_bit` when a request of an enabled check is pending (generated, memoized on the fields
+    # it reads); `always`: the groups closed in every state (a mask)
+    group_of: list[int] = field(default_factory=list)
+    visible: list[bool] = field(default_factory=list)
+    marks: Any = None
+    mark_groups: list[int] = field(default_factory=list)
+    always: int = 0
+    busy_bit: int = 0
 
     @property
     def useful(self) -> bool:
@@ -215,20 +273,48 @@ def _merge_clauses(clauses: list[frozenset[Expr]]) -> list[Expr]:
     return [Or(*sorted(c, key=repr)) for c in todo]
 
 
-def por_tables(ts: TransitionSystem, pk: Packing) -> PorTables:
+def local_fair(ts: TransitionSystem) -> list[bool]:
+    """Per transition: one of its fairness groups holds only transitions of its own CPU group
+    (a run on which that CPU group is enabled for ever must move it)."""
+    cpus: dict[str, set[str | None]] = {}
+    for t in ts.transitions:
+        for g in t.fair:
+            cpus.setdefault(g, set()).add(t.group)
+    return [t.group is not None and any(cpus[g] == {t.group} for g in t.fair) for t in ts.transitions]
+
+
+def graph_labels(ts: TransitionSystem) -> list[Expr]:
+    """What the graph analyses read besides the safety checks' properties: every wait's `blocked`
+    (no_deadlock) and every `pending` of a request of an enabled check."""
+    checks = set(ts.checks)
+    out = [w.blocked for w in ts.waits] if DEADLOCK_CHECK in checks else []
+    return out + [r.pending for r in ts.requests if r.check in checks]
+
+
+def por_tables(ts: TransitionSystem, pk: Packing, graph: bool = False) -> PorTables:
+    """The tables of the reduced search; with `graph`, for deadlock and liveness checks as well
+    (the module docstring's three further conditions)."""
     rws = rw_sets(ts)
     names = sorted({t.group for t in ts.transitions if t.group is not None})
     gidx = {g: k for k, g in enumerate(names)}
     group_of = [gidx[t.group] if t.group is not None else -1 for t in ts.transitions]
     checks = set(ts.checks)
-    props = [(frozenset(variables_of(p.ok)), p.ok) for p in ts.state_props if p.check in checks]
+    exprs = [p.ok for p in ts.state_props if p.check in checks] + (graph_labels(ts) if graph else [])
+    props = [(frozenset(variables_of(e)), e) for e in exprs]
     targets = target_checks(ts)
     visible = [any(c in targets for c, _m in t.violates)
                or any(rws[i].writes & pv and changes(ok, t.guard, t.updates) for pv, ok in props)
                for i, t in enumerate(ts.transitions)]
+    live = [r for r in ts.requests if r.check in checks] if graph else []
+    if live:
+        special = {ti for r in live for ti in r.delivers | r.recurs}
+        fair = local_fair(ts)
+        visible = [v or i in special or not fair[i] for i, v in enumerate(visible)]
     gen = _SplitGen(ts, pk, group_of, visible)
-    gen.split_fn(len(names))
+    if not graph:  # the reduced BFS's successor function (checker/reduce.py); `Explicit` uses succ_ids
+        gen.split_fn(len(names))
     closed_names: list[tuple[int, str]] = []
+    preds: list[tuple[int, Expr]] = []  # (group, its closed predicate) when not always true
     for k, _g in enumerate(names):
         inside = [i for i, gi in enumerate(group_of) if gi == k]
         outside = [i for i, gi in enumerate(group_of) if gi != k]
@@ -260,12 +346,21 @@ def por_tables(ts: TransitionSystem, pk: Packing) -> PorTables:
             gen.lines.append("    return 1")
         else:
             gen.bool_fn(fname, pred)
+            preds.append((k, pred))
         closed_names.append((k, fname))
+    always = sum(1 << k for k, _f in closed_names) & ~sum(1 << k for k, _p in preds)
+    if graph:  # one memoized call a state: which groups are closed, and whether a request is pending
+        sections = [[Not(p) for _k, p in preds], [Not(Or(*[r.pending for r in live]))] if live else []]
+        gen.memo_predicate_fn("por_marks", sections)
+    gen.flush()
     header = [f"{name} = frozenset({sorted(vals)!r})" for vals, name in gen.consts.items()]
     source = "\n".join(header + gen.lines) + "\n"
-    namespace: dict[str, Any] = {"__builtins__": {"frozenset": frozenset, "True": True}}
-    exec(compile(source, "<ircheck-por>", "exec"), namespace)  # noqa: S102 - our own code only
+    namespace = gen.namespace  # the functions compiled one by one (`_Gen.flush`); the sets they read last
+    exec(compile("\n".join(header) + "\n", "<ircheck-por>", "exec"), namespace)  # noqa: S102 - our own code only
     closed: list[Any] = [None] * len(names)
     for k, fname in closed_names:
         closed[k] = namespace[fname]
-    return PorTables(names, namespace["succ_split"], closed, source)
+    if not graph:
+        return PorTables(names, namespace["succ_split"], closed, source)
+    return PorTables(names, None, closed, source, group_of, visible, namespace["por_marks"],
+                     [k for k, _p in preds], always, (1 << len(preds)) if live else 0)

@@ -68,6 +68,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ircheck import por_graph
 from ircheck.explicit import Explicit
 from ircheck.limits import ALL_VIOLATED, Limits, Watch
 from ircheck.outcome import RawViolation, SearchResult
@@ -316,12 +317,18 @@ def search_reduced(ts: TransitionSystem, the_plan: Plan, limits: Limits,
     """
     t0 = time.perf_counter()
     red: Explicit
-    if the_plan.graph and the_plan.quotient is not None:  # deadlock/liveness: the BFS and its analyses, on the quotient
+    if the_plan.graph:  # deadlock/liveness: the BFS and its analyses, on the quotient and/or under POR
         red = Explicit(ts, limits, progress)
         red.quotient, red.fact_orbit = the_plan.quotient, the_plan.fact_orbit or {}
+        red.por = the_plan.tables
     else:
         red = ReducedExplicit(ts, the_plan, limits, progress)
     res = red.run()
+    step = red.por_step
+    if step is not None and step.stopped:  # the trial found too little to prune (checker/por_graph.py)
+        the_plan.note = "; ".join(n for n in (the_plan.note, (
+            f"por: expanded in full from state {2 * por_graph.TRIAL:,} (the reduced expansions of the first "
+            f"{por_graph.TRIAL:,} had saved {step.pruned:,} states)")) if n)
     judge_facts(ts, res)
     res.facts = {}
     out = ReducedOutcome(res, red)

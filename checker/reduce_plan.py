@@ -1,7 +1,8 @@
 """Which reductions a run uses: `--reduction`'s text, and `plan`, which keeps those sound and useful
 for one TransitionSystem and its enabled checks (the reasons are in checker/reduce.py's docstring):
-POR and merging only while every enabled check is a safety check, symmetry for every check whose
-needs the verified group meets (`symmetry_blockers`). A plan names what will run and says why any
+merging only while every enabled check is a safety check, POR for every check (with deadlock or
+liveness checks under further conditions: checker/por.py), symmetry for every check whose needs the
+verified group meets (`symmetry_blockers`). A plan names what will run and says why any
 reduction asked for does not.
 """
 
@@ -46,9 +47,10 @@ class Plan:
     canon: Callable[[int], int] | None = None
     # symmetry: a fact transition -> its orbit of transitions (their facts are recorded together)
     fact_orbit: dict[int, list[int]] | None = None
-    # symmetry: the verified group (with deadlock or liveness checks, `graph`: the plain BFS and its
-    # analyses run on its quotient)
+    # symmetry: the verified group
     quotient: Quotient | None = None
+    # deadlock or liveness checks: the plain BFS and its analyses run with the reductions applied
+    # (POR's tables built with `graph=True`, the symmetry quotient)
     graph: bool = False
 
 
@@ -79,12 +81,10 @@ def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: 
     out = Plan()
     notes: list[str] = []
     graph = full_graph_checks(ts)
-    if graph:  # only symmetry keeps deadlocks and liveness (POR and merging do not, yet)
-        off = [r for r in REDUCTIONS if r in wanted and r != "symmetry"]
-        if off:
-            notes.append(f"{', '.join(off)}: off while {', '.join(graph)} is judged on the full state graph")
-    elif "por" in wanted:
-        tables = por_tables(ts, pk)
+    if graph and "merge" in wanted:  # POR and symmetry keep deadlocks and liveness, merging does not
+        notes.append(f"merge: off while {', '.join(graph)} is judged on the state graph")
+    if "por" in wanted:
+        tables = por_tables(ts, pk, graph=bool(graph))
         if tables.useful:
             out.tables = tables
         else:
@@ -100,7 +100,7 @@ def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: 
             notes.append(f"symmetry: {', '.join(blockers)} is not preserved by the symmetry quotient ({reason})")
         else:
             out.canon = quo.canon
-            out.quotient, out.graph = quo, bool(graph)
+            out.quotient = quo
             out.fact_orbit = {ti: ver.orbit(ti) for ti, t in enumerate(ts.transitions)
                               if any(c == ts.fact_check for c, _m in t.violates)}
     applied = []
@@ -109,9 +109,10 @@ def plan(ts: TransitionSystem, wanted: frozenset[str], workers: int = 1, store: 
                 r == "merge" and "merge" in wanted and not graph:
             applied.append(r)
     out.applied = tuple(applied)
+    out.graph = bool(graph) and bool(applied)
     if graph and not applied:
         # why the symmetry quotient does not serve, when the model declares symmetric components
         notes = [f"reductions off: {', '.join(graph)} is judged on the full state graph"] + \
-            [n for n in notes if n.startswith("symmetry:") and ts.symmetries]
+            [n for n in notes if n.startswith("symmetry:") and ts.symmetries or n.startswith("por:")]
     out.note = "; ".join(notes)
     return out

@@ -7,7 +7,8 @@
 - measured reduction factors on the nested-PIC reference family;
 - the cycle proviso on a hand-made system where ignoring it would miss a violation;
 - symmetry: a verified declaration shrinks the space, a wrong one is dropped;
-- where reductions do not run (liveness, deadlock, --workers, --store) the stats say why.
+- where reductions do not run (merging with liveness or deadlock, --workers, --store) the stats say why;
+  POR with them: tests/checker/test_por_graph.py.
 """
 
 from __future__ import annotations
@@ -255,10 +256,12 @@ def test_symmetry_keeps_violations_and_their_shortest_traces() -> None:
 
 # ---- where reductions do not run ---------------------------------------------------------------------
 
-def test_liveness_deadlock_workers_and_stores_search_unreduced() -> None:
+def test_liveness_deadlock_keep_por_not_merging_and_workers_and_stores_search_unreduced() -> None:
     path = MODELS / "x86_cascade_disk_both_eoi.irq"  # no_starvation and no_deadlock among its checks
-    r = ircheck.check_file(path)
-    assert r.stats.reductions == () and "judged on the full state graph" in r.stats.reduction_note
+    assert ircheck.check_file(path, reduction="none").stats.states == 30
+    r = ircheck.check_file(path, reduction="all")  # POR keeps them (tests/checker/test_por_graph.py)
+    assert r.stats.reductions == ("por",) and r.stats.states == 28
+    assert "merge: off while no_starvation, no_deadlock is judged on the state graph" in r.stats.reduction_note
     ts = _nested(4)
     assert plan(ts, parse_reduction("all"), workers=2).applied == ()
     assert "--workers" in plan(ts, parse_reduction("all"), store="compact").note

@@ -107,15 +107,14 @@ def test_a_race_between_the_cpus_keeps_its_shortest_concrete_trace() -> None:
 
 def test_deadlock_and_liveness_use_the_annotated_quotient() -> None:
     """Every default check (no_deadlock, no_starvation, no_lost_wakeup among them) on the quotient:
-    POR is off (its provisos keep safety only), symmetry on, the BFS and its graph analyses run on
-    the representatives, with the same verdicts in half the states."""
+    symmetry on (POR too, under its graph conditions: tests/checker/test_por_graph.py), the BFS and
+    its graph analyses run on the representatives, with the same verdicts in half the states."""
     text = _kernel(2, 1, 1)
     ts = compile_source(text)
     p = plan(ts, frozenset({"por", "symmetry"}))
-    assert p.applied == ("symmetry",) and p.quotient is not None and p.tables is None
-    assert p.note == "por: off while no_starvation, no_deadlock, no_lost_wakeup is judged on the full state graph"
+    assert p.applied == ("por", "symmetry") and p.quotient is not None and p.graph and p.note == ""
     off = ircheck.check_source(text, engine="explicit", reduction="none")
-    on = ircheck.check_source(text, engine="explicit")
+    on = ircheck.check_source(text, engine="explicit", reduction="symmetry")
     assert on.stats.reductions == ("symmetry",) and _outcome(on) == _outcome(off)
     assert {c.status for c in on.checks} == {"holds"}
     assert (off.stats.states, on.stats.states) == (508, 260)
