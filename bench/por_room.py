@@ -14,6 +14,13 @@ a POR could skip a branch at (whether fairness allows it is a further question).
 
 Per model: the graph checks, states, such states and their share; first the transitions that are
 invisible and why the others are not (tag, delivery, property, wait, pending, unfinished).
+
+Since then (ninth session) such a POR is built without the singleton condition: checker/por.py's
+docstring proves that ample sets of a whole closed CPU group keep both checks when the waits and
+requests are visible, steps without a fairness group of their CPU are visible and pending states
+are expanded in full (checker/por_graph.py). What it saves is measured in bench/README.md ("POR under
+deadlock and liveness checks"); this script still shows why most steps of the kernel family are
+visible.
 """
 
 from __future__ import annotations

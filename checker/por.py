@@ -78,6 +78,7 @@ quotient whose fully expanded representative has fully expanded images: the argu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,15 +178,65 @@ def changes(prop: Expr, guard: Expr, updates: tuple[tuple[int, Expr], ...]) -> b
     with the variables the guard pins to constants, prop before and prop after the updates
     (both written over the state before the step) fold to the same expression. A handler step
     from one statement of a routine to the next leaves "two frames inside the routine" alone."""
+    return _changes(prop, pinned_by(guard), updates)
+
+
+def pinned_by(guard: Expr) -> dict[int, Expr]:
+    """The variables a guard's conjuncts `x == k` pin, to their constants."""
     pinned: dict[int, Expr] = {}
     for c in conjuncts(guard):
         xk = eq_var_const(c)
         if xk is not None:
             pinned[xk[0]] = C(xk[1])
+    return pinned
+
+
+def _changes(prop: Expr, pinned: dict[int, Expr], updates: tuple[tuple[int, Expr], ...]) -> bool:
     after = dict(pinned)
     for vi, u in updates:
         after[vi] = fold(u, pinned)
     return fold(prop, pinned) != fold(prop, after)
+
+
+def visible_steps(ts: TransitionSystem, labels: list[Expr], rws: list[RW], tick: Callable[[], None],
+                  known: set[int] | frozenset[int] = frozenset()) -> list[bool]:
+    """Per transition: in `known` (visible for another reason), a target (`target_checks`), or a
+    step that may change one of `labels` (`changes`). `changes` only reads the label's variables, the updates of them and the pinned
+    variables these read, so its answer is kept under exactly that key: transitions that differ
+    elsewhere (other contexts' program counters, another device's registers) share it. `tick`: the
+    run's limits, once a transition (a model of 60 APIC lines has 11,100 transitions and 120 labels)."""
+    targets = target_checks(ts)
+    lv = [frozenset(variables_of(e)) for e in labels]
+    memo: dict[tuple[int, tuple[tuple[int, Expr], ...], tuple[tuple[int, Expr], ...]], bool] = {}
+    reads: dict[Expr, frozenset[int]] = {}
+    out: list[bool] = []
+    for i, t in enumerate(ts.transitions):
+        tick()
+        vis = i in known or any(c in targets for c, _m in t.violates)
+        w = rws[i].writes
+        pinned: dict[int, Expr] | None = None
+        for k, pv in enumerate(lv):
+            if vis:
+                break
+            if not w & pv:
+                continue
+            if pinned is None:
+                pinned = pinned_by(t.guard)
+            ups = tuple((vi, u) for vi, u in t.updates if vi in pv and vi in w)
+            need = set(pv)
+            for _vi, u in ups:
+                got = reads.get(u)
+                if got is None:
+                    got = reads[u] = frozenset(variables_of(u))
+                need |= got
+            pins = tuple(sorted((vi, c) for vi, c in pinned.items() if vi in need))
+            key = (k, pins, ups)
+            hit = memo.get(key)
+            if hit is None:
+                hit = memo[key] = _changes(labels[k], dict(pins), ups)
+            vis = hit
+        out.append(vis)
+    return out
 
 
 @dataclass
@@ -300,19 +351,13 @@ def por_tables(ts: TransitionSystem, pk: Packing, graph: bool = False) -> PorTab
     group_of = [gidx[t.group] if t.group is not None else -1 for t in ts.transitions]
     checks = set(ts.checks)
     exprs = [p.ok for p in ts.state_props if p.check in checks] + (graph_labels(ts) if graph else [])
-    props = [(frozenset(variables_of(e)), e) for e in exprs]
-    targets = target_checks(ts)
-    visible = [any(c in targets for c, _m in t.violates)
-               or any(rws[i].writes & pv and changes(ok, t.guard, t.updates) for pv, ok in props)
-               for i, t in enumerate(ts.transitions)]
     live = [r for r in ts.requests if r.check in checks] if graph else []
+    known: set[int] = set()  # with a liveness request: delivering and recurring steps, steps without local fairness
     if live:
-        special = {ti for r in live for ti in r.delivers | r.recurs}
-        fair = local_fair(ts)
-        visible = [v or i in special or not fair[i] for i, v in enumerate(visible)]
-    gen = _SplitGen(ts, pk, group_of, visible)
-    if not graph:  # the reduced BFS's successor function (checker/reduce.py); `Explicit` uses succ_ids
-        gen.split_fn(len(names))
+        known = {ti for r in live for ti in r.delivers | r.recurs}
+        known |= {i for i, ok in enumerate(local_fair(ts)) if not ok}
+    visible: list[bool] = []
+    gen = _SplitGen(ts, pk, group_of, visible)  # (its `tick`: the run's limits while code is generated)
     closed_names: list[tuple[int, str]] = []
     preds: list[tuple[int, Expr]] = []  # (group, its closed predicate) when not always true
     for k, _g in enumerate(names):
@@ -348,6 +393,14 @@ def por_tables(ts: TransitionSystem, pk: Packing, graph: bool = False) -> PorTab
             gen.bool_fn(fname, pred)
             preds.append((k, pred))
         closed_names.append((k, fname))
+    if not closed_names:  # no group is ever closed: nothing to reduce (`useful` is False)
+        return PorTables(names, None, [None] * len(names), "")
+    # only the steps of a group that may be closed can join an ample set: the others' visibility is moot
+    closable = {k for k, _f in closed_names}
+    known |= {i for i, g in enumerate(group_of) if g not in closable}
+    visible += visible_steps(ts, exprs, rws, gen.tick, known)
+    if not graph:  # the reduced BFS's successor function (checker/reduce.py); `Explicit` uses succ_ids
+        gen.split_fn(len(names))
     always = sum(1 << k for k, _f in closed_names) & ~sum(1 << k for k, _p in preds)
     if graph:  # one memoized call a state: which groups are closed, and whether a request is pending
         sections = [[Not(p) for _k, p in preds], [Not(Or(*[r.pending for r in live]))] if live else []]

@@ -67,7 +67,8 @@ def ample_fn(tables: PorTables) -> Ample:
             elif g < -1:
                 bad |= 1 << (-2 - g)
         best: list[int] | None = None
-        for g, ks in mine.items():
+        for g in sorted(mine):  # ties go to the lowest group: the choice does not hang on the steps' order
+            ks = mine[g]
             if len(ks) < n and not (bad >> g) & 1 and (best is None or len(ks) < len(best)):
                 best = ks
         return best

@@ -40,11 +40,13 @@ for every proposition G leaves invariant (Emerson & Sistla, "Symmetry and model 
     to map the requests, their delivering transitions and the fairness groups onto themselves.
   When the group does not map what a check needs, that check keeps symmetry off (`symmetry_blockers`).
 
-What they serve. Symmetry serves every check. POR and merging serve the safety checks (state
-properties, transition properties, facts/lockdep, the nesting bound): with a deadlock or liveness
-check enabled they are off (their provisos keep safety, not the bottom components and fair cycles
-those checks read), and the run searches the symmetry quotient with the plain BFS and its graph
-analyses (`Explicit` with `quotient` set), or the full graph. A reduced search only decides
+What they serve. Symmetry and POR serve every check; merging serves the safety checks (state
+properties, transition properties, facts/lockdep, the nesting bound) only: its one-successor chains
+would hide the states the graph analyses judge. With a deadlock or liveness check enabled the run is
+the plain BFS and its graph analyses (`Explicit`) on the symmetry quotient (`quotient` set) and/or
+under POR (`por` set: tables built with `graph=True`, whose three further conditions - the waits and
+requests visible, local fairness, pending states expanded in full - and their proof are in
+checker/por.py's docstring; checker/por_graph.py does the expansion). A reduced search only decides
 verdicts: when it finds a violation, `api.run_engine` searches the full graph again for the violated
 checks alone - a BFS that stops at the depth of the last of them - so every counterexample is a
 shortest one of the unreduced graph and is identical to the one a search without reductions

@@ -297,5 +297,5 @@ def test_progress_stays_alive_when_auto_hands_over_to_z3() -> None:
     z3_calls = [c for c in calls if c[0] == -1]
     assert z3_calls and [d for _s, d, _t in z3_calls] == sorted(d for _s, d, _t in z3_calls)
     ts2 = compile_source((MODELS / "x86_sfnm_slave_nesting.irq").read_text())
-    _out2, stats2 = run_auto(ts2, None, 3, None, budget=50)
+    _out2, stats2 = run_auto(ts2, None, 3, None, budget=40)  # under its 49 states with POR (52 without)
     assert stats2.engine == "smt" and stats2.stopped_by.startswith("--timeout 3s during Z3"), stats2.stopped_by
