@@ -287,6 +287,7 @@ class _SplitGen(_Gen):
 
     def split_fn(self, ngroups: int) -> None:
         items = [(ti, self.conjuncts(t.guard)) for ti, t in enumerate(self.ts.transitions)]
+        self.def_at = len(self.lines)  # the helpers it spills go before it (`_Gen.helper`)
         self.lines.append("def succ_split(s, outs, vio):")
         for g in range(ngroups):
             self.lines.append(f"    o{g} = outs[{g}]")
@@ -294,6 +295,7 @@ class _SplitGen(_Gen):
         self.lines.append("    v = 0")
         self.emit_tree(items, "    ", set(), False)
         self.lines.append("    return v")
+        self.flush()
 
 
 def _negated_eq(lit: Expr) -> tuple[int, int] | None:
