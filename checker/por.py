@@ -33,7 +33,7 @@ With deadlock or liveness checks (`por_tables(..., graph=True)`, searched by `Ex
   step that delivers or recurs a request is visible;
 - fairness: with a liveness request, a step is visible unless one of its fairness groups holds
   only steps of its own CPU group (`local_fair`: the kernel's per-CPU weak fairness);
-- a state where a request of an enabled check is pending is expanded in full (`busy`).
+- a state where a request of an enabled check is pending is expanded in full (`PorTables.busy_bit`).
 
 Why the analyses' answers do not change. Write G for the full graph and R for the reduced one. R's
 edges are G's; each state of R is expanded in full or by A(s), the enabled steps of a group T that
@@ -201,10 +201,11 @@ def _changes(prop: Expr, pinned: dict[int, Expr], updates: tuple[tuple[int, Expr
 def visible_steps(ts: TransitionSystem, labels: list[Expr], rws: list[RW], tick: Callable[[], None],
                   known: set[int] | frozenset[int] = frozenset()) -> list[bool]:
     """Per transition: in `known` (visible for another reason), a target (`target_checks`), or a
-    step that may change one of `labels` (`changes`). `changes` only reads the label's variables, the updates of them and the pinned
-    variables these read, so its answer is kept under exactly that key: transitions that differ
-    elsewhere (other contexts' program counters, another device's registers) share it. `tick`: the
-    run's limits, once a transition (a model of 60 APIC lines has 11,100 transitions and 120 labels)."""
+    step that may change one of `labels` (`changes`). `changes` only reads the label's variables,
+    the updates of them and the pinned variables these read, so its answer is kept under exactly
+    that key: transitions that differ elsewhere (other contexts' program counters, another
+    device's registers) share it. `tick`: the run's limits, once a transition (a model of 60 APIC
+    lines has 11,100 transitions and 120 labels)."""
     targets = target_checks(ts)
     lv = [frozenset(variables_of(e)) for e in labels]
     memo: dict[tuple[int, tuple[tuple[int, Expr], ...], tuple[tuple[int, Expr], ...]], bool] = {}

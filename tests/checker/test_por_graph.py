@@ -200,8 +200,9 @@ def test_a_step_without_a_fairness_group_of_its_cpu_is_visible(fair_step: bool) 
 
 def _pending_walker() -> TransitionSystem:
     """r is raised at the start (a device may raise it again until it is taken once), another device
-    sets z once; cpu0 walks pc 0 -> 1 -> 2 -> 3 (invisible, fair) and takes r at pc 3, then walks q. A walk step is ample on its own - but where r is pending the state is
-    expanded in full: the fairness judgement reads a pending state's whole row. No starvation."""
+    sets z once; cpu0 walks pc 0 -> 1 -> 2 -> 3 (invisible, fair), takes r at pc 3 (pc 4), then walks
+    q. A walk step is ample on its own - but where r is pending the state is expanded in full: the
+    fairness judgement reads a pending state's whole row. No starvation."""
     lbl = Label("t", "a")
     walk = [Transition(lbl, Eq(V(0), C(k)), ((0, C(k + 1)),), group="cpu0", fair=("cpu0",)) for k in range(3)]
     walk += [Transition(lbl, And(Eq(V(0), C(4)), Eq(V(4), C(k))), ((4, C(k + 1)),), group="cpu0", fair=("cpu0",))
