@@ -110,14 +110,19 @@ def _corpus() -> list[str]:
 
 @pytest.mark.slow
 def test_counting_and_pairwise_check_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Bundled and generated models lowered with each form: the same verdicts, trace lengths, state
-    and transition counts, unreduced and with every reduction."""
+    """Bundled and generated models lowered with each form: the same verdicts and trace lengths,
+    unreduced and with every reduction, and the same state and transition counts unreduced. (A
+    reduced count may differ: POR's visibility compares a property's folded text before and after a
+    step (checker/por.py `changes`), so two equal forms can leave different steps out of its ample
+    sets.)"""
     for text in _corpus():
         for reduction in ("none", "all"):
             counted = _outcome(text, reduction)
             with monkeypatch.context() as mp:
                 mp.setattr(races, "race", pairwise_race)
                 pairs = _outcome(text, reduction)
+            if reduction != "none":
+                counted, pairs = counted[:-1], pairs[:-1]
             assert counted == pairs, (text, reduction)
 
 
