@@ -36,7 +36,7 @@ from gen_kernel import kernel_family  # noqa: E402
 from ircheck.api import compile_source  # noqa: E402
 from ircheck.explicit import Explicit  # noqa: E402
 from ircheck.limits import Limits  # noqa: E402
-from ircheck.por import changes, por_tables, rw_sets, target_checks  # noqa: E402
+from ircheck.por import changes, mask_of, por_tables, rw_sets, target_checks  # noqa: E402
 from ircheck.reduce_plan import full_graph_checks  # noqa: E402
 from ircheck.spec.ts import Expr, TransitionSystem, variables_of  # noqa: E402
 
@@ -65,7 +65,7 @@ def why_visible(ts: TransitionSystem) -> list[tuple[str, ...]]:
         if i in special:
             why.append("delivery")
         for name, exprs in labels.items():
-            if any(rws[i].writes & variables_of(e) and changes(e, t.guard, t.updates) for e in exprs):
+            if any(rws[i].writes & mask_of(variables_of(e)) and changes(e, t.guard, t.updates) for e in exprs):
                 why.append(name)
         out.append(tuple(why))
     return out
