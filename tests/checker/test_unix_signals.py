@@ -112,7 +112,10 @@ def test_sigterm_stops_the_worker_processes(tmp_path: Path, group: bool) -> None
     children = _descendants(proc.pid)
     out, err = _stop_after(proc, signal.SIGTERM, wait=0, group=group)
     assert proc.returncode == 3, err
-    doc = json.loads(out)
+    # SIGTERM to the whole group reaches Ray's raylet too, which may write "(raylet) The autoscaler
+    # failed ... Terminated with signal 15" to the stdout it inherited, before ircheck's report
+    # (seen once in CI, 2026-12-06; not fixed: Ray's own processes write to the inherited descriptor)
+    doc = json.loads(out if out.startswith("{") or not group else out[out.index("\n{") + 1:])
     assert doc["stats"]["stopped_by"] == "interrupted (SIGTERM)"
     assert "Traceback" not in err
     time.sleep(1)
