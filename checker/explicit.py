@@ -172,8 +172,6 @@ class Explicit:
                     if log is None:
                         if step is None:
                             new = add(out, sid)
-                        elif step.stopped:  # the trial found too little to prune (por_graph.py)
-                            step = None
                         if has_props:
                             for t in new:
                                 bad = props(t)
@@ -183,8 +181,6 @@ class Explicit:
                         if step is None:
                             new = add(out, sid, lto)
                             loff.append(len(lto))
-                        elif step.stopped:
-                            step = None
                         for t in new:
                             m = marks(t)
                             lblocked.append((m >> np_) & wmask)
@@ -192,6 +188,8 @@ class Explicit:
                             if m & pmask:
                                 self._record_props(m & pmask, t, found, res if extra else None)
                     sid += 1
+                    if step is not None and step.stopped:  # the trial found too little to prune (por_graph.py)
+                        step = None
                     if store.n >= watch.next or transitions >= watch.next_work:
                         if log is not None and log.over():  # a cache: the analyses recompute without it
                             log.drop()

@@ -108,49 +108,41 @@ class PorStep:
             self.left_out = []
             self.stopped = self.pruned < KEEP * TRIAL
         pos = self.ample(s, tis) if ncpu and total > 1 and not self.stopped else None
-        add = self.store.add
         if pos is None:
             self.full.append(1)
+            new = self._put(out, tis, sid, log, None)
+        else:  # the ample successors first; the rest too if one of them closes a cycle (the proviso)
+            chosen = set(pos)
+            rest = [k for k in range(total) if k not in chosen]
+            ids = log.to if log is not None else self._ids
             if log is None:
-                canon = self.canon
-                return ncpu, total, add([canon(t) for t in out] if canon is not None else out, sid)
-            log.ti.extend(tis)
-            ends = self.canon_log(out, log.el) if self.canon_log is not None else out
-            new = add(ends, sid, log.to)
-            log.off.append(len(log.to))
-            return ncpu, total, new
-        chosen = set(pos)
-        head = [out[k] for k in pos]
-        rest = [out[k] for k in range(total) if k not in chosen]
-        if log is None:
-            ids, canon = self._ids, self.canon
-            del ids[:]
-            new = add([canon(t) for t in head] if canon is not None else head, sid, ids)
-            if min(ids) < old:  # an end stored before this level: the cycle proviso, expand s in full
-                new += add([canon(t) for t in rest] if canon is not None else rest, sid)
+                del ids[:]
+            at = len(ids)
+            new = self._put([out[k] for k in pos], [tis[k] for k in pos], sid, log, ids)
+            left = [out[k] for k in rest]
+            if min(ids[at:]) < old:  # an end stored before this level: expand s in full
+                new += self._put(left, [tis[k] for k in rest], sid, log, None)
                 self.full.append(1)
                 self.reexpanded += 1
             else:
                 self.full.append(0)
                 self.reduced += 1
                 if sid < TRIAL:
-                    self._count(rest)
-            return ncpu, total, new
-        to, at = log.to, len(log.to)
-        log.ti.extend([tis[k] for k in pos])
-        new = add(self.canon_log(head, log.el) if self.canon_log is not None else head, sid, to)
-        if min(to[at:]) < old:
-            log.ti.extend([tis[k] for k in range(total) if k not in chosen])
-            new += add(self.canon_log(rest, log.el) if self.canon_log is not None else rest, sid, to)
-            self.full.append(1)
-            self.reexpanded += 1
-        else:
-            self.full.append(0)
-            self.reduced += 1
-            if sid < TRIAL:
-                self._count(rest)
-        log.off.append(len(to))
+                    self._count(left)
+        if log is not None:
+            log.off.append(len(log.to))
         return ncpu, total, new
+
+    def _put(self, states: list[int], tis: list[int], sid: int, log: EdgeLog | None,
+             ids: array[int] | None) -> list[int]:
+        """Store successors `states` (by transitions `tis`) of state sid, canonical on a quotient; with
+        the edge log, their transitions, elements and ids go into it; else their ids into `ids`."""
+        if log is None:
+            canon = self.canon
+            return self.store.add([canon(t) for t in states] if canon is not None else states, sid, ids)
+        log.ti.extend(tis)
+        ends = self.canon_log(states, log.el) if self.canon_log is not None else states
+        return self.store.add(ends, sid, log.to)
 
     def _count(self, rest: list[int]) -> None:
         """The trial: the successors a reduced expansion left out that are not stored (yet)."""
