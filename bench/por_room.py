@@ -36,7 +36,8 @@ from gen_kernel import kernel_family  # noqa: E402
 from ircheck.api import compile_source  # noqa: E402
 from ircheck.explicit import Explicit  # noqa: E402
 from ircheck.limits import Limits  # noqa: E402
-from ircheck.por import changes, mask_of, por_tables, rw_sets, target_checks  # noqa: E402
+from ircheck.por import por_tables  # noqa: E402
+from ircheck.por_visibility import changes, mask_of, rw_sets, target_checks  # noqa: E402
 from ircheck.reduce_plan import full_graph_checks  # noqa: E402
 from ircheck.spec.ts import Expr, TransitionSystem, variables_of  # noqa: E402
 
